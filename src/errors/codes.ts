@@ -1,0 +1,34 @@
+/**
+ * Every stable error code Tongban puts on the wire, with the HTTP status it maps to.
+ * docs/errors.md lists the same codes; a test keeps the two in step.
+ */
+export const errorStatus = {
+  // generic request handling
+  BAD_REQUEST: 400,
+  VALIDATION_FAILED: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  INTERNAL: 500,
+  // standards
+  ID_NUMBER_INVALID: 400,
+  CREDIT_CODE_INVALID: 400,
+  LICENSE_ID_INVALID: 400,
+  DIVISION_NOT_FOUND: 404,
+  DATA_ELEMENT_UNKNOWN: 400,
+  DATA_ELEMENT_INVALID: 400,
+  // catalogue
+  ITEM_NOT_FOUND: 404,
+  ITEM_CODE_TAKEN: 409,
+  // storage
+  IDEMPOTENCY_KEY_REUSED: 409,
+  STORE_UNAVAILABLE: 503,
+  // configuration and node identity
+  CONFIG_INVALID: 500,
+  NODE_ALREADY_INITIALISED: 409,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export const errorCodes = Object.keys(errorStatus) as ErrorCode[];

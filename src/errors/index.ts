@@ -1,0 +1,3 @@
+export { errorStatus, errorCodes, type ErrorCode } from './codes.ts';
+export { TongbanError, toProblem, isTongbanError, type Problem } from './tongban-error.ts';
+export { validationError } from './zod.ts';

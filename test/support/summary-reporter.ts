@@ -1,0 +1,30 @@
+import type { Reporter, TestModule } from 'vitest/node';
+
+/**
+ * Closes every run with the counts CI reads: tests per storage backend (from the
+ * `[sqlite]` / `[postgres]` tags in suite names) and one plain `N passed, N failed, N skipped`.
+ */
+export default class SummaryReporter implements Reporter {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+    const totals = { passed: 0, failed: 0, skipped: 0 };
+    const perStore = { sqlite: { passed: 0, failed: 0, skipped: 0 }, postgres: { passed: 0, failed: 0, skipped: 0 } };
+    for (const module of testModules) {
+      for (const test of module.children.allTests()) {
+        const state = test.result().state;
+        const bucket = state === 'passed' ? 'passed' : state === 'failed' ? 'failed' : 'skipped';
+        totals[bucket]++;
+        for (const store of ['sqlite', 'postgres'] as const) {
+          if (test.fullName.includes(`[${store}]`)) perStore[store][bucket]++;
+        }
+      }
+      // A file that failed to load has no tests but must still fail the run.
+      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) totals.failed++;
+    }
+    const line = (name: string, c: { passed: number; failed: number; skipped: number }) =>
+      `${name}: ${c.passed + c.failed} ran (${c.passed} passed, ${c.failed} failed), ${c.skipped} skipped`;
+    console.log('');
+    console.log(line('SQLite store tests', perStore.sqlite));
+    console.log(line('PostgreSQL store tests', perStore.postgres));
+    console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+  }
+}
