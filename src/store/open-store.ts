@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { TongbanError } from '../errors/index.ts';
+import { KyselyStore, type Clock } from './kysely-store.ts';
+import type { Database } from './schema.ts';
+import type { Store } from './store.ts';
+
+export interface OpenStoreOptions {
+  /**
+   * `postgres://…` or `postgresql://…` (an optional `?schema=name` keeps one node's tables
+   * in its own schema), `sqlite:<path>`, a plain file path, or `:memory:`.
+   */
+  readonly url: string;
+  readonly clock?: Clock;
+  /** PostgreSQL pool size per node process. */
+  readonly poolSize?: number;
+}
+
+/** Opens a store by URL and applies pending migrations. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const store = /^postgres(ql)?:\/\//.test(options.url) ? await openPostgres(options) : openSqlite(options);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  return store;
+}
+
+function openSqlite(options: OpenStoreOptions): Store {
+  const path = options.url.replace(/^sqlite:(\/\/)?/, '');
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new BetterSqlite3(path);
+  // WAL lets readers go on while one writer commits; NORMAL sync is durable across process
+  // crashes (only an OS crash can lose the last commits), the usual trade-off for WAL.
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new KyselyStore({ db, dialect: 'sqlite', clock: options.clock });
+}
+
+async function openPostgres(options: OpenStoreOptions): Promise<Store> {
+  const url = new URL(options.url);
+  const schema = url.searchParams.get('schema');
+  url.searchParams.delete('schema');
+  if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new TongbanError('CONFIG_INVALID', `The schema name "${schema}" must be lower-case letters, digits and underscores.`);
+  }
+  const pool = new pg.Pool({
+    connectionString: url.toString(),
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5000,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // An idle client losing its connection (database restart) must not crash the node.
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect();
+    try {
+      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new TongbanError('STORE_UNAVAILABLE', `Cannot connect to PostgreSQL at ${redact(url)}.`, { cause: error });
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new KyselyStore({ db, dialect: 'postgres', clock: options.clock });
+}
+
+function redact(url: URL): string {
+  const copy = new URL(url.toString());
+  if (copy.password) copy.password = '***';
+  return copy.toString();
+}

@@ -1,0 +1,189 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeLocalItem } from '../src/catalog/index.ts';
+import { TongbanError } from '../src/errors/index.ts';
+import { openStore, type Store } from '../src/store/index.ts';
+
+export interface StoreFixture {
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+function localItem(localNumber: string, name = '返乡创业补贴申领') {
+  return makeLocalItem('522732', {
+    localNumber,
+    name,
+    ministry: '三都县人社局',
+    audience: 'individual',
+    modes: ['online'],
+    dataElements: ['idNumber', 'name'],
+    timeLimit: { kind: 'promised', statutoryDays: 20, committedDays: 5, unit: 'working' },
+  });
+}
+
+/**
+ * The one contract every store implementation passes. Each test gets an empty database
+ * (a fresh file or a fresh schema).
+ */
+export function storeContract(fresh: () => StoreFixture): void {
+  let fixture: StoreFixture;
+  let store: Store;
+  const frozen = new Date('2026-11-30T02:00:00.000Z');
+
+  beforeEach(async () => {
+    fixture = fresh();
+    store = await openStore({ url: fixture.url, clock: () => frozen });
+  });
+  afterEach(async () => {
+    await store.close();
+    await fixture.drop();
+  });
+
+  describe('migrations', () => {
+    it('are applied once; opening again applies nothing', async () => {
+      expect(await store.migrate()).toEqual([]);
+      const again = await openStore({ url: fixture.url });
+      try {
+        expect(await again.migrate()).toEqual([]);
+      } finally {
+        await again.close();
+      }
+    });
+  });
+
+  describe('settings', () => {
+    it('store, overwrite and list JSON values, Chinese text intact', async () => {
+      expect(await store.settings.get('node')).toBeUndefined();
+      await store.settings.put('node', { division: '522732', name: '三都水族自治县' });
+      await store.settings.put('node', { division: '522732', name: '三都水族自治县', role: 'node' });
+      await store.settings.put('port', 7701);
+      expect(await store.settings.get('node')).toEqual({ division: '522732', name: '三都水族自治县', role: 'node' });
+      expect(await store.settings.all()).toEqual({
+        node: { division: '522732', name: '三都水族自治县', role: 'node' },
+        port: 7701,
+      });
+    });
+
+    it('survive closing and reopening the database', async () => {
+      await store.settings.put('survives', true);
+      await store.close();
+      store = await openStore({ url: fixture.url });
+      expect(await store.settings.get('survives')).toBe(true);
+    });
+  });
+
+  describe('transactions', () => {
+    it('commit every write together', async () => {
+      await store.transaction(async (tx) => {
+        await tx.settings.put('a', 1);
+        await tx.catalogItems.add(localItem('001'));
+      });
+      expect(await store.settings.get('a')).toBe(1);
+      expect((await store.catalogItems.list()).map((i) => i.code)).toEqual(['L522732-001']);
+    });
+
+    it('leave nothing behind when the work throws half-way', async () => {
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.settings.put('a', 1);
+          await tx.catalogItems.add(localItem('001'));
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.settings.all()).toEqual({});
+      expect(await store.catalogItems.list()).toEqual([]);
+    });
+
+    it('roll back a constraint failure with the writes before it', async () => {
+      await store.catalogItems.add(localItem('001'));
+      const error = await store
+        .transaction(async (tx) => {
+          await tx.settings.put('before', true);
+          await tx.catalogItems.add(localItem('001', '重复事项'));
+        })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TongbanError);
+      expect((error as TongbanError).code).toBe('ITEM_CODE_TAKEN');
+      expect(await store.settings.get('before')).toBeUndefined();
+      expect((await store.catalogItems.list()).map((i) => i.name)).toEqual(['返乡创业补贴申领']);
+    });
+  });
+
+  describe('idempotent writes', () => {
+    it('run once per key and return the stored result on a repeat', async () => {
+      let runs = 0;
+      const write = () =>
+        store.idempotent('catalog.add', 'key-1', 'hash-a', async (tx) => {
+          runs++;
+          await tx.catalogItems.add(localItem('001'));
+          return { code: 'L522732-001', run: runs };
+        });
+      const first = await write();
+      const second = await write();
+      expect(first).toEqual({ result: { code: 'L522732-001', run: 1 }, replayed: false });
+      expect(second).toEqual({ result: { code: 'L522732-001', run: 1 }, replayed: true });
+      expect(runs).toBe(1);
+      expect(await store.catalogItems.list()).toHaveLength(1);
+    });
+
+    it('refuse the same key for a different request', async () => {
+      await store.idempotent('s', 'k', 'hash-a', async () => 'first');
+      const error = await store.idempotent('s', 'k', 'hash-b', async () => 'second').catch((e: unknown) => e);
+      expect((error as TongbanError).code).toBe('IDEMPOTENCY_KEY_REUSED');
+      // Same key in another scope is a different write.
+      expect((await store.idempotent('other', 'k', 'hash-b', async () => 'other')).replayed).toBe(false);
+    });
+
+    it('record nothing when the work fails, so a retry can run it', async () => {
+      await expect(
+        store.idempotent('s', 'k', 'h', async (tx) => {
+          await tx.settings.put('partial', true);
+          throw new Error('backend down');
+        }),
+      ).rejects.toThrow('backend down');
+      expect(await store.settings.get('partial')).toBeUndefined();
+      const retry = await store.idempotent('s', 'k', 'h', async (tx) => {
+        await tx.settings.put('partial', false);
+        return 'done';
+      });
+      expect(retry).toEqual({ result: 'done', replayed: false });
+    });
+
+    it('apply concurrent calls with one key exactly once', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          store.idempotent('s', 'same', 'h', async (tx) => {
+            await tx.settings.put(`applied-${i}`, true);
+            return i;
+          }),
+        ),
+      );
+      const applied = Object.keys(await store.settings.all()).filter((k) => k.startsWith('applied-'));
+      expect(applied).toHaveLength(1);
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.result)).size).toBe(1);
+    });
+  });
+
+  describe('catalogue and keys', () => {
+    it('round-trip local items and refuse a taken code', async () => {
+      await store.catalogItems.add(localItem('002'));
+      await store.catalogItems.add(localItem('001'));
+      expect((await store.catalogItems.list()).map((i) => i.code)).toEqual(['L522732-001', 'L522732-002']);
+      await expect(store.catalogItems.add(localItem('002'))).rejects.toMatchObject({ code: 'ITEM_CODE_TAKEN' });
+    });
+
+    it('keep public key records in creation order', async () => {
+      const jwk = { kty: 'OKP', crv: 'Ed25519', x: 'abc' };
+      await store.keys.add({ kid: 'k2', alg: 'EdDSA', publicJwk: jwk, status: 'active', createdAt: '2026-01-02T00:00:00.000Z' });
+      await store.keys.add({ kid: 'k1', alg: 'SM2', publicJwk: jwk, status: 'retired', createdAt: '2026-01-01T00:00:00.000Z' });
+      expect((await store.keys.list()).map((k) => [k.kid, k.status])).toEqual([
+        ['k1', 'retired'],
+        ['k2', 'active'],
+      ]);
+    });
+
+    it('answer a ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,4 @@
+import { storeContract } from './store-contract.ts';
+import { describePostgres, freshPostgresSchema } from './support/postgres.ts';
+
+describePostgres('store contract', () => storeContract(freshPostgresSchema));
