@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { signingAlgorithms } from '../crypto/index.ts';
+import { TongbanError, validationError } from '../errors/index.ts';
+import { divisions } from '../standards/index.ts';
+
+/** The hub speaks for the whole country: it takes the national code used in central credit codes. */
+export const NATIONAL_DIVISION = '100000';
+
+export const NodeRole = z.enum(['node', 'hub']);
+export type NodeRole = z.infer<typeof NodeRole>;
+
+export const ConfigFile = z
+  .object({
+    node: z.object({
+      division: z.string().regex(/^\d{6}$/, 'a division code has six digits'),
+      name: z.string().trim().min(1).max(100),
+      role: NodeRole,
+    }),
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(7701),
+        /** Largest request body accepted, in bytes. */
+        bodyLimit: z.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+      })
+      .prefault({}),
+    database: z.object({ url: z.string().min(1) }),
+    keys: z.object({ algorithm: z.enum(signingAlgorithms), file: z.string().min(1) }),
+    hub: z.object({ url: z.url() }).optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const { division, role } = config.node;
+    if (role === 'hub' && division === NATIONAL_DIVISION) return;
+    const known = divisions.get(division);
+    if (!known) ctx.addIssue({ code: 'custom', path: ['node', 'division'], message: `${division} is not a GB/T 2260 division code` });
+    else if (known.retired) {
+      ctx.addIssue({ code: 'custom', path: ['node', 'division'], message: `${division} (${known.name}) was abolished on ${known.retired}` });
+    }
+  });
+export type ConfigFile = z.infer<typeof ConfigFile>;
+
+/** The configuration a node runs with: validated, paths resolved, frozen. */
+export interface NodeConfig extends ConfigFile {
+  /** Folder of the config file; relative paths inside it are resolved against it. */
+  readonly dir: string;
+  readonly configPath: string;
+  readonly keyFile: string;
+}
+
+/**
+ * Loads and validates a config file. `DATABASE_URL` in the environment overrides the file's
+ * database, so one config can run on SQLite in development and PostgreSQL in production.
+ */
+export function loadConfig(configPath: string, env: Readonly<Record<string, string | undefined>> = process.env): NodeConfig {
+  const path = resolve(configPath);
+  if (!existsSync(path)) {
+    throw new TongbanError('CONFIG_INVALID', `There is no config file at ${path}; create one with "tongban init".`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new TongbanError('CONFIG_INVALID', `The config file ${path} is not valid JSON.`);
+  }
+  const parsed = ConfigFile.safeParse(raw);
+  if (!parsed.success) {
+    const error = validationError(parsed.error, 'CONFIG_INVALID');
+    throw new TongbanError('CONFIG_INVALID', `The config file ${path} is invalid: ${error.message}.`, { errors: error.errors });
+  }
+  const dir = dirname(path);
+  const data = parsed.data;
+  const databaseUrl = env.DATABASE_URL ?? data.database.url;
+  return deepFreeze({
+    ...data,
+    database: { url: resolveDatabaseUrl(databaseUrl, dir) },
+    dir,
+    configPath: path,
+    keyFile: isAbsolute(data.keys.file) ? data.keys.file : resolve(dir, data.keys.file),
+  });
+}
+
+/** SQLite paths in a config are relative to the config's folder. */
+export function resolveDatabaseUrl(url: string, dir: string): string {
+  if (/^postgres(ql)?:\/\//.test(url) || url === ':memory:') return url;
+  const path = url.replace(/^sqlite:(\/\/)?/, '');
+  return isAbsolute(path) ? path : resolve(dir, path);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

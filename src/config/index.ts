@@ -1,0 +1,1 @@
+export { ConfigFile, NodeRole, loadConfig, resolveDatabaseUrl, NATIONAL_DIVISION, type NodeConfig } from './config.ts';

@@ -1,0 +1,151 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair as generateNodeKeyPair, sign, verify, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { sm2 } from 'sm-crypto-v2';
+import { z } from 'zod';
+import { base64urlToHex, hexToBase64url } from './base64url.ts';
+
+/** Signature algorithms a node key can use: Ed25519 (default) or SM2 with SM3 (国密). */
+export const signingAlgorithms = ['Ed25519', 'SM2'] as const;
+export type SigningAlgorithm = (typeof signingAlgorithms)[number];
+
+/**
+ * The distinguishing ID government SM2 systems expect (GM/T 0009). Node's own SM2 support
+ * signs with an empty ID or as ECDSA, which those systems reject, so SM2 goes through
+ * sm-crypto-v2 with this ID.
+ */
+export const SM2_DEFAULT_ID = '1234567812345678';
+
+export const PublicJwk = z.union([
+  z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }),
+  z.object({
+    kty: z.literal('EC'),
+    crv: z.literal('SM2'),
+    x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+    y: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  }),
+]);
+export type PublicJwk = z.infer<typeof PublicJwk>;
+
+export const PrivateJwk = z.union([
+  z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string(), d: z.string() }),
+  z.object({ kty: z.literal('EC'), crv: z.literal('SM2'), x: z.string(), y: z.string(), d: z.string() }),
+]);
+export type PrivateJwk = z.infer<typeof PrivateJwk>;
+
+/** A node's signing key. The private half stays in its key file and never enters the database. */
+export interface SigningKey {
+  readonly kid: string;
+  readonly algorithm: SigningAlgorithm;
+  readonly publicJwk: PublicJwk;
+  readonly privateJwk: PrivateJwk;
+}
+
+const generateEd25519 = promisify(generateNodeKeyPair);
+
+/** A new key pair; `kid` is `<owner>:<RFC 7638 thumbprint>`, stable for the same public key. */
+export async function generateSigningKey(algorithm: SigningAlgorithm, owner: string): Promise<SigningKey> {
+  if (algorithm === 'Ed25519') {
+    const { privateKey } = await generateEd25519('ed25519');
+    const jwk = privateKey.export({ format: 'jwk' }) as { kty: 'OKP'; crv: 'Ed25519'; x: string; d: string };
+    const privateJwk = PrivateJwk.parse({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d });
+    return withKid(owner, algorithm, privateJwk);
+  }
+  const pair = sm2.generateKeyPairHex();
+  // publicKey is 04 || x || y in hex.
+  const privateJwk = PrivateJwk.parse({
+    kty: 'EC',
+    crv: 'SM2',
+    x: hexToBase64url(pair.publicKey.slice(2, 66)),
+    y: hexToBase64url(pair.publicKey.slice(66, 130)),
+    d: hexToBase64url(pair.privateKey.padStart(64, '0')),
+  });
+  return withKid(owner, algorithm, privateJwk);
+}
+
+/** Rebuilds a signing key from its stored private JWK (a key file). */
+export function signingKeyFromJwk(owner: string, jwk: unknown): SigningKey {
+  const privateJwk = PrivateJwk.parse(jwk);
+  return withKid(owner, privateJwk.kty === 'OKP' ? 'Ed25519' : 'SM2', privateJwk);
+}
+
+function withKid(owner: string, algorithm: SigningAlgorithm, privateJwk: PrivateJwk): SigningKey {
+  const publicJwk = publicPart(privateJwk);
+  return Object.freeze({ kid: `${owner}:${jwkThumbprint(publicJwk)}`, algorithm, publicJwk, privateJwk });
+}
+
+function publicPart(jwk: PrivateJwk): PublicJwk {
+  return jwk.kty === 'OKP' ? { kty: 'OKP', crv: 'Ed25519', x: jwk.x } : { kty: 'EC', crv: 'SM2', x: jwk.x, y: jwk.y };
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256, base64url) over the required members in order. */
+export function jwkThumbprint(jwk: PublicJwk): string {
+  const canonical =
+    jwk.kty === 'OKP'
+      ? `{"crv":"${jwk.crv}","kty":"${jwk.kty}","x":"${jwk.x}"}`
+      : `{"crv":"${jwk.crv}","kty":"${jwk.kty}","x":"${jwk.x}","y":"${jwk.y}"}`;
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+export function algorithmOf(jwk: PublicJwk): SigningAlgorithm {
+  return jwk.kty === 'OKP' ? 'Ed25519' : 'SM2';
+}
+
+const nodeKeyCache = new WeakMap<object, KeyObject>();
+function ed25519Private(jwk: PrivateJwk & { kty: 'OKP' }): KeyObject {
+  let key = nodeKeyCache.get(jwk);
+  if (!key) {
+    key = createPrivateKey({ key: jwk, format: 'jwk' });
+    nodeKeyCache.set(jwk, key);
+  }
+  return key;
+}
+function ed25519Public(jwk: PublicJwk & { kty: 'OKP' }): KeyObject {
+  let key = nodeKeyCache.get(jwk);
+  if (!key) {
+    key = createPublicKey({ key: jwk, format: 'jwk' });
+    nodeKeyCache.set(jwk, key);
+  }
+  return key;
+}
+
+const signAsync = promisify(sign);
+const verifyAsync = promisify(verify);
+
+/**
+ * Signs `data`. Ed25519 runs on libuv's thread pool (Node's async crypto API), off the
+ * event loop. SM2 signatures are raw r || s (64 bytes) over SM3(Z || data), Z from the
+ * standard distinguishing ID.
+ */
+export async function signBytes(key: SigningKey, data: Uint8Array): Promise<Uint8Array> {
+  const jwk = key.privateJwk;
+  if (jwk.kty === 'OKP') return new Uint8Array(await signAsync(null, data, ed25519Private(jwk)));
+  const hex = sm2.doSignature(data, base64urlToHex(jwk.d), {
+    hash: true,
+    der: false,
+    userId: SM2_DEFAULT_ID,
+    publicKey: sm2PublicHex(jwk),
+  });
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+/** Verifies a signature made by `signBytes`; false (never a throw) for any mismatch. */
+export async function verifyBytes(jwk: PublicJwk, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  try {
+    if (jwk.kty === 'OKP') {
+      if (signature.length !== 64) return false;
+      return await verifyAsync(null, data, ed25519Public(jwk), signature);
+    }
+    if (signature.length !== 64) return false;
+    return sm2.doVerifySignature(data, Buffer.from(signature).toString('hex'), sm2PublicHex(jwk), {
+      hash: true,
+      der: false,
+      userId: SM2_DEFAULT_ID,
+    });
+  } catch {
+    return false;
+  }
+}
+
+export function sm2PublicHex(jwk: { x: string; y: string }): string {
+  return '04' + base64urlToHex(jwk.x) + base64urlToHex(jwk.y);
+}

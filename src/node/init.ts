@@ -1,0 +1,82 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigFile, loadConfig, NATIONAL_DIVISION, type NodeConfig, type NodeRole } from '../config/index.ts';
+import { generateSigningKey, type SigningAlgorithm } from '../crypto/index.ts';
+import { TongbanError, validationError } from '../errors/index.ts';
+import { divisions } from '../standards/index.ts';
+import { openStore } from '../store/index.ts';
+
+export interface InitNodeOptions {
+  readonly dir: string;
+  readonly division: string;
+  readonly name?: string;
+  readonly role?: NodeRole;
+  readonly algorithm?: SigningAlgorithm;
+  readonly port?: number;
+  readonly host?: string;
+  /** Defaults to an SQLite file in the node's folder. */
+  readonly databaseUrl?: string;
+  readonly hubUrl?: string;
+  readonly clock?: () => Date;
+}
+
+export interface InitNodeResult {
+  readonly configPath: string;
+  readonly division: string;
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly kid: string;
+  readonly algorithm: SigningAlgorithm;
+  readonly database: string;
+}
+
+export const CONFIG_FILE_NAME = 'tongban.config.json';
+
+/**
+ * Creates a node: its config file, its signing key pair (private half in a 0600 key file)
+ * and its migrated database, which records the node's identity and public key.
+ */
+export async function initNode(options: InitNodeOptions): Promise<InitNodeResult> {
+  const dir = resolve(options.dir);
+  const configPath = join(dir, CONFIG_FILE_NAME);
+  if (existsSync(configPath)) {
+    throw new TongbanError('NODE_ALREADY_INITIALISED', `A node is already set up in ${dir}; remove it first or pick another folder.`);
+  }
+  const role = options.role ?? 'node';
+  const name = options.name ?? defaultName(options.division, role);
+  const algorithm = options.algorithm ?? 'Ed25519';
+  const file = {
+    node: { division: options.division, name, role },
+    server: { host: options.host ?? '127.0.0.1', port: options.port ?? (role === 'hub' ? 7700 : 7701) },
+    database: { url: options.databaseUrl ?? 'sqlite:data/node.sqlite' },
+    keys: { algorithm, file: 'keys/signing-key.json' },
+    ...(options.hubUrl ? { hub: { url: options.hubUrl } } : {}),
+  };
+  // Validate before touching the disk, so a bad division leaves nothing behind.
+  const checked = ConfigFile.safeParse(file);
+  if (!checked.success) throw validationError(checked.error);
+
+  const key = await generateSigningKey(algorithm, options.division);
+  mkdirSync(join(dir, 'keys'), { recursive: true, mode: 0o700 });
+  const keyPath = join(dir, 'keys', 'signing-key.json');
+  writeFileSync(keyPath, JSON.stringify({ kid: key.kid, privateJwk: key.privateJwk }, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(configPath, JSON.stringify(file, null, 2) + '\n');
+
+  const config: NodeConfig = loadConfig(configPath);
+  const now = (options.clock ?? (() => new Date()))();
+  const store = await openStore({ url: config.database.url });
+  try {
+    await store.transaction(async (tx) => {
+      await tx.settings.put('node', { division: options.division, name, role, createdAt: now.toISOString() });
+      await tx.keys.add({ kid: key.kid, alg: algorithm, publicJwk: key.publicJwk, status: 'active', createdAt: now.toISOString() });
+    });
+  } finally {
+    await store.close();
+  }
+  return { configPath, division: options.division, name, role, kid: key.kid, algorithm, database: config.database.url };
+}
+
+function defaultName(division: string, role: NodeRole): string {
+  if (role === 'hub' && division === NATIONAL_DIVISION) return '国家政务服务平台';
+  return divisions.get(division)?.name ?? division;
+}
