@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify';
+import type { NodeRuntime } from '../node/index.ts';
+import type { OpenApiRegistry } from './openapi.ts';
+
+/** What every domain plugin receives. */
+export interface ServerContext {
+  readonly app: FastifyInstance;
+  readonly openapi: OpenApiRegistry;
+  readonly runtime: NodeRuntime;
+  readonly clock: () => Date;
+}

@@ -1,0 +1,1 @@
+export { buildServer, type BuildServerOptions } from './app.ts';

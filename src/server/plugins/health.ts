@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { PublicJwk } from '../../crypto/index.ts';
+import { TongbanError } from '../../errors/index.ts';
+import type { ServerContext } from '../context.ts';
+import { addRoute } from '../route.ts';
+
+const NodeInfo = z.object({ division: z.string(), name: z.string(), role: z.enum(['node', 'hub']) });
+
+export function healthPlugin({ app, openapi, runtime, clock }: ServerContext): void {
+  addRoute(app, openapi, {
+    method: 'GET',
+    url: '/health',
+    tag: 'node',
+    summary: 'Liveness and readiness: the node answers and its database does too',
+    response: z.object({ status: z.literal('ok'), node: NodeInfo, store: z.enum(['sqlite', 'postgres']), time: z.string() }),
+    errors: [503],
+    handler: async () => {
+      await runtime.store.ping();
+      const { division, name, role } = runtime.config.node;
+      return { status: 'ok' as const, node: { division, name, role }, store: runtime.store.dialect, time: clock().toISOString() };
+    },
+  });
+
+  addRoute(app, openapi, {
+    method: 'GET',
+    url: '/v1/node',
+    tag: 'node',
+    summary: "The node's identity and public signing keys",
+    response: NodeInfo.extend({
+      keys: z.array(z.object({ kid: z.string(), alg: z.string(), status: z.string(), jwk: PublicJwk })),
+    }),
+    handler: async () => {
+      const { division, name, role } = runtime.config.node;
+      const keys = await runtime.store.keys.list();
+      if (keys.length === 0) throw new TongbanError('INTERNAL', 'The node has no signing key recorded.');
+      return {
+        division,
+        name,
+        role,
+        keys: keys.map((k) => ({ kid: k.kid, alg: k.alg, status: k.status, jwk: PublicJwk.parse(k.publicJwk) })),
+      };
+    },
+  });
+}

@@ -1,0 +1,49 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isTongbanError, toProblem, type ErrorCode, type Problem } from '../errors/index.ts';
+
+/** Fastify's own error codes, mapped onto Tongban's stable codes. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_REQUEST',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'BAD_REQUEST',
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
+};
+
+/**
+ * Every error leaves as RFC 9457 problem+json with a stable code. Expected errors keep their
+ * public message; anything else is logged in full and answered with a generic 500.
+ */
+export function installProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    let problem: Problem;
+    if (isTongbanError(error)) {
+      problem = error.toProblem(pathOf(request.url));
+      if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+    } else {
+      const fastifyCode = 'code' in error && typeof error.code === 'string' ? FASTIFY_CODES[error.code] : undefined;
+      const isSyntaxError = error instanceof SyntaxError && 'statusCode' in error;
+      if (fastifyCode || isSyntaxError) {
+        problem = toProblem(fastifyCode ?? 'BAD_REQUEST', isSyntaxError ? 'The request body is not valid JSON.' : error.message, {
+          instance: pathOf(request.url),
+        });
+      } else {
+        request.log.error({ err: error }, 'unexpected error');
+        problem = toProblem('INTERNAL', 'An internal error occurred.', { instance: pathOf(request.url) });
+      }
+    }
+    void reply.code(problem.status).type('application/problem+json').send(problem);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const problem = toProblem('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`, { instance: pathOf(request.url) });
+    void reply.code(404).type('application/problem+json').send(problem);
+  });
+}
+
+// The query string can carry personal data; problems name only the path.
+function pathOf(url: string): string {
+  return url.split('?')[0] ?? url;
+}

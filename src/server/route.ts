@@ -1,0 +1,71 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { validationError } from '../errors/index.ts';
+import type { OpenApiRegistry } from './openapi.ts';
+
+export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly url: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly params?: P;
+  readonly query?: Q;
+  readonly body?: B;
+  readonly response: R;
+  readonly status?: number;
+  /** Error statuses this route can answer with, for the OpenAPI document. */
+  readonly errors?: readonly number[];
+  handler(
+    input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> },
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<z.input<R>>;
+}
+
+/**
+ * Registers a schema-first route: params, query and body are parsed with their zod schemas
+ * (VALIDATION_FAILED on any mismatch, before the handler runs) and the route is added to the
+ * OpenAPI document from the same schemas.
+ */
+export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
+  app: FastifyInstance,
+  openapi: OpenApiRegistry,
+  spec: RouteSpec<P, Q, B, R>,
+): void {
+  const status = spec.status ?? 200;
+  openapi.add({
+    method: spec.method,
+    url: spec.url,
+    summary: spec.summary,
+    tag: spec.tag,
+    ...(spec.params ? { params: spec.params } : {}),
+    ...(spec.query ? { query: spec.query } : {}),
+    ...(spec.body ? { body: spec.body } : {}),
+    response: spec.response,
+    status,
+    errors: [...new Set([400, ...(spec.errors ?? [])])],
+  });
+  app.route({
+    method: spec.method,
+    url: spec.url,
+    handler: async (request, reply) => {
+      const input = {
+        params: parse(spec.params, request.params, 'path'),
+        query: parse(spec.query, request.query, 'query'),
+        body: parse(spec.body, request.body, 'body'),
+      } as { params: z.output<P>; query: z.output<Q>; body: z.output<B> };
+      const result = await spec.handler(input, request, reply);
+      reply.code(status);
+      return result;
+    },
+  });
+}
+
+function parse(schema: z.ZodType | undefined, value: unknown, where: string): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const error = validationError(result.error);
+  for (const e of error.errors ?? []) Object.assign(e, { path: e.path ? `${where}.${e.path}` : where });
+  throw error;
+}

@@ -1,0 +1,110 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initNode, openNode, type NodeRuntime } from '../src/node/index.ts';
+import { buildServer } from '../src/server/index.ts';
+import { freshSqliteFile } from './support/sqlite.ts';
+
+const fixture = freshSqliteFile();
+let runtime: NodeRuntime;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  const result = await initNode({ dir: fixture.dir + '/node', division: '320400', port: 0 });
+  runtime = await openNode(result.configPath);
+  app = await buildServer({ runtime, clock: () => new Date('2026-11-30T08:00:00Z') });
+});
+afterAll(async () => {
+  await app.close();
+  await runtime.close();
+  await fixture.drop();
+});
+
+function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code: string) {
+  expect(res.statusCode).toBe(status);
+  expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
+  const body = JSON.parse(res.body);
+  expect(body).toMatchObject({ status, code });
+  expect(body.type).toMatch(/^https:\/\//);
+  expect(typeof body.title).toBe('string');
+  return body;
+}
+
+describe('node server', () => {
+  it('answers /health over a real socket on an ephemeral port', async () => {
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const res = await fetch(address + '/health');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      node: { division: '320400', name: '常州市', role: 'node' },
+      store: 'sqlite',
+      time: '2026-11-30T08:00:00.000Z',
+    });
+  });
+
+  it('publishes its identity and public key, never the private half', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/node' });
+    const body = JSON.parse(res.body);
+    expect(body.keys).toHaveLength(1);
+    expect(body.keys[0].kid).toBe(runtime.signingKey.kid);
+    expect(body.keys[0].jwk).toEqual(runtime.signingKey.publicJwk);
+    expect(res.body).not.toContain(runtime.signingKey.privateJwk.d);
+  });
+
+  it('validates standards by POST and keeps ID numbers out of URLs', async () => {
+    const ok = await app.inject({ method: 'POST', url: '/v1/standards/validate', payload: { kind: 'uscc', value: '914403001922038216' } });
+    expect(JSON.parse(ok.body)).toMatchObject({ valid: true, parsed: { areaCode: '440300' } });
+    const bad = await app.inject({ method: 'POST', url: '/v1/standards/validate', payload: { kind: 'id', value: '110105194912310021' } });
+    expect(bad.statusCode).toBe(200);
+    expect(JSON.parse(bad.body)).toMatchObject({ valid: false, errors: [{ code: 'CHECK_CHARACTER' }] });
+  });
+
+  it('looks up and searches divisions', async () => {
+    const one = JSON.parse((await app.inject({ method: 'GET', url: '/v1/divisions/522732' })).body);
+    expect(one.fullName).toBe('贵州省黔南布依族苗族自治州三都水族自治县');
+    const search = JSON.parse((await app.inject({ method: 'GET', url: '/v1/divisions?q=' + encodeURIComponent('青浦') })).body);
+    expect(search.results[0].code).toBe('310118');
+    expectProblem(await app.inject({ method: 'GET', url: '/v1/divisions/999999' }), 404, 'DIVISION_NOT_FOUND');
+    expectProblem(await app.inject({ method: 'GET', url: '/v1/divisions/12' }), 400, 'VALIDATION_FAILED');
+  });
+
+  it('serves the catalogue', async () => {
+    const all = JSON.parse((await app.inject({ method: 'GET', url: '/v1/catalog/items?mode=joint' })).body);
+    expect(all.items.length).toBeGreaterThan(3);
+    expect(all.items.every((i: { modes: string[] }) => i.modes.includes('joint'))).toBe(true);
+    const item = JSON.parse((await app.inject({ method: 'GET', url: '/v1/catalog/items/N037' })).body);
+    expect(item.name).toBe('婚姻登记');
+    expectProblem(await app.inject({ method: 'GET', url: '/v1/catalog/items/N999' }), 404, 'ITEM_NOT_FOUND');
+    expectProblem(await app.inject({ method: 'GET', url: '/v1/catalog/items?mode=fax' }), 400, 'VALIDATION_FAILED');
+  });
+
+  it.each([
+    ['malformed JSON', { payload: '{"kind":"id"', headers: { 'content-type': 'application/json' } }, 400, 'BAD_REQUEST'],
+    ['wrong types', { payload: { kind: 'id', value: 42 } }, 400, 'VALIDATION_FAILED'],
+    ['missing body', { headers: { 'content-type': 'application/json' } }, 400, 'BAD_REQUEST'],
+    ['unsupported media type', { payload: 'kind=id', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['body over the limit', { payload: JSON.stringify({ kind: 'id', value: 'x'.repeat(2_000_000) }), headers: { 'content-type': 'application/json' } }, 413, 'PAYLOAD_TOO_LARGE'],
+  ] as const)('answers %s with problem+json', async (_name, request, status, code) => {
+    const res = await app.inject({ method: 'POST', url: '/v1/standards/validate', ...request });
+    expectProblem(res, status, code);
+  });
+
+  it('answers an unknown route with NOT_FOUND and keeps the query string out of the problem', async () => {
+    const body = expectProblem(await app.inject({ method: 'GET', url: '/v1/nothing?id=11010519491231002X' }), 404, 'NOT_FOUND');
+    expect(JSON.stringify(body)).not.toContain('11010519491231002X');
+  });
+
+  it('publishes an OpenAPI 3.1 document covering every route', async () => {
+    const doc = JSON.parse((await app.inject({ method: 'GET', url: '/openapi.json' })).body);
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      ['/health', '/v1/catalog/items', '/v1/catalog/items/{code}', '/v1/divisions', '/v1/divisions/{code}', '/v1/node', '/v1/standards/validate'].sort(),
+    );
+    expect(doc.paths['/v1/divisions/{code}'].get.parameters[0]).toMatchObject({ name: 'code', in: 'path', required: true });
+    expect(doc.paths['/v1/standards/validate'].post.requestBody.content['application/json'].schema.properties.kind.enum).toEqual([
+      'id',
+      'uscc',
+      'license-id',
+    ]);
+  });
+});
