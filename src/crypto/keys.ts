@@ -90,23 +90,18 @@ export function algorithmOf(jwk: PublicJwk): SigningAlgorithm {
   return jwk.kty === 'OKP' ? 'Ed25519' : 'SM2';
 }
 
+// Parsing a JWK into a KeyObject costs more than the signature itself; keep one per JWK.
 const nodeKeyCache = new WeakMap<object, KeyObject>();
-function ed25519Private(jwk: PrivateJwk & { kty: 'OKP' }): KeyObject {
+function cachedKey<J extends object>(jwk: J, create: (jwk: J) => KeyObject): KeyObject {
   let key = nodeKeyCache.get(jwk);
   if (!key) {
-    key = createPrivateKey({ key: jwk, format: 'jwk' });
+    key = create(jwk);
     nodeKeyCache.set(jwk, key);
   }
   return key;
 }
-function ed25519Public(jwk: PublicJwk & { kty: 'OKP' }): KeyObject {
-  let key = nodeKeyCache.get(jwk);
-  if (!key) {
-    key = createPublicKey({ key: jwk, format: 'jwk' });
-    nodeKeyCache.set(jwk, key);
-  }
-  return key;
-}
+const ed25519Private = (jwk: PrivateJwk & { kty: 'OKP' }) => cachedKey(jwk, (k) => createPrivateKey({ key: k, format: 'jwk' }));
+const ed25519Public = (jwk: PublicJwk & { kty: 'OKP' }) => cachedKey(jwk, (k) => createPublicKey({ key: k, format: 'jwk' }));
 
 const signAsync = promisify(sign);
 const verifyAsync = promisify(verify);
