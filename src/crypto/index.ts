@@ -14,3 +14,15 @@ export {
   type SigningKey,
 } from './keys.ts';
 export { toBase64url, fromBase64url } from './base64url.ts';
+export { canonicalJson, signJws, verifyJws, joseAlg, type JwsHeader, type JwsResult } from './jws.ts';
+export { contentDigest, verifyContentDigest } from './content-digest.ts';
+export {
+  signMessage,
+  verifyMessage,
+  signatureBase,
+  type SignedMessage,
+  type Component,
+  type SignatureParams,
+  type SignatureFailure,
+  type VerifyResult,
+} from './http-signature.ts';

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { generateSigningKey } from '../crypto/index.ts';
+import { Agreement, PolicyIndex, signAgreement, verifyAgreementSignatures, type AccessRequest } from './index.ts';
+
+const agreement = Agreement.parse({
+  id: 'AGR-522732-330523',
+  version: 1,
+  title: '三都—安吉 劳务协作跨省通办协议',
+  parties: ['522732', '330523'],
+  topology: 'bridge',
+  validFrom: '2026-01-01T00:00:00.000Z',
+  validUntil: '2028-01-01T00:00:00.000Z',
+  items: [
+    {
+      itemCode: 'N034',
+      grants: [
+        {
+          provider: '522732',
+          service: 'household.residence-proof',
+          requesters: ['330523'],
+          fields: ['idNumber', 'name', 'householdDivision', 'householdAddress'],
+          purposes: ['户籍类证明开具'],
+          consentRequired: false,
+        },
+      ],
+    },
+    {
+      itemCode: 'N037',
+      grants: [
+        {
+          provider: '522732',
+          service: 'marriage.status',
+          requesters: ['330523'],
+          fields: ['idNumber', 'name', 'maritalStatus'],
+          purposes: ['婚姻登记'],
+          consentRequired: true,
+        },
+      ],
+    },
+  ],
+});
+
+const base: AccessRequest = {
+  agreementId: 'AGR-522732-330523',
+  requester: '330523',
+  provider: '522732',
+  itemCode: 'N034',
+  service: 'household.residence-proof',
+  fields: ['name', 'householdDivision'],
+  purpose: '户籍类证明开具',
+  hasConsent: false,
+};
+const now = new Date('2026-11-30T00:00:00Z');
+
+describe('policy index', () => {
+  const index = new PolicyIndex([agreement]);
+
+  it('allows exactly what the agreement grants', () => {
+    const decision = index.decide(base, now);
+    expect(decision).toMatchObject({ allowed: true, fields: ['name', 'householdDivision'] });
+  });
+
+  it.each([
+    ['AGREEMENT_NOT_FOUND', { agreementId: 'AGR-NOPE' }, now],
+    ['AGREEMENT_NOT_IN_FORCE', {}, new Date('2028-01-01T00:00:00Z')],
+    ['NOT_A_PARTY', { requester: '320400' }, now],
+    ['ITEM_NOT_IN_AGREEMENT', { itemCode: 'N029' }, now],
+    ['SERVICE_NOT_IN_AGREEMENT', { service: 'social-insurance.contribution-history' }, now],
+    ['SERVICE_NOT_IN_AGREEMENT', { requester: '522732', provider: '330523' }, now],
+    ['FIELD_NOT_ALLOWED', { fields: ['name', 'maritalStatus'] }, now],
+    ['PURPOSE_NOT_ALLOWED', { purpose: '好奇' }, now],
+    ['CONSENT_REQUIRED', { itemCode: 'N037', service: 'marriage.status', fields: ['maritalStatus'], purpose: '婚姻登记' }, now],
+  ] as const)('denies with %s', (code, change, at) => {
+    const decision = index.decide({ ...base, ...change }, at);
+    expect(decision.allowed).toBe(false);
+    if (!decision.allowed) expect(decision.code).toBe(code);
+  });
+
+  it('allows a consent-bound service when consent is present', () => {
+    const decision = index.decide({ ...base, itemCode: 'N037', service: 'marriage.status', fields: ['maritalStatus'], purpose: '婚姻登记', hasConsent: true }, now);
+    expect(decision.allowed).toBe(true);
+  });
+
+  it('keeps the newest version of an agreement', () => {
+    const index2 = new PolicyIndex([agreement]);
+    index2.add({ ...agreement, version: 2, items: [agreement.items[1]!] });
+    index2.add(agreement);
+    expect(index2.get(agreement.id)?.version).toBe(2);
+    expect(index2.decide(base, now)).toMatchObject({ allowed: false, code: 'ITEM_NOT_IN_AGREEMENT' });
+  });
+});
+
+describe('agreement model', () => {
+  it('refuses grants to non-parties, a bridge of three, and an empty validity', () => {
+    const bad = Agreement.safeParse({
+      ...agreement,
+      parties: ['522732', '330523', '320400'],
+      validUntil: agreement.validFrom,
+      items: [{ itemCode: 'N034', grants: [{ ...agreement.items[0]!.grants[0]!, requesters: ['310118'] }] }],
+    });
+    expect(bad.success).toBe(false);
+    const messages = bad.error!.issues.map((i) => i.message);
+    expect(messages).toEqual(expect.arrayContaining(['a bridge agreement has exactly two parties', 'validity must end after it starts', '310118 is not a party to the agreement']));
+  });
+});
+
+describe('agreement signatures', () => {
+  it('verify when every party signed the canonical form, with Ed25519 and SM2 keys alike', async () => {
+    const sandu = await generateSigningKey('Ed25519', '522732');
+    const anji = await generateSigningKey('SM2', '330523');
+    const keys: Record<string, { kid: string; jwk: typeof sandu.publicJwk }[]> = {
+      '522732': [{ kid: sandu.kid, jwk: sandu.publicJwk }],
+      '330523': [{ kid: anji.kid, jwk: anji.publicJwk }],
+    };
+    const keysOf = (d: string) => keys[d] ?? [];
+    // Key order in the JSON must not matter: the canonical form is signed.
+    const reordered = Object.fromEntries(Object.entries(agreement).reverse()) as typeof agreement;
+    const signatures = [await signAgreement(agreement, '522732', sandu), await signAgreement(reordered, '330523', anji)];
+    expect(await verifyAgreementSignatures({ agreement, signatures }, keysOf)).toEqual({ ok: true });
+
+    expect(await verifyAgreementSignatures({ agreement, signatures: signatures.slice(0, 1) }, keysOf)).toEqual({ ok: false, reason: 'not signed by 330523' });
+    const changed = { ...agreement, title: agreement.title + '（修订）' };
+    expect((await verifyAgreementSignatures({ agreement: changed, signatures }, keysOf)).ok).toBe(false);
+    const outsider = await generateSigningKey('Ed25519', '320400');
+    const extra = await signAgreement(agreement, '320400', outsider);
+    expect(await verifyAgreementSignatures({ agreement, signatures: [...signatures, extra] }, keysOf)).toEqual({ ok: false, reason: '320400 signed but is not a party' });
+    // A party signing with a key the directory does not list for it.
+    const rogue = await signAgreement(agreement, '330523', outsider);
+    expect(await verifyAgreementSignatures({ agreement, signatures: [signatures[0]!, rogue] }, keysOf)).toEqual({
+      ok: false,
+      reason: 'the signature of 330523 is by an unknown key',
+    });
+  });
+});
