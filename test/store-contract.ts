@@ -1,11 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeLocalItem } from '../src/catalog/index.ts';
 import { TongbanError } from '../src/errors/index.ts';
-import { openStore, type Store } from '../src/store/index.ts';
+import { openStore, type DirectoryNodeRecord, type Store } from '../src/store/index.ts';
+import { AuditLog, verifyChain, type AuditEntry } from '../src/audit/index.ts';
 
 export interface StoreFixture {
   readonly url: string;
   drop(): Promise<void>;
+  /** Raw SQL behind the store's back (tampering tests). */
+  exec(sql: string): Promise<void>;
 }
 
 function localItem(localNumber: string, name = '返乡创业补贴申领') {
@@ -184,6 +187,96 @@ export function storeContract(fresh: () => StoreFixture): void {
 
     it('answer a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+
+  describe('audit log', () => {
+    async function* pages(s: Store): AsyncGenerator<AuditEntry[]> {
+      for (let from = 1; ; ) {
+        const page = await s.audit.range(from, 50);
+        if (page.length === 0) return;
+        yield page;
+        from = page[page.length - 1]!.seq + 1;
+      }
+    }
+
+    it('chains concurrent appends without gaps or forks, and verifies', async () => {
+      const log = new AuditLog(store, () => frozen);
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          log.append({ kind: 'exchange.request', outcome: i % 3 === 0 ? 'refused' : 'allowed', requestId: `r${i}`, detail: { i } }),
+        ),
+      );
+      expect(results.flat().map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      const verdict = await verifyChain(pages(store), []);
+      expect(verdict).toMatchObject({ ok: true, entries: 40 });
+    });
+
+    it('two appenders on two connections to the same database still form one chain', async () => {
+      const other = await openStore({ url: fixture.url });
+      try {
+        const a = new AuditLog(store);
+        const b = new AuditLog(other);
+        await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append({ kind: 'k', outcome: 'sent', detail: { i } })));
+        expect(await verifyChain(pages(store), [])).toMatchObject({ ok: true, entries: 20 });
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('an edited row is reported at its sequence number; a rewritten chain by the checkpoint', async () => {
+      const log = new AuditLog(store);
+      for (let i = 0; i < 10; i++) await log.append({ kind: 'exchange.request', outcome: 'allowed', detail: { i } });
+      const checkpoint = (await store.audit.range(8, 1))[0]!;
+      await fixture.exec("UPDATE audit_log SET outcome = 'refused' WHERE seq = 6");
+      expect(await verifyChain(pages(store), [{ seq: 8, hash: checkpoint.hash }])).toMatchObject({ ok: false, seq: 6, reason: 'hash' });
+      await fixture.exec('DELETE FROM audit_log WHERE seq = 10');
+      expect(await verifyChain(pages(store), [{ seq: 10, hash: 'x'.repeat(64) }])).toMatchObject({ ok: false, seq: 6 });
+    });
+
+    it('finds entries by subject hash', async () => {
+      const log = new AuditLog(store);
+      const hash = 'a'.repeat(64);
+      await log.append({ kind: 'k', outcome: 'allowed', subjectHash: hash }, { kind: 'k', outcome: 'allowed', subjectHash: 'b'.repeat(64) });
+      expect((await store.audit.bySubject(hash)).map((e) => e.seq)).toEqual([1]);
+    });
+  });
+
+  describe('federation records', () => {
+    const node: DirectoryNodeRecord = {
+      division: '522732',
+      name: '三都水族自治县',
+      role: 'node',
+      endpoint: 'http://127.0.0.1:7701',
+      signingKey: { kid: '522732:abc', jwk: { kty: 'OKP', crv: 'Ed25519', x: 'x'.repeat(43) } },
+      encryptionKey: { kid: '522732:enc', jwk: { kty: 'OKP', crv: 'X25519', x: 'y'.repeat(43) } },
+      services: [{ id: 'household.residence-proof', fields: ['idNumber', 'name'], subject: 'idNumber' }],
+      status: 'pending',
+      enrolledAt: '2026-11-30T00:00:00.000Z',
+      decidedAt: null,
+      decidedBy: null,
+    };
+
+    it('keep directory entries and their status changes', async () => {
+      await store.directory.upsert(node);
+      await store.directory.upsert({ ...node, status: 'approved', decidedAt: '2026-11-30T01:00:00.000Z', decidedBy: 'admin' });
+      expect(await store.directory.get('522732')).toEqual({ ...node, status: 'approved', decidedAt: '2026-11-30T01:00:00.000Z', decidedBy: 'admin' });
+      expect(await store.directory.list()).toHaveLength(1);
+    });
+
+    it('remember a nonce once, and forget it after expiry', async () => {
+      expect(await store.nonces.remember('k', 'n1', 1000)).toBe(true);
+      expect(await store.nonces.remember('k', 'n1', 1000)).toBe(false);
+      expect(await store.nonces.remember('other', 'n1', 1000)).toBe(true);
+      expect(await store.nonces.purge(1001)).toBe(2);
+      expect(await store.nonces.remember('k', 'n1', 2000)).toBe(true);
+    });
+
+    it('store checkpoints once per sequence number', async () => {
+      const cp = { division: '522732', seq: 5, hash: 'h'.repeat(64), at: '2026-11-30T00:00:00.000Z', jws: 'a.b.c' };
+      expect(await store.checkpoints.add(cp)).toBe(true);
+      expect(await store.checkpoints.add(cp)).toBe(false);
+      expect(await store.checkpoints.list('522732')).toEqual([cp]);
     });
   });
 }

@@ -1,4 +1,5 @@
-export type { Store, StoreOps, Dialect, NodeKeyRecord, IdempotentResult } from './store.ts';
+export type { Store, StoreOps, Dialect, NodeKeyRecord, IdempotentResult, DirectoryNodeRecord, StoredCheckpoint } from './store.ts';
 export { openStore, type OpenStoreOptions } from './open-store.ts';
-export { KyselyStore, isUniqueViolation, type Clock } from './kysely-store.ts';
+export { KyselyStore, type Clock } from './kysely-store.ts';
+export { isUniqueViolation } from './ops/context.ts';
 export { migrations } from './migrations/index.ts';

@@ -1,10 +1,10 @@
 import { Migrator, type Kysely } from 'kysely';
-import type { Item } from '../catalog/index.ts';
-import { Item as ItemSchema } from '../catalog/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
-import type { Dialect, IdempotentResult, NodeKeyRecord, Store, StoreOps } from './store.ts';
+import { makeOps } from './ops/index.ts';
+import { isUniqueViolation } from './ops/context.ts';
+import type { Dialect, IdempotentResult, Store, StoreOps } from './store.ts';
 
 export type Clock = () => Date;
 
@@ -35,6 +35,21 @@ export class KyselyStore implements Store {
   }
   get catalogItems() {
     return this.#ops.catalogItems;
+  }
+  get directory() {
+    return this.#ops.directory;
+  }
+  get agreements() {
+    return this.#ops.agreements;
+  }
+  get audit() {
+    return this.#ops.audit;
+  }
+  get checkpoints() {
+    return this.#ops.checkpoints;
+  }
+  get nonces() {
+    return this.#ops.nonces;
   }
 
   async migrate(): Promise<string[]> {
@@ -113,83 +128,4 @@ function replay<T>(
     );
   }
   return { result: JSON.parse(existing.response) as T, replayed: true };
-}
-
-function makeOps(db: Kysely<Database>, clock: Clock, dialect: Dialect): StoreOps {
-  return {
-    settings: {
-      async get<T>(key: string): Promise<T | undefined> {
-        const row = await db.selectFrom('node_settings').select('value').where('key', '=', key).executeTakeFirst();
-        return row ? (JSON.parse(row.value) as T) : undefined;
-      },
-      async put(key: string, value: unknown): Promise<void> {
-        const now = clock().toISOString();
-        await db
-          .insertInto('node_settings')
-          .values({ key, value: JSON.stringify(value), updated_at: now })
-          .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(value), updated_at: now }))
-          .execute();
-      },
-      async all(): Promise<Record<string, unknown>> {
-        const rows = await db.selectFrom('node_settings').select(['key', 'value']).orderBy('key').execute();
-        return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value) as unknown]));
-      },
-    },
-    keys: {
-      async add(record: NodeKeyRecord): Promise<void> {
-        await db
-          .insertInto('node_keys')
-          .values({
-            kid: record.kid,
-            alg: record.alg,
-            public_jwk: JSON.stringify(record.publicJwk),
-            status: record.status,
-            created_at: record.createdAt,
-          })
-          .execute();
-      },
-      async list(): Promise<NodeKeyRecord[]> {
-        const rows = await db.selectFrom('node_keys').selectAll().orderBy('created_at').orderBy('kid').execute();
-        return rows.map((r) => ({
-          kid: r.kid,
-          alg: r.alg,
-          publicJwk: JSON.parse(r.public_jwk) as Record<string, string>,
-          status: r.status as NodeKeyRecord['status'],
-          createdAt: r.created_at,
-        }));
-      },
-    },
-    catalogItems: {
-      async add(item: Item): Promise<void> {
-        try {
-          await db
-            .insertInto('catalog_items')
-            .values({
-              code: item.code,
-              owner_division: item.ownerDivision ?? '',
-              body: JSON.stringify(item),
-              version: item.version,
-              created_at: clock().toISOString(),
-            })
-            .execute();
-        } catch (error) {
-          if (isUniqueViolation(error, dialect)) {
-            throw new TongbanError('ITEM_CODE_TAKEN', `The item code ${item.code} is already in the catalogue.`);
-          }
-          throw error;
-        }
-      },
-      async list(): Promise<Item[]> {
-        const rows = await db.selectFrom('catalog_items').select('body').orderBy('code').execute();
-        // Stored rows are validated again on the way out: the database is a boundary too.
-        return rows.map((r) => ItemSchema.parse(JSON.parse(r.body)));
-      },
-    },
-  };
-}
-
-export function isUniqueViolation(error: unknown, dialect: Dialect): boolean {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
-  const code = (error as { code: unknown }).code;
-  return dialect === 'postgres' ? code === '23505' : code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

@@ -32,9 +32,72 @@ export interface IdempotencyRecordsTable {
   created_at: string;
 }
 
-export interface Database {
+export interface Database extends FederationTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;
   idempotency_records: IdempotencyRecordsTable;
+}
+
+export interface DirectoryNodesTable {
+  division: string;
+  name: string;
+  role: string;
+  endpoint: string;
+  status: string;
+  signing_kid: string;
+  body: string;
+  enrolled_at: string;
+  decided_at: string | null;
+  decided_by: string | null;
+}
+
+export interface AgreementsTable {
+  id: string;
+  version: number;
+  body: string;
+  registered_at: string;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  at: string;
+  kind: string;
+  outcome: string;
+  code: string | null;
+  request_id: string | null;
+  requester: string | null;
+  provider: string | null;
+  agreement_id: string | null;
+  item_code: string | null;
+  service: string | null;
+  purpose: string | null;
+  case_id: string | null;
+  operator: string | null;
+  subject_hash: string | null;
+  detail: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  division: string;
+  seq: number;
+  hash: string;
+  at: string;
+  jws: string;
+}
+
+export interface SeenNoncesTable {
+  keyid: string;
+  nonce: string;
+  expires_at: number | string;
+}
+
+export interface FederationTables {
+  directory_nodes: DirectoryNodesTable;
+  agreements: AgreementsTable;
+  audit_log: AuditLogTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  seen_nonces: SeenNoncesTable;
 }

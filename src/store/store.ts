@@ -1,4 +1,7 @@
+import type { SignedAgreement } from '../agreements/index.ts';
+import type { AuditEntry } from '../audit/entry.ts';
 import type { Item } from '../catalog/index.ts';
+import type { PublicJwk } from '../crypto/index.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -17,6 +20,29 @@ export interface IdempotentResult<T> {
   readonly replayed: boolean;
 }
 
+/** A node as the hub's directory knows it. */
+export interface DirectoryNodeRecord {
+  readonly division: string;
+  readonly name: string;
+  readonly role: 'node' | 'hub';
+  readonly endpoint: string;
+  readonly signingKey: { readonly kid: string; readonly jwk: PublicJwk };
+  readonly encryptionKey: { readonly kid: string; readonly jwk: Readonly<Record<string, string>> };
+  readonly services: readonly { readonly id: string; readonly fields: readonly string[]; readonly subject: string }[];
+  readonly status: 'pending' | 'approved' | 'suspended';
+  readonly enrolledAt: string;
+  readonly decidedAt: string | null;
+  readonly decidedBy: string | null;
+}
+
+export interface StoredCheckpoint {
+  readonly division: string;
+  readonly seq: number;
+  readonly hash: string;
+  readonly at: string;
+  readonly jws: string;
+}
+
 /** Repositories usable inside and outside a transaction. */
 export interface StoreOps {
   readonly settings: {
@@ -32,6 +58,36 @@ export interface StoreOps {
     /** Adds a local item; ITEM_CODE_TAKEN when its code is in use. */
     add(item: Item): Promise<void>;
     list(): Promise<Item[]>;
+  };
+  readonly directory: {
+    upsert(record: DirectoryNodeRecord): Promise<void>;
+    get(division: string): Promise<DirectoryNodeRecord | undefined>;
+    list(): Promise<DirectoryNodeRecord[]>;
+  };
+  readonly agreements: {
+    /** Stores a signed agreement version; false when that id and version are already there. */
+    put(signed: SignedAgreement): Promise<boolean>;
+    /** The newest version of every agreement. */
+    latest(): Promise<SignedAgreement[]>;
+    get(id: string): Promise<SignedAgreement | undefined>;
+  };
+  readonly audit: {
+    /** Serialises appenders within a transaction (several replicas on one PostgreSQL). */
+    lockHead(): Promise<void>;
+    head(): Promise<{ seq: number; hash: string } | undefined>;
+    insert(entries: readonly AuditEntry[]): Promise<void>;
+    range(fromSeq: number, limit: number): Promise<AuditEntry[]>;
+    bySubject(subjectHash: string): Promise<AuditEntry[]>;
+  };
+  readonly checkpoints: {
+    /** False when a checkpoint for that division and seq is already stored. */
+    add(checkpoint: StoredCheckpoint): Promise<boolean>;
+    list(division: string): Promise<StoredCheckpoint[]>;
+  };
+  readonly nonces: {
+    /** Remembers a (key, nonce) pair; false when it was seen before (a replay). */
+    remember(keyid: string, nonce: string, expiresAt: number): Promise<boolean>;
+    purge(before: number): Promise<number>;
   };
 }
 

@@ -22,12 +22,21 @@ export function describePostgres(name: string, body: () => void): void {
 }
 
 /** A URL to a schema no other test uses, and a way to drop it afterwards. */
-export function freshPostgresSchema(): { url: string; drop: () => Promise<void> } {
+export function freshPostgresSchema(): { url: string; drop: () => Promise<void>; exec: (sql: string) => Promise<void> } {
   const schema = 't_' + randomBytes(6).toString('hex');
   const url = new URL(postgresUrl!);
   url.searchParams.set('schema', schema);
   return {
     url: url.toString(),
+    exec: async (text: string) => {
+      const client = new pg.Client({ connectionString: postgresUrl, options: `-c search_path=${schema}` });
+      await client.connect();
+      try {
+        await client.query(text);
+      } finally {
+        await client.end();
+      }
+    },
     drop: async () => {
       const client = new pg.Client({ connectionString: postgresUrl });
       await client.connect();

@@ -1,9 +1,11 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.ts';
+import * as m002 from './002-federation.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
   '001-initial': m001,
+  '002-federation': m002,
 };
 
 export const migrationProvider: MigrationProvider = {

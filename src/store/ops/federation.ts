@@ -1,0 +1,191 @@
+import { sql } from 'kysely';
+import type { SignedAgreement } from '../../agreements/index.ts';
+import { SignedAgreement as SignedAgreementSchema } from '../../agreements/index.ts';
+import type { AuditEntry } from '../../audit/entry.ts';
+import type { DirectoryNodeRecord, StoreOps, StoredCheckpoint } from '../store.ts';
+import type { AuditLogTable } from '../schema.ts';
+import { isUniqueViolation, type OpsContext } from './context.ts';
+
+export function directoryOps({ db }: OpsContext): StoreOps['directory'] {
+  const toRecord = (row: { body: string; status: string; decided_at: string | null; decided_by: string | null; enrolled_at: string }) =>
+    ({
+      ...(JSON.parse(row.body) as Omit<DirectoryNodeRecord, 'status' | 'enrolledAt' | 'decidedAt' | 'decidedBy'>),
+      status: row.status as DirectoryNodeRecord['status'],
+      enrolledAt: row.enrolled_at,
+      decidedAt: row.decided_at,
+      decidedBy: row.decided_by,
+    }) satisfies DirectoryNodeRecord;
+  return {
+    async upsert(record: DirectoryNodeRecord): Promise<void> {
+      const { status, enrolledAt, decidedAt, decidedBy, ...body } = record;
+      const values = {
+        division: record.division,
+        name: record.name,
+        role: record.role,
+        endpoint: record.endpoint,
+        status,
+        signing_kid: record.signingKey.kid,
+        body: JSON.stringify(body),
+        enrolled_at: enrolledAt,
+        decided_at: decidedAt,
+        decided_by: decidedBy,
+      };
+      await db
+        .insertInto('directory_nodes')
+        .values(values)
+        .onConflict((oc) => oc.column('division').doUpdateSet(values))
+        .execute();
+    },
+    async get(division: string): Promise<DirectoryNodeRecord | undefined> {
+      const row = await db.selectFrom('directory_nodes').selectAll().where('division', '=', division).executeTakeFirst();
+      return row ? toRecord(row) : undefined;
+    },
+    async list(): Promise<DirectoryNodeRecord[]> {
+      const rows = await db.selectFrom('directory_nodes').selectAll().orderBy('division').execute();
+      return rows.map(toRecord);
+    },
+  };
+}
+
+export function agreementsOps({ db, clock, dialect }: OpsContext): StoreOps['agreements'] {
+  return {
+    async put(signed: SignedAgreement): Promise<boolean> {
+      try {
+        await db
+          .insertInto('agreements')
+          .values({
+            id: signed.agreement.id,
+            version: signed.agreement.version,
+            body: JSON.stringify(signed),
+            registered_at: clock().toISOString(),
+          })
+          .execute();
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error, dialect)) return false;
+        throw error;
+      }
+    },
+    async latest(): Promise<SignedAgreement[]> {
+      const rows = await db.selectFrom('agreements').select(['id', 'version', 'body']).orderBy('id').orderBy('version').execute();
+      const byId = new Map<string, string>();
+      for (const row of rows) byId.set(row.id, row.body);
+      return [...byId.values()].map((body) => SignedAgreementSchema.parse(JSON.parse(body)));
+    },
+    async get(id: string): Promise<SignedAgreement | undefined> {
+      const row = await db.selectFrom('agreements').select('body').where('id', '=', id).orderBy('version', 'desc').limit(1).executeTakeFirst();
+      return row ? SignedAgreementSchema.parse(JSON.parse(row.body)) : undefined;
+    },
+  };
+}
+
+export function auditOps({ db, dialect }: OpsContext): StoreOps['audit'] {
+  return {
+    async lockHead(): Promise<void> {
+      // SQLite transactions are already serialised on the node's single connection;
+      // PostgreSQL replicas of one node take a transaction-scoped advisory lock.
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7020101)`.execute(db);
+    },
+    async head(): Promise<{ seq: number; hash: string } | undefined> {
+      const row = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
+    },
+    async insert(entries: readonly AuditEntry[]): Promise<void> {
+      if (entries.length === 0) return;
+      await db.insertInto('audit_log').values(entries.map(toRow)).execute();
+    },
+    async range(fromSeq: number, limit: number): Promise<AuditEntry[]> {
+      const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>=', fromSeq).orderBy('seq').limit(limit).execute();
+      return rows.map(fromRow);
+    },
+    async bySubject(subjectHash: string): Promise<AuditEntry[]> {
+      const rows = await db.selectFrom('audit_log').selectAll().where('subject_hash', '=', subjectHash).orderBy('seq').execute();
+      return rows.map(fromRow);
+    },
+  };
+}
+
+function toRow(e: AuditEntry): AuditLogTable {
+  return {
+    seq: e.seq,
+    at: e.at,
+    kind: e.kind,
+    outcome: e.outcome,
+    code: e.code ?? null,
+    request_id: e.requestId ?? null,
+    requester: e.requester ?? null,
+    provider: e.provider ?? null,
+    agreement_id: e.agreementId ?? null,
+    item_code: e.itemCode ?? null,
+    service: e.service ?? null,
+    purpose: e.purpose ?? null,
+    case_id: e.caseId ?? null,
+    operator: e.operator ?? null,
+    subject_hash: e.subjectHash ?? null,
+    detail: JSON.stringify(e.detail),
+    prev_hash: e.prevHash,
+    hash: e.hash,
+  };
+}
+
+function fromRow(r: AuditLogTable): AuditEntry {
+  const optional = {
+    code: r.code,
+    requestId: r.request_id,
+    requester: r.requester,
+    provider: r.provider,
+    agreementId: r.agreement_id,
+    itemCode: r.item_code,
+    service: r.service,
+    purpose: r.purpose,
+    caseId: r.case_id,
+    operator: r.operator,
+    subjectHash: r.subject_hash,
+  };
+  return {
+    seq: Number(r.seq),
+    at: r.at,
+    kind: r.kind,
+    outcome: r.outcome as AuditEntry['outcome'],
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== null)),
+    detail: JSON.parse(r.detail) as AuditEntry['detail'],
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+export function checkpointsOps({ db, dialect }: OpsContext): StoreOps['checkpoints'] {
+  return {
+    async add(checkpoint: StoredCheckpoint): Promise<boolean> {
+      try {
+        await db.insertInto('audit_checkpoints').values(checkpoint).execute();
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error, dialect)) return false;
+        throw error;
+      }
+    },
+    async list(division: string): Promise<StoredCheckpoint[]> {
+      const rows = await db.selectFrom('audit_checkpoints').selectAll().where('division', '=', division).orderBy('seq').execute();
+      return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+    },
+  };
+}
+
+export function noncesOps({ db, dialect }: OpsContext): StoreOps['nonces'] {
+  return {
+    async remember(keyid: string, nonce: string, expiresAt: number): Promise<boolean> {
+      try {
+        await db.insertInto('seen_nonces').values({ keyid, nonce, expires_at: expiresAt }).execute();
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error, dialect)) return false;
+        throw error;
+      }
+    },
+    async purge(before: number): Promise<number> {
+      const result = await db.deleteFrom('seen_nonces').where('expires_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

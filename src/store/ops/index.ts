@@ -1,0 +1,20 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+import type { Dialect, StoreOps } from '../store.ts';
+import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
+import { agreementsOps, auditOps, checkpointsOps, directoryOps, noncesOps } from './federation.ts';
+
+/** The repositories over one connection or transaction. */
+export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialect): StoreOps {
+  const context = { db, clock, dialect };
+  return {
+    settings: settingsOps(context),
+    keys: keysOps(context),
+    catalogItems: catalogItemsOps(context),
+    directory: directoryOps(context),
+    agreements: agreementsOps(context),
+    audit: auditOps(context),
+    checkpoints: checkpointsOps(context),
+    nonces: noncesOps(context),
+  };
+}
