@@ -18,6 +18,9 @@ export const errorStatus = {
   // storage
   IDEMPOTENCY_KEY_REUSED: 409,
   STORE_UNAVAILABLE: 503,
+  // data services
+  SERVICE_NOT_PUBLISHED: 404,
+  SERVICE_UNAVAILABLE: 502,
   // configuration and node identity
   CONFIG_INVALID: 500,
   NODE_ALREADY_INITIALISED: 409,
