@@ -26,3 +26,12 @@ export {
   type SignatureFailure,
   type VerifyResult,
 } from './http-signature.ts';
+export {
+  generateEncryptionKey,
+  encryptionKeyFromJwk,
+  encryptFor,
+  decryptWith,
+  EncryptionPublicJwk,
+  EncryptionPrivateJwk,
+  type EncryptionKey,
+} from './encryption.ts';

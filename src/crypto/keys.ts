@@ -1,8 +1,9 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPair as generateNodeKeyPair, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair as generateNodeKeyPair, sign, verify, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { sm2 } from 'sm-crypto-v2';
 import { z } from 'zod';
 import { base64urlToHex, hexToBase64url } from './base64url.ts';
+import { jwkThumbprintOf } from './thumbprint.ts';
 
 /** Signature algorithms a node key can use: Ed25519 (default) or SM2 with SM3 (国密). */
 export const signingAlgorithms = ['Ed25519', 'SM2'] as const;
@@ -79,11 +80,7 @@ function publicPart(jwk: PrivateJwk): PublicJwk {
 
 /** RFC 7638 JWK thumbprint (SHA-256, base64url) over the required members in order. */
 export function jwkThumbprint(jwk: PublicJwk): string {
-  const canonical =
-    jwk.kty === 'OKP'
-      ? `{"crv":"${jwk.crv}","kty":"${jwk.kty}","x":"${jwk.x}"}`
-      : `{"crv":"${jwk.crv}","kty":"${jwk.kty}","x":"${jwk.x}","y":"${jwk.y}"}`;
-  return createHash('sha256').update(canonical).digest('base64url');
+  return jwkThumbprintOf(jwk);
 }
 
 export function algorithmOf(jwk: PublicJwk): SigningAlgorithm {
