@@ -66,3 +66,11 @@ export function subjectHash(auditKey: Uint8Array, subjectType: string, subject: 
 function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
+
+/** An entry as it leaves the node (operator API, exports for the verifier). */
+export const AuditEntrySchema = AuditEvent.extend({
+  seq: z.number().int().min(1),
+  at: z.string(),
+  prevHash: z.string(),
+  hash: z.string(),
+});

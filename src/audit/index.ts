@@ -1,3 +1,3 @@
-export { AuditEvent, AuditDetail, GENESIS_HASH, chainEntries, entryHash, subjectHash, type AuditEntry } from './entry.ts';
+export { AuditEvent, AuditEntrySchema, AuditDetail, GENESIS_HASH, chainEntries, entryHash, subjectHash, type AuditEntry } from './entry.ts';
 export { verifyChain, type Checkpoint, type ChainVerdict } from './verify.ts';
 export { AuditLog } from './audit-log.ts';

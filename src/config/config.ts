@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { signingAlgorithms } from '../crypto/index.ts';
+import { PublicJwk, signingAlgorithms } from '../crypto/index.ts';
+import { ServiceConfig } from '../services/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import { divisions } from '../standards/index.ts';
 
@@ -24,15 +25,36 @@ export const ConfigFile = z
         port: z.number().int().min(0).max(65535).default(7701),
         /** Largest request body accepted, in bytes. */
         bodyLimit: z.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+        /** The URL other nodes use to reach this one; defaults to http://host:port as it listens. */
+        publicUrl: z.url().optional(),
       })
       .prefault({}),
     database: z.object({ url: z.string().min(1) }),
-    keys: z.object({ algorithm: z.enum(signingAlgorithms), file: z.string().min(1) }),
-    hub: z.object({ url: z.url() }).optional(),
+    keys: z.object({
+      algorithm: z.enum(signingAlgorithms),
+      file: z.string().min(1),
+      encryptionFile: z.string().min(1).default('keys/encryption-key.json'),
+      auditKeyFile: z.string().min(1).default('keys/audit-key'),
+      operatorTokenFile: z.string().min(1).default('keys/operator-token'),
+      adminTokenFile: z.string().min(1).default('keys/admin-token'),
+    }),
+    /** For nodes: where the hub is, and its signing key, pinned at set-up as the trust anchor. */
+    hub: z.object({ url: z.url(), kid: z.string().min(1), jwk: PublicJwk }).optional(),
+    directory: z
+      .object({
+        refreshSeconds: z.number().min(0.2).max(86_400).default(30),
+        /** Hub only: how long a snapshot may be relied on. */
+        snapshotTtlSeconds: z.number().min(1).max(7 * 86_400).default(3600),
+      })
+      .prefault({}),
+    audit: z.object({ checkpointSeconds: z.number().min(0.2).max(86_400).default(60) }).prefault({}),
+    /** Data services this node publishes, each over an adapter. */
+    services: z.array(ServiceConfig).default([]),
   })
   .strict()
   .superRefine((config, ctx) => {
     const { division, role } = config.node;
+    if (role === 'node' && !config.hub) ctx.addIssue({ code: 'custom', path: ['hub'], message: 'a node needs the hub URL and key' });
     if (role === 'hub' && division === NATIONAL_DIVISION) return;
     const known = divisions.get(division);
     if (!known) ctx.addIssue({ code: 'custom', path: ['node', 'division'], message: `${division} is not a GB/T 2260 division code` });
@@ -48,6 +70,10 @@ export interface NodeConfig extends ConfigFile {
   readonly dir: string;
   readonly configPath: string;
   readonly keyFile: string;
+  readonly encryptionKeyFile: string;
+  readonly auditKeyFile: string;
+  readonly operatorTokenFile: string;
+  readonly adminTokenFile: string;
 }
 
 /**
@@ -73,12 +99,17 @@ export function loadConfig(configPath: string, env: Readonly<Record<string, stri
   const dir = dirname(path);
   const data = parsed.data;
   const databaseUrl = env.DATABASE_URL ?? data.database.url;
+  const inDir = (file: string) => (isAbsolute(file) ? file : resolve(dir, file));
   return deepFreeze({
     ...data,
     database: { url: resolveDatabaseUrl(databaseUrl, dir) },
     dir,
     configPath: path,
-    keyFile: isAbsolute(data.keys.file) ? data.keys.file : resolve(dir, data.keys.file),
+    keyFile: inDir(data.keys.file),
+    encryptionKeyFile: inDir(data.keys.encryptionFile),
+    auditKeyFile: inDir(data.keys.auditKeyFile),
+    operatorTokenFile: inDir(data.keys.operatorTokenFile),
+    adminTokenFile: inDir(data.keys.adminTokenFile),
   });
 }
 

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigFile, loadConfig, NATIONAL_DIVISION, type NodeConfig, type NodeRole } from '../config/index.ts';
-import { generateSigningKey, type SigningAlgorithm } from '../crypto/index.ts';
+import { generateEncryptionKey, generateSigningKey, type PublicJwk, type SigningAlgorithm } from '../crypto/index.ts';
+import type { ServiceConfig } from '../services/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import { divisions } from '../standards/index.ts';
 import { openStore } from '../store/index.ts';
@@ -16,7 +18,11 @@ export interface InitNodeOptions {
   readonly host?: string;
   /** Defaults to an SQLite file in the node's folder. */
   readonly databaseUrl?: string;
-  readonly hubUrl?: string;
+  /** For nodes: the hub and its signing key, pinned as the trust anchor. */
+  readonly hub?: { readonly url: string; readonly kid: string; readonly jwk: PublicJwk };
+  readonly services?: readonly ServiceConfig[];
+  readonly directory?: { readonly refreshSeconds?: number; readonly snapshotTtlSeconds?: number };
+  readonly audit?: { readonly checkpointSeconds?: number };
   readonly clock?: () => Date;
 }
 
@@ -50,19 +56,28 @@ export async function initNode(options: InitNodeOptions): Promise<InitNodeResult
     server: { host: options.host ?? '127.0.0.1', port: options.port ?? (role === 'hub' ? 7700 : 7701) },
     database: { url: options.databaseUrl ?? 'sqlite:data/node.sqlite' },
     keys: { algorithm, file: 'keys/signing-key.json' },
-    ...(options.hubUrl ? { hub: { url: options.hubUrl } } : {}),
+    ...(options.hub ? { hub: options.hub } : {}),
+    ...(options.directory ? { directory: options.directory } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.services ? { services: options.services } : {}),
   };
   // Validate before touching the disk, so a bad division leaves nothing behind.
   const checked = ConfigFile.safeParse(file);
   if (!checked.success) throw validationError(checked.error);
 
   const key = await generateSigningKey(algorithm, options.division);
+  const encryptionKey = await generateEncryptionKey(options.division);
   mkdirSync(join(dir, 'keys'), { recursive: true, mode: 0o700 });
-  const keyPath = join(dir, 'keys', 'signing-key.json');
-  writeFileSync(keyPath, JSON.stringify({ kid: key.kid, privateJwk: key.privateJwk }, null, 2) + '\n', { mode: 0o600 });
+  const secret = (name: string, content: string) => writeFileSync(join(dir, 'keys', name), content, { mode: 0o600 });
+  secret('signing-key.json', JSON.stringify({ kid: key.kid, privateJwk: key.privateJwk }, null, 2) + '\n');
+  secret('encryption-key.json', JSON.stringify({ kid: encryptionKey.kid, privateJwk: encryptionKey.privateJwk }, null, 2) + '\n');
+  secret('audit-key', randomBytes(32).toString('hex') + '\n');
+  // Local API tokens: whoever can read the node's key folder may operate it.
+  secret('operator-token', randomBytes(24).toString('base64url') + '\n');
+  if (role === 'hub') secret('admin-token', randomBytes(24).toString('base64url') + '\n');
   writeFileSync(configPath, JSON.stringify(file, null, 2) + '\n');
 
-  const config: NodeConfig = loadConfig(configPath);
+  const config: NodeConfig = loadConfig(configPath, {});
   const now = (options.clock ?? (() => new Date()))();
   const store = await openStore({ url: config.database.url });
   try {

@@ -1,46 +1,171 @@
 import { readFileSync } from 'node:fs';
+import { AuditLog } from '../audit/index.ts';
 import { Catalog } from '../catalog/index.ts';
 import { loadConfig, type NodeConfig } from '../config/index.ts';
-import { signingKeyFromJwk, type SigningKey } from '../crypto/index.ts';
+import { encryptionKeyFromJwk, signingKeyFromJwk, type EncryptionKey, type SigningKey } from '../crypto/index.ts';
+import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../directory/index.ts';
 import { TongbanError } from '../errors/index.ts';
+import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
+import { ServiceRegistry } from '../services/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
 
-/** Everything a running node holds: its frozen config, store, signing key and catalogue. */
+/** Everything a running node holds. */
 export interface NodeRuntime {
   readonly config: NodeConfig;
   readonly store: Store;
   readonly signingKey: SigningKey;
+  readonly encryptionKey: EncryptionKey;
+  readonly auditKey: Uint8Array;
+  readonly operatorToken: string;
+  /** Hub only. */
+  readonly adminToken: string | undefined;
+  readonly audit: AuditLog;
+  readonly services: ServiceRegistry;
+  /** Hub only: the authoritative directory. */
+  readonly hubDirectory: HubDirectory | undefined;
+  /** Nodes only: the cached copy of the hub's directory. */
+  readonly directoryClient: DirectoryClient | undefined;
+  readonly exchange: ExchangeContext;
+  readonly client: ExchangeClient;
+  readonly clock: () => Date;
   catalog(): Promise<Catalog>;
+  /** This node's directory entry once it knows the URL it is reached at. */
+  entry(endpoint: string): DirectoryEntry;
+  /** Starts directory refresh, enrolment, checkpoints and clean-up once the server listens. */
+  start(endpoint: string): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function openNode(configPath: string): Promise<NodeRuntime> {
-  const config = loadConfig(configPath);
+export interface OpenNodeOptions {
+  readonly clock?: () => Date;
+  readonly log?: (message: string) => void;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export async function openNode(configPath: string, options: OpenNodeOptions = {}): Promise<NodeRuntime> {
+  const config = loadConfig(configPath, options.env ?? process.env);
+  const clock = options.clock ?? (() => new Date());
+  const log = options.log ?? ((message: string) => process.stderr.write(`[${config.node.division}] ${message}\n`));
   const signingKey = loadSigningKey(config);
-  const store = await openStore({ url: config.database.url });
-  return {
+  const encryptionKey = loadJsonKey(config.encryptionKeyFile, 'encryption key', (raw) => encryptionKeyFromJwk(config.node.division, raw.privateJwk));
+  const auditKey = Buffer.from(readSecret(config.auditKeyFile, 'audit key'), 'hex');
+  const operatorToken = readSecret(config.operatorTokenFile, 'operator token');
+  const adminToken = config.node.role === 'hub' ? readSecret(config.adminTokenFile, 'admin token') : undefined;
+  const services = new ServiceRegistry(config.services, config.dir);
+  const store = await openStore({ url: config.database.url, clock });
+  const audit = new AuditLog(store, clock);
+
+  const entry = (endpoint: string): DirectoryEntry => ({
+    division: config.node.division,
+    name: config.node.name,
+    role: config.node.role,
+    endpoint,
+    signingKey: { kid: signingKey.kid, jwk: signingKey.publicJwk },
+    encryptionKey: { kid: encryptionKey.kid, jwk: encryptionKey.publicJwk },
+    services: services.list(),
+  });
+
+  let hubDirectory: HubDirectory | undefined;
+  let directoryClient: DirectoryClient | undefined;
+  // The hub's directory needs its own endpoint; until start() it answers as unavailable.
+  let hubReady: HubDirectory | undefined;
+  if (config.node.role === 'node') {
+    directoryClient = new DirectoryClient({
+      store,
+      hubUrl: config.hub!.url,
+      hubKey: { kid: config.hub!.kid, jwk: config.hub!.jwk },
+      refreshSeconds: config.directory.refreshSeconds,
+      clock,
+      log,
+    });
+  }
+  const directory = {
+    current: async () => {
+      if (directoryClient) return directoryClient.current();
+      if (!hubReady) throw new TongbanError('DIRECTORY_UNAVAILABLE', 'The hub has not started yet.');
+      return hubReady.current();
+    },
+  };
+  const exchange: ExchangeContext = {
+    self: config.node.division,
+    signingKey,
+    encryptionKey,
+    directory,
+    services,
+    audit,
+    auditKey,
+    store,
+    clock,
+  };
+  let jobs: BackgroundJobs | undefined;
+
+  const runtime: NodeRuntime = {
     config,
     store,
     signingKey,
+    encryptionKey,
+    auditKey,
+    operatorToken,
+    adminToken,
+    audit,
+    services,
+    get hubDirectory() {
+      return hubDirectory;
+    },
+    directoryClient,
+    exchange,
+    client: new ExchangeClient(exchange),
+    clock,
     async catalog() {
       return new Catalog(await store.catalogItems.list());
     },
-    close: () => store.close(),
+    entry,
+    async start(endpoint: string) {
+      if (config.node.role === 'hub') {
+        hubDirectory = new HubDirectory({ store, hubKey: signingKey, self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock });
+        hubReady = hubDirectory;
+      }
+      jobs = await startBackgroundJobs(runtime, endpoint, log);
+    },
+    async close() {
+      jobs?.stop();
+      directoryClient?.stop();
+      await services.close();
+      await store.close();
+    },
   };
+  return runtime;
 }
 
 export function loadSigningKey(config: NodeConfig): SigningKey {
-  let raw: { privateJwk?: unknown };
-  try {
-    raw = JSON.parse(readFileSync(config.keyFile, 'utf8')) as { privateJwk?: unknown };
-  } catch {
-    throw new TongbanError('CONFIG_INVALID', `Cannot read the signing key file ${config.keyFile}.`);
-  }
-  try {
+  return loadJsonKey(config.keyFile, 'signing key', (raw) => {
     const key = signingKeyFromJwk(config.node.division, raw.privateJwk);
     if (key.algorithm !== config.keys.algorithm) throw new Error('algorithm mismatch');
     return key;
+  });
+}
+
+function loadJsonKey<T>(file: string, what: string, build: (raw: { privateJwk?: unknown }) => T): T {
+  let raw: { privateJwk?: unknown };
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as { privateJwk?: unknown };
   } catch {
-    throw new TongbanError('CONFIG_INVALID', `The signing key file ${config.keyFile} does not hold a valid ${config.keys.algorithm} key.`);
+    throw new TongbanError('CONFIG_INVALID', `Cannot read the ${what} file ${file}.`);
+  }
+  try {
+    return build(raw);
+  } catch {
+    throw new TongbanError('CONFIG_INVALID', `The ${what} file ${file} does not hold a valid key.`);
+  }
+}
+
+function readSecret(file: string, what: string): string {
+  try {
+    const value = readFileSync(file, 'utf8').trim();
+    if (value.length < 16) throw new Error('short');
+    return value;
+  } catch {
+    throw new TongbanError('CONFIG_INVALID', `Cannot read the ${what} file ${file}; re-create the node with "tongban init".`);
   }
 }

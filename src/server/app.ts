@@ -2,16 +2,23 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { NodeRuntime } from '../node/index.ts';
 import type { ServerContext } from './context.ts';
 import { OpenApiRegistry } from './openapi.ts';
+import { agreementsPlugin } from './plugins/agreements.ts';
+import { auditPlugin } from './plugins/audit.ts';
 import { catalogPlugin } from './plugins/catalog.ts';
+import { directoryPlugin } from './plugins/directory.ts';
+import { exchangePlugin } from './plugins/exchange.ts';
 import { healthPlugin } from './plugins/health.ts';
+import { operatorPlugin } from './plugins/operator.ts';
 import { standardsPlugin } from './plugins/standards.ts';
 import { installProblemHandlers } from './problem-handlers.ts';
+import { installRawJsonParser } from './raw-body.ts';
 
 export interface BuildServerOptions {
   readonly runtime: NodeRuntime;
-  readonly clock?: () => Date;
   /** Pino log level. Request logs are at info, so the default (warn) leaves them off: they halve throughput (STACK.md). */
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** The URL peers reach this node at; set later by listenNode when it is not known yet. */
+  readonly endpoint?: () => string;
 }
 
 /** The node's HTTP server: one plugin per domain, every route schema-first, every error problem+json. */
@@ -23,17 +30,47 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     return503OnClosing: true,
   });
   installProblemHandlers(app);
+  installRawJsonParser(app);
   const openapi = new OpenApiRegistry();
-  const context: ServerContext = { app, openapi, runtime, clock: options.clock ?? (() => new Date()) };
-  healthPlugin(context);
-  standardsPlugin(context);
-  catalogPlugin(context);
+  const context: ServerContext = {
+    app,
+    openapi,
+    runtime,
+    clock: runtime.clock,
+    endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
+  };
+  for (const plugin of [healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin]) {
+    plugin(context);
+  }
   const document = openapi.document({
-    title: `Tongban node ${runtime.config.node.division} ${runtime.config.node.name}`,
+    title: `Tongban ${runtime.config.node.role} ${runtime.config.node.division} ${runtime.config.node.name}`,
     version: '0.1.0',
-    description: 'The HTTP interface of one Tongban node. Errors are RFC 9457 problem+json with a stable `code`.',
+    description: 'The HTTP interface of one Tongban node. Node-to-node calls are signed with RFC 9421 over RFC 9530 Content-Digest (see docs/protocol.md). Errors are RFC 9457 problem+json with a stable `code`.',
   });
   app.get('/openapi.json', async () => document);
   await app.ready();
   return app;
+}
+
+/**
+ * Listens, then tells the runtime the URL it is reached at (starting enrolment, directory
+ * refresh and checkpoints). Port 0 picks a free port.
+ */
+export async function listenNode(runtime: NodeRuntime, overrides: { host?: string; port?: number; logLevel?: BuildServerOptions['logLevel'] } = {}): Promise<{ app: FastifyInstance; endpoint: string; close: () => Promise<void> }> {
+  let endpoint = runtime.config.server.publicUrl ?? '';
+  const app = await buildServer({ runtime, endpoint: () => endpoint, ...(overrides.logLevel ? { logLevel: overrides.logLevel } : {}) });
+  const host = overrides.host ?? runtime.config.server.host;
+  await app.listen({ host, port: overrides.port ?? runtime.config.server.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : runtime.config.server.port;
+  if (!endpoint) endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  await runtime.start(endpoint);
+  return {
+    app,
+    endpoint,
+    close: async () => {
+      await app.close();
+      await runtime.close();
+    },
+  };
 }

@@ -8,4 +8,6 @@ export interface ServerContext {
   readonly openapi: OpenApiRegistry;
   readonly runtime: NodeRuntime;
   readonly clock: () => Date;
+  /** The URL other nodes reach this one at (known once the server listens). */
+  readonly endpoint: () => string;
 }

@@ -1,1 +1,1 @@
-export { buildServer, type BuildServerOptions } from './app.ts';
+export { buildServer, listenNode, type BuildServerOptions } from './app.ts';

@@ -11,6 +11,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly params?: P;
   readonly query?: Q;
   readonly body?: B;
+  /** A body the handler validates itself (to log refusals); documented, not parsed here. */
+  readonly bodyDoc?: z.ZodType;
   readonly response: R;
   readonly status?: number;
   /** Error statuses this route can answer with, for the OpenAPI document. */
@@ -40,7 +42,7 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     tag: spec.tag,
     ...(spec.params ? { params: spec.params } : {}),
     ...(spec.query ? { query: spec.query } : {}),
-    ...(spec.body ? { body: spec.body } : {}),
+    ...(spec.body ? { body: spec.body } : spec.bodyDoc ? { body: spec.bodyDoc } : {}),
     response: spec.response,
     status,
     errors: [...new Set([400, ...(spec.errors ?? [])])],

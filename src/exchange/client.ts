@@ -1,0 +1,152 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { subjectHash } from '../audit/index.ts';
+import { decryptWith, encryptFor, signJws, verifyJws } from '../crypto/index.ts';
+import type { DirectoryEntry } from '../directory/snapshot.ts';
+import { errorStatus, isTongbanError, TongbanError, type ErrorCode } from '../errors/index.ts';
+import type { ExchangeContext } from './context.ts';
+import { signedRequestHeaders, verifyResponse } from './http-messages.ts';
+import {
+  ExchangeResponse,
+  JWE_CTY,
+  JWS_TYP_REQUEST,
+  JWS_TYP_RESPONSE,
+  RelayResponse,
+  REQUEST_TTL_SECONDS,
+  type ExchangeRequest,
+} from './protocol.ts';
+
+export type OutgoingExchange = Omit<ExchangeRequest, 'requestId' | 'requester'> & {
+  /** Route: `bridge` straight to the provider, `hub` through the hub's relay. Defaults to the agreement's topology. */
+  readonly via?: 'bridge' | 'hub';
+};
+
+export interface ExchangeResult {
+  readonly requestId: string;
+  readonly via: 'bridge' | 'hub';
+  readonly response: ExchangeResponse;
+}
+
+/**
+ * The requesting side: signs the request, sends it over a bridge or through the hub,
+ * verifies the provider's signed answer, and records the outcome in the audit log.
+ */
+export class ExchangeClient {
+  readonly #ctx: ExchangeContext;
+
+  constructor(ctx: ExchangeContext) {
+    this.#ctx = ctx;
+  }
+
+  async request(input: OutgoingExchange): Promise<ExchangeResult> {
+    const ctx = this.#ctx;
+    const { via: requestedVia, ...rest } = input;
+    const exchange: ExchangeRequest = { ...rest, requestId: randomUUID(), requester: ctx.self };
+    const event = {
+      kind: 'exchange.request',
+      requestId: exchange.requestId,
+      requester: ctx.self,
+      provider: exchange.provider,
+      agreementId: exchange.agreementId,
+      itemCode: exchange.itemCode,
+      service: exchange.service,
+      purpose: exchange.purpose,
+      caseId: exchange.caseId,
+      operator: exchange.operator.id,
+      subjectHash: subjectHash(ctx.auditKey, exchange.subject.type, exchange.subject.value),
+    };
+    let via: 'bridge' | 'hub' = requestedVia ?? 'bridge';
+    try {
+      const view = await ctx.directory.current();
+      via = requestedVia ?? view.policy.get(exchange.agreementId)?.topology ?? 'bridge';
+      const provider = view.node(exchange.provider);
+      if (!provider) throw new TongbanError('NODE_UNKNOWN', `${exchange.provider} is not in the directory.`);
+      let response: ExchangeResponse;
+      if (via === 'bridge') {
+        response = await this.#bridge(provider, exchange);
+      } else {
+        const hub = view.hub();
+        if (!hub) throw new TongbanError('DIRECTORY_INVALID', 'The directory does not list the hub.');
+        response = await this.#viaHub(hub, provider, exchange);
+      }
+      if (response.requestId !== exchange.requestId || response.provider !== exchange.provider) {
+        throw new TongbanError('PEER_RESPONSE_INVALID', 'The answer is for another request.');
+      }
+      await ctx.audit.append({ ...event, outcome: 'allowed', detail: { via, fields: Object.keys(response.data).join(',') } });
+      return { requestId: exchange.requestId, via, response };
+    } catch (error) {
+      const code = isTongbanError(error) ? error.code : 'INTERNAL';
+      await ctx.audit.append({ ...event, outcome: isTongbanError(error) && error.status < 500 ? 'refused' : 'error', code, detail: { via } });
+      throw error;
+    }
+  }
+
+  async #bridge(provider: DirectoryEntry, exchange: ExchangeRequest): Promise<ExchangeResponse> {
+    const url = new URL('/v1/exchange', provider.endpoint).toString();
+    const body = JSON.stringify(exchange);
+    const answer = await this.#post(url, body, provider, 'PEER_UNREACHABLE');
+    return ExchangeResponse.parse(answer);
+  }
+
+  async #viaHub(hub: DirectoryEntry, provider: DirectoryEntry, exchange: ExchangeRequest): Promise<ExchangeResponse> {
+    const ctx = this.#ctx;
+    const created = Math.floor(ctx.clock().getTime() / 1000);
+    const innerJws = await signJws(ctx.signingKey, new TextEncoder().encode(JSON.stringify(exchange)), {
+      typ: JWS_TYP_REQUEST,
+      extra: { created, expires: created + REQUEST_TTL_SECONDS },
+    });
+    const payload = await encryptFor(provider.encryptionKey, new TextEncoder().encode(innerJws), JWE_CTY);
+    const envelope = {
+      requestId: exchange.requestId,
+      requester: exchange.requester,
+      provider: exchange.provider,
+      agreementId: exchange.agreementId,
+      itemCode: exchange.itemCode,
+      service: exchange.service,
+      purpose: exchange.purpose,
+      fields: exchange.fields,
+    };
+    const url = new URL('/v1/relay', hub.endpoint).toString();
+    const answer = RelayResponse.safeParse(await this.#post(url, JSON.stringify({ envelope, payload }), hub, 'HUB_UNREACHABLE'));
+    if (!answer.success) throw new TongbanError('PEER_RESPONSE_INVALID', 'The hub answered in an unexpected form.');
+    const jws = new TextDecoder().decode(await decryptWith(ctx.encryptionKey, answer.data.payload, JWE_CTY));
+    const verified = await verifyJws(jws, (kid) => (kid === provider.signingKey.kid ? provider.signingKey.jwk : null));
+    const requestDigest = createHash('sha256').update(innerJws).digest('base64url');
+    if (!verified.ok || verified.header.typ !== JWS_TYP_RESPONSE || verified.header.requestDigest !== requestDigest) {
+      throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${provider.division} for this request.`);
+    }
+    return ExchangeResponse.parse(JSON.parse(new TextDecoder().decode(verified.payload)));
+  }
+
+  /** Sends a signed POST and returns the verified JSON body, or throws the peer's problem as a TongbanError. */
+  async #post(url: string, body: string, signer: DirectoryEntry, unreachable: ErrorCode): Promise<unknown> {
+    const ctx = this.#ctx;
+    const headers = await signedRequestHeaders(ctx.signingKey, url, body, ctx.clock());
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(ctx.peerTimeoutMs ?? 10_000) });
+    } catch (error) {
+      throw new TongbanError(unreachable, `${signer.name} (${signer.division}) did not answer.`, { cause: error });
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const responseHeaders = Object.fromEntries([...response.headers.entries()].map(([k, v]) => [k.toLowerCase(), v]));
+    const valid = await verifyResponse(signer, { status: response.status, headers: responseHeaders, body: bytes }, { method: 'POST', url, headers }, ctx.clock());
+    if (!valid) throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${signer.division} for this request.`);
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new TongbanError('PEER_RESPONSE_INVALID', 'The answer is not JSON.');
+    }
+    if (response.status !== 200) throw remoteProblem(json, signer);
+    return json;
+  }
+}
+
+/** A peer's problem+json, re-raised with its stable code so callers can act on it. */
+function remoteProblem(json: unknown, signer: DirectoryEntry): TongbanError {
+  const problem = json as { code?: unknown; detail?: unknown };
+  if (typeof problem.code === 'string' && problem.code in errorStatus) {
+    return new TongbanError(problem.code as ErrorCode, `${signer.division}: ${typeof problem.detail === 'string' ? problem.detail : problem.code}`);
+  }
+  return new TongbanError('PEER_RESPONSE_INVALID', `${signer.division} answered with an error this node does not understand.`);
+}

@@ -1,0 +1,32 @@
+import type { AuditLog } from '../audit/index.ts';
+import type { EncryptionKey, SigningKey } from '../crypto/index.ts';
+import type { DirectoryView } from '../directory/snapshot.ts';
+import type { ServiceRegistry } from '../services/index.ts';
+import type { Store } from '../store/index.ts';
+
+/** Where a node gets the directory it may rely on now; throws DIRECTORY_EXPIRED when it may not. */
+export interface DirectorySource {
+  current(): Promise<DirectoryView>;
+}
+
+/** Everything the exchange needs from the node it runs in. */
+export interface ExchangeContext {
+  readonly self: string;
+  readonly signingKey: SigningKey;
+  readonly encryptionKey: EncryptionKey;
+  readonly directory: DirectorySource;
+  readonly services: ServiceRegistry;
+  readonly audit: AuditLog;
+  /** Key for the keyed hashes of subjects in the audit log. */
+  readonly auditKey: Uint8Array;
+  readonly store: Store;
+  readonly clock: () => Date;
+  /** Peer calls give up after this long. */
+  readonly peerTimeoutMs?: number;
+}
+
+/** A JSON answer before it is signed and sent. */
+export interface Outcome {
+  readonly status: number;
+  readonly body: unknown;
+}

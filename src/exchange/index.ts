@@ -1,0 +1,6 @@
+export * from './protocol.ts';
+export type { DirectorySource, ExchangeContext, Outcome } from './context.ts';
+export { provideDirect, provideRelayed } from './provider.ts';
+export { ExchangeClient, type OutgoingExchange, type ExchangeResult } from './client.ts';
+export { relay, type RelayOutcome } from './relay.ts';
+export { authenticateRequest, signedRequestHeaders, signedResponseHeaders, verifyResponse, type IncomingRequest, type RequestCheck } from './http-messages.ts';

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { AgreementItem } from '../agreements/index.ts';
+import { signingAlgorithms } from '../crypto/index.ts';
+
+const Division = z.string().regex(/^\d{6}$/);
+
+/** An agreement as the federation file states it; validity defaults to yesterday + two years. */
+export const AgreementTemplate = z.object({
+  id: z.string(),
+  title: z.string(),
+  topology: z.enum(['bridge', 'hub']),
+  parties: z.array(Division).min(2),
+  items: z.array(AgreementItem).min(1),
+  validFrom: z.iso.datetime().optional(),
+  validUntil: z.iso.datetime().optional(),
+  security: z.string().optional(),
+});
+export type AgreementTemplate = z.infer<typeof AgreementTemplate>;
+
+export const FederationConfig = z.object({
+  /** Where the hub's and nodes' folders go (relative to the config file). */
+  dir: z.string().default('var/federation'),
+  host: z.string().default('127.0.0.1'),
+  /** Hub on portBase, nodes on portBase + 1, + 2, … in the order listed. */
+  portBase: z.number().int().min(0).max(65000).default(7700),
+  /** PostgreSQL for every server (each in its own schema); SQLite files when absent. */
+  databaseUrl: z.string().optional(),
+  hub: z.object({ division: Division.default('100000'), name: z.string().optional(), algorithm: z.enum(signingAlgorithms).default('Ed25519') }).prefault({}),
+  nodes: z
+    .array(
+      z.object({
+        division: Division,
+        name: z.string().optional(),
+        algorithm: z.enum(signingAlgorithms).default('Ed25519'),
+        /** Size of the synthetic registries. */
+        people: z.number().int().min(1).max(200_000).default(2000),
+        businesses: z.number().int().min(0).max(50_000).default(200),
+      }),
+    )
+    .min(1),
+  agreements: z.array(AgreementTemplate).default([]),
+  directory: z.object({ refreshSeconds: z.number().min(0.2).default(30), snapshotTtlSeconds: z.number().min(1).default(3600) }).prefault({}),
+  audit: z.object({ checkpointSeconds: z.number().min(0.2).default(60) }).prefault({}),
+});
+export type FederationConfig = z.infer<typeof FederationConfig>;
+export type FederationConfigInput = z.input<typeof FederationConfig>;

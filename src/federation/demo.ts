@@ -1,0 +1,84 @@
+import type { FederationConfigInput } from './config.ts';
+
+const HOUSEHOLD = ['idNumber', 'name', 'sex', 'ethnicity', 'birthDate', 'householdDivision', 'householdAddress'];
+const INSURANCE = ['idNumber', 'name', 'socialInsuranceInsuredDivision', 'socialInsuranceStatus', 'contributionMonths', 'contributionStartDate'];
+const MARRIAGE = ['idNumber', 'name', 'maritalStatus', 'spouseIdNumber', 'spouseName', 'marriageRegistrationDate'];
+const BUSINESS = ['creditCode', 'entityName', 'entityType', 'legalRepresentative', 'registeredCapital', 'establishmentDate', 'registrationStatus'];
+
+/**
+ * The demo federation: the national hub and four places. Sandu county (Guizhou) sends workers
+ * to Anji (Zhejiang) and Changzhou (Jiangsu), so it has direct bridges to both; everything
+ * else, Qingpu (Shanghai) included, goes through the hub.
+ */
+export function demoFederation(overrides: Partial<FederationConfigInput> = {}): FederationConfigInput {
+  const bridge = (id: string, partner: string, partnerName: string) => ({
+    id,
+    title: `三都水族自治县—${partnerName} 劳务协作跨省通办合作协议`,
+    topology: 'bridge' as const,
+    parties: ['522732', partner],
+    security: '双方仅将数据用于协议所列事项；查询记录双方各自留存不少于三年；不得向第三方提供。',
+    items: [
+      {
+        itemCode: 'N034',
+        grants: [{ provider: '522732', service: 'household.residence-proof', requesters: [partner], fields: HOUSEHOLD, purposes: ['户籍类证明开具', '居住证办理'], consentRequired: false }],
+      },
+      {
+        itemCode: 'N010',
+        grants: [
+          { provider: partner, service: 'social-insurance.contribution-history', requesters: ['522732'], fields: INSURANCE, purposes: ['养老保险关系转移接续'], consentRequired: false },
+          { provider: '522732', service: 'social-insurance.contribution-history', requesters: [partner], fields: INSURANCE, purposes: ['养老保险关系转移接续'], consentRequired: false },
+        ],
+      },
+      {
+        itemCode: 'N037',
+        grants: [{ provider: '522732', service: 'marriage.status', requesters: [partner], fields: MARRIAGE, purposes: ['婚姻登记'], consentRequired: true }],
+      },
+    ],
+  });
+  return {
+    dir: 'var/demo',
+    portBase: 7700,
+    hub: { division: '100000', name: '国家政务服务平台' },
+    nodes: [
+      { division: '522732', people: 3000, businesses: 300 },
+      { division: '330523', people: 2000, businesses: 300 },
+      { division: '320400', people: 2000, businesses: 300 },
+      { division: '310118', people: 2000, businesses: 300 },
+    ],
+    agreements: [
+      bridge('AGR-522732-330523-001', '330523', '安吉县'),
+      bridge('AGR-522732-320400-001', '320400', '常州市'),
+      {
+        id: 'AGR-HUB-DELTA-001',
+        title: '长三角与三都 市场主体及户籍信息跨省通办合作协议（经国家平台）',
+        topology: 'hub',
+        parties: ['522732', '330523', '320400', '310118'],
+        items: [
+          {
+            itemCode: 'N001',
+            grants: ['522732', '330523', '320400', '310118'].map((provider) => ({
+              provider,
+              service: 'business.registration',
+              requesters: ['522732', '330523', '320400', '310118'].filter((p) => p !== provider),
+              fields: BUSINESS,
+              purposes: ['市场主体登记注册'],
+              consentRequired: false,
+            })),
+          },
+          {
+            itemCode: 'N034',
+            grants: [
+              { provider: '522732', service: 'household.residence-proof', requesters: ['310118'], fields: HOUSEHOLD, purposes: ['户籍类证明开具'], consentRequired: false },
+              { provider: '310118', service: 'household.residence-proof', requesters: ['522732'], fields: HOUSEHOLD, purposes: ['户籍类证明开具'], consentRequired: false },
+            ],
+          },
+          {
+            itemCode: 'N039',
+            grants: [{ provider: '310118', service: 'social-insurance.contribution-history', requesters: ['522732'], fields: INSURANCE, purposes: ['社保参保缴费查询'], consentRequired: false }],
+          },
+        ],
+      },
+    ],
+    ...overrides,
+  };
+}

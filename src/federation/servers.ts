@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { openNode } from '../node/index.ts';
+import { listenNode } from '../server/index.ts';
+
+/** One server of a federation, started in this process or as a child process. */
+export interface ManagedServer {
+  readonly division: string;
+  readonly configPath: string;
+  /** The URL it answers at (after the first start, stable across restarts). */
+  readonly endpoint: string;
+  start(): Promise<void>;
+  /** Graceful stop (SIGTERM for a process). */
+  stop(): Promise<void>;
+  /** Hard kill (SIGKILL) — a process only; in-process servers stop gracefully. */
+  kill(): Promise<void>;
+  readonly running: boolean;
+}
+
+export function inProcessServer(division: string, configPath: string, port: number, host: string, log?: (m: string) => void): ManagedServer {
+  let handle: Awaited<ReturnType<typeof listenNode>> | undefined;
+  let endpoint = '';
+  let currentPort = port;
+  return {
+    division,
+    configPath,
+    get endpoint() {
+      return endpoint;
+    },
+    get running() {
+      return handle !== undefined;
+    },
+    async start() {
+      if (handle) return;
+      const runtime = await openNode(configPath, { env: {}, ...(log ? { log } : {}) });
+      try {
+        handle = await listenNode(runtime, { port: currentPort, host });
+      } catch (error) {
+        await runtime.close();
+        throw error;
+      }
+      endpoint = handle.endpoint;
+      currentPort = Number(new URL(endpoint).port);
+    },
+    async stop() {
+      const h = handle;
+      handle = undefined;
+      await h?.close();
+    },
+    async kill() {
+      await this.stop();
+    },
+  };
+}
+
+const BIN = fileURLToPath(new URL('../../bin/tongban.js', import.meta.url));
+
+/** A node as an operator runs it: `tongban serve --config …` in its own process. */
+export function childProcessServer(division: string, configPath: string, endpoint: string, log?: (m: string) => void): ManagedServer {
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> | undefined;
+  const env = { ...process.env };
+  // Each server has its own database in its config; an inherited override would merge them.
+  delete env.DATABASE_URL;
+  return {
+    division,
+    configPath,
+    endpoint,
+    get running() {
+      return child !== undefined;
+    },
+    async start() {
+      if (child) return;
+      const proc = spawn(process.execPath, [BIN, 'serve', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = proc;
+      exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+      const forward = (data: Buffer) => {
+        for (const line of data.toString().split('\n')) if (line.trim()) log?.(line);
+      };
+      proc.stdout?.on('data', forward);
+      proc.stderr?.on('data', forward);
+      void exited.then(() => {
+        if (child === proc) child = undefined;
+      });
+      await waitForHealth(endpoint, 60_000, () => child !== proc);
+    },
+    async stop() {
+      await signal('SIGTERM');
+    },
+    async kill() {
+      await signal('SIGKILL');
+    },
+  };
+
+  async function signal(name: NodeJS.Signals): Promise<void> {
+    const proc = child;
+    if (!proc) return;
+    proc.kill(name);
+    const timeout = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timeout);
+    child = undefined;
+  }
+}
+
+export async function waitForHealth(endpoint: string, timeoutMs: number, gaveUp: () => boolean = () => false): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (gaveUp()) throw new Error(`the server for ${endpoint} exited during start-up`);
+    try {
+      const response = await fetch(new URL('/health', endpoint), { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${endpoint} did not become healthy within ${timeoutMs / 1000} s`);
+}

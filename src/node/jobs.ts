@@ -1,0 +1,99 @@
+import { signJws } from '../crypto/index.ts';
+import { signedRequestHeaders } from '../exchange/index.ts';
+import type { NodeRuntime } from './runtime.ts';
+
+export interface BackgroundJobs {
+  stop(): void;
+}
+
+export const CHECKPOINT_TYP = 'tongban-checkpoint+jws';
+
+/**
+ * The timers a node runs besides serving requests: directory refresh and enrolment at the
+ * hub (nodes), audit checkpoints, and clean-up of the replay cache.
+ */
+export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string, log: (m: string) => void): Promise<BackgroundJobs> {
+  const timers: NodeJS.Timeout[] = [];
+  const every = (seconds: number, job: () => Promise<void>) => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      job()
+        .catch((error: unknown) => log(`background job failed: ${error instanceof Error ? error.message : String(error)}`))
+        .finally(() => (running = false));
+    }, seconds * 1000);
+    timer.unref();
+    timers.push(timer);
+  };
+  const { config } = runtime;
+
+  if (config.node.role === 'node') {
+    let enrolled = false;
+    const enrol = async () => {
+      if (enrolled) return;
+      enrolled = await enrolAtHub(runtime, endpoint, log);
+      // Pick the directory up at once when the hub approves us.
+      if (enrolled) await runtime.directoryClient!.refresh();
+    };
+    await runtime.directoryClient!.start();
+    await enrol();
+    every(Math.max(1, config.directory.refreshSeconds), enrol);
+  }
+
+  let lastCheckpointSeq = 0;
+  every(config.audit.checkpointSeconds, async () => {
+    lastCheckpointSeq = await sendCheckpoint(runtime, lastCheckpointSeq);
+  });
+  every(60, async () => {
+    await runtime.store.nonces.purge(Math.floor(runtime.clock().getTime() / 1000));
+  });
+
+  return {
+    stop: () => {
+      for (const timer of timers) clearInterval(timer);
+    },
+  };
+}
+
+/** Asks the hub to list this node (or to update its endpoint and services). True once the hub accepted it. */
+export async function enrolAtHub(runtime: NodeRuntime, endpoint: string, log: (m: string) => void): Promise<boolean> {
+  const url = new URL('/v1/directory/enrolments', runtime.config.hub!.url).toString();
+  const body = JSON.stringify(runtime.entry(endpoint));
+  try {
+    const headers = await signedRequestHeaders(runtime.signingKey, url, body, runtime.clock());
+    const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
+    if (response.ok) {
+      const { status } = (await response.json()) as { status: string };
+      log(`enrolled at the hub (status: ${status})`);
+      return true;
+    }
+    log(`the hub refused the enrolment: ${response.status} ${await response.text()}`);
+  } catch (error) {
+    log(`cannot reach the hub to enrol (${error instanceof Error ? error.message : String(error)}); will retry`);
+  }
+  return false;
+}
+
+/**
+ * Signs the audit chain head and has the hub witness it; the hub keeps the node's checkpoints,
+ * so the node cannot rewrite its history unnoticed. Returns the last witnessed seq.
+ */
+export async function sendCheckpoint(runtime: NodeRuntime, lastSeq: number): Promise<number> {
+  const head = await runtime.store.audit.head();
+  if (!head || head.seq <= lastSeq) return lastSeq;
+  const division = runtime.config.node.division;
+  const at = runtime.clock().toISOString();
+  const jws = await signJws(runtime.signingKey, new TextEncoder().encode(JSON.stringify({ division, seq: head.seq, hash: head.hash, at })), {
+    typ: CHECKPOINT_TYP,
+  });
+  if (runtime.config.node.role === 'node') {
+    const url = new URL('/v1/audit/checkpoints', runtime.config.hub!.url).toString();
+    const body = JSON.stringify({ jws });
+    const headers = await signedRequestHeaders(runtime.signingKey, url, body, runtime.clock());
+    const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
+    if (!response.ok) throw new Error(`the hub refused checkpoint ${head.seq}: ${response.status}`);
+  }
+  await runtime.store.checkpoints.add({ division, seq: head.seq, hash: head.hash, at, jws });
+  return head.seq;
+}

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { TongbanError } from '../../errors/index.ts';
+import { Consent, ExchangeResponse, Operator, Subject } from '../../exchange/index.ts';
+import { requireBearer } from '../auth.ts';
+import type { ServerContext } from '../context.ts';
+import { addRoute } from '../route.ts';
+
+const OutgoingRequest = z.object({
+  provider: z.string().regex(/^\d{6}$/),
+  service: z.string().min(3).max(100),
+  subject: Subject,
+  purpose: z.string().min(1).max(100),
+  /** When omitted: the agreement in force that grants this node the service of the provider. */
+  agreementId: z.string().optional(),
+  itemCode: z.string().optional(),
+  /** When omitted: every field the agreement grants. */
+  fields: z.array(z.string()).min(1).optional(),
+  caseId: z.string().min(1).max(80).default('ad-hoc'),
+  operator: Operator.default({ id: 'operator', role: 'clerk' }),
+  consent: Consent.optional(),
+  via: z.enum(['bridge', 'hub']).optional(),
+});
+
+/** The local operator API: what staff tools (the CLI, later the console) ask their own node to do. */
+export function operatorPlugin(context: ServerContext): void {
+  const { app, openapi, runtime } = context;
+
+  addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/operator/exchange',
+    tag: 'operator',
+    summary: 'Operator: request data from another node under an agreement, over a bridge or through the hub',
+    body: OutgoingRequest,
+    response: z.object({ requestId: z.string(), via: z.enum(['bridge', 'hub']), response: ExchangeResponse }),
+    errors: [401, 403, 404, 409, 502, 503],
+    handler: async ({ body }, request) => {
+      requireBearer(request, runtime.operatorToken, 'operator');
+      const view = await runtime.exchange.directory.current();
+      const self = runtime.config.node.division;
+      let { agreementId, itemCode, fields } = body;
+      if (!agreementId || !itemCode || !fields) {
+        // Find the grant: this node requesting the service of the provider, in force now.
+        const now = context.clock().getTime();
+        for (const { agreement } of view.snapshot.agreements) {
+          if (agreementId && agreement.id !== agreementId) continue;
+          if (now < Date.parse(agreement.validFrom) || now >= Date.parse(agreement.validUntil)) continue;
+          for (const item of agreement.items) {
+            if (itemCode && item.itemCode !== itemCode) continue;
+            const grant = item.grants.find((g) => g.provider === body.provider && g.service === body.service && g.requesters.includes(self));
+            if (grant) {
+              agreementId ??= agreement.id;
+              itemCode ??= item.itemCode;
+              fields ??= grant.fields;
+              break;
+            }
+          }
+          if (agreementId && itemCode && fields) break;
+        }
+      }
+      if (!agreementId || !itemCode || !fields) {
+        throw new TongbanError('AGREEMENT_NOT_FOUND', `No agreement in force grants ${self} the service ${body.service} of ${body.provider}.`);
+      }
+      const { via, ...rest } = body;
+      return runtime.client.request({ ...rest, agreementId, itemCode, fields, ...(via ? { via } : {}) });
+    },
+  });
+
+  addRoute(app, openapi, {
+    method: 'GET',
+    url: '/v1/operator/directory',
+    tag: 'operator',
+    summary: "Operator: the directory this node relies on (version, expiry, nodes, agreements)",
+    response: z.object({
+      version: z.number().nullable(),
+      expiresAt: z.string().nullable(),
+      lastError: z.string().nullable(),
+      nodes: z.array(z.object({ division: z.string(), name: z.string(), endpoint: z.string(), role: z.string() })),
+      agreements: z.array(z.object({ id: z.string(), version: z.number(), topology: z.string(), parties: z.array(z.string()) })),
+    }),
+    errors: [401],
+    handler: async (_input, request) => {
+      requireBearer(request, runtime.operatorToken, 'operator');
+      let view;
+      try {
+        view = await runtime.exchange.directory.current();
+      } catch {
+        view = undefined;
+      }
+      const status = runtime.directoryClient?.status() ?? { version: view?.version ?? null, expiresAt: view?.snapshot.expiresAt ?? null, lastError: null };
+      return {
+        ...status,
+        nodes: (view?.snapshot.nodes ?? []).map(({ division, name, endpoint, role }) => ({ division, name, endpoint, role })),
+        agreements: (view?.snapshot.agreements ?? []).map(({ agreement: a }) => ({ id: a.id, version: a.version, topology: a.topology, parties: a.parties })),
+      };
+    },
+  });
+}
