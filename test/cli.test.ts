@@ -73,15 +73,17 @@ describe('tongban catalog', () => {
 describe('tongban init', () => {
   it('creates a node with config, a private key readable only by its owner, and a database', async () => {
     const dir = join(work, 'sandu');
-    const r = await tongban('init', '--division', '522732', '--dir', dir, '--alg', 'SM2');
+    const r = await tongban('init', '--division', '522732', '--dir', dir, '--alg', 'SM2', '--role', 'hub');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ division: '522732', name: '三都水族自治县', role: 'node', algorithm: 'SM2' });
+    expect(out).toMatchObject({ division: '522732', name: '三都水族自治县', role: 'hub', algorithm: 'SM2' });
     expect(out.kid).toMatch(/^522732:/);
     const config = JSON.parse(readFileSync(join(dir, 'tongban.config.json'), 'utf8'));
     expect(config.keys.algorithm).toBe('SM2');
-    expect(statSync(join(dir, 'keys', 'signing-key.json')).mode & 0o077).toBe(0);
+    for (const secret of ['signing-key.json', 'encryption-key.json', 'audit-key', 'operator-token', 'admin-token']) {
+      expect(statSync(join(dir, 'keys', secret)).mode & 0o077).toBe(0);
+    }
     expect(existsSync(join(dir, 'data', 'node.sqlite'))).toBe(true);
 
     const again = await tongban('init', '--division', '522732', '--dir', dir);
@@ -108,6 +110,16 @@ describe('tongban init', () => {
     expect(JSON.parse(repeat.stdout)).toEqual({ code: 'L522732-001', added: false });
     const listed = await tongban('catalog', 'list', '--config', config1, '--scope', 'local', '--json');
     expect(JSON.parse(listed.stdout).map((i: { code: string }) => i.code)).toEqual(['L522732-001']);
+  });
+
+  it('refuses a node without a hub to pin, and an unreachable hub, leaving nothing behind', async () => {
+    const noHub = await tongban('init', '--division', '330523', '--dir', join(work, 'anji'));
+    expect(noHub.code).toBe(2);
+    expect(noHub.stderr).toMatch(/needs the hub/);
+    const deadHub = await tongban('init', '--division', '330523', '--dir', join(work, 'anji'), '--hub-url', 'http://127.0.0.1:9');
+    expect(deadHub.code).toBe(2);
+    expect(deadHub.stderr).toMatch(/does not answer/);
+    expect(existsSync(join(work, 'anji'))).toBe(false);
   });
 
   it('refuses an unknown or abolished division and leaves nothing behind', async () => {
@@ -140,6 +152,11 @@ describe('bad input never produces a stack trace', () => {
     ['missing division', ['init']],
     ['catalog add without file', ['catalog', 'add', '--config', 'x.json']],
     ['catalog add with unreadable file', ['catalog', 'add', '--config', 'x.json', '--file', '/nonexistent.json']],
+    ['exchange without a running federation', ['exchange', 'request', '--from', '330523', '--to', '522732', '--service', 'household.residence-proof', '--subject', '11010519491231002X', '--purpose', 'x', '--federation', '/nonexistent']],
+    ['exchange with an unknown service', ['exchange', 'request', '--from', '330523', '--to', '522732', '--service', 'nope', '--subject', '1', '--purpose', 'x']],
+    ['audit verify of an unknown node', ['audit', 'verify', '--node', '999999', '--federation', '/nonexistent']],
+    ['federation up with a missing file', ['federation', 'up', '/nonexistent/federation.json']],
+    ['registry sample of an unknown node', ['registry', 'sample', '--node', '999999', '--federation', '/nonexistent']],
   ];
   it.concurrent.each(cases)('%s', async (_name, args) => {
     const r = await tongban(...args);

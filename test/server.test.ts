@@ -1,17 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNode, openNode, type NodeRuntime } from '../src/node/index.ts';
-import { buildServer } from '../src/server/index.ts';
+import { listenNode } from '../src/server/index.ts';
 import { freshSqliteFile } from './support/sqlite.ts';
 
 const fixture = freshSqliteFile();
 let runtime: NodeRuntime;
 let app: FastifyInstance;
+let endpoint: string;
 
+// A regional hub needs no other server, so the generic routes are tested on one.
 beforeAll(async () => {
-  const result = await initNode({ dir: fixture.dir + '/node', division: '320400', port: 0 });
-  runtime = await openNode(result.configPath);
-  app = await buildServer({ runtime, clock: () => new Date('2026-11-30T08:00:00Z') });
+  const result = await initNode({ dir: fixture.dir + '/node', division: '320400', role: 'hub', port: 0 });
+  runtime = await openNode(result.configPath, { clock: () => new Date('2026-11-30T08:00:00Z'), env: {} });
+  const handle = await listenNode(runtime, { port: 0 });
+  app = handle.app;
+  endpoint = handle.endpoint;
 });
 afterAll(async () => {
   await app.close();
@@ -31,12 +35,11 @@ function expectProblem(res: { statusCode: number; headers: Record<string, unknow
 
 describe('node server', () => {
   it('answers /health over a real socket on an ephemeral port', async () => {
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
-    const res = await fetch(address + '/health');
+    const res = await fetch(endpoint + '/health');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: 'ok',
-      node: { division: '320400', name: '常州市', role: 'node' },
+      node: { division: '320400', name: '常州市', role: 'hub' },
       store: 'sqlite',
       time: '2026-11-30T08:00:00.000Z',
     });
@@ -82,11 +85,24 @@ describe('node server', () => {
     ['malformed JSON', { payload: '{"kind":"id"', headers: { 'content-type': 'application/json' } }, 400, 'BAD_REQUEST'],
     ['wrong types', { payload: { kind: 'id', value: 42 } }, 400, 'VALIDATION_FAILED'],
     ['missing body', { headers: { 'content-type': 'application/json' } }, 400, 'BAD_REQUEST'],
+    ['invalid UTF-8 bytes', { payload: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), headers: { 'content-type': 'application/json' } }, 400, 'BAD_REQUEST'],
     ['unsupported media type', { payload: 'kind=id', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['body over the limit', { payload: JSON.stringify({ kind: 'id', value: 'x'.repeat(2_000_000) }), headers: { 'content-type': 'application/json' } }, 413, 'PAYLOAD_TOO_LARGE'],
   ] as const)('answers %s with problem+json', async (_name, request, status, code) => {
     const res = await app.inject({ method: 'POST', url: '/v1/standards/validate', ...request });
     expectProblem(res, status, code);
+  });
+
+  it('refuses operator and administrator calls without their token', async () => {
+    expectProblem(await app.inject({ method: 'GET', url: '/v1/directory/nodes' }), 401, 'UNAUTHORIZED');
+    expectProblem(
+      await app.inject({ method: 'GET', url: '/v1/directory/nodes', headers: { authorization: 'Bearer ' + 'x'.repeat(32) } }),
+      401,
+      'UNAUTHORIZED',
+    );
+    expectProblem(await app.inject({ method: 'GET', url: '/v1/operator/audit' }), 401, 'UNAUTHORIZED');
+    const ok = await app.inject({ method: 'GET', url: '/v1/directory/nodes', headers: { authorization: 'Bearer ' + runtime.adminToken } });
+    expect(ok.statusCode).toBe(200);
   });
 
   it('answers an unknown route with NOT_FOUND and keeps the query string out of the problem', async () => {
@@ -97,8 +113,27 @@ describe('node server', () => {
   it('publishes an OpenAPI 3.1 document covering every route', async () => {
     const doc = JSON.parse((await app.inject({ method: 'GET', url: '/openapi.json' })).body);
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/health', '/v1/catalog/items', '/v1/catalog/items/{code}', '/v1/divisions', '/v1/divisions/{code}', '/v1/node', '/v1/standards/validate'].sort(),
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/health',
+        '/v1/catalog/items',
+        '/v1/catalog/items/{code}',
+        '/v1/divisions',
+        '/v1/divisions/{code}',
+        '/v1/node',
+        '/v1/standards/validate',
+        '/v1/exchange',
+        '/v1/exchange/relayed',
+        '/v1/relay',
+        '/v1/directory/snapshot',
+        '/v1/directory/enrolments',
+        '/v1/agreements',
+        '/v1/audit/checkpoints',
+        '/v1/operator/exchange',
+      ]),
+    );
+    expect(doc.paths['/v1/exchange'].post.requestBody.content['application/json'].schema.required).toEqual(
+      expect.arrayContaining(['requestId', 'requester', 'provider', 'agreementId', 'itemCode', 'service', 'purpose', 'caseId', 'operator', 'subject', 'fields']),
     );
     expect(doc.paths['/v1/divisions/{code}'].get.parameters[0]).toMatchObject({ name: 'code', in: 'path', required: true });
     expect(doc.paths['/v1/standards/validate'].post.requestBody.content['application/json'].schema.properties.kind.enum).toEqual([

@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { isTongbanError } from '../errors/index.ts';
+import { auditCommand } from './commands/audit.ts';
 import { catalogCommand } from './commands/catalog.ts';
+import { exchangeCommand } from './commands/exchange.ts';
+import { federationCommand } from './commands/federation.ts';
 import { divisionCommand } from './commands/division.ts';
 import { initCommand } from './commands/init.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -22,6 +25,9 @@ export function buildProgram(): Command {
   catalogCommand(program);
   initCommand(program);
   serveCommand(program);
+  federationCommand(program);
+  exchangeCommand(program);
+  auditCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

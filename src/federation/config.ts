@@ -25,6 +25,8 @@ export const FederationConfig = z.object({
   portBase: z.number().int().min(0).max(65000).default(7700),
   /** PostgreSQL for every server (each in its own schema); SQLite files when absent. */
   databaseUrl: z.string().optional(),
+  /** Schemas are named <prefix>_hub, <prefix>_<division>. */
+  schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]{0,20}$/).default('tb'),
   hub: z.object({ division: Division.default('100000'), name: z.string().optional(), algorithm: z.enum(signingAlgorithms).default('Ed25519') }).prefault({}),
   nodes: z
     .array(

@@ -38,11 +38,14 @@ export function demoFederation(overrides: Partial<FederationConfigInput> = {}): 
   return {
     dir: 'var/demo',
     portBase: 7700,
+    directory: { refreshSeconds: 10, snapshotTtlSeconds: 3600 },
+    audit: { checkpointSeconds: 10 },
     hub: { division: '100000', name: '国家政务服务平台' },
     nodes: [
       { division: '522732', people: 3000, businesses: 300 },
       { division: '330523', people: 2000, businesses: 300 },
-      { division: '320400', people: 2000, businesses: 300 },
+      // Changzhou signs with SM2 (国密), the others with Ed25519: both kinds interoperate.
+      { division: '320400', people: 2000, businesses: 300, algorithm: 'SM2' },
       { division: '310118', people: 2000, businesses: 300 },
     ],
     agreements: [

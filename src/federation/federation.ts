@@ -62,12 +62,12 @@ export async function startFederation(input: FederationConfigInput, options: Fed
       directory: config.directory,
       audit: config.audit,
       ...(config.hub.name ? { name: config.hub.name } : {}),
-      ...(schemaUrl('tb_hub') ? { databaseUrl: schemaUrl('tb_hub')! } : {}),
+      ...(schemaUrl(`${config.schemaPrefix}_hub`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_hub`)! } : {}),
     });
   }
   const serverFor = (division: string, configPath: string, index: number): ManagedServer =>
     mode === 'process'
-      ? childProcessServer(division, configPath, urlOf(index), (m) => log(`[${division}] ${m}`))
+      ? childProcessServer(division, configPath, urlOf(index), (m) => log(m.startsWith(`[${division}]`) ? m : `[${division}] ${m}`))
       : inProcessServer(division, configPath, portOf(index), config.host, (m) => log(`[${division}] ${m}`));
   const hub = serverFor(config.hub.division, hubConfigPath, 0);
   await hub.start();
@@ -94,7 +94,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
           directory: { refreshSeconds: config.directory.refreshSeconds },
           audit: config.audit,
           ...(node.name ? { name: node.name } : {}),
-          ...(schemaUrl(`tb_${node.division}`) ? { databaseUrl: schemaUrl(`tb_${node.division}`)! } : {}),
+          ...(schemaUrl(`${config.schemaPrefix}_${node.division}`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_${node.division}`)! } : {}),
         });
       }
       const server = serverFor(node.division, configPath, i + 1);
@@ -191,7 +191,8 @@ async function waitForConvergence(f: RunningFederation): Promise<void> {
       const status = json as { nodes: unknown[]; agreements: Array<{ id: string }> };
       if (status.nodes.length === f.nodes.size + 1 && agreementIds.every((id) => status.agreements.some((a) => a.id === id))) break;
       if (Date.now() > deadline) throw new Error(`${division} did not receive the full directory within 60 s`);
-      await new Promise((r) => setTimeout(r, 200));
+      await call(new URL('/v1/operator/directory/refresh', node.endpoint).toString(), f.operatorToken(division), 'POST');
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 }

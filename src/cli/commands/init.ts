@@ -1,4 +1,6 @@
 import { Option, type Command } from 'commander';
+import { PublicJwk } from '../../crypto/index.ts';
+import { TongbanError } from '../../errors/index.ts';
 import { initNode } from '../../node/index.ts';
 import { printJson } from '../output.ts';
 
@@ -14,7 +16,8 @@ export function initCommand(program: Command): void {
     .option('--port <port>', 'HTTP port (default 7700 for a hub, 7701 for a node)', parsePort)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--database <url>', 'postgres://… or an SQLite path (default: data/node.sqlite in the node folder)')
-    .option('--hub-url <url>', "the hub's base URL")
+    .option('--hub-url <url>', "the hub's base URL (a node pins the hub's current signing key from it)")
+    .option('--hub-kid <kid>', 'refuse to pin unless the hub presents this key id (compare it out of band)')
     .action(
       async (options: {
         division: string;
@@ -26,7 +29,9 @@ export function initCommand(program: Command): void {
         host: string;
         database?: string;
         hubUrl?: string;
+        hubKid?: string;
       }) => {
+        const hub = options.hubUrl ? await pinHub(options.hubUrl, options.hubKid) : undefined;
         const result = await initNode({
           dir: options.dir ?? `nodes/${options.division}`,
           division: options.division,
@@ -36,7 +41,7 @@ export function initCommand(program: Command): void {
           ...(options.name ? { name: options.name } : {}),
           ...(options.port !== undefined ? { port: options.port } : {}),
           ...(options.database ? { databaseUrl: options.database } : {}),
-          ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}),
+          ...(hub ? { hub } : {}),
         });
         printJson(result);
       },
@@ -49,4 +54,21 @@ export function parsePort(value: string): number {
     throw new Error(`"${value}" is not a port number (0–65535).`);
   }
   return port;
+}
+
+/** Fetches the hub's public key to pin it as this node's trust anchor. */
+async function pinHub(url: string, expectedKid: string | undefined): Promise<{ url: string; kid: string; jwk: PublicJwk }> {
+  let body: { role?: string; keys?: Array<{ kid: string; status: string; jwk: unknown }> };
+  try {
+    const response = await fetch(new URL('/v1/node', url), { signal: AbortSignal.timeout(5000) });
+    body = (await response.json()) as typeof body;
+  } catch {
+    throw new TongbanError('HUB_UNREACHABLE', `The hub does not answer at ${url}.`);
+  }
+  const key = body.keys?.find((k) => k.status === 'active');
+  if (body.role !== 'hub' || !key) throw new TongbanError('CONFIG_INVALID', `${url} is not a Tongban hub.`);
+  if (expectedKid && key.kid !== expectedKid) {
+    throw new TongbanError('CONFIG_INVALID', `The hub at ${url} presents key ${key.kid}, not ${expectedKid}; refusing to pin it.`);
+  }
+  return { url, kid: key.kid, jwk: PublicJwk.parse(key.jwk) };
 }

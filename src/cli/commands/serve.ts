@@ -1,29 +1,19 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { CONFIG_FILE_NAME, initNode, openNode } from '../../node/index.ts';
-import { buildServer } from '../../server/index.ts';
+import { CONFIG_FILE_NAME, openNode } from '../../node/index.ts';
+import { listenNode } from '../../server/index.ts';
 import { parsePort } from './init.ts';
 
 /** Runs a node until SIGINT or SIGTERM, then closes the server and the database cleanly. */
 export async function serveNode(configPath: string, overrides: { port?: number; host?: string } = {}): Promise<void> {
   const runtime = await openNode(configPath);
-  const app = await buildServer({ runtime });
-  const port = overrides.port ?? runtime.config.server.port;
-  const host = overrides.host ?? runtime.config.server.host;
-  try {
-    await app.listen({ port, host });
-  } catch (error) {
+  const handle = await listenNode(runtime, overrides).catch(async (error: unknown) => {
     await runtime.close();
     throw error;
-  }
+  });
   const { division, name, role } = runtime.config.node;
-  const address = app.server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
-  process.stdout.write(`tongban ${role} ${division} ${name} listening on http://${host}:${actualPort} (store: ${runtime.store.dialect})\n`);
+  process.stdout.write(`tongban ${role} ${division} ${name} listening on ${handle.endpoint} (store: ${runtime.store.dialect})\n`);
   const stop = async () => {
-    await app.close();
-    await runtime.close();
+    await handle.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());
@@ -42,18 +32,5 @@ export function serveCommand(program: Command): void {
         ...(options.port !== undefined ? { port: options.port } : {}),
         ...(options.host ? { host: options.host } : {}),
       });
-    });
-
-  program
-    .command('demo')
-    .description('run the demo (what `npm start` runs): for now one node, 三都水族自治县 522732, on embedded SQLite')
-    .option('--dir <path>', 'where the demo keeps its files', 'var/demo')
-    .option('--port-base <port>', 'first port (the demo node takes port-base + 1)', parsePort, 7700)
-    .action(async (options: { dir: string; portBase: number }) => {
-      const nodeDir = join(options.dir, '522732');
-      if (!existsSync(join(nodeDir, CONFIG_FILE_NAME))) {
-        await initNode({ dir: nodeDir, division: '522732', port: options.portBase + 1 });
-      }
-      await serveNode(join(nodeDir, CONFIG_FILE_NAME), { port: options.portBase + 1 });
     });
 }

@@ -66,6 +66,20 @@ export function operatorPlugin(context: ServerContext): void {
   });
 
   addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/operator/directory/refresh',
+    tag: 'operator',
+    summary: 'Operator: fetch the directory from the hub now instead of at the next refresh',
+    response: z.object({ refreshed: z.boolean(), version: z.number().nullable() }),
+    errors: [401],
+    handler: async (_input, request) => {
+      requireBearer(request, runtime.operatorToken, 'operator');
+      const refreshed = (await runtime.directoryClient?.refresh()) ?? true;
+      return { refreshed, version: runtime.directoryClient?.status().version ?? null };
+    },
+  });
+
+  addRoute(app, openapi, {
     method: 'GET',
     url: '/v1/operator/directory',
     tag: 'operator',

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { verifyChain, type AuditEntry, type Checkpoint } from '../../audit/index.ts';
+import { loadConfig, type NodeConfig } from '../../config/index.ts';
+import { verifyJws } from '../../crypto/index.ts';
+import { loadSigningKey } from '../../node/index.ts';
+import { openStore, type Store } from '../../store/index.ts';
+import { EXIT, printJson } from '../output.ts';
+import { locateNode } from './locate.ts';
+
+export function auditCommand(program: Command): void {
+  program
+    .command('audit')
+    .description("the node's tamper-evident audit log")
+    .command('verify')
+    .description('re-walk the hash chain against the checkpoints the hub witnessed; report the first entry that does not match')
+    .option('--node <code>', 'division code of a node in the federation folder ("hub" for the hub)')
+    .option('--config <path>', 'a node config instead of --node')
+    .option('--federation <dir>', 'federation folder', 'var/demo')
+    .action(async (options: { node?: string; config?: string; federation: string }) => {
+      const config = options.config ? loadConfig(options.config, {}) : locateNode(options.federation, options.node ?? '522732');
+      const store = await openStore({ url: config.database.url });
+      try {
+        const { checkpoints, source } = await witnessedCheckpoints(config, store);
+        const verdict = await verifyChain(pages(store), checkpoints);
+        printJson({ node: config.node.division, name: config.node.name, checkpointSource: source, ...verdict });
+        if (!verdict.ok) process.stderr.write(`tongban: audit chain of ${config.node.division} broken at entry ${verdict.seq}: ${verdict.message}\n`);
+        process.exitCode = verdict.ok ? EXIT.ok : EXIT.negative;
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+async function* pages(store: Store): AsyncGenerator<AuditEntry[]> {
+  for (let from = 1; ; ) {
+    const page = await store.audit.range(from, 1000);
+    if (page.length === 0) return;
+    yield page;
+    from = page[page.length - 1]!.seq + 1;
+  }
+}
+
+/**
+ * The checkpoints the hub holds for this node, each checked against the node's own key (the
+ * hub witnesses, it cannot invent). The hub verifies against its own store.
+ */
+async function witnessedCheckpoints(config: NodeConfig, store: Store): Promise<{ checkpoints: Checkpoint[]; source: string }> {
+  const key = loadSigningKey(config);
+  const division = config.node.division;
+  let stored: Array<{ seq: number; hash: string; jws: string }>;
+  let source: string;
+  if (config.node.role === 'hub' || !config.hub) {
+    stored = await store.checkpoints.list(division);
+    source = 'local';
+  } else {
+    try {
+      const response = await fetch(new URL(`/v1/audit/checkpoints/${division}`, config.hub.url), { signal: AbortSignal.timeout(5000) });
+      if (!response.ok) throw new Error(String(response.status));
+      stored = ((await response.json()) as { checkpoints: typeof stored }).checkpoints;
+      source = `hub ${config.hub.url}`;
+    } catch {
+      process.stderr.write('tongban: the hub cannot be reached; verifying against the checkpoints kept locally only\n');
+      stored = await store.checkpoints.list(division);
+      source = 'local (hub unreachable)';
+    }
+  }
+  const checkpoints: Checkpoint[] = [];
+  for (const cp of stored) {
+    const verified = await verifyJws(cp.jws, (kid) => (kid === key.kid ? key.publicJwk : null));
+    if (!verified.ok) continue;
+    const claim = JSON.parse(new TextDecoder().decode(verified.payload)) as { seq: number; hash: string; division: string };
+    if (claim.division === division && claim.seq === cp.seq && claim.hash === cp.hash) checkpoints.push({ seq: claim.seq, hash: claim.hash });
+  }
+  return { checkpoints, source };
+}
