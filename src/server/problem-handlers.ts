@@ -21,7 +21,8 @@ export function installProblemHandlers(app: FastifyInstance): void {
     let problem: Problem;
     if (isTongbanError(error)) {
       problem = error.toProblem(pathOf(request.url));
-      if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+      // Expected outages (hub down, directory expired) are warnings, without a stack.
+      if (error.status >= 500) request.log.warn({ code: error.code, url: pathOf(request.url) }, error.message);
     } else {
       const fastifyCode = 'code' in error && typeof error.code === 'string' ? FASTIFY_CODES[error.code] : undefined;
       const isSyntaxError = error instanceof SyntaxError && 'statusCode' in error;

@@ -14,6 +14,8 @@ export function installRawJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const bytes = body as Buffer;
     request.rawBody = bytes;
+    // Signed node-to-node routes parse (and refuse, sign and log) the raw bytes themselves.
+    if ((request.routeOptions.config as { rawBody?: boolean } | undefined)?.rawBody) return done(null, undefined);
     if (bytes.length === 0) return done(new TongbanError('BAD_REQUEST', 'The request body is empty.'), undefined);
     try {
       done(null, JSON.parse(bytes.toString('utf8')));

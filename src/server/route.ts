@@ -13,6 +13,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly body?: B;
   /** A body the handler validates itself (to log refusals); documented, not parsed here. */
   readonly bodyDoc?: z.ZodType;
+  /** The handler reads request.rawBody only: even malformed JSON reaches it (to be refused, signed and logged). */
+  readonly raw?: boolean;
   readonly response: R;
   readonly status?: number;
   /** Error statuses this route can answer with, for the OpenAPI document. */
@@ -50,6 +52,7 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
   app.route({
     method: spec.method,
     url: spec.url,
+    ...(spec.raw ? { config: { rawBody: true } } : {}),
     handler: async (request, reply) => {
       const input = {
         params: parse(spec.params, request.params, 'path'),

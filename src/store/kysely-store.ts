@@ -18,8 +18,10 @@ export class KyselyStore implements Store {
   readonly #clock: Clock;
   readonly #ops: StoreOps;
   readonly #onClose: () => Promise<void>;
+  readonly #schema: string | undefined;
 
-  constructor(options: { db: Kysely<Database>; dialect: Dialect; clock?: Clock; onClose?: () => Promise<void> }) {
+  constructor(options: { db: Kysely<Database>; dialect: Dialect; clock?: Clock; onClose?: () => Promise<void>; schema?: string }) {
+    this.#schema = options.schema;
     this.dialect = options.dialect;
     this.#db = options.db;
     this.#clock = options.clock ?? (() => new Date());
@@ -53,7 +55,13 @@ export class KyselyStore implements Store {
   }
 
   async migrate(): Promise<string[]> {
-    const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
+    // Several nodes may share one PostgreSQL database in separate schemas: the migrator must
+    // look for its bookkeeping tables in this node's schema, not wherever it finds them first.
+    const migrator = new Migrator({
+      db: this.#db,
+      provider: migrationProvider,
+      ...(this.#schema ? { migrationTableSchema: this.#schema } : {}),
+    });
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw new TongbanError('STORE_UNAVAILABLE', 'Database migration failed.', { cause: error });
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

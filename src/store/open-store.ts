@@ -94,7 +94,7 @@ async function openPostgres(options: OpenStoreOptions): Promise<Store> {
     throw new TongbanError('STORE_UNAVAILABLE', `Cannot connect to PostgreSQL at ${redact(url)}.`, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyStore({ db, dialect: 'postgres', clock: options.clock });
+  return new KyselyStore({ db, dialect: 'postgres', clock: options.clock, ...(schema ? { schema } : {}) });
 }
 
 function redact(url: URL): string {

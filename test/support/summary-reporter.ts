@@ -23,8 +23,8 @@ export default class SummaryReporter implements Reporter {
     const line = (name: string, c: { passed: number; failed: number; skipped: number }) =>
       `${name}: ${c.passed + c.failed} ran (${c.passed} passed, ${c.failed} failed), ${c.skipped} skipped`;
     console.log('');
-    console.log(line('SQLite store tests', perStore.sqlite));
-    console.log(line('PostgreSQL store tests', perStore.postgres));
+    console.log(line('Tests against SQLite', perStore.sqlite));
+    console.log(line('Tests against PostgreSQL', perStore.postgres));
     console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
   }
 }

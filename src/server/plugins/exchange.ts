@@ -16,6 +16,7 @@ export function exchangePlugin(context: ServerContext): void {
     tag: 'exchange',
     summary: 'Bridge mode: answer a signed data request from another node, within its agreement',
     bodyDoc: ExchangeRequest,
+    raw: true,
     response: ExchangeResponse,
     errors,
     handler: async (_input, request, reply) => {
@@ -30,6 +31,7 @@ export function exchangePlugin(context: ServerContext): void {
     tag: 'exchange',
     summary: 'Hub mode: answer a request relayed by the hub (payload encrypted end to end)',
     bodyDoc: RelayRequest,
+    raw: true,
     response: RelayResponse,
     errors,
     handler: async (_input, request, reply) => {
@@ -45,6 +47,7 @@ export function exchangePlugin(context: ServerContext): void {
       tag: 'exchange',
       summary: 'Hub: check a hub-mode request against its registered agreement and relay it without reading the payload',
       bodyDoc: RelayRequest,
+      raw: true,
       response: RelayResponse,
       errors,
       handler: async (_input, request, reply) => {

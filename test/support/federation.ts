@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../../src/config/index.ts';
+import { generateSigningKey, signingKeyFromJwk, type SigningKey } from '../../src/crypto/index.ts';
+import { signedRequestHeaders } from '../../src/exchange/index.ts';
+import { demoFederation, startFederation, type FederationConfigInput, type RunningFederation } from '../../src/federation/index.ts';
+import { postgresUrl } from './postgres.ts';
+
+export type Backend = 'sqlite' | 'postgres';
+
+export interface TestFederation {
+  readonly f: RunningFederation;
+  readonly backend: Backend;
+  readonly logs: string[];
+  readonly schemaPrefix: string | undefined;
+  /** The node's own signing key, read from its key file, to craft raw requests. */
+  key(division: string): SigningKey;
+  /** POST to a node's operator API. */
+  operator(division: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
+  /** A signed node-to-node request with knobs for tampering. */
+  raw(options: RawOptions): Promise<{ status: number; json: any; headers: Headers; text: string; request: { url: string; headers: Record<string, string>; body: string } }>;
+  auditEntries(division: string): Promise<any[]>;
+  stop(): Promise<void>;
+}
+
+export interface RawOptions {
+  readonly from: string;
+  readonly to: string;
+  readonly body: unknown;
+  readonly path?: string;
+  readonly key?: SigningKey;
+  readonly clock?: () => Date;
+  /** Sign and send this text as the body instead of JSON of `body`. */
+  readonly bodyText?: string;
+  /** Send these bytes instead of the signed ones. */
+  readonly sendBody?: string;
+  readonly replayOf?: { url: string; headers: Record<string, string>; body: string };
+}
+
+const SMALL = [
+  { division: '522732', people: 150, businesses: 20 },
+  { division: '330523', people: 150, businesses: 20 },
+  { division: '320400', people: 150, businesses: 20, algorithm: 'SM2' as const },
+  { division: '310118', people: 150, businesses: 20 },
+];
+
+export async function startTestFederation(backend: Backend, overrides: Partial<FederationConfigInput> = {}): Promise<TestFederation> {
+  const dir = mkdtempSync(join(tmpdir(), 'tongban-fed-'));
+  const logs: string[] = [];
+  const schemaPrefix = backend === 'postgres' ? 'f' + randomBytes(4).toString('hex') : undefined;
+  const f = await startFederation(
+    demoFederation({
+      dir,
+      portBase: 0,
+      nodes: SMALL,
+      directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 6 },
+      audit: { checkpointSeconds: 0.5 },
+      ...(backend === 'postgres' ? { databaseUrl: postgresUrl!, schemaPrefix: schemaPrefix! } : {}),
+      ...overrides,
+    }),
+    { mode: 'in-process', log: (m) => logs.push(m) },
+  );
+  const keys = new Map<string, SigningKey>();
+  const key = (division: string) => {
+    let k = keys.get(division);
+    if (!k) {
+      const server = division === f.config.hub.division ? f.hub : f.nodes.get(division)!;
+      const config = loadConfig(server.configPath, {});
+      k = signingKeyFromJwk(division, (JSON.parse(readFileSync(config.keyFile, 'utf8')) as { privateJwk: unknown }).privateJwk);
+      keys.set(division, k);
+    }
+    return k;
+  };
+  const endpointOf = (division: string) => (division === f.config.hub.division ? f.hub.endpoint : f.nodes.get(division)!.endpoint);
+  const t: TestFederation = {
+    f,
+    backend,
+    logs,
+    schemaPrefix,
+    key,
+    async operator(division, path, body) {
+      const response = await fetch(new URL(path, endpointOf(division)), {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${f.operatorToken(division)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, json: await response.json() };
+    },
+    async raw(options) {
+      let request = options.replayOf;
+      if (!request) {
+        const url = new URL(options.path ?? '/v1/exchange', endpointOf(options.to)).toString();
+        const body = options.bodyText ?? JSON.stringify(options.body);
+        const headers = await signedRequestHeaders(options.key ?? key(options.from), url, body, (options.clock ?? (() => new Date()))());
+        request = { url, headers, body };
+      }
+      const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: options.sendBody ?? request.body });
+      const text = await response.text();
+      let json: any;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = { unparsable: text };
+      }
+      return { status: response.status, json, headers: response.headers, text, request };
+    },
+    async auditEntries(division) {
+      const all: any[] = [];
+      for (let from = 1; ; ) {
+        const { json } = await t.operator(division, `/v1/operator/audit?from=${from}&limit=1000`);
+        if (json.entries.length === 0) return all;
+        all.push(...json.entries);
+        from = json.entries[json.entries.length - 1].seq + 1;
+      }
+    },
+    async stop() {
+      await f.stop();
+      if (schemaPrefix) {
+        const client = new pg.Client({ connectionString: postgresUrl });
+        await client.connect();
+        try {
+          for (const name of ['hub', ...SMALL.map((n) => n.division)]) await client.query(`DROP SCHEMA IF EXISTS ${schemaPrefix}_${name} CASCADE`);
+        } finally {
+          await client.end();
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
+
+export { generateSigningKey };
