@@ -42,6 +42,7 @@ describe('node server', () => {
       node: { division: '320400', name: '常州市', role: 'hub' },
       store: 'sqlite',
       time: '2026-11-30T08:00:00.000Z',
+      directory: { version: expect.any(Number), expiresAt: expect.any(String), usable: true },
     });
   });
 

@@ -4,6 +4,7 @@ import { auditCommand } from './commands/audit.ts';
 import { catalogCommand } from './commands/catalog.ts';
 import { exchangeCommand } from './commands/exchange.ts';
 import { federationCommand } from './commands/federation.ts';
+import { directoryCommand } from './commands/directory.ts';
 import { divisionCommand } from './commands/division.ts';
 import { initCommand } from './commands/init.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   federationCommand(program);
   exchangeCommand(program);
   auditCommand(program);
+  directoryCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPair as generateNodeKeyPair, sign, verify, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { Piscina } from 'piscina';
 import { sm2 } from 'sm-crypto-v2';
 import { z } from 'zod';
 import { base64urlToHex, hexToBase64url } from './base64url.ts';
@@ -111,12 +112,7 @@ const verifyAsync = promisify(verify);
 export async function signBytes(key: SigningKey, data: Uint8Array): Promise<Uint8Array> {
   const jwk = key.privateJwk;
   if (jwk.kty === 'OKP') return new Uint8Array(await signAsync(null, data, ed25519Private(jwk)));
-  const hex = sm2.doSignature(data, base64urlToHex(jwk.d), {
-    hash: true,
-    der: false,
-    userId: SM2_DEFAULT_ID,
-    publicKey: sm2PublicHex(jwk),
-  });
+  const hex = (await sm2Pool().run({ op: 'sign', data, privateHex: base64urlToHex(jwk.d), publicHex: sm2PublicHex(jwk), userId: SM2_DEFAULT_ID })) as string;
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
@@ -128,14 +124,23 @@ export async function verifyBytes(jwk: PublicJwk, data: Uint8Array, signature: U
       return await verifyAsync(null, data, ed25519Public(jwk), signature);
     }
     if (signature.length !== 64) return false;
-    return sm2.doVerifySignature(data, Buffer.from(signature).toString('hex'), sm2PublicHex(jwk), {
-      hash: true,
-      der: false,
+    return (await sm2Pool().run({
+      op: 'verify',
+      data,
+      signatureHex: Buffer.from(signature).toString('hex'),
+      publicHex: sm2PublicHex(jwk),
       userId: SM2_DEFAULT_ID,
-    });
+    })) as boolean;
   } catch {
     return false;
   }
+}
+
+// SM2 is pure JavaScript (sm-crypto-v2): it runs on worker threads, off the event loop.
+let pool: Piscina | undefined;
+function sm2Pool(): Piscina {
+  pool ??= new Piscina({ filename: new URL('./sm2-worker.mjs', import.meta.url).href, maxThreads: 2, idleTimeout: 2000 });
+  return pool;
 }
 
 export function sm2PublicHex(jwk: { x: string; y: string }): string {

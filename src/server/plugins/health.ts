@@ -12,12 +12,27 @@ export function healthPlugin({ app, openapi, runtime, clock }: ServerContext): v
     url: '/health',
     tag: 'node',
     summary: 'Liveness and readiness: the node answers and its database does too',
-    response: z.object({ status: z.literal('ok'), node: NodeInfo, store: z.enum(['sqlite', 'postgres']), time: z.string() }),
+    response: z.object({
+      status: z.literal('ok'),
+      node: NodeInfo,
+      store: z.enum(['sqlite', 'postgres']),
+      time: z.string(),
+      directory: z.object({ version: z.number().nullable(), expiresAt: z.string().nullable(), usable: z.boolean() }),
+    }),
     errors: [503],
     handler: async () => {
       await runtime.store.ping();
       const { division, name, role } = runtime.config.node;
-      return { status: 'ok' as const, node: { division, name, role }, store: runtime.store.dialect, time: clock().toISOString() };
+      // A node whose directory expired still answers /health: it is alive, but says it cannot exchange.
+      let directory = { version: null as number | null, expiresAt: null as string | null, usable: false };
+      try {
+        const view = await runtime.exchange.directory.current();
+        directory = { version: view.version, expiresAt: view.snapshot.expiresAt, usable: true };
+      } catch {
+        const status = runtime.directoryClient?.status();
+        if (status) directory = { version: status.version, expiresAt: status.expiresAt, usable: false };
+      }
+      return { status: 'ok' as const, node: { division, name, role }, store: runtime.store.dialect, time: clock().toISOString(), directory };
     },
   });
 
