@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { subjectHash } from '../audit/index.ts';
 import { decryptWith, encryptFor, signJws, verifyJws } from '../crypto/index.ts';
 import type { DirectoryEntry } from '../directory/snapshot.ts';
 import { errorStatus, isTongbanError, TongbanError, type ErrorCode } from '../errors/index.ts';
+import { exchangeAuditFields } from './audit-fields.ts';
 import type { ExchangeContext } from './context.ts';
 import { signedRequestHeaders, verifyResponse } from './http-messages.ts';
 import {
@@ -41,19 +41,7 @@ export class ExchangeClient {
     const ctx = this.#ctx;
     const { via: requestedVia, ...rest } = input;
     const exchange: ExchangeRequest = { ...rest, requestId: randomUUID(), requester: ctx.self };
-    const event = {
-      kind: 'exchange.request',
-      requestId: exchange.requestId,
-      requester: ctx.self,
-      provider: exchange.provider,
-      agreementId: exchange.agreementId,
-      itemCode: exchange.itemCode,
-      service: exchange.service,
-      purpose: exchange.purpose,
-      caseId: exchange.caseId,
-      operator: exchange.operator.id,
-      subjectHash: subjectHash(ctx.auditKey, exchange.subject.type, exchange.subject.value),
-    };
+    const event = { kind: 'exchange.request', ...exchangeAuditFields(ctx.auditKey, exchange) };
     let via: 'bridge' | 'hub' = requestedVia ?? 'bridge';
     try {
       const view = await ctx.directory.current();

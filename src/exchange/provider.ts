@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { subjectHash, type AuditEvent } from '../audit/index.ts';
+import type { AuditEvent } from '../audit/index.ts';
 import { decryptWith, encryptFor, signJws, verifyJws } from '../crypto/index.ts';
 import type { DirectoryView } from '../directory/snapshot.ts';
 import { isTongbanError, TongbanError, toProblem } from '../errors/index.ts';
 import { serviceDefinitionById } from '../services/index.ts';
 import { validateCreditCode, validateResidentId } from '../standards/index.ts';
+import { exchangeAuditFields } from './audit-fields.ts';
 import type { ExchangeContext, Outcome } from './context.ts';
-import { authenticateRequest, type IncomingRequest } from './http-messages.ts';
+import { authenticateRequest, type IncomingRequest, type RequestCheck } from './http-messages.ts';
 import {
   ExchangeRequest,
   JWE_CTY,
@@ -26,14 +27,9 @@ type Via = 'bridge' | 'hub';
  */
 export async function provideDirect(ctx: ExchangeContext, request: IncomingRequest): Promise<Outcome> {
   const refuse = refusal(ctx, 'bridge');
-  let view: DirectoryView;
-  try {
-    view = await ctx.directory.current();
-  } catch (error) {
-    return refuse(error, {});
-  }
-  const auth = await authenticateRequest(request, view, ctx.store, ctx.clock());
-  if (!auth.ok) return refuse(new TongbanError(auth.code, auth.message), { detail: { keyid: auth.keyid ?? null } });
+  const checked = await authenticated(ctx, request, refuse);
+  if ('status' in checked) return checked;
+  const { view, auth } = checked;
   const parsed = parseJson(request.body, ExchangeRequest);
   if (!parsed.ok) return refuse(parsed.error, { requester: auth.node.division });
   const exchange = parsed.value;
@@ -46,14 +42,9 @@ export async function provideDirect(ctx: ExchangeContext, request: IncomingReque
 /** A hub-mode request forwarded by the hub: open the JWE, check the requester's own signature, serve. */
 export async function provideRelayed(ctx: ExchangeContext, request: IncomingRequest): Promise<Outcome> {
   const refuse = refusal(ctx, 'hub');
-  let view: DirectoryView;
-  try {
-    view = await ctx.directory.current();
-  } catch (error) {
-    return refuse(error, {});
-  }
-  const auth = await authenticateRequest(request, view, ctx.store, ctx.clock());
-  if (!auth.ok) return refuse(new TongbanError(auth.code, auth.message), { detail: { keyid: auth.keyid ?? null } });
+  const checked = await authenticated(ctx, request, refuse);
+  if ('status' in checked) return checked;
+  const { view, auth } = checked;
   if (auth.node.role !== 'hub' || auth.node.division !== view.snapshot.issuer) {
     return refuse(new TongbanError('SIGNATURE_INVALID', 'Relayed requests must come from the hub.'), { requester: auth.node.division });
   }
@@ -97,6 +88,23 @@ export async function provideRelayed(ctx: ExchangeContext, request: IncomingRequ
     const jwe = await encryptFor(requester.encryptionKey, new TextEncoder().encode(jws), JWE_CTY);
     return { status: 200, body: { requestId: exchange.requestId, payload: jwe } };
   });
+}
+
+/** The directory may be relied on and the request is signed by an approved node; otherwise the refusal. */
+async function authenticated(
+  ctx: ExchangeContext,
+  request: IncomingRequest,
+  refuse: ReturnType<typeof refusal>,
+): Promise<Outcome | { view: DirectoryView; auth: Extract<RequestCheck, { ok: true }> }> {
+  let view: DirectoryView;
+  try {
+    view = await ctx.directory.current();
+  } catch (error) {
+    return refuse(error, {});
+  }
+  const auth = await authenticateRequest(request, view, ctx.store, ctx.clock());
+  if (!auth.ok) return refuse(new TongbanError(auth.code, auth.message), { detail: { keyid: auth.keyid ?? null } });
+  return { view, auth };
 }
 
 async function serve(
@@ -161,18 +169,7 @@ function checkConsent(exchange: ExchangeRequest, now: Date): void {
 }
 
 function eventOf(ctx: ExchangeContext, exchange: ExchangeRequest): Partial<AuditEvent> {
-  return {
-    requestId: exchange.requestId,
-    requester: exchange.requester,
-    provider: exchange.provider,
-    agreementId: exchange.agreementId,
-    itemCode: exchange.itemCode,
-    service: exchange.service,
-    purpose: exchange.purpose,
-    caseId: exchange.caseId,
-    operator: exchange.operator.id,
-    subjectHash: subjectHash(ctx.auditKey, exchange.subject.type, exchange.subject.value),
-  };
+  return exchangeAuditFields(ctx.auditKey, exchange);
 }
 
 /** Records a refusal and turns it into a problem answer; unexpected errors become INTERNAL. */
