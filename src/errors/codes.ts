@@ -51,6 +51,10 @@ export const errorStatus = {
   PEER_RESPONSE_INVALID: 502,
   HUB_UNREACHABLE: 503,
   UNAUTHORIZED: 401,
+  // cases
+  CASE_NOT_FOUND: 404,
+  CASE_FORBIDDEN: 403,
+  CASE_TRANSITION_NOT_ALLOWED: 409,
   // cryptography
   DECRYPTION_FAILED: 400,
   // configuration and node identity

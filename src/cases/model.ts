@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { HandlingMode } from '../catalog/index.ts';
+
+const Division = z.string().regex(/^\d{6}$/);
+
+export const caseStates = [
+  'applied', // 申办
+  'pending_materials', // 补正告知
+  'accepted', // 受理
+  'rejected', // 不予受理
+  'in_review', // 审查
+  'special_procedure', // 特别程序 (clock stopped)
+  'suspended', // 挂起 (clock stopped)
+  'returned', // 退回 to the accepting node
+  'decided', // 决定
+  'concluded', // 办结
+  'delivered', // 送达
+  'withdrawn', // 撤回
+] as const;
+export const CaseState = z.enum(caseStates);
+export type CaseState = z.infer<typeof CaseState>;
+
+export const TERMINAL_STATES: ReadonlySet<CaseState> = new Set(['rejected', 'delivered', 'withdrawn']);
+/** States in which the committed time limit does not run. */
+export const CLOCK_STOPPED_STATES: ReadonlySet<CaseState> = new Set(['special_procedure', 'suspended', 'pending_materials']);
+
+export const Actor = z.object({
+  node: Division,
+  id: z.string().min(1).max(64),
+  role: z.enum(['applicant', 'clerk', 'approver', 'supervisor', 'system']),
+});
+export type Actor = z.infer<typeof Actor>;
+
+/** One recorded step: who, which node, when, why. */
+export const Transition = z.object({
+  action: z.string(),
+  from: CaseState.nullable(),
+  to: CaseState,
+  at: z.iso.datetime(),
+  actor: Actor,
+  reason: z.string().max(1000).optional(),
+});
+export type Transition = z.infer<typeof Transition>;
+
+export const Material = z.object({
+  name: z.string().min(1).max(100),
+  kind: z.enum(['electronic', 'physical']),
+  required: z.boolean(),
+  /** Formal check (形式审查) by the accepting clerk. */
+  checked: z.boolean().default(false),
+  note: z.string().max(500).optional(),
+});
+export type Material = z.infer<typeof Material>;
+
+export const Shipment = z.object({
+  id: z.string(),
+  carrier: z.string().min(1).max(50),
+  trackingNumber: z.string().min(1).max(60),
+  contents: z.array(z.string().min(1).max(100)).min(1),
+  to: Division,
+  status: z.enum(['sent', 'received', 'lost']),
+  sentAt: z.iso.datetime(),
+  receivedAt: z.iso.datetime().optional(),
+});
+export type Shipment = z.infer<typeof Shipment>;
+
+/** A competent node's share of a case (one for online and proxy, several for joint). */
+export const Part = z.object({
+  node: Division,
+  status: z.enum(['pending', 'granted', 'refused']),
+  reason: z.string().max(1000).optional(),
+  decidedAt: z.iso.datetime().optional(),
+});
+export type Part = z.infer<typeof Part>;
+
+export const CaseTimeLimit = z.object({
+  unit: z.enum(['working', 'calendar']),
+  statutoryDays: z.number().int().min(0).nullable(),
+  committedDays: z.number().int().min(0),
+});
+
+/** Data fetched through governed exchanges instead of papers (online mode). */
+export const Evidence = z.object({
+  provider: Division,
+  service: z.string(),
+  requestId: z.string(),
+  fetchedAt: z.iso.datetime(),
+  fetchedBy: Division,
+  data: z.record(z.string(), z.unknown()),
+});
+
+export const Case = z.object({
+  id: z.string().regex(/^C-\d{6}-[0-9A-Z]{6,40}$/),
+  itemCode: z.string(),
+  itemName: z.string(),
+  mode: HandlingMode,
+  applicant: z.object({ idNumber: z.string(), name: z.string().min(1).max(50), phone: z.string().max(20).optional() }),
+  acceptingNode: Division,
+  competentNodes: z.array(Division).min(1),
+  state: CaseState,
+  /** The state a suspended case returns to. */
+  resumeState: CaseState.optional(),
+  parts: z.array(Part).min(1),
+  materials: z.array(Material),
+  materialsRequested: z.boolean().default(false),
+  identityVerified: z.boolean().default(false),
+  shipments: z.array(Shipment).default([]),
+  evidence: z.array(Evidence).default([]),
+  timeLimit: CaseTimeLimit,
+  acceptedAt: z.iso.datetime().optional(),
+  decision: z.object({ outcome: z.enum(['grant', 'refuse']), reason: z.string().max(1000), at: z.iso.datetime() }).optional(),
+  result: z.object({ code: z.string().max(40), description: z.string().max(1000) }).optional(),
+  delivery: z.object({ method: z.enum(['online', 'post', 'counter']), at: z.iso.datetime(), trackingNumber: z.string().optional() }).optional(),
+  escalated: z.object({ at: z.iso.datetime(), reason: z.string() }).optional(),
+  history: z.array(Transition).min(1),
+  /** Increases with every change; copies on other nodes keep the highest. */
+  version: z.number().int().min(1),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type Case = z.infer<typeof Case>;
+
+export function participantsOf(c: Pick<Case, 'acceptingNode' | 'competentNodes'>): string[] {
+  return [...new Set([c.acceptingNode, ...c.competentNodes])];
+}
+
+export const ThreadMessage = z.object({
+  id: z.string(),
+  caseId: z.string(),
+  node: Division,
+  author: z.string().min(1).max(64),
+  role: Actor.shape.role,
+  text: z.string().min(1).max(4000),
+  at: z.iso.datetime(),
+  /** Escalated to a supervisor for a decision beyond the agreement. */
+  escalation: z.boolean().default(false),
+  /** Detached JWS by the author's node over the canonical message. */
+  signature: z.string(),
+});
+export type ThreadMessage = z.infer<typeof ThreadMessage>;
