@@ -83,6 +83,28 @@ function timeLimit(name: string, modes: Mode[]): TimeLimit {
   return { kind: 'promised', statutoryDays: 20, committedDays: 10, unit: 'working' };
 }
 
+interface MaterialSpec {
+  name: string;
+  kind: 'electronic' | 'physical';
+  required: boolean;
+}
+
+/** Acceptance criteria (受理标准): the materials a counter checks, the same everywhere. */
+function materials(name: string, audience: string, modes: Mode[]): MaterialSpec[] {
+  const paper = modes.includes('proxy') || modes.includes('joint');
+  const list: MaterialSpec[] = [
+    { name: audience === 'enterprise' ? '法定代表人身份证件' : '居民身份证', kind: paper ? 'physical' : 'electronic', required: true },
+    { name: '申请表', kind: 'electronic', required: true },
+  ];
+  if (audience === 'enterprise') list.push({ name: '营业执照', kind: 'electronic', required: !/设立|注册/.test(name) });
+  if (/户口迁移|入户/.test(name)) list.push({ name: '户口簿', kind: 'physical', required: true });
+  if (/夫妻投靠|婚姻/.test(name)) list.push({ name: '结婚证', kind: 'physical', required: /夫妻/.test(name) });
+  if (/购房/.test(name)) list.push({ name: '购房合同', kind: 'physical', required: true });
+  if (/公证/.test(name)) list.push({ name: '公证事项证明材料原件', kind: 'physical', required: true });
+  if (/转移接续/.test(name)) list.push({ name: '参保缴费凭证', kind: 'physical', required: false });
+  return list;
+}
+
 const rows = parseCsv(readFileSync('data/catalog/national-items-partial.csv', 'utf8'));
 const items = rows.map((row) => {
   const seq = Number(row.seq);
@@ -101,6 +123,7 @@ const items = rows.map((row) => {
     modeFixed,
     dataElements: dataElements(name, row.audience!),
     timeLimit: timeLimit(name, modes),
+    materials: materials(name, row.audience!, modes),
     confirmed: row.confirmed,
     source: row.source,
     defaults: true,

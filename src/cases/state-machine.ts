@@ -275,3 +275,36 @@ export function openCase(input: NewCase, actor: Actor, now: string): Case {
     updatedAt: now,
   };
 }
+
+/**
+ * Joint handling lets several competent nodes decide their parts at the same time, so two
+ * copies can reach the same version with different parts decided. Part decisions only move
+ * forward (pending → granted | refused), so they merge: the result carries every decided part,
+ * both transitions, and the case state the parts imply. Null when `incoming` adds nothing.
+ */
+export function mergePartDecisions(local: Case, incoming: Case, now: string): Case | null {
+  if (local.id !== incoming.id) return null;
+  const decidedThere = incoming.parts.filter((p) => p.status !== 'pending' && local.parts.find((l) => l.node === p.node)?.status === 'pending');
+  if (decidedThere.length === 0 || (local.state !== 'in_review' && local.state !== 'decided')) return null;
+  const parts = local.parts.map((p) => decidedThere.find((d) => d.node === p.node) ?? p);
+  const refused = parts.find((p) => p.status === 'refused');
+  const allGranted = parts.every((p) => p.status === 'granted');
+  const state = refused || allGranted ? 'decided' : local.state;
+  const missing = incoming.history.filter((t) => t.action === 'decide' && decidedThere.some((d) => d.node === t.actor.node));
+  const decision =
+    local.decision ??
+    (refused
+      ? { outcome: 'refuse' as const, reason: `${refused.node}: ${refused.reason ?? ''}`, at: now }
+      : allGranted
+        ? { outcome: 'grant' as const, reason: parts.map((p) => `${p.node}: ${p.reason ?? ''}`).join('; '), at: now }
+        : undefined);
+  return {
+    ...local,
+    parts,
+    state,
+    ...(decision ? { decision } : {}),
+    history: [...local.history, ...missing].sort((a, b) => a.at.localeCompare(b.at)),
+    version: Math.max(local.version, incoming.version) + 1,
+    updatedAt: now,
+  };
+}

@@ -25,6 +25,9 @@ export const TimeLimit = z
   });
 export type TimeLimit = z.infer<typeof TimeLimit>;
 
+/** One material of an item's acceptance criteria. */
+export const MaterialSpec = z.object({ name: z.string().min(1).max(100), kind: z.enum(['electronic', 'physical']), required: z.boolean() });
+
 const NATIONAL_CODE = /^N\d{3}$/;
 /** Local items: L, the owning region's division code, a dash and the region's own number. */
 const LOCAL_CODE = /^L\d{6}-[0-9A-Z]{1,8}$/;
@@ -49,6 +52,8 @@ export const Item = z
       .min(1)
       .refine((ids) => ids.every((id) => dataDictionary.has(id)), { message: 'every data element must be in the data dictionary' }),
     timeLimit: TimeLimit,
+    /** Acceptance criteria: the materials a counter checks before accepting (无差别受理). */
+    materials: z.array(MaterialSpec).default([]),
     confirmed: z.enum(['yes', 'partial', 'no']),
     source: z.string().max(2000),
     defaults: z.boolean().default(false),
@@ -73,6 +78,7 @@ export const LocalItemInput = z.object({
   modes: z.array(HandlingMode).min(1),
   dataElements: z.array(z.string()).min(1),
   timeLimit: TimeLimit,
+  materials: z.array(MaterialSpec).default([]),
   source: z.string().max(2000).default('local'),
 });
 export type LocalItemInput = z.input<typeof LocalItemInput>;

@@ -48,6 +48,18 @@ export const ConfigFile = z
       })
       .prefault({}),
     audit: z.object({ checkpointSeconds: z.number().min(0.2).max(86_400).default(60) }).prefault({}),
+    /** Working-day calendar: the shipped State Council arrangements plus these. */
+    calendar: z
+      .object({ holidays: z.array(z.iso.date()).default([]), makeupWorkdays: z.array(z.iso.date()).default([]) })
+      .prefault({}),
+    cases: z
+      .object({
+        /** How often the outbox retries undelivered hand-offs. */
+        outboxIntervalMs: z.number().int().min(50).max(600_000).default(1000),
+        /** How often overdue cases are looked for and escalated. */
+        escalationSeconds: z.number().min(0.2).max(86_400).default(60),
+      })
+      .prefault({}),
     /** Data services this node publishes, each over an adapter. */
     services: z.array(ServiceConfig).default([]),
   })

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { openNode } from '../node/index.ts';
+import { openNode, type NodeRuntime } from '../node/index.ts';
 import { listenNode } from '../server/index.ts';
 
 /** One server of a federation, started in this process or as a child process. */
@@ -15,10 +15,13 @@ export interface ManagedServer {
   /** Hard kill (SIGKILL) — a process only; in-process servers stop gracefully. */
   kill(): Promise<void>;
   readonly running: boolean;
+  /** In-process servers only: the node's runtime, for tests that look inside. */
+  readonly runtime?: NodeRuntime | undefined;
 }
 
 export function inProcessServer(division: string, configPath: string, port: number, host: string, log?: (m: string) => void): ManagedServer {
   let handle: Awaited<ReturnType<typeof listenNode>> | undefined;
+  let current: NodeRuntime | undefined;
   let endpoint = '';
   let currentPort = port;
   return {
@@ -30,6 +33,9 @@ export function inProcessServer(division: string, configPath: string, port: numb
     get running() {
       return handle !== undefined;
     },
+    get runtime() {
+      return current;
+    },
     async start() {
       if (handle) return;
       const runtime = await openNode(configPath, { env: {}, ...(log ? { log } : {}) });
@@ -39,12 +45,14 @@ export function inProcessServer(division: string, configPath: string, port: numb
         await runtime.close();
         throw error;
       }
+      current = runtime;
       endpoint = handle.endpoint;
       currentPort = Number(new URL(endpoint).port);
     },
     async stop() {
       const h = handle;
       handle = undefined;
+      current = undefined;
       await h?.close();
     },
     async kill() {

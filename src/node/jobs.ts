@@ -41,6 +41,12 @@ export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string
     every(Math.max(1, config.directory.refreshSeconds), enrol);
   }
 
+  runtime.outbox.start();
+  every(config.cases.escalationSeconds, async () => {
+    const escalated = await runtime.cases.escalateOverdue();
+    if (escalated.length > 0) log(`escalated ${escalated.length} overdue case(s) to the supervisor: ${escalated.join(', ')}`);
+  });
+
   let lastCheckpointSeq = 0;
   every(config.audit.checkpointSeconds, async () => {
     lastCheckpointSeq = await sendCheckpoint(runtime, lastCheckpointSeq);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AuditLog } from '../audit/index.ts';
+import { CaseService, OutboxWorker, WorkingCalendar } from '../cases/index.ts';
 import { Catalog } from '../catalog/index.ts';
 import { loadConfig, type NodeConfig } from '../config/index.ts';
 import { encryptionKeyFromJwk, signingKeyFromJwk, type EncryptionKey, type SigningKey } from '../crypto/index.ts';
@@ -28,6 +29,9 @@ export interface NodeRuntime {
   readonly directoryClient: DirectoryClient | undefined;
   readonly exchange: ExchangeContext;
   readonly client: ExchangeClient;
+  readonly cases: CaseService;
+  readonly outbox: OutboxWorker;
+  readonly calendar: WorkingCalendar;
   readonly clock: () => Date;
   catalog(): Promise<Catalog>;
   /** This node's directory entry once it knows the URL it is reached at. */
@@ -99,6 +103,11 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     clock,
   };
   let jobs: BackgroundJobs | undefined;
+  const client = new ExchangeClient(exchange);
+  const calendar = WorkingCalendar.china(config.calendar);
+  const outbox = new OutboxWorker({ store, signingKey, directory, clock, intervalMs: config.cases.outboxIntervalMs, log });
+  const catalog = async () => new Catalog(await store.catalogItems.list());
+  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey, directory, client, catalog, calendar, kickOutbox: () => outbox.kick() });
 
   const runtime: NodeRuntime = {
     config,
@@ -115,11 +124,12 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     },
     directoryClient,
     exchange,
-    client: new ExchangeClient(exchange),
+    client,
+    cases,
+    outbox,
+    calendar,
     clock,
-    async catalog() {
-      return new Catalog(await store.catalogItems.list());
-    },
+    catalog,
     entry,
     async start(endpoint: string) {
       if (config.node.role === 'hub') {
@@ -130,6 +140,8 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     },
     async close() {
       jobs?.stop();
+      outbox.stop();
+      await outbox.idle();
       directoryClient?.stop();
       await services.close();
       await store.close();

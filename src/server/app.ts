@@ -4,6 +4,7 @@ import type { ServerContext } from './context.ts';
 import { OpenApiRegistry } from './openapi.ts';
 import { agreementsPlugin } from './plugins/agreements.ts';
 import { auditPlugin } from './plugins/audit.ts';
+import { casesPlugin } from './plugins/cases.ts';
 import { catalogPlugin } from './plugins/catalog.ts';
 import { directoryPlugin } from './plugins/directory.ts';
 import { exchangePlugin } from './plugins/exchange.ts';
@@ -39,7 +40,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     clock: runtime.clock,
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin]) {
+  for (const plugin of [healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin, casesPlugin]) {
     plugin(context);
   }
   const document = openapi.document({

@@ -53,6 +53,18 @@ export class KyselyStore implements Store {
   get nonces() {
     return this.#ops.nonces;
   }
+  get cases() {
+    return this.#ops.cases;
+  }
+  get caseMessages() {
+    return this.#ops.caseMessages;
+  }
+  get outbox() {
+    return this.#ops.outbox;
+  }
+  get accounts() {
+    return this.#ops.accounts;
+  }
 
   async migrate(): Promise<string[]> {
     // Several nodes may share one PostgreSQL database in separate schemas: the migrator must

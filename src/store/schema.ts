@@ -32,7 +32,7 @@ export interface IdempotencyRecordsTable {
   created_at: string;
 }
 
-export interface Database extends FederationTables {
+export interface Database extends FederationTables, CaseTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;
@@ -92,6 +92,38 @@ export interface SeenNoncesTable {
   keyid: string;
   nonce: string;
   expires_at: number | string;
+}
+
+export interface CasesTable {
+  id: string;
+  version: number;
+  state: string;
+  accepting_node: string;
+  applicant_id: string;
+  body: string;
+  updated_at: string;
+}
+
+export interface OutboxTable {
+  id: string;
+  seq: number | string;
+  destination: string;
+  kind: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number | string;
+  created_at: string;
+  delivered_at: string | null;
+  last_error: string | null;
+}
+
+export interface CaseTables {
+  cases: CasesTable;
+  case_participants: { case_id: string; node: string };
+  case_messages: { id: string; case_id: string; at: string; body: string };
+  outbox: OutboxTable;
+  accounts: { id: string; role: string; name: string; subject: string | null; token_hash: string; created_at: string };
 }
 
 export interface FederationTables {

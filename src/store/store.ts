@@ -1,5 +1,6 @@
 import type { SignedAgreement } from '../agreements/index.ts';
 import type { AuditEntry } from '../audit/entry.ts';
+import type { Case, ThreadMessage } from '../cases/model.ts';
 import type { Item } from '../catalog/index.ts';
 import type { PublicJwk } from '../crypto/index.ts';
 
@@ -43,6 +44,28 @@ export interface StoredCheckpoint {
   readonly jws: string;
 }
 
+export interface OutboxMessage {
+  readonly id: string;
+  readonly destination: string;
+  readonly kind: string;
+  readonly payload: unknown;
+  readonly status: 'pending' | 'delivered' | 'dead';
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  readonly createdAt: string;
+  readonly deliveredAt: string | null;
+  readonly lastError: string | null;
+}
+
+export interface AccountRecord {
+  readonly id: string;
+  readonly role: 'applicant' | 'clerk' | 'approver' | 'supervisor';
+  readonly name: string;
+  /** For applicants: their resident ID number. */
+  readonly subject: string | null;
+  readonly createdAt: string;
+}
+
 /** Repositories usable inside and outside a transaction. */
 export interface StoreOps {
   readonly settings: {
@@ -83,6 +106,30 @@ export interface StoreOps {
     /** False when a checkpoint for that division and seq is already stored. */
     add(checkpoint: StoredCheckpoint): Promise<boolean>;
     list(division: string): Promise<StoredCheckpoint[]>;
+  };
+  readonly cases: {
+    get(id: string): Promise<Case | undefined>;
+    /**
+     * Stores a case if it is newer than the stored copy (and, with `expectedVersion`, only if the
+     * stored copy is exactly that version: optimistic concurrency). False when nothing was written.
+     */
+    put(c: Case, expectedVersion?: number): Promise<boolean>;
+    list(filter: { participant?: string; applicantId?: string; limit?: number }): Promise<Case[]>;
+  };
+  readonly caseMessages: {
+    add(message: ThreadMessage): Promise<boolean>;
+    list(caseId: string): Promise<ThreadMessage[]>;
+  };
+  readonly outbox: {
+    enqueue(message: { id: string; destination: string; kind: string; payload: unknown }): Promise<void>;
+    pending(limit: number): Promise<OutboxMessage[]>;
+    markDelivered(id: string): Promise<void>;
+    markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean): Promise<void>;
+    list(): Promise<OutboxMessage[]>;
+  };
+  readonly accounts: {
+    add(account: AccountRecord, tokenHash: string): Promise<boolean>;
+    byTokenHash(tokenHash: string): Promise<AccountRecord | undefined>;
   };
   readonly nonces: {
     /** Remembers a (key, nonce) pair; false when it was seen before (a replay). */

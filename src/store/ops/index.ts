@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { Dialect, StoreOps } from '../store.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
+import { accountsOps, caseMessagesOps, casesOps, outboxOps } from './cases.ts';
 import { agreementsOps, auditOps, checkpointsOps, directoryOps, noncesOps } from './federation.ts';
 
 /** The repositories over one connection or transaction. */
@@ -16,5 +17,9 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     audit: auditOps(context),
     checkpoints: checkpointsOps(context),
     nonces: noncesOps(context),
+    cases: casesOps(context),
+    caseMessages: caseMessagesOps(context),
+    outbox: outboxOps(context),
+    accounts: accountsOps(context),
   };
 }

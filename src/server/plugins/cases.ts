@@ -1,0 +1,238 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { Case, caseActionNames, ThreadMessage, type CaseAction, type CaseView, type Principal } from '../../cases/index.ts';
+import { HandlingMode } from '../../catalog/index.ts';
+import { TongbanError } from '../../errors/index.ts';
+import { authenticateRequest } from '../../exchange/index.ts';
+import { parseJson } from '../../exchange/provider.ts';
+import { incomingRequest, requireBearer } from '../auth.ts';
+import type { ServerContext } from '../context.ts';
+import { addRoute } from '../route.ts';
+
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+const TimeStatusOut = z.object({
+  started: z.boolean(),
+  finished: z.boolean(),
+  clockStopped: z.boolean(),
+  unit: z.enum(['working', 'calendar']),
+  limitDays: z.number(),
+  usedDays: z.number(),
+  remainingDays: z.number(),
+  deadline: z.string().nullable(),
+  overdue: z.boolean(),
+  light: z.enum(['green', 'yellow', 'red', 'none']),
+});
+const CaseOut = z.object({ case: Case, time: TimeStatusOut });
+
+const ActionBody = z
+  .object({
+    reason: z.string().max(1000).optional(),
+    outcome: z.enum(['grant', 'refuse']).optional(),
+    result: z.object({ code: z.string().min(1).max(40), description: z.string().max(1000) }).optional(),
+    method: z.enum(['online', 'post', 'counter']).optional(),
+    trackingNumber: z.string().max(60).optional(),
+    materials: z.array(z.object({ name: z.string(), checked: z.boolean(), note: z.string().max(500).optional() })).optional(),
+    requestedMaterials: z.array(z.string().min(1).max(100)).optional(),
+    identityVerified: z.boolean().optional(),
+    shipment: z.object({ carrier: z.string().min(1).max(50), trackingNumber: z.string().min(1).max(60), contents: z.array(z.string().min(1).max(100)).min(1) }).optional(),
+    shipmentId: z.string().optional(),
+  })
+  .strict();
+
+const InboxMessage = z.object({ id: z.string().min(1).max(80), kind: z.enum(['case.snapshot', 'case.message']), payload: z.unknown() });
+
+/** Cases: the staff and applicant API, the node-to-node inbox, live events, accounts. */
+export function casesPlugin(context: ServerContext): void {
+  const { app, openapi, runtime } = context;
+  const self = runtime.config.node.division;
+
+  /** Staff and applicants authenticate with the bearer token of their account at this node. */
+  async function principalOf(request: FastifyRequest): Promise<Principal> {
+    const header = request.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    const account = token ? await runtime.store.accounts.byTokenHash(tokenHash(token)) : undefined;
+    if (!account) throw new TongbanError('UNAUTHORIZED', 'This call needs the token of a staff or applicant account of this node.');
+    return { id: account.id, role: account.role, node: self, subject: account.subject };
+  }
+
+  addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/operator/accounts',
+    tag: 'operator',
+    summary: 'Operator: create a staff (clerk, approver, supervisor) or applicant account; the token is shown once',
+    body: z
+      .object({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), role: z.enum(['applicant', 'clerk', 'approver', 'supervisor']), name: z.string().min(1).max(100), idNumber: z.string().optional() })
+      .refine((a) => (a.role === 'applicant') === (a.idNumber !== undefined), { message: 'applicants, and only applicants, carry an ID number', path: ['idNumber'] }),
+    response: z.object({ id: z.string(), role: z.string(), token: z.string() }),
+    status: 201,
+    errors: [401, 409],
+    handler: async ({ body }, request) => {
+      requireBearer(request, runtime.operatorToken, 'operator');
+      const token = randomBytes(24).toString('base64url');
+      const added = await runtime.store.accounts.add(
+        { id: body.id, role: body.role, name: body.name, subject: body.idNumber ?? null, createdAt: context.clock().toISOString() },
+        tokenHash(token),
+      );
+      if (!added) throw new TongbanError('VALIDATION_FAILED', `An account ${body.id} already exists.`);
+      return { id: body.id, role: body.role, token };
+    },
+  });
+
+  addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/cases',
+    tag: 'cases',
+    summary: 'Apply (申办): open a case at this node for an item decided by one or more competent nodes',
+    body: z.object({
+      itemCode: z.string().min(1).max(30),
+      mode: HandlingMode,
+      competentNodes: z.array(z.string().regex(/^\d{6}$/)).min(1).max(10),
+      applicant: z.object({ idNumber: z.string().min(15).max(18), name: z.string().min(1).max(50), phone: z.string().max(20).optional() }),
+    }),
+    response: CaseOut,
+    status: 201,
+    errors: [401, 403, 404],
+    handler: async ({ body }, request) => toOut(await runtime.cases.apply(await principalOf(request), body)),
+  });
+
+  addRoute(app, openapi, {
+    method: 'GET',
+    url: '/v1/cases',
+    tag: 'cases',
+    summary: 'The cases the caller may see: staff, those their node takes part in; applicants, their own',
+    query: z.object({ state: z.string().optional() }),
+    response: z.object({ cases: z.array(CaseOut) }),
+    errors: [401],
+    handler: async ({ query }, request) => {
+      const views = await runtime.cases.list(await principalOf(request));
+      return { cases: views.filter((v) => !query.state || v.case.state === query.state).map(toOut) };
+    },
+  });
+
+  addRoute(app, openapi, {
+    method: 'GET',
+    url: '/v1/cases/:id',
+    tag: 'cases',
+    summary: 'One case with its remaining time (green / yellow / red)',
+    params: z.object({ id: z.string().max(60) }),
+    response: CaseOut,
+    errors: [401, 404],
+    handler: async ({ params }, request) => toOut(await runtime.cases.get(await principalOf(request), params.id)),
+  });
+
+  addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/cases/:id/actions/:action',
+    tag: 'cases',
+    summary: `A step of the lifecycle: ${caseActionNames.join(', ')}`,
+    params: z.object({ id: z.string().max(60), action: z.enum(caseActionNames as [CaseAction, ...CaseAction[]]) }),
+    body: ActionBody,
+    response: CaseOut,
+    errors: [401, 403, 404, 409],
+    handler: async ({ params, body }, request) => toOut(await runtime.cases.act(await principalOf(request), params.id, params.action, body)),
+  });
+
+  addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/cases/:id/evidence',
+    tag: 'cases',
+    summary: 'Fetch the data the item needs from another node through a governed exchange (instead of papers)',
+    params: z.object({ id: z.string().max(60) }),
+    body: z.object({ provider: z.string().regex(/^\d{6}$/), service: z.string(), purpose: z.string().min(1).max(100), fields: z.array(z.string()).min(1).optional() }),
+    response: CaseOut,
+    errors: [401, 403, 404, 409, 502, 503],
+    handler: async ({ params, body }, request) => toOut(await runtime.cases.fetchEvidence(await principalOf(request), params.id, body)),
+  });
+
+  addRoute(app, openapi, {
+    method: 'GET',
+    url: '/v1/cases/:id/thread',
+    tag: 'cases',
+    summary: 'The consultation thread between staff of the nodes involved',
+    params: z.object({ id: z.string().max(60) }),
+    response: z.object({ messages: z.array(ThreadMessage) }),
+    errors: [401, 404],
+    handler: async ({ params }, request) => ({ messages: await runtime.cases.thread(await principalOf(request), params.id) }),
+  });
+
+  addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/cases/:id/thread',
+    tag: 'cases',
+    summary: 'Post to the thread (signed by this node); `escalation` asks a supervisor to decide beyond the agreement',
+    params: z.object({ id: z.string().max(60) }),
+    body: z.object({ text: z.string().min(1).max(4000), escalation: z.boolean().default(false) }),
+    response: ThreadMessage,
+    status: 201,
+    errors: [401, 403, 404],
+    handler: async ({ params, body }, request) => runtime.cases.post(await principalOf(request), params.id, body.text, body.escalation),
+  });
+
+  addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/cases/inbox',
+    tag: 'cases',
+    summary: 'Node to node: a case hand-off or update, or a thread message, from the outbox of another participant (applied once per message id)',
+    bodyDoc: InboxMessage,
+    raw: true,
+    response: z.object({ id: z.string(), result: z.enum(['applied', 'stale']), replayed: z.boolean() }),
+    errors: [401, 403],
+    handler: async (_input, request) => {
+      const view = await runtime.exchange.directory.current();
+      const incoming = incomingRequest(request, context.endpoint());
+      const auth = await authenticateRequest(incoming, view, runtime.store, context.clock());
+      if (!auth.ok) throw new TongbanError(auth.code, auth.message);
+      const parsed = parseJson(incoming.body, InboxMessage);
+      if (!parsed.ok) throw parsed.error;
+      const message = parsed.value;
+      const from = auth.node.division;
+      const hash = createHash('sha256').update(incoming.body).digest('hex');
+      let received: unknown;
+      const outcome = await runtime.store.idempotent('case-inbox', `${from}:${message.id}`, hash, async (tx) => {
+        if (message.kind === 'case.snapshot') {
+          const c = Case.parse(message.payload);
+          received = c;
+          return runtime.cases.receiveSnapshot(tx, from, c);
+        }
+        const m = ThreadMessage.parse(message.payload);
+        received = m;
+        return runtime.cases.receiveMessage(tx, from, m);
+      });
+      if (!outcome.replayed && outcome.result === 'applied') {
+        if (message.kind === 'case.snapshot') runtime.cases.notifyReceived(received as Case);
+        else runtime.cases.notifyMessage(received as ThreadMessage);
+      }
+      return { id: message.id, result: outcome.result, replayed: outcome.replayed };
+    },
+  });
+
+  // Server-Sent Events: what a counter's screen subscribes to.
+  app.get('/v1/cases/events', async (request, reply) => {
+    const principal = await principalOf(request);
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    raw.write(': connected\n\n');
+    const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const onChange = (c: Case) => {
+      if (runtime.cases.visibleTo(principal, c)) send('case', { id: c.id, state: c.state, version: c.version, updatedAt: c.updatedAt });
+    };
+    const onMessage = (m: ThreadMessage) => {
+      if (principal.role !== 'applicant') send('message', { caseId: m.caseId, id: m.id, node: m.node, escalation: m.escalation });
+    };
+    runtime.cases.on('change', onChange);
+    runtime.cases.on('message', onMessage);
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+    request.raw.on('close', () => {
+      clearInterval(heartbeat);
+      runtime.cases.off('change', onChange);
+      runtime.cases.off('message', onMessage);
+    });
+  });
+}
+
+function toOut(view: CaseView) {
+  return { case: view.case, time: view.time };
+}

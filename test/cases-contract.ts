@@ -1,0 +1,341 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sampleSubjects } from '../src/demo/registries.ts';
+import { signedRequestHeaders } from '../src/exchange/index.ts';
+import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
+
+/** Cross-region cases in all three modes, across separate node servers; SQLite and PostgreSQL. */
+export function casesContract(backend: Backend): void {
+  let t: TestFederation;
+  const tokens = new Map<string, string>();
+  let sanduPerson: { idNumber: string; name: string };
+  let otherPerson: { idNumber: string; name: string };
+
+  const account = async (node: string, id: string, role: string, idNumber?: string) => {
+    const r = await t.operator(node, '/v1/operator/accounts', { id, role, name: id, ...(idNumber ? { idNumber } : {}) });
+    expect(r.status).toBe(201);
+    tokens.set(`${node}/${id}`, r.json.token);
+  };
+  const api = async (node: string, who: string, method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const endpoint = t.f.nodes.get(node)!.endpoint;
+    const response = await fetch(new URL(path, endpoint), {
+      method,
+      headers: { authorization: `Bearer ${tokens.get(`${node}/${who}`) ?? 'none'}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, json: (await response.json()) as any };
+  };
+  const act = async (node: string, who: string, id: string, action: string, body: unknown = {}) => api(node, who, 'POST', `/v1/cases/${id}/actions/${action}`, body);
+  /** Waits until a node's copy of a case satisfies a condition (the outbox runs asynchronously). */
+  const eventually = async (node: string, who: string, id: string, ok: (c: any) => boolean) => {
+    for (let i = 0; i < 100; i++) {
+      const r = await api(node, who, 'GET', `/v1/cases/${id}`);
+      if (r.status === 200 && ok(r.json.case)) return r.json;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`case ${id} at ${node} never reached the expected state`);
+  };
+  const checkAll = (materials: Array<{ name: string }>) => ({ materials: materials.map((m) => ({ name: m.name, checked: true })), identityVerified: true });
+
+  beforeAll(async () => {
+    t = await startTestFederation(backend, { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
+    const sandu = sampleSubjects(t.f.registryPath('522732'), 2).people;
+    sanduPerson = sandu[0]!;
+    otherPerson = sandu[1]!;
+    for (const node of ['522732', '330523', '320400', '310118']) {
+      await account(node, 'clerk', 'clerk');
+      await account(node, 'approver', 'approver');
+      await account(node, 'supervisor', 'supervisor');
+    }
+    await account('522732', 'applicant-a', 'applicant', sanduPerson.idNumber);
+    await account('522732', 'applicant-b', 'applicant', otherPerson.idNumber);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('online (全程网办): a Sandu worker applies at Anji; Anji fetches the household data from Sandu instead of papers; Sandu decides', async () => {
+    const applied = await api('330523', 'clerk', 'POST', '/v1/cases', {
+      itemCode: 'N034',
+      mode: 'online',
+      competentNodes: ['522732'],
+      applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name },
+    });
+    expect(applied.status).toBe(201);
+    const id = applied.json.case.id;
+    expect(applied.json.case.materials.every((m: any) => m.kind === 'electronic')).toBe(true);
+    // Not shared before acceptance: Sandu does not know the case yet.
+    expect((await api('522732', 'approver', 'GET', `/v1/cases/${id}`)).status).toBe(404);
+
+    expect((await act('330523', 'clerk', id, 'accept')).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    await act('330523', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    const evidence = await api('330523', 'clerk', 'POST', `/v1/cases/${id}/evidence`, { provider: '522732', service: 'household.residence-proof', purpose: '户籍类证明开具' });
+    expect(evidence.status).toBe(200);
+    expect(evidence.json.case.evidence[0].data).toMatchObject({ name: sanduPerson.name, householdDivision: '522732' });
+    const accepted = await act('330523', 'clerk', id, 'accept');
+    expect(accepted.json.case.state).toBe('accepted');
+    expect(accepted.json.time).toMatchObject({ started: true, light: expect.stringMatching(/green|yellow/) });
+
+    await eventually('522732', 'approver', id, (c) => c.state === 'accepted');
+    expect((await act('522732', 'approver', id, 'start-review')).json.case.state).toBe('in_review');
+    // The accepting node cannot decide; a clerk cannot decide.
+    expect((await act('330523', 'approver', id, 'decide', { outcome: 'grant', reason: 'x' })).json.code).toBe('CASE_FORBIDDEN');
+    expect((await act('522732', 'clerk', id, 'decide', { outcome: 'grant', reason: 'x' })).json.code).toBe('CASE_FORBIDDEN');
+    const decided = await act('522732', 'approver', id, 'decide', { outcome: 'grant', reason: '户籍信息核验一致' });
+    expect(decided.json.case.decision).toMatchObject({ outcome: 'grant' });
+    await act('522732', 'approver', id, 'conclude', { result: { code: 'A01', description: '出具户籍证明（电子）' } });
+    await eventually('330523', 'clerk', id, (c) => c.state === 'concluded');
+    const delivered = await act('330523', 'clerk', id, 'deliver', { method: 'online' });
+    expect(delivered.json.case.state).toBe('delivered');
+    const atSandu = await eventually('522732', 'approver', id, (c) => c.state === 'delivered');
+    expect(atSandu.case.history.map((h: any) => h.action)).toEqual(['apply', 'precheck', 'fetch-evidence', 'accept', 'start-review', 'decide', 'conclude', 'deliver']);
+    expect(atSandu.case.history.find((h: any) => h.action === 'decide').actor).toEqual({ node: '522732', id: 'approver', role: 'approver' });
+  });
+
+  it('proxy (异地代收代办): Sandu accepts for Anji, ships the papers; Anji cannot review before receipt, confirms it, decides', async () => {
+    const applied = await api('522732', 'applicant-a', 'POST', '/v1/cases', {
+      itemCode: 'N010',
+      mode: 'proxy',
+      competentNodes: ['330523'],
+      applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name },
+    });
+    expect(applied.status).toBe(201);
+    const id = applied.json.case.id;
+    // Notice to complete, once only.
+    expect((await act('522732', 'clerk', id, 'request-materials', { reason: '缺少参保缴费凭证', requestedMaterials: ['参保缴费凭证'] })).json.case.state).toBe('pending_materials');
+    await act('522732', 'applicant-a', id, 'complete-materials');
+    expect((await act('522732', 'clerk', id, 'request-materials', { reason: 'again', requestedMaterials: ['x'] })).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    await act('522732', 'clerk', id, 'accept');
+    const shipped = await act('522732', 'clerk', id, 'ship', { shipment: { carrier: 'EMS', trackingNumber: 'EA123456789CN', contents: ['居民身份证复印件', '参保缴费凭证'] } });
+    const shipment = shipped.json.case.shipments[0];
+    expect(shipment).toMatchObject({ to: '330523', status: 'sent', carrier: 'EMS' });
+
+    await eventually('330523', 'approver', id, (c) => c.shipments.length === 1);
+    expect((await act('330523', 'approver', id, 'start-review')).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    expect((await act('330523', 'clerk', id, 'receive', { shipmentId: shipment.id })).json.case.shipments[0].status).toBe('received');
+    await act('330523', 'approver', id, 'start-review');
+    await act('330523', 'approver', id, 'decide', { outcome: 'grant', reason: '转移接续手续齐全' });
+    await act('330523', 'approver', id, 'conclude', { result: { code: 'B02', description: '开具参保缴费凭证，纸质邮寄' } });
+    const back = await eventually('522732', 'clerk', id, (c) => c.state === 'concluded');
+    expect(back.case.shipments[0]).toMatchObject({ status: 'received', receivedAt: expect.any(String) });
+    await act('522732', 'clerk', id, 'deliver', { method: 'counter' });
+    // The applicant sees their own case, delivered.
+    const mine = await api('522732', 'applicant-a', 'GET', `/v1/cases/${id}`);
+    expect(mine.json.case.state).toBe('delivered');
+  });
+
+  it('joint (多地联办): Anji and Changzhou decide their parts at the same time; the case concludes when both have', async () => {
+    const id = await openJointCase();
+    await Promise.all([
+      act('330523', 'approver', id, 'decide', { outcome: 'grant', reason: '安吉部分办结' }),
+      act('320400', 'approver', id, 'decide', { outcome: 'grant', reason: '常州部分办结' }),
+    ]);
+    for (const node of ['522732', '330523', '320400']) {
+      const view = await eventually(node, node === '522732' ? 'clerk' : 'approver', id, (c) => c.state === 'decided');
+      expect(view.case.parts.map((p: any) => p.status)).toEqual(['granted', 'granted']);
+      expect(view.case.decision.outcome).toBe('grant');
+    }
+  });
+
+  it('joint: one part refused refuses the case with that reason', async () => {
+    const id = await openJointCase();
+    await act('330523', 'approver', id, 'decide', { outcome: 'grant', reason: '安吉部分办结' });
+    await eventually('320400', 'approver', id, (c) => c.parts.some((p: any) => p.status === 'granted'));
+    const refused = await act('320400', 'approver', id, 'decide', { outcome: 'refuse', reason: '购房合同未备案' });
+    expect(refused.json.case).toMatchObject({ state: 'decided', decision: { outcome: 'refuse', reason: '320400: 购房合同未备案' } });
+    await eventually('522732', 'clerk', id, (c) => c.decision?.outcome === 'refuse');
+  });
+
+  async function openJointCase(): Promise<string> {
+    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', {
+      itemCode: 'N022',
+      mode: 'joint',
+      competentNodes: ['330523', '320400'],
+      applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name },
+    });
+    const id = applied.json.case.id;
+    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    await act('522732', 'clerk', id, 'accept');
+    await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
+    await act('330523', 'approver', id, 'start-review');
+    await eventually('320400', 'approver', id, (c) => c.state === 'in_review');
+    return id;
+  }
+
+  it('durable hand-off: the competent node is down while a proxy case is handed over; back up, the case arrives exactly once', async () => {
+    await t.f.nodes.get('330523')!.stop();
+    try {
+      await handOffWhileDown();
+    } finally {
+      if (!t.f.nodes.get('330523')!.running) await t.f.nodes.get('330523')!.start();
+    }
+  });
+
+  async function handOffWhileDown(): Promise<void> {
+    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', {
+      itemCode: 'N010',
+      mode: 'proxy',
+      competentNodes: ['330523'],
+      applicant: { idNumber: otherPerson.idNumber, name: otherPerson.name },
+    });
+    const id = applied.json.case.id;
+    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    await act('522732', 'clerk', id, 'accept');
+    await act('522732', 'clerk', id, 'ship', { shipment: { carrier: '顺丰', trackingNumber: 'SF1000200030', contents: ['申请表'] } });
+    const sandu = t.f.nodes.get('522732')!.runtime!;
+    // Delivery has been tried and failed; the messages wait in the outbox.
+    for (let i = 0; i < 50; i++) {
+      const pending = (await sandu.store.outbox.list()).filter((m) => m.destination === '330523' && m.status === 'pending');
+      if (pending.some((m) => m.attempts > 0)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const waiting = (await sandu.store.outbox.list()).filter((m) => m.destination === '330523' && m.status === 'pending' && (m.payload as any).id === id);
+    expect(waiting.length).toBe(2);
+    // The first was tried and failed; the second waits behind it (order per destination).
+    expect(waiting[0]).toMatchObject({ attempts: expect.any(Number), lastError: expect.any(String) });
+    expect(waiting[0]!.attempts).toBeGreaterThan(0);
+
+    await t.f.nodes.get('330523')!.start();
+    const arrived = await eventually('330523', 'approver', id, (c) => c.shipments.length === 1);
+    expect(arrived.case.state).toBe('accepted');
+    for (let i = 0; i < 50 && (await sandu.store.outbox.list()).some((m) => m.status === 'pending'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await sandu.store.outbox.list()).filter((m) => (m.payload as any).id === id).every((m) => m.status === 'delivered')).toBe(true);
+
+    // Exactly once: each hand-off was applied once on Anji; a duplicate delivery changes nothing.
+    const received = (await t.auditEntries('330523')).filter((e) => e.kind === 'case.received' && e.caseId === id);
+    expect(received.map((e) => e.detail.version)).toEqual([...new Set(received.map((e) => e.detail.version))]);
+    expect(received).toHaveLength(2);
+    const message = waiting[0]!;
+    const url = new URL('/v1/cases/inbox', t.f.nodes.get('330523')!.endpoint).toString();
+    const body = JSON.stringify({ id: message.id, kind: message.kind, payload: message.payload });
+    const duplicate = await fetch(url, { method: 'POST', headers: await signedRequestHeaders(t.key('522732'), url, body, new Date()), body });
+    expect(await duplicate.json()).toMatchObject({ id: message.id, replayed: true });
+    expect((await t.auditEntries('330523')).filter((e) => e.kind === 'case.received' && e.caseId === id)).toHaveLength(2);
+  }
+
+  it('access: a clerk of a third node cannot read the case; an applicant cannot read another applicant’s', async () => {
+    const applied = await api('522732', 'applicant-a', 'POST', '/v1/cases', {
+      itemCode: 'N034',
+      mode: 'online',
+      competentNodes: ['330523'],
+      applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name },
+    });
+    const id = applied.json.case.id;
+    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    await act('522732', 'clerk', id, 'accept');
+    await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
+    // Changzhou takes no part: it never receives the case, and its staff cannot use Sandu's API.
+    expect((await api('320400', 'clerk', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
+    expect((await api('320400', 'clerk', 'GET', '/v1/cases')).json.cases.map((c: any) => c.case.id)).not.toContain(id);
+    const foreignToken = tokens.get('320400/clerk')!;
+    const viaSandu = await fetch(new URL(`/v1/cases/${id}`, t.f.nodes.get('522732')!.endpoint), { headers: { authorization: `Bearer ${foreignToken}` } });
+    expect(viaSandu.status).toBe(401);
+    // Applicant B sees neither A's case nor A's list; applicants cannot act for others.
+    expect((await api('522732', 'applicant-b', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
+    const listOfB = (await api('522732', 'applicant-b', 'GET', '/v1/cases')).json.cases;
+    expect(listOfB.every((c: any) => c.case.applicant.idNumber === otherPerson.idNumber)).toBe(true);
+    expect(listOfB.map((c: any) => c.case.id)).not.toContain(id);
+    expect((await api('522732', 'applicant-b', 'POST', `/v1/cases/${id}/actions/withdraw`, { reason: 'x' })).json.code).toBe('CASE_NOT_FOUND');
+    const forged = await api('522732', 'applicant-b', 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: 'x' } });
+    expect(forged.json.code).toBe('CASE_FORBIDDEN');
+    // A's own list holds A's cases only.
+    const own = await api('522732', 'applicant-a', 'GET', '/v1/cases');
+    expect(own.json.cases.length).toBeGreaterThan(0);
+    expect(own.json.cases.every((c: any) => c.case.applicant.idNumber === sanduPerson.idNumber)).toBe(true);
+    // Without a token: 401.
+    expect((await fetch(new URL('/v1/cases', t.f.nodes.get('522732')!.endpoint))).status).toBe(401);
+  });
+
+  it('consultation: a signed thread between the two nodes, escalated to a supervisor, kept in both audit logs', async () => {
+    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', { itemCode: 'N010', mode: 'proxy', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name } });
+    const id = applied.json.case.id;
+    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    await act('522732', 'clerk', id, 'accept');
+    await eventually('330523', 'approver', id, () => true);
+    const posted = await api('330523', 'approver', 'POST', `/v1/cases/${id}/thread`, { text: '缴费年限与原件不一致，请核实。' });
+    expect(posted.status).toBe(201);
+    const escalated = await api('522732', 'clerk', 'POST', `/v1/cases/${id}/thread`, { text: '协议未约定此情形，提请督办。', escalation: true });
+    expect(escalated.json.escalation).toBe(true);
+    for (const [node, who] of [['522732', 'clerk'], ['330523', 'approver']] as const) {
+      for (let i = 0; i < 50; i++) {
+        if ((await api(node, who, 'GET', `/v1/cases/${id}/thread`)).json.messages.length === 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const thread = (await api(node, who, 'GET', `/v1/cases/${id}/thread`)).json.messages;
+      expect(thread.map((m: any) => [m.node, m.escalation])).toEqual([
+        ['330523', false],
+        ['522732', true],
+      ]);
+    }
+    const sanduAudit = await t.auditEntries('522732');
+    expect(sanduAudit.some((e) => e.kind === 'case.escalate-thread' && e.caseId === id)).toBe(true);
+    expect(sanduAudit.some((e) => e.kind === 'case.message' && e.outcome === 'received' && e.caseId === id)).toBe(true);
+    // Applicants do not read staff threads.
+    expect((await api('522732', 'applicant-a', 'POST', `/v1/cases/${id}/thread`, { text: 'hi' })).json.code).toBe('CASE_FORBIDDEN');
+  });
+
+  it('server-sent events: the competent node’s screen hears of a hand-off as it arrives', async () => {
+    const controller = new AbortController();
+    const response = await fetch(new URL('/v1/cases/events', t.f.nodes.get('330523')!.endpoint), {
+      headers: { authorization: `Bearer ${tokens.get('330523/approver')}` },
+      signal: controller.signal,
+    });
+    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = response.body!.getReader();
+    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name } });
+    const id = applied.json.case.id;
+    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    await act('522732', 'clerk', id, 'accept');
+    let text = '';
+    const deadline = Date.now() + 10_000;
+    while (!text.includes(id) && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    expect(text).toContain('event: case');
+    expect(text).toContain(id);
+  });
+
+  it('an overdue case is escalated to the supervisor once', async () => {
+    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name } });
+    const id = applied.json.case.id;
+    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    await act('522732', 'clerk', id, 'accept');
+    const view = await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
+    // Backdate the acceptance on Anji's copy by 30 days: the 3-working-day promise is long gone.
+    const anji = t.f.nodes.get('330523')!.runtime!;
+    const old = new Date(Date.now() - 30 * 86_400_000).toISOString();
+    await anji.store.cases.put({ ...view.case, acceptedAt: old, history: view.case.history.map((h: any) => (h.action === 'accept' ? { ...h, at: old } : h)), version: view.case.version + 1 });
+    expect((await api('330523', 'approver', 'GET', `/v1/cases/${id}`)).json.time).toMatchObject({ overdue: true, light: 'red' });
+    expect(await anji.cases.escalateOverdue()).toContain(id);
+    expect(await anji.cases.escalateOverdue()).not.toContain(id);
+    const escalated = await api('330523', 'supervisor', 'GET', `/v1/cases/${id}`);
+    expect(escalated.json.case.escalated.reason).toMatch(/Overdue/);
+    expect(escalated.json.case.history.at(-1)).toMatchObject({ action: 'escalate', actor: { role: 'system' } });
+  });
+
+  it('refuses bad input with problem+json and writes nothing', async () => {
+    const before = (await api('522732', 'clerk', 'GET', '/v1/cases')).json.cases.length;
+    const bad = [
+      { itemCode: 'N999', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: 'x' } },
+      { itemCode: 'N034', mode: 'joint', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: 'x' } },
+      { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: '110105194912310021', name: 'x' } },
+      { itemCode: 'N034', mode: 'online', competentNodes: ['999999'], applicant: { idNumber: sanduPerson.idNumber, name: 'x' } },
+      { itemCode: 'N034', mode: 'online' },
+    ];
+    const codes = [];
+    for (const body of bad) {
+      const r = await api('522732', 'clerk', 'POST', '/v1/cases', body);
+      expect(r.status).toBeGreaterThanOrEqual(400);
+      expect(r.status).toBeLessThan(500);
+      codes.push(r.json.code);
+    }
+    expect(codes).toEqual(['ITEM_NOT_FOUND', 'VALIDATION_FAILED', 'SUBJECT_INVALID', 'NODE_UNKNOWN', 'VALIDATION_FAILED']);
+    expect((await api('522732', 'clerk', 'GET', '/v1/cases')).json.cases.length).toBe(before);
+    expect((await api('522732', 'clerk', 'POST', `/v1/cases/${randomUUID()}/actions/accept`, {})).json.code).toBe('CASE_NOT_FOUND');
+    expect((await api('522732', 'clerk', 'POST', `/v1/cases/x/actions/fly`, {})).json.code).toBe('VALIDATION_FAILED');
+  });
+}

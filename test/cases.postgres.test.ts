@@ -1,0 +1,4 @@
+import { casesContract } from './cases-contract.ts';
+import { describePostgres } from './support/postgres.ts';
+
+describePostgres('cases', () => casesContract('postgres'));
