@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isTongbanError } from '../errors/index.ts';
 import { auditCommand } from './commands/audit.ts';
+import { casesCommand } from './commands/cases.ts';
 import { catalogCommand } from './commands/catalog.ts';
 import { exchangeCommand } from './commands/exchange.ts';
 import { federationCommand } from './commands/federation.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   exchangeCommand(program);
   auditCommand(program);
   directoryCommand(program);
+  casesCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
