@@ -4,6 +4,8 @@ import { sampleSubjects } from '../src/demo/registries.ts';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
+const SANDU_ANJI_ID = 'AGR-522732-330523-001';
+
 /** Cross-region cases in all three modes, across separate node servers; SQLite and PostgreSQL. */
 export function casesContract(backend: Backend): void {
   let t: TestFederation;
@@ -54,42 +56,46 @@ export function casesContract(backend: Backend): void {
     await t?.stop();
   });
 
-  it('online (全程网办): a Sandu worker applies at Anji; Anji fetches the household data from Sandu instead of papers; Sandu decides', async () => {
-    const applied = await api('330523', 'clerk', 'POST', '/v1/cases', {
+  it('online (全程网办): a Sandu applicant applies online at home for an Anji item; Anji fetches the household data from Sandu instead of papers and decides', async () => {
+    const applied = await api('522732', 'applicant-a', 'POST', '/v1/cases', {
       itemCode: 'N034',
       mode: 'online',
-      competentNodes: ['522732'],
+      competentNodes: ['330523'],
       applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name },
     });
     expect(applied.status).toBe(201);
     const id = applied.json.case.id;
     expect(applied.json.case.materials.every((m: any) => m.kind === 'electronic')).toBe(true);
-    // Not shared before acceptance: Sandu does not know the case yet.
-    expect((await api('522732', 'approver', 'GET', `/v1/cases/${id}`)).status).toBe(404);
+    // Not shared before acceptance: Anji does not know the case yet.
+    expect((await api('330523', 'approver', 'GET', `/v1/cases/${id}`)).status).toBe(404);
 
-    expect((await act('330523', 'clerk', id, 'accept')).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
-    await act('330523', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
-    const evidence = await api('330523', 'clerk', 'POST', `/v1/cases/${id}/evidence`, { provider: '522732', service: 'household.residence-proof', purpose: '户籍类证明开具' });
-    expect(evidence.status).toBe(200);
-    expect(evidence.json.case.evidence[0].data).toMatchObject({ name: sanduPerson.name, householdDivision: '522732' });
-    const accepted = await act('330523', 'clerk', id, 'accept');
+    expect((await act('522732', 'clerk', id, 'accept')).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    const accepted = await act('522732', 'clerk', id, 'accept');
     expect(accepted.json.case.state).toBe('accepted');
     expect(accepted.json.time).toMatchObject({ started: true, light: expect.stringMatching(/green|yellow/) });
 
-    await eventually('522732', 'approver', id, (c) => c.state === 'accepted');
-    expect((await act('522732', 'approver', id, 'start-review')).json.case.state).toBe('in_review');
+    await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
+    expect((await act('330523', 'approver', id, 'start-review')).json.case.state).toBe('in_review');
+    const evidence = await api('330523', 'approver', 'POST', `/v1/cases/${id}/evidence`, { provider: '522732', service: 'household.residence-proof', purpose: '户籍类证明开具' });
+    expect(evidence.status).toBe(200);
+    expect(evidence.json.case.evidence[0]).toMatchObject({ provider: '522732', fetchedBy: '330523', data: { name: sanduPerson.name, householdDivision: '522732' } });
+    // The exchange ran under the bridge agreement and names the case in both audit logs.
+    const provided = (await t.auditEntries('522732')).filter((e) => e.kind === 'exchange.provide' && e.caseId === id);
+    expect(provided).toEqual([expect.objectContaining({ outcome: 'allowed', requester: '330523', agreementId: SANDU_ANJI_ID })]);
     // The accepting node cannot decide; a clerk cannot decide.
-    expect((await act('330523', 'approver', id, 'decide', { outcome: 'grant', reason: 'x' })).json.code).toBe('CASE_FORBIDDEN');
-    expect((await act('522732', 'clerk', id, 'decide', { outcome: 'grant', reason: 'x' })).json.code).toBe('CASE_FORBIDDEN');
-    const decided = await act('522732', 'approver', id, 'decide', { outcome: 'grant', reason: '户籍信息核验一致' });
+    expect((await act('522732', 'approver', id, 'decide', { outcome: 'grant', reason: 'x' })).json.code).toBe('CASE_FORBIDDEN');
+    expect((await act('330523', 'clerk', id, 'decide', { outcome: 'grant', reason: 'x' })).json.code).toBe('CASE_FORBIDDEN');
+    const decided = await act('330523', 'approver', id, 'decide', { outcome: 'grant', reason: '户籍信息核验一致' });
     expect(decided.json.case.decision).toMatchObject({ outcome: 'grant' });
-    await act('522732', 'approver', id, 'conclude', { result: { code: 'A01', description: '出具户籍证明（电子）' } });
-    await eventually('330523', 'clerk', id, (c) => c.state === 'concluded');
-    const delivered = await act('330523', 'clerk', id, 'deliver', { method: 'online' });
+    await act('330523', 'approver', id, 'conclude', { result: { code: 'A01', description: '出具户籍类证明（电子证明）' } });
+    await eventually('522732', 'clerk', id, (c) => c.state === 'concluded');
+    const delivered = await act('522732', 'clerk', id, 'deliver', { method: 'online' });
     expect(delivered.json.case.state).toBe('delivered');
-    const atSandu = await eventually('522732', 'approver', id, (c) => c.state === 'delivered');
-    expect(atSandu.case.history.map((h: any) => h.action)).toEqual(['apply', 'precheck', 'fetch-evidence', 'accept', 'start-review', 'decide', 'conclude', 'deliver']);
-    expect(atSandu.case.history.find((h: any) => h.action === 'decide').actor).toEqual({ node: '522732', id: 'approver', role: 'approver' });
+    const atAnji = await eventually('330523', 'approver', id, (c) => c.state === 'delivered');
+    expect(atAnji.case.history.map((h: any) => h.action)).toEqual(['apply', 'precheck', 'accept', 'start-review', 'fetch-evidence', 'decide', 'conclude', 'deliver']);
+    expect(atAnji.case.history.find((h: any) => h.action === 'decide').actor).toEqual({ node: '330523', id: 'approver', role: 'approver' });
+    expect(atAnji.case.history[0].actor).toEqual({ node: '522732', id: sanduPerson.idNumber, role: 'applicant' });
   });
 
   it('proxy (异地代收代办): Sandu accepts for Anji, ships the papers; Anji cannot review before receipt, confirms it, decides', async () => {
