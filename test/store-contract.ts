@@ -234,6 +234,12 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(await verifyChain(pages(store), [{ seq: 10, hash: 'x'.repeat(64) }])).toMatchObject({ ok: false, seq: 6 });
     });
 
+    it('takes a batch larger than one statement may bind', async () => {
+      const log = new AuditLog(store);
+      await Promise.all(Array.from({ length: 2500 }, (_, i) => log.append({ kind: 'k', outcome: 'sent', detail: { i } })));
+      expect(await verifyChain(pages(store), [])).toMatchObject({ ok: true, entries: 2500 });
+    });
+
     it('finds entries by subject hash', async () => {
       const log = new AuditLog(store);
       const hash = 'a'.repeat(64);

@@ -139,7 +139,7 @@ export async function verifyBytes(jwk: PublicJwk, data: Uint8Array, signature: U
 // SM2 is pure JavaScript (sm-crypto-v2): it runs on worker threads, off the event loop.
 let pool: Piscina | undefined;
 function sm2Pool(): Piscina {
-  pool ??= new Piscina({ filename: new URL('./sm2-worker.mjs', import.meta.url).href, maxThreads: 2, idleTimeout: 2000 });
+  pool ??= new Piscina({ filename: new URL('./sm2-worker.mjs', import.meta.url).href, minThreads: 0, maxThreads: 2, idleTimeout: 2000 });
   return pool;
 }
 

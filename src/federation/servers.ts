@@ -17,6 +17,8 @@ export interface ManagedServer {
   readonly running: boolean;
   /** In-process servers only: the node's runtime, for tests that look inside. */
   readonly runtime?: NodeRuntime | undefined;
+  /** Child processes only: the OS process id (for memory readings and kill -9). */
+  readonly pid?: number | undefined;
 }
 
 export function inProcessServer(division: string, configPath: string, port: number, host: string, log?: (m: string) => void): ManagedServer {
@@ -76,6 +78,9 @@ export function childProcessServer(division: string, configPath: string, endpoin
     endpoint,
     get running() {
       return child !== undefined;
+    },
+    get pid() {
+      return child?.pid;
     },
     async start() {
       if (child) return;

@@ -91,8 +91,10 @@ export function auditOps({ db, dialect }: OpsContext): StoreOps['audit'] {
       return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
     },
     async insert(entries: readonly AuditEntry[]): Promise<void> {
-      if (entries.length === 0) return;
-      await db.insertInto('audit_log').values(entries.map(toRow)).execute();
+      // SQLite allows 32,766 bound values per statement (18 per row): insert in chunks.
+      for (let i = 0; i < entries.length; i += 500) {
+        await db.insertInto('audit_log').values(entries.slice(i, i + 500).map(toRow)).execute();
+      }
     },
     async range(fromSeq: number, limit: number): Promise<AuditEntry[]> {
       const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>=', fromSeq).orderBy('seq').limit(limit).execute();

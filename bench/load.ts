@@ -1,0 +1,36 @@
+/** A closed-loop load generator: `concurrency` workers send requests back to back for `durationMs`. */
+export interface LoadResult {
+  readonly rps: number;
+  readonly p50_ms: number;
+  readonly p99_ms: number;
+  readonly completed: number;
+  readonly errors: number;
+}
+
+export async function closedLoop(task: () => Promise<boolean>, options: { concurrency: number; durationMs: number; warmupMs?: number }): Promise<LoadResult> {
+  const warmupEnd = Date.now() + (options.warmupMs ?? 500);
+  while (Date.now() < warmupEnd) await Promise.all(Array.from({ length: options.concurrency }, () => task().catch(() => false)));
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const end = start + options.durationMs;
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const ok = await task().catch(() => false);
+        if (ok) latencies.push(performance.now() - t0);
+        else errors++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
+  return { rps: latencies.length / seconds, p50_ms: at(0.5), p99_ms: at(0.99), completed: latencies.length, errors };
+}
+
+export function round(value: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

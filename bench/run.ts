@@ -1,0 +1,334 @@
+/**
+ * `npm run bench [-- --quick]`: figures that matter as ratios against a baseline measured in
+ * the same run, on this (shared, noisy) machine. Writes bench/results/latest.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Agreement, PolicyIndex, type AccessRequest } from '../src/agreements/index.ts';
+import { AuditLog, chainEntries, verifyChain, type AuditEntry } from '../src/audit/index.ts';
+import { contentDigest, generateSigningKey, signBytes, verifyBytes } from '../src/crypto/index.ts';
+import { sampleSubjects } from '../src/demo/registries.ts';
+import { demoFederation, startFederation } from '../src/federation/index.ts';
+import { openStore, type Store } from '../src/store/index.ts';
+import { closedLoop, round, type LoadResult } from './load.ts';
+
+const quick = process.argv.includes('--quick');
+const sizes = quick
+  ? { seconds: 2.5, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 200_000, appends: 5_000, verify: 100_000, tracker: 1_000_000, caseSeconds: 3 }
+  : { seconds: 10, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 2_000_000, appends: 50_000, verify: 1_000_000, tracker: 10_000_000, caseSeconds: 10 };
+const pgUrl = process.env.TONGBAN_BENCH_DATABASE_URL ?? process.env.TONGBAN_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const results: Record<string, Record<string, unknown>> = { meta: {}, exchange: {}, policy: {}, audit: {}, memory: {}, cases: {} };
+const work = mkdtempSync(join(tmpdir(), 'tongban-bench-'));
+const log = (m: string) => process.stderr.write(m + '\n');
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+async function exchangeBenchmarks(): Promise<void> {
+  const portBase = 20_000 + Math.floor(Math.random() * 20_000);
+  log(`exchange: starting a federation on ports ${portBase}…`);
+  const small = [
+    { division: '522732', people: 500, businesses: 20 },
+    { division: '330523', people: 500, businesses: 20 },
+    { division: '320400', people: 500, businesses: 20, algorithm: 'SM2' as const },
+    { division: '310118', people: 500, businesses: 20 },
+  ];
+  const f = await startFederation(demoFederation({ dir: join(work, 'federation'), portBase, nodes: small }), { mode: 'process', log: () => {} });
+  const bare: ChildProcess[] = [];
+  try {
+    const subject = sampleSubjects(f.registryPath('522732'), 1).people[0]!.idNumber;
+    const operatorCall = (from: string, body: object) => {
+      const url = new URL('/v1/operator/exchange', f.nodes.get(from)!.endpoint).toString();
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${f.operatorToken(from)}` };
+      const text = JSON.stringify(body);
+      return async () => (await fetch(url, { method: 'POST', headers, body: text }).then(async (r) => (await r.arrayBuffer(), r.ok)));
+    };
+    const request = { provider: '522732', service: 'household.residence-proof', subject: { type: 'idNumber', value: subject }, purpose: '户籍类证明开具', fields: ['name', 'householdAddress'] };
+
+    // (a) baseline: the same topology and payload, bare.
+    const bPort = portBase + 50;
+    const start = (args: string[]) =>
+      new Promise<void>((resolve) => {
+        const proc = spawn(process.execPath, [join(import.meta.dirname, 'bare-relay.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+        bare.push(proc);
+        proc.stdout!.once('data', () => resolve());
+      });
+    await start(['provider', String(bPort)]);
+    await start(['relay', String(bPort + 1), `http://127.0.0.1:${bPort}/`]);
+    const bareUrl = `http://127.0.0.1:${bPort + 1}/`;
+    const bareBody = JSON.stringify({ ...request, agreementId: 'x', itemCode: 'N034', caseId: 'bench', operator: { id: 'bench', role: 'clerk' } });
+    const loadOptions = { concurrency: sizes.concurrency, durationMs: sizes.seconds * 1000 };
+    const measured: Record<string, LoadResult> = {};
+    log('exchange: bare relay…');
+    measured.bare = await closedLoop(async () => (await fetch(bareUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bareBody }).then(async (r) => (await r.arrayBuffer(), r.ok))), loadOptions);
+
+    // (b) the crypto floor: the signatures and digests one governed exchange needs, alone.
+    const requester = await generateSigningKey('Ed25519', '330523');
+    const provider = await generateSigningKey('Ed25519', '522732');
+    const body = new TextEncoder().encode(bareBody.padEnd(1024, ' '));
+    log('exchange: crypto floor…');
+    measured.floor = await closedLoop(async () => {
+      contentDigest(body);
+      const s1 = await signBytes(requester, body);
+      const ok1 = await verifyBytes(requester.publicJwk, body, s1);
+      contentDigest(body);
+      const s2 = await signBytes(provider, body);
+      return ok1 && (await verifyBytes(provider.publicJwk, body, s2));
+    }, loadOptions);
+
+    const sandu = f.nodes.get('522732')!;
+    results.memory.idle_mb = round(rssMb(sandu.pid!), 1);
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(sandu.pid!))), 200);
+    log('exchange: governed bridge…');
+    measured.bridge = await closedLoop(operatorCall('330523', request), loadOptions);
+    clearInterval(sampler);
+    results.memory.loaded_mb = round(peak, 1);
+    log('exchange: governed hub…');
+    measured.hub = await closedLoop(operatorCall('310118', request), loadOptions);
+
+    for (const [name, r] of Object.entries(measured)) {
+      results.exchange[`${name}_rps`] = round(r.rps, 0);
+      results.exchange[`${name}_p50_ms`] = round(r.p50_ms);
+      results.exchange[`${name}_p99_ms`] = round(r.p99_ms);
+      results.exchange[`${name}_errors`] = r.errors;
+    }
+    results.exchange.bridge_vs_bare = round(measured.bridge!.rps / measured.bare!.rps, 3);
+    results.exchange.hub_vs_bare = round(measured.hub!.rps / measured.bare!.rps, 3);
+    results.exchange.bridge_vs_floor = round(measured.bridge!.rps / measured.floor!.rps, 3);
+    results.memory.loaded_vs_idle = round((results.memory.loaded_mb as number) / (results.memory.idle_mb as number), 2);
+
+    await caseBenchmark(f);
+  } finally {
+    for (const proc of bare) proc.kill();
+    await f.stop();
+  }
+}
+
+async function caseBenchmark(f: Awaited<ReturnType<typeof startFederation>>): Promise<void> {
+  log('cases: online mode end to end…');
+  const tokens: Record<string, string> = {};
+  for (const [node, role] of [['522732', 'clerk'], ['330523', 'approver']] as const) {
+    const r = await fetch(new URL('/v1/operator/accounts', f.nodes.get(node)!.endpoint), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${f.operatorToken(node)}` },
+      body: JSON.stringify({ id: `bench-${role}`, role, name: role }),
+    });
+    tokens[node] = ((await r.json()) as { token: string }).token;
+  }
+  const call = async (node: string, method: string, path: string, body?: unknown) => {
+    const r = await fetch(new URL(path, f.nodes.get(node)!.endpoint), {
+      method,
+      headers: { authorization: `Bearer ${tokens[node]}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = (await r.json()) as { case?: { id: string; state: string; materials: Array<{ name: string }> } };
+    if (!r.ok) throw new Error(JSON.stringify(json));
+    return json.case!;
+  };
+  const until = async (node: string, id: string, state: string) => {
+    for (;;) {
+      const r = await fetch(new URL(`/v1/cases/${id}`, f.nodes.get(node)!.endpoint), { headers: { authorization: `Bearer ${tokens[node]}` } });
+      if (r.ok && ((await r.json()) as { case: { state: string } }).case.state === state) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  const people = sampleSubjects(f.registryPath('522732'), 50).people;
+  let n = 0;
+  const oneCase = async () => {
+    const p = people[n++ % people.length]!;
+    const c = await call('522732', 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: p.idNumber, name: p.name } });
+    await call('522732', 'POST', `/v1/cases/${c.id}/actions/precheck`, { materials: c.materials.map((m) => ({ name: m.name, checked: true })), identityVerified: true });
+    await call('522732', 'POST', `/v1/cases/${c.id}/actions/accept`, {});
+    await until('330523', c.id, 'accepted');
+    await call('330523', 'POST', `/v1/cases/${c.id}/actions/start-review`, {});
+    await call('330523', 'POST', `/v1/cases/${c.id}/actions/decide`, { outcome: 'grant', reason: 'bench' });
+    await call('330523', 'POST', `/v1/cases/${c.id}/actions/conclude`, { result: { code: 'OK', description: 'bench' } });
+    await until('522732', c.id, 'concluded');
+    await call('522732', 'POST', `/v1/cases/${c.id}/actions/deliver`, { method: 'online' });
+    return true;
+  };
+  const r = await closedLoop(oneCase, { concurrency: 8, durationMs: sizes.caseSeconds * 1000, warmupMs: 200 });
+  results.cases.per_s = round(r.rps, 2);
+  results.cases.p50_ms = round(r.p50_ms);
+  results.cases.errors = r.errors;
+  results.cases.vs_bridge_exchange = round(r.rps / (results.exchange.bridge_rps as number), 4);
+}
+
+function policyBenchmark(): void {
+  log('policy: building indexes…');
+  const nodes = Array.from({ length: 3000 }, (_, i) => String(110000 + i * 7).padStart(6, '0'));
+  const pick = () => nodes[Math.floor(Math.random() * nodes.length)]!;
+  for (const size of sizes.policy) {
+    const index = new PolicyIndex();
+    const requests: AccessRequest[] = [];
+    for (let i = 0; i < size; i++) {
+      const a = pick();
+      let b = pick();
+      while (b === a) b = pick();
+      const agreement = Agreement.parse({
+        id: `AGR-${i}`,
+        version: 1,
+        title: 't',
+        parties: [a, b],
+        topology: 'bridge',
+        validFrom: '2025-01-01T00:00:00.000Z',
+        validUntil: '2030-01-01T00:00:00.000Z',
+        items: [{ itemCode: 'N034', grants: [{ provider: a, service: 'household.residence-proof', requesters: [b], fields: ['name', 'idNumber', 'householdAddress'], purposes: ['户籍类证明开具'], consentRequired: false }] }],
+      });
+      index.add(agreement);
+      if (requests.length < 10_000) {
+        requests.push({ agreementId: agreement.id, requester: b, provider: a, itemCode: 'N034', service: 'household.residence-proof', fields: ['name', 'householdAddress'], purpose: '户籍类证明开具', hasConsent: false });
+      }
+    }
+    const now = new Date('2026-06-01T00:00:00Z');
+    let allowed = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < sizes.decisions; i++) if (index.decide(requests[i % requests.length]!, now).allowed) allowed++;
+    const perSecond = sizes.decisions / ((performance.now() - t0) / 1000);
+    if (allowed !== sizes.decisions) throw new Error('policy benchmark: a granted request was denied');
+    ((results.policy.decisions_per_s ??= {}) as Record<string, number>)[String(size)] = round(perSecond, 0);
+  }
+  const d = results.policy.decisions_per_s as Record<string, number>;
+  results.policy.ratio_100k_vs_1k = round(d['100000']! / d['1000']!, 3);
+}
+
+async function auditBenchmarks(): Promise<void> {
+  const event = (i: number) => ({ kind: 'exchange.provide', outcome: 'allowed' as const, requestId: `r${i}`, requester: '330523', provider: '522732', agreementId: 'AGR-1', itemCode: 'N034', service: 'household.residence-proof', purpose: '户籍类证明开具', subjectHash: randomBytes(32).toString('hex'), detail: { via: 'bridge' } });
+  const measureAppends = async (store: Store, label: string) => {
+    log(`audit: appends on ${label}…`);
+    const chained = new AuditLog(store);
+    const t0 = performance.now();
+    const inFlight = 64;
+    for (let i = 0; i < sizes.appends; i += inFlight) await Promise.all(Array.from({ length: inFlight }, (_, j) => chained.append(event(i + j))));
+    const chainedRate = sizes.appends / ((performance.now() - t0) / 1000);
+    // Baseline: the same rows, same batch size, written without reading the head or hashing.
+    const head = (await store.audit.head())!;
+    const rows = chainEntries(head, Array.from({ length: sizes.appends }, (_, i) => event(i)), new Date().toISOString());
+    const t1 = performance.now();
+    for (let i = 0; i < rows.length; i += inFlight) {
+      const batch = rows.slice(i, i + inFlight);
+      await store.transaction((tx) => tx.audit.insert(batch));
+    }
+    const plainRate = sizes.appends / ((performance.now() - t1) / 1000);
+    results.audit[`appends_per_s_${label}`] = round(chainedRate, 0);
+    results.audit[`plain_inserts_per_s_${label}`] = round(plainRate, 0);
+    results.audit[`chained_vs_plain_${label}`] = round(chainedRate / plainRate, 3);
+  };
+
+  const sqlite = await openStore({ url: join(work, 'audit.sqlite') });
+  await measureAppends(sqlite, 'sqlite');
+  await sqlite.close();
+  let pg: Store | undefined;
+  try {
+    const schema = `bench_${randomBytes(4).toString('hex')}`;
+    const url = new URL(pgUrl);
+    url.searchParams.set('schema', schema);
+    pg = await openStore({ url: url.toString() });
+    await measureAppends(pg, 'postgres');
+    await pg.close();
+    const { default: pgLib } = await import('pg');
+    const client = new pgLib.Client({ connectionString: pgUrl });
+    await client.connect();
+    await client.query(`DROP SCHEMA ${schema} CASCADE`);
+    await client.end();
+  } catch (error) {
+    results.audit.postgres = `skipped: ${error instanceof Error ? error.message : String(error)}`;
+  }
+
+  // Verification of a long chain, against reading it alone.
+  log(`audit: verify ${sizes.verify} entries…`);
+  const verifyPath = join(work, 'verify.sqlite');
+  const vstore = await openStore({ url: verifyPath });
+  let head: { seq: number; hash: string } | undefined;
+  for (let i = 0; i < sizes.verify; i += 10_000) {
+    const batch = chainEntries(head, Array.from({ length: Math.min(10_000, sizes.verify - i) }, (_, j) => event(i + j)), new Date().toISOString());
+    await vstore.transaction((tx) => tx.audit.insert(batch));
+    head = { seq: batch.at(-1)!.seq, hash: batch.at(-1)!.hash };
+  }
+  async function* pages(): AsyncGenerator<AuditEntry[]> {
+    for (let from = 1; ; ) {
+      const page = await vstore.audit.range(from, 5000);
+      if (page.length === 0) return;
+      yield page;
+      from = page.at(-1)!.seq + 1;
+    }
+  }
+  let t = performance.now();
+  let read = 0;
+  for await (const page of pages()) read += page.length;
+  const readSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
+  const verdict = await verifyChain(pages(), [{ seq: head!.seq, hash: head!.hash }]);
+  const verifySeconds = (performance.now() - t) / 1000;
+  if (!verdict.ok || read !== sizes.verify) throw new Error('audit benchmark: the chain did not verify');
+  await vstore.close();
+  results.audit.verify_entries = sizes.verify;
+  results.audit.verify_s = round(verifySeconds, 2);
+  results.audit.read_only_s = round(readSeconds, 2);
+  results.audit.verify_vs_read = round(verifySeconds / readSeconds, 2);
+
+  // The citizen's data tracker: every access to one subject among many entries.
+  log(`audit: data tracker over ${sizes.tracker} entries…`);
+  const trackerPath = join(work, 'tracker.sqlite');
+  const tstore = await openStore({ url: trackerPath });
+  await tstore.close();
+  const db = new BetterSqlite3(trackerPath);
+  const insert = db.prepare(
+    `INSERT INTO audit_log (seq, at, kind, outcome, requester, provider, service, subject_hash, detail, prev_hash, hash) VALUES (?, '2026-01-01T00:00:00.000Z', 'exchange.provide', 'allowed', '330523', '522732', 'household.residence-proof', ?, '{}', ?, ?)`,
+  );
+  const subjects = Array.from({ length: 100_000 }, () => randomBytes(32).toString('hex'));
+  const filler = '0'.repeat(64);
+  for (let i = 0; i < sizes.tracker; i += 100_000) {
+    db.transaction(() => {
+      for (let j = i; j < Math.min(i + 100_000, sizes.tracker); j++) insert.run(j + 1, subjects[j % subjects.length], filler, filler);
+    })();
+  }
+  db.close();
+  const tracker = await openStore({ url: trackerPath });
+  const timeQueries = async (query: (i: number) => Promise<unknown>) => {
+    const times: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now();
+      await query(i);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return times[100]!;
+  };
+  const bySubject = await timeQueries((i) => tracker.audit.bySubject(subjects[(i * 7919) % subjects.length]!));
+  const bySeq = await timeQueries((i) => tracker.audit.range(((i * 7919) % sizes.tracker) + 1, 1));
+  await tracker.close();
+  results.audit.tracker_entries = sizes.tracker;
+  results.audit.tracker_p50_ms = round(bySubject, 3);
+  results.audit.tracker_vs_primary_key_lookup = round(bySubject / bySeq, 2);
+}
+
+async function main(): Promise<void> {
+  results.meta = { quick, sizes, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), at: new Date().toISOString() };
+  const started = performance.now();
+  try {
+    await exchangeBenchmarks();
+    policyBenchmark();
+    await auditBenchmarks();
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  results.meta.seconds = round((performance.now() - started) / 1000, 1);
+  mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+  writeFileSync(join(import.meta.dirname, 'results', 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  const rows: string[] = [];
+  for (const [section, values] of Object.entries(results)) {
+    if (section === 'meta') continue;
+    for (const [key, value] of Object.entries(values)) rows.push(`${`${section}.${key}`.padEnd(42)} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+  }
+  process.stdout.write(`Tongban benchmarks (${quick ? 'quick' : 'full'}; ${results.meta.cpus} cores, ${results.meta.seconds} s)\n${rows.join('\n')}\nwritten to bench/results/latest.json\n`);
+}
+
+await main();
