@@ -4,6 +4,7 @@ import { decryptWith, encryptFor, signJws, verifyJws } from '../crypto/index.ts'
 import type { DirectoryView } from '../directory/snapshot.ts';
 import { isTongbanError, TongbanError, toProblem } from '../errors/index.ts';
 import { serviceDefinitionById } from '../services/index.ts';
+import { storeUnavailable } from '../store/index.ts';
 import { validateCreditCode, validateResidentId } from '../standards/index.ts';
 import { exchangeAuditFields } from './audit-fields.ts';
 import type { ExchangeContext, Outcome } from './context.ts';
@@ -174,16 +175,14 @@ function eventOf(ctx: ExchangeContext, exchange: ExchangeRequest): Partial<Audit
 
 /** Records a refusal and turns it into a problem answer; unexpected errors become INTERNAL. */
 function refusal(ctx: ExchangeContext, via: Via) {
-  return async (error: unknown, event: Partial<AuditEvent>): Promise<Outcome> => {
+  return async (thrown: unknown, event: Partial<AuditEvent>): Promise<Outcome> => {
+    const error = storeUnavailable(thrown) ?? thrown;
     const known = isTongbanError(error);
     const code = known ? error.code : 'INTERNAL';
-    await ctx.audit.append({
-      kind: 'exchange.provide',
-      outcome: known && error.status < 500 ? 'refused' : 'error',
-      ...event,
-      code,
-      detail: { via, ...(event.detail ?? {}) },
-    } as AuditEvent);
+    // Record the refusal; if the database itself is down, the answer still goes out.
+    await ctx.audit
+      .append({ kind: 'exchange.provide', outcome: known && error.status < 500 ? 'refused' : 'error', ...event, code, detail: { via, ...(event.detail ?? {}) } } as AuditEvent)
+      .catch(() => {});
     const problem = known ? error.toProblem() : toProblem('INTERNAL', 'An internal error occurred.');
     if (!known) console.error('exchange: unexpected error', error);
     return { status: problem.status, body: problem };

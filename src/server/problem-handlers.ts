@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isTongbanError, toProblem, type ErrorCode, type Problem } from '../errors/index.ts';
+import { storeUnavailable } from '../store/index.ts';
 
 /** Fastify's own error codes, mapped onto Tongban's stable codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -17,7 +18,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  * public message; anything else is logged in full and answered with a generic 500.
  */
 export function installProblemHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+  app.setErrorHandler((thrown: FastifyError | Error, request, reply) => {
+    const error = storeUnavailable(thrown) ?? storeUnavailable((thrown as { cause?: unknown }).cause) ?? thrown;
     let problem: Problem;
     if (isTongbanError(error)) {
       problem = error.toProblem(pathOf(request.url));

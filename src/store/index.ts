@@ -3,3 +3,4 @@ export { openStore, type OpenStoreOptions } from './open-store.ts';
 export { KyselyStore, type Clock } from './kysely-store.ts';
 export { isUniqueViolation } from './ops/context.ts';
 export { migrations } from './migrations/index.ts';
+export { storeUnavailable } from './unavailable.ts';
