@@ -90,11 +90,13 @@ export async function signedResponseHeaders(
   now: Date,
 ): Promise<Record<string, string>> {
   const headers = { 'content-type': response.contentType, 'content-digest': contentDigest(response.body) };
+  // A request that came without a digest cannot be bound by it (it is refused anyway).
+  const components = request.headers['content-digest'] ? RESPONSE_COMPONENTS : RESPONSE_COMPONENTS.filter((c) => !(c.req && c.name === 'content-digest'));
   const signature = await signMessage(
     { status: response.status, headers },
     {
       label: SIGNATURE_LABEL,
-      components: RESPONSE_COMPONENTS,
+      components,
       params: { created: Math.floor(now.getTime() / 1000), keyid: key.kid, alg: httpSignatureAlg(key.algorithm) },
       sign: (base) => signBytes(key, base),
     },

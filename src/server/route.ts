@@ -17,6 +17,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly raw?: boolean;
   readonly response: R;
   readonly status?: number;
+  /** Authentication, run before any parsing: an unauthenticated caller learns nothing about the schema. */
+  readonly before?: (request: FastifyRequest) => void | Promise<void>;
   /** Error statuses this route can answer with, for the OpenAPI document. */
   readonly errors?: readonly number[];
   handler(
@@ -54,6 +56,7 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     url: spec.url,
     ...(spec.raw ? { config: { rawBody: true } } : {}),
     handler: async (request, reply) => {
+      await spec.before?.(request);
       const input = {
         params: parse(spec.params, request.params, 'path'),
         query: parse(spec.query, request.query, 'query'),

@@ -55,8 +55,8 @@ export function agreementsPlugin(context: ServerContext): void {
     body: z.object({ agreement: Agreement }),
     response: PartySignature,
     errors: [401, 403],
-    handler: async ({ body }, request) => {
-      requireBearer(request, runtime.operatorToken, 'operator');
+    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    handler: async ({ body }) => {
       const self = runtime.config.node.division;
       if (!body.agreement.parties.includes(self)) throw new TongbanError('NOT_A_PARTY', `${self} is not a party to ${body.agreement.id}.`);
       const signature = await signAgreement(body.agreement, self, runtime.signingKey);
@@ -74,8 +74,8 @@ export function agreementsPlugin(context: ServerContext): void {
       body: SignedAgreement,
       response: Registration,
       errors: [401, 403, 502, 503],
-      handler: async ({ body }, request) => {
-        requireBearer(request, runtime.operatorToken, 'operator');
+      before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    handler: async ({ body }) => {
         const url = new URL('/v1/agreements', runtime.config.hub!.url).toString();
         const text = JSON.stringify(body);
         const headers = await signedRequestHeaders(runtime.signingKey, url, text, context.clock());

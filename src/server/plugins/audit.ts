@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { AuditEntrySchema } from '../../audit/index.ts';
 import { verifyJws } from '../../crypto/index.ts';
-import { TongbanError } from '../../errors/index.ts';
+import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest } from '../../exchange/index.ts';
 import { CHECKPOINT_TYP } from '../../node/jobs.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute } from '../route.ts';
 
+const CheckpointBody = z.object({ jws: z.string().max(4000) });
 const Checkpoint = z.object({ division: z.string(), seq: z.number(), hash: z.string(), at: z.string(), jws: z.string() });
 const CheckpointClaim = z.object({ division: z.string().regex(/^\d{6}$/), seq: z.number().int().min(1), hash: z.string().regex(/^[0-9a-f]{64}$/), at: z.iso.datetime() });
 
@@ -21,13 +22,16 @@ export function auditPlugin(context: ServerContext): void {
       url: '/v1/audit/checkpoints',
       tag: 'audit',
       summary: "A node's signed audit chain head, for the hub to witness",
-      body: z.object({ jws: z.string().max(4000) }),
+      bodyDoc: CheckpointBody,
       response: z.object({ division: z.string(), seq: z.number(), stored: z.boolean() }),
       errors: [401, 403],
-      handler: async ({ body }, request) => {
+      handler: async (_input, request) => {
         const view = await runtime.exchange.directory.current();
         const auth = await authenticateRequest(incomingRequest(request, context.endpoint()), view, runtime.store, context.clock());
         if (!auth.ok) throw new TongbanError(auth.code, auth.message);
+        const parsed = CheckpointBody.safeParse(request.body);
+        if (!parsed.success) throw validationError(parsed.error);
+        const body = parsed.data;
         const verified = await verifyJws(body.jws, (kid) => (kid === auth.node.signingKey.kid ? auth.node.signingKey.jwk : null));
         if (!verified.ok || verified.header.typ !== CHECKPOINT_TYP) throw new TongbanError('SIGNATURE_INVALID', 'The checkpoint is not signed by the sending node.');
         const claim = CheckpointClaim.safeParse(JSON.parse(new TextDecoder().decode(verified.payload)));
@@ -56,8 +60,8 @@ export function auditPlugin(context: ServerContext): void {
     query: z.object({ from: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(1000).default(200) }),
     response: z.object({ entries: z.array(AuditEntrySchema) }),
     errors: [401],
-    handler: async ({ query }, request) => {
-      requireBearer(request, runtime.operatorToken, 'operator');
+    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    handler: async ({ query }) => {
       return { entries: await runtime.store.audit.range(query.from, query.limit) };
     },
   });

@@ -49,7 +49,12 @@ export function casesPlugin(context: ServerContext): void {
   const self = runtime.config.node.division;
 
   /** Staff and applicants authenticate with the bearer token of their account at this node. */
-  async function principalOf(request: FastifyRequest): Promise<Principal> {
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  const authenticate = async (request: FastifyRequest) => {
+    principals.set(request, await lookUp(request));
+  };
+  const principalOf = async (request: FastifyRequest): Promise<Principal> => principals.get(request) ?? lookUp(request);
+  async function lookUp(request: FastifyRequest): Promise<Principal> {
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
     const account = token ? await runtime.store.accounts.byTokenHash(tokenHash(token)) : undefined;
@@ -68,8 +73,8 @@ export function casesPlugin(context: ServerContext): void {
     response: z.object({ id: z.string(), role: z.string(), token: z.string() }),
     status: 201,
     errors: [401, 409],
-    handler: async ({ body }, request) => {
-      requireBearer(request, runtime.operatorToken, 'operator');
+    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    handler: async ({ body }) => {
       const token = randomBytes(24).toString('base64url');
       const added = await runtime.store.accounts.add(
         { id: body.id, role: body.role, name: body.name, subject: body.idNumber ?? null, createdAt: context.clock().toISOString() },
@@ -94,6 +99,7 @@ export function casesPlugin(context: ServerContext): void {
     response: CaseOut,
     status: 201,
     errors: [401, 403, 404],
+    before: authenticate,
     handler: async ({ body }, request) => toOut(await runtime.cases.apply(await principalOf(request), body)),
   });
 
@@ -105,6 +111,7 @@ export function casesPlugin(context: ServerContext): void {
     query: z.object({ state: z.string().optional() }),
     response: z.object({ cases: z.array(CaseOut) }),
     errors: [401],
+    before: authenticate,
     handler: async ({ query }, request) => {
       const views = await runtime.cases.list(await principalOf(request));
       return { cases: views.filter((v) => !query.state || v.case.state === query.state).map(toOut) };
@@ -119,6 +126,7 @@ export function casesPlugin(context: ServerContext): void {
     params: z.object({ id: z.string().max(60) }),
     response: CaseOut,
     errors: [401, 404],
+    before: authenticate,
     handler: async ({ params }, request) => toOut(await runtime.cases.get(await principalOf(request), params.id)),
   });
 
@@ -131,6 +139,7 @@ export function casesPlugin(context: ServerContext): void {
     body: ActionBody,
     response: CaseOut,
     errors: [401, 403, 404, 409],
+    before: authenticate,
     handler: async ({ params, body }, request) => toOut(await runtime.cases.act(await principalOf(request), params.id, params.action, body)),
   });
 
@@ -143,6 +152,7 @@ export function casesPlugin(context: ServerContext): void {
     body: z.object({ provider: z.string().regex(/^\d{6}$/), service: z.string(), purpose: z.string().min(1).max(100), fields: z.array(z.string()).min(1).optional() }),
     response: CaseOut,
     errors: [401, 403, 404, 409, 502, 503],
+    before: authenticate,
     handler: async ({ params, body }, request) => toOut(await runtime.cases.fetchEvidence(await principalOf(request), params.id, body)),
   });
 
@@ -154,6 +164,7 @@ export function casesPlugin(context: ServerContext): void {
     params: z.object({ id: z.string().max(60) }),
     response: z.object({ messages: z.array(ThreadMessage) }),
     errors: [401, 404],
+    before: authenticate,
     handler: async ({ params }, request) => ({ messages: await runtime.cases.thread(await principalOf(request), params.id) }),
   });
 
@@ -167,6 +178,7 @@ export function casesPlugin(context: ServerContext): void {
     response: ThreadMessage,
     status: 201,
     errors: [401, 403, 404],
+    before: authenticate,
     handler: async ({ params, body }, request) => runtime.cases.post(await principalOf(request), params.id, body.text, body.escalation),
   });
 
@@ -179,6 +191,7 @@ export function casesPlugin(context: ServerContext): void {
     raw: true,
     response: z.object({ id: z.string(), result: z.enum(['applied', 'stale']), replayed: z.boolean() }),
     errors: [401, 403],
+    before: authenticate,
     handler: async (_input, request) => {
       const view = await runtime.exchange.directory.current();
       const incoming = incomingRequest(request, context.endpoint());

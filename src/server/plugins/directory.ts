@@ -41,6 +41,9 @@ export function directoryPlugin(context: ServerContext): void {
     response: NodeStatus,
     errors: [401, 409],
     handler: async (_input, request) => {
+      if (!request.headers['signature'] || !request.headers['signature-input']) {
+        throw new TongbanError('SIGNATURE_INVALID', 'An enrolment is signed with the key it enrols.');
+      }
       const parsed = DirectoryEntry.safeParse(request.body);
       if (!parsed.success) throw validationError(parsed.error);
       const entry = parsed.data;
@@ -73,8 +76,8 @@ export function directoryPlugin(context: ServerContext): void {
     summary: 'Administrator: every enrolled node and its status',
     response: z.object({ nodes: z.array(NodeStatus) }),
     errors: [401],
-    handler: async (_input, request) => {
-      requireBearer(request, runtime.adminToken, 'hub administrator');
+    before: (request) => requireBearer(request, runtime.adminToken, 'hub administrator'),
+    handler: async () => {
       return { nodes: await hub().list() };
     },
   });
@@ -91,8 +94,8 @@ export function directoryPlugin(context: ServerContext): void {
       params: z.object({ division: z.string().regex(/^\d{6}$/) }),
       response: NodeStatus,
       errors: [401, 403],
-      handler: async ({ params }, request) => {
-        requireBearer(request, runtime.adminToken, 'hub administrator');
+      before: (request) => requireBearer(request, runtime.adminToken, 'hub administrator'),
+    handler: async ({ params }) => {
         const record = await hub().decide(params.division, status, 'hub-admin');
         await runtime.audit.append({ kind: 'directory.decide', outcome: 'allowed', requester: params.division, detail: { status } });
         return record;

@@ -33,8 +33,8 @@ export function operatorPlugin(context: ServerContext): void {
     body: OutgoingRequest,
     response: z.object({ requestId: z.string(), via: z.enum(['bridge', 'hub']), response: ExchangeResponse }),
     errors: [401, 403, 404, 409, 502, 503],
-    handler: async ({ body }, request) => {
-      requireBearer(request, runtime.operatorToken, 'operator');
+    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    handler: async ({ body }) => {
       const view = await runtime.exchange.directory.current();
       const self = runtime.config.node.division;
       let { agreementId, itemCode, fields } = body;
@@ -72,8 +72,8 @@ export function operatorPlugin(context: ServerContext): void {
     summary: 'Operator: fetch the directory from the hub now instead of at the next refresh',
     response: z.object({ refreshed: z.boolean(), version: z.number().nullable() }),
     errors: [401],
-    handler: async (_input, request) => {
-      requireBearer(request, runtime.operatorToken, 'operator');
+    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    handler: async () => {
       const refreshed = (await runtime.directoryClient?.refresh()) ?? true;
       return { refreshed, version: runtime.directoryClient?.status().version ?? null };
     },
@@ -92,8 +92,8 @@ export function operatorPlugin(context: ServerContext): void {
       agreements: z.array(z.object({ id: z.string(), version: z.number(), topology: z.string(), parties: z.array(z.string()) })),
     }),
     errors: [401],
-    handler: async (_input, request) => {
-      requireBearer(request, runtime.operatorToken, 'operator');
+    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    handler: async () => {
       let view;
       try {
         view = await runtime.exchange.directory.current();
