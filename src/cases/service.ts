@@ -169,8 +169,8 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   async list(principal: Principal): Promise<CaseView[]> {
     const cases =
       principal.role === 'applicant'
-        ? await this.#ctx.store.cases.list({ applicantId: principal.subject ?? '\u0000' })
-        : await this.#ctx.store.cases.list({ participant: this.#ctx.self });
+        ? await this.#ctx.store.cases.list({ applicantId: principal.subject ?? '\u0000', limit: 10_000 })
+        : await this.#ctx.store.cases.list({ participant: this.#ctx.self, limit: 10_000 });
     return cases.filter((c) => this.#visible(principal, c)).map((c) => this.#view(c));
   }
 

