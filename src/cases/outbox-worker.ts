@@ -88,7 +88,7 @@ export class OutboxWorker {
       const url = new URL('/v1/cases/inbox', destination.endpoint).toString();
       const body = JSON.stringify({ id: message.id, kind: message.kind, payload: message.payload });
       const headers = await signedRequestHeaders(signingKey, url, body, clock());
-      const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(5_000) });
       status = response.status;
       if (response.ok) {
         await store.outbox.markDelivered(message.id);

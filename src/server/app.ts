@@ -70,7 +70,11 @@ export async function listenNode(runtime: NodeRuntime, overrides: { host?: strin
     app,
     endpoint,
     close: async () => {
-      await app.close();
+      // In-flight requests get a moment to finish; then every connection is closed.
+      const closing = app.close();
+      const force = setTimeout(() => app.server.closeAllConnections(), 2000);
+      await closing;
+      clearTimeout(force);
       await runtime.close();
     },
   };
