@@ -6,6 +6,7 @@ import { exchangeAuditFields } from './audit-fields.ts';
 import type { ExchangeContext } from './context.ts';
 import { signedRequestHeaders, verifyResponse } from './http-messages.ts';
 import {
+  envelopeOf,
   ExchangeResponse,
   JWE_CTY,
   JWS_TYP_REQUEST,
@@ -83,16 +84,7 @@ export class ExchangeClient {
       extra: { created, expires: created + REQUEST_TTL_SECONDS },
     });
     const payload = await encryptFor(provider.encryptionKey, new TextEncoder().encode(innerJws), JWE_CTY);
-    const envelope = {
-      requestId: exchange.requestId,
-      requester: exchange.requester,
-      provider: exchange.provider,
-      agreementId: exchange.agreementId,
-      itemCode: exchange.itemCode,
-      service: exchange.service,
-      purpose: exchange.purpose,
-      fields: exchange.fields,
-    };
+    const envelope = envelopeOf(exchange);
     const url = new URL('/v1/relay', hub.endpoint).toString();
     const answer = RelayResponse.safeParse(await this.#post(url, JSON.stringify({ envelope, payload }), hub, 'HUB_UNREACHABLE'));
     if (!answer.success) throw new TongbanError('PEER_RESPONSE_INVALID', 'The hub answered in an unexpected form.');

@@ -97,6 +97,12 @@ export const RelayEnvelope = ExchangeRequest.pick({
 }).strict();
 export type RelayEnvelope = z.infer<typeof RelayEnvelope>;
 
+/** The envelope of a request: what the hub may read. */
+export function envelopeOf(e: ExchangeRequest): RelayEnvelope {
+  const { requestId, requester, provider, agreementId, itemCode, service, purpose, fields } = e;
+  return { requestId, requester, provider, agreementId, itemCode, service, purpose, fields };
+}
+
 /** A hub-mode request: clear envelope for the hub, JWE(JWS(request)) for the provider. */
 export const RelayRequest = z.object({ envelope: RelayEnvelope, payload: z.string().min(10).max(200_000) }).strict();
 export type RelayRequest = z.infer<typeof RelayRequest>;
