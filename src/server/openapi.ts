@@ -11,6 +11,8 @@ interface Operation {
   response: z.ZodType;
   status: number;
   errors: readonly number[];
+  /** Media type of the success answer (JSON unless said otherwise). */
+  contentType?: string;
 }
 
 /** Collects the routes as they are registered and renders an OpenAPI 3.1 document from their schemas. */
@@ -32,7 +34,7 @@ export class OpenApiRegistry {
       const responses: Record<string, unknown> = {
         [String(op.status)]: {
           description: 'Success',
-          content: { 'application/json': { schema: z.toJSONSchema(op.response, { io: 'output', unrepresentable: 'any' }) } },
+          content: { [op.contentType ?? 'application/json']: { schema: z.toJSONSchema(op.response, { io: 'output', unrepresentable: 'any' }) } },
         },
       };
       for (const status of op.errors) {

@@ -221,6 +221,16 @@ export function casesPlugin(context: ServerContext): void {
   });
 
   // Server-Sent Events: what a counter's screen subscribes to.
+  openapi.add({
+    method: 'GET',
+    url: '/v1/cases/events',
+    tag: 'cases',
+    summary: 'Server-Sent Events: `case` (id, state, version) for every change of a case the caller may see, `message` for thread posts (staff only)',
+    response: z.string(),
+    contentType: 'text/event-stream',
+    status: 200,
+    errors: [401],
+  });
   app.get('/v1/cases/events', async (request, reply) => {
     const principal = await principalOf(request);
     reply.hijack();
