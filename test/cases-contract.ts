@@ -39,6 +39,16 @@ export function casesContract(backend: Backend): void {
   };
   const checkAll = (materials: Array<{ name: string }>) => ({ materials: materials.map((m) => ({ name: m.name, checked: true })), identityVerified: true });
 
+  /** Apply at the accepting node, pass the counter's checks, accept: the case is handed over. */
+  const acceptedCase = async (node: string, who: string, itemCode: string, mode: string, competentNodes: string[], person = sanduPerson) => {
+    const applied = await api(node, who, 'POST', '/v1/cases', { itemCode, mode, competentNodes, applicant: { idNumber: person.idNumber, name: person.name } });
+    expect(applied.status).toBe(201);
+    const id: string = applied.json.case.id;
+    await act(node, 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    expect((await act(node, 'clerk', id, 'accept')).json.case.state).toBe('accepted');
+    return id;
+  };
+
   beforeAll(async () => {
     t = await startTestFederation(backend, { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
     const sandu = sampleSubjects(t.f.registryPath('522732'), 2).people;
@@ -154,15 +164,7 @@ export function casesContract(backend: Backend): void {
   });
 
   async function openJointCase(): Promise<string> {
-    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', {
-      itemCode: 'N022',
-      mode: 'joint',
-      competentNodes: ['330523', '320400'],
-      applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name },
-    });
-    const id = applied.json.case.id;
-    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
-    await act('522732', 'clerk', id, 'accept');
+    const id = await acceptedCase('522732', 'clerk', 'N022', 'joint', ['330523', '320400']);
     await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
     await act('330523', 'approver', id, 'start-review');
     await eventually('320400', 'approver', id, (c) => c.state === 'in_review');
@@ -179,15 +181,7 @@ export function casesContract(backend: Backend): void {
   });
 
   async function handOffWhileDown(): Promise<void> {
-    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', {
-      itemCode: 'N010',
-      mode: 'proxy',
-      competentNodes: ['330523'],
-      applicant: { idNumber: otherPerson.idNumber, name: otherPerson.name },
-    });
-    const id = applied.json.case.id;
-    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
-    await act('522732', 'clerk', id, 'accept');
+    const id = await acceptedCase('522732', 'clerk', 'N010', 'proxy', ['330523'], otherPerson);
     await act('522732', 'clerk', id, 'ship', { shipment: { carrier: '顺丰', trackingNumber: 'SF1000200030', contents: ['申请表'] } });
     const sandu = t.f.nodes.get('522732')!.runtime!;
     // Delivery has been tried and failed; the messages wait in the outbox.
@@ -221,15 +215,7 @@ export function casesContract(backend: Backend): void {
   }
 
   it('access: a clerk of a third node cannot read the case; an applicant cannot read another applicant’s', async () => {
-    const applied = await api('522732', 'applicant-a', 'POST', '/v1/cases', {
-      itemCode: 'N034',
-      mode: 'online',
-      competentNodes: ['330523'],
-      applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name },
-    });
-    const id = applied.json.case.id;
-    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
-    await act('522732', 'clerk', id, 'accept');
+    const id = await acceptedCase('522732', 'applicant-a', 'N034', 'online', ['330523']);
     await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
     // Changzhou takes no part: it never receives the case, and its staff cannot use Sandu's API.
     expect((await api('320400', 'clerk', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
@@ -254,10 +240,7 @@ export function casesContract(backend: Backend): void {
   });
 
   it('consultation: a signed thread between the two nodes, escalated to a supervisor, kept in both audit logs', async () => {
-    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', { itemCode: 'N010', mode: 'proxy', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name } });
-    const id = applied.json.case.id;
-    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
-    await act('522732', 'clerk', id, 'accept');
+    const id = await acceptedCase('522732', 'clerk', 'N010', 'proxy', ['330523']);
     await eventually('330523', 'approver', id, () => true);
     const posted = await api('330523', 'approver', 'POST', `/v1/cases/${id}/thread`, { text: '缴费年限与原件不一致，请核实。' });
     expect(posted.status).toBe(201);
@@ -289,10 +272,7 @@ export function casesContract(backend: Backend): void {
     });
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = response.body!.getReader();
-    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name } });
-    const id = applied.json.case.id;
-    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
-    await act('522732', 'clerk', id, 'accept');
+    const id = await acceptedCase('522732', 'clerk', 'N034', 'online', ['330523']);
     let text = '';
     const deadline = Date.now() + 10_000;
     while (!text.includes(id) && Date.now() < deadline) {
@@ -306,10 +286,7 @@ export function casesContract(backend: Backend): void {
   });
 
   it('an overdue case is escalated to the supervisor once', async () => {
-    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name } });
-    const id = applied.json.case.id;
-    await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
-    await act('522732', 'clerk', id, 'accept');
+    const id = await acceptedCase('522732', 'clerk', 'N034', 'online', ['330523']);
     const view = await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
     // Backdate the acceptance on Anji's copy by 30 days: the 3-working-day promise is long gone.
     const anji = t.f.nodes.get('330523')!.runtime!;

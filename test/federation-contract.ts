@@ -54,14 +54,19 @@ export function federationContract(backend: Backend): void {
     ...overrides,
   });
 
+  /** An operator at `from` asks Sandu for a household record. */
+  const askSandu = (from: string, extra: Record<string, unknown> = {}) =>
+    t.operator(from, '/v1/operator/exchange', {
+      provider: '522732',
+      service: 'household.residence-proof',
+      subject: { type: 'idNumber', value: person.idNumber },
+      purpose: '户籍类证明开具',
+      ...extra,
+    });
+
   describe('exchanges', () => {
     it('a bridge exchange returns exactly the allowed fields, with the registry values', async () => {
-      const all = await t.operator('330523', '/v1/operator/exchange', {
-        provider: '522732',
-        service: 'household.residence-proof',
-        subject: { type: 'idNumber', value: person.idNumber },
-        purpose: '户籍类证明开具',
-      });
+      const all = await askSandu('330523');
       expect(all.status).toBe(200);
       expect(all.json.via).toBe('bridge');
       expect(Object.keys(all.json.response.data).sort()).toEqual([...HOUSEHOLD].sort());
@@ -69,23 +74,12 @@ export function federationContract(backend: Backend): void {
       // householdRelation is in the registry and the service, but not in the agreement.
       expect(all.json.response.data.householdRelation).toBeUndefined();
 
-      const some = await t.operator('330523', '/v1/operator/exchange', {
-        provider: '522732',
-        service: 'household.residence-proof',
-        subject: { type: 'idNumber', value: person.idNumber },
-        purpose: '户籍类证明开具',
-        fields: ['name', 'birthDate'],
-      });
+      const some = await askSandu('330523', { fields: ['name', 'birthDate'] });
       expect(Object.keys(some.json.response.data).sort()).toEqual(['birthDate', 'name']);
     });
 
     it('a hub exchange returns exactly the allowed fields, end to end through the relay', async () => {
-      const household = await t.operator('310118', '/v1/operator/exchange', {
-        provider: '522732',
-        service: 'household.residence-proof',
-        subject: { type: 'idNumber', value: person.idNumber },
-        purpose: '户籍类证明开具',
-      });
+      const household = await askSandu('310118');
       expect(household.status).toBe(200);
       expect(household.json.via).toBe('hub');
       expect(Object.keys(household.json.response.data).sort()).toEqual([...HOUSEHOLD].sort());
@@ -104,13 +98,7 @@ export function federationContract(backend: Backend): void {
     });
 
     it('an SM2 node (Changzhou) and an Ed25519 node (Sandu) exchange both ways', async () => {
-      const asked = await t.operator('320400', '/v1/operator/exchange', {
-        provider: '522732',
-        service: 'household.residence-proof',
-        subject: { type: 'idNumber', value: person.idNumber },
-        purpose: '户籍类证明开具',
-        fields: ['name'],
-      });
+      const asked = await askSandu('320400', { fields: ['name'] });
       expect(asked.json).toMatchObject({ via: 'bridge', response: { data: { name: person.name } } });
       const changzhouPerson = sampleSubjects(t.f.registryPath('320400'), 1).people[0]!;
       const answered = await t.operator('522732', '/v1/operator/exchange', {
@@ -310,14 +298,7 @@ export function federationContract(backend: Backend): void {
 
   // Last: it stops the hub.
   describe('hub down', () => {
-    const bridgeCall = () =>
-      t.operator('330523', '/v1/operator/exchange', {
-        provider: '522732',
-        service: 'household.residence-proof',
-        subject: { type: 'idNumber', value: person.idNumber },
-        purpose: '户籍类证明开具',
-        fields: ['name'],
-      });
+    const bridgeCall = () => askSandu('330523', { fields: ['name'] });
 
     it('bridges keep working from the cached directory; hub mode fails fast; after expiry DIRECTORY_EXPIRED; recovery needs no manual step', async () => {
       await t.f.hub.stop();
@@ -326,12 +307,7 @@ export function federationContract(backend: Backend): void {
       expect(bridged.json.response.data.name).toBe(person.name);
 
       const started = Date.now();
-      const viaHub = await t.operator('310118', '/v1/operator/exchange', {
-        provider: '522732',
-        service: 'household.residence-proof',
-        subject: { type: 'idNumber', value: person.idNumber },
-        purpose: '户籍类证明开具',
-      });
+      const viaHub = await askSandu('310118');
       expect(viaHub.json.code).toBe('HUB_UNREACHABLE');
       expect(viaHub.status).toBe(503);
       expect(Date.now() - started).toBeLessThan(5000);
