@@ -61,6 +61,8 @@ describe('authorization matrix', () => {
             if (bearer && caller !== 'unknown-node-signature') headers.authorization = `Bearer ${bearer}`;
             if (caller === 'unknown-node-signature' && body) headers = await signedRequestHeaders(strangerKey, url, body, new Date());
             const response = await fetch(url, { method, headers, ...(body ? { body } : {}) });
+            // Do not leave event streams open.
+            if (response.headers.get('content-type')?.startsWith('text/event-stream')) await response.body?.cancel();
             // Accounts belong to one node: Sandu's clerk and applicant, nobody at the hub.
             const allowed = ALLOWED[required].includes(caller) && !(required === 'account' && division !== '522732');
             table.push(`${method} ${template} ${caller} → ${response.status}`);
