@@ -41,8 +41,28 @@ function openSqlite(options: OpenStoreOptions): Store {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  cacheStatements(database);
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
   return new KyselyStore({ db, dialect: 'sqlite', clock: options.clock });
+}
+
+/**
+ * Kysely prepares every query afresh; preparing is a measurable share of a request's cost
+ * (bench profile), so prepared statements are kept, keyed by their SQL text. The set of texts
+ * is small and bounded (multi-row inserts vary only up to the batch size).
+ */
+function cacheStatements(database: BetterSqlite3.Database): void {
+  const prepare = database.prepare.bind(database);
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  database.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      if (cache.size >= 1000) cache.clear();
+      statement = prepare(source);
+      cache.set(source, statement);
+    }
+    return statement;
+  }) as typeof database.prepare;
 }
 
 /**
