@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeLocalItem } from '../src/catalog/index.ts';
 import { TongbanError } from '../src/errors/index.ts';
 import { openStore, type DirectoryNodeRecord, type Store } from '../src/store/index.ts';
-import { AuditLog, verifyChain, type AuditEntry } from '../src/audit/index.ts';
+import { AuditLog, auditPages, verifyChain } from '../src/audit/index.ts';
 
 export interface StoreFixture {
   readonly url: string;
@@ -191,15 +191,6 @@ export function storeContract(fresh: () => StoreFixture): void {
   });
 
   describe('audit log', () => {
-    async function* pages(s: Store): AsyncGenerator<AuditEntry[]> {
-      for (let from = 1; ; ) {
-        const page = await s.audit.range(from, 50);
-        if (page.length === 0) return;
-        yield page;
-        from = page[page.length - 1]!.seq + 1;
-      }
-    }
-
     it('chains concurrent appends without gaps or forks, and verifies', async () => {
       const log = new AuditLog(store, () => frozen);
       const results = await Promise.all(
@@ -208,7 +199,7 @@ export function storeContract(fresh: () => StoreFixture): void {
         ),
       );
       expect(results.flat().map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-      const verdict = await verifyChain(pages(store), []);
+      const verdict = await verifyChain(auditPages(store, 50), []);
       expect(verdict).toMatchObject({ ok: true, entries: 40 });
     });
 
@@ -218,7 +209,7 @@ export function storeContract(fresh: () => StoreFixture): void {
         const a = new AuditLog(store);
         const b = new AuditLog(other);
         await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append({ kind: 'k', outcome: 'sent', detail: { i } })));
-        expect(await verifyChain(pages(store), [])).toMatchObject({ ok: true, entries: 20 });
+        expect(await verifyChain(auditPages(store, 50), [])).toMatchObject({ ok: true, entries: 20 });
       } finally {
         await other.close();
       }
@@ -229,15 +220,15 @@ export function storeContract(fresh: () => StoreFixture): void {
       for (let i = 0; i < 10; i++) await log.append({ kind: 'exchange.request', outcome: 'allowed', detail: { i } });
       const checkpoint = (await store.audit.range(8, 1))[0]!;
       await fixture.exec("UPDATE audit_log SET outcome = 'refused' WHERE seq = 6");
-      expect(await verifyChain(pages(store), [{ seq: 8, hash: checkpoint.hash }])).toMatchObject({ ok: false, seq: 6, reason: 'hash' });
+      expect(await verifyChain(auditPages(store, 50), [{ seq: 8, hash: checkpoint.hash }])).toMatchObject({ ok: false, seq: 6, reason: 'hash' });
       await fixture.exec('DELETE FROM audit_log WHERE seq = 10');
-      expect(await verifyChain(pages(store), [{ seq: 10, hash: 'x'.repeat(64) }])).toMatchObject({ ok: false, seq: 6 });
+      expect(await verifyChain(auditPages(store, 50), [{ seq: 10, hash: 'x'.repeat(64) }])).toMatchObject({ ok: false, seq: 6 });
     });
 
     it('takes a batch larger than one statement may bind', async () => {
       const log = new AuditLog(store);
       await Promise.all(Array.from({ length: 2500 }, (_, i) => log.append({ kind: 'k', outcome: 'sent', detail: { i } })));
-      expect(await verifyChain(pages(store), [])).toMatchObject({ ok: true, entries: 2500 });
+      expect(await verifyChain(auditPages(store, 50), [])).toMatchObject({ ok: true, entries: 2500 });
     });
 
     it('finds entries by subject hash', async () => {

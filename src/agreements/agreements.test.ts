@@ -81,6 +81,14 @@ describe('policy index', () => {
     expect(decision.allowed).toBe(true);
   });
 
+  it('finds the grant in force for a requester, provider and service', () => {
+    const found = index.findGrant({ requester: '330523', provider: '522732', service: 'marriage.status' }, now);
+    expect(found).toMatchObject({ agreement: { id: 'AGR-522732-330523' }, itemCode: 'N037', grant: { consentRequired: true } });
+    expect(index.findGrant({ requester: '522732', provider: '330523', service: 'marriage.status' }, now)).toBeUndefined();
+    expect(index.findGrant({ requester: '330523', provider: '522732', service: 'marriage.status', itemCode: 'N034' }, now)).toBeUndefined();
+    expect(index.findGrant({ requester: '330523', provider: '522732', service: 'marriage.status' }, new Date('2028-06-01T00:00:00Z'))).toBeUndefined();
+  });
+
   it('keeps the newest version of an agreement', () => {
     const index2 = new PolicyIndex([agreement]);
     index2.add({ ...agreement, version: 2, items: [agreement.items[1]!] });

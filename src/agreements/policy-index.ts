@@ -79,6 +79,28 @@ export class PolicyIndex {
     return this.#byId.get(agreementId)?.agreement;
   }
 
+  /**
+   * The first agreement in force that grants `requester` the service of `provider` (for the
+   * item, and in the agreement, when named): what a caller may ask for when it names no
+   * agreement. Only agreements this index holds count, so a rejected one is never found.
+   */
+  findGrant(
+    query: { requester: string; provider: string; service: string; itemCode?: string | undefined; agreementId?: string | undefined },
+    now: Date,
+  ): { agreement: Agreement; itemCode: string; grant: Grant } | undefined {
+    const t = now.getTime();
+    for (const compiled of this.#byId.values()) {
+      if (query.agreementId && compiled.agreement.id !== query.agreementId) continue;
+      if (t < compiled.validFrom || t >= compiled.validUntil) continue;
+      for (const item of compiled.agreement.items) {
+        if (query.itemCode && item.itemCode !== query.itemCode) continue;
+        const grant = item.grants.find((g) => g.provider === query.provider && g.service === query.service && g.requesters.includes(query.requester));
+        if (grant) return { agreement: compiled.agreement, itemCode: item.itemCode, grant };
+      }
+    }
+    return undefined;
+  }
+
   decide(request: AccessRequest, now: Date): Decision {
     const compiled = this.#byId.get(request.agreementId);
     if (!compiled) return deny('AGREEMENT_NOT_FOUND', `No registered agreement ${request.agreementId}.`);

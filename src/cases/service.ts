@@ -118,19 +118,9 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     if (TERMINAL_STATES.has(c.state)) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', `A case that is ${c.state} takes no more evidence.`);
     const view = await this.#ctx.directory.current();
     const self = this.#ctx.self;
-    const now = this.#ctx.clock().getTime();
-    let agreementId: string | undefined;
-    let fields: readonly string[] | undefined = request.fields;
-    for (const { agreement } of view.snapshot.agreements) {
-      if (now < Date.parse(agreement.validFrom) || now >= Date.parse(agreement.validUntil)) continue;
-      const item = agreement.items.find((i) => i.itemCode === c.itemCode);
-      const grant = item?.grants.find((g) => g.provider === request.provider && g.service === request.service && g.requesters.includes(self));
-      if (grant) {
-        agreementId = agreement.id;
-        fields ??= grant.fields;
-        break;
-      }
-    }
+    const found = view.policy.findGrant({ requester: self, provider: request.provider, service: request.service, itemCode: c.itemCode }, this.#ctx.clock());
+    const agreementId = found?.agreement.id;
+    const fields = request.fields ?? found?.grant.fields;
     if (!agreementId || !fields) {
       throw new TongbanError('AGREEMENT_NOT_FOUND', `No agreement grants ${self} the service ${request.service} of ${request.provider} for item ${c.itemCode}.`);
     }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { verifyChain, type AuditEntry, type Checkpoint } from '../../audit/index.ts';
+import { auditPages, verifyChain, type Checkpoint } from '../../audit/index.ts';
 import { loadConfig, type NodeConfig } from '../../config/index.ts';
 import { verifyJws } from '../../crypto/index.ts';
 import { loadSigningKey } from '../../node/index.ts';
@@ -21,7 +21,7 @@ export function auditCommand(program: Command): void {
       const store = await openStore({ url: config.database.url });
       try {
         const { checkpoints, source } = await witnessedCheckpoints(config, store);
-        const verdict = await verifyChain(pages(store), checkpoints);
+        const verdict = await verifyChain(auditPages(store), checkpoints);
         printJson({ node: config.node.division, name: config.node.name, checkpointSource: source, ...verdict });
         if (!verdict.ok) process.stderr.write(`tongban: audit chain of ${config.node.division} broken at entry ${verdict.seq}: ${verdict.message}\n`);
         process.exitCode = verdict.ok ? EXIT.ok : EXIT.negative;
@@ -29,15 +29,6 @@ export function auditCommand(program: Command): void {
         await store.close();
       }
     });
-}
-
-async function* pages(store: Store): AsyncGenerator<AuditEntry[]> {
-  for (let from = 1; ; ) {
-    const page = await store.audit.range(from, 1000);
-    if (page.length === 0) return;
-    yield page;
-    from = page[page.length - 1]!.seq + 1;
-  }
 }
 
 /**

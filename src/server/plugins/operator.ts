@@ -37,26 +37,10 @@ export function operatorPlugin(context: ServerContext): void {
     handler: async ({ body }) => {
       const view = await runtime.exchange.directory.current();
       const self = runtime.config.node.division;
-      let { agreementId, itemCode, fields } = body;
-      if (!agreementId || !itemCode || !fields) {
-        // Find the grant: this node requesting the service of the provider, in force now.
-        const now = context.clock().getTime();
-        for (const { agreement } of view.snapshot.agreements) {
-          if (agreementId && agreement.id !== agreementId) continue;
-          if (now < Date.parse(agreement.validFrom) || now >= Date.parse(agreement.validUntil)) continue;
-          for (const item of agreement.items) {
-            if (itemCode && item.itemCode !== itemCode) continue;
-            const grant = item.grants.find((g) => g.provider === body.provider && g.service === body.service && g.requesters.includes(self));
-            if (grant) {
-              agreementId ??= agreement.id;
-              itemCode ??= item.itemCode;
-              fields ??= grant.fields;
-              break;
-            }
-          }
-          if (agreementId && itemCode && fields) break;
-        }
-      }
+      const found = body.agreementId && body.itemCode && body.fields ? undefined : view.policy.findGrant({ ...body, requester: self }, context.clock());
+      const agreementId = body.agreementId ?? found?.agreement.id;
+      const itemCode = body.itemCode ?? found?.itemCode;
+      const fields = body.fields ?? found?.grant.fields;
       if (!agreementId || !itemCode || !fields) {
         throw new TongbanError('AGREEMENT_NOT_FOUND', `No agreement in force grants ${self} the service ${body.service} of ${body.provider}.`);
       }
