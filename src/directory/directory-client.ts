@@ -55,6 +55,11 @@ export class DirectoryClient {
       if (!response.ok) throw new Error(`hub answered ${response.status}`);
       const { snapshot: jws } = (await response.json()) as { snapshot: string };
       const snapshot = await verifySnapshot(jws, this.#options.hubKey);
+      // Same version: nothing changed, so the agreements need not be verified again.
+      if (this.#view && snapshot.version === this.#view.version) {
+        this.#lastError = undefined;
+        return true;
+      }
       if (this.#view && snapshot.version < this.#view.version && !this.#view.expired(this.#options.clock())) return false;
       this.#view = await DirectoryView.of(snapshot);
       await this.#options.store.settings.put(CACHE_KEY, jws);
