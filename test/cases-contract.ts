@@ -190,9 +190,9 @@ export function casesContract(backend: Backend): void {
       if (pending.some((m) => m.attempts > 0)) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const waiting = (await sandu.store.outbox.list()).filter((m) => m.destination === '330523' && m.status === 'pending' && (m.payload as any).id === id);
+    const waiting = (await sandu.store.outbox.list()).filter((m) => m.destination === '330523' && m.status === 'pending' && m.caseId === id);
     expect(waiting.length).toBe(2);
-    // The first was tried and failed; the second waits behind it (order per destination).
+    // The first was tried and failed; the second waits behind it (order per destination and case).
     expect(waiting[0]).toMatchObject({ attempts: expect.any(Number), lastError: expect.any(String) });
     expect(waiting[0]!.attempts).toBeGreaterThan(0);
 
@@ -200,7 +200,7 @@ export function casesContract(backend: Backend): void {
     const arrived = await eventually('330523', 'approver', id, (c) => c.shipments.length === 1);
     expect(arrived.case.state).toBe('accepted');
     for (let i = 0; i < 50 && (await sandu.store.outbox.list()).some((m) => m.status === 'pending'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await sandu.store.outbox.list()).filter((m) => (m.payload as any).id === id).every((m) => m.status === 'delivered')).toBe(true);
+    expect((await sandu.store.outbox.list()).filter((m) => m.caseId === id).every((m) => m.status === 'delivered')).toBe(true);
 
     // Exactly once: each hand-off was applied once on Anji; a duplicate delivery changes nothing.
     const received = (await t.auditEntries('330523')).filter((e) => e.kind === 'case.received' && e.caseId === id);
