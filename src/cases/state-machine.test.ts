@@ -156,7 +156,8 @@ describe('case state machine', () => {
     const find = (q: { requester: string }) => (grants[q.requester] ? { grant: grants[q.requester]! } : undefined);
     expect(evidenceFor('522732', [entry], 'N034', find, new Date())).toEqual([entry]);
     expect(evidenceFor('320400', [entry], 'N034', find, new Date())).toEqual([{ ...entry, data: { name: '张三', sex: '1' } }]);
-    const { data: _data, ...reference } = entry;
+    const reference: Partial<typeof entry> = { ...entry };
+    delete reference.data;
     // No grant, or a grant for another purpose: a reference without data.
     expect(evidenceFor('310118', [entry], 'N034', find, new Date())).toEqual([reference]);
     expect(evidenceFor('440300', [entry], 'N034', find, new Date())).toEqual([reference]);

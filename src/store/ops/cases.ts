@@ -25,14 +25,14 @@ export function casesOps({ db }: OpsContext): StoreOps['cases'] {
      * version exactly one changes a row, on SQLite and on PostgreSQL alike.
      */
     async put(c: Case, expectedVersion?: number): Promise<boolean> {
-      const values = { id: c.id, version: c.version, state: c.state, accepting_node: c.acceptingNode, applicant_id: c.applicant.idNumber, body: JSON.stringify(c), updated_at: c.updatedAt };
+      const changes = { version: c.version, state: c.state, accepting_node: c.acceptingNode, applicant_id: c.applicant.idNumber, body: JSON.stringify(c), updated_at: c.updatedAt };
+      const values = { id: c.id, ...changes };
       let written: bigint;
       if (expectedVersion === 0 || expectedVersion === undefined) {
         const inserted = await db.insertInto('cases').values(values).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
         written = inserted.numInsertedOrUpdatedRows ?? 0n;
       } else written = 0n;
       if (written === 0n && expectedVersion !== 0) {
-        const { id: _id, ...changes } = values;
         const updated = await db
           .updateTable('cases')
           .set(changes)
