@@ -63,6 +63,9 @@ interface Change {
 /** States a case can still move from: the overdue monitor pages over these only. */
 const NOT_TERMINAL: readonly CaseState[] = caseStates.filter((state) => !TERMINAL_STATES.has(state));
 
+/** How far ahead of this node's clock another node's step may be dated. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 /** A refusal of a copy from another node: final for the sender, recorded on this node. */
 const rejected = (message: string) => new TongbanError('CASE_COPY_REJECTED', message);
 
@@ -267,6 +270,8 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       if (!participantsOf(local).includes(from)) throw rejected(`${from} takes no part in case ${m.caseId}.`);
       if (m.actor.node !== from) throw rejected(`${from} sent a step taken at ${m.actor.node}; a node reports only its own steps.`);
       if (!Object.hasOwn(caseActions, m.action)) throw rejected(`Unknown case action ${m.action}.`);
+      // A step is reported after it was taken: a time ahead of this node's clock (beyond skew) is not one.
+      if (Date.parse(m.at) > this.#ctx.clock().getTime() + MAX_CLOCK_SKEW_MS) throw rejected(`The ${m.action} step is dated in the future (${m.at}).`);
       // Both competent nodes of a joint case watch its time limit: a second escalation is no news.
       if (m.action === 'escalate' && local.escalated) return undefined;
       const ids = [...m.ids];
