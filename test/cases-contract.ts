@@ -190,9 +190,9 @@ export function casesContract(backend: Backend): void {
       if (pending.some((m) => m.attempts > 0)) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const waiting = (await sandu.store.outbox.list()).filter((m) => m.destination === '330523' && m.status === 'pending' && (m.payload as any).id === id);
+    const waiting = (await sandu.store.outbox.list()).filter((m) => m.destination === '330523' && m.status === 'pending' && m.caseId === id);
     expect(waiting.length).toBe(2);
-    // The first was tried and failed; the second waits behind it (order per destination).
+    // The first was tried and failed; the second waits behind it (order per destination and case).
     expect(waiting[0]).toMatchObject({ attempts: expect.any(Number), lastError: expect.any(String) });
     expect(waiting[0]!.attempts).toBeGreaterThan(0);
 
@@ -200,7 +200,7 @@ export function casesContract(backend: Backend): void {
     const arrived = await eventually('330523', 'approver', id, (c) => c.shipments.length === 1);
     expect(arrived.case.state).toBe('accepted');
     for (let i = 0; i < 50 && (await sandu.store.outbox.list()).some((m) => m.status === 'pending'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await sandu.store.outbox.list()).filter((m) => (m.payload as any).id === id).every((m) => m.status === 'delivered')).toBe(true);
+    expect((await sandu.store.outbox.list()).filter((m) => m.caseId === id).every((m) => m.status === 'delivered')).toBe(true);
 
     // Exactly once: each hand-off was applied once on Anji; a duplicate delivery changes nothing.
     const received = (await t.auditEntries('330523')).filter((e) => e.kind === 'case.received' && e.caseId === id);
@@ -260,8 +260,10 @@ export function casesContract(backend: Backend): void {
     const sanduAudit = await t.auditEntries('522732');
     expect(sanduAudit.some((e) => e.kind === 'case.escalate-thread' && e.caseId === id)).toBe(true);
     expect(sanduAudit.some((e) => e.kind === 'case.message' && e.outcome === 'received' && e.caseId === id)).toBe(true);
-    // Applicants do not read staff threads.
+    // Applicants neither write nor read staff threads, not even on their own case.
     expect((await api('522732', 'applicant-a', 'POST', `/v1/cases/${id}/thread`, { text: 'hi' })).json.code).toBe('CASE_FORBIDDEN');
+    const read = await api('522732', 'applicant-a', 'GET', `/v1/cases/${id}/thread`);
+    expect([read.status, read.json.code]).toEqual([403, 'CASE_FORBIDDEN']);
   });
 
   it('server-sent events: the competent node’s screen hears of a hand-off as it arrives', async () => {
@@ -320,5 +322,169 @@ export function casesContract(backend: Backend): void {
     expect((await api('522732', 'clerk', 'GET', '/v1/cases')).json.cases.length).toBe(before);
     expect((await api('522732', 'clerk', 'POST', `/v1/cases/${randomUUID()}/actions/accept`, {})).json.code).toBe('CASE_NOT_FOUND');
     expect((await api('522732', 'clerk', 'POST', `/v1/cases/x/actions/fly`, {})).json.code).toBe('VALIDATION_FAILED');
+  });
+
+  /** A signed POST to another node's case inbox, as `from` (an approved node) would send it. */
+  const inbox = (from: string, to: string, kind: string, payload: unknown) => t.raw({ from, to, path: '/v1/cases/inbox', body: { id: randomUUID(), kind, payload } });
+  const refusedAt = async (node: string, caseId: string) => (await t.auditEntries(node)).filter((e) => e.kind === 'case.received' && e.outcome === 'refused' && e.caseId === caseId);
+
+  it('forged copies: an approved node cannot create a concluded case at another node for the applicant to see', async () => {
+    const id = await acceptedCase('522732', 'clerk', 'N034', 'online', ['330523']);
+    const real = (await api('522732', 'clerk', 'GET', `/v1/cases/${id}`)).json.case;
+    const at = new Date().toISOString();
+    const concluded = (forgedId: string, acceptingNode: string, competent: string) => ({
+      ...real,
+      id: forgedId,
+      acceptingNode,
+      competentNodes: [competent],
+      parts: [{ node: competent, status: 'granted', reason: '符合条件', decidedAt: at }],
+      state: 'concluded',
+      decision: { outcome: 'grant', reason: '符合条件', at },
+      result: { code: 'A01', description: '准予' },
+      history: [
+        ...real.history.map((h: any) => ({ ...h, actor: { ...h.actor, node: acceptingNode } })),
+        { action: 'decide', from: 'in_review', to: 'decided', at, actor: { node: competent, id: 'x', role: 'approver' }, reason: '符合条件' },
+        { action: 'conclude', from: 'decided', to: 'concluded', at, actor: { node: competent, id: 'x', role: 'approver' } },
+      ],
+      version: real.version + 2,
+    });
+    // Anji forges a case "accepted" by itself and concluded by Sandu; and one "accepted" by Sandu.
+    for (const forged of [concluded(`C-330523-${id.slice(9)}`, '330523', '522732'), concluded(`C-522732-${id.slice(9)}F`, '522732', '330523')]) {
+      const r = await inbox('330523', '522732', 'case.snapshot', forged);
+      expect([r.status, r.json.code]).toEqual([422, 'CASE_COPY_REJECTED']);
+      expect((await api('522732', 'applicant-a', 'GET', `/v1/cases/${forged.id}`)).json.code).toBe('CASE_NOT_FOUND');
+      expect((await api('522732', 'applicant-a', 'GET', '/v1/cases')).json.cases.map((c: any) => c.case.id)).not.toContain(forged.id);
+      expect(await refusedAt('522732', forged.id)).toEqual([expect.objectContaining({ requester: '330523', code: 'CASE_COPY_REJECTED' })]);
+    }
+    // A second hand-off of a case Anji already holds is refused as well.
+    await eventually('330523', 'approver', id, () => true);
+    expect((await inbox('522732', '330523', 'case.snapshot', real)).json.code).toBe('CASE_COPY_REJECTED');
+  });
+
+  it('forged steps: a competent node cannot report a step its seat or role cannot take, nor one taken elsewhere', async () => {
+    const id = await acceptedCase('522732', 'clerk', 'N034', 'online', ['330523']);
+    const atAnji = (await eventually('330523', 'approver', id, (c) => c.state === 'accepted')).case;
+    const at = new Date().toISOString();
+    // A whole new copy in which Anji's clerk "withdrew" the case (only the accepting node may).
+    const withdrawn = { ...atAnji, state: 'withdrawn', history: [...atAnji.history, { action: 'withdraw', from: 'accepted', to: 'withdrawn', at, actor: { node: '330523', id: 'clerk', role: 'clerk' }, reason: 'x' }], version: atAnji.version + 1, updatedAt: at };
+    const refused = [
+      await inbox('330523', '522732', 'case.snapshot', withdrawn),
+      // The same as a step; an "accept" by the competent node; a clerk deciding; a step by Sandu's own clerk, sent by Anji.
+      await inbox('330523', '522732', 'case.transition', { caseId: id, action: 'withdraw', actor: { node: '330523', id: 'clerk', role: 'clerk' }, at, input: { reason: 'x' } }),
+      await inbox('330523', '522732', 'case.transition', { caseId: id, action: 'accept', actor: { node: '330523', id: 'clerk', role: 'clerk' }, at, input: {} }),
+      await inbox('330523', '522732', 'case.transition', { caseId: id, action: 'start-review', actor: { node: '330523', id: 'clerk', role: 'clerk' }, at, input: {} }),
+      await inbox('330523', '522732', 'case.transition', { caseId: id, action: 'withdraw', actor: { node: '522732', id: 'clerk', role: 'clerk' }, at, input: { reason: 'x' } }),
+      // Skipping the state machine: concluding a case nobody reviewed.
+      await inbox('330523', '522732', 'case.transition', { caseId: id, action: 'conclude', actor: { node: '330523', id: 'approver', role: 'approver' }, at, input: { result: { code: 'A', description: 'x' } } }),
+    ];
+    expect(refused.map((r) => [r.status, r.json.code])).toEqual(Array(6).fill([422, 'CASE_COPY_REJECTED']));
+    expect((await api('522732', 'clerk', 'GET', `/v1/cases/${id}`)).json.case).toMatchObject({ state: 'accepted', version: atAnji.version });
+    expect(await refusedAt('522732', id)).toHaveLength(6);
+    // A legal step is replayed: Anji's approver starts the review.
+    const legal = await inbox('330523', '522732', 'case.transition', { caseId: id, action: 'start-review', actor: { node: '330523', id: 'approver', role: 'approver' }, at, input: {} });
+    expect([legal.status, legal.json.result]).toEqual([200, 'applied']);
+    expect((await api('522732', 'clerk', 'GET', `/v1/cases/${id}`)).json.case.history.at(-1)).toMatchObject({ action: 'start-review', actor: { node: '330523', role: 'approver' } });
+  });
+
+  it('a malformed payload from an approved node is refused with VALIDATION_FAILED and stores nothing', async () => {
+    const before = (await api('522732', 'clerk', 'GET', '/v1/cases')).json.total;
+    for (const kind of ['case.snapshot', 'case.transition', 'case.message']) {
+      const r = await inbox('330523', '522732', kind, { id: 'C-522732-X', state: 'concluded' });
+      expect([r.status, r.json.code]).toEqual([400, 'VALIDATION_FAILED']);
+    }
+    expect((await api('522732', 'clerk', 'GET', '/v1/cases')).json.total).toBe(before);
+  });
+
+  it('evidence: in a joint case the competent node outside the agreement gets a reference, not the data', async () => {
+    // Anji and Qingpu decide a pension transfer together; only Anji has an agreement with Sandu for
+    // Sandu's social-insurance data under this item (the Sandu–Anji bridge); Qingpu has none.
+    const id = await acceptedCase('522732', 'clerk', 'N010', 'joint', ['330523', '310118']);
+    await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
+    await eventually('310118', 'approver', id, (c) => c.state === 'accepted');
+    await act('330523', 'approver', id, 'start-review');
+    const fetched = await api('330523', 'approver', 'POST', `/v1/cases/${id}/evidence`, { provider: '522732', service: 'social-insurance.contribution-history', purpose: '养老保险关系转移接续' });
+    expect(fetched.status).toBe(200);
+    const full = fetched.json.case.evidence[0];
+    expect(full).toMatchObject({ provider: '522732', fetchedBy: '330523', purpose: '养老保险关系转移接续', data: { name: sanduPerson.name } });
+    const reference = { provider: '522732', service: 'social-insurance.contribution-history', requestId: full.requestId, fetchedAt: full.fetchedAt, fetchedBy: '330523', purpose: '养老保险关系转移接续' };
+    const atQingpu = await eventually('310118', 'approver', id, (c) => c.evidence.length === 1);
+    expect(atQingpu.case.evidence).toEqual([reference]);
+    expect(full.data).toHaveProperty('contributionMonths');
+    expect(JSON.stringify(atQingpu.case)).not.toContain('contributionMonths');
+    // The provider's own data goes back to it whole.
+    expect((await eventually('522732', 'clerk', id, (c) => c.evidence.length === 1)).case.evidence).toEqual([full]);
+    // Qingpu's copy stays in step with the others: its review and the later steps replay there.
+    await act('330523', 'approver', id, 'decide', { outcome: 'grant', reason: '安吉部分' });
+    await act('310118', 'approver', id, 'decide', { outcome: 'grant', reason: '青浦部分' });
+    for (const [node, who] of [['522732', 'clerk'], ['330523', 'approver'], ['310118', 'approver']] as const) {
+      const view = await eventually(node, who, id, (c) => c.state === 'decided');
+      expect(view.case.decision).toMatchObject({ outcome: 'grant', reason: '330523: 安吉部分; 310118: 青浦部分' });
+    }
+  });
+
+  it('consultation before hand-off is refused; a message stuck or refused for good holds up no later hand-off to that node', async () => {
+    const applied = await api('522732', 'clerk', 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name } });
+    const early = applied.json.case.id;
+    const posted = await api('522732', 'clerk', 'POST', `/v1/cases/${early}/thread`, { text: '请先核实。' });
+    expect([posted.status, posted.json.code]).toEqual([409, 'CASE_TRANSITION_NOT_ALLOWED']);
+    const sandu = t.f.nodes.get('522732')!.runtime!;
+    expect((await sandu.store.outbox.list()).filter((m) => m.caseId === early)).toEqual([]);
+
+    // Two messages Anji will not take: a thread message on a case it does not hold (retried, as
+    // its hand-off may still come) and a step it refuses for good.
+    const held = await acceptedCase('522732', 'clerk', 'N034', 'online', ['330523']);
+    await eventually('330523', 'approver', held, () => true);
+    const at = new Date().toISOString();
+    await sandu.store.outbox.enqueue({ id: `stuck-${randomUUID()}`, destination: '330523', caseId: early, kind: 'case.message', payload: { id: `522732-${randomUUID()}`, caseId: early, node: '522732', author: 'clerk', role: 'clerk', text: '请先核实。', at, escalation: false, signature: 'x' } });
+    const deadId = `dead-${randomUUID()}`;
+    await sandu.store.outbox.enqueue({ id: deadId, destination: '330523', caseId: held, kind: 'case.transition', payload: { caseId: held, action: 'conclude', actor: { node: '522732', id: 'clerk', role: 'clerk' }, at, input: {} } });
+    // A later hand-off to the same node arrives all the same.
+    const later = await acceptedCase('522732', 'clerk', 'N034', 'online', ['330523']);
+    await eventually('330523', 'approver', later, (c) => c.state === 'accepted');
+    // The refused one is final, in the operator's list with its error and in both audit logs.
+    for (let i = 0; i < 50 && (await sandu.store.outbox.list()).find((m) => m.id === deadId)?.status !== 'dead'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const failed = (await t.operator('522732', '/v1/operator/outbox')).json.messages;
+    expect(failed.find((m: any) => m.id === deadId)).toMatchObject({ status: 'dead', caseId: held, attempts: 1, lastError: expect.stringContaining('CASE_COPY_REJECTED') });
+    expect(failed.find((m: any) => m.caseId === early)).toMatchObject({ status: 'pending', lastError: expect.stringContaining('CASE_NOT_YET_SHARED') });
+    expect((await t.auditEntries('522732')).filter((e) => e.kind === 'case.delivery' && e.caseId === held)).toEqual([expect.objectContaining({ outcome: 'refused', code: 'CASE_COPY_REJECTED' })]);
+    expect(await refusedAt('330523', held)).toHaveLength(1);
+  });
+
+  it('listing pages in the database: true total, disjoint complete pages, state filter', async () => {
+    await api('522732', 'clerk', 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: otherPerson.idNumber, name: otherPerson.name } });
+    const total = (await api('522732', 'clerk', 'GET', '/v1/cases?limit=1')).json.total;
+    expect(total).toBeGreaterThan(5);
+    const seen: string[] = [];
+    for (let offset = 0; offset < total; offset += 4) {
+      const page = (await api('522732', 'clerk', 'GET', `/v1/cases?limit=4&offset=${offset}`)).json;
+      expect(page.total).toBe(total);
+      seen.push(...page.cases.map((c: any) => c.case.id));
+    }
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen).size).toBe(total);
+    const applied = (await api('522732', 'clerk', 'GET', '/v1/cases?state=applied&limit=1000')).json;
+    expect(applied.cases.length).toBe(applied.total);
+    expect(applied.total).toBeGreaterThan(0);
+    expect(applied.cases.every((c: any) => c.case.state === 'applied')).toBe(true);
+    // An applicant's total counts their own cases only.
+    const mine = (await api('522732', 'applicant-b', 'GET', '/v1/cases?limit=1')).json;
+    expect(mine.total).toBe((await api('522732', 'applicant-b', 'GET', '/v1/cases?limit=1000')).json.cases.length);
+    expect((await api('522732', 'clerk', 'GET', '/v1/cases?state=flying')).json.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('escalation walks every open case in pages', async () => {
+    const anji = t.f.nodes.get('330523')!.runtime!;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = await acceptedCase('522732', 'clerk', 'N034', 'online', ['330523']);
+      const view = await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
+      const old = new Date(Date.now() - 30 * 86_400_000).toISOString();
+      await anji.store.cases.put({ ...view.case, acceptedAt: old, history: view.case.history.map((h: any) => (h.action === 'accept' ? { ...h, at: old } : h)), version: view.case.version + 1 });
+      ids.push(id);
+    }
+    expect(await anji.cases.escalateOverdue({ pageSize: 2 })).toEqual(expect.arrayContaining(ids));
+    expect(await anji.cases.escalateOverdue({ pageSize: 2 })).toEqual([]);
+    // Sandu replays each escalation as Anji's monitor's step.
+    for (const id of ids) await eventually('522732', 'clerk', id, (c) => c.escalated !== undefined && c.history.at(-1).actor.node === '330523');
   });
 }

@@ -3,6 +3,7 @@ import { makeLocalItem } from '../src/catalog/index.ts';
 import { TongbanError } from '../src/errors/index.ts';
 import { openStore, type DirectoryNodeRecord, type Store } from '../src/store/index.ts';
 import { AuditLog, auditPages, verifyChain } from '../src/audit/index.ts';
+import { openCase, type Case } from '../src/cases/index.ts';
 
 export interface StoreFixture {
   readonly url: string;
@@ -274,6 +275,85 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(await store.checkpoints.add(cp)).toBe(true);
       expect(await store.checkpoints.add(cp)).toBe(false);
       expect(await store.checkpoints.list('522732')).toEqual([cp]);
+    });
+  });
+
+  describe('cases', () => {
+    const caseNumber = (i: number) => `C-522732-20261130${String(i).padStart(6, '0')}`;
+    const aCase = (i: number, at = `2026-11-30T01:${String(i % 60).padStart(2, '0')}:00.000Z`): Case =>
+      openCase(
+        {
+          id: caseNumber(i),
+          itemCode: 'N034',
+          itemName: '户籍类证明',
+          mode: 'online',
+          applicant: { idNumber: i % 2 ? '11010519491231002X' : '110105194912310029', name: '张三' },
+          acceptingNode: '522732',
+          competentNodes: ['330523'],
+          materials: [],
+          timeLimit: { unit: 'working', statutoryDays: 20, committedDays: 3 },
+        },
+        { node: '522732', id: 'clerk', role: 'clerk' },
+        at,
+      );
+
+    it('compare-and-set: of concurrent updates from the same version exactly one wins, on any connection', async () => {
+      const other = await openStore({ url: fixture.url });
+      try {
+        const c = aCase(1);
+        expect(await store.cases.put(c, 0)).toBe(true);
+        expect(await store.cases.put(c, 0)).toBe(false);
+        const next = (n: number): Case => ({ ...c, state: 'withdrawn', version: 2, history: [...c.history, { action: 'withdraw', from: 'applied', to: 'withdrawn', at: c.createdAt, actor: { node: '522732', id: `clerk-${n}`, role: 'clerk' }, reason: `r${n}` }] });
+        const results = await Promise.all(Array.from({ length: 8 }, (_, n) => (n % 2 ? other : store).cases.put(next(n), 1)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        expect((await store.cases.get(c.id))!.history.at(-1)!.reason).toBe(`r${winner}`);
+        // Without an expected version a copy is stored only if it is newer.
+        expect(await store.cases.put(next(9))).toBe(false);
+        expect(await store.cases.put({ ...next(9), version: 3 })).toBe(true);
+        expect(await store.cases.put({ ...next(9), version: 3 }, 2)).toBe(false);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('lists in pages with a true total, filtered by state and applicant in the database', async () => {
+      for (let i = 1; i <= 25; i++) {
+        const c = aCase(i);
+        expect(await store.cases.put(i % 3 === 0 ? { ...c, state: 'accepted', version: 2 } : c, i % 3 === 0 ? undefined : 0)).toBe(true);
+      }
+      expect(await store.cases.count({ participant: '522732' })).toBe(25);
+      expect(await store.cases.count({ participant: '330523', states: ['accepted'] })).toBe(8);
+      expect(await store.cases.count({ participant: '310118' })).toBe(0);
+      expect(await store.cases.count({ applicantId: '11010519491231002X' })).toBe(13);
+      const pages: string[][] = [];
+      for (let offset = 0; offset < 25; offset += 10) pages.push((await store.cases.list({ participant: '522732', limit: 10, offset })).map((c) => c.id));
+      expect(pages.map((p) => p.length)).toEqual([10, 10, 5]);
+      const all = pages.flat();
+      expect(new Set(all).size).toBe(25);
+      // Newest first.
+      expect(all[0]).toBe(caseNumber(25));
+      const accepted = await store.cases.list({ participant: '522732', states: ['accepted'], limit: 100 });
+      expect(accepted.map((c) => c.state)).toEqual(Array(8).fill('accepted'));
+      // By id after a cursor: stable however the cases change meanwhile.
+      const byId = await store.cases.list({ participant: '522732', order: 'id', afterId: caseNumber(20), limit: 100 });
+      expect(byId.map((c) => c.id)).toEqual([21, 22, 23, 24, 25].map(caseNumber));
+    });
+
+    it('outbox: a message waits only behind earlier ones of the same case to the same node', async () => {
+      const t0 = frozen.getTime();
+      await store.outbox.enqueue({ id: 'a1', destination: '330523', caseId: 'C-A', kind: 'case.transition', payload: {} });
+      await store.outbox.enqueue({ id: 'a2', destination: '330523', caseId: 'C-A', kind: 'case.transition', payload: {} });
+      await store.outbox.enqueue({ id: 'b1', destination: '330523', caseId: 'C-B', kind: 'case.snapshot', payload: {} });
+      await store.outbox.enqueue({ id: 'c1', destination: '320400', caseId: 'C-A', kind: 'case.transition', payload: {} });
+      expect((await store.outbox.due(t0, 100)).map((m) => m.id)).toEqual(['a1', 'b1', 'c1']);
+      // a1 fails and waits to retry: a2 stays behind it, nothing else does.
+      await store.outbox.markFailed('a1', '503 busy', t0 + 60_000, false);
+      expect((await store.outbox.due(t0, 100)).map((m) => m.id)).toEqual(['b1', 'c1']);
+      // Refused for good: the next message of its case goes.
+      await store.outbox.markFailed('a1', '422 refused', t0, true);
+      expect((await store.outbox.due(t0, 100)).map((m) => m.id)).toEqual(['a2', 'b1', 'c1']);
+      expect((await store.outbox.list({ failed: true })).map((m) => [m.id, m.status, m.attempts, m.caseId])).toEqual([['a1', 'dead', 2, 'C-A']]);
     });
   });
 }

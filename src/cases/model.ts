@@ -79,15 +79,23 @@ export const CaseTimeLimit = z.object({
   committedDays: z.number().int().min(0),
 });
 
-/** Data fetched through governed exchanges instead of papers (online mode). */
+/**
+ * Data fetched through governed exchanges instead of papers (online mode). A node's copy holds
+ * `data` only where an agreement between that node and the provider allows it (the fields it
+ * grants); otherwise the entry is a reference without `data`, which that node may fetch itself
+ * under its own agreement.
+ */
 export const Evidence = z.object({
   provider: Division,
-  service: z.string(),
-  requestId: z.string(),
+  service: z.string().max(100),
+  requestId: z.string().max(80),
   fetchedAt: z.iso.datetime(),
   fetchedBy: Division,
-  data: z.record(z.string(), z.unknown()),
+  /** The purpose the exchange was made for (absent on entries fetched before it was recorded). */
+  purpose: z.string().max(100).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
 });
+export type Evidence = z.infer<typeof Evidence>;
 
 export const Case = z.object({
   id: z.string().regex(/^C-\d{6}-[0-9A-Z]{6,40}$/),
@@ -138,3 +146,39 @@ export const ThreadMessage = z.object({
   signature: z.string(),
 });
 export type ThreadMessage = z.infer<typeof ThreadMessage>;
+
+/** What an action takes besides the actor: the body of `POST /v1/cases/:id/actions/:action`, plus evidence. */
+export const ActionInputSchema = z
+  .object({
+    reason: z.string().max(1000).optional(),
+    outcome: z.enum(['grant', 'refuse']).optional(),
+    result: z.object({ code: z.string().min(1).max(40), description: z.string().max(1000) }).optional(),
+    method: z.enum(['online', 'post', 'counter']).optional(),
+    trackingNumber: z.string().max(60).optional(),
+    materials: z.array(z.object({ name: z.string().max(100), checked: z.boolean(), note: z.string().max(500).optional() })).max(100).optional(),
+    requestedMaterials: z.array(z.string().min(1).max(100)).max(100).optional(),
+    identityVerified: z.boolean().optional(),
+    shipment: z.object({ carrier: z.string().min(1).max(50), trackingNumber: z.string().min(1).max(60), contents: z.array(z.string().min(1).max(100)).min(1).max(100) }).optional(),
+    shipmentId: z.string().max(80).optional(),
+    /** fetch-evidence: the entry the exchange produced (recorded by the service, not sent by clients). */
+    evidence: Evidence.optional(),
+  })
+  .strict();
+
+/**
+ * A change to a shared case as it travels between nodes (`case.transition`): the action, who took
+ * it at the sending node, when, and its input, so that the receiver replays it through the state
+ * machine on its own copy instead of trusting a copy made elsewhere.
+ */
+export const CaseTransitionMessage = z
+  .object({
+    caseId: z.string().max(60),
+    action: z.string().max(40),
+    actor: Actor,
+    at: z.iso.datetime(),
+    input: ActionInputSchema,
+    /** Identifiers the action generated at the sender (shipments), in order. */
+    ids: z.array(z.string().min(1).max(80)).max(20).default([]),
+  })
+  .strict();
+export type CaseTransitionMessage = z.infer<typeof CaseTransitionMessage>;

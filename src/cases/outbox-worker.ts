@@ -1,3 +1,4 @@
+import { AuditLog } from '../audit/index.ts';
 import type { SigningKey } from '../crypto/index.ts';
 import type { DirectorySource } from '../exchange/index.ts';
 import { signedRequestHeaders } from '../exchange/index.ts';
@@ -12,13 +13,21 @@ export interface OutboxWorkerOptions {
   readonly log: (message: string) => void;
 }
 
-/** Answers that retrying cannot change. */
-const PERMANENT = new Set([400, 404, 409, 413, 415, 422]);
+/**
+ * Whether an answer is final. A 4xx says the receiver will not take this message however often
+ * it is sent — except 408 (timeout), 425 (too early: the case's hand-off has not arrived yet) and
+ * 429 (slow down). 5xx and network failures are retried.
+ */
+export function isPermanentRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
+}
 
 /**
- * Delivers the outbox: signed POSTs to each destination's inbox, in order per destination,
- * with exponential back-off. A destination that is down gets its messages when it returns;
- * the receiver applies each message id once, so a retry never applies anything twice.
+ * Delivers the outbox: signed POSTs to each destination's inbox, in order per (destination,
+ * case), with exponential back-off. A destination that is down gets its messages when it
+ * returns; the receiver applies each message id once, so a retry never applies anything twice.
+ * A message refused for good is marked dead, audit-logged and listed for the operator; it holds
+ * up nothing else.
  */
 export class OutboxWorker {
   readonly #options: OutboxWorkerOptions;
@@ -57,19 +66,17 @@ export class OutboxWorker {
       });
   }
 
-  /** One pass over the pending messages; resolves when it is done. */
+  /**
+   * Passes over the due messages until none is left: each pass sends the head of every
+   * (destination, case) queue; a delivered head makes the next message of its queue due.
+   */
   async deliverDue(): Promise<void> {
     const { store, clock } = this.#options;
-    const blocked = new Set<string>();
-    for (const message of await store.outbox.pending(200)) {
-      if (blocked.has(message.destination)) continue;
-      if (message.nextAttemptAt > clock().getTime()) {
-        // Keep per-destination order: nothing overtakes a message that is waiting to retry.
-        blocked.add(message.destination);
-        continue;
-      }
-      const ok = await this.#deliver(message);
-      if (!ok) blocked.add(message.destination);
+    for (;;) {
+      const heads = await store.outbox.due(clock().getTime(), 200);
+      let delivered = 0;
+      for (const message of heads) if (await this.#deliver(message)) delivered++;
+      if (delivered === 0) return;
     }
   }
 
@@ -82,6 +89,7 @@ export class OutboxWorker {
     const { store, signingKey, directory, clock } = this.#options;
     let status = 0;
     let error = '';
+    let code: string | undefined;
     try {
       const destination = (await directory.current()).node(message.destination);
       if (!destination) throw new Error(`${message.destination} is not in the directory`);
@@ -94,14 +102,42 @@ export class OutboxWorker {
         await store.outbox.markDelivered(message.id);
         return true;
       }
-      error = `${response.status} ${(await response.text()).slice(0, 300)}`;
+      const text = await response.text();
+      code = problemCode(text);
+      error = `${response.status} ${text.slice(0, 300)}`;
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
-    const dead = PERMANENT.has(status);
+    const dead = isPermanentRefusal(status);
     const backoff = Math.min(30_000, 500 * 2 ** Math.min(message.attempts, 6));
-    await store.outbox.markFailed(message.id, error, clock().getTime() + backoff, dead);
+    await store.transaction(async (tx) => {
+      await tx.outbox.markFailed(message.id, error, clock().getTime() + backoff, dead);
+      if (dead) {
+        await AuditLog.appendIn(
+          tx,
+          [
+            {
+              kind: 'case.delivery',
+              outcome: 'refused',
+              ...(code ? { code } : {}),
+              ...(message.caseId ? { caseId: message.caseId } : {}),
+              detail: { destination: message.destination, message: message.id, kind: message.kind, status, error: error.slice(0, 500) },
+            },
+          ],
+          clock(),
+        );
+      }
+    });
     if (dead) this.#options.log(`outbox: ${message.kind} ${message.id} to ${message.destination} refused for good: ${error}`);
     return false;
+  }
+}
+
+function problemCode(text: string): string | undefined {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown }).code;
+    return typeof code === 'string' ? code.slice(0, 60) : undefined;
+  } catch {
+    return undefined;
   }
 }

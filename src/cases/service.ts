@@ -9,8 +9,9 @@ import type { DirectorySource, ExchangeClient } from '../exchange/index.ts';
 import { validateResidentId } from '../standards/index.ts';
 import type { Store, StoreOps } from '../store/index.ts';
 import { caseTimeStatus, type TimeStatus, type WorkingCalendar } from './calendar.ts';
-import { participantsOf, TERMINAL_STATES, ThreadMessage, type Actor, type Case } from './model.ts';
-import { applyCaseAction, mergePartDecisions, openCase, type ActionInput, type CaseAction } from './state-machine.ts';
+import { evidenceFor } from './evidence.ts';
+import { caseStates, participantsOf, TERMINAL_STATES, ThreadMessage, type Actor, type Case, type CaseState, type CaseTransitionMessage } from './model.ts';
+import { applyCaseAction, caseActions, handOffRefusal, openCase, type ActionInput, type CaseAction } from './state-machine.ts';
 
 /** Who is calling: staff of this node, or an applicant known by their ID number. */
 export interface Principal {
@@ -48,6 +49,25 @@ export interface ApplyInput {
 }
 
 const MESSAGE_TYP = 'tongban-case-message+jws';
+
+/** One committed step, as it is replayed by the other participants. */
+interface Change {
+  readonly action: CaseAction;
+  readonly actor: Actor;
+  readonly input: ActionInput;
+  readonly at: string;
+  /** Identifiers the step generated (shipments), so every copy names them alike. */
+  readonly ids: readonly string[];
+}
+
+/** States a case can still move from: the overdue monitor pages over these only. */
+const NOT_TERMINAL: readonly CaseState[] = caseStates.filter((state) => !TERMINAL_STATES.has(state));
+
+/** How far ahead of this node's clock another node's step may be dated. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** A refusal of a copy from another node: final for the sender, recorded on this node. */
+const rejected = (message: string) => new TongbanError('CASE_COPY_REJECTED', message);
 
 /**
  * Cases at one node: opening, guarded transitions, sharing with the other participants through
@@ -96,15 +116,18 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
 
   async act(principal: Principal, id: string, action: CaseAction, input: ActionInput): Promise<CaseView> {
     const current = await this.get(principal, id);
-    const next = applyCaseAction(current.case, action, actorOf(principal), input, this.#ctx.clock().toISOString(), () => randomUUID());
-    await this.#commit(next, current.case.version, {
-      kind: `case.${action}`,
-      outcome: 'allowed',
-      caseId: id,
-      itemCode: next.itemCode,
-      operator: principal.id,
-      detail: { from: current.case.state, to: next.state },
+    const change = { action, actor: actorOf(principal), input, at: this.#ctx.clock().toISOString(), ids: [] as string[] };
+    const next = applyCaseAction(current.case, action, change.actor, input, change.at, () => {
+      const generated = randomUUID();
+      change.ids.push(generated);
+      return generated;
     });
+    await this.#commit(
+      next,
+      current.case.version,
+      { kind: `case.${action}`, outcome: 'allowed', caseId: id, itemCode: next.itemCode, operator: principal.id, detail: { from: current.case.state, to: next.state } },
+      change,
+    );
     return this.#view(next);
   }
 
@@ -138,14 +161,15 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     // Re-read: the case may have moved while the exchange ran.
     const fresh = (await this.get(principal, id)).case;
     const at = this.#ctx.clock().toISOString();
-    const next: Case = {
-      ...fresh,
-      evidence: [...fresh.evidence, { provider: request.provider, service: request.service, requestId: result.requestId, fetchedAt: at, fetchedBy: self, data: result.response.data }],
-      history: [...fresh.history, { action: 'fetch-evidence', from: fresh.state, to: fresh.state, at, actor: actorOf(principal), reason: `${request.service} from ${request.provider}` }],
-      version: fresh.version + 1,
-      updatedAt: at,
-    };
-    await this.#commit(next, fresh.version, { kind: 'case.fetch-evidence', outcome: 'allowed', caseId: id, operator: principal.id, provider: request.provider, service: request.service });
+    const evidence = { provider: request.provider, service: request.service, requestId: result.requestId, fetchedAt: at, fetchedBy: self, purpose: request.purpose, data: result.response.data };
+    const change: Change = { action: 'fetch-evidence', actor: actorOf(principal), input: { reason: `${request.service} from ${request.provider}`, evidence }, at, ids: [] };
+    const next = applyCaseAction(fresh, change.action, change.actor, change.input, at, () => randomUUID());
+    await this.#commit(
+      next,
+      fresh.version,
+      { kind: 'case.fetch-evidence', outcome: 'allowed', caseId: id, operator: principal.id, provider: request.provider, service: request.service, purpose: request.purpose },
+      change,
+    );
     return this.#view(next);
   }
 
@@ -156,12 +180,15 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     return this.#view(c);
   }
 
-  async list(principal: Principal): Promise<CaseView[]> {
-    const cases =
-      principal.role === 'applicant'
-        ? await this.#ctx.store.cases.list({ applicantId: principal.subject ?? '\u0000', limit: 10_000 })
-        : await this.#ctx.store.cases.list({ participant: this.#ctx.self, limit: 10_000 });
-    return cases.filter((c) => this.#visible(principal, c)).map((c) => this.#view(c));
+  /** One page of the cases the caller may see, newest first, with the true total; filtered and paged by the database. */
+  async list(principal: Principal, page: { state?: CaseState | undefined; limit: number; offset: number }): Promise<{ cases: CaseView[]; total: number }> {
+    if (principal.role !== 'applicant' && principal.node !== this.#ctx.self) return { cases: [], total: 0 };
+    const filter = {
+      ...(principal.role === 'applicant' ? { applicantId: principal.subject ?? '\u0000' } : { participant: this.#ctx.self }),
+      ...(page.state ? { states: [page.state] } : {}),
+    };
+    const [cases, total] = await Promise.all([this.#ctx.store.cases.list({ ...filter, limit: page.limit, offset: page.offset }), this.#ctx.store.cases.count(filter)]);
+    return { cases: cases.map((c) => this.#view(c)), total };
   }
 
   visibleTo(principal: Principal, c: Case): boolean {
@@ -179,49 +206,110 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
 
   /**
    * Writes the new version, its audit entry and a message to every other participant in one
-   * transaction. A case is shared once accepted; before that it is the accepting node's alone.
+   * transaction. A case is handed over (`case.snapshot`) when it is accepted; before that it is
+   * the accepting node's alone. After that every step travels as itself (`case.transition`), for
+   * the other participants to replay through the state machine.
    */
-  async #commit(next: Case, expectedVersion: number | undefined, event: AuditEvent): Promise<void> {
+  async #commit(next: Case, expectedVersion: number | undefined, event: AuditEvent, change?: Change): Promise<void> {
     const ctx = this.#ctx;
-    const shared = next.acceptedAt !== undefined;
+    const shared = next.acceptedAt !== undefined && change !== undefined;
+    // Evidence is filtered per destination against the agreements in force.
+    const carriesData = shared && (change.action === 'accept' ? next.evidence.some((e) => e.data) : change.input.evidence?.data !== undefined);
+    const policy = carriesData ? (await ctx.directory.current()).policy : undefined;
     await ctx.store.transaction(async (tx) => {
       if (!(await tx.cases.put(next, expectedVersion ?? 0))) {
         throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', 'The case changed meanwhile; reload it and try again.');
       }
-      if (shared) await this.#share(tx, next);
+      if (shared) await this.#share(tx, next, change, policy);
       await AuditLog.appendIn(tx, [event], ctx.clock());
     });
     if (shared) ctx.kickOutbox();
     this.emit('change', next);
   }
 
-  async #share(tx: StoreOps, c: Case): Promise<void> {
+  async #share(tx: StoreOps, c: Case, change: Change, policy: { findGrant: Parameters<typeof evidenceFor>[3] } | undefined): Promise<void> {
+    const now = this.#ctx.clock();
+    const evidence = (node: string, entries: Case['evidence']) => (policy ? evidenceFor(node, entries, c.itemCode, (q, t) => policy.findGrant(q, t), now) : entries);
     for (const node of participantsOf(c)) {
       if (node === this.#ctx.self) continue;
-      await tx.outbox.enqueue({ id: randomUUID(), destination: node, kind: 'case.snapshot', payload: c });
+      if (change.action === 'accept') {
+        await tx.outbox.enqueue({ id: randomUUID(), destination: node, caseId: c.id, kind: 'case.snapshot', payload: { ...c, evidence: evidence(node, c.evidence) } });
+        continue;
+      }
+      const input = change.input.evidence ? { ...change.input, evidence: evidence(node, [change.input.evidence])[0]! } : change.input;
+      const payload = { caseId: c.id, action: change.action, actor: change.actor, at: change.at, input, ids: [...change.ids] };
+      await tx.outbox.enqueue({ id: randomUUID(), destination: node, caseId: c.id, kind: 'case.transition', payload });
     }
   }
 
-  /** A case (or a newer version of it) from another participant; applied at most once. */
+  /**
+   * A case handed over by its accepting node. Accepted only if this node is one of its competent
+   * nodes, does not hold it yet, and the copy is what acceptance at that node produces
+   * (handOffRefusal); anything else is CASE_COPY_REJECTED and nothing is stored.
+   */
   async receiveSnapshot(tx: StoreOps, from: string, c: Case): Promise<'applied' | 'stale'> {
-    const participants = participantsOf(c);
-    if (!participants.includes(from) || !participants.includes(this.#ctx.self)) {
-      throw new TongbanError('CASE_FORBIDDEN', `${from} cannot send case ${c.id} to ${this.#ctx.self}.`);
-    }
-    const local = await tx.cases.get(c.id);
-    if (local && !participantsOf(local).includes(from)) throw new TongbanError('CASE_FORBIDDEN', `${from} takes no part in case ${c.id}.`);
-    let applied = await tx.cases.put(c);
-    if (!applied && local) {
-      // Concurrent part decisions of a joint case: merge them and tell everyone.
-      const merged = mergePartDecisions(local, c, this.#ctx.clock().toISOString());
-      if (merged && (await tx.cases.put(merged, local.version))) {
-        await this.#share(tx, merged);
-        applied = true;
-        this.#ctx.kickOutbox();
+    if (!c.competentNodes.includes(this.#ctx.self) || c.acceptingNode === this.#ctx.self) throw rejected(`Case ${c.id} is not handed over to ${this.#ctx.self}.`);
+    if (await tx.cases.get(c.id)) throw rejected(`${this.#ctx.self} already holds case ${c.id}; changes to it travel as transitions.`);
+    const refusal = handOffRefusal(c, from);
+    if (refusal) throw rejected(refusal);
+    if (!(await tx.cases.put(c, 0))) throw rejected(`${this.#ctx.self} already holds case ${c.id}.`);
+    await AuditLog.appendIn(tx, [{ kind: 'case.received', outcome: 'received', caseId: c.id, requester: from, detail: { version: c.version, state: c.state } }], this.#ctx.clock());
+    return 'applied';
+  }
+
+  /**
+   * A step another participant took on a case this node holds: replayed on this node's copy with
+   * the state machine, as that node's (the sender's) act — so it must be a step the state allows to
+   * that role at that node's seat. Returns the new copy (undefined when it changed nothing).
+   */
+  async receiveTransition(tx: StoreOps, from: string, m: CaseTransitionMessage): Promise<Case | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const local = await tx.cases.get(m.caseId);
+      // The hand-off from the accepting node may still be on its way: the sender retries.
+      if (!local) throw new TongbanError('CASE_NOT_YET_SHARED', `${this.#ctx.self} does not hold case ${m.caseId} yet.`);
+      if (!participantsOf(local).includes(from)) throw rejected(`${from} takes no part in case ${m.caseId}.`);
+      if (m.actor.node !== from) throw rejected(`${from} sent a step taken at ${m.actor.node}; a node reports only its own steps.`);
+      if (!Object.hasOwn(caseActions, m.action)) throw rejected(`Unknown case action ${m.action}.`);
+      // A step is reported after it was taken: a time ahead of this node's clock (beyond skew) is not one.
+      if (Date.parse(m.at) > this.#ctx.clock().getTime() + MAX_CLOCK_SKEW_MS) throw rejected(`The ${m.action} step is dated in the future (${m.at}).`);
+      // Both competent nodes of a joint case watch its time limit: a second escalation is no news.
+      if (m.action === 'escalate' && local.escalated) return undefined;
+      const ids = [...m.ids];
+      let next: Case;
+      try {
+        next = applyCaseAction(local, m.action as CaseAction, m.actor, m.input, m.at, () => {
+          const id = ids.shift();
+          if (!id) throw rejected(`The ${m.action} step lacks the identifiers it generated.`);
+          return id;
+        });
+      } catch (error) {
+        if (error instanceof TongbanError) throw rejected(`${m.action} by a ${m.actor.role} of ${from} is not allowed on case ${m.caseId}: ${error.message}`);
+        throw error;
       }
+      if (ids.length > 0) throw rejected(`The ${m.action} step carries identifiers it did not generate.`);
+      if (await tx.cases.put(next, local.version)) {
+        await AuditLog.appendIn(
+          tx,
+          [{ kind: 'case.received', outcome: 'received', caseId: m.caseId, requester: from, detail: { action: m.action, version: next.version, state: next.state } }],
+          this.#ctx.clock(),
+        );
+        return next;
+      }
+      // A local step committed meanwhile: replay on the newer copy.
+      if (attempt >= 4) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', `Case ${m.caseId} keeps changing; try again.`);
     }
-    await AuditLog.appendIn(tx, [{ kind: 'case.received', outcome: applied ? 'received' : 'refused', caseId: c.id, requester: from, detail: { version: c.version, state: c.state } }], this.#ctx.clock());
-    return applied ? 'applied' : 'stale';
+  }
+
+  /** Records on this node that a copy from another node was refused (the refusal rolled back everything else). */
+  async recordRefusal(from: string, kind: string, caseId: string | undefined, error: TongbanError): Promise<void> {
+    await this.#ctx.audit.append({
+      kind: 'case.received',
+      outcome: 'refused',
+      code: error.code,
+      requester: from,
+      ...(caseId ? { caseId: caseId.slice(0, 80) } : {}),
+      detail: { message: kind, reason: error.message.slice(0, 500) },
+    });
   }
 
   notifyReceived(c: Case): void {
@@ -231,6 +319,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   // ---- consultation threads (协商沟通) ----
 
   async thread(principal: Principal, id: string): Promise<ThreadMessage[]> {
+    if (principal.role === 'applicant') throw new TongbanError('CASE_FORBIDDEN', 'Consultation threads are between staff of the nodes involved.');
     await this.get(principal, id);
     return this.#ctx.store.caseMessages.list(id);
   }
@@ -238,6 +327,9 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   async post(principal: Principal, id: string, text: string, escalation: boolean): Promise<ThreadMessage> {
     if (principal.role === 'applicant') throw new TongbanError('CASE_FORBIDDEN', 'Consultation threads are between staff of the nodes involved.');
     const { case: c } = await this.get(principal, id);
+    // The other nodes hold the case only once it is handed over: a thread before that would
+    // send them messages about a case they do not know.
+    if (c.acceptedAt === undefined) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', 'The consultation thread opens once the case is accepted and handed over.');
     const unsigned = {
       id: `${this.#ctx.self}-${randomUUID()}`,
       caseId: id,
@@ -253,7 +345,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     await this.#ctx.store.transaction(async (tx) => {
       await tx.caseMessages.add(message);
       for (const node of participantsOf(c)) {
-        if (node !== this.#ctx.self) await tx.outbox.enqueue({ id: randomUUID(), destination: node, kind: 'case.message', payload: message });
+        if (node !== this.#ctx.self) await tx.outbox.enqueue({ id: randomUUID(), destination: node, caseId: id, kind: 'case.message', payload: message });
       }
       await AuditLog.appendIn(
         tx,
@@ -270,7 +362,8 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   async receiveMessage(tx: StoreOps, from: string, message: ThreadMessage): Promise<'applied' | 'stale'> {
     if (message.node !== from) throw new TongbanError('SIGNATURE_INVALID', 'The message names another node than its sender.');
     const c = await tx.cases.get(message.caseId);
-    if (!c || !participantsOf(c).includes(from)) throw new TongbanError('CASE_FORBIDDEN', `${from} takes no part in case ${message.caseId}.`);
+    if (!c) throw new TongbanError('CASE_NOT_YET_SHARED', `${this.#ctx.self} does not hold case ${message.caseId} yet.`);
+    if (!participantsOf(c).includes(from)) throw new TongbanError('CASE_FORBIDDEN', `${from} takes no part in case ${message.caseId}.`);
     const sender = (await this.#ctx.directory.current()).node(from);
     const { signature, ...unsigned } = message;
     const verified = await verifyJws(signature, (kid) => (kid === sender?.signingKey.kid ? sender.signingKey.jwk : null), new TextEncoder().encode(canonicalJson(unsigned)));
@@ -286,18 +379,27 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
 
   // ---- supervision (超期督办) ----
 
-  /** Escalates every overdue open case this node takes part in; returns the ids escalated. */
-  async escalateOverdue(): Promise<string[]> {
+  /**
+   * Escalates every overdue open case this node decides; returns the ids escalated. Walks all
+   * open cases in pages by id (escalating moves a case's update time, not its id, so nothing is
+   * skipped or seen twice).
+   */
+  async escalateOverdue(options: { pageSize?: number } = {}): Promise<string[]> {
     const system: Principal = { id: 'time-limit-monitor', role: 'system', node: this.#ctx.self };
+    const pageSize = options.pageSize ?? 500;
     const escalated: string[] = [];
-    for (const c of await this.#ctx.store.cases.list({ participant: this.#ctx.self, limit: 10_000 })) {
-      if (c.escalated || TERMINAL_STATES.has(c.state) || !c.competentNodes.includes(this.#ctx.self)) continue;
-      const time = caseTimeStatus(c, this.#ctx.calendar, this.#ctx.clock());
-      if (!time.overdue || time.finished) continue;
-      await this.act(system, c.id, 'escalate', { reason: `Overdue: the committed limit of ${time.limitDays} ${time.unit} days ended on ${time.deadline}.` });
-      escalated.push(c.id);
+    for (let afterId: string | undefined; ; ) {
+      const page = await this.#ctx.store.cases.list({ participant: this.#ctx.self, states: NOT_TERMINAL, order: 'id', ...(afterId ? { afterId } : {}), limit: pageSize });
+      for (const c of page) {
+        if (c.escalated || !c.competentNodes.includes(this.#ctx.self)) continue;
+        const time = caseTimeStatus(c, this.#ctx.calendar, this.#ctx.clock());
+        if (!time.overdue || time.finished) continue;
+        await this.act(system, c.id, 'escalate', { reason: `Overdue: the committed limit of ${time.limitDays} ${time.unit} days ended on ${time.deadline}.` });
+        escalated.push(c.id);
+      }
+      if (page.length < pageSize) return escalated;
+      afterId = page.at(-1)!.id;
     }
-    return escalated;
   }
 }
 

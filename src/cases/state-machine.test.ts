@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TongbanError } from '../errors/index.ts';
 import type { Actor, Case } from './model.ts';
-import { applyCaseAction, mergePartDecisions, openCase, type ActionInput, type CaseAction } from './state-machine.ts';
+import { evidenceFor } from './evidence.ts';
+import { applyCaseAction, handOffRefusal, openCase, type ActionInput, type CaseAction } from './state-machine.ts';
 
 const clerk: Actor = { node: '522732', id: 'clerk-1', role: 'clerk' };
 const approver: Actor = { node: '330523', id: 'appr-1', role: 'approver' };
@@ -110,18 +111,56 @@ describe('case state machine', () => {
     );
   });
 
-  it('joint parts: concurrent decisions merge into one decided case', () => {
+  it('joint parts: decisions taken at the same time give the same case in either order', () => {
     const joint = run(fresh('joint', ['330523', '320400']), ['precheck', clerk, checked], ['accept', clerk], ['start-review', approver]);
-    const byAnji = run(joint, ['decide', approver, { outcome: 'grant', reason: 'A' }]);
-    const byChangzhou = run(joint, ['decide', approver2, { outcome: 'grant', reason: 'C' }]);
-    expect(byAnji.state).toBe('in_review');
-    expect(byAnji.version).toBe(byChangzhou.version);
-    const merged = mergePartDecisions(byAnji, byChangzhou, now())!;
-    expect(merged).toMatchObject({ state: 'decided', decision: { outcome: 'grant' } });
-    expect(merged.parts.map((p) => p.status)).toEqual(['granted', 'granted']);
-    expect(merged.version).toBe(byAnji.version + 1);
-    expect(merged.history.filter((h) => h.action === 'decide')).toHaveLength(2);
-    expect(mergePartDecisions(merged, byChangzhou, now())).toBeNull();
+    const at = [now(), now()] as const;
+    const byAnji = (c: Case) => applyCaseAction(c, 'decide', approver, { outcome: 'grant', reason: 'A' }, at[0], ids);
+    const byChangzhou = (c: Case) => applyCaseAction(c, 'decide', approver2, { outcome: 'grant', reason: 'C' }, at[1], ids);
+    expect(byAnji(joint).state).toBe('in_review');
+    const first = byChangzhou(byAnji(joint));
+    const second = byAnji(byChangzhou(joint));
+    for (const c of [first, second]) {
+      expect(c).toMatchObject({ state: 'decided', decision: { outcome: 'grant', reason: '330523: A; 320400: C', at: at[1] }, version: joint.version + 2 });
+      expect(c.parts.map((p) => p.status)).toEqual(['granted', 'granted']);
+    }
+    expect({ ...first, history: [] }).toEqual({ ...second, history: [] });
+    // One refusal refuses the case, whichever part came first.
+    const refusedFirst = applyCaseAction(byAnji(joint), 'decide', approver2, { outcome: 'refuse', reason: '未备案' }, at[1], ids);
+    expect(refusedFirst.decision).toEqual({ outcome: 'refuse', reason: '320400: 未备案', at: at[1] });
+  });
+
+  it('a hand-off is accepted only as what acceptance at the accepting node produces', () => {
+    const accepted = run(fresh('joint', ['330523', '320400']), ['precheck', clerk, checked], ['accept', clerk]);
+    expect(handOffRefusal(accepted, '522732')).toBeNull();
+    // From another node than the accepting one.
+    expect(handOffRefusal(accepted, '330523')).toMatch(/accepting node/);
+    // Further along than acceptance: reviewed, decided, concluded.
+    const concluded = run(accepted, ['start-review', approver], ['decide', approver, { outcome: 'grant', reason: 'A' }], ['decide', approver2, { outcome: 'grant', reason: 'C' }], [
+      'conclude',
+      approver,
+      { result: { code: 'OK', description: '办结' } },
+    ]);
+    expect(handOffRefusal(concluded, '522732')).not.toBeNull();
+    // Forged fields on an accepted copy, or a history the state machine would not produce.
+    expect(handOffRefusal({ ...accepted, decision: { outcome: 'grant', reason: 'x', at: accepted.updatedAt } }, '522732')).not.toBeNull();
+    expect(handOffRefusal({ ...accepted, parts: accepted.parts.map((p) => ({ ...p, status: 'granted' as const })) }, '522732')).not.toBeNull();
+    expect(handOffRefusal({ ...accepted, history: accepted.history.map((h) => (h.action === 'accept' ? { ...h, actor: { ...h.actor, role: 'approver' as const } } : h)) }, '522732')).not.toBeNull();
+    expect(handOffRefusal({ ...accepted, history: accepted.history.filter((h) => h.action !== 'precheck'), version: accepted.version - 1 }, '522732')).toBeNull();
+    expect(handOffRefusal({ ...accepted, id: 'C-330523-UNIT01' }, '522732')).toMatch(/identifier/);
+    expect(handOffRefusal({ ...accepted, identityVerified: false }, '522732')).not.toBeNull();
+  });
+
+  it('evidence: a destination gets the data an agreement with the provider grants it, or a reference', () => {
+    const entry = { provider: '522732', service: 'household.residence-proof', requestId: 'r1', fetchedAt: now(), fetchedBy: '330523', purpose: '户籍类证明开具', data: { name: '张三', householdAddress: 'x', sex: '1' } };
+    const grants: Record<string, { fields: string[]; purposes: string[] }> = { '320400': { fields: ['name', 'sex'], purposes: ['户籍类证明开具'] }, '310118': { fields: ['name'], purposes: ['居住证办理'] } };
+    const find = (q: { requester: string }) => (grants[q.requester] ? { grant: grants[q.requester]! } : undefined);
+    expect(evidenceFor('522732', [entry], 'N034', find, new Date())).toEqual([entry]);
+    expect(evidenceFor('320400', [entry], 'N034', find, new Date())).toEqual([{ ...entry, data: { name: '张三', sex: '1' } }]);
+    const reference: Partial<typeof entry> = { ...entry };
+    delete reference.data;
+    // No grant, or a grant for another purpose: a reference without data.
+    expect(evidenceFor('310118', [entry], 'N034', find, new Date())).toEqual([reference]);
+    expect(evidenceFor('440300', [entry], 'N034', find, new Date())).toEqual([reference]);
   });
 
   it('opens cases at the accepting node only, with the right number of competent nodes', () => {

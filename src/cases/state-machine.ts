@@ -1,5 +1,5 @@
 import { TongbanError } from '../errors/index.ts';
-import { participantsOf, type Actor, type Case, type CaseState, type Material, type Shipment } from './model.ts';
+import { participantsOf, TERMINAL_STATES, caseStates, type Actor, type Case, type CaseState, type Evidence, type Material, type Part, type Shipment } from './model.ts';
 
 /** Where the acting person must sit: at the node that accepted the case, or at a competent one. */
 type Seat = 'accepting' | 'competent' | 'participant';
@@ -15,6 +15,7 @@ export interface ActionInput {
   readonly identityVerified?: boolean;
   readonly shipment?: { carrier: string; trackingNumber: string; contents: readonly string[] };
   readonly shipmentId?: string;
+  readonly evidence?: Evidence;
 }
 
 interface Rule {
@@ -24,7 +25,7 @@ interface Rule {
   readonly needsReason?: boolean;
   /** The new state (or the same, for actions that record without moving). */
   readonly to: (c: Case, input: ActionInput, actor: Actor) => CaseState;
-  readonly guard?: (c: Case, input: ActionInput, actor: Actor) => string | null;
+  readonly guard?: (c: Case, input: ActionInput, actor: Actor, now: string) => string | null;
   readonly apply?: (c: Case, input: ActionInput, actor: Actor, now: string, ids: () => string) => Partial<Case>;
 }
 
@@ -150,23 +151,13 @@ export const caseActions = {
       return c.parts.find((p) => p.node === actor.node)?.status === 'pending' ? null : 'This node has already decided its part.';
     },
     // Joint handling: the case is decided when every part is granted, or at the first refusal.
-    to: (c, input, actor) => {
-      const parts = c.parts.map((p) => (p.node === actor.node ? { ...p, status: input.outcome === 'grant' ? 'granted' : 'refused' } : p));
-      if (parts.some((p) => p.status === 'refused')) return 'decided';
-      return parts.every((p) => p.status === 'granted') ? 'decided' : 'in_review';
-    },
+    // The decision is a function of the parts alone, so part decisions taken at the same time on
+    // different nodes give the same case whatever order each node applies them in.
+    to: (c, input, actor) => (decisionOf(decidePart(c.parts, input, actor, '')) ? 'decided' : 'in_review'),
     apply: (c, input, actor, now) => {
-      const parts = c.parts.map((p) =>
-        p.node === actor.node ? { ...p, status: input.outcome === 'grant' ? ('granted' as const) : ('refused' as const), reason: input.reason!, decidedAt: now } : p,
-      );
-      const refused = parts.find((p) => p.status === 'refused');
-      const done = refused || parts.every((p) => p.status === 'granted');
-      return {
-        parts,
-        ...(done
-          ? { decision: refused ? { outcome: 'refuse' as const, reason: `${refused.node}: ${refused.reason ?? ''}`, at: now } : { outcome: 'grant' as const, reason: input.reason!, at: now } }
-          : {}),
-      };
+      const parts = decidePart(c.parts, input, actor, now);
+      const decision = decisionOf(parts);
+      return { parts, ...(decision ? { decision } : {}) };
     },
   },
   conclude: {
@@ -184,6 +175,20 @@ export const caseActions = {
     guard: (_c, input) => (input.method ? null : 'Give the delivery method: online, post or counter.'),
     to: () => 'delivered',
     apply: (_c, input, _actor, now) => ({ delivery: { method: input.method!, at: now, ...(input.trackingNumber ? { trackingNumber: input.trackingNumber } : {}) } }),
+  },
+  'fetch-evidence': {
+    from: caseStates.filter((state) => !TERMINAL_STATES.has(state)),
+    roles: ['clerk', 'approver', 'supervisor'],
+    seat: 'participant',
+    needsReason: true,
+    guard: (_c, input, actor, now) =>
+      !input.evidence
+        ? 'Give the evidence fetched.'
+        : input.evidence.fetchedBy !== actor.node || input.evidence.fetchedAt !== now
+          ? 'Evidence is recorded by the node that fetched it, when it fetched it.'
+          : null,
+    to: (c) => c.state,
+    apply: (c, input) => ({ evidence: [...c.evidence, input.evidence!] }),
   },
   withdraw: { from: OPEN, roles: ['applicant', 'clerk'], seat: 'accepting', needsReason: true, to: () => 'withdrawn' },
   escalate: {
@@ -218,7 +223,7 @@ export function applyCaseAction(c: Case, action: CaseAction, actor: Actor, input
   if (actor.role === 'applicant' && actor.id !== c.applicant.idNumber) throw new TongbanError('CASE_FORBIDDEN', 'Applicants act only on their own cases.');
   if (!rule.from.includes(c.state)) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', `A case that is ${c.state} cannot ${action}.`);
   if (rule.needsReason && !input.reason?.trim()) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', `Give a reason to ${action}.`);
-  const refusal = rule.guard?.(c, input, actor);
+  const refusal = rule.guard?.(c, input, actor, now);
   if (refusal) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', refusal);
   const to = rule.to(c, input, actor);
   const changes = rule.apply?.(c, input, actor, now, ids) ?? {};
@@ -228,7 +233,8 @@ export function applyCaseAction(c: Case, action: CaseAction, actor: Actor, input
     state: to,
     history: [...c.history, { action, from: c.state, to, at: now, actor, ...(input.reason ? { reason: input.reason } : {}) }],
     version: c.version + 1,
-    updatedAt: now,
+    // Steps replayed from other nodes may arrive after later local ones: the copy's time is its latest step's.
+    updatedAt: now > c.updatedAt ? now : c.updatedAt,
   };
 }
 
@@ -276,35 +282,57 @@ export function openCase(input: NewCase, actor: Actor, now: string): Case {
   };
 }
 
-/**
- * Joint handling lets several competent nodes decide their parts at the same time, so two
- * copies can reach the same version with different parts decided. Part decisions only move
- * forward (pending → granted | refused), so they merge: the result carries every decided part,
- * both transitions, and the case state the parts imply. Null when `incoming` adds nothing.
- */
-export function mergePartDecisions(local: Case, incoming: Case, now: string): Case | null {
-  if (local.id !== incoming.id) return null;
-  const decidedThere = incoming.parts.filter((p) => p.status !== 'pending' && local.parts.find((l) => l.node === p.node)?.status === 'pending');
-  if (decidedThere.length === 0 || (local.state !== 'in_review' && local.state !== 'decided')) return null;
-  const parts = local.parts.map((p) => decidedThere.find((d) => d.node === p.node) ?? p);
+function decidePart(parts: readonly Part[], input: ActionInput, actor: Actor, now: string): Part[] {
+  return parts.map((p) => (p.node === actor.node ? { ...p, status: input.outcome === 'grant' ? 'granted' : 'refused', reason: input.reason ?? '', decidedAt: now } : p));
+}
+
+/** The case's decision implied by its parts: the first refusal (in part order), or all granted. */
+function decisionOf(parts: readonly Part[]): Case['decision'] {
   const refused = parts.find((p) => p.status === 'refused');
-  const allGranted = parts.every((p) => p.status === 'granted');
-  const state = refused || allGranted ? 'decided' : local.state;
-  const missing = incoming.history.filter((t) => t.action === 'decide' && decidedThere.some((d) => d.node === t.actor.node));
-  const decision =
-    local.decision ??
-    (refused
-      ? { outcome: 'refuse' as const, reason: `${refused.node}: ${refused.reason ?? ''}`, at: now }
-      : allGranted
-        ? { outcome: 'grant' as const, reason: parts.map((p) => `${p.node}: ${p.reason ?? ''}`).join('; '), at: now }
-        : undefined);
-  return {
-    ...local,
-    parts,
-    state,
-    ...(decision ? { decision } : {}),
-    history: [...local.history, ...missing].sort((a, b) => a.at.localeCompare(b.at)),
-    version: Math.max(local.version, incoming.version) + 1,
-    updatedAt: now,
-  };
+  if (refused) return { outcome: 'refuse', reason: `${refused.node}: ${refused.reason ?? ''}`, at: refused.decidedAt ?? '' };
+  if (!parts.every((p) => p.status === 'granted')) return undefined;
+  const at = parts.map((p) => p.decidedAt ?? '').sort().at(-1)!;
+  return { outcome: 'grant', reason: parts.length === 1 ? (parts[0]!.reason ?? '') : parts.map((p) => `${p.node}: ${p.reason ?? ''}`).join('; '), at };
+}
+
+/**
+ * Checks a case another node hands over (`case.snapshot`) that this node does not hold yet:
+ * only the accepting node hands a case over, once, at acceptance. So the copy must be exactly
+ * what acceptance produces: state `accepted`, every step taken at the accepting node by a role
+ * the state machine allows there, starting with apply and ending with a clerk's accept, nothing
+ * decided, shipped or delivered. Null when it is; otherwise why not. Pure.
+ */
+export function handOffRefusal(c: Case, from: string): string | null {
+  if (from !== c.acceptingNode) return `Only the accepting node ${c.acceptingNode} hands case ${c.id} over.`;
+  // Case identifiers carry the accepting node, so no node can take another's.
+  if (!c.id.startsWith(`C-${c.acceptingNode}-`)) return `The case identifier ${c.id} is not one of ${c.acceptingNode}.`;
+  if (c.mode === 'joint' ? c.competentNodes.length < 2 : c.competentNodes.length !== 1) return 'The competent nodes do not fit the mode.';
+  if (c.parts.length !== c.competentNodes.length || c.parts.some((p, i) => p.node !== c.competentNodes[i] || p.status !== 'pending' || p.decidedAt || p.reason)) {
+    return 'A case is handed over with every part pending.';
+  }
+  if (c.state !== 'accepted' || c.resumeState || c.decision || c.result || c.delivery || c.shipments.length > 0) return `A case is handed over when accepted, not ${c.state}.`;
+  const [first, ...steps] = c.history;
+  if (!first || first.action !== 'apply' || first.from !== null || first.to !== 'applied' || first.actor.node !== from) return 'The history does not start with the application at the accepting node.';
+  if (first.actor.role !== 'clerk' && !(first.actor.role === 'applicant' && first.actor.id === c.applicant.idNumber)) return 'The case was not opened by a clerk or its applicant.';
+  let state: CaseState = 'applied';
+  for (const step of steps) {
+    const rule: Rule | undefined = (caseActions as Record<string, Rule>)[step.action];
+    if (!rule) return `Unknown action ${step.action} in the history.`;
+    if (step.actor.node !== from || rule.seat === 'competent') return `${step.action} by ${step.actor.node} cannot come before the hand-off.`;
+    if (!rule.roles.includes(step.actor.role) || (step.actor.role === 'applicant' && step.actor.id !== c.applicant.idNumber)) return `A ${step.actor.role} cannot ${step.action}.`;
+    if (step.from !== state || !rule.from.includes(state)) return `The history does not follow the state machine at ${step.action}.`;
+    if (rule.needsReason && !step.reason?.trim()) return `${step.action} without a reason.`;
+    const to = rule.to({ ...c, state }, {}, step.actor);
+    if (step.to !== to) return `The history does not follow the state machine at ${step.action}.`;
+    state = to;
+  }
+  if (!c.identityVerified || c.materials.some((m) => m.required && !m.checked)) return 'The case was accepted without the counter checks.';
+  const last = c.history.at(-1)!;
+  if (last.action !== 'accept' || last.actor.role !== 'clerk' || c.acceptedAt !== last.at) return 'The hand-off is not the acceptance by a clerk of the accepting node.';
+  if (c.version !== c.history.length) return 'The version does not match the history.';
+  if (c.materialsRequested !== c.history.some((h) => h.action === 'request-materials')) return 'The notice to complete does not match the history.';
+  if (Boolean(c.escalated) !== c.history.some((h) => h.action === 'escalate')) return 'The escalation does not match the history.';
+  const fetched = c.history.filter((h) => h.action === 'fetch-evidence');
+  if (c.evidence.length !== fetched.length || c.evidence.some((e, i) => e.fetchedBy !== from || e.fetchedAt !== fetched[i]!.at)) return 'The evidence does not match the history.';
+  return null;
 }

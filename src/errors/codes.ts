@@ -55,6 +55,8 @@ export const errorStatus = {
   CASE_NOT_FOUND: 404,
   CASE_FORBIDDEN: 403,
   CASE_TRANSITION_NOT_ALLOWED: 409,
+  CASE_COPY_REJECTED: 422,
+  CASE_NOT_YET_SHARED: 425,
   // cryptography
   DECRYPTION_FAILED: 400,
   // configuration and node identity

@@ -116,6 +116,8 @@ export interface OutboxTable {
   created_at: string;
   delivered_at: string | null;
   last_error: string | null;
+  /** The case the message is about: delivery keeps order per (destination, case). */
+  case_id: string | null;
 }
 
 export interface CaseTables {

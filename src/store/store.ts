@@ -55,6 +55,15 @@ export interface OutboxMessage {
   readonly createdAt: string;
   readonly deliveredAt: string | null;
   readonly lastError: string | null;
+  /** The case the message is about (order is kept per destination and case). */
+  readonly caseId: string | null;
+}
+
+/** Which cases: those a node takes part in, an applicant's own, in some states. */
+export interface CaseFilter {
+  readonly participant?: string;
+  readonly applicantId?: string;
+  readonly states?: readonly string[];
 }
 
 export interface AccountRecord {
@@ -114,18 +123,25 @@ export interface StoreOps {
      * stored copy is exactly that version: optimistic concurrency). False when nothing was written.
      */
     put(c: Case, expectedVersion?: number): Promise<boolean>;
-    list(filter: { participant?: string; applicantId?: string; limit?: number }): Promise<Case[]>;
+    /**
+     * One page, newest update first (`order: 'recent'`, with offset), or by id after `afterId`
+     * (`order: 'id'`: stable paging over a set that changes while it is walked).
+     */
+    list(filter: CaseFilter & { limit?: number; offset?: number; order?: 'recent' | 'id'; afterId?: string }): Promise<Case[]>;
+    count(filter: CaseFilter): Promise<number>;
   };
   readonly caseMessages: {
     add(message: ThreadMessage): Promise<boolean>;
     list(caseId: string): Promise<ThreadMessage[]>;
   };
   readonly outbox: {
-    enqueue(message: { id: string; destination: string; kind: string; payload: unknown }): Promise<void>;
-    pending(limit: number): Promise<OutboxMessage[]>;
+    enqueue(message: { id: string; destination: string; kind: string; caseId?: string; payload: unknown }): Promise<void>;
+    /** Messages to send now: the due head of each (destination, case) queue, oldest first. */
+    due(now: number, limit: number): Promise<OutboxMessage[]>;
     markDelivered(id: string): Promise<void>;
     markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean): Promise<void>;
-    list(): Promise<OutboxMessage[]>;
+    /** In order; `failed`: refused for good or retrying after an error. */
+    list(filter?: { failed?: boolean; limit?: number; offset?: number }): Promise<OutboxMessage[]>;
   };
   readonly accounts: {
     add(account: AccountRecord, tokenHash: string): Promise<boolean>;

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { Case, caseActionNames, ThreadMessage, type CaseAction, type CaseView, type Principal } from '../../cases/index.ts';
+import { ActionInputSchema, Case, caseActionNames, CaseState, CaseTransitionMessage, ThreadMessage, type CaseAction, type CaseView, type Principal } from '../../cases/index.ts';
 import { HandlingMode } from '../../catalog/index.ts';
-import { TongbanError } from '../../errors/index.ts';
+import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest } from '../../exchange/index.ts';
 import { parseJson } from '../../exchange/provider.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
@@ -26,22 +26,23 @@ const TimeStatusOut = z.object({
 });
 const CaseOut = z.object({ case: Case, time: TimeStatusOut });
 
-const ActionBody = z
-  .object({
-    reason: z.string().max(1000).optional(),
-    outcome: z.enum(['grant', 'refuse']).optional(),
-    result: z.object({ code: z.string().min(1).max(40), description: z.string().max(1000) }).optional(),
-    method: z.enum(['online', 'post', 'counter']).optional(),
-    trackingNumber: z.string().max(60).optional(),
-    materials: z.array(z.object({ name: z.string(), checked: z.boolean(), note: z.string().max(500).optional() })).optional(),
-    requestedMaterials: z.array(z.string().min(1).max(100)).optional(),
-    identityVerified: z.boolean().optional(),
-    shipment: z.object({ carrier: z.string().min(1).max(50), trackingNumber: z.string().min(1).max(60), contents: z.array(z.string().min(1).max(100)).min(1) }).optional(),
-    shipmentId: z.string().optional(),
-  })
-  .strict();
+/** What staff and applicants may send; evidence is recorded by the node itself (POST …/evidence). */
+const ActionBody = ActionInputSchema.omit({ evidence: true });
+/** Steps taken through the actions route (fetch-evidence is the evidence route's). */
+const clientActionNames = caseActionNames.filter((a) => a !== 'fetch-evidence') as [CaseAction, ...CaseAction[]];
 
-const InboxMessage = z.object({ id: z.string().min(1).max(80), kind: z.enum(['case.snapshot', 'case.message']), payload: z.unknown() });
+const OutboxEntryOut = z.object({
+  id: z.string(),
+  destination: z.string(),
+  kind: z.string(),
+  caseId: z.string().nullable(),
+  status: z.enum(['pending', 'delivered', 'dead']),
+  attempts: z.number(),
+  createdAt: z.string(),
+  lastError: z.string().nullable(),
+});
+
+const InboxMessage = z.object({ id: z.string().min(1).max(80), kind: z.enum(['case.snapshot', 'case.transition', 'case.message']), payload: z.unknown() });
 
 /** Cases: the staff and applicant API, the node-to-node inbox, live events, accounts. */
 export function casesPlugin(context: ServerContext): void {
@@ -108,13 +109,13 @@ export function casesPlugin(context: ServerContext): void {
     url: '/v1/cases',
     tag: 'cases',
     summary: 'The cases the caller may see: staff, those their node takes part in; applicants, their own',
-    query: z.object({ state: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).default(0) }),
+    query: z.object({ state: CaseState.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) }),
     response: z.object({ cases: z.array(CaseOut), total: z.number() }),
     errors: [401],
     before: authenticate,
     handler: async ({ query }, request) => {
-      const views = (await runtime.cases.list(await principalOf(request))).filter((v) => !query.state || v.case.state === query.state);
-      return { cases: views.slice(query.offset, query.offset + query.limit).map(toOut), total: views.length };
+      const page = await runtime.cases.list(await principalOf(request), query);
+      return { cases: page.cases.map(toOut), total: page.total };
     },
   });
 
@@ -135,7 +136,7 @@ export function casesPlugin(context: ServerContext): void {
     url: '/v1/cases/:id/actions/:action',
     tag: 'cases',
     summary: `A step of the lifecycle: ${caseActionNames.join(', ')}`,
-    params: z.object({ id: z.string().max(60), action: z.enum(caseActionNames as [CaseAction, ...CaseAction[]]) }),
+    params: z.object({ id: z.string().max(60), action: z.enum(clientActionNames) }),
     body: ActionBody,
     response: CaseOut,
     errors: [401, 403, 404, 409],
@@ -163,7 +164,7 @@ export function casesPlugin(context: ServerContext): void {
     summary: 'The consultation thread between staff of the nodes involved',
     params: z.object({ id: z.string().max(60) }),
     response: z.object({ messages: z.array(ThreadMessage) }),
-    errors: [401, 404],
+    errors: [401, 403, 404],
     before: authenticate,
     handler: async ({ params }, request) => ({ messages: await runtime.cases.thread(await principalOf(request), params.id) }),
   });
@@ -177,20 +178,36 @@ export function casesPlugin(context: ServerContext): void {
     body: z.object({ text: z.string().min(1).max(4000), escalation: z.boolean().default(false) }),
     response: ThreadMessage,
     status: 201,
-    errors: [401, 403, 404],
+    errors: [401, 403, 404, 409],
     before: authenticate,
     handler: async ({ params, body }, request) => runtime.cases.post(await principalOf(request), params.id, body.text, body.escalation),
+  });
+
+  addRoute(app, openapi, {
+    method: 'GET',
+    url: '/v1/operator/outbox',
+    tag: 'operator',
+    summary: 'Operator: case messages to other nodes that failed — refused for good (dead) or still retrying — with the error',
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) }),
+    response: z.object({ messages: z.array(OutboxEntryOut) }),
+    errors: [401],
+    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    handler: async ({ query }) => {
+      const messages = await runtime.store.outbox.list({ failed: true, limit: query.limit, offset: query.offset });
+      return { messages: messages.map(({ id, destination, kind, caseId, status, attempts, createdAt, lastError }) => ({ id, destination, kind, caseId, status, attempts, createdAt, lastError })) };
+    },
   });
 
   addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/cases/inbox',
     tag: 'cases',
-    summary: 'Node to node: a case hand-off or update, or a thread message, from the outbox of another participant (applied once per message id)',
+    summary:
+      'Node to node: a case hand-off from its accepting node, a step another participant took (replayed through the state machine), or a thread message; applied once per message id',
     bodyDoc: InboxMessage,
     raw: true,
     response: z.object({ id: z.string(), result: z.enum(['applied', 'stale']), replayed: z.boolean() }),
-    errors: [401, 403],
+    errors: [401, 403, 422, 425],
     handler: async (_input, request) => {
       const view = await runtime.exchange.directory.current();
       const incoming = incomingRequest(request, context.endpoint());
@@ -200,23 +217,37 @@ export function casesPlugin(context: ServerContext): void {
       if (!parsed.ok) throw parsed.error;
       const message = parsed.value;
       const from = auth.node.division;
+      // A payload that is not what its kind says is refused before anything is read or written.
+      const payload = (message.kind === 'case.snapshot' ? Case : message.kind === 'case.transition' ? CaseTransitionMessage : ThreadMessage).safeParse(message.payload);
+      if (!payload.success) throw validationError(payload.error);
       const hash = createHash('sha256').update(incoming.body).digest('hex');
-      let received: unknown;
-      const outcome = await runtime.store.idempotent('case-inbox', `${from}:${message.id}`, hash, async (tx) => {
-        if (message.kind === 'case.snapshot') {
-          const c = Case.parse(message.payload);
-          received = c;
-          return runtime.cases.receiveSnapshot(tx, from, c);
+      let received: Case | ThreadMessage | undefined;
+      try {
+        const outcome = await runtime.store.idempotent('case-inbox', `${from}:${message.id}`, hash, async (tx) => {
+          if (message.kind === 'case.snapshot') {
+            received = payload.data as Case;
+            return runtime.cases.receiveSnapshot(tx, from, received);
+          }
+          if (message.kind === 'case.transition') {
+            received = await runtime.cases.receiveTransition(tx, from, payload.data as CaseTransitionMessage);
+            return received ? 'applied' : 'stale';
+          }
+          received = payload.data as ThreadMessage;
+          return runtime.cases.receiveMessage(tx, from, received);
+        });
+        if (!outcome.replayed && outcome.result === 'applied' && received) {
+          if (message.kind === 'case.message') runtime.cases.notifyMessage(received as ThreadMessage);
+          else runtime.cases.notifyReceived(received as Case);
         }
-        const m = ThreadMessage.parse(message.payload);
-        received = m;
-        return runtime.cases.receiveMessage(tx, from, m);
-      });
-      if (!outcome.replayed && outcome.result === 'applied') {
-        if (message.kind === 'case.snapshot') runtime.cases.notifyReceived(received as Case);
-        else runtime.cases.notifyMessage(received as ThreadMessage);
+        return { id: message.id, result: outcome.result, replayed: outcome.replayed };
+      } catch (error) {
+        // The refusal rolled the transaction back; record it on its own.
+        if (error instanceof TongbanError && (error.code === 'CASE_COPY_REJECTED' || error.code === 'CASE_FORBIDDEN' || error.code === 'SIGNATURE_INVALID')) {
+          const data = payload.data as { id?: string; caseId?: string };
+          await runtime.cases.recordRefusal(from, message.kind, message.kind === 'case.snapshot' ? data.id : data.caseId, error);
+        }
+        throw error;
       }
-      return { id: message.id, result: outcome.result, replayed: outcome.replayed };
     },
   });
 

@@ -1,32 +1,65 @@
 import { Case as CaseSchema, ThreadMessage as ThreadMessageSchema, participantsOf, type Case, type ThreadMessage } from '../../cases/model.ts';
-import type { AccountRecord, OutboxMessage, StoreOps } from '../store.ts';
+import { sql } from 'kysely';
+import type { AccountRecord, CaseFilter, OutboxMessage, StoreOps } from '../store.ts';
 import { isUniqueViolation, type OpsContext } from './context.ts';
 
 export function casesOps({ db }: OpsContext): StoreOps['cases'] {
+  /** The filter as SQL; participants through their table, states and applicant on indexed columns. */
+  const filtered = (filter: CaseFilter) => {
+    let query = db.selectFrom('cases');
+    if (filter.participant) {
+      query = query.innerJoin('case_participants', 'case_participants.case_id', 'cases.id').where('case_participants.node', '=', filter.participant);
+    }
+    if (filter.applicantId !== undefined) query = query.where('cases.applicant_id', '=', filter.applicantId);
+    if (filter.states) query = filter.states.length === 0 ? query.where(sql<boolean>`1 = 0`) : query.where('cases.state', 'in', [...filter.states]);
+    return query;
+  };
   return {
     async get(id: string): Promise<Case | undefined> {
       const row = await db.selectFrom('cases').select('body').where('id', '=', id).executeTakeFirst();
       return row ? CaseSchema.parse(JSON.parse(row.body)) : undefined;
     },
+    /**
+     * Compare-and-set in the statement itself: the UPDATE matches only the expected (or an older)
+     * version and a new case is inserted only if absent, so of concurrent writers from the same
+     * version exactly one changes a row, on SQLite and on PostgreSQL alike.
+     */
     async put(c: Case, expectedVersion?: number): Promise<boolean> {
-      const existing = await db.selectFrom('cases').select('version').where('id', '=', c.id).executeTakeFirst();
-      if (expectedVersion !== undefined && (existing?.version ?? 0) !== expectedVersion) return false;
-      if (existing && Number(existing.version) >= c.version) return false;
-      const values = { id: c.id, version: c.version, state: c.state, accepting_node: c.acceptingNode, applicant_id: c.applicant.idNumber, body: JSON.stringify(c), updated_at: c.updatedAt };
-      if (existing) await db.updateTable('cases').set(values).where('id', '=', c.id).execute();
-      else await db.insertInto('cases').values(values).execute();
+      const changes = { version: c.version, state: c.state, accepting_node: c.acceptingNode, applicant_id: c.applicant.idNumber, body: JSON.stringify(c), updated_at: c.updatedAt };
+      const values = { id: c.id, ...changes };
+      let written: bigint;
+      if (expectedVersion === 0 || expectedVersion === undefined) {
+        const inserted = await db.insertInto('cases').values(values).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+        written = inserted.numInsertedOrUpdatedRows ?? 0n;
+      } else written = 0n;
+      if (written === 0n && expectedVersion !== 0) {
+        const updated = await db
+          .updateTable('cases')
+          .set(changes)
+          .where('id', '=', c.id)
+          .where('version', expectedVersion === undefined ? '<' : '=', expectedVersion ?? c.version)
+          .where('version', '<', c.version)
+          .executeTakeFirst();
+        written = updated.numUpdatedRows;
+      }
+      if (written === 0n) return false;
       for (const node of participantsOf(c)) {
         await db.insertInto('case_participants').values({ case_id: c.id, node }).onConflict((oc) => oc.doNothing()).execute();
       }
       return true;
     },
-    async list(filter: { participant?: string; applicantId?: string; limit?: number }): Promise<Case[]> {
-      let query = db.selectFrom('cases').select('cases.body').orderBy('cases.updated_at', 'desc').limit(filter.limit ?? 200);
-      if (filter.participant) {
-        query = query.innerJoin('case_participants', 'case_participants.case_id', 'cases.id').where('case_participants.node', '=', filter.participant);
-      }
-      if (filter.applicantId) query = query.where('cases.applicant_id', '=', filter.applicantId);
+    async list(filter: CaseFilter & { limit?: number; offset?: number; order?: 'recent' | 'id'; afterId?: string }): Promise<Case[]> {
+      let query = filtered(filter).select('cases.body').limit(filter.limit ?? 200);
+      if (filter.order === 'id') {
+        query = query.orderBy('cases.id');
+        if (filter.afterId !== undefined) query = query.where('cases.id', '>', filter.afterId);
+      } else query = query.orderBy('cases.updated_at', 'desc').orderBy('cases.id', 'desc');
+      if (filter.offset) query = query.offset(filter.offset);
       return (await query.execute()).map((r) => CaseSchema.parse(JSON.parse(r.body)));
+    },
+    async count(filter: CaseFilter): Promise<number> {
+      const row = await filtered(filter).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
     },
   };
 }
@@ -68,9 +101,10 @@ export function outboxOps({ db, clock }: OpsContext): StoreOps['outbox'] {
     createdAt: r.created_at as string,
     deliveredAt: (r.delivered_at as string | null) ?? null,
     lastError: (r.last_error as string | null) ?? null,
+    caseId: (r.case_id as string | null) ?? null,
   });
   return {
-    async enqueue(message: { id: string; destination: string; kind: string; payload: unknown }): Promise<void> {
+    async enqueue(message: { id: string; destination: string; kind: string; caseId?: string; payload: unknown }): Promise<void> {
       const now = clock();
       await db
         .insertInto('outbox')
@@ -86,26 +120,54 @@ export function outboxOps({ db, clock }: OpsContext): StoreOps['outbox'] {
           created_at: now.toISOString(),
           delivered_at: null,
           last_error: null,
+          case_id: message.caseId ?? null,
         })
         .execute();
     },
-    async pending(limit: number): Promise<OutboxMessage[]> {
-      const rows = await db.selectFrom('outbox').selectAll().where('status', '=', 'pending').orderBy('seq').limit(limit).execute();
+    /**
+     * The head of each (destination, case) queue, when it is due. A message waits behind an
+     * earlier pending one of the same case to the same node only, so a message that keeps
+     * failing holds up nothing else.
+     */
+    async due(now: number, limit: number): Promise<OutboxMessage[]> {
+      const rows = await db
+        .selectFrom('outbox as o')
+        .selectAll('o')
+        .where('o.status', '=', 'pending')
+        .where('o.next_attempt_at', '<=', now)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('outbox as e')
+                .select('e.id')
+                .where('e.status', '=', 'pending')
+                .whereRef('e.destination', '=', 'o.destination')
+                .whereRef('e.case_id', '=', 'o.case_id')
+                .whereRef('e.seq', '<', 'o.seq'),
+            ),
+          ),
+        )
+        .orderBy('o.seq')
+        .limit(limit)
+        .execute();
       return rows.map(toMessage);
     },
     async markDelivered(id: string): Promise<void> {
       await db.updateTable('outbox').set({ status: 'delivered', delivered_at: clock().toISOString(), last_error: null }).where('id', '=', id).execute();
     },
     async markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean): Promise<void> {
-      const row = await db.selectFrom('outbox').select('attempts').where('id', '=', id).executeTakeFirst();
       await db
         .updateTable('outbox')
-        .set({ attempts: Number(row?.attempts ?? 0) + 1, last_error: error.slice(0, 500), next_attempt_at: nextAttemptAt, status: dead ? 'dead' : 'pending' })
+        .set({ attempts: sql`attempts + 1`, last_error: error.slice(0, 500), next_attempt_at: nextAttemptAt, status: dead ? 'dead' : 'pending' })
         .where('id', '=', id)
         .execute();
     },
-    async list(): Promise<OutboxMessage[]> {
-      return (await db.selectFrom('outbox').selectAll().orderBy('seq').execute()).map(toMessage);
+    async list(filter: { failed?: boolean; limit?: number; offset?: number } = {}): Promise<OutboxMessage[]> {
+      let query = db.selectFrom('outbox').selectAll().orderBy('seq');
+      // Failed: refused for good, or still retrying after an error.
+      if (filter.failed) query = query.where((eb) => eb.or([eb('status', '=', 'dead'), eb.and([eb('status', '=', 'pending'), eb('attempts', '>', 0)])]));
+      if (filter.limit !== undefined) query = query.limit(filter.limit).offset(filter.offset ?? 0);
+      return (await query.execute()).map(toMessage);
     },
   };
 }

@@ -1,0 +1,26 @@
+import type { Evidence } from './model.ts';
+
+/** The grant look-up of the policy index (PolicyIndex.findGrant), narrowed to what is used here. */
+export type FindGrant = (
+  query: { requester: string; provider: string; service: string; itemCode: string },
+  now: Date,
+) => { grant: { fields: readonly string[]; purposes: readonly string[] } } | undefined;
+
+/**
+ * The evidence a destination may hold in its copy of a case. Evidence fetched under one agreement
+ * is not the other participants' to read: a node receives an entry's data only where an agreement
+ * between it and the provider grants it that service for the case's item (and, when the entry
+ * records its purpose, for that purpose), with the fields that grant allows. Otherwise it gets a
+ * reference (provider, service, request, time, no data) to fetch under an agreement of its own.
+ * The provider's own data always goes back to it whole. Pure.
+ */
+export function evidenceFor(destination: string, entries: readonly Evidence[], itemCode: string, findGrant: FindGrant, now: Date): Evidence[] {
+  return entries.map((entry) => {
+    if (!entry.data || entry.provider === destination) return entry;
+    const found = findGrant({ requester: destination, provider: entry.provider, service: entry.service, itemCode }, now);
+    const { data, ...reference } = entry;
+    if (!found || (entry.purpose !== undefined && !found.grant.purposes.includes(entry.purpose))) return reference;
+    const allowed = new Set(found.grant.fields);
+    return { ...reference, data: Object.fromEntries(Object.entries(data).filter(([field]) => allowed.has(field))) };
+  });
+}
