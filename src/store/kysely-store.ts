@@ -50,6 +50,9 @@ export class KyselyStore implements Store {
   get checkpoints() {
     return this.#ops.checkpoints;
   }
+  get incidents() {
+    return this.#ops.incidents;
+  }
   get nonces() {
     return this.#ops.nonces;
   }
