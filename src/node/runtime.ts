@@ -139,10 +139,13 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       jobs = await startBackgroundJobs(runtime, endpoint, log);
     },
     async close() {
-      jobs?.stop();
+      await jobs?.stop();
       outbox.stop();
       await outbox.idle();
       directoryClient?.stop();
+      // The last word to the hub: a checkpoint of the final head, before the store closes, so a
+      // tail truncated or rewritten while the node is down cannot go unnoticed.
+      await jobs?.checkpoint().catch((error: unknown) => log(`final audit checkpoint failed: ${error instanceof Error ? error.message : String(error)}`));
       await services.close();
       await store.close();
     },
