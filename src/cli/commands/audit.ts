@@ -18,7 +18,7 @@ export function auditCommand(program: Command): void {
     .option('--federation <dir>', 'federation folder', 'var/demo')
     .action(async (options: { node?: string; config?: string; federation: string }) => {
       const config = options.config ? loadConfig(options.config, {}) : locateNode(options.federation, options.node ?? '522732');
-      const store = await openStore({ url: config.database.url });
+      const store = await openStore({ url: config.database.url, mustExist: true });
       try {
         const { checkpoints, source } = await witnessedCheckpoints(config, store);
         const verdict = await verifyChain(auditPages(store), checkpoints);
