@@ -21,7 +21,7 @@ const ALLOWED: Record<Need, Caller[]> = {
 
 function need(method: string, path: string): Need {
   if (path.startsWith('/v1/operator/')) return 'operator';
-  if (path.startsWith('/v1/directory/nodes')) return 'admin';
+  if (path.startsWith('/v1/directory/nodes') || path === '/v1/audit/incidents') return 'admin';
   if (['/v1/exchange', '/v1/exchange/relayed', '/v1/relay', '/v1/directory/enrolments', '/v1/cases/inbox'].includes(path)) return 'node-signature';
   if ((path === '/v1/agreements' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
   if (path.startsWith('/v1/cases')) return 'account';

@@ -274,7 +274,44 @@ export function storeContract(fresh: () => StoreFixture): void {
       const cp = { division: '522732', seq: 5, hash: 'h'.repeat(64), at: '2026-11-30T00:00:00.000Z', jws: 'a.b.c' };
       expect(await store.checkpoints.add(cp)).toBe(true);
       expect(await store.checkpoints.add(cp)).toBe(false);
-      expect(await store.checkpoints.list('522732')).toEqual([cp]);
+      expect(await store.checkpoints.list('522732', { limit: 10 })).toEqual([cp]);
+    });
+
+    it('pages checkpoints in SQL by sequence number, and finds the latest and one by seq', async () => {
+      const cp = (seq: number, division = '522732') => ({ division, seq, hash: seq.toString(16).padStart(64, '0'), at: '2026-11-30T00:00:00.000Z', jws: 'a.b.c' });
+      for (const seq of [3, 1, 7, 5, 9]) await store.checkpoints.add(cp(seq));
+      await store.checkpoints.add(cp(100, '330523'));
+      expect((await store.checkpoints.list('522732', { limit: 2 })).map((c) => c.seq)).toEqual([1, 3]);
+      expect((await store.checkpoints.list('522732', { after: 3, limit: 2 })).map((c) => c.seq)).toEqual([5, 7]);
+      expect((await store.checkpoints.list('522732', { after: 7, limit: 2 })).map((c) => c.seq)).toEqual([9]);
+      expect(await store.checkpoints.latest('522732')).toEqual(cp(9));
+      expect(await store.checkpoints.latest('110000')).toBeUndefined();
+      expect(await store.checkpoints.get('522732', 5)).toEqual(cp(5));
+      expect(await store.checkpoints.get('522732', 4)).toBeUndefined();
+    });
+
+    it('records an audit incident once per offending claim, in order, and pages them', async () => {
+      const incident = (claimedSeq: number, division = '522732') => ({
+        division,
+        kind: 'conflict' as const,
+        claimedSeq,
+        claimedHash: 'c'.repeat(64),
+        witnessedSeq: claimedSeq,
+        witnessedHash: 'w'.repeat(64),
+        jws: 'a.b.c',
+        at: '2026-11-30T00:00:00.000Z',
+      });
+      const first = await store.transaction(async (tx) => {
+        await tx.checkpoints.lock();
+        return tx.incidents.add(incident(5));
+      });
+      expect(first).toEqual({ incident: { seq: 1, ...incident(5) }, recorded: true });
+      expect(await store.incidents.add(incident(5))).toEqual({ incident: { seq: 1, ...incident(5) }, recorded: false });
+      expect((await store.incidents.add(incident(6, '330523'))).incident.seq).toBe(2);
+      expect((await store.incidents.add(incident(7))).incident.seq).toBe(3);
+      expect((await store.incidents.list({ limit: 2 })).map((i) => i.seq)).toEqual([1, 2]);
+      expect((await store.incidents.list({ after: 2, limit: 2 })).map((i) => i.seq)).toEqual([3]);
+      expect((await store.incidents.list({ limit: 10, division: '522732' })).map((i) => i.claimedSeq)).toEqual([5, 7]);
     });
   });
 

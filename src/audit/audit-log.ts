@@ -16,6 +16,8 @@ export class AuditLog {
   readonly #clock: () => Date;
   #pending: Pending[] = [];
   #scheduled = false;
+  #flushing: Promise<void> = Promise.resolve();
+  readonly #listeners: Array<(headSeq: number) => void> = [];
 
   constructor(store: Store, clock: () => Date = () => new Date()) {
     this.#store = store;
@@ -32,6 +34,17 @@ export class AuditLog {
     });
   }
 
+  /** Called with the new head's sequence number after each committed batch (checkpoints by count). */
+  onAppended(listener: (headSeq: number) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Resolves once every append requested so far has been written (or failed). */
+  async idle(): Promise<void> {
+    while (this.#scheduled || this.#pending.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    await this.#flushing;
+  }
+
   /** Appends inside the caller's transaction, so the entry commits with the change it records. */
   static async appendIn(tx: StoreOps, events: readonly AuditEvent[], at: Date): Promise<AuditEntry[]> {
     await tx.audit.lockHead();
@@ -40,7 +53,14 @@ export class AuditLog {
     return entries;
   }
 
-  async #flush(): Promise<void> {
+  #flush(): Promise<void> {
+    // Batches may overlap on PostgreSQL; idle() waits for every one of them.
+    const write = this.#write();
+    this.#flushing = Promise.all([this.#flushing, write]).then(() => {});
+    return write;
+  }
+
+  async #write(): Promise<void> {
     const batch = this.#pending;
     this.#pending = [];
     this.#scheduled = false;
@@ -52,6 +72,8 @@ export class AuditLog {
         pending.resolve(entries.slice(offset, offset + pending.events.length));
         offset += pending.events.length;
       }
+      const head = entries[entries.length - 1];
+      if (head) for (const listener of this.#listeners) listener(head.seq);
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     }

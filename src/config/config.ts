@@ -27,6 +27,22 @@ export const ConfigFile = z
         bodyLimit: z.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
         /** The URL other nodes use to reach this one; defaults to http://host:port as it listens. */
         publicUrl: z.url().optional(),
+        /** Open connections the server accepts at once; more are closed at once (file descriptors are finite). */
+        maxConnections: z.number().int().min(1).max(1_000_000).default(1000),
+        /** Open event streams (GET /v1/cases/events) one account may hold; one more gets 429 TOO_MANY_STREAMS. */
+        maxStreamsPerPrincipal: z.number().int().min(1).max(1000).default(5),
+        /** A connection that sends and receives nothing this long is closed (event streams send a heartbeat well within it). */
+        idleTimeoutSeconds: z.number().min(1).max(3600).default(60),
+        /** How long an idle keep-alive connection waits for the next request. */
+        keepAliveTimeoutSeconds: z.number().min(1).max(600).default(5),
+        /** Time allowed to receive a request's headers … */
+        headersTimeoutSeconds: z.number().min(1).max(600).default(20),
+        /** … and the whole request (headers and body); slow senders are cut off. */
+        requestTimeoutSeconds: z.number().min(1).max(3600).default(60),
+      })
+      .refine((s) => s.headersTimeoutSeconds <= s.requestTimeoutSeconds, {
+        message: 'headersTimeoutSeconds cannot exceed requestTimeoutSeconds',
+        path: ['headersTimeoutSeconds'],
       })
       .prefault({}),
     database: z.object({ url: z.string().min(1) }),
@@ -47,7 +63,13 @@ export const ConfigFile = z
         snapshotTtlSeconds: z.number().min(1).max(7 * 86_400).default(3600),
       })
       .prefault({}),
-    audit: z.object({ checkpointSeconds: z.number().min(0.2).max(86_400).default(60) }).prefault({}),
+    audit: z
+      .object({
+        checkpointSeconds: z.number().min(0.2).max(86_400).default(60),
+        /** A checkpoint is also sent once this many entries are not yet witnessed (and at every graceful stop). */
+        checkpointEntries: z.number().int().min(1).max(1_000_000).default(1000),
+      })
+      .prefault({}),
     /** Working-day calendar: the shipped State Council arrangements plus these. */
     calendar: z
       .object({ holidays: z.array(z.iso.date()).default([]), makeupWorkdays: z.array(z.iso.date()).default([]) })

@@ -1,9 +1,13 @@
+import { witnessCheckpoint } from '../audit/index.ts';
 import { signJws } from '../crypto/index.ts';
 import { signedRequestHeaders } from '../exchange/index.ts';
 import type { NodeRuntime } from './runtime.ts';
 
 export interface BackgroundJobs {
-  stop(): void;
+  /** Clears the timers and waits for the jobs still running. */
+  stop(): Promise<void>;
+  /** Checkpoints the audit head now (a graceful stop's last word to the hub). */
+  checkpoint(): Promise<void>;
 }
 
 export const CHECKPOINT_TYP = 'tongban-checkpoint+jws';
@@ -14,14 +18,20 @@ export const CHECKPOINT_TYP = 'tongban-checkpoint+jws';
  */
 export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string, log: (m: string) => void): Promise<BackgroundJobs> {
   const timers: NodeJS.Timeout[] = [];
+  const running = new Set<Promise<void>>();
+  const report = (error: unknown) => log(`background job failed: ${error instanceof Error ? error.message : String(error)}`);
   const every = (seconds: number, job: () => Promise<void>) => {
-    let running = false;
+    let current: Promise<void> | undefined;
     const timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      job()
-        .catch((error: unknown) => log(`background job failed: ${error instanceof Error ? error.message : String(error)}`))
-        .finally(() => (running = false));
+      if (current) return;
+      const run = job()
+        .catch(report)
+        .finally(() => {
+          current = undefined;
+          running.delete(run);
+        });
+      current = run;
+      running.add(run);
     }, seconds * 1000);
     timer.unref();
     timers.push(timer);
@@ -47,17 +57,44 @@ export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string
     if (escalated.length > 0) log(`escalated ${escalated.length} overdue case(s) to the supervisor: ${escalated.join(', ')}`);
   });
 
+  // Checkpoints: on a timer, once `checkpointEntries` entries are unwitnessed, at start (a tail
+  // rewritten while the node was down is caught at once) and at a graceful stop. One at a time,
+  // so they reach the hub in order.
   let lastCheckpointSeq = 0;
-  every(config.audit.checkpointSeconds, async () => {
-    lastCheckpointSeq = await sendCheckpoint(runtime, lastCheckpointSeq);
+  let queue: Promise<void> = Promise.resolve();
+  let queued = false;
+  const checkpoint = (): Promise<void> => {
+    queued = true;
+    const run = queue.then(async () => {
+      queued = false;
+      lastCheckpointSeq = await sendCheckpoint(runtime, lastCheckpointSeq);
+    });
+    queue = run.catch(() => {});
+    return run;
+  };
+  const onHead = (seq: number) => {
+    if (!queued && seq - lastCheckpointSeq >= config.audit.checkpointEntries) void checkpoint().catch(report);
+  };
+  runtime.audit.onAppended(onHead);
+  every(config.audit.checkpointSeconds, checkpoint);
+  // Entries appended inside other transactions (cases) bypass onAppended: look at the head too.
+  every(Math.min(1, config.audit.checkpointSeconds), async () => {
+    const head = await runtime.store.audit.head();
+    if (head) onHead(head.seq);
   });
+  void checkpoint().catch(report);
   every(60, async () => {
     await runtime.store.nonces.purge(Math.floor(runtime.clock().getTime() / 1000));
   });
 
   return {
-    stop: () => {
+    stop: async () => {
       for (const timer of timers) clearInterval(timer);
+      await Promise.all(running);
+    },
+    checkpoint: async () => {
+      await runtime.audit.idle();
+      await checkpoint();
     },
   };
 }
@@ -98,8 +135,14 @@ export async function sendCheckpoint(runtime: NodeRuntime, lastSeq: number): Pro
     const body = JSON.stringify({ jws });
     const headers = await signedRequestHeaders(runtime.signingKey, url, body, runtime.clock());
     const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
-    if (!response.ok) throw new Error(`the hub refused checkpoint ${head.seq}: ${response.status}`);
+    if (!response.ok) {
+      const problem = (await response.json().catch(() => ({}))) as { code?: string; detail?: string };
+      throw new Error(`the hub refused checkpoint ${head.seq}: ${response.status} ${problem.code ?? ''} ${problem.detail ?? ''}`.trim());
+    }
+    await runtime.store.checkpoints.add({ division, seq: head.seq, hash: head.hash, at, jws });
+  } else {
+    // The hub witnesses itself under the same rules as every node.
+    await witnessCheckpoint(runtime.store, runtime.audit, { division, seq: head.seq, hash: head.hash, at }, jws, runtime.clock);
   }
-  await runtime.store.checkpoints.add({ division, seq: head.seq, hash: head.hash, at, jws });
   return head.seq;
 }

@@ -8,7 +8,7 @@ import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../directory
 import { TongbanError } from '../errors/index.ts';
 import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
-import { openStore, type Store } from '../store/index.ts';
+import { describeDatabase, openStore, type Store } from '../store/index.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
 
 /** Everything a running node holds. */
@@ -57,7 +57,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const operatorToken = readSecret(config.operatorTokenFile, 'operator token');
   const adminToken = config.node.role === 'hub' ? readSecret(config.adminTokenFile, 'admin token') : undefined;
   const services = new ServiceRegistry(config.services, config.dir);
-  const store = await openStore({ url: config.database.url, clock });
+  const store = await openExistingStore(config, clock);
   const audit = new AuditLog(store, clock);
 
   const entry = (endpoint: string): DirectoryEntry => ({
@@ -139,15 +139,41 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       jobs = await startBackgroundJobs(runtime, endpoint, log);
     },
     async close() {
-      jobs?.stop();
+      await jobs?.stop();
       outbox.stop();
       await outbox.idle();
       directoryClient?.stop();
+      // The last word to the hub: a checkpoint of the final head, before the store closes, so a
+      // tail truncated or rewritten while the node is down cannot go unnoticed.
+      await jobs?.checkpoint().catch((error: unknown) => log(`final audit checkpoint failed: ${error instanceof Error ? error.message : String(error)}`));
       await services.close();
       await store.close();
     },
   };
   return runtime;
+}
+
+/**
+ * The node's database, which `tongban init` created: an empty one (a file truncated to zero
+ * bytes, a dropped schema) or another node's is refused, never taken for a fresh start.
+ */
+async function openExistingStore(config: NodeConfig, clock: () => Date): Promise<Store> {
+  const store = await openStore({ url: config.database.url, clock, mustExist: true });
+  const node = await store.settings.get<{ division?: string }>('node').catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  if (node?.division !== config.node.division) {
+    await store.close();
+    const where = describeDatabase(config.database.url);
+    throw new TongbanError(
+      'DATABASE_INVALID',
+      node
+        ? `The database ${where} belongs to node ${node.division ?? '(unknown)'}, not to ${config.node.division} of ${config.configPath}; point database.url at this node's own database.`
+        : `The database ${where} holds no node record although this node was set up with it: it was emptied or replaced. Restore it from a backup.`,
+    );
+  }
+  return store;
 }
 
 export function loadSigningKey(config: NodeConfig): SigningKey {

@@ -11,6 +11,7 @@ import { exchangePlugin } from './plugins/exchange.ts';
 import { healthPlugin } from './plugins/health.ts';
 import { operatorPlugin } from './plugins/operator.ts';
 import { standardsPlugin } from './plugins/standards.ts';
+import { connectionTimeouts, limitConnections } from './limits.ts';
 import { installProblemHandlers } from './problem-handlers.ts';
 import { installRawJsonParser } from './raw-body.ts';
 
@@ -29,7 +30,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     logger: { level: options.logLevel ?? 'warn' },
     bodyLimit: runtime.config.server.bodyLimit,
     return503OnClosing: true,
+    ...connectionTimeouts(runtime.config.server),
   });
+  limitConnections(app, runtime.config.server);
   installProblemHandlers(app);
   installRawJsonParser(app);
   const openapi = new OpenApiRegistry();

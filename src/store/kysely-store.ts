@@ -50,6 +50,9 @@ export class KyselyStore implements Store {
   get checkpoints() {
     return this.#ops.checkpoints;
   }
+  get incidents() {
+    return this.#ops.incidents;
+  }
   get nonces() {
     return this.#ops.nonces;
   }
@@ -66,15 +69,23 @@ export class KyselyStore implements Store {
     return this.#ops.accounts;
   }
 
-  async migrate(): Promise<string[]> {
+  #migrator(): Migrator {
     // Several nodes may share one PostgreSQL database in separate schemas: the migrator must
     // look for its bookkeeping tables in this node's schema, not wherever it finds them first.
-    const migrator = new Migrator({
+    return new Migrator({
       db: this.#db,
       provider: migrationProvider,
       ...(this.#schema ? { migrationTableSchema: this.#schema } : {}),
     });
-    const { error, results } = await migrator.migrateToLatest();
+  }
+
+  /** Whether any migration ever ran here (false for an empty file or schema); changes nothing. */
+  async migrated(): Promise<boolean> {
+    return (await this.#migrator().getMigrations()).some((m) => m.executedAt !== undefined);
+  }
+
+  async migrate(): Promise<string[]> {
+    const { error, results } = await this.#migrator().migrateToLatest();
     if (error) throw new TongbanError('STORE_UNAVAILABLE', 'Database migration failed.', { cause: error });
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }

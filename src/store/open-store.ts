@@ -7,6 +7,7 @@ import { TongbanError } from '../errors/index.ts';
 import { KyselyStore, type Clock } from './kysely-store.ts';
 import type { Database } from './schema.ts';
 import type { Store } from './store.ts';
+import { storeUnavailable } from './unavailable.ts';
 
 export interface OpenStoreOptions {
   /**
@@ -17,21 +18,59 @@ export interface OpenStoreOptions {
   readonly clock?: Clock;
   /** PostgreSQL pool size per node process. */
   readonly poolSize?: number;
+  /**
+   * The database must already hold a node (set up by `tongban init`): an empty file or schema
+   * is refused instead of silently becoming a new node with a new audit chain.
+   */
+  readonly mustExist?: boolean;
 }
 
-/** Opens a store by URL and applies pending migrations. */
+/** Opens a store by URL and applies pending migrations. Errors name the database. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  const store = /^postgres(ql)?:\/\//.test(options.url) ? await openPostgres(options) : openSqlite(options);
+  const where = describeDatabase(options.url);
+  let store: KyselyStore;
   try {
+    store = /^postgres(ql)?:\/\//.test(options.url) ? await openPostgres(options) : openSqlite(options);
+  } catch (error) {
+    throw databaseError(error, where);
+  }
+  try {
+    if (options.mustExist && !(await store.migrated())) {
+      throw new TongbanError(
+        'DATABASE_INVALID',
+        `The database ${where} is empty, but this node was set up with it (its keys exist): it was emptied, truncated or replaced. ` +
+          'Restore it from a backup; starting on an empty database would begin a new audit chain. To set up a new node, run "tongban init" in a new folder.',
+      );
+    }
     await store.migrate();
   } catch (error) {
     await store.close().catch(() => {});
-    throw error;
+    throw databaseError(error, where);
   }
   return store;
 }
 
-function openSqlite(options: OpenStoreOptions): Store {
+/** The database as an operator would look for it: the file, or the server and schema (no password). */
+export function describeDatabase(url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) return `file ${url.replace(/^sqlite:(\/\/)?/, '')}`;
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  return `${redact(parsed)}${schema ? ` (schema ${schema})` : ''}`;
+}
+
+/** An outage stays STORE_UNAVAILABLE (retry later); anything else means the database itself is unusable. */
+function databaseError(error: unknown, where: string): TongbanError {
+  if (error instanceof TongbanError && error.code !== 'STORE_UNAVAILABLE') return error;
+  const cause = error instanceof TongbanError && error.cause !== undefined ? error.cause : error;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  if (storeUnavailable(cause) || (error instanceof TongbanError && cause === error)) {
+    return new TongbanError('STORE_UNAVAILABLE', `The database ${where} is not available: ${reason}`, { cause });
+  }
+  return new TongbanError('DATABASE_INVALID', `The database ${where} cannot be opened or migrated (${reason}); it may be damaged or not a Tongban database. Restore it from a backup.`, { cause });
+}
+
+function openSqlite(options: OpenStoreOptions): KyselyStore {
   const path = options.url.replace(/^sqlite:(\/\/)?/, '');
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new BetterSqlite3(path);
@@ -87,7 +126,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-async function openPostgres(options: OpenStoreOptions): Promise<Store> {
+async function openPostgres(options: OpenStoreOptions): Promise<KyselyStore> {
   const url = new URL(options.url);
   const schema = url.searchParams.get('schema');
   url.searchParams.delete('schema');

@@ -88,6 +88,18 @@ export interface AuditCheckpointsTable {
   jws: string;
 }
 
+export interface AuditIncidentsTable {
+  seq: number | string;
+  division: string;
+  kind: string;
+  claimed_seq: number | string;
+  claimed_hash: string;
+  witnessed_seq: number | string;
+  witnessed_hash: string;
+  jws: string;
+  at: string;
+}
+
 export interface SeenNoncesTable {
   keyid: string;
   nonce: string;
@@ -133,5 +145,6 @@ export interface FederationTables {
   agreements: AgreementsTable;
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_incidents: AuditIncidentsTable;
   seen_nonces: SeenNoncesTable;
 }

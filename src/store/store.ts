@@ -44,6 +44,23 @@ export interface StoredCheckpoint {
   readonly jws: string;
 }
 
+/** A checkpoint the hub refused because it contradicts what it witnessed before. */
+export interface AuditIncident {
+  /** Order of recording at this hub (the paging cursor). */
+  readonly seq: number;
+  readonly division: string;
+  /** `conflict`: same sequence number, another hash; `backwards`: below the highest witnessed. */
+  readonly kind: 'conflict' | 'backwards';
+  readonly claimedSeq: number;
+  readonly claimedHash: string;
+  /** The witnessed checkpoint it contradicts. */
+  readonly witnessedSeq: number;
+  readonly witnessedHash: string;
+  /** The offending signed checkpoint, as evidence. */
+  readonly jws: string;
+  readonly at: string;
+}
+
 export interface OutboxMessage {
   readonly id: string;
   readonly destination: string;
@@ -114,7 +131,19 @@ export interface StoreOps {
   readonly checkpoints: {
     /** False when a checkpoint for that division and seq is already stored. */
     add(checkpoint: StoredCheckpoint): Promise<boolean>;
-    list(division: string): Promise<StoredCheckpoint[]>;
+    /** One page in sequence order: those above `after` (default 0), at most `limit`. */
+    list(division: string, page: { after?: number; limit: number }): Promise<StoredCheckpoint[]>;
+    /** The highest checkpoint stored for the division. */
+    latest(division: string): Promise<StoredCheckpoint | undefined>;
+    get(division: string, seq: number): Promise<StoredCheckpoint | undefined>;
+    /** Serialises checkpoint witnessing within a transaction (several replicas on one PostgreSQL). */
+    lock(): Promise<void>;
+  };
+  readonly incidents: {
+    /** Records an incident once per (division, claimed seq, claimed hash); the stored one and whether it is new. Call under checkpoints.lock(). */
+    add(incident: Omit<AuditIncident, 'seq'>): Promise<{ incident: AuditIncident; recorded: boolean }>;
+    /** One page in recording order: those above `after` (default 0), at most `limit`. */
+    list(page: { after?: number; limit: number; division?: string }): Promise<AuditIncident[]>;
   };
   readonly cases: {
     get(id: string): Promise<Case | undefined>;

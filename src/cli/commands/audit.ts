@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { auditPages, verifyChain, type Checkpoint } from '../../audit/index.ts';
+import { auditPages, checkpointPages, verifyChain, type Checkpoint } from '../../audit/index.ts';
 import { loadConfig, type NodeConfig } from '../../config/index.ts';
 import { verifyJws } from '../../crypto/index.ts';
 import { loadSigningKey } from '../../node/index.ts';
-import { openStore, type Store } from '../../store/index.ts';
+import { openStore, type Store, type StoredCheckpoint } from '../../store/index.ts';
 import { EXIT, printJson } from '../output.ts';
 import { locateNode } from './locate.ts';
 
@@ -18,7 +18,7 @@ export function auditCommand(program: Command): void {
     .option('--federation <dir>', 'federation folder', 'var/demo')
     .action(async (options: { node?: string; config?: string; federation: string }) => {
       const config = options.config ? loadConfig(options.config, {}) : locateNode(options.federation, options.node ?? '522732');
-      const store = await openStore({ url: config.database.url });
+      const store = await openStore({ url: config.database.url, mustExist: true });
       try {
         const { checkpoints, source } = await witnessedCheckpoints(config, store);
         const verdict = await verifyChain(auditPages(store), checkpoints);
@@ -38,29 +38,40 @@ export function auditCommand(program: Command): void {
 async function witnessedCheckpoints(config: NodeConfig, store: Store): Promise<{ checkpoints: Checkpoint[]; source: string }> {
   const key = loadSigningKey(config);
   const division = config.node.division;
-  let stored: Array<{ seq: number; hash: string; jws: string }>;
-  let source: string;
-  if (config.node.role === 'hub' || !config.hub) {
-    stored = await store.checkpoints.list(division);
-    source = 'local';
-  } else {
-    try {
-      const response = await fetch(new URL(`/v1/audit/checkpoints/${division}`, config.hub.url), { signal: AbortSignal.timeout(5000) });
-      if (!response.ok) throw new Error(String(response.status));
-      stored = ((await response.json()) as { checkpoints: typeof stored }).checkpoints;
-      source = `hub ${config.hub.url}`;
-    } catch {
-      process.stderr.write('tongban: the hub cannot be reached; verifying against the checkpoints kept locally only\n');
-      stored = await store.checkpoints.list(division);
-      source = 'local (hub unreachable)';
-    }
-  }
   const checkpoints: Checkpoint[] = [];
-  for (const cp of stored) {
-    const verified = await verifyJws(cp.jws, (kid) => (kid === key.kid ? key.publicJwk : null));
-    if (!verified.ok) continue;
-    const claim = JSON.parse(new TextDecoder().decode(verified.payload)) as { seq: number; hash: string; division: string };
-    if (claim.division === division && claim.seq === cp.seq && claim.hash === cp.hash) checkpoints.push({ seq: claim.seq, hash: claim.hash });
+  // Only {seq, hash} of each verified checkpoint is kept: the signed pages pass through.
+  const keep = async (page: readonly Pick<StoredCheckpoint, 'seq' | 'hash' | 'jws'>[]) => {
+    for (const cp of page) {
+      const verified = await verifyJws(cp.jws, (kid) => (kid === key.kid ? key.publicJwk : null));
+      if (!verified.ok) continue;
+      const claim = JSON.parse(new TextDecoder().decode(verified.payload)) as { seq: number; hash: string; division: string };
+      if (claim.division === division && claim.seq === cp.seq && claim.hash === cp.hash) checkpoints.push({ seq: claim.seq, hash: claim.hash });
+    }
+  };
+  const local = async () => {
+    for await (const page of checkpointPages(store, division)) await keep(page);
+  };
+  if (config.node.role === 'hub' || !config.hub) {
+    await local();
+    return { checkpoints, source: 'local' };
   }
-  return { checkpoints, source };
+  try {
+    // The hub serves them a page at a time; follow `next` to the end.
+    for (let after: number | null = 0; after !== null; ) {
+      const url = new URL(`/v1/audit/checkpoints/${division}`, config.hub.url);
+      url.searchParams.set('after', String(after));
+      url.searchParams.set('limit', '1000');
+      const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      if (!response.ok) throw new Error(String(response.status));
+      const page = (await response.json()) as { checkpoints: StoredCheckpoint[]; next: number | null };
+      await keep(page.checkpoints);
+      after = page.next ?? null;
+    }
+    return { checkpoints, source: `hub ${config.hub.url}` };
+  } catch {
+    process.stderr.write('tongban: the hub cannot be reached; verifying against the checkpoints kept locally only\n');
+    checkpoints.length = 0;
+    await local();
+    return { checkpoints, source: 'local (hub unreachable)' };
+  }
 }

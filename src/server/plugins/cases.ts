@@ -8,6 +8,7 @@ import { authenticateRequest } from '../../exchange/index.ts';
 import { parseJson } from '../../exchange/provider.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
+import { StreamLimiter } from '../limits.ts';
 import { addRoute } from '../route.ts';
 
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -262,8 +263,14 @@ export function casesPlugin(context: ServerContext): void {
     status: 200,
     errors: [401],
   });
+  const streams = new StreamLimiter(runtime.config.server.maxStreamsPerPrincipal);
+  // Heartbeats keep a quiet stream inside the idle timeout.
+  const heartbeatMs = Math.min(15_000, (runtime.config.server.idleTimeoutSeconds * 1000) / 2);
   app.get('/v1/cases/events', async (request, reply) => {
     const principal = await principalOf(request);
+    // Before the hijack, so a refusal is still a problem+json answer (429 TOO_MANY_STREAMS).
+    const release = streams.acquire(principal.id);
+    reply.raw.once('close', release);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -277,7 +284,7 @@ export function casesPlugin(context: ServerContext): void {
     };
     runtime.cases.on('change', onChange);
     runtime.cases.on('message', onMessage);
-    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), heartbeatMs);
     request.raw.on('close', () => {
       clearInterval(heartbeat);
       runtime.cases.off('change', onChange);

@@ -3,6 +3,7 @@ import * as m001 from './001-initial.ts';
 import * as m002 from './002-federation.ts';
 import * as m003 from './003-cases.ts';
 import * as m005 from './005-case-queues.ts';
+import * as m006 from './006-audit-incidents.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ export const migrations: Record<string, Migration> = {
   '002-federation': m002,
   '003-cases': m003,
   '005-case-queues': m005,
+  '006-audit-incidents': m006,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import type { SignedAgreement } from '../../agreements/index.ts';
 import { SignedAgreement as SignedAgreementSchema } from '../../agreements/index.ts';
 import type { AuditEntry } from '../../audit/entry.ts';
-import type { DirectoryNodeRecord, StoreOps, StoredCheckpoint } from '../store.ts';
-import type { AuditLogTable } from '../schema.ts';
+import type { AuditIncident, DirectoryNodeRecord, StoreOps, StoredCheckpoint } from '../store.ts';
+import type { AuditIncidentsTable, AuditLogTable } from '../schema.ts';
 import { isUniqueViolation, type OpsContext } from './context.ts';
 
 export function directoryOps({ db }: OpsContext): StoreOps['directory'] {
@@ -167,9 +167,74 @@ export function checkpointsOps({ db, dialect }: OpsContext): StoreOps['checkpoin
         throw error;
       }
     },
-    async list(division: string): Promise<StoredCheckpoint[]> {
-      const rows = await db.selectFrom('audit_checkpoints').selectAll().where('division', '=', division).orderBy('seq').execute();
+    async list(division: string, page: { after?: number; limit: number }): Promise<StoredCheckpoint[]> {
+      const rows = await db
+        .selectFrom('audit_checkpoints')
+        .selectAll()
+        .where('division', '=', division)
+        .where('seq', '>', page.after ?? 0)
+        .orderBy('seq')
+        .limit(page.limit)
+        .execute();
       return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+    },
+    async latest(division: string): Promise<StoredCheckpoint | undefined> {
+      const row = await db.selectFrom('audit_checkpoints').selectAll().where('division', '=', division).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      return row ? { ...row, seq: Number(row.seq) } : undefined;
+    },
+    async get(division: string, seq: number): Promise<StoredCheckpoint | undefined> {
+      const row = await db.selectFrom('audit_checkpoints').selectAll().where('division', '=', division).where('seq', '=', seq).executeTakeFirst();
+      return row ? { ...row, seq: Number(row.seq) } : undefined;
+    },
+    async lock(): Promise<void> {
+      // SQLite transactions are serialised already (BEGIN IMMEDIATE on one connection).
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7020102)`.execute(db);
+    },
+  };
+}
+
+export function incidentsOps({ db }: OpsContext): StoreOps['incidents'] {
+  const toIncident = (r: AuditIncidentsTable): AuditIncident => ({
+    seq: Number(r.seq),
+    division: r.division,
+    kind: r.kind as AuditIncident['kind'],
+    claimedSeq: Number(r.claimed_seq),
+    claimedHash: r.claimed_hash,
+    witnessedSeq: Number(r.witnessed_seq),
+    witnessedHash: r.witnessed_hash,
+    jws: r.jws,
+    at: r.at,
+  });
+  return {
+    async add(incident: Omit<AuditIncident, 'seq'>): Promise<{ incident: AuditIncident; recorded: boolean }> {
+      const existing = await db
+        .selectFrom('audit_incidents')
+        .selectAll()
+        .where('division', '=', incident.division)
+        .where('claimed_seq', '=', incident.claimedSeq)
+        .where('claimed_hash', '=', incident.claimedHash)
+        .executeTakeFirst();
+      if (existing) return { incident: toIncident(existing), recorded: false };
+      const last = await db.selectFrom('audit_incidents').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      const row: AuditIncidentsTable = {
+        seq: Number(last?.seq ?? 0) + 1,
+        division: incident.division,
+        kind: incident.kind,
+        claimed_seq: incident.claimedSeq,
+        claimed_hash: incident.claimedHash,
+        witnessed_seq: incident.witnessedSeq,
+        witnessed_hash: incident.witnessedHash,
+        jws: incident.jws,
+        at: incident.at,
+      };
+      await db.insertInto('audit_incidents').values(row).execute();
+      return { incident: toIncident(row), recorded: true };
+    },
+    async list(page: { after?: number; limit: number; division?: string }): Promise<AuditIncident[]> {
+      let query = db.selectFrom('audit_incidents').selectAll().where('seq', '>', page.after ?? 0);
+      if (page.division) query = query.where('division', '=', page.division);
+      const rows = await query.orderBy('seq').limit(page.limit).execute();
+      return rows.map(toIncident);
     },
   };
 }
