@@ -17,7 +17,10 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly raw?: boolean;
   readonly response: R;
   readonly status?: number;
-  /** Authentication, run before any parsing: an unauthenticated caller learns nothing about the schema. */
+  /**
+   * Authentication, run in the route's onRequest hook — before the content type is looked at or
+   * the body read and parsed: an unauthenticated caller learns nothing about the schema (401, never 400/413/415).
+   */
   readonly before?: (request: FastifyRequest) => void | Promise<void>;
   /** Error statuses this route can answer with, for the OpenAPI document. */
   readonly errors?: readonly number[];
@@ -55,8 +58,8 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     method: spec.method,
     url: spec.url,
     ...(spec.raw ? { config: { rawBody: true } } : {}),
+    ...(spec.before ? { onRequest: async (request: FastifyRequest) => spec.before!(request) } : {}),
     handler: async (request, reply) => {
-      await spec.before?.(request);
       const input = {
         params: parse(spec.params, request.params, 'path'),
         query: parse(spec.query, request.query, 'query'),

@@ -6,7 +6,7 @@ import { HandlingMode } from '../../catalog/index.ts';
 import { TongbanError } from '../../errors/index.ts';
 import { authenticateRequest } from '../../exchange/index.ts';
 import { parseJson } from '../../exchange/provider.ts';
-import { incomingRequest, requireBearer } from '../auth.ts';
+import { bearerToken, incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute } from '../route.ts';
 
@@ -55,8 +55,8 @@ export function casesPlugin(context: ServerContext): void {
   };
   const principalOf = async (request: FastifyRequest): Promise<Principal> => principals.get(request) ?? lookUp(request);
   async function lookUp(request: FastifyRequest): Promise<Principal> {
-    const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    // Looked up by its SHA-256: any bytes the caller sends are hashed, never compared or measured.
+    const token = bearerToken(request);
     const account = token ? await runtime.store.accounts.byTokenHash(tokenHash(token)) : undefined;
     if (!account) throw new TongbanError('UNAUTHORIZED', 'This call needs the token of a staff or applicant account of this node.');
     return { id: account.id, role: account.role, node: self, subject: account.subject };
