@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Case, caseActionNames, ThreadMessage, type CaseAction, type CaseView, type Principal } from '../../cases/index.ts';
 import { HandlingMode } from '../../catalog/index.ts';
 import { TongbanError } from '../../errors/index.ts';
-import { authenticateRequest } from '../../exchange/index.ts';
+import { authenticateRequest, ResidentIdNumber } from '../../exchange/index.ts';
 import { parseJson } from '../../exchange/provider.ts';
 import { bearerToken, incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
@@ -68,7 +68,7 @@ export function casesPlugin(context: ServerContext): void {
     tag: 'operator',
     summary: 'Operator: create a staff (clerk, approver, supervisor) or applicant account; the token is shown once',
     body: z
-      .object({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), role: z.enum(['applicant', 'clerk', 'approver', 'supervisor']), name: z.string().min(1).max(100), idNumber: z.string().optional() })
+      .object({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), role: z.enum(['applicant', 'clerk', 'approver', 'supervisor']), name: z.string().min(1).max(100), idNumber: ResidentIdNumber.optional() })
       .refine((a) => (a.role === 'applicant') === (a.idNumber !== undefined), { message: 'applicants, and only applicants, carry an ID number', path: ['idNumber'] }),
     response: z.object({ id: z.string(), role: z.string(), token: z.string() }),
     status: 201,
