@@ -52,7 +52,9 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     ...(spec.body ? { body: spec.body } : spec.bodyDoc ? { body: spec.bodyDoc } : {}),
     response: spec.response,
     status,
-    errors: [...new Set([400, ...(spec.errors ?? [])])],
+    // Every route can be sent a malformed request; a route that takes a body, one that is too large or
+    // not JSON; an authenticated route, a caller without credentials.
+    errors: [...new Set([400, ...(spec.method === 'GET' ? [] : [413, 415]), ...(spec.before ? [401] : []), ...(spec.errors ?? [])])].sort((a, b) => a - b),
   });
   app.route({
     method: spec.method,
