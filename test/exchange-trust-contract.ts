@@ -3,9 +3,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptFor, signJws } from '../src/crypto/index.ts';
+import { contentDigest, decryptWith, encryptFor, signBytes, signJws, signMessage, verifyJws } from '../src/crypto/index.ts';
 import type { DirectoryView } from '../src/directory/snapshot.ts';
-import { ExchangeClient, JWE_CTY, JWS_TYP_REFUSAL, signedResponseHeaders } from '../src/exchange/index.ts';
+import {
+  ExchangeClient,
+  httpSignatureAlg,
+  JWE_CTY,
+  JWS_TYP_REFUSAL,
+  JWS_TYP_REQUEST,
+  REQUEST_COMPONENTS,
+  SIGNATURE_LABEL,
+  signedResponseHeaders,
+} from '../src/exchange/index.ts';
 import { withResidentIdCheck } from '../src/standards/index.ts';
 import { hubStoreText } from './federation-contract.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
@@ -147,6 +156,64 @@ export function exchangeTrustContract(backend: Backend): void {
     it('a refusal by the real hub names the hub as its origin', async () => {
       const r = await ask('310118', xPerson.idNumber, { agreementId: HUB_AGREEMENT, itemCode: 'N034', fields: ['name', 'householdRelation'] });
       expect(r.json).toMatchObject({ code: 'FIELD_NOT_ALLOWED', detail: expect.stringMatching(/^100000: /) });
+    });
+  });
+
+  describe('a signature window longer than 60 s is REQUEST_EXPIRED, as docs/protocol.md says (item 19)', () => {
+    const householdRequest = (requester: string, agreementId: string, subject: string) => ({
+      requestId: randomUUID(),
+      requester,
+      provider: '522732',
+      agreementId,
+      itemCode: 'N034',
+      service: 'household.residence-proof',
+      purpose: '户籍类证明开具',
+      caseId: 'CASE-WINDOW-1',
+      operator: { id: 'clerk-007', role: 'clerk' },
+      subject: { type: 'idNumber', value: subject },
+      fields: ['name'],
+    });
+
+    it('RFC 9421: created … expires 300 s apart', async () => {
+      const key = t.key('330523');
+      const url = new URL('/v1/exchange', t.f.nodes.get('522732')!.endpoint).toString();
+      const body = JSON.stringify(householdRequest('330523', SANDU_ANJI, xPerson.idNumber));
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'content-digest': contentDigest(body) };
+      const created = Math.floor(Date.now() / 1000);
+      const signature = await signMessage(
+        { method: 'POST', url, headers },
+        {
+          label: SIGNATURE_LABEL,
+          components: REQUEST_COMPONENTS,
+          params: { created, expires: created + 300, nonce: randomUUID(), keyid: key.kid, alg: httpSignatureAlg(key.algorithm) },
+          sign: (base) => signBytes(key, base),
+        },
+      );
+      const before = await t.auditEntries('522732');
+      const response = await fetch(url, { method: 'POST', headers: { ...headers, ...signature }, body });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { code: string }).code).toBe('REQUEST_EXPIRED');
+      const after = await t.auditEntries('522732');
+      expect(after).toHaveLength(before.length + 1);
+      expect(after.at(-1)).toMatchObject({ outcome: 'refused', code: 'REQUEST_EXPIRED' });
+    });
+
+    it('hub mode: the requester’s inner JWS with a 300 s window is refused, sealed, as REQUEST_EXPIRED', async () => {
+      const exchange = householdRequest('310118', HUB_AGREEMENT, xPerson.idNumber);
+      const created = Math.floor(Date.now() / 1000);
+      const inner = await signJws(t.key('310118'), new TextEncoder().encode(JSON.stringify(exchange)), { typ: JWS_TYP_REQUEST, extra: { created, expires: created + 300 } });
+      const provider = (await runtimeOf('310118').exchange.directory.current()).node('522732')!;
+      const payload = await encryptFor(provider.encryptionKey, new TextEncoder().encode(inner), JWE_CTY);
+      const { requestId, requester, agreementId, itemCode, service, purpose, fields } = exchange;
+      const r = await t.raw({ from: '310118', to: '100000', path: '/v1/relay', body: { envelope: { requestId, requester, provider: '522732', agreementId, itemCode, service, purpose, fields }, payload } });
+      // The relay answer is the provider's sealed refusal: 200 for the hub, readable by the requester alone.
+      expect(r.status).toBe(200);
+      const jws = new TextDecoder().decode(await decryptWith(runtimeOf('310118').encryptionKey, r.json.payload, JWE_CTY));
+      const verified = await verifyJws(jws, (kid) => (kid === provider.signingKey.kid ? provider.signingKey.jwk : null));
+      expect(verified.ok).toBe(true);
+      if (!verified.ok) return;
+      expect(verified.header.typ).toBe(JWS_TYP_REFUSAL);
+      expect(JSON.parse(new TextDecoder().decode(verified.payload))).toMatchObject({ requestId, provider: '522732', problem: { code: 'REQUEST_EXPIRED', status: 401 } });
     });
   });
 
