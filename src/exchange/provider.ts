@@ -224,9 +224,16 @@ function sealedRefusal(ctx: ExchangeContext, requester: DirectoryEntry, requestI
       problem: { code: problem.code, status: problem.status, title: problem.title, ...(problem.detail ? { detail: problem.detail } : {}) },
     };
     const payloadDigest = createHash('sha256').update(payload).digest('base64url');
-    const jws = await signJws(ctx.signingKey, new TextEncoder().encode(JSON.stringify(refusal)), { typ: JWS_TYP_REFUSAL, extra: { payloadDigest } });
-    const jwe = await encryptFor(requester.encryptionKey, new TextEncoder().encode(jws), JWE_CTY);
-    return { status: 200, body: { requestId, payload: jwe } };
+    try {
+      const jws = await signJws(ctx.signingKey, new TextEncoder().encode(JSON.stringify(refusal)), { typ: JWS_TYP_REFUSAL, extra: { payloadDigest } });
+      const jwe = await encryptFor(requester.encryptionKey, new TextEncoder().encode(jws), JWE_CTY);
+      return { status: 200, body: { requestId, payload: jwe } };
+    } catch (error) {
+      // The requester's directory key cannot be encrypted to: the hub gets a bare INTERNAL, nothing more.
+      console.error('exchange: cannot seal a refusal', error);
+      const internal = toProblem('INTERNAL', 'An internal error occurred.');
+      return { status: internal.status, body: internal };
+    }
   };
 }
 
