@@ -7,22 +7,50 @@ import { generateSigningKey, startTestFederation, type TestFederation } from './
  * the operator token, the hub administrator's token, a staff/applicant account, or a request
  * signed by an approved node. Anything else is refused with 401/403 — never a 2xx.
  */
-type Caller = 'anonymous' | 'random-bearer' | 'operator' | 'admin' | 'clerk' | 'applicant' | 'foreign-clerk' | 'unknown-node-signature';
-type Need = 'public' | 'operator' | 'admin' | 'account' | 'node-signature';
+type Caller =
+  | 'anonymous'
+  | 'random-bearer'
+  | 'latin1-bearer'
+  | 'operator'
+  | 'admin'
+  | 'clerk'
+  | 'applicant'
+  | 'foreign-clerk'
+  | 'unknown-node-signature'
+  | 'node-signature'
+  | 'hub-signature';
+type Need = 'public' | 'operator' | 'admin' | 'account' | 'node-signature' | 'hub-signature';
 
-const CALLERS: Caller[] = ['anonymous', 'random-bearer', 'operator', 'admin', 'clerk', 'applicant', 'foreign-clerk', 'unknown-node-signature'];
+const CALLERS: Caller[] = [
+  'anonymous',
+  'random-bearer',
+  'latin1-bearer',
+  'operator',
+  'admin',
+  'clerk',
+  'applicant',
+  'foreign-clerk',
+  'unknown-node-signature',
+  'node-signature',
+  'hub-signature',
+];
 const ALLOWED: Record<Need, Caller[]> = {
   public: CALLERS,
   operator: ['operator'],
   admin: ['admin'],
   account: ['clerk', 'applicant'],
-  'node-signature': [],
+  // Any approved node (the hub is one) signing with its directory key (310118: the matrix suspends 330523 as admin).
+  'node-signature': ['node-signature', 'hub-signature'],
+  'hub-signature': ['hub-signature'],
 };
+/** Refusals that mean "who are you?" — never the answer to an allowed caller. */
+const CREDENTIAL_REFUSALS = new Set(['UNAUTHORIZED', 'SIGNATURE_INVALID', 'NODE_UNKNOWN', 'NODE_NOT_APPROVED', 'REQUEST_EXPIRED']);
 
 function need(method: string, path: string): Need {
   if (path.startsWith('/v1/operator/')) return 'operator';
   if (path.startsWith('/v1/directory/nodes') || path === '/v1/audit/incidents') return 'admin';
-  if (['/v1/exchange', '/v1/exchange/relayed', '/v1/relay', '/v1/directory/enrolments', '/v1/cases/inbox'].includes(path)) return 'node-signature';
+  if (path === '/v1/exchange/relayed') return 'hub-signature';
+  if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/cases/inbox'].includes(path)) return 'node-signature';
   if ((path === '/v1/agreements' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
   if (path.startsWith('/v1/cases')) return 'account';
   return 'public';
@@ -57,9 +85,19 @@ describe('authorization matrix', () => {
             const body = method === 'GET' ? undefined : '{}';
             let headers: Record<string, string> = method === 'GET' ? {} : { 'content-type': 'application/json' };
             const bearer =
-              caller === 'operator' ? t.f.operatorToken(division) : caller === 'admin' ? t.f.adminToken() : caller === 'random-bearer' ? 'x'.repeat(32) : tokens[caller];
-            if (bearer && caller !== 'unknown-node-signature') headers.authorization = `Bearer ${bearer}`;
-            if (caller === 'unknown-node-signature' && body) headers = await signedRequestHeaders(strangerKey, url, body, new Date());
+              caller === 'operator'
+                ? t.f.operatorToken(division)
+                : caller === 'admin'
+                  ? t.f.adminToken()
+                  : caller === 'random-bearer'
+                    ? 'x'.repeat(32)
+                    : // Latin-1 characters, as many as the real token has: once a 500 that measured the length.
+                      caller === 'latin1-bearer'
+                      ? 'é'.repeat(t.f.operatorToken(division).length)
+                      : tokens[caller];
+            if (bearer) headers.authorization = `Bearer ${bearer}`;
+            const signer = caller === 'unknown-node-signature' ? strangerKey : caller === 'node-signature' ? t.key('310118') : caller === 'hub-signature' ? t.key('100000') : undefined;
+            if (signer && body) headers = await signedRequestHeaders(signer, url, body, new Date());
             const response = await fetch(url, { method, headers, ...(body ? { body } : {}) });
             // Do not leave event streams open.
             if (response.headers.get('content-type')?.startsWith('text/event-stream')) await response.body?.cancel();
@@ -73,9 +111,18 @@ describe('authorization matrix', () => {
             } else if (!allowed) {
               expect([401, 403], `${method} ${path} as ${caller} must be refused (got ${response.status})`).toContain(response.status);
             } else {
-              // Allowed callers get past authentication: whatever follows is not 401/403 for lack of credentials.
+              // Allowed callers get past authentication: whatever follows is not a refusal of their credentials.
               expect(response.status, `${method} ${path} as ${caller}`).not.toBe(401);
+              if (response.status === 403) {
+                const problem = (await response.clone().json()) as { code: string };
+                expect(CREDENTIAL_REFUSALS.has(problem.code), `${method} ${path} as ${caller}: ${problem.code}`).toBe(false);
+              }
+              if (required === 'node-signature' || required === 'hub-signature') {
+                // A validly signed '{}' reaches the route's own checks: a schema refusal, not a signature one.
+                expect(response.status, `${method} ${path} as ${caller}`).toBe(400);
+              }
             }
+            expect(response.status, `${method} ${path} as ${caller}`).toBeLessThan(500);
           }
         }
       }

@@ -343,7 +343,7 @@ export function federationContract(backend: Backend): void {
   });
 }
 
-async function hubStoreText(t: TestFederation): Promise<string> {
+export async function hubStoreText(t: TestFederation): Promise<string> {
   if (t.backend === 'sqlite') {
     const dataDir = join(t.f.dir, 'hub', 'data');
     const parts = ['node.sqlite', 'node.sqlite-wal'].map((f) => {

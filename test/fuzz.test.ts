@@ -41,7 +41,9 @@ const body = fc.oneof(
   fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data').map((type) => ({ bytes: Buffer.from('a=b'), type })),
   fc.constant({ bytes: Buffer.alloc(2 * 1024 * 1024, 0x61), type: 'application/json' }),
 );
-const credential = fc.constantFrom('none', 'random', 'operator', 'admin', 'staff');
+const credential = fc.constantFrom('none', 'random', 'operator', 'admin', 'staff', 'latin1-token-length', 'latin1');
+/** Latin-1 text (what a header may carry beyond ASCII), for bearer tokens. */
+const latin1 = fc.string({ minLength: 1, maxLength: 60, unit: fc.integer({ min: 0xa0, max: 0xff }).map((c) => String.fromCharCode(c)) });
 const headers = fc.dictionary(fc.constantFrom('signature', 'signature-input', 'content-digest', 'x-forwarded-for', 'accept', 'x-tongban', 'cookie'), printable, { maxKeys: 4 });
 const pathParam = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('999999', '..', '%00', 'N034', 'C-522732-AAAAAAAA', 'hub'));
 
@@ -64,11 +66,24 @@ describe('fuzzing every endpoint', () => {
       let requests = 0;
       for (const op of operations) {
         await fc.assert(
-          fc.asyncProperty(body, credential, headers, fc.array(pathParam, { minLength: 3, maxLength: 3 }), async (b, cred, extra, params) => {
+          fc.asyncProperty(body, credential, latin1, headers, fc.array(pathParam, { minLength: 3, maxLength: 3 }), async (b, cred, someLatin1, extra, params) => {
             let i = 0;
             const path = op.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(params[i++]!));
             const auth =
-              cred === 'operator' ? operatorToken : cred === 'admin' ? adminToken : cred === 'staff' ? staffToken : cred === 'random' ? 'r4nd0m-t0k3n-that-is-long-enough' : undefined;
+              cred === 'operator'
+                ? operatorToken
+                : cred === 'admin'
+                  ? adminToken
+                  : cred === 'staff'
+                    ? staffToken
+                    : cred === 'random'
+                      ? 'r4nd0m-t0k3n-that-is-long-enough'
+                      : // Non-ASCII tokens, one exactly as long as the real operator token (once a 500).
+                        cred === 'latin1-token-length'
+                        ? 'ÿ'.repeat(operatorToken.length)
+                        : cred === 'latin1'
+                          ? someLatin1
+                          : undefined;
             const response = await fetch(new URL(path, server.endpoint), {
               method: op.method,
               headers: { ...extra, ...(auth ? { authorization: `Bearer ${auth}` } : {}), ...(op.method === 'GET' ? {} : { 'content-type': b.type }) },

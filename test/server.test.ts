@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNode, openNode, type NodeRuntime } from '../src/node/index.ts';
@@ -22,6 +23,8 @@ afterAll(async () => {
   await runtime.close();
   await fixture.drop();
 });
+
+const codeOf = async (res: Response) => ((await res.json()) as { code?: string }).code;
 
 function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code: string) {
   expect(res.statusCode).toBe(status);
@@ -88,6 +91,8 @@ describe('node server', () => {
     ['missing body', { headers: { 'content-type': 'application/json' } }, 400, 'BAD_REQUEST'],
     ['invalid UTF-8 bytes', { payload: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), headers: { 'content-type': 'application/json' } }, 400, 'BAD_REQUEST'],
     ['unsupported media type', { payload: 'kind=id', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    // docs/errors.md: a body that is not application/json is 415, text/plain included.
+    ['a text/plain body', { payload: '{"kind":"id","value":"x"}', headers: { 'content-type': 'text/plain' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['body over the limit', { payload: JSON.stringify({ kind: 'id', value: 'x'.repeat(2_000_000) }), headers: { 'content-type': 'application/json' } }, 413, 'PAYLOAD_TOO_LARGE'],
   ] as const)('answers %s with problem+json', async (_name, request, status, code) => {
     const res = await app.inject({ method: 'POST', url: '/v1/standards/validate', ...request });
@@ -104,6 +109,47 @@ describe('node server', () => {
     expectProblem(await app.inject({ method: 'GET', url: '/v1/operator/audit' }), 401, 'UNAUTHORIZED');
     const ok = await app.inject({ method: 'GET', url: '/v1/directory/nodes', headers: { authorization: 'Bearer ' + runtime.adminToken } });
     expect(ok.statusCode).toBe(200);
+  });
+
+  it('checks the bearer token before the body is read: malformed, mistyped or oversized bodies of an unauthenticated caller get 401', async () => {
+    for (const url of ['/v1/operator/exchange', '/v1/operator/accounts', '/v1/directory/nodes/522732/approve', '/v1/cases']) {
+      for (const [payload, type] of [
+        ['{"provider":', 'application/json'],
+        ['provider=1', 'text/plain'],
+        ['x'.repeat(2_000_000), 'application/json'],
+      ] as const) {
+        const res = await fetch(endpoint + url, { method: 'POST', headers: { 'content-type': type }, body: payload });
+        expect(res.status, `${url} ${type} ${payload.length}`).toBe(401);
+        expect(await codeOf(res)).toBe('UNAUTHORIZED');
+      }
+    }
+  });
+
+  it('a non-ASCII bearer token of the right length is a 401, like any wrong token (no 500, no length oracle)', async () => {
+    for (const [url, secret] of [
+      ['/v1/operator/audit', runtime.operatorToken!],
+      ['/v1/directory/nodes', runtime.adminToken!],
+      ['/v1/cases', 'any-account-token-0123456789abcdef'],
+    ] as const) {
+      // Latin-1 characters travel in a header as single bytes; the server sees a string of the token's length.
+      for (const token of ['é'.repeat(secret.length), 'é'.repeat(secret.length - 1) + 'a', '\u00ff'.repeat(7)]) {
+        const res = await fetch(endpoint + url, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status, `${url} ${token.length}`).toBe(401);
+        expect(await codeOf(res)).toBe('UNAUTHORIZED');
+      }
+    }
+  });
+
+  it('operator accounts: an applicant’s ID number is validated and kept in its normalised form', async () => {
+    const auth = { authorization: 'Bearer ' + runtime.operatorToken, 'content-type': 'application/json' };
+    const bad = await fetch(endpoint + '/v1/operator/accounts', { method: 'POST', headers: auth, body: JSON.stringify({ id: 'app-bad', role: 'applicant', name: '张', idNumber: '110105194912310021' }) });
+    expect(bad.status).toBe(400);
+    expect(await codeOf(bad)).toBe('VALIDATION_FAILED');
+    const good = await fetch(endpoint + '/v1/operator/accounts', { method: 'POST', headers: auth, body: JSON.stringify({ id: 'app-x', role: 'applicant', name: '张', idNumber: ' 11010519491231002x' }) });
+    expect(good.status).toBe(201);
+    const { token } = (await good.json()) as { token: string };
+    const account = await runtime.store.accounts.byTokenHash(createHash('sha256').update(token).digest('hex'));
+    expect(account?.subject).toBe('11010519491231002X');
   });
 
   it('answers an unknown route with NOT_FOUND and keeps the query string out of the problem', async () => {

@@ -82,6 +82,12 @@ export const ConfigFile = z
         escalationSeconds: z.number().min(0.2).max(86_400).default(60),
       })
       .prefault({}),
+    exchange: z
+      .object({
+        /** The longest a citizen's consent may be relied on after its grant, requesting or providing. */
+        consentMaxDays: z.number().int().min(1).max(3650).default(90),
+      })
+      .prefault({}),
     /** Data services this node publishes, each over an adapter. */
     services: z.array(ServiceConfig).default([]),
   })

@@ -5,12 +5,17 @@ import { errorStatus, isTongbanError, TongbanError, type ErrorCode } from '../er
 import { exchangeAuditFields } from './audit-fields.ts';
 import type { ExchangeContext } from './context.ts';
 import { signedRequestHeaders, verifyResponse } from './http-messages.ts';
+import { checkConsent } from './consent.ts';
 import {
   envelopeOf,
+  ExchangeRefusal,
   ExchangeResponse,
+  HUB_REFUSAL_ORIGIN,
   JWE_CTY,
+  JWS_TYP_REFUSAL,
   JWS_TYP_REQUEST,
   JWS_TYP_RESPONSE,
+  normalisedSubject,
   RelayResponse,
   REQUEST_TTL_SECONDS,
   type ExchangeRequest,
@@ -41,10 +46,13 @@ export class ExchangeClient {
   async request(input: OutgoingExchange): Promise<ExchangeResult> {
     const ctx = this.#ctx;
     const { via: requestedVia, ...rest } = input;
-    const exchange: ExchangeRequest = { ...rest, requestId: randomUUID(), requester: ctx.self };
+    // The subject in its standard form: the provider looks up, and both sides hash, the same value.
+    const exchange: ExchangeRequest = { ...rest, subject: normalisedSubject(rest.subject), requestId: randomUUID(), requester: ctx.self };
     const event = { kind: 'exchange.request', ...exchangeAuditFields(ctx.auditKey, exchange) };
     let via: 'bridge' | 'hub' = requestedVia ?? 'bridge';
     try {
+      // A consent that is not valid now, or lasts longer than allowed, never leaves this node.
+      checkConsent(exchange, ctx.clock(), ctx.consentMaxDays);
       const view = await ctx.directory.current();
       via = requestedVia ?? view.policy.get(exchange.agreementId)?.topology ?? 'bridge';
       const provider = view.node(exchange.provider);
@@ -73,7 +81,10 @@ export class ExchangeClient {
     const url = new URL('/v1/exchange', provider.endpoint).toString();
     const body = JSON.stringify(exchange);
     const answer = await this.#post(url, body, provider, 'PEER_UNREACHABLE');
-    return ExchangeResponse.parse(answer);
+    if (answer.status !== 200) throw remoteProblem(answer.json, provider);
+    const parsed = ExchangeResponse.safeParse(answer.json);
+    if (!parsed.success) throw new TongbanError('PEER_RESPONSE_INVALID', `${provider.division} answered in an unexpected form.`);
+    return parsed.data;
   }
 
   async #viaHub(hub: DirectoryEntry, provider: DirectoryEntry, exchange: ExchangeRequest): Promise<ExchangeResponse> {
@@ -86,19 +97,33 @@ export class ExchangeClient {
     const payload = await encryptFor(provider.encryptionKey, new TextEncoder().encode(innerJws), JWE_CTY);
     const envelope = envelopeOf(exchange);
     const url = new URL('/v1/relay', hub.endpoint).toString();
-    const answer = RelayResponse.safeParse(await this.#post(url, JSON.stringify({ envelope, payload }), hub, 'HUB_UNREACHABLE'));
-    if (!answer.success) throw new TongbanError('PEER_RESPONSE_INVALID', 'The hub answered in an unexpected form.');
+    const sent = await this.#post(url, JSON.stringify({ envelope, payload }), hub, 'HUB_UNREACHABLE');
+    if (sent.status !== 200) throw hubRefusal(sent.json, hub, provider);
+    const answer = RelayResponse.safeParse(sent.json);
+    if (!answer.success || answer.data.requestId !== exchange.requestId) throw new TongbanError('PEER_RESPONSE_INVALID', 'The hub answered in an unexpected form.');
     const jws = new TextDecoder().decode(await decryptWith(ctx.encryptionKey, answer.data.payload, JWE_CTY));
     const verified = await verifyJws(jws, (kid) => (kid === provider.signingKey.kid ? provider.signingKey.jwk : null));
-    const requestDigest = createHash('sha256').update(innerJws).digest('base64url');
-    if (!verified.ok || verified.header.typ !== JWS_TYP_RESPONSE || verified.header.requestDigest !== requestDigest) {
-      throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${provider.division} for this request.`);
+    const notSigned = () => new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${provider.division} for this request.`);
+    if (!verified.ok) throw notSigned();
+    const body = parseOrNull(verified.payload);
+    if (verified.header.typ === JWS_TYP_REFUSAL) {
+      // The provider's own refusal, bound to the very payload this node sent.
+      const payloadDigest = createHash('sha256').update(payload).digest('base64url');
+      const refusal = ExchangeRefusal.safeParse(body);
+      if (verified.header.payloadDigest !== payloadDigest || !refusal.success || refusal.data.requestId !== exchange.requestId || refusal.data.provider !== provider.division) {
+        throw notSigned();
+      }
+      throw remoteProblem(refusal.data.problem, provider);
     }
-    return ExchangeResponse.parse(JSON.parse(new TextDecoder().decode(verified.payload)));
+    const requestDigest = createHash('sha256').update(innerJws).digest('base64url');
+    if (verified.header.typ !== JWS_TYP_RESPONSE || verified.header.requestDigest !== requestDigest) throw notSigned();
+    const parsed = ExchangeResponse.safeParse(body);
+    if (!parsed.success) throw new TongbanError('PEER_RESPONSE_INVALID', `${provider.division} answered in an unexpected form.`);
+    return parsed.data;
   }
 
-  /** Sends a signed POST and returns the verified JSON body, or throws the peer's problem as a TongbanError. */
-  async #post(url: string, body: string, signer: DirectoryEntry, unreachable: ErrorCode): Promise<unknown> {
+  /** Sends a signed POST and returns the status and JSON body of an answer verified as `signer`'s for this request. */
+  async #post(url: string, body: string, signer: DirectoryEntry, unreachable: ErrorCode): Promise<{ status: number; json: unknown }> {
     const ctx = this.#ctx;
     const headers = await signedRequestHeaders(ctx.signingKey, url, body, ctx.clock());
     let response: Response;
@@ -111,21 +136,51 @@ export class ExchangeClient {
     const responseHeaders = Object.fromEntries([...response.headers.entries()].map(([k, v]) => [k.toLowerCase(), v]));
     const valid = await verifyResponse(signer, { status: response.status, headers: responseHeaders, body: bytes }, { method: 'POST', url, headers }, ctx.clock());
     if (!valid) throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${signer.division} for this request.`);
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      throw new TongbanError('PEER_RESPONSE_INVALID', 'The answer is not JSON.');
-    }
-    if (response.status !== 200) throw remoteProblem(json, signer);
-    return json;
+    const json = parseOrNull(bytes);
+    if (json === null) throw new TongbanError('PEER_RESPONSE_INVALID', 'The answer is not JSON.');
+    return { status: response.status, json };
   }
+}
+
+function parseOrNull(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Codes only the provider can decide (it alone sees the subject, the consent and its registry):
+ * such a refusal is valid only sealed and signed by the provider, never in the hub's clear answer.
+ */
+const PROVIDER_ONLY_CODES: ReadonlySet<string> = new Set([
+  'SUBJECT_INVALID',
+  'SUBJECT_NOT_FOUND',
+  'CONSENT_INVALID',
+  'CONSENT_REQUIRED',
+  'SERVICE_UNAVAILABLE',
+  'SERVICE_NOT_PUBLISHED',
+  'DECRYPTION_FAILED',
+]);
+
+/**
+ * A clear (non-200) answer of the hub is the hub's own refusal, labelled with its division as
+ * `origin`. One that claims to be the provider's, or carries a code only the provider can
+ * decide, is a forgery: the hub cannot refuse in the provider's name.
+ */
+function hubRefusal(json: unknown, hub: DirectoryEntry, provider: DirectoryEntry): TongbanError {
+  const problem = json as { code?: unknown; [HUB_REFUSAL_ORIGIN]?: unknown };
+  if (problem?.[HUB_REFUSAL_ORIGIN] !== hub.division || (typeof problem.code === 'string' && PROVIDER_ONLY_CODES.has(problem.code))) {
+    return new TongbanError('PEER_RESPONSE_INVALID', `The hub answered a refusal that is not its own; a refusal by ${provider.division} must be signed by ${provider.division}.`);
+  }
+  return remoteProblem(json, hub);
 }
 
 /** A peer's problem+json, re-raised with its stable code so callers can act on it. */
 function remoteProblem(json: unknown, signer: DirectoryEntry): TongbanError {
-  const problem = json as { code?: unknown; detail?: unknown };
-  if (typeof problem.code === 'string' && problem.code in errorStatus) {
+  const problem = (json ?? {}) as { code?: unknown; detail?: unknown };
+  if (typeof problem.code === 'string' && Object.hasOwn(errorStatus, problem.code)) {
     return new TongbanError(problem.code as ErrorCode, `${signer.division}: ${typeof problem.detail === 'string' ? problem.detail : problem.code}`);
   }
   return new TongbanError('PEER_RESPONSE_INVALID', `${signer.division} answered with an error this node does not understand.`);

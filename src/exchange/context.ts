@@ -21,6 +21,8 @@ export interface ExchangeContext {
   readonly auditKey: Uint8Array;
   readonly store: Store;
   readonly clock: () => Date;
+  /** A consent may be relied on at most this many days after its grant (default 90). */
+  readonly consentMaxDays?: number;
   /** Peer calls give up after this long. */
   readonly peerTimeoutMs?: number;
 }

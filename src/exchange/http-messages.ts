@@ -73,8 +73,12 @@ export async function authenticateRequest(request: IncomingRequest, view: Direct
   }
   const node = view.nodeByKid(result.keyid)!;
   const { nonce, expires } = result.params;
-  if (!nonce || expires === undefined || expires - result.params.created > REQUEST_TTL_SECONDS) {
-    return { ok: false, code: 'SIGNATURE_INVALID', message: `Requests must carry a nonce and expire within ${REQUEST_TTL_SECONDS} s.`, keyid: result.keyid };
+  if (!nonce || expires === undefined) {
+    return { ok: false, code: 'SIGNATURE_INVALID', message: 'Requests must carry a nonce and an expiry.', keyid: result.keyid };
+  }
+  // Freshness: a window longer than allowed is refused like an expired one (docs/protocol.md).
+  if (expires - result.params.created > REQUEST_TTL_SECONDS) {
+    return { ok: false, code: 'REQUEST_EXPIRED', message: `Requests must expire within ${REQUEST_TTL_SECONDS} s of their creation.`, keyid: result.keyid };
   }
   if (!(await store.nonces.remember(result.keyid, nonce, expires + 60))) {
     return { ok: false, code: 'REPLAYED_REQUEST', message: 'This request was already received.', keyid: result.keyid };

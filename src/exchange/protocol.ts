@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Component } from '../crypto/index.ts';
+import { validateCreditCode, validateResidentId } from '../standards/index.ts';
 
 /** The label of Tongban's signatures in Signature-Input / Signature. */
 export const SIGNATURE_LABEL = 'tongban';
@@ -38,22 +39,54 @@ export const Subject = z.object({
 });
 export type Subject = z.infer<typeof Subject>;
 
+/**
+ * The subject as its standard writes it (trimmed, upper-case check character): lookups, consent
+ * and audit subject hashes all use this one form, so `…x` and `…X` are the same person.
+ */
+export function normalisedSubject(subject: Subject): Subject {
+  const value = subject.type === 'idNumber' ? validateResidentId(subject.value).value : validateCreditCode(subject.value).value;
+  return { type: subject.type, value };
+}
+
+/** A GB 11643 resident ID number entering through an API: validated, then kept in its normalised form. */
+export const ResidentIdNumber = z
+  .string()
+  .max(40)
+  .transform((input, ctx) => {
+    const result = validateResidentId(input);
+    if (!result.valid) {
+      ctx.addIssue({ code: 'custom', message: `not a valid resident ID number: ${result.errors.map((e) => e.message).join(' ')}` });
+      return z.NEVER;
+    }
+    return result.value;
+  });
+
 export const Operator = z.object({
   id: z.string().min(1).max(64),
   role: z.enum(['clerk', 'approver', 'supervisor', 'dataAdmin', 'system']),
 });
 export type Operator = z.infer<typeof Operator>;
 
-/** The citizen's consent, recorded by the requesting node (at the counter or after online identity check). */
-export const Consent = z.object({
-  subject: z.string().min(1).max(40),
-  agreementId: z.string(),
-  itemCode: z.string(),
-  provider: Division,
-  grantedAt: z.iso.datetime(),
-  expiresAt: z.iso.datetime(),
-  method: z.enum(['counter-signature', 'online-identity']),
-});
+/** A consent may be relied on at most this long after it was granted, unless a node configures less or more. */
+export const DEFAULT_CONSENT_MAX_DAYS = 90;
+
+/**
+ * The citizen's consent, recorded by the requesting node (at the counter or after online identity
+ * check). Strict: no unknown members; its period must be a real interval. Whether it is valid *now*
+ * and not longer than allowed is checked against the clock by `checkConsent` on both sides.
+ */
+export const Consent = z
+  .object({
+    subject: z.string().min(1).max(40),
+    agreementId: z.string().min(1).max(80),
+    itemCode: z.string().min(1).max(30),
+    provider: Division,
+    grantedAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime(),
+    method: z.enum(['counter-signature', 'online-identity']),
+  })
+  .strict()
+  .refine((c) => Date.parse(c.expiresAt) > Date.parse(c.grantedAt), { message: 'a consent expires after it is granted', path: ['expiresAt'] });
 export type Consent = z.infer<typeof Consent>;
 
 /** A governed data request: who asks whom for what, why, in which case, about whom. */
@@ -107,10 +140,31 @@ export function envelopeOf(e: ExchangeRequest): RelayEnvelope {
 export const RelayRequest = z.object({ envelope: RelayEnvelope, payload: z.string().min(10).max(200_000) }).strict();
 export type RelayRequest = z.infer<typeof RelayRequest>;
 
-/** A hub-mode answer: JWE(JWS(response)) for the requester. */
+/**
+ * A hub-mode answer: JWE(JWS(response)) — or JWE(JWS(refusal)) — for the requester. A provider's
+ * refusal travels like its data: signed by the provider, readable by the requester alone.
+ */
 export const RelayResponse = z.object({ requestId: z.uuid(), payload: z.string().min(10) }).strict();
 export type RelayResponse = z.infer<typeof RelayResponse>;
 
 export const JWS_TYP_REQUEST = 'tongban-exchange-request+jws';
 export const JWS_TYP_RESPONSE = 'tongban-exchange-response+jws';
+export const JWS_TYP_REFUSAL = 'tongban-exchange-refusal+jws';
+
+/** A provider's refusal of a hub-mode request, signed by the provider and sealed for the requester. */
+export const ExchangeRefusal = z
+  .object({
+    requestId: z.uuid(),
+    provider: Division,
+    refusedAt: z.iso.datetime(),
+    problem: z.object({ code: z.string().min(1).max(60), status: z.number().int().min(400).max(599), title: z.string().max(200), detail: z.string().max(2000).optional() }),
+  })
+  .strict();
+export type ExchangeRefusal = z.infer<typeof ExchangeRefusal>;
+
+/**
+ * What the hub's own refusals carry, so a requester can tell them from a provider's (which only
+ * ever come sealed): `origin` is the division of the hub that refused.
+ */
+export const HUB_REFUSAL_ORIGIN = 'origin';
 export const JWE_CTY = 'tongban-exchange+jws';

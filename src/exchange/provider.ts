@@ -1,21 +1,25 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from '../audit/index.ts';
 import { decryptWith, encryptFor, signJws, verifyJws } from '../crypto/index.ts';
-import type { DirectoryView } from '../directory/snapshot.ts';
-import { isTongbanError, TongbanError, toProblem } from '../errors/index.ts';
+import type { DirectoryEntry, DirectoryView } from '../directory/snapshot.ts';
+import { isTongbanError, TongbanError, toProblem, type Problem } from '../errors/index.ts';
 import { serviceDefinitionById } from '../services/index.ts';
 import { storeUnavailable } from '../store/index.ts';
 import { validateCreditCode, validateResidentId } from '../standards/index.ts';
 import { exchangeAuditFields } from './audit-fields.ts';
+import { checkConsent } from './consent.ts';
 import type { ExchangeContext, Outcome } from './context.ts';
 import { authenticateRequest, type IncomingRequest, type RequestCheck } from './http-messages.ts';
 import {
   ExchangeRequest,
   JWE_CTY,
+  JWS_TYP_REFUSAL,
   JWS_TYP_REQUEST,
   JWS_TYP_RESPONSE,
+  normalisedSubject,
   RelayRequest,
   REQUEST_TTL_SECONDS,
+  type ExchangeRefusal,
   type ExchangeResponse,
 } from './protocol.ts';
 
@@ -32,15 +36,19 @@ export async function provideDirect(ctx: ExchangeContext, request: IncomingReque
   if ('status' in checked) return checked;
   const { view, auth } = checked;
   const parsed = parseJson(request.body, ExchangeRequest);
-  if (!parsed.ok) return refuse(parsed.error, { requester: auth.node.division });
-  const exchange = parsed.value;
+  if (!parsed.ok) return refuse(consentOrValidation(parsed.error), { requester: auth.node.division });
+  const exchange = normalised(parsed.value);
   if (exchange.requester !== auth.node.division) {
     return refuse(new TongbanError('SIGNATURE_INVALID', `The request is signed by ${auth.node.division} but claims to come from ${exchange.requester}.`), eventOf(ctx, exchange));
   }
-  return serve(ctx, view, exchange, 'bridge', async (response) => ({ status: 200, body: response }));
+  return serve(ctx, view, exchange, 'bridge', refuse, async (response) => ({ status: 200, body: response }));
 }
 
-/** A hub-mode request forwarded by the hub: open the JWE, check the requester's own signature, serve. */
+/**
+ * A hub-mode request forwarded by the hub: open the JWE, check the requester's own signature, serve.
+ * Once the requester is known, refusals travel like answers — signed by this node inside a JWE
+ * for the requester — so the hub can neither read nor forge them.
+ */
 export async function provideRelayed(ctx: ExchangeContext, request: IncomingRequest): Promise<Outcome> {
   const refuse = refusal(ctx, 'hub');
   const checked = await authenticated(ctx, request, refuse);
@@ -54,6 +62,7 @@ export async function provideRelayed(ctx: ExchangeContext, request: IncomingRequ
   const { envelope, payload } = parsed.value;
   const requester = view.node(envelope.requester);
   if (!requester) return refuse(new TongbanError('NODE_UNKNOWN', `${envelope.requester} is not in the directory.`), { requester: envelope.requester });
+  const sealed = sealedRefusal(ctx, requester, envelope.requestId, payload);
   let exchange: ExchangeRequest;
   let innerJws: string;
   try {
@@ -64,13 +73,17 @@ export async function provideRelayed(ctx: ExchangeContext, request: IncomingRequ
     }
     const now = Math.floor(ctx.clock().getTime() / 1000);
     const { created, expires } = verified.header as { created?: unknown; expires?: unknown };
-    if (typeof created !== 'number' || typeof expires !== 'number' || expires - created > REQUEST_TTL_SECONDS) {
-      throw new TongbanError('SIGNATURE_INVALID', 'The relayed request must carry created and expires within 60 s.');
+    if (typeof created !== 'number' || typeof expires !== 'number') {
+      throw new TongbanError('SIGNATURE_INVALID', 'The relayed request must carry created and expires.');
+    }
+    // A window longer than allowed is a freshness failure, like an expired one (docs/protocol.md).
+    if (expires - created > REQUEST_TTL_SECONDS) {
+      throw new TongbanError('REQUEST_EXPIRED', `The relayed request must expire within ${REQUEST_TTL_SECONDS} s of its creation.`);
     }
     if (now > expires + 30 || created > now + 30) throw new TongbanError('REQUEST_EXPIRED', 'The relayed request has expired.');
-    const inner = ExchangeRequest.safeParse(JSON.parse(new TextDecoder().decode(verified.payload)));
-    if (!inner.success) throw new TongbanError('VALIDATION_FAILED', 'The relayed request does not have the expected form.');
-    exchange = inner.data;
+    const inner = parseJson(verified.payload, ExchangeRequest);
+    if (!inner.ok) throw consentOrValidation(inner.error);
+    exchange = normalised(inner.value);
     // The hub routes by the envelope; it must not be able to change what the requester signed.
     for (const key of Object.keys(envelope) as Array<keyof typeof envelope>) {
       if (JSON.stringify(envelope[key]) !== JSON.stringify(exchange[key])) {
@@ -81,10 +94,10 @@ export async function provideRelayed(ctx: ExchangeContext, request: IncomingRequ
       throw new TongbanError('REPLAYED_REQUEST', 'This request was already received.');
     }
   } catch (error) {
-    return refuse(error, { requester: envelope.requester, requestId: envelope.requestId, agreementId: envelope.agreementId, service: envelope.service });
+    return sealed(error, { requester: envelope.requester, requestId: envelope.requestId, agreementId: envelope.agreementId, service: envelope.service });
   }
   const requestDigest = createHash('sha256').update(innerJws).digest('base64url');
-  return serve(ctx, view, exchange, 'hub', async (response) => {
+  return serve(ctx, view, exchange, 'hub', sealed, async (response) => {
     const jws = await signJws(ctx.signingKey, new TextEncoder().encode(JSON.stringify(response)), { typ: JWS_TYP_RESPONSE, extra: { requestDigest } });
     const jwe = await encryptFor(requester.encryptionKey, new TextEncoder().encode(jws), JWE_CTY);
     return { status: 200, body: { requestId: exchange.requestId, payload: jwe } };
@@ -113,9 +126,9 @@ async function serve(
   view: DirectoryView,
   exchange: ExchangeRequest,
   via: Via,
+  refuse: Refuse,
   answer: (response: ExchangeResponse) => Promise<Outcome>,
 ): Promise<Outcome> {
-  const refuse = refusal(ctx, via);
   const event = eventOf(ctx, exchange);
   try {
     if (exchange.provider !== ctx.self) throw new TongbanError('VALIDATION_FAILED', `This node is ${ctx.self}, not ${exchange.provider}.`);
@@ -124,7 +137,7 @@ async function serve(
       throw new TongbanError('TOPOLOGY_NOT_ALLOWED', `Agreement ${agreement.id} is a ${agreement.topology} agreement; it cannot be used ${via === 'hub' ? 'through the hub' : 'over a direct bridge'}.`);
     }
     checkSubject(exchange);
-    if (exchange.consent) checkConsent(exchange, ctx.clock());
+    checkConsent(exchange, ctx.clock(), ctx.consentMaxDays);
     const decision = view.policy.decide(
       {
         agreementId: exchange.agreementId,
@@ -157,35 +170,70 @@ function checkSubject(exchange: ExchangeRequest): void {
   if (!result.valid) throw new TongbanError('SUBJECT_INVALID', `The subject's ${exchange.subject.type} is not valid: ${result.errors.map((e) => e.message).join(' ')}`);
 }
 
-function checkConsent(exchange: ExchangeRequest, now: Date): void {
-  const consent = exchange.consent!;
-  const matches =
-    consent.subject === exchange.subject.value &&
-    consent.agreementId === exchange.agreementId &&
-    consent.itemCode === exchange.itemCode &&
-    consent.provider === exchange.provider;
-  if (!matches) throw new TongbanError('CONSENT_INVALID', 'The consent does not cover this subject, agreement, item and provider.');
-  const t = now.getTime();
-  if (t < Date.parse(consent.grantedAt) || t >= Date.parse(consent.expiresAt)) throw new TongbanError('CONSENT_INVALID', 'The consent is not valid at this time.');
+/** The exchange with its subject in the standard's form: what is looked up, hashed and compared. */
+function normalised(exchange: ExchangeRequest): ExchangeRequest {
+  return { ...exchange, subject: normalisedSubject(exchange.subject) };
+}
+
+/** A malformed consent is refused as CONSENT_INVALID (with the schema's reasons); anything else stays VALIDATION_FAILED. */
+function consentOrValidation(error: TongbanError): TongbanError {
+  const issues = error.errors ?? [];
+  if (error.code !== 'VALIDATION_FAILED' || issues.length === 0 || !issues.every((e) => e.path === 'consent' || e.path?.startsWith('consent.'))) return error;
+  return new TongbanError('CONSENT_INVALID', `The consent is malformed: ${error.message}`, { errors: issues });
 }
 
 function eventOf(ctx: ExchangeContext, exchange: ExchangeRequest): Partial<AuditEvent> {
   return exchangeAuditFields(ctx.auditKey, exchange);
 }
 
-/** Records a refusal and turns it into a problem answer; unexpected errors become INTERNAL. */
-function refusal(ctx: ExchangeContext, via: Via) {
-  return async (thrown: unknown, event: Partial<AuditEvent>): Promise<Outcome> => {
-    const error = storeUnavailable(thrown) ?? thrown;
-    const known = isTongbanError(error);
-    const code = known ? error.code : 'INTERNAL';
-    // Record the refusal; if the database itself is down, the answer still goes out.
-    await ctx.audit
-      .append({ kind: 'exchange.provide', outcome: known && error.status < 500 ? 'refused' : 'error', ...event, code, detail: { via, ...(event.detail ?? {}) } } as AuditEvent)
-      .catch(() => {});
-    const problem = known ? error.toProblem() : toProblem('INTERNAL', 'An internal error occurred.');
-    if (!known) console.error('exchange: unexpected error', error);
+type Refuse = (thrown: unknown, event: Partial<AuditEvent>) => Promise<Outcome>;
+
+/** Records a refusal and turns it into a problem; unexpected errors become INTERNAL. */
+async function recordRefusal(ctx: ExchangeContext, via: Via, thrown: unknown, event: Partial<AuditEvent>): Promise<Problem> {
+  const error = storeUnavailable(thrown) ?? thrown;
+  const known = isTongbanError(error);
+  const code = known ? error.code : 'INTERNAL';
+  // Record the refusal; if the database itself is down, the answer still goes out.
+  await ctx.audit
+    .append({ kind: 'exchange.provide', outcome: known && error.status < 500 ? 'refused' : 'error', ...event, code, detail: { via, ...(event.detail ?? {}) } } as AuditEvent)
+    .catch(() => {});
+  if (!known) console.error('exchange: unexpected error', error);
+  return known ? error.toProblem() : toProblem('INTERNAL', 'An internal error occurred.');
+}
+
+/** A refusal answered as signed problem+json to whoever sent the request (the requester, or the hub's hop). */
+function refusal(ctx: ExchangeContext, via: Via): Refuse {
+  return async (thrown, event) => {
+    const problem = await recordRefusal(ctx, via, thrown, event);
     return { status: problem.status, body: problem };
+  };
+}
+
+/**
+ * A refusal of a hub-mode request, sealed like an answer: a JWS by this node (typ refusal,
+ * `payloadDigest` = SHA-256 of the payload it refuses) inside a JWE for the requester, sent as a
+ * 200 relay answer. The hub learns neither the code nor the detail, and cannot make one up.
+ */
+function sealedRefusal(ctx: ExchangeContext, requester: DirectoryEntry, requestId: string, payload: string): Refuse {
+  return async (thrown, event) => {
+    const problem = await recordRefusal(ctx, 'hub', thrown, event);
+    const refusal: ExchangeRefusal = {
+      requestId,
+      provider: ctx.self,
+      refusedAt: ctx.clock().toISOString(),
+      problem: { code: problem.code, status: problem.status, title: problem.title, ...(problem.detail ? { detail: problem.detail } : {}) },
+    };
+    const payloadDigest = createHash('sha256').update(payload).digest('base64url');
+    try {
+      const jws = await signJws(ctx.signingKey, new TextEncoder().encode(JSON.stringify(refusal)), { typ: JWS_TYP_REFUSAL, extra: { payloadDigest } });
+      const jwe = await encryptFor(requester.encryptionKey, new TextEncoder().encode(jws), JWE_CTY);
+      return { status: 200, body: { requestId, payload: jwe } };
+    } catch (error) {
+      // The requester's directory key cannot be encrypted to: the hub gets a bare INTERNAL, nothing more.
+      console.error('exchange: cannot seal a refusal', error);
+      const internal = toProblem('INTERNAL', 'An internal error occurred.');
+      return { status: internal.status, body: internal };
+    }
   };
 }
 

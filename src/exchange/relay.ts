@@ -1,9 +1,9 @@
 import type { DirectoryView } from '../directory/snapshot.ts';
-import { isTongbanError, TongbanError, toProblem } from '../errors/index.ts';
+import { errorStatus, isTongbanError, TongbanError, toProblem, type ErrorCode } from '../errors/index.ts';
 import type { ExchangeContext } from './context.ts';
 import { authenticateRequest, signedRequestHeaders, verifyResponse, type IncomingRequest } from './http-messages.ts';
 import { parseJson } from './provider.ts';
-import { RelayRequest } from './protocol.ts';
+import { HUB_REFUSAL_ORIGIN, RelayRequest, RelayResponse } from './protocol.ts';
 
 /** What the relay hands back: the provider's status and exact body, to be signed by the hub. */
 export interface RelayOutcome {
@@ -15,6 +15,8 @@ export interface RelayOutcome {
 /**
  * The hub's relay: it authenticates the requester, checks the clear envelope against the
  * registered agreement, logs metadata only, and forwards the encrypted payload it cannot read.
+ * The provider's answer — data or refusal, both sealed for the requester — goes back as it came;
+ * the hub cannot tell them apart. Every refusal the hub answers itself names it as `origin`.
  */
 export async function relay(ctx: ExchangeContext, request: IncomingRequest): Promise<RelayOutcome> {
   let envelopeEvent: Record<string, string> = {};
@@ -61,29 +63,38 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
     if (!(await verifyResponse(provider, { status: response.status, headers: responseHeaders, body: bytes }, { method: 'POST', url, headers }, ctx.clock()))) {
       throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${provider.division}.`);
     }
-    const providerCode = response.status === 200 ? undefined : codeOf(bytes);
-    await ctx.audit.append({
-      kind: 'exchange.relay',
-      outcome: response.status === 200 ? 'relayed' : 'refused',
-      ...envelopeEvent,
-      ...(providerCode ? { code: providerCode } : {}),
-      detail: { status: response.status, bytes: bytes.length },
-    });
-    return { status: response.status, body: new TextDecoder().decode(bytes), contentType: responseHeaders['content-type'] ?? 'application/json' };
+    if (response.status !== 200) {
+      // The provider refused the hub's own hop (before it could know the requester): the hub
+      // answers that as its own refusal — it cannot speak for the provider to the requester.
+      const code = codeOf(bytes);
+      throw new TongbanError(code ?? 'PEER_RESPONSE_INVALID', `${provider.division} refused the hub's relay hop${code ? ` (${code})` : ''}.`);
+    }
+    const answer = RelayResponse.safeParse(parseOrNull(bytes));
+    if (!answer.success || answer.data.requestId !== envelope.requestId) {
+      throw new TongbanError('PEER_RESPONSE_INVALID', `${provider.division} answered the relay in an unexpected form.`);
+    }
+    await ctx.audit.append({ kind: 'exchange.relay', outcome: 'relayed', ...envelopeEvent, detail: { status: response.status, bytes: bytes.length } });
+    return { status: 200, body: new TextDecoder().decode(bytes), contentType: 'application/json' };
   } catch (error) {
     const known = isTongbanError(error);
     const problem = known ? error.toProblem() : toProblem('INTERNAL', 'An internal error occurred.');
     if (!known) console.error('relay: unexpected error', error);
     await ctx.audit.append({ kind: 'exchange.relay', outcome: known && error.status < 500 ? 'refused' : 'error', ...envelopeEvent, code: problem.code, detail: {} });
-    return { status: problem.status, body: JSON.stringify(problem), contentType: 'application/problem+json' };
+    const body = { ...problem, [HUB_REFUSAL_ORIGIN]: ctx.self };
+    return { status: problem.status, body: JSON.stringify(body), contentType: 'application/problem+json' };
   }
 }
 
-function codeOf(bytes: Uint8Array): string | undefined {
+function parseOrNull(bytes: Uint8Array): unknown {
   try {
-    const code = (JSON.parse(new TextDecoder().decode(bytes)) as { code?: unknown }).code;
-    return typeof code === 'string' ? code.slice(0, 60) : undefined;
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    return undefined;
+    return null;
   }
+}
+
+/** The provider's stable code, when it is one this node knows. */
+function codeOf(bytes: Uint8Array): ErrorCode | undefined {
+  const code = (parseOrNull(bytes) as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && Object.hasOwn(errorStatus, code) ? (code as ErrorCode) : undefined;
 }

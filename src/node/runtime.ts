@@ -101,6 +101,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     auditKey,
     store,
     clock,
+    consentMaxDays: config.exchange.consentMaxDays,
   };
   let jobs: BackgroundJobs | undefined;
   const client = new ExchangeClient(exchange);

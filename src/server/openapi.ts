@@ -72,6 +72,7 @@ export class OpenApiRegistry {
               code: { type: 'string' },
               detail: { type: 'string' },
               instance: { type: 'string' },
+              origin: { type: 'string', description: "Hub only: the hub's division on a refusal the hub itself made (a provider's refusals of hub-mode requests travel sealed, as 200 relay answers)." },
               errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
             },
           },

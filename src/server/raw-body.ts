@@ -10,7 +10,8 @@ declare module 'fastify' {
 
 /** JSON bodies are parsed from bytes that are kept, so digests can be checked against them. */
 export function installRawJsonParser(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
+  // JSON is the only media type any route takes: text/plain (a Fastify default) is 415 like any other.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const bytes = body as Buffer;
     request.rawBody = bytes;

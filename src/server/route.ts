@@ -17,7 +17,10 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly raw?: boolean;
   readonly response: R;
   readonly status?: number;
-  /** Authentication, run before any parsing: an unauthenticated caller learns nothing about the schema. */
+  /**
+   * Authentication, run in the route's onRequest hook — before the content type is looked at or
+   * the body read and parsed: an unauthenticated caller learns nothing about the schema (401, never 400/413/415).
+   */
   readonly before?: (request: FastifyRequest) => void | Promise<void>;
   /** Error statuses this route can answer with, for the OpenAPI document. */
   readonly errors?: readonly number[];
@@ -49,14 +52,16 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     ...(spec.body ? { body: spec.body } : spec.bodyDoc ? { body: spec.bodyDoc } : {}),
     response: spec.response,
     status,
-    errors: [...new Set([400, ...(spec.errors ?? [])])],
+    // Every route can be sent a malformed request; a route that takes a body, one that is too large or
+    // not JSON; an authenticated route, a caller without credentials.
+    errors: [...new Set([400, ...(spec.method === 'GET' ? [] : [413, 415]), ...(spec.before ? [401] : []), ...(spec.errors ?? [])])].sort((a, b) => a - b),
   });
   app.route({
     method: spec.method,
     url: spec.url,
     ...(spec.raw ? { config: { rawBody: true } } : {}),
+    ...(spec.before ? { onRequest: async (request: FastifyRequest) => spec.before!(request) } : {}),
     handler: async (request, reply) => {
-      await spec.before?.(request);
       const input = {
         params: parse(spec.params, request.params, 'path'),
         query: parse(spec.query, request.query, 'query'),

@@ -10,6 +10,12 @@ describe('GB 32100 unified social credit code', () => {
     ['914403001922038216', '工商', '企业', '440300'],
     ['91330100799655058B', '工商', '企业', '330100'],
     ['9144030071526726XG', '工商', '企业', '440300'],
+    // More published codes of listed companies (both checks verify), national to district level.
+    ['91110000710925462X', '工商', '企业', '110000'],
+    ['91110108551385082Q', '工商', '企业', '110108'],
+    ['91440300708461136T', '工商', '企业', '440300'],
+    ['91330100716105852F', '工商', '企业', '330100'],
+    ['91310000717854505W', '工商', '企业', '310000'],
   ])('accepts %s', (code, department, type, area) => {
     const r = validateCreditCode(code);
     expect(r.errors).toEqual([]);
@@ -59,6 +65,20 @@ describe('GB 32100 unified social credit code', () => {
     expect(validateCreditCode(dept + creditCodeCheck(dept)).errors.map((e) => e.code)).toEqual(['DEPARTMENT']);
     const type = '95370406L2489413' + '6';
     expect(validateCreditCode(type + creditCodeCheck(type)).errors.map((e) => e.code)).toEqual(['ORGANISATION_TYPE']);
+  });
+
+  it('checks the registration area against GB/T 2260 (current and retired codes, national 100000)', () => {
+    const withArea = (area: string) => validateCreditCode(buildCreditCode('9', '1', area, 'MA6DQ3K1'));
+    // Current county, national level, a retired district in the table (闸北区, 2015).
+    for (const area of ['522732', '100000', '310108']) expect(withArea(area).errors, area).toEqual([]);
+    // A retired district the table does not list (杭州市下城区, 2021) is still under a known prefecture.
+    expect(withArea('330103').valid).toBe(true);
+    // No such province (99), no such prefecture under a real province (5299xx), no such province (83), all zeros.
+    for (const area of ['999999', '990101', '529901', '830000', '000000']) {
+      const r = withArea(area);
+      expect(r.valid, area).toBe(false);
+      expect(r.errors.map((e) => e.code)).toEqual(['AREA_CODE']);
+    }
   });
 
   it('builds codes that validate', () => {

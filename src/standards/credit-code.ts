@@ -1,4 +1,4 @@
-import { divisions } from './divisions.ts';
+import { divisions, PROVINCE_PREFIXES } from './divisions.ts';
 import { fail, ok, type ValidationIssue, type ValidationResult } from './validation.ts';
 
 /** GB 32100 alphabet: digits and capitals without I, O, S, V, Z. */
@@ -74,6 +74,8 @@ export function validateCreditCode(input: string): ValidationResult<CreditCodePa
   const areaCode = value.slice(2, 8);
   if (!/^\d{6}$/.test(areaCode)) {
     errors.push({ code: 'AREA_CODE', message: `Positions 3–8 must be a six-digit division code; found ${areaCode}.` });
+  } else if (!isRegistrationArea(areaCode)) {
+    errors.push({ code: 'AREA_CODE', message: `Positions 3–8 (${areaCode}) are not a GB/T 2260 division code, current or retired.` });
   }
 
   const orgBody = value.slice(8, 16);
@@ -102,6 +104,22 @@ export function validateCreditCode(input: string): ValidationResult<CreditCodePa
     checkCharacter: value[17]!,
   };
   return errors.length > 0 ? fail(value, errors, parsed) : ok(value, parsed);
+}
+
+/** National registration authorities (e.g. the State Council's organs) register under 100000. */
+const NATIONAL_AREA = '100000';
+
+/**
+ * Positions 3–8 name the division of the registering authority (GB/T 2260). A code keeps the
+ * division it was issued under after that division is retired, so retired codes stay valid; and
+ * as the shipped table lists only some retired counties, a county code under a known prefecture
+ * of a known province is accepted too. Anything else — an unknown province or prefecture — is not
+ * a division code.
+ */
+function isRegistrationArea(code: string): boolean {
+  if (code === NATIONAL_AREA || divisions.get(code)) return true;
+  if (!PROVINCE_PREFIXES.has(code.slice(0, 2))) return false;
+  return code.slice(4) !== '00' && divisions.get(code.slice(0, 4) + '00') !== undefined;
 }
 
 /** GB 11714 check: weights 3,7,9,10,5,8,4,2; c = 11 − Σ mod 11; 10 → X, 11 → 0. */

@@ -4,9 +4,9 @@ import { z } from 'zod';
 import { ActionInputSchema, Case, caseActionNames, CaseState, CaseTransitionMessage, ThreadMessage, type CaseAction, type CaseView, type Principal } from '../../cases/index.ts';
 import { HandlingMode } from '../../catalog/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
-import { authenticateRequest } from '../../exchange/index.ts';
+import { authenticateRequest, ResidentIdNumber } from '../../exchange/index.ts';
 import { parseJson } from '../../exchange/provider.ts';
-import { incomingRequest, requireBearer } from '../auth.ts';
+import { bearerToken, incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { StreamLimiter } from '../limits.ts';
 import { addRoute } from '../route.ts';
@@ -57,8 +57,8 @@ export function casesPlugin(context: ServerContext): void {
   };
   const principalOf = async (request: FastifyRequest): Promise<Principal> => principals.get(request) ?? lookUp(request);
   async function lookUp(request: FastifyRequest): Promise<Principal> {
-    const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    // Looked up by its SHA-256: any bytes the caller sends are hashed, never compared or measured.
+    const token = bearerToken(request);
     const account = token ? await runtime.store.accounts.byTokenHash(tokenHash(token)) : undefined;
     if (!account) throw new TongbanError('UNAUTHORIZED', 'This call needs the token of a staff or applicant account of this node.');
     return { id: account.id, role: account.role, node: self, subject: account.subject };
@@ -70,7 +70,7 @@ export function casesPlugin(context: ServerContext): void {
     tag: 'operator',
     summary: 'Operator: create a staff (clerk, approver, supervisor) or applicant account; the token is shown once',
     body: z
-      .object({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), role: z.enum(['applicant', 'clerk', 'approver', 'supervisor']), name: z.string().min(1).max(100), idNumber: z.string().optional() })
+      .object({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), role: z.enum(['applicant', 'clerk', 'approver', 'supervisor']), name: z.string().min(1).max(100), idNumber: ResidentIdNumber.optional() })
       .refine((a) => (a.role === 'applicant') === (a.idNumber !== undefined), { message: 'applicants, and only applicants, carry an ID number', path: ['idNumber'] }),
     response: z.object({ id: z.string(), role: z.string(), token: z.string() }),
     status: 201,

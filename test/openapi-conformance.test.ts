@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestFederation, type TestFederation } from './support/federation.ts';
+
+/**
+ * Documentation and behaviour agree (issue 8, item 19): real servers — the hub and a node — are
+ * sent a representative call of every operation their own /openapi.json documents, successes and
+ * errors, and each real answer is checked against that document: the status must be documented
+ * for the operation, the media type too, and the body must validate against the schema (a field
+ * the schema forbids fails). An operation without a representative call fails as well.
+ */
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
+const SANDU = '522732';
+const HUB = '100000';
+const SANDU_ANJI = 'AGR-522732-330523-001';
+const HUB_AGREEMENT = 'AGR-HUB-DELTA-001';
+
+/** A division: the hub, Sandu, or another node (whose document is the same as Sandu's). */
+type Server = string;
+type OpenApi = {
+  paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema?: Record<string, unknown> }> }> }>>;
+  components: { schemas: Record<string, Record<string, unknown>>; responses: Record<string, { content: Record<string, { schema: Record<string, unknown> }> }> };
+};
+interface Answer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: unknown;
+}
+interface Call {
+  readonly server: Server;
+  readonly method: 'GET' | 'POST';
+  /** The documented path template the call exercises. */
+  readonly template: string;
+  readonly send: () => Promise<Answer>;
+}
+
+let t: TestFederation;
+const docs = new Map<Server, OpenApi>();
+const tokens: Record<string, string> = {};
+let caseId = '';
+let person: { idNumber: string; name: string };
+
+const endpointOf = (server: Server) => (server === HUB ? t.f.hub.endpoint : t.f.nodes.get(server)!.endpoint);
+const docOf = (server: Server) => docs.get(server === HUB ? HUB : SANDU)!;
+
+async function answerOf(response: Response): Promise<Answer> {
+  const contentType = response.headers.get('content-type') ?? '';
+  if (contentType.startsWith('text/event-stream')) {
+    await response.body?.cancel();
+    return { status: response.status, contentType, body: undefined };
+  }
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Left as text: a JSON media type with a non-JSON body fails validation below.
+  }
+  return { status: response.status, contentType, body };
+}
+
+/** A plain HTTP call, with a bearer token and/or a body of the given media type. */
+function http(server: Server, method: 'GET' | 'POST', path: string, options: { token?: string; body?: unknown; type?: string; raw?: string } = {}): () => Promise<Answer> {
+  return async () => {
+    const hasBody = options.body !== undefined || options.raw !== undefined;
+    const response = await fetch(new URL(path, endpointOf(server)), {
+      method,
+      headers: {
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...(hasBody ? { 'content-type': options.type ?? 'application/json' } : {}),
+      },
+      ...(hasBody ? { body: options.raw ?? JSON.stringify(options.body) } : {}),
+    });
+    return answerOf(response);
+  };
+}
+
+/** A node-to-node call signed (RFC 9421) by `from`. */
+function signed(from: string, to: Server, path: string, body: () => unknown): () => Promise<Answer> {
+  return async () => {
+    const r = await t.raw({ from, to, path, body: body() });
+    return { status: r.status, contentType: r.headers.get('content-type') ?? '', body: r.json };
+  };
+}
+
+const validators = new Map<string, ValidateFunction>();
+
+/** What is wrong with `answer` as an answer of `method template` according to the server's own document; empty when it conforms. */
+function nonConformance(doc: OpenApi, method: string, template: string, answer: Answer): string[] {
+  const operation = doc.paths[template]?.[method.toLowerCase()];
+  if (!operation) return [`${method} ${template} is not documented`];
+  let response = operation.responses[String(answer.status)];
+  if (!response) return [`status ${answer.status} is not documented for ${method} ${template} (documented: ${Object.keys(operation.responses).join(', ')}); body ${JSON.stringify(answer.body).slice(0, 300)}`];
+  if (response.$ref) response = doc.components.responses[response.$ref.split('/').at(-1)!]!;
+  const mediaType = answer.contentType.split(';')[0]!.trim();
+  const media = response.content?.[mediaType];
+  if (!media) return [`media type ${mediaType} is not documented for ${answer.status} of ${method} ${template} (documented: ${Object.keys(response.content ?? {}).join(', ')})`];
+  if (mediaType === 'text/event-stream') return [];
+  let schema = media.schema ?? {};
+  if (typeof schema.$ref === 'string') schema = doc.components.schemas[schema.$ref.split('/').at(-1)!]!;
+  const key = JSON.stringify(schema);
+  let validate = validators.get(key);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    validators.set(key, validate);
+  }
+  if (validate(answer.body)) return [];
+  return (validate.errors ?? []).map((e) => `${method} ${template} ${answer.status}: ${e.instancePath || '(body)'} ${e.message} ${JSON.stringify(e.params)}`);
+}
+
+beforeAll(async () => {
+  t = await startTestFederation('sqlite', { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
+  for (const server of [SANDU, HUB] as const) docs.set(server, (await (await fetch(new URL('/openapi.json', endpointOf(server)))).json()) as OpenApi);
+  tokens.clerk = (await t.operator(SANDU, '/v1/operator/accounts', { id: 'conf-clerk', role: 'clerk', name: '王' })).json.token;
+  const sample = await t.operator('330523', '/v1/operator/exchange', { provider: SANDU, service: 'household.residence-proof', subject: { type: 'idNumber', value: '11010519491231002X' }, purpose: '户籍类证明开具' });
+  expect(sample.json.code).toBe('SUBJECT_NOT_FOUND');
+  const { sampleSubjects } = await import('../src/demo/registries.ts');
+  person = sampleSubjects(t.f.registryPath(SANDU), 1).people[0]!;
+  const applied = await fetch(new URL('/v1/cases', endpointOf(SANDU)), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokens.clerk}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: person }),
+  });
+  caseId = ((await applied.json()) as { case: { id: string } }).case.id;
+}, 60_000);
+afterAll(async () => {
+  await t?.stop();
+});
+
+const exchangeBody = (overrides: Record<string, unknown> = {}) => ({
+  requestId: randomUUID(),
+  requester: '330523',
+  provider: SANDU,
+  agreementId: SANDU_ANJI,
+  itemCode: 'N034',
+  service: 'household.residence-proof',
+  purpose: '户籍类证明开具',
+  caseId: 'CASE-CONFORMANCE',
+  operator: { id: 'clerk-1', role: 'clerk' },
+  subject: { type: 'idNumber', value: person.idNumber },
+  fields: ['name'],
+  ...overrides,
+});
+const envelope = (overrides: Record<string, unknown> = {}) => ({
+  requestId: randomUUID(),
+  requester: '310118',
+  provider: SANDU,
+  agreementId: HUB_AGREEMENT,
+  itemCode: 'N034',
+  service: 'household.residence-proof',
+  purpose: '户籍类证明开具',
+  fields: ['name'],
+  ...overrides,
+});
+const operatorToken = (server: Server) => t.f.operatorToken(server);
+
+/** Representative calls: at least one per documented operation, errors included. */
+const calls: Array<[string, Call]> = [
+  // Public reference data.
+  ['health', { server: SANDU, method: 'GET', template: '/health', send: http(SANDU, 'GET', '/health') }],
+  ['node identity', { server: HUB, method: 'GET', template: '/v1/node', send: http(HUB, 'GET', '/v1/node') }],
+  ['validate a standard', { server: SANDU, method: 'POST', template: '/v1/standards/validate', send: http(SANDU, 'POST', '/v1/standards/validate', { body: { kind: 'uscc', value: '914403001922038216' } }) }],
+  ['validate: wrong types', { server: SANDU, method: 'POST', template: '/v1/standards/validate', send: http(SANDU, 'POST', '/v1/standards/validate', { body: { kind: 'id', value: 42 } }) }],
+  ['validate: malformed JSON', { server: SANDU, method: 'POST', template: '/v1/standards/validate', send: http(SANDU, 'POST', '/v1/standards/validate', { raw: '{"kind":' }) }],
+  ['validate: text/plain', { server: SANDU, method: 'POST', template: '/v1/standards/validate', send: http(SANDU, 'POST', '/v1/standards/validate', { raw: 'kind=id', type: 'text/plain' }) }],
+  ['validate: too large', { server: SANDU, method: 'POST', template: '/v1/standards/validate', send: http(SANDU, 'POST', '/v1/standards/validate', { raw: JSON.stringify({ kind: 'id', value: 'x'.repeat(2_000_000) }) }) }],
+  ['a division', { server: SANDU, method: 'GET', template: '/v1/divisions/{code}', send: http(SANDU, 'GET', '/v1/divisions/522732') }],
+  ['no such division', { server: SANDU, method: 'GET', template: '/v1/divisions/{code}', send: http(SANDU, 'GET', '/v1/divisions/999999') }],
+  ['division search', { server: SANDU, method: 'GET', template: '/v1/divisions', send: http(SANDU, 'GET', '/v1/divisions?q=' + encodeURIComponent('三都')) }],
+  ['catalogue', { server: SANDU, method: 'GET', template: '/v1/catalog/items', send: http(SANDU, 'GET', '/v1/catalog/items?mode=joint') }],
+  ['catalogue: bad mode', { server: SANDU, method: 'GET', template: '/v1/catalog/items', send: http(SANDU, 'GET', '/v1/catalog/items?mode=fax') }],
+  ['an item', { server: SANDU, method: 'GET', template: '/v1/catalog/items/{code}', send: http(SANDU, 'GET', '/v1/catalog/items/N034') }],
+  ['no such item', { server: SANDU, method: 'GET', template: '/v1/catalog/items/{code}', send: http(SANDU, 'GET', '/v1/catalog/items/N999') }],
+
+  // Directory (hub).
+  ['snapshot', { server: HUB, method: 'GET', template: '/v1/directory/snapshot', send: http(HUB, 'GET', '/v1/directory/snapshot') }],
+  ['enrolment: unsigned', { server: HUB, method: 'POST', template: '/v1/directory/enrolments', send: http(HUB, 'POST', '/v1/directory/enrolments', { body: {} }) }],
+  ['directory nodes (admin)', { server: HUB, method: 'GET', template: '/v1/directory/nodes', send: async () => http(HUB, 'GET', '/v1/directory/nodes', { token: t.f.adminToken() })() }],
+  ['directory nodes: no token', { server: HUB, method: 'GET', template: '/v1/directory/nodes', send: http(HUB, 'GET', '/v1/directory/nodes') }],
+  ['approve (admin)', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/approve', send: async () => http(HUB, 'POST', '/v1/directory/nodes/330523/approve', { token: t.f.adminToken() })() }],
+  ['suspend: no token', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/suspend', send: http(HUB, 'POST', '/v1/directory/nodes/330523/suspend') }],
+  ['suspend: not enrolled', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/suspend', send: async () => http(HUB, 'POST', '/v1/directory/nodes/440300/suspend', { token: t.f.adminToken() })() }],
+
+  // Agreements.
+  ['register: unsigned', { server: HUB, method: 'POST', template: '/v1/agreements', send: http(HUB, 'POST', '/v1/agreements', { body: {} }) }],
+  ['register: malformed, signed', { server: HUB, method: 'POST', template: '/v1/agreements', send: signed('330523', HUB, '/v1/agreements', () => ({ agreement: {} })) }],
+  ['an agreement', { server: HUB, method: 'GET', template: '/v1/agreements/{id}', send: http(HUB, 'GET', `/v1/agreements/${SANDU_ANJI}`) }],
+  ['no such agreement', { server: HUB, method: 'GET', template: '/v1/agreements/{id}', send: http(HUB, 'GET', '/v1/agreements/AGR-NO-SUCH') }],
+  ['sign: malformed', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/sign', send: async () => http(SANDU, 'POST', '/v1/operator/agreements/sign', { token: operatorToken(SANDU), body: {} })() }],
+  ['submit: malformed', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/submit', send: async () => http(SANDU, 'POST', '/v1/operator/agreements/submit', { token: operatorToken(SANDU), body: {} })() }],
+  ['hub sign: no token', { server: HUB, method: 'POST', template: '/v1/operator/agreements/sign', send: http(HUB, 'POST', '/v1/operator/agreements/sign', { body: {} }) }],
+
+  // Exchange.
+  ['bridge exchange', { server: SANDU, method: 'POST', template: '/v1/exchange', send: signed('330523', SANDU, '/v1/exchange', () => exchangeBody()) }],
+  ['bridge exchange: field not granted', { server: SANDU, method: 'POST', template: '/v1/exchange', send: signed('330523', SANDU, '/v1/exchange', () => exchangeBody({ fields: ['householdRelation'] })) }],
+  ['bridge exchange: no such subject', { server: SANDU, method: 'POST', template: '/v1/exchange', send: signed('330523', SANDU, '/v1/exchange', () => exchangeBody({ subject: { type: 'idNumber', value: '11010519491231002X' } })) }],
+  ['bridge exchange: unsigned', { server: SANDU, method: 'POST', template: '/v1/exchange', send: http(SANDU, 'POST', '/v1/exchange', { body: {} }) }],
+  ['relayed: sealed refusal', { server: SANDU, method: 'POST', template: '/v1/exchange/relayed', send: signed(HUB, SANDU, '/v1/exchange/relayed', () => ({ envelope: envelope(), payload: 'not-a-jwe-at-all' })) }],
+  ['relayed: not from the hub', { server: SANDU, method: 'POST', template: '/v1/exchange/relayed', send: signed('330523', SANDU, '/v1/exchange/relayed', () => ({ envelope: envelope(), payload: 'not-a-jwe-at-all' })) }],
+  ['relay', { server: HUB, method: 'POST', template: '/v1/relay', send: signed('310118', HUB, '/v1/relay', () => ({ envelope: envelope(), payload: 'not-a-jwe-at-all' })) }],
+  ['relay: outside the agreement', { server: HUB, method: 'POST', template: '/v1/relay', send: signed('310118', HUB, '/v1/relay', () => ({ envelope: envelope({ fields: ['householdRelation'] }), payload: 'not-a-jwe-at-all' })) }],
+  ['relay: unsigned', { server: HUB, method: 'POST', template: '/v1/relay', send: http(HUB, 'POST', '/v1/relay', { body: {} }) }],
+
+  // Audit.
+  ['checkpoint: unsigned', { server: HUB, method: 'POST', template: '/v1/audit/checkpoints', send: http(HUB, 'POST', '/v1/audit/checkpoints', { body: {} }) }],
+  ['checkpoints of a node', { server: HUB, method: 'GET', template: '/v1/audit/checkpoints/{division}', send: http(HUB, 'GET', '/v1/audit/checkpoints/522732') }],
+  ['operator audit', { server: SANDU, method: 'GET', template: '/v1/operator/audit', send: async () => http(SANDU, 'GET', '/v1/operator/audit?from=1&limit=3', { token: operatorToken(SANDU) })() }],
+  ['operator audit: no token', { server: HUB, method: 'GET', template: '/v1/operator/audit', send: http(HUB, 'GET', '/v1/operator/audit') }],
+
+  // Operator API.
+  ['operator exchange', { server: '330523', method: 'POST', template: '/v1/operator/exchange', send: async () => http('330523', 'POST', '/v1/operator/exchange', { token: operatorToken('330523'), body: { provider: SANDU, service: 'household.residence-proof', subject: { type: 'idNumber', value: person.idNumber }, purpose: '户籍类证明开具' } })() }],
+  ['operator exchange through the hub: refused', { server: '310118', method: 'POST', template: '/v1/operator/exchange', send: async () => http('310118', 'POST', '/v1/operator/exchange', { token: operatorToken('310118'), body: { provider: SANDU, service: 'household.residence-proof', subject: { type: 'idNumber', value: '11010519491231002X' }, purpose: '户籍类证明开具' } })() }],
+  ['operator exchange: malformed JSON, no token', { server: SANDU, method: 'POST', template: '/v1/operator/exchange', send: http(SANDU, 'POST', '/v1/operator/exchange', { raw: '{"provider":' }) }],
+  ['operator exchange: invalid', { server: SANDU, method: 'POST', template: '/v1/operator/exchange', send: async () => http(SANDU, 'POST', '/v1/operator/exchange', { token: operatorToken(SANDU), body: { provider: 'x' } })() }],
+  ['refresh', { server: SANDU, method: 'POST', template: '/v1/operator/directory/refresh', send: async () => http(SANDU, 'POST', '/v1/operator/directory/refresh', { token: operatorToken(SANDU) })() }],
+  ['operator directory', { server: SANDU, method: 'GET', template: '/v1/operator/directory', send: async () => http(SANDU, 'GET', '/v1/operator/directory', { token: operatorToken(SANDU) })() }],
+  ['hub operator directory', { server: HUB, method: 'GET', template: '/v1/operator/directory', send: async () => http(HUB, 'GET', '/v1/operator/directory', { token: operatorToken(HUB) })() }],
+  ['account', { server: SANDU, method: 'POST', template: '/v1/operator/accounts', send: async () => http(SANDU, 'POST', '/v1/operator/accounts', { token: operatorToken(SANDU), body: { id: 'conf-' + randomUUID().slice(0, 8), role: 'approver', name: '李' } })() }],
+  ['account: invalid ID number', { server: SANDU, method: 'POST', template: '/v1/operator/accounts', send: async () => http(SANDU, 'POST', '/v1/operator/accounts', { token: operatorToken(SANDU), body: { id: 'conf-bad', role: 'applicant', name: '李', idNumber: '110105194912310021' } })() }],
+
+  // Cases.
+  ['apply', { server: SANDU, method: 'POST', template: '/v1/cases', send: async () => http(SANDU, 'POST', '/v1/cases', { token: tokens.clerk, body: { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: person } })() }],
+  ['apply: no token', { server: SANDU, method: 'POST', template: '/v1/cases', send: http(SANDU, 'POST', '/v1/cases', { body: {} }) }],
+  ['apply: no such item', { server: SANDU, method: 'POST', template: '/v1/cases', send: async () => http(SANDU, 'POST', '/v1/cases', { token: tokens.clerk, body: { itemCode: 'N999', mode: 'online', competentNodes: ['330523'], applicant: person } })() }],
+  ['list', { server: SANDU, method: 'GET', template: '/v1/cases', send: async () => http(SANDU, 'GET', '/v1/cases?limit=5', { token: tokens.clerk })() }],
+  ['one case', { server: SANDU, method: 'GET', template: '/v1/cases/{id}', send: async () => http(SANDU, 'GET', `/v1/cases/${caseId}`, { token: tokens.clerk })() }],
+  ['no such case', { server: SANDU, method: 'GET', template: '/v1/cases/{id}', send: async () => http(SANDU, 'GET', '/v1/cases/C-522732-NOPE', { token: tokens.clerk })() }],
+  ['an action the state forbids', { server: SANDU, method: 'POST', template: '/v1/cases/{id}/actions/{action}', send: async () => http(SANDU, 'POST', `/v1/cases/${caseId}/actions/conclude`, { token: tokens.clerk, body: {} })() }],
+  ['evidence', { server: SANDU, method: 'POST', template: '/v1/cases/{id}/evidence', send: async () => http(SANDU, 'POST', `/v1/cases/${caseId}/evidence`, { token: tokens.clerk, body: { provider: '330523', service: 'household.residence-proof', purpose: '户籍类证明开具' } })() }],
+  ['thread', { server: SANDU, method: 'GET', template: '/v1/cases/{id}/thread', send: async () => http(SANDU, 'GET', `/v1/cases/${caseId}/thread`, { token: tokens.clerk })() }],
+  ['post to the thread', { server: SANDU, method: 'POST', template: '/v1/cases/{id}/thread', send: async () => http(SANDU, 'POST', `/v1/cases/${caseId}/thread`, { token: tokens.clerk, body: { text: '请核对材料' } })() }],
+  ['inbox: unsigned', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: http(SANDU, 'POST', '/v1/cases/inbox', { body: {} }) }],
+  ['inbox: malformed, signed', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: signed('330523', SANDU, '/v1/cases/inbox', () => ({ id: 'm-1', kind: 'case.nothing', payload: {} })) }],
+  ['events', { server: SANDU, method: 'GET', template: '/v1/cases/events', send: async () => http(SANDU, 'GET', '/v1/cases/events', { token: tokens.clerk })() }],
+  ['events: no token', { server: SANDU, method: 'GET', template: '/v1/cases/events', send: http(SANDU, 'GET', '/v1/cases/events') }],
+];
+
+/**
+ * Known disagreements that another work item of issue 8 fixes (item 19, owned by the
+ * directory/agreements helper): `/v1/directory/nodes` (and the approve/suspend answers, which
+ * share its entry schema) answer `role`, `signingKey`, `encryptionKey` and `services`, which the
+ * documented schema forbids; `/v1/agreements/{id}` answers an unknown id with an undocumented 403.
+ * These run as `it.fails` until that branch is merged; the lead then empties this list.
+ */
+const KNOWN_DISAGREEMENTS = new Set<string>(['directory nodes (admin)', 'approve (admin)', 'no such agreement']);
+
+describe('OpenAPI conformance: real answers against each server’s own /openapi.json', () => {
+  for (const [name, call] of calls) {
+    const test = KNOWN_DISAGREEMENTS.has(name) ? it.fails : it;
+    test(`${call.method} ${call.template} (${call.server === HUB ? 'hub' : 'node ' + call.server}): ${name}`, async () => {
+      const answer = await call.send();
+      const doc = docOf(call.server);
+      expect(nonConformance(doc, call.method, call.template, answer)).toEqual([]);
+    });
+  }
+
+  it('every operation either server documents has a representative call', () => {
+    for (const server of [SANDU, HUB] as const) {
+      const documented = Object.entries(docs.get(server)!.paths).flatMap(([template, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${template}`));
+      const exercised = new Set(calls.map(([, c]) => `${c.method} ${c.template}`));
+      expect(documented.filter((op) => !exercised.has(op)), server).toEqual([]);
+    }
+  });
+
+  it('the checker itself refuses an undocumented status, an undocumented media type and a forbidden field', () => {
+    const doc = docs.get(SANDU)!;
+    expect(nonConformance(doc, 'GET', '/v1/node', { status: 418, contentType: 'application/json', body: {} })[0]).toMatch(/status 418 is not documented/);
+    expect(nonConformance(doc, 'GET', '/v1/divisions/{code}', { status: 404, contentType: 'text/html', body: '' })[0]).toMatch(/media type text\/html/);
+    const health = { status: 'ok', node: { division: SANDU, name: '三都水族自治县', role: 'node' }, store: 'sqlite', time: new Date().toISOString(), directory: { version: 1, expiresAt: new Date().toISOString(), usable: true } };
+    expect(nonConformance(doc, 'GET', '/health', { status: 200, contentType: 'application/json', body: health })).toEqual([]);
+    expect(nonConformance(doc, 'GET', '/health', { status: 200, contentType: 'application/json', body: { ...health, secret: 'x' } }).join()).toMatch(/additional/);
+  });
+});
