@@ -208,6 +208,8 @@ const calls: Array<[string, Call]> = [
   ['checkpoint: unsigned', { server: HUB, method: 'POST', template: '/v1/audit/checkpoints', send: http(HUB, 'POST', '/v1/audit/checkpoints', { body: {} }) }],
   ['checkpoints of a node', { server: HUB, method: 'GET', template: '/v1/audit/checkpoints/{division}', send: http(HUB, 'GET', '/v1/audit/checkpoints/522732') }],
   ['operator audit', { server: SANDU, method: 'GET', template: '/v1/operator/audit', send: async () => http(SANDU, 'GET', '/v1/operator/audit?from=1&limit=3', { token: operatorToken(SANDU) })() }],
+  ['operator outbox', { server: SANDU, method: 'GET', template: '/v1/operator/outbox', send: async () => http(SANDU, 'GET', '/v1/operator/outbox', { token: operatorToken(SANDU) })() }],
+  ['audit incidents (admin)', { server: HUB, method: 'GET', template: '/v1/audit/incidents', send: async () => http(HUB, 'GET', '/v1/audit/incidents', { token: t.f.adminToken() })() }],
   ['operator audit: no token', { server: HUB, method: 'GET', template: '/v1/operator/audit', send: http(HUB, 'GET', '/v1/operator/audit') }],
 
   // Operator API.
