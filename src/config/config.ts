@@ -27,6 +27,19 @@ export const ConfigFile = z
         bodyLimit: z.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
         /** The URL other nodes use to reach this one; defaults to http://host:port as it listens. */
         publicUrl: z.url().optional(),
+        /**
+         * Requests per client address and route within `windowSeconds` on unauthenticated routes
+         * (snapshot, public look-ups: `max`; enrolments and rotation requests: `enrolmentMax`).
+         * Authenticated calls (operator, staff, signed node-to-node) are not counted here.
+         */
+        rateLimit: z
+          .object({
+            enabled: z.boolean().default(true),
+            windowSeconds: z.number().int().min(1).max(86_400).default(60),
+            max: z.number().int().min(1).max(10_000_000).default(600),
+            enrolmentMax: z.number().int().min(1).max(10_000_000).default(30),
+          })
+          .prefault({}),
       })
       .prefault({}),
     database: z.object({ url: z.string().min(1) }),

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { decryptWith, encryptFor, signJws, verifyJws } from '../crypto/index.ts';
-import type { DirectoryEntry } from '../directory/snapshot.ts';
+import { signingKeyFor, type DirectoryEntry } from '../directory/snapshot.ts';
 import { errorStatus, isTongbanError, TongbanError, type ErrorCode } from '../errors/index.ts';
 import { exchangeAuditFields } from './audit-fields.ts';
 import type { ExchangeContext } from './context.ts';
@@ -89,7 +89,7 @@ export class ExchangeClient {
     const answer = RelayResponse.safeParse(await this.#post(url, JSON.stringify({ envelope, payload }), hub, 'HUB_UNREACHABLE'));
     if (!answer.success) throw new TongbanError('PEER_RESPONSE_INVALID', 'The hub answered in an unexpected form.');
     const jws = new TextDecoder().decode(await decryptWith(ctx.encryptionKey, answer.data.payload, JWE_CTY));
-    const verified = await verifyJws(jws, (kid) => (kid === provider.signingKey.kid ? provider.signingKey.jwk : null));
+    const verified = await verifyJws(jws, (kid) => signingKeyFor(provider, kid, ctx.clock()));
     const requestDigest = createHash('sha256').update(innerJws).digest('base64url');
     if (!verified.ok || verified.header.typ !== JWS_TYP_RESPONSE || verified.header.requestDigest !== requestDigest) {
       throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${provider.division} for this request.`);

@@ -3,6 +3,12 @@ import type { z } from 'zod';
 import { validationError } from '../errors/index.ts';
 import type { OpenApiRegistry } from './openapi.ts';
 
+/** A per-route limit for @fastify/rate-limit: requests per client address within `timeWindow` ms. */
+export interface RouteRateLimit {
+  readonly max: number;
+  readonly timeWindow: number;
+}
+
 export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
@@ -19,6 +25,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly status?: number;
   /** Authentication, run before any parsing: an unauthenticated caller learns nothing about the schema. */
   readonly before?: (request: FastifyRequest) => void | Promise<void>;
+  /** For unauthenticated routes: requests per client address (RATE_LIMITED beyond). */
+  readonly rateLimit?: RouteRateLimit | undefined;
   /** Error statuses this route can answer with, for the OpenAPI document. */
   readonly errors?: readonly number[];
   handler(
@@ -49,12 +57,12 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     ...(spec.body ? { body: spec.body } : spec.bodyDoc ? { body: spec.bodyDoc } : {}),
     response: spec.response,
     status,
-    errors: [...new Set([400, ...(spec.errors ?? [])])],
+    errors: [...new Set([400, ...(spec.errors ?? []), ...(spec.rateLimit ? [429] : [])])],
   });
   app.route({
     method: spec.method,
     url: spec.url,
-    ...(spec.raw ? { config: { rawBody: true } } : {}),
+    ...(spec.raw || spec.rateLimit ? { config: { ...(spec.raw ? { rawBody: true } : {}), ...(spec.rateLimit ? { rateLimit: { ...spec.rateLimit } } : {}) } } : {}),
     handler: async (request, reply) => {
       await spec.before?.(request);
       const input = {

@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.ts';
 import * as m002 from './002-federation.ts';
 import * as m003 from './003-cases.ts';
+import * as m004 from './004-directory-changes.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
   '001-initial': m001,
   '002-federation': m002,
   '003-cases': m003,
+  '004-directory-changes': m004,
 };
 
 export const migrationProvider: MigrationProvider = {
