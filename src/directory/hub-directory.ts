@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkAgreementSuccession, SignedAgreement } from '../agreements/index.ts';
-import { canonicalJson, verifyJws, type SigningKey } from '../crypto/index.ts';
+import { canonicalJson, signJws, verifyJws, type SigningKey } from '../crypto/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import { divisions } from '../standards/index.ts';
 import type { DirectoryChangeRecord, DirectoryNodeRecord, Store } from '../store/index.ts';
@@ -34,6 +34,18 @@ export const RotationRequest = z.object({
 });
 export type RotationRequest = z.infer<typeof RotationRequest>;
 
+/**
+ * The node side of a rotation: the body a node sends (signed over HTTP with its CURRENT key)
+ * to move `entry` to `newKey`, with the proof of possession signed by the new key.
+ */
+export async function buildRotationRequest(entry: DirectoryEntry, newKey: SigningKey, overlapSeconds?: number): Promise<RotationRequest> {
+  const next: DirectoryEntry = { ...entry, signingKey: { kid: newKey.kid, jwk: newKey.publicJwk } };
+  delete next.previousKeys;
+  const claim = canonicalJson({ division: entry.division, previousKid: entry.signingKey.kid, kid: newKey.kid });
+  const proof = await signJws(newKey, new TextEncoder().encode(claim), { typ: ROTATION_PROOF_TYP });
+  return { entry: next, proof, ...(overlapSeconds === undefined ? {} : { overlapSeconds }) };
+}
+
 /** What an enrolment did: a new pending node, an in-place update, nothing, or a change request. */
 export type EnrolmentOutcome = 'enrolled' | 'updated' | 'unchanged' | 'change-requested';
 
@@ -52,6 +64,8 @@ export class HubDirectory {
   #cached: { jws: string; view: DirectoryView; issuedAt: number } | undefined;
   /** Bumped by every change: a snapshot built from older data is never cached over a newer change. */
   #generation = 0;
+  /** The snapshot being built, shared by concurrent callers: one version per change, not one per caller. */
+  #building: { generation: number; promise: Promise<{ jws: string; view: DirectoryView }> } | undefined;
 
   constructor(options: HubDirectoryOptions) {
     this.#options = options;
@@ -241,10 +255,21 @@ export class HubDirectory {
 
   /** The signed snapshot; re-issued when something changed or half its lifetime has passed. */
   async snapshot(): Promise<{ jws: string; view: DirectoryView }> {
+    const { snapshotTtlSeconds, clock } = this.#options;
+    if (this.#cached && clock().getTime() - this.#cached.issuedAt < (snapshotTtlSeconds * 1000) / 2) return this.#cached;
+    if (this.#building?.generation !== this.#generation) {
+      const building = { generation: this.#generation, promise: this.#build(this.#generation) };
+      this.#building = building;
+      void building.promise.finally(() => {
+        if (this.#building === building) this.#building = undefined;
+      }).catch(() => undefined);
+    }
+    return this.#building!.promise;
+  }
+
+  async #build(generation: number): Promise<{ jws: string; view: DirectoryView }> {
     const { store, hubKey, self, snapshotTtlSeconds, clock } = this.#options;
     const now = clock();
-    if (this.#cached && now.getTime() - this.#cached.issuedAt < (snapshotTtlSeconds * 1000) / 2) return this.#cached;
-    const generation = this.#generation;
     const version = ((await store.settings.get<number>('directory.version')) ?? 0) + 1;
     await store.settings.put('directory.version', version);
     const approved = (await store.directory.list()).filter((n) => n.status === 'approved' && n.division !== self.division);

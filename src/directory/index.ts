@@ -13,6 +13,7 @@ export {
   type RefusedAgreement,
 } from './snapshot.ts';
 export {
+  buildRotationRequest,
   DEFAULT_OVERLAP_SECONDS,
   HubDirectory,
   MAX_OVERLAP_SECONDS,
