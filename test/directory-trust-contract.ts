@@ -312,9 +312,12 @@ export function directoryTrustContract(backend: Backend): void {
 
       // Signed with the new key only: refused, logged.
       const forged = await t.raw({ from: '310118', to: HUB, path: '/v1/directory/rotations', body, key: newKey });
-      expect(forged.status).toBe(401);
-      expect(forged.json.code).toBe('SIGNATURE_INVALID');
-      expect((await hubAudit()).at(-1)).toMatchObject({ kind: 'directory.rotation', outcome: 'refused', code: 'SIGNATURE_INVALID', requester: '310118' });
+      expect(forged.status).toBe(403);
+      expect(forged.json.code).toBe('NODE_UNKNOWN');
+      expect((await hubAudit()).at(-1)).toMatchObject({ kind: 'directory.rotation', outcome: 'refused', code: 'NODE_UNKNOWN', requester: '310118' });
+      // Signed by another approved node: refused.
+      const other = await t.raw({ from: '320400', to: HUB, path: '/v1/directory/rotations', body });
+      expect(other.status).toBe(403);
       // A proof that the new key did not sign: refused.
       const unproven = await t.raw({ from: '310118', to: HUB, path: '/v1/directory/rotations', body: { ...body, proof: (await buildRotationRequest(entry, await generateSigningKey('Ed25519', '310118'))).proof } });
       expect(unproven.json.code).toBe('SIGNATURE_INVALID');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { EncryptionPublicJwk, PublicJwk, verifyBytes, verifyContentDigest, verifyMessage } from '../../crypto/index.ts';
 import { DirectoryEntry, PreviousKey, PublishedService, RotationRequest } from '../../directory/index.ts';
 import { isTongbanError, TongbanError, validationError } from '../../errors/index.ts';
-import { REQUEST_COMPONENTS, REQUEST_TTL_SECONDS, SIGNATURE_LABEL } from '../../exchange/index.ts';
+import { authenticateRequest, REQUEST_COMPONENTS, REQUEST_TTL_SECONDS, SIGNATURE_LABEL } from '../../exchange/index.ts';
 import type { DirectoryChangeRecord } from '../../store/index.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
@@ -54,10 +54,13 @@ export function directoryPlugin(context: ServerContext): void {
   const admin = (request: FastifyRequest) => requireBearer(request, runtime.adminToken, 'hub administrator');
 
   /** Checks the RFC 9421 signature of a directory request against one given key; the replay cache too. */
-  const verifySignedBy = async (request: FastifyRequest, key: { kid: string; jwk: PublicJwk }): Promise<void> => {
+  const requireSignature = (request: FastifyRequest): void => {
     if (!request.headers['signature'] || !request.headers['signature-input']) {
       throw new TongbanError('SIGNATURE_INVALID', 'This request is signed (RFC 9421).');
     }
+  };
+  const verifySignedBy = async (request: FastifyRequest, key: { kid: string; jwk: PublicJwk }): Promise<void> => {
+    requireSignature(request);
     const incoming = incomingRequest(request, context.endpoint());
     if (!verifyContentDigest(incoming.headers['content-digest'], incoming.body)) {
       throw new TongbanError('SIGNATURE_INVALID', 'The Content-Digest is missing or does not match the body.');
@@ -106,6 +109,8 @@ export function directoryPlugin(context: ServerContext): void {
     errors: [401, 409, 429],
     rateLimit: context.rateLimits.enrolment,
     handler: async (_input, request) => {
+      // An unsigned request learns nothing about the schema; the key that verifies it is in the body.
+      requireSignature(request);
       const parsed = DirectoryEntry.safeParse(request.body);
       if (!parsed.success) throw validationError(parsed.error);
       const entry = parsed.data;
@@ -137,14 +142,23 @@ export function directoryPlugin(context: ServerContext): void {
     errors: [401, 403, 409, 429],
     rateLimit: context.rateLimits.enrolment,
     handler: async (_input, request) => {
+      // Authenticated first, as an approved node, before the body is read.
+      const auth = await authenticateRequest(incomingRequest(request, context.endpoint()), await hub().current(), runtime.store, context.clock());
+      if (!auth.ok) {
+        const claimed = RotationRequest.safeParse(request.body);
+        const error = new TongbanError(auth.code, auth.message);
+        await auditRefusal('directory.rotation', claimed.success ? claimed.data.entry.division : undefined, error, auth.keyid ? { kid: auth.keyid } : {});
+        throw error;
+      }
       const parsed = RotationRequest.safeParse(request.body);
       if (!parsed.success) throw validationError(parsed.error);
       const { entry } = parsed.data;
       try {
         const existing = await runtime.store.directory.get(entry.division);
         if (!existing || existing.status === 'pending') throw new TongbanError('NODE_NOT_APPROVED', `${entry.division} has no approved entry whose key could be rotated.`);
-        await verifySignedBy(request, existing.signingKey);
-        const change = await hub().requestRotation(parsed.data, existing.signingKey.kid);
+        if (auth.node.division !== entry.division) throw new TongbanError('NOT_A_PARTY', `${auth.node.division} cannot rotate the key of ${entry.division}.`);
+        const keyid = /keyid="([^"]+)"/.exec(request.headers['signature-input'] as string)?.[1] ?? '';
+        const change = await hub().requestRotation(parsed.data, keyid);
         await runtime.audit.append({
           kind: 'directory.rotation',
           outcome: 'received',
