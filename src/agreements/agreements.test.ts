@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../crypto/index.ts';
-import { Agreement, PolicyIndex, signAgreement, verifyAgreementSignatures, type AccessRequest } from './index.ts';
+import { Agreement, checkAgreementSuccession, PolicyIndex, signAgreement, verifyAgreementSignatures, type AccessRequest } from './index.ts';
 
 const agreement = Agreement.parse({
   id: 'AGR-522732-330523',
@@ -126,7 +126,7 @@ describe('agreement signatures', () => {
     const signatures = [await signAgreement(agreement, '522732', sandu), await signAgreement(reordered, '330523', anji)];
     expect(await verifyAgreementSignatures({ agreement, signatures }, keysOf)).toEqual({ ok: true });
 
-    expect(await verifyAgreementSignatures({ agreement, signatures: signatures.slice(0, 1) }, keysOf)).toEqual({ ok: false, reason: 'not signed by 330523' });
+    expect(await verifyAgreementSignatures({ agreement, signatures: signatures.slice(0, 1) }, keysOf)).toEqual({ ok: false, reason: 'not signed by 330523', missing: ['330523'] });
     const changed = { ...agreement, title: agreement.title + '（修订）' };
     expect((await verifyAgreementSignatures({ agreement: changed, signatures }, keysOf)).ok).toBe(false);
     const outsider = await generateSigningKey('Ed25519', '320400');
@@ -138,5 +138,30 @@ describe('agreement signatures', () => {
       ok: false,
       reason: 'the signature of 330523 is by an unknown key',
     });
+  });
+});
+
+describe('agreement succession (a new version needs the parties of the version in force)', () => {
+  it('refuses a takeover by other parties, a same-version change and a rollback; accepts a co-signed version', async () => {
+    const keys = await Promise.all(['522732', '330523', '320400', '310118'].map((d) => generateSigningKey('Ed25519', d)));
+    const keyOf = (d: string) => keys.find((k) => k.kid.startsWith(`${d}:`))!;
+    const keysOf = (d: string) => [{ kid: keyOf(d).kid, jwk: keyOf(d).publicJwk }];
+    const grant = (provider: string, requester: string) => ({ provider, service: 'household.residence-proof', requesters: [requester], fields: ['name'], purposes: ['户籍类证明开具'], consentRequired: false });
+    const v1 = Agreement.parse({ id: 'AGR-T-1', version: 1, title: 't', parties: ['522732', '330523'], topology: 'bridge', validFrom: '2026-01-01T00:00:00Z', validUntil: '2027-01-01T00:00:00Z', items: [{ itemCode: 'N034', grants: [grant('522732', '330523')] }] });
+    const sign = async (a: Agreement, by: string[]) => ({ agreement: a, signatures: await Promise.all(by.map((d) => signAgreement(a, d, keyOf(d)))) });
+    const held = await sign(v1, ['522732', '330523']);
+    expect(await checkAgreementSuccession(undefined, held, keysOf)).toEqual({ ok: true, unchanged: false });
+    expect(await checkAgreementSuccession(held, held, keysOf)).toEqual({ ok: true, unchanged: true });
+
+    const takeover = Agreement.parse({ ...v1, version: 2, parties: ['320400', '310118'], items: [{ itemCode: 'N034', grants: [grant('320400', '310118')] }] });
+    expect(await checkAgreementSuccession(held, await sign(takeover, ['320400', '310118']), keysOf)).toMatchObject({ ok: false, code: 'AGREEMENT_NOT_COSIGNED' });
+    // With the former parties' signatures too, the new parties' version is legitimate.
+    expect(await checkAgreementSuccession(held, await sign(takeover, ['320400', '310118', '522732', '330523']), keysOf)).toEqual({ ok: true, unchanged: false });
+
+    const changed = Agreement.parse({ ...v1, title: 'changed' });
+    expect(await checkAgreementSuccession(held, await sign(changed, ['522732', '330523']), keysOf)).toMatchObject({ ok: false, code: 'AGREEMENT_VERSION_CONFLICT' });
+    const v2 = await sign(Agreement.parse({ ...v1, version: 2 }), ['522732', '330523']);
+    expect(await checkAgreementSuccession(v2, held, keysOf)).toMatchObject({ ok: false, code: 'AGREEMENT_VERSION_CONFLICT' });
+    expect(await checkAgreementSuccession(held, v2, keysOf)).toEqual({ ok: true, unchanged: false });
   });
 });

@@ -4,6 +4,7 @@ import type { AuditEvent } from '../audit/index.ts';
 import { AuditLog } from '../audit/index.ts';
 import type { Catalog } from '../catalog/index.ts';
 import { canonicalJson, signJws, verifyJws, type SigningKey } from '../crypto/index.ts';
+import { signingKeyFor } from '../directory/snapshot.ts';
 import { TongbanError } from '../errors/index.ts';
 import type { DirectorySource, ExchangeClient } from '../exchange/index.ts';
 import { validateResidentId } from '../standards/index.ts';
@@ -366,7 +367,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     if (!participantsOf(c).includes(from)) throw new TongbanError('CASE_FORBIDDEN', `${from} takes no part in case ${message.caseId}.`);
     const sender = (await this.#ctx.directory.current()).node(from);
     const { signature, ...unsigned } = message;
-    const verified = await verifyJws(signature, (kid) => (kid === sender?.signingKey.kid ? sender.signingKey.jwk : null), new TextEncoder().encode(canonicalJson(unsigned)));
+    const verified = await verifyJws(signature, (kid) => (sender ? signingKeyFor(sender, kid, this.#ctx.clock()) : null), new TextEncoder().encode(canonicalJson(unsigned)));
     if (!verified.ok) throw new TongbanError('SIGNATURE_INVALID', `The message is not signed by ${from}.`);
     const added = await tx.caseMessages.add(message);
     await AuditLog.appendIn(tx, [{ kind: 'case.message', outcome: 'received', caseId: message.caseId, requester: from, detail: { message: message.id } }], this.#ctx.clock());

@@ -39,6 +39,19 @@ export const ConfigFile = z
         headersTimeoutSeconds: z.number().min(1).max(600).default(20),
         /** … and the whole request (headers and body); slow senders are cut off. */
         requestTimeoutSeconds: z.number().min(1).max(3600).default(60),
+        /**
+         * Requests per client address and route within `windowSeconds` on unauthenticated routes
+         * (snapshot, public look-ups: `max`; enrolments and rotation requests: `enrolmentMax`).
+         * Authenticated calls (operator, staff, signed node-to-node) are not counted here.
+         */
+        rateLimit: z
+          .object({
+            enabled: z.boolean().default(true),
+            windowSeconds: z.number().int().min(1).max(86_400).default(60),
+            max: z.number().int().min(1).max(10_000_000).default(600),
+            enrolmentMax: z.number().int().min(1).max(10_000_000).default(30),
+          })
+          .prefault({}),
       })
       .refine((s) => s.headersTimeoutSeconds <= s.requestTimeoutSeconds, {
         message: 'headersTimeoutSeconds cannot exceed requestTimeoutSeconds',

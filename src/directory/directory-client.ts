@@ -1,7 +1,7 @@
 import type { PublicJwk } from '../crypto/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import type { Store } from '../store/index.ts';
-import { DirectoryView, verifySnapshot } from './snapshot.ts';
+import { DirectoryView, verifySnapshot, type DirectorySnapshot, type RefusedAgreement } from './snapshot.ts';
 
 export interface DirectoryClientOptions {
   readonly store: Store;
@@ -11,6 +11,8 @@ export interface DirectoryClientOptions {
   readonly refreshSeconds: number;
   readonly clock: () => Date;
   readonly log?: (message: string) => void;
+  /** Told of every agreement version a snapshot offered that this node refused (to audit it). */
+  readonly onRefused?: (refused: RefusedAgreement) => Promise<void> | void;
 }
 
 const CACHE_KEY = 'directory.snapshot';
@@ -25,6 +27,8 @@ export class DirectoryClient {
   #view: DirectoryView | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastError: string | undefined;
+  /** Refusals already reported, so a refused version is logged once, not at every refresh. */
+  readonly #reported = new Set<string>();
 
   constructor(options: DirectoryClientOptions) {
     this.#options = options;
@@ -34,7 +38,7 @@ export class DirectoryClient {
     const cached = await this.#options.store.settings.get<string>(CACHE_KEY);
     if (cached) {
       try {
-        this.#view = await DirectoryView.of(await verifySnapshot(cached, this.#options.hubKey));
+        this.#view = await this.#adopt(await verifySnapshot(cached, this.#options.hubKey), false);
       } catch {
         this.#options.log?.('directory: the cached snapshot does not verify; ignoring it');
       }
@@ -61,7 +65,7 @@ export class DirectoryClient {
         return true;
       }
       if (this.#view && snapshot.version < this.#view.version && !this.#view.expired(this.#options.clock())) return false;
-      this.#view = await DirectoryView.of(snapshot);
+      this.#view = await this.#adopt(snapshot, true);
       await this.#options.store.settings.put(CACHE_KEY, jws);
       this.#lastError = undefined;
       return true;
@@ -71,6 +75,28 @@ export class DirectoryClient {
       this.#lastError = message;
       return false;
     }
+  }
+
+  /**
+   * Builds the view against the agreement versions this node accepted before (its own
+   * agreements table), and remembers the versions it adopts now. A snapshot cannot make this
+   * node drop or swap an agreement that lacks the signatures of the parties it had.
+   */
+  async #adopt(snapshot: DirectorySnapshot, report: boolean): Promise<DirectoryView> {
+    const { store } = this.#options;
+    const accepted = new Map((await store.agreements.latest()).map((s) => [s.agreement.id, s]));
+    const view = await DirectoryView.of(snapshot, accepted);
+    for (const signed of view.adopted) await store.agreements.put(signed);
+    if (report) {
+      for (const refused of view.refused) {
+        const key = `${refused.id}@${refused.version}:${refused.code}`;
+        if (this.#reported.has(key)) continue;
+        this.#reported.add(key);
+        this.#options.log?.(`directory: refused version ${refused.version} of ${refused.id} (${refused.reason})`);
+        await this.#options.onRefused?.(refused);
+      }
+    }
+    return view;
   }
 
   async current(): Promise<DirectoryView> {

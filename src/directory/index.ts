@@ -1,3 +1,25 @@
-export { DirectoryEntry, DirectorySnapshot, DirectoryView, PublishedService, signSnapshot, verifySnapshot } from './snapshot.ts';
-export { HubDirectory, type HubDirectoryOptions } from './hub-directory.ts';
+export {
+  agreementKeysOf,
+  DirectoryEntry,
+  DirectorySnapshot,
+  DirectoryView,
+  keyBindingProblem,
+  PreviousKey,
+  PublishedService,
+  signingKeyFor,
+  signSnapshot,
+  verifySnapshot,
+  type KeyHolder,
+  type RefusedAgreement,
+} from './snapshot.ts';
+export {
+  buildRotationRequest,
+  DEFAULT_OVERLAP_SECONDS,
+  HubDirectory,
+  MAX_OVERLAP_SECONDS,
+  ROTATION_PROOF_TYP,
+  RotationRequest,
+  type EnrolmentOutcome,
+  type HubDirectoryOptions,
+} from './hub-directory.ts';
 export { DirectoryClient, type DirectoryClientOptions } from './directory-client.ts';

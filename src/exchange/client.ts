@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { decryptWith, encryptFor, signJws, verifyJws } from '../crypto/index.ts';
-import type { DirectoryEntry } from '../directory/snapshot.ts';
+import { signingKeyFor, type DirectoryEntry } from '../directory/snapshot.ts';
 import { errorStatus, isTongbanError, TongbanError, type ErrorCode } from '../errors/index.ts';
 import { exchangeAuditFields } from './audit-fields.ts';
 import type { ExchangeContext } from './context.ts';
@@ -102,7 +102,7 @@ export class ExchangeClient {
     const answer = RelayResponse.safeParse(sent.json);
     if (!answer.success || answer.data.requestId !== exchange.requestId) throw new TongbanError('PEER_RESPONSE_INVALID', 'The hub answered in an unexpected form.');
     const jws = new TextDecoder().decode(await decryptWith(ctx.encryptionKey, answer.data.payload, JWE_CTY));
-    const verified = await verifyJws(jws, (kid) => (kid === provider.signingKey.kid ? provider.signingKey.jwk : null));
+    const verified = await verifyJws(jws, (kid) => signingKeyFor(provider, kid, ctx.clock()));
     const notSigned = () => new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${provider.division} for this request.`);
     if (!verified.ok) throw notSigned();
     const body = parseOrNull(verified.payload);

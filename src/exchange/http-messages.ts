@@ -9,7 +9,7 @@ import {
   type SignedMessage,
   type SigningKey,
 } from '../crypto/index.ts';
-import type { DirectoryEntry, DirectoryView } from '../directory/snapshot.ts';
+import { signingKeyFor, type DirectoryEntry, type DirectoryView } from '../directory/snapshot.ts';
 import type { ErrorCode } from '../errors/index.ts';
 import type { Store } from '../store/index.ts';
 import { httpSignatureAlg, REQUEST_COMPONENTS, REQUEST_TTL_SECONDS, RESPONSE_COMPONENTS, SIGNATURE_LABEL } from './protocol.ts';
@@ -61,9 +61,10 @@ export async function authenticateRequest(request: IncomingRequest, view: Direct
     now: Math.floor(now.getTime() / 1000),
     maxAgeSeconds: REQUEST_TTL_SECONDS,
     resolveKey: async (keyid, alg) => {
-      const node = view.nodeByKid(keyid);
-      if (!node || (alg !== undefined && alg !== httpSignatureAlg(node.signingKey.jwk.kty === 'OKP' ? 'Ed25519' : 'SM2'))) return null;
-      return (base, signature) => verifyBytes(node.signingKey.jwk, base, signature);
+      // The node's current key, or its previous key during a rotation's overlap.
+      const found = view.keyByKid(keyid, now);
+      if (!found || (alg !== undefined && alg !== httpSignatureAlg(found.jwk.kty === 'OKP' ? 'Ed25519' : 'SM2'))) return null;
+      return (base, signature) => verifyBytes(found.jwk, base, signature);
     },
   });
   if (!result.ok) {
@@ -71,7 +72,7 @@ export async function authenticateRequest(request: IncomingRequest, view: Direct
       result.reason === 'unknown-key' ? 'NODE_UNKNOWN' : result.reason === 'expired' || result.reason === 'not-yet-valid' ? 'REQUEST_EXPIRED' : 'SIGNATURE_INVALID';
     return { ok: false, code, message: result.detail, ...(result.keyid ? { keyid: result.keyid } : {}) };
   }
-  const node = view.nodeByKid(result.keyid)!;
+  const node = view.nodeByKid(result.keyid, now)!;
   const { nonce, expires } = result.params;
   if (!nonce || expires === undefined) {
     return { ok: false, code: 'SIGNATURE_INVALID', message: 'Requests must carry a nonce and an expiry.', keyid: result.keyid };
@@ -124,7 +125,10 @@ export async function verifyResponse(
       required: RESPONSE_COMPONENTS,
       now: Math.floor(now.getTime() / 1000),
       maxAgeSeconds: REQUEST_TTL_SECONDS,
-      resolveKey: async (keyid) => (keyid === signer.signingKey.kid ? (base, sig) => verifyBytes(signer.signingKey.jwk, base, sig) : null),
+      resolveKey: async (keyid) => {
+        const jwk = signingKeyFor(signer, keyid, now);
+        return jwk ? (base, sig) => verifyBytes(jwk, base, sig) : null;
+      },
     },
     request,
   );

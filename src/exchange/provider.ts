@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from '../audit/index.ts';
 import { decryptWith, encryptFor, signJws, verifyJws } from '../crypto/index.ts';
-import type { DirectoryEntry, DirectoryView } from '../directory/snapshot.ts';
+import { signingKeyFor, type DirectoryEntry, type DirectoryView } from '../directory/snapshot.ts';
 import { isTongbanError, TongbanError, toProblem, type Problem } from '../errors/index.ts';
 import { serviceDefinitionById } from '../services/index.ts';
 import { storeUnavailable } from '../store/index.ts';
@@ -67,7 +67,7 @@ export async function provideRelayed(ctx: ExchangeContext, request: IncomingRequ
   let innerJws: string;
   try {
     innerJws = new TextDecoder().decode(await decryptWith(ctx.encryptionKey, payload, JWE_CTY));
-    const verified = await verifyJws(innerJws, (kid) => (kid === requester.signingKey.kid ? requester.signingKey.jwk : null));
+    const verified = await verifyJws(innerJws, (kid) => signingKeyFor(requester, kid, ctx.clock()));
     if (!verified.ok || verified.header.typ !== JWS_TYP_REQUEST) {
       throw new TongbanError('SIGNATURE_INVALID', `The relayed request is not signed by ${envelope.requester}.`);
     }

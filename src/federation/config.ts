@@ -43,6 +43,10 @@ export const FederationConfig = z.object({
   agreements: z.array(AgreementTemplate).default([]),
   directory: z.object({ refreshSeconds: z.number().min(0.2).default(30), snapshotTtlSeconds: z.number().min(1).default(3600) }).prefault({}),
   audit: z.object({ checkpointSeconds: z.number().min(0.2).default(60) }).prefault({}),
+  /** Limits on every server's unauthenticated routes (the node config's `server.rateLimit`); defaults when absent. */
+  rateLimit: z
+    .object({ enabled: z.boolean().optional(), windowSeconds: z.number().int().min(1).optional(), max: z.number().int().min(1).optional(), enrolmentMax: z.number().int().min(1).optional() })
+    .optional(),
 });
 export type FederationConfig = z.infer<typeof FederationConfig>;
 export type FederationConfigInput = z.input<typeof FederationConfig>;

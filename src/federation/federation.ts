@@ -61,6 +61,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
       port: portOf(0),
       directory: config.directory,
       audit: config.audit,
+      ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
       ...(config.hub.name ? { name: config.hub.name } : {}),
       ...(schemaUrl(`${config.schemaPrefix}_hub`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_hub`)! } : {}),
     });
@@ -93,6 +94,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
           services: demoServiceConfigs('registries.sqlite'),
           directory: { refreshSeconds: config.directory.refreshSeconds },
           audit: config.audit,
+          ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
           ...(node.name ? { name: node.name } : {}),
           ...(schemaUrl(`${config.schemaPrefix}_${node.division}`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_${node.division}`)! } : {}),
         });

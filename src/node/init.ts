@@ -23,6 +23,8 @@ export interface InitNodeOptions {
   readonly services?: readonly ServiceConfig[];
   readonly directory?: { readonly refreshSeconds?: number; readonly snapshotTtlSeconds?: number };
   readonly audit?: { readonly checkpointSeconds?: number };
+  /** Limits on unauthenticated routes (see the config's `server.rateLimit`). */
+  readonly rateLimit?: { readonly enabled?: boolean; readonly windowSeconds?: number; readonly max?: number; readonly enrolmentMax?: number };
   readonly clock?: () => Date;
 }
 
@@ -53,7 +55,7 @@ export async function initNode(options: InitNodeOptions): Promise<InitNodeResult
   const algorithm = options.algorithm ?? 'Ed25519';
   const file = {
     node: { division: options.division, name, role },
-    server: { host: options.host ?? '127.0.0.1', port: options.port ?? (role === 'hub' ? 7700 : 7701) },
+    server: { host: options.host ?? '127.0.0.1', port: options.port ?? (role === 'hub' ? 7700 : 7701), ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}) },
     database: { url: options.databaseUrl ?? 'sqlite:data/node.sqlite' },
     keys: { algorithm, file: 'keys/signing-key.json' },
     ...(options.hub ? { hub: options.hub } : {}),

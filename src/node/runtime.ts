@@ -82,6 +82,9 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       refreshSeconds: config.directory.refreshSeconds,
       clock,
       log,
+      onRefused: async (refused) => {
+        await audit.append({ kind: 'agreement.refuse', outcome: 'refused', code: refused.code, agreementId: refused.id, detail: { version: refused.version, reason: refused.reason.slice(0, 300) } });
+      },
     });
   }
   const directory = {

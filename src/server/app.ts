@@ -1,4 +1,6 @@
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { TongbanError } from '../errors/index.ts';
 import type { NodeRuntime } from '../node/index.ts';
 import type { ServerContext } from './context.ts';
 import { OpenApiRegistry } from './openapi.ts';
@@ -35,12 +37,24 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   limitConnections(app, runtime.config.server);
   installProblemHandlers(app);
   installRawJsonParser(app);
+  // Only routes that ask for it are limited (global: false): unauthenticated ones, per client address.
+  const limits = runtime.config.server.rateLimit;
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new TongbanError('RATE_LIMITED', `Too many requests from this address: at most ${context.max} per ${limits.windowSeconds} s; retry in ${context.after}.`),
+  });
+  const window = limits.windowSeconds * 1000;
   const openapi = new OpenApiRegistry();
   const context: ServerContext = {
     app,
     openapi,
     runtime,
     clock: runtime.clock,
+    rateLimits: {
+      public: limits.enabled ? { max: limits.max, timeWindow: window } : undefined,
+      enrolment: limits.enabled ? { max: limits.enrolmentMax, timeWindow: window } : undefined,
+    },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
   for (const plugin of [healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin, casesPlugin]) {

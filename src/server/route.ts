@@ -3,6 +3,12 @@ import type { z } from 'zod';
 import { validationError } from '../errors/index.ts';
 import type { OpenApiRegistry } from './openapi.ts';
 
+/** A per-route limit for @fastify/rate-limit: requests per client address within `timeWindow` ms. */
+export interface RouteRateLimit {
+  readonly max: number;
+  readonly timeWindow: number;
+}
+
 export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
@@ -22,6 +28,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
    * the body read and parsed: an unauthenticated caller learns nothing about the schema (401, never 400/413/415).
    */
   readonly before?: (request: FastifyRequest) => void | Promise<void>;
+  /** For unauthenticated routes: requests per client address (RATE_LIMITED beyond). */
+  readonly rateLimit?: RouteRateLimit | undefined;
   /** Error statuses this route can answer with, for the OpenAPI document. */
   readonly errors?: readonly number[];
   handler(
@@ -53,13 +61,13 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     response: spec.response,
     status,
     // Every route can be sent a malformed request; a route that takes a body, one that is too large or
-    // not JSON; an authenticated route, a caller without credentials.
-    errors: [...new Set([400, ...(spec.method === 'GET' ? [] : [413, 415]), ...(spec.before ? [401] : []), ...(spec.errors ?? [])])].sort((a, b) => a - b),
+    // not JSON; an authenticated route, a caller without credentials; a rate-limited one, too many requests.
+    errors: [...new Set([400, ...(spec.method === 'GET' ? [] : [413, 415]), ...(spec.before ? [401] : []), ...(spec.rateLimit ? [429] : []), ...(spec.errors ?? [])])].sort((a, b) => a - b),
   });
   app.route({
     method: spec.method,
     url: spec.url,
-    ...(spec.raw ? { config: { rawBody: true } } : {}),
+    ...(spec.raw || spec.rateLimit ? { config: { ...(spec.raw ? { rawBody: true } : {}), ...(spec.rateLimit ? { rateLimit: { ...spec.rateLimit } } : {}) } } : {}),
     ...(spec.before ? { onRequest: async (request: FastifyRequest) => spec.before!(request) } : {}),
     handler: async (request, reply) => {
       const input = {

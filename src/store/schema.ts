@@ -52,6 +52,13 @@ export interface DirectoryNodesTable {
   decided_by: string | null;
 }
 
+export interface DirectoryChangesTable {
+  division: string;
+  kind: string;
+  body: string;
+  requested_at: string;
+}
+
 export interface AgreementsTable {
   id: string;
   version: number;
@@ -142,6 +149,7 @@ export interface CaseTables {
 
 export interface FederationTables {
   directory_nodes: DirectoryNodesTable;
+  directory_changes: DirectoryChangesTable;
   agreements: AgreementsTable;
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;

@@ -30,10 +30,27 @@ export interface DirectoryNodeRecord {
   readonly signingKey: { readonly kid: string; readonly jwk: PublicJwk };
   readonly encryptionKey: { readonly kid: string; readonly jwk: Readonly<Record<string, string>> };
   readonly services: readonly { readonly id: string; readonly fields: readonly string[]; readonly subject: string }[];
+  /** Signing keys replaced by approved rotations (newest first), valid for messages until `validUntil`. */
+  readonly previousKeys?: readonly { readonly kid: string; readonly jwk: PublicJwk; readonly validUntil: string }[];
   readonly status: 'pending' | 'approved' | 'suspended';
   readonly enrolledAt: string;
   readonly decidedAt: string | null;
   readonly decidedBy: string | null;
+}
+
+/**
+ * A change to an approved node's entry waiting for the hub administrator: `update` (a new
+ * endpoint or encryption key, signed with the node's current key) or `rotation` (a new signing
+ * key, signed with the current key and proven by the new one).
+ */
+export interface DirectoryChangeRecord {
+  readonly division: string;
+  readonly kind: 'update' | 'rotation';
+  /** The entry as it will be published once approved (without previousKeys). */
+  readonly entry: Omit<DirectoryNodeRecord, 'status' | 'enrolledAt' | 'decidedAt' | 'decidedBy' | 'previousKeys'>;
+  /** Rotation only: how long the replaced key stays valid for messages after approval. */
+  readonly overlapSeconds: number | null;
+  readonly requestedAt: string;
 }
 
 export interface StoredCheckpoint {
@@ -112,6 +129,13 @@ export interface StoreOps {
     upsert(record: DirectoryNodeRecord): Promise<void>;
     get(division: string): Promise<DirectoryNodeRecord | undefined>;
     list(): Promise<DirectoryNodeRecord[]>;
+    /** Removes a node's entry (and any change request of it); false when there was none. */
+    remove(division: string): Promise<boolean>;
+    /** Stores a change request, replacing the division's pending one. */
+    putChange(change: DirectoryChangeRecord): Promise<void>;
+    getChange(division: string): Promise<DirectoryChangeRecord | undefined>;
+    listChanges(): Promise<DirectoryChangeRecord[]>;
+    removeChange(division: string): Promise<boolean>;
   };
   readonly agreements: {
     /** Stores a signed agreement version; false when that id and version are already there. */

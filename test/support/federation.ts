@@ -58,6 +58,8 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
       nodes: SMALL,
       directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 6 },
       audit: { checkpointSeconds: 0.5 },
+      // Tests send far more unauthenticated requests from one address than any real node.
+      rateLimit: { max: 1_000_000, enrolmentMax: 1_000_000 },
       ...(backend === 'postgres' ? { databaseUrl: postgresUrl!, schemaPrefix: schemaPrefix! } : {}),
       ...overrides,
     }),

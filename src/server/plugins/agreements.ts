@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Agreement, PartySignature, SignedAgreement, signAgreement } from '../../agreements/index.ts';
-import { TongbanError } from '../../errors/index.ts';
+import { isTongbanError, TongbanError } from '../../errors/index.ts';
 import { authenticateRequest, signedRequestHeaders } from '../../exchange/index.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
@@ -17,7 +17,8 @@ export function agreementsPlugin(context: ServerContext): void {
       method: 'POST',
       url: '/v1/agreements',
       tag: 'agreements',
-      summary: 'Register an agreement signed by every party; the submitting node signs the request',
+      summary:
+        'Register an agreement signed by every party; the submitting node signs the request. A new version of an agreement id must also be signed by every party of the version in force (AGREEMENT_NOT_COSIGNED); the same version must carry the same terms (AGREEMENT_VERSION_CONFLICT).',
       bodyDoc: SignedAgreement,
       response: Registration,
       errors: [401, 403, 409],
@@ -25,7 +26,24 @@ export function agreementsPlugin(context: ServerContext): void {
         const view = await runtime.exchange.directory.current();
         const auth = await authenticateRequest(incomingRequest(request, context.endpoint()), view, runtime.store, context.clock());
         if (!auth.ok) throw new TongbanError(auth.code, auth.message);
-        const result = await runtime.hubDirectory!.registerAgreement(request.body);
+        let result;
+        try {
+          result = await runtime.hubDirectory!.registerAgreement(request.body);
+        } catch (error) {
+          // A refused registration may be an attempt to take an agreement over: log it.
+          if (isTongbanError(error)) {
+            const claimed = SignedAgreement.safeParse(request.body);
+            await runtime.audit.append({
+              kind: 'agreement.register',
+              outcome: 'refused',
+              code: error.code,
+              requester: auth.node.division,
+              ...(claimed.success ? { agreementId: claimed.data.agreement.id } : {}),
+              detail: { ...(claimed.success ? { version: claimed.data.agreement.version } : {}), reason: error.message.slice(0, 300) },
+            });
+          }
+          throw error;
+        }
         await runtime.audit.append({ kind: 'agreement.register', outcome: 'allowed', requester: auth.node.division, agreementId: result.id, detail: { version: result.version } });
         return result;
       },
@@ -35,10 +53,11 @@ export function agreementsPlugin(context: ServerContext): void {
       method: 'GET',
       url: '/v1/agreements/:id',
       tag: 'agreements',
-      summary: 'A registered agreement (newest version) with its party signatures',
+      summary: 'A registered agreement (newest version) with its party signatures; AGREEMENT_NOT_FOUND (403, as in an exchange) when the hub holds none under that id',
       params: z.object({ id: z.string().max(80) }),
       response: SignedAgreement,
-      errors: [404],
+      errors: [403, 429],
+      rateLimit: context.rateLimits.public,
       handler: async ({ params }) => {
         const signed = await runtime.store.agreements.get(params.id);
         if (!signed) throw new TongbanError('AGREEMENT_NOT_FOUND', `No registered agreement ${params.id}.`);
@@ -73,7 +92,7 @@ export function agreementsPlugin(context: ServerContext): void {
       summary: 'Operator: submit a fully signed agreement to the hub for registration',
       body: SignedAgreement,
       response: Registration,
-      errors: [401, 403, 502, 503],
+      errors: [401, 403, 409, 502, 503],
       before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ body }) => {
         const url = new URL('/v1/agreements', runtime.config.hub!.url).toString();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AuditEntrySchema, witnessCheckpoint } from '../../audit/index.ts';
 import { verifyJws } from '../../crypto/index.ts';
+import { signingKeyFor } from '../../directory/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest } from '../../exchange/index.ts';
 import { CHECKPOINT_TYP } from '../../node/jobs.ts';
@@ -50,7 +51,7 @@ export function auditPlugin(context: ServerContext): void {
         const parsed = CheckpointBody.safeParse(request.body);
         if (!parsed.success) throw validationError(parsed.error);
         const body = parsed.data;
-        const verified = await verifyJws(body.jws, (kid) => (kid === auth.node.signingKey.kid ? auth.node.signingKey.jwk : null));
+        const verified = await verifyJws(body.jws, (kid) => signingKeyFor(auth.node, kid, context.clock()));
         if (!verified.ok || verified.header.typ !== CHECKPOINT_TYP) throw new TongbanError('SIGNATURE_INVALID', 'The checkpoint is not signed by the sending node.');
         const claim = CheckpointClaim.safeParse(JSON.parse(new TextDecoder().decode(verified.payload)));
         if (!claim.success || claim.data.division !== auth.node.division) throw new TongbanError('VALIDATION_FAILED', 'The checkpoint does not name the sending node.');
@@ -63,6 +64,7 @@ export function auditPlugin(context: ServerContext): void {
     addRoute(app, openapi, {
       method: 'GET',
       url: '/v1/audit/checkpoints/:division',
+      rateLimit: context.rateLimits.public,
       tag: 'audit',
       summary: `The checkpoints the hub witnessed for a node, in sequence order, a page at a time (at most ${MAX_CHECKPOINT_PAGE}); \`next\` is the \`after\` of the next page, null on the last`,
       params: z.object({ division: z.string().regex(/^\d{6}$/) }),

@@ -3,10 +3,11 @@ import { HandlingMode, Item } from '../../catalog/index.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute } from '../route.ts';
 
-export function catalogPlugin({ app, openapi, runtime }: ServerContext): void {
+export function catalogPlugin({ app, openapi, runtime, rateLimits }: ServerContext): void {
   addRoute(app, openapi, {
     method: 'GET',
     url: '/v1/catalog/items',
+    rateLimit: rateLimits.public,
     tag: 'catalog',
     summary: 'Items of the national list and this region’s local items',
     query: z.object({
@@ -21,6 +22,7 @@ export function catalogPlugin({ app, openapi, runtime }: ServerContext): void {
   addRoute(app, openapi, {
     method: 'GET',
     url: '/v1/catalog/items/:code',
+    rateLimit: rateLimits.public,
     tag: 'catalog',
     summary: 'One item of the catalogue',
     params: z.object({ code: z.string().max(30) }),

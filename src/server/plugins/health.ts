@@ -6,7 +6,7 @@ import { addRoute } from '../route.ts';
 
 const NodeInfo = z.object({ division: z.string(), name: z.string(), role: z.enum(['node', 'hub']) });
 
-export function healthPlugin({ app, openapi, runtime, clock }: ServerContext): void {
+export function healthPlugin({ app, openapi, runtime, clock, rateLimits }: ServerContext): void {
   addRoute(app, openapi, {
     method: 'GET',
     url: '/health',
@@ -39,6 +39,7 @@ export function healthPlugin({ app, openapi, runtime, clock }: ServerContext): v
   addRoute(app, openapi, {
     method: 'GET',
     url: '/v1/node',
+    rateLimit: rateLimits.public,
     tag: 'node',
     summary: "The node's identity and public signing keys",
     response: NodeInfo.extend({

@@ -88,7 +88,8 @@ export function operatorPlugin(context: ServerContext): void {
       return {
         ...status,
         nodes: (view?.snapshot.nodes ?? []).map(({ division, name, endpoint, role }) => ({ division, name, endpoint, role })),
-        agreements: (view?.snapshot.agreements ?? []).map(({ agreement: a }) => ({ id: a.id, version: a.version, topology: a.topology, parties: a.parties })),
+        // The versions in force at this node, which may differ from what the hub offered.
+        agreements: (view?.agreements ?? []).map(({ agreement: a }) => ({ id: a.id, version: a.version, topology: a.topology, parties: a.parties })),
       };
     },
   });

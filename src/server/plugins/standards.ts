@@ -15,11 +15,12 @@ const DivisionOut = z.object({
   successor: z.string().optional(),
 });
 
-export function standardsPlugin({ app, openapi, clock }: ServerContext): void {
+export function standardsPlugin({ app, openapi, clock, rateLimits }: ServerContext): void {
   // POST, not GET: an ID number must not end up in URLs and access logs.
   addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/standards/validate',
+    rateLimit: rateLimits.public,
     tag: 'standards',
     summary: 'Validate a resident ID number, unified social credit code or e-licence identifier',
     body: z.object({ kind: z.enum(['id', 'uscc', 'license-id']), value: z.string().max(200) }),
@@ -38,6 +39,7 @@ export function standardsPlugin({ app, openapi, clock }: ServerContext): void {
   addRoute(app, openapi, {
     method: 'GET',
     url: '/v1/divisions/:code',
+    rateLimit: rateLimits.public,
     tag: 'standards',
     summary: 'A GB/T 2260 division and its chain of parents',
     params: z.object({ code: z.string().regex(/^\d{6}$/, 'a division code has six digits') }),
@@ -53,6 +55,7 @@ export function standardsPlugin({ app, openapi, clock }: ServerContext): void {
   addRoute(app, openapi, {
     method: 'GET',
     url: '/v1/divisions',
+    rateLimit: rateLimits.public,
     tag: 'standards',
     summary: 'Search divisions by name',
     query: z.object({ q: z.string().trim().min(1).max(50), limit: z.coerce.number().int().min(1).max(100).default(20) }),

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.ts';
 import * as m002 from './002-federation.ts';
 import * as m003 from './003-cases.ts';
+import * as m004 from './004-directory-changes.ts';
 import * as m005 from './005-case-queues.ts';
 import * as m006 from './006-audit-incidents.ts';
 
@@ -10,6 +11,7 @@ export const migrations: Record<string, Migration> = {
   '001-initial': m001,
   '002-federation': m002,
   '003-cases': m003,
+  '004-directory-changes': m004,
   '005-case-queues': m005,
   '006-audit-incidents': m006,
 };

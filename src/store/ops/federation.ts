@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { SignedAgreement } from '../../agreements/index.ts';
 import { SignedAgreement as SignedAgreementSchema } from '../../agreements/index.ts';
 import type { AuditEntry } from '../../audit/entry.ts';
-import type { AuditIncident, DirectoryNodeRecord, StoreOps, StoredCheckpoint } from '../store.ts';
+import type { AuditIncident, DirectoryChangeRecord, DirectoryNodeRecord, StoreOps, StoredCheckpoint } from '../store.ts';
 import type { AuditIncidentsTable, AuditLogTable } from '../schema.ts';
 import { isUniqueViolation, type OpsContext } from './context.ts';
 
@@ -44,7 +44,42 @@ export function directoryOps({ db }: OpsContext): StoreOps['directory'] {
       const rows = await db.selectFrom('directory_nodes').selectAll().orderBy('division').execute();
       return rows.map(toRecord);
     },
+    async remove(division: string): Promise<boolean> {
+      await db.deleteFrom('directory_changes').where('division', '=', division).execute();
+      const result = await db.deleteFrom('directory_nodes').where('division', '=', division).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+    async putChange(change: DirectoryChangeRecord): Promise<void> {
+      const values = {
+        division: change.division,
+        kind: change.kind,
+        body: JSON.stringify({ entry: change.entry, overlapSeconds: change.overlapSeconds }),
+        requested_at: change.requestedAt,
+      };
+      await db
+        .insertInto('directory_changes')
+        .values(values)
+        .onConflict((oc) => oc.column('division').doUpdateSet(values))
+        .execute();
+    },
+    async getChange(division: string): Promise<DirectoryChangeRecord | undefined> {
+      const row = await db.selectFrom('directory_changes').selectAll().where('division', '=', division).executeTakeFirst();
+      return row ? toChange(row) : undefined;
+    },
+    async listChanges(): Promise<DirectoryChangeRecord[]> {
+      const rows = await db.selectFrom('directory_changes').selectAll().orderBy('division').execute();
+      return rows.map(toChange);
+    },
+    async removeChange(division: string): Promise<boolean> {
+      const result = await db.deleteFrom('directory_changes').where('division', '=', division).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
   };
+}
+
+function toChange(row: { division: string; kind: string; body: string; requested_at: string }): DirectoryChangeRecord {
+  const body = JSON.parse(row.body) as Pick<DirectoryChangeRecord, 'entry' | 'overlapSeconds'>;
+  return { division: row.division, kind: row.kind as DirectoryChangeRecord['kind'], entry: body.entry, overlapSeconds: body.overlapSeconds, requestedAt: row.requested_at };
 }
 
 export function agreementsOps({ db, clock, dialect }: OpsContext): StoreOps['agreements'] {
