@@ -1,8 +1,21 @@
 import { Argument, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TongbanError } from '../../errors/index.ts';
-import { printJson } from '../output.ts';
-import { endpointOf, locateNode } from './locate.ts';
+import { printJson, printTable } from '../output.ts';
+import { callNode, locateNode } from './locate.ts';
+
+interface NodeStatus {
+  division: string;
+  name: string;
+  endpoint: string;
+  status: string;
+  enrolledAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+}
+
+const rows = (nodes: readonly NodeStatus[]) =>
+  nodes.map((n) => [n.division, n.name, n.status, n.endpoint, n.enrolledAt.slice(0, 19).replace('T', ' '), n.decidedAt ? `${n.decidedAt.slice(0, 19).replace('T', ' ')} by ${n.decidedBy ?? '?'}` : '-']);
 
 /** The hub administrator's directory commands, over the hub's admin API. */
 export function directoryCommand(program: Command): void {
@@ -12,20 +25,15 @@ export function directoryCommand(program: Command): void {
     .addArgument(new Argument('<action>').choices(['list', 'approve', 'suspend']))
     .argument('[division]', 'the node, for approve and suspend')
     .option('--federation <dir>', 'federation folder holding the hub', 'var/demo')
-    .action(async (action: 'list' | 'approve' | 'suspend', division: string | undefined, options: { federation: string }) => {
+    .option('--json', 'print JSON')
+    .action(async (action: 'list' | 'approve' | 'suspend', division: string | undefined, options: { federation: string; json?: boolean }) => {
+      if (action !== 'list' && !/^\d{6}$/.test(division ?? '')) throw new TongbanError('BAD_REQUEST', `Name the six-digit division to ${action}.`);
       const hub = locateNode(options.federation, 'hub');
-      if (hub.node.role !== 'hub') throw new TongbanError('CONFIG_INVALID', 'That folder holds no hub.');
-      if (action !== 'list' && !/^\d{6}$/.test(division ?? '')) throw new TongbanError('BAD_REQUEST', `Name the division to ${action}.`);
       const token = readFileSync(hub.adminTokenFile, 'utf8').trim();
       const path = action === 'list' ? '/v1/directory/nodes' : `/v1/directory/nodes/${division}/${action}`;
-      let response: Response;
-      try {
-        response = await fetch(new URL(path, endpointOf(hub)), { method: action === 'list' ? 'GET' : 'POST', headers: { authorization: `Bearer ${token}` } });
-      } catch {
-        throw new TongbanError('HUB_UNREACHABLE', `The hub does not answer at ${endpointOf(hub)}.`);
-      }
-      const json = (await response.json()) as { detail?: string };
-      if (!response.ok) throw new TongbanError('BAD_REQUEST', json.detail ?? `The hub answered ${response.status}.`);
-      printJson(json);
+      const json = await callNode(hub, { method: action === 'list' ? 'GET' : 'POST', path, token, tokenKind: 'admin' });
+      if (options.json) return printJson(json);
+      const nodes = action === 'list' ? (json as { nodes: NodeStatus[] }).nodes : [json as NodeStatus];
+      printTable(['division', 'name', 'status', 'endpoint', 'enrolled', 'decided'], rows(nodes), 'No node has enrolled yet.');
     });
 }
