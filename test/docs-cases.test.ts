@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePortRun } from './free-ports.ts';
 import { startTestFederation, type TestFederation } from './support/federation.ts';
 
 /**
@@ -40,23 +40,6 @@ function run(cwd: string, args: string[]): Promise<{ code: number; stdout: strin
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
-}
-
-/** The first of `count` consecutive loopback ports that are free now. */
-async function freePortRun(count: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await free(base + i);
-    if (ok) return base;
-  }
-  throw new Error('no run of free ports');
 }
 
 const field = (output: string, label: string) => new RegExp(`^${label}\\s+(\\S+)`, 'm').exec(output)?.[1];
