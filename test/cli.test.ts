@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -314,6 +315,26 @@ describe('against a running server', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/is not node 100000 of .*fed-b.*another federation\. Pass --federation <folder>/);
     expect(r.stderr).not.toMatch(/needs the/);
+  });
+
+  it('no token is sent to a server that does not present the node\'s key', async () => {
+    const port = await freePortRun(1);
+    await initNode({ dir: join(work, 'fed-c', 'hub'), division: '100000', role: 'hub', port });
+    const seen: string[] = [];
+    const impostor = createServer((request, response) => {
+      if (request.headers.authorization) seen.push(request.headers.authorization);
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify(request.url === '/v1/node' ? { division: '100000', name: 'x', role: 'hub', keys: [{ kid: '100000:other', alg: 'EdDSA', status: 'active', jwk: {} }] } : { nodes: [] }));
+    });
+    await new Promise<void>((resolve) => impostor.listen(port, '127.0.0.1', resolve));
+    try {
+      const r = await tongban('directory', 'list', '--federation', join(work, 'fed-c'));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/is not node 100000 of .*fed-c/);
+      expect(seen).toEqual([]);
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
   });
 
   it('an unknown node code in a federation folder is said to be unknown, naming the nodes there', async () => {

@@ -16,7 +16,7 @@ async function call(options: Common, method: 'GET' | 'POST', path: string, body?
   const config = locateNode(options.federation, options.node);
   const token = options.token ?? process.env.TONGBAN_TOKEN;
   if (!token) throw new TongbanError('UNAUTHORIZED', 'Give your account token with --token or TONGBAN_TOKEN (tongban account add prints it).');
-  return callNode(config, { method, path, token, tokenKind: 'account', ...(body === undefined ? {} : { body }) });
+  return callNode(config, { method, path, token, ...(body === undefined ? {} : { body }) });
 }
 
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -391,7 +391,6 @@ export function casesCommand(program: Command): void {
         method: 'POST',
         path: '/v1/operator/accounts',
         token: operatorTokenOf(config),
-        tokenKind: 'operator',
         body: { id: options.id, role: options.role, name: options.name, ...(options.idNumber ? { idNumber: options.idNumber } : {}) },
       })) as { id: string; role: string; token: string };
       if (options.json) return printJson(json);

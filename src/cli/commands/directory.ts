@@ -31,7 +31,7 @@ export function directoryCommand(program: Command): void {
       const hub = locateNode(options.federation, 'hub');
       const token = readFileSync(hub.adminTokenFile, 'utf8').trim();
       const path = action === 'list' ? '/v1/directory/nodes' : `/v1/directory/nodes/${division}/${action}`;
-      const json = await callNode(hub, { method: action === 'list' ? 'GET' : 'POST', path, token, tokenKind: 'admin' });
+      const json = await callNode(hub, { method: action === 'list' ? 'GET' : 'POST', path, token });
       if (options.json) return printJson(json);
       const nodes = action === 'list' ? (json as { nodes: NodeStatus[] }).nodes : [json as NodeStatus];
       printTable(['division', 'name', 'status', 'endpoint', 'enrolled', 'decided'], rows(nodes), 'No node has enrolled yet.');

@@ -58,7 +58,7 @@ export function exchangeCommand(program: Command): void {
         };
         let answer: { via?: string; requestId?: string; response?: { data?: Record<string, unknown> } & Record<string, unknown> };
         try {
-          answer = (await callNode(config, { method: 'POST', path: '/v1/operator/exchange', body, token: operatorTokenOf(config), tokenKind: 'operator' })) as typeof answer;
+          answer = (await callNode(config, { method: 'POST', path: '/v1/operator/exchange', body, token: operatorTokenOf(config) })) as typeof answer;
         } catch (error) {
           // Scripts read the refusal from stdout as {ok: false, code, detail} (the shape --json has always had).
           if (error instanceof Refusal && options.json) printJson({ ok: false, code: error.code, detail: error.message });

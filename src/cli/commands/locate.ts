@@ -64,17 +64,17 @@ export interface NodeCall {
   readonly path: string;
   readonly token: string;
   readonly body?: unknown;
-  /** What the token is, for the message when the node does not take it. */
-  readonly tokenKind: 'operator' | 'admin' | 'account';
 }
 
 /**
- * One call to a node's API as the CLI makes it. A problem answer becomes a Refusal (exit 1). A
- * node that does not answer, or a server at that address that is not the node of this folder
- * (another federation on the same ports, when --federation is missing), is said as such (exit 2).
+ * One call to a node's API as the CLI makes it. Before a token leaves, the server at the
+ * configured address must present this node's signing key: a server of another federation on the
+ * same ports (when --federation is missing or wrong) gets no token and is named as such (exit 2).
+ * A problem answer becomes a Refusal (exit 1); a node that does not answer is said as such (exit 2).
  */
 export async function callNode(config: NodeConfig, call: NodeCall): Promise<unknown> {
   const endpoint = endpointOf(config);
+  await assertSameNode(config, endpoint);
   let response: Response;
   try {
     response = await fetch(new URL(call.path, endpoint), {
@@ -84,7 +84,7 @@ export async function callNode(config: NodeConfig, call: NodeCall): Promise<unkn
       signal: AbortSignal.timeout(30_000),
     });
   } catch {
-    throw new TongbanError('PEER_UNREACHABLE', `Node ${config.node.division} does not answer at ${endpoint}; is the federation of ${config.dir} running?`);
+    throw unreachable(config, endpoint);
   }
   const text = await response.text();
   let json: { code?: unknown; detail?: unknown } & Record<string, unknown>;
@@ -94,24 +94,35 @@ export async function callNode(config: NodeConfig, call: NodeCall): Promise<unkn
     throw new TongbanError('PEER_RESPONSE_INVALID', `The server at ${endpoint} did not answer as a Tongban node (HTTP ${response.status}).`);
   }
   if (response.ok) return json;
-  if (response.status === 401 && call.tokenKind !== 'account') await assertSameNode(config, endpoint);
   const code = typeof json.code === 'string' ? json.code : `HTTP_${response.status}`;
   throw new Refusal(code, response.status, typeof json.detail === 'string' ? json.detail : `The node answered ${response.status}.`);
 }
 
-/** The node's own token was refused: is the server at that address the node of this folder at all? */
+const unreachable = (config: NodeConfig, endpoint: string) =>
+  new TongbanError('PEER_UNREACHABLE', `Node ${config.node.division} does not answer at ${endpoint}; is the federation of ${config.dir} running?`);
+
+/** Endpoints already checked in this process (case wait polls). */
+const checked = new Set<string>();
+
+/**
+ * Is the server at that address the node of this folder? It must list the node's signing key id.
+ * This guards against misdirection (a stale folder, another federation on the same ports), not
+ * against an active impostor: the key id is public.
+ */
 async function assertSameNode(config: NodeConfig, endpoint: string): Promise<void> {
-  let kids: string[] = [];
+  if (checked.has(endpoint)) return;
+  let kids: string[] | undefined;
   try {
-    const r = await fetch(new URL('/v1/node', endpoint), { signal: AbortSignal.timeout(5000) });
-    kids = ((await r.json()) as { keys?: Array<{ kid: string }> }).keys?.map((k) => k.kid) ?? [];
+    const r = await fetch(new URL('/v1/node', endpoint), { signal: AbortSignal.timeout(10_000) });
+    kids = ((await r.json()) as { keys?: Array<{ kid: string }> }).keys?.map((k) => k.kid);
   } catch {
-    return;
+    throw unreachable(config, endpoint);
   }
-  if (!kids.includes(loadSigningKey(config).kid)) {
+  if (!kids?.includes(loadSigningKey(config).kid)) {
     throw new TongbanError(
       'CONFIG_INVALID',
       `The server at ${endpoint} is not node ${config.node.division} of ${config.dir}: it belongs to another federation. Pass --federation <folder> naming the folder of the running federation.`,
     );
   }
+  checked.add(endpoint);
 }
