@@ -38,7 +38,7 @@ function checkpointContract(backend: Backend): void {
   };
   const incidents = async () => (await hub(`/v1/audit/incidents?division=${SANDU}`, t.f.adminToken())).json.incidents as any[];
   const verify = () =>
-    run(process.execPath, [BIN, 'audit', 'verify', '--config', configPath()]).then(
+    run(process.execPath, [BIN, 'audit', 'verify', '--json', '--config', configPath()]).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (error: { code: number; stdout: string; stderr: string }) => error,
     );

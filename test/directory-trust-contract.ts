@@ -135,7 +135,7 @@ export function directoryTrustContract(backend: Backend): void {
       expect(pending.changes).toEqual([expect.objectContaining({ division: '330523', kind: 'update', endpoint: 'http://127.0.0.1:9/elsewhere', current: expect.objectContaining({ endpoint: entry.endpoint }) })]);
 
       // The administrator refuses it, with the CLI.
-      const cli = await run(process.execPath, [BIN, 'directory', 'reject-change', '330523', '--federation', t.f.dir]);
+      const cli = await run(process.execPath, [BIN, 'directory', 'reject-change', '330523', '--json', '--federation', t.f.dir]);
       expect(JSON.parse(cli.stdout)).toMatchObject({ division: '330523', kind: 'update' });
       expect((await admin('GET', '/v1/directory/changes')).json.changes).toEqual([]);
       expect((await admin('POST', '/v1/directory/changes/330523/approve')).json.code).toBe('CHANGE_REQUEST_NOT_FOUND');
@@ -273,13 +273,13 @@ export function directoryTrustContract(backend: Backend): void {
       const rightful = await newEntry('110105', { name: '朝阳区', endpoint: 'http://127.0.0.1:9/chaoyang' });
       expect((await enrol(rightful.entry, rightful.key)).json.code).toBe('NODE_ALREADY_ENROLLED');
       // …until the administrator rejects it.
-      const rejected = await run(process.execPath, [BIN, 'directory', 'reject', '110105', '--federation', t.f.dir]);
+      const rejected = await run(process.execPath, [BIN, 'directory', 'reject', '110105', '--json', '--federation', t.f.dir]);
       expect(JSON.parse(rejected.stdout)).toMatchObject({ division: '110105', status: 'pending', signingKey: { kid: squatter.key.kid } });
       expect((await enrol(rightful.entry, rightful.key)).json).toMatchObject({ status: 'pending', signingKey: { kid: rightful.key.kid } });
       expect((await admin('POST', '/v1/directory/nodes/110105/approve')).json.status).toBe('approved');
       expect((await published('110105'))?.signingKey.kid).toBe(rightful.key.kid);
 
-      const removed = await run(process.execPath, [BIN, 'directory', 'remove', '110105', '--federation', t.f.dir]);
+      const removed = await run(process.execPath, [BIN, 'directory', 'remove', '110105', '--json', '--federation', t.f.dir]);
       expect(JSON.parse(removed.stdout)).toMatchObject({ division: '110105', status: 'approved' });
       expect(await published('110105')).toBeUndefined();
       const log = await hubAudit();
@@ -329,7 +329,7 @@ export function directoryTrustContract(backend: Backend): void {
       expect((await snapshot()).version).toBe(before.version);
       expect((await published('310118'))!.signingKey.kid).toBe(qingpu.kid);
 
-      const approved = await run(process.execPath, [BIN, 'directory', 'approve-change', '310118', '--federation', t.f.dir]);
+      const approved = await run(process.execPath, [BIN, 'directory', 'approve-change', '310118', '--json', '--federation', t.f.dir]);
       expect(JSON.parse(approved.stdout)).toMatchObject({ kind: 'rotation', signingKid: newKey.kid });
       const now = await published('310118');
       expect(now!.signingKey.kid).toBe(newKey.kid);

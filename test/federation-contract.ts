@@ -278,12 +278,12 @@ export function federationContract(backend: Backend): void {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const configPath = t.f.nodes.get('522732')!.configPath;
-      const clean = await run(process.execPath, [BIN, 'audit', 'verify', '--config', configPath]);
+      const clean = await run(process.execPath, [BIN, 'audit', 'verify', '--config', configPath, '--json']);
       expect(JSON.parse(clean.stdout)).toMatchObject({ ok: true, checkpointSource: expect.stringContaining('hub') });
       expect(JSON.parse(clean.stdout).checkpoints).toBeGreaterThan(0);
 
       await tamper(t, '522732', `UPDATE audit_log SET purpose = 'tampered' WHERE seq = ${target}`);
-      const broken = await run(process.execPath, [BIN, 'audit', 'verify', '--config', configPath]).then(
+      const broken = await run(process.execPath, [BIN, 'audit', 'verify', '--config', configPath, '--json']).then(
         () => {
           throw new Error('audit verify should exit non-zero');
         },

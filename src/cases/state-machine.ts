@@ -204,6 +204,9 @@ export const caseActions = {
 
 export type CaseAction = keyof typeof caseActions;
 export const caseActionNames = Object.keys(caseActions) as CaseAction[];
+/** Steps people take through the actions route and the CLI; fetch-evidence is taken by fetching evidence. */
+export type StaffCaseAction = Exclude<CaseAction, 'fetch-evidence'>;
+export const staffCaseActionNames = caseActionNames.filter((a): a is StaffCaseAction => a !== 'fetch-evidence');
 
 /**
  * Applies one action: checks state, role, seat and guard, and returns the new case with the

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
 import { isTongbanError } from '../errors/index.ts';
 import { auditCommand } from './commands/audit.ts';
 import { casesCommand } from './commands/cases.ts';
@@ -10,13 +10,14 @@ import { divisionCommand } from './commands/division.ts';
 import { initCommand } from './commands/init.ts';
 import { serveCommand } from './commands/serve.ts';
 import { validateCommand } from './commands/validate.ts';
-import { EXIT } from './output.ts';
+import { EXIT, Refusal } from './output.ts';
 
 export function buildProgram(): Command {
   const program = new Command('tongban')
     .description('Tongban (通办): federated cross-region government service handling')
     .version('0.1.0')
     .showHelpAfterError(false)
+    .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
       // Commander's own messages are already one sentence ("error: unknown option '--x'").
@@ -36,10 +37,41 @@ export function buildProgram(): Command {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
   }
+  checkRequiredOptionsLast(program);
   return program;
 }
 
-/** Runs the CLI. Bad input ends with one sentence on stderr and exit code 2, never a stack trace. */
+/**
+ * Commander checks required options before unknown ones, so a misspelt `--nod` was reported as
+ * "required option '--node' not specified". Required options are checked here instead, after
+ * commander has named any unknown option (and suggested the right spelling).
+ */
+function checkRequiredOptionsLast(program: Command): void {
+  const walk = (command: Command) => {
+    for (const option of command.options) {
+      if (option.mandatory) {
+        option.mandatory = false;
+        option.description = `${option.description}${option.description ? ' ' : ''}(required)`;
+        requiredOptions.add(option);
+      }
+    }
+    command.commands.forEach(walk);
+  };
+  walk(program);
+  program.hook('preAction', (_program, action) => {
+    for (const option of action.options) {
+      if (requiredOptions.has(option) && action.getOptionValue(option.attributeName()) === undefined) {
+        action.error(`error: required option '${option.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue', exitCode: EXIT.usage });
+      }
+    }
+  });
+}
+const requiredOptions = new WeakSet<Option>();
+
+/**
+ * Runs the CLI. Exit codes (output.ts EXIT): 0 done; 1 refused or invalid; 2 usage. Bad input
+ * ends with one sentence on stderr, never a stack trace.
+ */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -48,7 +80,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version output end here too, with exit code 0.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.error;
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof Refusal) {
+      process.stderr.write(`tongban: refused (${error.code}): ${error.message}\n`);
+      return EXIT.refused;
     }
     if (isTongbanError(error)) {
       const details = error.errors ?? [];
@@ -58,11 +94,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       } else {
         process.stderr.write(`tongban: ${error.message}\n`);
       }
-      return EXIT.error;
+      return EXIT.usage;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`tongban: ${message}\n`);
     if (process.env.TONGBAN_DEBUG === '1' && error instanceof Error) process.stderr.write((error.stack ?? '') + '\n');
-    return EXIT.error;
+    return EXIT.usage;
   }
 }

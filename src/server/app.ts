@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { TongbanError } from '../errors/index.ts';
 import type { NodeRuntime } from '../node/index.ts';
 import type { ServerContext } from './context.ts';
+import { registerApiReference } from './api-docs.ts';
 import { OpenApiRegistry } from './openapi.ts';
 import { agreementsPlugin } from './plugins/agreements.ts';
 import { auditPlugin } from './plugins/audit.ts';
@@ -66,6 +67,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     description: 'The HTTP interface of one Tongban node. Node-to-node calls are signed with RFC 9421 over RFC 9530 Content-Digest (see docs/protocol.md). Errors are RFC 9457 problem+json with a stable `code`.',
   });
   app.get('/openapi.json', async () => document);
+  await registerApiReference(app, document, String((document.info as { title: string }).title));
   await app.ready();
   return app;
 }

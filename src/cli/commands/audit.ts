@@ -4,7 +4,7 @@ import { loadConfig, type NodeConfig } from '../../config/index.ts';
 import { verifyJws } from '../../crypto/index.ts';
 import { loadSigningKey } from '../../node/index.ts';
 import { openStore, type Store, type StoredCheckpoint } from '../../store/index.ts';
-import { EXIT, printJson } from '../output.ts';
+import { EXIT, printJson, printRecord } from '../output.ts';
 import { locateNode } from './locate.ts';
 
 export function auditCommand(program: Command): void {
@@ -16,15 +16,24 @@ export function auditCommand(program: Command): void {
     .option('--node <code>', 'division code of a node in the federation folder ("hub" for the hub)')
     .option('--config <path>', 'a node config instead of --node')
     .option('--federation <dir>', 'federation folder', 'var/demo')
-    .action(async (options: { node?: string; config?: string; federation: string }) => {
+    .option('--json', 'print the verdict as JSON')
+    .action(async (options: { node?: string; config?: string; federation: string; json?: boolean }) => {
       const config = options.config ? loadConfig(options.config, {}) : locateNode(options.federation, options.node ?? '522732');
       const store = await openStore({ url: config.database.url, mustExist: true });
       try {
         const { checkpoints, source } = await witnessedCheckpoints(config, store);
         const verdict = await verifyChain(auditPages(store), checkpoints);
-        printJson({ node: config.node.division, name: config.node.name, checkpointSource: source, ...verdict });
+        if (options.json) printJson({ node: config.node.division, name: config.node.name, checkpointSource: source, ...verdict });
+        else
+          printRecord([
+            ['node', `${config.node.division} ${config.node.name}`],
+            ['chain', verdict.ok ? 'intact' : `broken at entry ${verdict.seq} (${verdict.reason})`],
+            ['entries', String(verdict.entries)],
+            ['checkpoints', verdict.ok ? `${verdict.checkpoints} from ${source}` : `from ${source}`],
+            ...(verdict.ok && verdict.head ? [['head', `entry ${verdict.head.seq}, hash ${verdict.head.hash}`] as const] : []),
+          ]);
         if (!verdict.ok) process.stderr.write(`tongban: audit chain of ${config.node.division} broken at entry ${verdict.seq}: ${verdict.message}\n`);
-        process.exitCode = verdict.ok ? EXIT.ok : EXIT.negative;
+        process.exitCode = verdict.ok ? EXIT.ok : EXIT.refused;
       } finally {
         await store.close();
       }

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Catalog, makeLocalItem, type Item } from '../../catalog/index.ts';
 import { TongbanError } from '../../errors/index.ts';
+import { getDataElement } from '../../standards/index.ts';
 import { openNode } from '../../node/index.ts';
-import { EXIT, printJson, printLines } from '../output.ts';
+import { EXIT, printJson, printLines, printRecord, printTable } from '../output.ts';
 
 interface CatalogOptions {
   config?: string;
@@ -40,12 +41,12 @@ export function catalogCommand(program: Command): void {
         ...(options.mode ? { mode: options.mode as Item['modes'][number] } : {}),
       });
       if (options.json) return printJson(items);
-      printLines(
-        items.map(
-          (i) =>
-            `${i.code.padEnd(12)} ${i.modes.join('/').padEnd(13)} ${limitText(i).padEnd(10)} ${i.confirmed.padEnd(7)} ${i.name}（${i.ministry}）`,
-        ),
+      printTable(
+        ['code', 'modes', 'committed', 'statutory', 'confirmed', 'name', 'ministry'],
+        items.map((i) => [i.code, i.modes.join('/'), committedText(i), statutoryText(i), i.confirmed, i.name, i.ministry]),
+        'No item matches.',
       );
+      if (items.length > 0) printLines(['', `${items.length} items. Limits in working days (wd) or calendar days (d); "immediate" is decided on the spot.`]);
     });
 
   catalog
@@ -53,22 +54,41 @@ export function catalogCommand(program: Command): void {
     .description('show one item')
     .argument('<code>', 'item code, e.g. N029')
     .option('--config <path>', "look in this node's local items too")
+    .option('--json', 'print JSON')
     .action(async (code: string, options: CatalogOptions) => {
       const item = (await loadCatalog(options)).get(code.trim().toUpperCase());
       if (!item) {
         process.stderr.write(`tongban: there is no item ${code} in the catalogue.\n`);
-        process.exitCode = EXIT.negative;
+        process.exitCode = EXIT.refused;
         return;
       }
-      printJson(item);
+      if (options.json) return printJson(item);
+      printRecord([
+        ['code', item.code],
+        ['name', item.name],
+        ['ministry', item.ministry],
+        ['scope', item.scope + (item.ownerDivision ? ` (added by ${item.ownerDivision})` : '')],
+        ['audience', item.audience],
+        ['modes', item.modes.join(', ') + (item.modeFixed ? ' (fixed by the national list)' : '')],
+        ['time limit', item.timeLimit.kind === 'immediate' ? 'immediate (decided on the spot)' : `committed ${committedText(item)}, statutory ${statutoryText(item)}`],
+        ['deadline', item.deadline ?? undefined],
+        ['data', item.dataElements.map((id) => `${getDataElement(id)?.zh ?? id} (${id})`).join(', ')],
+        ['confirmed', item.confirmed],
+        ['source', item.source],
+      ]);
+      if (item.materials.length > 0) {
+        printLines(['', 'Materials:']);
+        printTable(['material', 'kind', 'required'], item.materials.map((m) => [m.name, m.kind, m.required ? 'yes' : 'no']));
+      }
     });
 
   catalog
     .command('add')
     .description("add a local item to this node's catalogue (idempotent: adding the same item again changes nothing)")
     .requiredOption('--config <path>', 'the node config')
-    .requiredOption('--file <path>', 'JSON with localNumber, name, ministry, audience, modes, dataElements, timeLimit')
-    .action(async (options: { config: string; file: string }) => {
+    .requiredOption('--file <path>', 'JSON with localNumber, name, ministry, audience, modes, dataElements, timeLimit[, materials, source] (docs/catalog.md)')
+    .option('--json', 'print {code, added} as JSON')
+    .action(async (options: { config: string; file: string; json?: boolean }) => {
       let input: unknown;
       try {
         input = JSON.parse(readFileSync(options.file, 'utf8'));
@@ -83,15 +103,14 @@ export function catalogCommand(program: Command): void {
           await tx.catalogItems.add(item);
           return item.code;
         });
-        printJson({ code: item.code, added: !replayed });
+        if (options.json) printJson({ code: item.code, added: !replayed });
+        else printLines([replayed ? `${item.code} is already in the catalogue of ${node.config.node.division}; nothing changed.` : `Added ${item.code} ${item.name} to the catalogue of ${node.config.node.division}.`]);
       } finally {
         await node.close();
       }
     });
 }
 
-function limitText(item: Item): string {
-  const t = item.timeLimit;
-  if (t.kind === 'immediate') return 'immediate';
-  return `${t.committedDays}${t.unit === 'working' ? 'wd' : 'd'}/${t.statutoryDays ?? '-'}`;
-}
+const days = (n: number | null, item: Item) => (n === null ? '-' : `${n} ${item.timeLimit.unit === 'working' ? 'wd' : 'd'}`);
+const committedText = (item: Item) => (item.timeLimit.kind === 'immediate' ? 'immediate' : days(item.timeLimit.committedDays, item));
+const statutoryText = (item: Item) => days(item.timeLimit.statutoryDays, item);

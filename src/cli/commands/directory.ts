@@ -1,8 +1,42 @@
 import { Argument, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { TongbanError } from '../../errors/index.ts';
-import { printJson } from '../output.ts';
-import { endpointOf, locateNode } from './locate.ts';
+import { printJson, printTable } from '../output.ts';
+import { callNode, locateNode } from './locate.ts';
+
+interface NodeStatus {
+  division: string;
+  name: string;
+  endpoint: string;
+  status: string;
+  enrolledAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+}
+
+interface ChangeRequest {
+  division: string;
+  kind: string;
+  endpoint: string;
+  signingKid: string;
+  requestedAt: string;
+  current: { endpoint: string; signingKid: string } | null;
+}
+
+const time = (iso: string) => iso.slice(0, 19).replace('T', ' ');
+
+const nodeRows = (nodes: readonly NodeStatus[]) =>
+  nodes.map((n) => [n.division, n.name, n.status, n.endpoint, time(n.enrolledAt), n.decidedAt ? `${time(n.decidedAt)} by ${n.decidedBy ?? '?'}` : '-']);
+
+/** What changes: the endpoint and the signing key, before → after ("=" when unchanged). */
+const changeRows = (changes: readonly ChangeRequest[]) =>
+  changes.map((c) => [
+    c.division,
+    c.kind,
+    c.current && c.current.endpoint === c.endpoint ? '=' : `${c.current?.endpoint ?? '-'} → ${c.endpoint}`,
+    c.current && c.current.signingKid === c.signingKid ? '=' : `${c.current?.signingKid ?? '-'} → ${c.signingKid}`,
+    time(c.requestedAt),
+  ]);
 
 const ACTIONS = ['list', 'approve', 'suspend', 'reject', 'remove', 'changes', 'approve-change', 'reject-change'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -34,20 +68,19 @@ export function directoryCommand(program: Command): void {
     .addArgument(new Argument('<action>').choices(ACTIONS))
     .argument('[division]', 'the node, for every action but list and changes')
     .option('--federation <dir>', 'federation folder holding the hub', 'var/demo')
-    .action(async (action: Action, division: string | undefined, options: { federation: string }) => {
+    .option('--json', 'print JSON')
+    .action(async (action: Action, division: string | undefined, options: { federation: string; json?: boolean }) => {
+      if (action !== 'list' && action !== 'changes' && !/^\d{6}$/.test(division ?? '')) throw new TongbanError('BAD_REQUEST', `Name the six-digit division to ${action}.`);
       const hub = locateNode(options.federation, 'hub');
       if (hub.node.role !== 'hub') throw new TongbanError('CONFIG_INVALID', 'That folder holds no hub.');
-      if (action !== 'list' && action !== 'changes' && !/^\d{6}$/.test(division ?? '')) throw new TongbanError('BAD_REQUEST', `Name the division to ${action}.`);
       const token = readFileSync(hub.adminTokenFile, 'utf8').trim();
-      const { method, path } = routeOf(action, division);
-      let response: Response;
-      try {
-        response = await fetch(new URL(path, endpointOf(hub)), { method, headers: { authorization: `Bearer ${token}` } });
-      } catch {
-        throw new TongbanError('HUB_UNREACHABLE', `The hub does not answer at ${endpointOf(hub)}.`);
+      const json = await callNode(hub, { ...routeOf(action, division), token });
+      if (options.json) return printJson(json);
+      if (action === 'changes' || action === 'approve-change' || action === 'reject-change') {
+        const changes = action === 'changes' ? (json as { changes: ChangeRequest[] }).changes : [json as ChangeRequest];
+        return printTable(['division', 'kind', 'endpoint', 'signing key', 'requested'], changeRows(changes), 'No change request is waiting.');
       }
-      const json = (await response.json()) as { detail?: string };
-      if (!response.ok) throw new TongbanError('BAD_REQUEST', json.detail ?? `The hub answered ${response.status}.`);
-      printJson(json);
+      const nodes = action === 'list' ? (json as { nodes: NodeStatus[] }).nodes : [json as NodeStatus];
+      printTable(['division', 'name', 'status', 'endpoint', 'enrolled', 'decided'], nodeRows(nodes), 'No node has enrolled yet.');
     });
 }

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { TongbanError } from '../../errors/index.ts';
 import { divisions, type Division } from '../../standards/index.ts';
-import { EXIT, printJson, printLines } from '../output.ts';
+import { EXIT, printJson, printLines, printTable } from '../output.ts';
 
 export function divisionCommand(program: Command): void {
   program
     .command('division')
-    .description('look up a GB/T 2260 division by code or name and show its parents')
+    .description('look up a GB/T 2260 division by code or name and show its parents; exit 1 when nothing matches')
     .argument('[query]', 'a six-digit code or (part of) a name')
     .option('--source', 'print the data source and date of the division table')
     .option('--json', 'print JSON')
@@ -29,7 +29,7 @@ export function divisionCommand(program: Command): void {
       if (matches.length === 0) {
         if (options.json) printJson({ query: q, results: [] });
         else process.stderr.write(`tongban: no division matches "${q}" in table version ${divisions.version}.\n`);
-        process.exitCode = EXIT.negative;
+        process.exitCode = EXIT.refused;
         return;
       }
       const results = matches.map((d) => ({ ...d, fullName: divisions.fullName(d.code), chain: divisions.chain(d.code) }));
@@ -37,13 +37,14 @@ export function divisionCommand(program: Command): void {
         printJson({ query: q, results });
         return;
       }
-      printLines(
+      printTable(
+        ['code', 'name', 'level', 'within', 'notes'],
         results.map((r) => {
           const parents = r.chain.slice(1).map((p) => `${p.code} ${p.name}`).join(' < ');
-          const flags = [r.retired ? `retired ${r.retired}${r.successor ? ' → ' + r.successor : ''}` : '', r.statistical ? 'statistical area' : '']
+          const notes = [r.retired ? `retired ${r.retired}${r.successor ? ' → ' + r.successor : ''}` : '', r.statistical ? 'statistical area' : '']
             .filter(Boolean)
             .join(', ');
-          return `${r.code} ${r.name} (${r.level})${parents ? ' < ' + parents : ''}${flags ? ' [' + flags + ']' : ''}`;
+          return [r.code, r.name, r.level, parents || '-', notes];
         }),
       );
     });

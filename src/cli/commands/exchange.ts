@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
 import { sampleSubjects } from '../../demo/registries.ts';
-import { errorStatus, TongbanError, type ErrorCode } from '../../errors/index.ts';
+import { TongbanError } from '../../errors/index.ts';
+import { getDataElement, validateCreditCode, validateResidentId } from '../../standards/index.ts';
 import { serviceDefinitionById } from '../../services/index.ts';
-import { EXIT, printJson } from '../output.ts';
-import { endpointOf, locateNode, operatorTokenOf } from './locate.ts';
+import { printJson, printLines, printRecord, printTable, Refusal } from '../output.ts';
+import { callNode, locateNode, operatorTokenOf } from './locate.ts';
 import { join } from 'node:path';
 
 export function exchangeCommand(program: Command): void {
@@ -23,8 +24,10 @@ export function exchangeCommand(program: Command): void {
     .option('--case <id>', 'case the request belongs to', 'cli')
     .option('--operator <id>', 'operator id recorded in both audit logs', 'cli-operator')
     .option('--federation <dir>', 'federation folder', 'var/demo')
+    .option('--json', 'print the signed answer as JSON; a refusal as {ok: false, code, detail}')
     .action(
       async (options: {
+        json?: boolean;
         from: string;
         to: string;
         service: string;
@@ -53,26 +56,23 @@ export function exchangeCommand(program: Command): void {
           ...(options.agreement ? { agreementId: options.agreement } : {}),
           ...(options.item ? { itemCode: options.item } : {}),
         };
-        let response: Response;
+        let answer: { via?: string; requestId?: string; response?: { data?: Record<string, unknown> } & Record<string, unknown> };
         try {
-          response = await fetch(new URL('/v1/operator/exchange', endpointOf(config)), {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${operatorTokenOf(config)}` },
-            body: JSON.stringify(body),
-            signal: AbortSignal.timeout(30_000),
-          });
-        } catch {
-          throw new TongbanError('PEER_UNREACHABLE', `Node ${options.from} does not answer at ${endpointOf(config)}; is the federation running?`);
+          answer = (await callNode(config, { method: 'POST', path: '/v1/operator/exchange', body, token: operatorTokenOf(config) })) as typeof answer;
+        } catch (error) {
+          // Scripts read the refusal from stdout as {ok: false, code, detail} (the shape --json has always had).
+          if (error instanceof Refusal && options.json) printJson({ ok: false, code: error.code, detail: error.message });
+          throw error;
         }
-        const json = (await response.json()) as { code?: string; detail?: string; response?: unknown; via?: string; requestId?: string };
-        if (!response.ok) {
-          const code = json.code && json.code in errorStatus ? (json.code as ErrorCode) : 'PEER_RESPONSE_INVALID';
-          process.stderr.write(`tongban: refused (${code}): ${json.detail ?? response.status}\n`);
-          printJson({ ok: false, code, detail: json.detail });
-          process.exitCode = EXIT.negative;
-          return;
-        }
-        printJson({ ok: true, via: json.via, requestId: json.requestId, ...(json.response as object) });
+        if (options.json) return printJson({ ok: true, via: answer.via, requestId: answer.requestId, ...answer.response });
+        const data = answer.response?.data ?? {};
+        printRecord([
+          ['answered by', `${options.to} via ${answer.via ?? '?'}`],
+          ['request', answer.requestId],
+          ['issued at', typeof answer.response?.issuedAt === 'string' ? answer.response.issuedAt : undefined],
+        ]);
+        printLines(['']);
+        printTable(['field', 'label', 'value'], Object.entries(data).map(([field, value]) => [field, getDataElement(field)?.zh ?? '', explainValue(field, value)]));
       },
     );
 
@@ -84,8 +84,43 @@ export function exchangeCommand(program: Command): void {
     .requiredOption('--node <code>', 'division code')
     .option('--count <n>', 'how many', (v) => Math.max(1, Math.min(50, Number(v) || 5)), 5)
     .option('--federation <dir>', 'federation folder', 'var/demo')
-    .action((options: { node: string; count: number; federation: string }) => {
+    .option('--json', 'print JSON')
+    .action((options: { node: string; count: number; federation: string; json?: boolean }) => {
       const config = locateNode(options.federation, options.node);
-      printJson({ node: config.node.division, name: config.node.name, ...sampleSubjects(join(config.dir, 'registries.sqlite'), options.count) });
+      const sample = sampleSubjects(join(config.dir, 'registries.sqlite'), options.count);
+      if (options.json) return printJson({ node: config.node.division, name: config.node.name, ...sample });
+      printLines([`People in the registries of ${config.node.division} ${config.node.name}:`]);
+      printTable(
+        ['id number', 'name', 'sex', 'born', 'marital status'],
+        sample.people.map((p) => {
+          const id = validateResidentId(p.idNumber).parsed;
+          return [p.idNumber, p.name, id?.sex ?? '?', id?.birthDate ?? '?', explainValue('maritalStatus', p.maritalStatus)];
+        }),
+      );
+      printLines(['', 'Businesses:']);
+      printTable(
+        ['credit code', 'name', 'registered by', 'type'],
+        sample.businesses.map((b) => {
+          const code = validateCreditCode(b.creditCode).parsed;
+          return [b.creditCode, b.entityName, code?.departmentName ?? '?', code?.organisationTypeName ?? '?'];
+        }),
+      );
+      const marital = getDataElement('maritalStatus');
+      printLines([
+        '',
+        'How to read the codes:',
+        '  id number       GB 11643: 6-digit household division (GB/T 2260), birth date YYYYMMDD, 3-digit sequence (odd: male,',
+        '                  even: female), check character (ISO 7064 MOD 11-2). `tongban validate id <number>` takes one apart.',
+        `  marital status  ${marital?.standard ?? 'GB/T 2261.2'}: ${Object.entries(marital?.codes ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        '  credit code     GB 32100: registering department, organisation type, 6-digit division, 9-character organisation code',
+        '                  (GB 11714), check character. `tongban validate uscc <code>` takes one apart.',
+      ]);
     });
+}
+
+/** A value as a person reads it: a code of a closed code table with its label ("20 已婚"). */
+export function explainValue(field: string, value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const label = typeof value === 'string' ? getDataElement(field)?.codes?.[value] : undefined;
+  return label ? `${text} ${label}` : text;
 }

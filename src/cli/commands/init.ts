@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { PublicJwk } from '../../crypto/index.ts';
 import { TongbanError } from '../../errors/index.ts';
 import { initNode } from '../../node/index.ts';
-import { printJson } from '../output.ts';
+import { printJson, printLines, printRecord } from '../output.ts';
 
 export function initCommand(program: Command): void {
   program
@@ -18,6 +18,7 @@ export function initCommand(program: Command): void {
     .option('--database <url>', 'postgres://… or an SQLite path (default: data/node.sqlite in the node folder)')
     .option('--hub-url <url>', "the hub's base URL (a node pins the hub's current signing key from it)")
     .option('--hub-kid <kid>', 'refuse to pin unless the hub presents this key id (compare it out of band)')
+    .option('--json', 'print the new node as JSON')
     .action(
       async (options: {
         division: string;
@@ -30,6 +31,7 @@ export function initCommand(program: Command): void {
         database?: string;
         hubUrl?: string;
         hubKid?: string;
+        json?: boolean;
       }) => {
         const hub = options.hubUrl ? await pinHub(options.hubUrl, options.hubKid) : undefined;
         const result = await initNode({
@@ -43,7 +45,14 @@ export function initCommand(program: Command): void {
           ...(options.database ? { databaseUrl: options.database } : {}),
           ...(hub ? { hub } : {}),
         });
-        printJson(result);
+        if (options.json) return printJson(result);
+        printRecord([
+          ['node', `${result.division} ${result.name} (${result.role})`],
+          ['config', result.configPath],
+          ['signing key', `${result.kid} (${result.algorithm})`],
+          ['database', result.database],
+        ]);
+        printLines(['', `Run it with: npx tongban serve --config ${result.configPath}`]);
       },
     );
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ActionInputSchema, Case, caseActionNames, CaseState, CaseTransitionMessage, ThreadMessage, type CaseAction, type CaseView, type Principal } from '../../cases/index.ts';
+import { ActionInputSchema, Case, CaseState, staffCaseActionNames, CaseTransitionMessage, ThreadMessage, type CaseView, type StaffCaseAction, type Principal } from '../../cases/index.ts';
 import { HandlingMode } from '../../catalog/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest, ResidentIdNumber } from '../../exchange/index.ts';
@@ -29,8 +29,6 @@ const CaseOut = z.object({ case: Case, time: TimeStatusOut });
 
 /** What staff and applicants may send; evidence is recorded by the node itself (POST …/evidence). */
 const ActionBody = ActionInputSchema.omit({ evidence: true });
-/** Steps taken through the actions route (fetch-evidence is the evidence route's). */
-const clientActionNames = caseActionNames.filter((a) => a !== 'fetch-evidence') as [CaseAction, ...CaseAction[]];
 
 const OutboxEntryOut = z.object({
   id: z.string(),
@@ -136,8 +134,8 @@ export function casesPlugin(context: ServerContext): void {
     method: 'POST',
     url: '/v1/cases/:id/actions/:action',
     tag: 'cases',
-    summary: `A step of the lifecycle: ${caseActionNames.join(', ')}`,
-    params: z.object({ id: z.string().max(60), action: z.enum(clientActionNames) }),
+    summary: `A step of the lifecycle: ${staffCaseActionNames.join(', ')}`,
+    params: z.object({ id: z.string().max(60), action: z.enum(staffCaseActionNames as [StaffCaseAction, ...StaffCaseAction[]]) }),
     body: ActionBody,
     response: CaseOut,
     errors: [401, 403, 404, 409],
