@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import stringWidth from 'string-width';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caseActionNames } from '../src/cases/index.ts';
+import { staffCaseActionNames } from '../src/cases/index.ts';
 import { generateRegistries } from '../src/demo/registries.ts';
 import { initNode, openNode, type NodeRuntime } from '../src/node/index.ts';
 import { listenNode } from '../src/server/index.ts';
@@ -247,7 +247,7 @@ describe('case help', () => {
     expect(r.code).toBe(0);
     // Commander wraps long descriptions; join the lines of each entry.
     const text = r.stdout.replace(/\n {20,}/g, ' ');
-    for (const step of caseActionNames) {
+    for (const step of staffCaseActionNames) {
       const line = text.split('\n').find((l) => l.trimStart().startsWith(`${step} [options] <case>`));
       expect(line, step).toBeDefined();
       expect(line!, step).toMatch(/(clerk|approver|supervisor|applicant)( or \w+)? at (the accepting node|a competent node|the accepting or a competent node)/);
