@@ -20,6 +20,9 @@ export interface HubDirectoryOptions {
 export class HubDirectory {
   readonly #options: HubDirectoryOptions;
   #cached: { jws: string; view: DirectoryView; issuedAt: number } | undefined;
+  /** Bumped by every change: a snapshot built from reads older than a change is not cached. */
+  #generation = 0;
+  #building: Promise<unknown> = Promise.resolve();
 
   constructor(options: HubDirectoryOptions) {
     this.#options = options;
@@ -85,9 +88,25 @@ export class HubDirectory {
 
   /** The signed snapshot; re-issued when something changed or half its lifetime has passed. */
   async snapshot(): Promise<{ jws: string; view: DirectoryView }> {
+    const fresh = this.#fresh();
+    if (fresh) return fresh;
+    // One build at a time: two concurrent builds would issue the same version number with
+    // different content, and nodes skip a version they already hold.
+    const build = this.#building.then(() => this.#fresh() ?? this.#build());
+    this.#building = build.catch(() => undefined);
+    return build;
+  }
+
+  #fresh(): { jws: string; view: DirectoryView; issuedAt: number } | undefined {
+    const { snapshotTtlSeconds, clock } = this.#options;
+    if (this.#cached && clock().getTime() - this.#cached.issuedAt < (snapshotTtlSeconds * 1000) / 2) return this.#cached;
+    return undefined;
+  }
+
+  async #build(): Promise<{ jws: string; view: DirectoryView }> {
     const { store, hubKey, self, snapshotTtlSeconds, clock } = this.#options;
     const now = clock();
-    if (this.#cached && now.getTime() - this.#cached.issuedAt < (snapshotTtlSeconds * 1000) / 2) return this.#cached;
+    const generation = this.#generation;
     const version = ((await store.settings.get<number>('directory.version')) ?? 0) + 1;
     await store.settings.put('directory.version', version);
     const approved = (await store.directory.list()).filter((n) => n.status === 'approved' && n.division !== self.division);
@@ -100,8 +119,11 @@ export class HubDirectory {
       agreements: await store.agreements.latest(),
     };
     const jws = await signSnapshot(hubKey, snapshot);
-    this.#cached = { jws, view: await DirectoryView.of(snapshot), issuedAt: now.getTime() };
-    return this.#cached;
+    const built = { jws, view: await DirectoryView.of(snapshot), issuedAt: now.getTime() };
+    // A change (approval, agreement) landed while this one was being built: serve it once,
+    // but do not keep it, or the change would stay invisible for half a lifetime.
+    if (generation === this.#generation) this.#cached = built;
+    return built;
   }
 
   /** The hub relies on its own live directory; it never expires for the hub itself. */
@@ -110,6 +132,7 @@ export class HubDirectory {
   }
 
   #invalidate(): void {
+    this.#generation++;
     this.#cached = undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig, type NodeConfig } from '../../config/index.ts';
 import { TongbanError } from '../../errors/index.ts';
@@ -13,6 +13,19 @@ export function locateNode(federationDir: string, node: string): NodeConfig {
     if (!existsSync(path)) continue;
     const config = loadConfig(path, {});
     if (node === 'hub' || config.node.division === node) return config;
+  }
+  // A node set up into the folder under another name (tongban init --dir <federation>/<name>).
+  if (node !== 'hub' && existsSync(dir)) {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name, CONFIG_FILE_NAME);
+      if (!entry.isDirectory() || !existsSync(path)) continue;
+      try {
+        const config = loadConfig(path, {});
+        if (config.node.division === node) return config;
+      } catch {
+        // another folder's broken config is not this node's problem
+      }
+    }
   }
   throw new TongbanError('CONFIG_INVALID', `No node ${node} in ${dir}; start the federation first (npm start) or pass --federation.`);
 }
