@@ -21,10 +21,10 @@ async function runUntilStopped(config: FederationConfigInput, options: RunOption
   const started = Date.now();
   let federation: RunningFederation | undefined;
   let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
+  const stop = async (reason: string) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`tongban: ${signal}, stopping the federation…\n`);
+    process.stdout.write(`tongban: ${reason}, stopping the federation…\n`);
     await (federation ? federation.stop() : stopChildProcesses());
     // Stopped as asked once up: 0. Interrupted while starting: the federation never came up.
     process.exit(federation ? EXIT.ok : EXIT.error);
@@ -32,6 +32,16 @@ async function runUntilStopped(config: FederationConfigInput, options: RunOption
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGHUP', () => void stop('SIGHUP'));
+  // Run through `npm start`, a SIGTERM may end the shell between npm and this process without
+  // reaching it: when the parent is gone, stop as on a signal rather than run on as an orphan.
+  const parent = process.ppid;
+  setInterval(() => {
+    try {
+      process.kill(parent, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') void stop('the parent process exited');
+    }
+  }, 500).unref();
   process.stdout.write('tongban: starting the federation…\n');
   try {
     federation = await startFederation(config, { baseDir: options.baseDir, mode: 'process', log: (m) => process.stderr.write(m + '\n'), conflictHint: options.conflictHint });
