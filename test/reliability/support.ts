@@ -82,7 +82,10 @@ export interface CliProcess {
 }
 
 export function spawnCli(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): CliProcess {
-  const proc = spawn(command, args, { cwd, env: { ...process.env, TONGBAN_DEBUG: '', DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, TONGBAN_DEBUG: '', ...env };
+  // The servers' databases are in their configs; an inherited override would merge them.
+  delete childEnv.DATABASE_URL;
+  const proc = spawn(command, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
