@@ -7,7 +7,8 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     globalSetup: ['./test/support/global-setup.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Hooks start whole federations: on a loaded machine that takes minutes, which is no failure.
+    hookTimeout: 300_000,
     pool: 'forks',
   },
 });

@@ -36,7 +36,7 @@ beforeAll(async () => {
   tokens.clerk = (await t.operator('522732', '/v1/operator/accounts', { id: 'matrix-clerk', role: 'clerk', name: 'm' })).json.token;
   tokens.applicant = (await t.operator('522732', '/v1/operator/accounts', { id: 'matrix-applicant', role: 'applicant', name: 'm', idNumber: '11010519491231002X' })).json.token;
   tokens['foreign-clerk'] = (await t.operator('330523', '/v1/operator/accounts', { id: 'matrix-foreign', role: 'clerk', name: 'm' })).json.token;
-}, 60_000);
+}, 300_000);
 afterAll(async () => {
   await t?.stop();
 });
