@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { PublicJwk } from '../../crypto/index.ts';
-import { TongbanError } from '../../errors/index.ts';
+import { isTongbanError, TongbanError } from '../../errors/index.ts';
 import { firstFreePort, portInUseMessage, portIsFree } from '../../federation/ports.ts';
 import { initNode } from '../../node/index.ts';
 import { printJson } from '../output.ts';
@@ -32,9 +32,6 @@ export function initCommand(program: Command): void {
         hubUrl?: string;
         hubKid?: string;
       }) => {
-        if (options.role === 'node' && !options.hubUrl) {
-          throw new TongbanError('VALIDATION_FAILED', "A node needs the hub it joins: pass --hub-url <the hub's URL> (the demo's hub is http://127.0.0.1:7700).");
-        }
         const hub = options.hubUrl ? await pinHub(options.hubUrl, options.hubKid) : undefined;
         if (hub) await refuseEnrolledDivision(hub.url, options.division);
         const port = await choosePort(options.host, options.port, options.role === 'hub' ? 7700 : 7701);
@@ -48,6 +45,12 @@ export function initCommand(program: Command): void {
           port,
           ...(options.database ? { databaseUrl: options.database } : {}),
           ...(hub ? { hub } : {}),
+        }).catch((error: unknown) => {
+          // The config's own sentence, plus the option that supplies what is missing.
+          if (isTongbanError(error) && error.errors?.length === 1 && error.errors[0]!.path === 'hub') {
+            throw new TongbanError('VALIDATION_FAILED', "A node needs the hub it joins: pass --hub-url <the hub's URL> (the demo's hub is http://127.0.0.1:7700).");
+          }
+          throw error;
         });
         printJson({ ...result, port });
       },
