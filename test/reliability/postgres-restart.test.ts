@@ -18,11 +18,12 @@ if (!installed) {
 let server: PrivatePostgres | undefined;
 let f: RunningFederation | undefined;
 let cleanup: (() => Promise<void>) | undefined;
+let logs: string[] = [];
 
 beforeAll(async () => {
   if (!installed) return;
   server = await startPrivatePostgres();
-  ({ f, cleanup } = await processFederation({ databaseUrl: server.url, schemaPrefix: 'r' }));
+  ({ f, cleanup, logs } = await processFederation({ databaseUrl: server.url, schemaPrefix: 'r' }));
 }, 180_000);
 afterAll(async () => {
   await cleanup?.();
@@ -75,6 +76,8 @@ describe.skipIf(!installed)('PostgreSQL restarted under load', () => {
     }, 60_000);
     stop = true;
     await Promise.all(loops);
+    // The servers' own words when they did not recover (a crash shows its stack here).
+    if (!recovered) console.log(logs.filter((l) => !l.includes('PEER_UNREACHABLE')).slice(-40).join('\n'));
     expect(recovered).toBe(true);
 
     // Load was on across the restart: requests were in flight when it began, and requests
