@@ -94,7 +94,7 @@ export function federationContract(backend: Backend): void {
         purpose: '市场主体登记注册',
         fields: ['entityName', 'registrationStatus'],
       });
-      expect(company.status).toBe(200);
+      expect(company.status, JSON.stringify(company.json)).toBe(200);
       expect(company.json.response.data).toEqual({ entityName: business.entityName, registrationStatus: expect.any(String) });
     });
 
