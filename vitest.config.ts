@@ -5,8 +5,10 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['test/reliability/**', 'node_modules/**'],
     reporters: ['default', './test/support/summary-reporter.ts'],
+    globalSetup: ['./test/support/global-setup.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Hooks start whole federations: on a loaded machine that takes minutes, which is no failure.
+    hookTimeout: 300_000,
     pool: 'forks',
   },
 });

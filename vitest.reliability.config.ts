@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/reliability/**/*.test.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
+    globalSetup: ['./test/support/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

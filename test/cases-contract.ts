@@ -61,7 +61,7 @@ export function casesContract(backend: Backend): void {
     }
     await account('522732', 'applicant-a', 'applicant', sanduPerson.idNumber);
     await account('522732', 'applicant-b', 'applicant', otherPerson.idNumber);
-  }, 60_000);
+  }, 300_000);
   afterAll(async () => {
     await t?.stop();
   });

@@ -14,7 +14,7 @@ const RUNS = Number(process.env.TONGBAN_FUZZ_RUNS ?? 12);
 beforeAll(async () => {
   t = await startTestFederation('sqlite', { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
   staffToken = (await t.operator('522732', '/v1/operator/accounts', { id: 'fuzz-clerk', role: 'clerk', name: 'fuzz' })).json.token;
-}, 60_000);
+}, 300_000);
 afterAll(async () => {
   await t?.stop();
 });

@@ -38,7 +38,7 @@ export function storeContract(fresh: () => StoreFixture): void {
     store = await openStore({ url: fixture.url, clock: () => frozen });
   });
   afterEach(async () => {
-    await store.close();
+    await store?.close();
     await fixture.drop();
   });
 

@@ -1,5 +1,6 @@
 import { Command, CommanderError, type Option } from 'commander';
 import { isTongbanError } from '../errors/index.ts';
+import { agreementCommand } from './commands/agreement.ts';
 import { auditCommand } from './commands/audit.ts';
 import { casesCommand } from './commands/cases.ts';
 import { catalogCommand } from './commands/catalog.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   exchangeCommand(program);
   auditCommand(program);
   directoryCommand(program);
+  agreementCommand(program);
   casesCommand(program);
   for (const command of program.commands) {
     command.exitOverride();

@@ -62,10 +62,9 @@ type PublishedEntry = Omit<DirectoryNodeRecord, 'status' | 'enrolledAt' | 'decid
 export class HubDirectory {
   readonly #options: HubDirectoryOptions;
   #cached: { jws: string; view: DirectoryView; issuedAt: number } | undefined;
-  /** Bumped by every change: a snapshot built from older data is never cached over a newer change. */
+  /** Bumped by every change: a snapshot built from reads older than a change is not cached. */
   #generation = 0;
-  /** The snapshot being built, shared by concurrent callers: one version per change, not one per caller. */
-  #building: { generation: number; promise: Promise<{ jws: string; view: DirectoryView }> } | undefined;
+  #building: Promise<unknown> = Promise.resolve();
 
   constructor(options: HubDirectoryOptions) {
     this.#options = options;
@@ -255,21 +254,25 @@ export class HubDirectory {
 
   /** The signed snapshot; re-issued when something changed or half its lifetime has passed. */
   async snapshot(): Promise<{ jws: string; view: DirectoryView }> {
-    const { snapshotTtlSeconds, clock } = this.#options;
-    if (this.#cached && clock().getTime() - this.#cached.issuedAt < (snapshotTtlSeconds * 1000) / 2) return this.#cached;
-    if (this.#building?.generation !== this.#generation) {
-      const building = { generation: this.#generation, promise: this.#build(this.#generation) };
-      this.#building = building;
-      void building.promise.finally(() => {
-        if (this.#building === building) this.#building = undefined;
-      }).catch(() => undefined);
-    }
-    return this.#building!.promise;
+    const fresh = this.#fresh();
+    if (fresh) return fresh;
+    // One build at a time: two concurrent builds would issue the same version number with
+    // different content, and nodes skip a version they already hold.
+    const build = this.#building.then(() => this.#fresh() ?? this.#build());
+    this.#building = build.catch(() => undefined);
+    return build;
   }
 
-  async #build(generation: number): Promise<{ jws: string; view: DirectoryView }> {
+  #fresh(): { jws: string; view: DirectoryView; issuedAt: number } | undefined {
+    const { snapshotTtlSeconds, clock } = this.#options;
+    if (this.#cached && clock().getTime() - this.#cached.issuedAt < (snapshotTtlSeconds * 1000) / 2) return this.#cached;
+    return undefined;
+  }
+
+  async #build(): Promise<{ jws: string; view: DirectoryView }> {
     const { store, hubKey, self, snapshotTtlSeconds, clock } = this.#options;
     const now = clock();
+    const generation = this.#generation;
     const version = ((await store.settings.get<number>('directory.version')) ?? 0) + 1;
     await store.settings.put('directory.version', version);
     const approved = (await store.directory.list()).filter((n) => n.status === 'approved' && n.division !== self.division);
@@ -283,6 +286,8 @@ export class HubDirectory {
     };
     const jws = await signSnapshot(hubKey, snapshot);
     const built = { jws, view: await DirectoryView.of(snapshot), issuedAt: now.getTime() };
+    // A change (approval, agreement) landed while this one was being built: serve it once,
+    // but do not keep it, or the change would stay invisible for half a lifetime.
     if (generation === this.#generation) this.#cached = built;
     return built;
   }
@@ -308,7 +313,7 @@ export class HubDirectory {
   }
 
   #invalidate(): void {
-    this.#generation += 1;
+    this.#generation++;
     this.#cached = undefined;
   }
 }

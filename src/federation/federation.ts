@@ -1,10 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import { Agreement, type PartySignature } from '../agreements/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { generateRegistries, demoServiceConfigs } from '../demo/registries.ts';
 import { initNode, loadSigningKey, CONFIG_FILE_NAME } from '../node/index.ts';
 import { FederationConfig, type FederationConfigInput } from './config.ts';
+import { portInUseMessage, portIsFree } from './ports.ts';
 import { childProcessServer, inProcessServer, type ManagedServer } from './servers.ts';
 
 export interface FederationOptions {
@@ -14,6 +16,8 @@ export interface FederationOptions {
   readonly mode?: 'process' | 'in-process';
   readonly log?: (message: string) => void;
   readonly clock?: () => Date;
+  /** How to get past a stored set-up that conflicts with this config (named in the refusal). */
+  readonly conflictHint?: string;
 }
 
 export interface RunningFederation {
@@ -48,89 +52,187 @@ export async function startFederation(input: FederationConfigInput, options: Fed
   const portOf = (index: number) => (fixedPorts ? config.portBase + index : 0);
   const urlOf = (index: number) => `http://${config.host}:${portOf(index)}`;
 
-  // The hub first: nodes pin its key and URL when they are created.
   const hubDir = join(dir, 'hub');
   const hubConfigPath = join(hubDir, CONFIG_FILE_NAME);
-  if (!existsSync(hubConfigPath)) {
-    await initNode({
-      dir: hubDir,
-      division: config.hub.division,
-      role: 'hub',
-      algorithm: config.hub.algorithm,
-      host: config.host,
-      port: portOf(0),
-      directory: config.directory,
-      audit: config.audit,
-      ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
-      ...(config.hub.name ? { name: config.hub.name } : {}),
-      ...(schemaUrl(`${config.schemaPrefix}_hub`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_hub`)! } : {}),
-    });
-  }
-  const serverFor = (division: string, configPath: string, index: number): ManagedServer =>
-    mode === 'process'
-      ? childProcessServer(division, configPath, urlOf(index), (m) => log(m.startsWith(`[${division}]`) ? m : `[${division}] ${m}`))
-      : inProcessServer(division, configPath, portOf(index), config.host, (m) => log(`[${division}] ${m}`));
-  const hub = serverFor(config.hub.division, hubConfigPath, 0);
-  await hub.start();
-  const hubKey = loadSigningKey(loadConfig(hubConfigPath, {}));
+  const nodeDir = (division: string) => join(dir, division);
+  const defaultDatabase = 'sqlite:data/node.sqlite';
 
-  const nodes = new Map<string, ManagedServer>();
-  const registry = (division: string) => join(dir, division, 'registries.sqlite');
-  await Promise.all(
-    config.nodes.map(async (node, i) => {
-      const nodeDir = join(dir, node.division);
-      const configPath = join(nodeDir, CONFIG_FILE_NAME);
-      if (!existsSync(registry(node.division))) {
-        generateRegistries(registry(node.division), { division: node.division, people: node.people, businesses: node.businesses });
-      }
-      if (!existsSync(configPath)) {
-        await initNode({
-          dir: nodeDir,
-          division: node.division,
-          algorithm: node.algorithm,
-          host: config.host,
-          port: portOf(i + 1),
-          hub: { url: hub.endpoint, kid: hubKey.kid, jwk: hubKey.publicJwk },
-          services: demoServiceConfigs('registries.sqlite'),
-          directory: { refreshSeconds: config.directory.refreshSeconds },
-          audit: config.audit,
-          ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
-          ...(node.name ? { name: node.name } : {}),
-          ...(schemaUrl(`${config.schemaPrefix}_${node.division}`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_${node.division}`)! } : {}),
-        });
-      }
-      const server = serverFor(node.division, configPath, i + 1);
-      nodes.set(node.division, server);
-      await server.start();
-    }),
-  );
-
-  const secret = (division: string, file: string) => {
-    const folder = division === config.hub.division ? hubDir : join(dir, division);
-    return readFileSync(join(folder, 'keys', file), 'utf8').trim();
+  // A folder that already holds a federation keeps its ports and databases: a config asking
+  // for others is refused with the way out, never silently ignored.
+  const ports = { has: [] as number[], wants: [] as number[] };
+  const databases = { has: new Set<string>(), wants: new Set<string>() };
+  const stored = (folder: string, index: number, schema: string) => {
+    const path = join(folder, CONFIG_FILE_NAME);
+    if (!existsSync(path)) return;
+    const file = JSON.parse(readFileSync(path, 'utf8')) as { server?: { port?: number }; database?: { url?: string } };
+    if (fixedPorts && file.server?.port !== portOf(index)) {
+      ports.has.push(file.server?.port ?? 0);
+      ports.wants.push(portOf(index));
+    }
+    const has = file.database?.url ?? defaultDatabase;
+    const wants = schemaUrl(schema) ?? defaultDatabase;
+    if (has !== wants) {
+      databases.has.add(describeDatabase(has));
+      databases.wants.add(describeDatabase(wants));
+    }
   };
-  const federation: RunningFederation = {
-    config,
-    dir,
-    hub,
-    nodes,
-    operatorToken: (division) => secret(division, 'operator-token'),
-    adminToken: () => secret(config.hub.division, 'admin-token'),
-    registryPath: registry,
-    async stop() {
-      await Promise.all([...nodes.values()].map((n) => n.stop()));
-      await hub.stop();
-    },
+  stored(hubDir, 0, `${config.schemaPrefix}_hub`);
+  config.nodes.forEach((node, i) => stored(nodeDir(node.division), i + 1, `${config.schemaPrefix}_${node.division}`));
+  const conflicts = [
+    ...(ports.has.length > 0 ? [`its servers listen on ports ${ports.has.join(', ')}, not ${ports.wants.join(', ')}`] : []),
+    ...(databases.has.size > 0 ? [`its servers run on ${[...databases.has].join(' and ')}, not ${[...databases.wants].join(' and ')}`] : []),
+  ];
+  if (conflicts.length > 0) {
+    throw new Error(
+      `${dir} already holds a federation set up differently: ${conflicts.join('; ')}. ` +
+        (options.conflictHint ?? `Start it with its stored settings, point "dir" at another folder, or remove ${dir} to create it afresh.`),
+    );
+  }
+  // Every port must be free before anything starts: a server already listening there (a
+  // demo still running) would otherwise answer in our servers' place.
+  if (fixedPorts) {
+    const taken: string[] = [];
+    for (let i = 0; i <= config.nodes.length; i++) {
+      if (!(await portIsFree(config.host, portOf(i)))) taken.push(portInUseMessage(portOf(i)));
+    }
+    if (taken.length > 0) {
+      throw new Error(`Cannot start the federation:\n  ${taken.join('\n  ')}\nIs it already running? Stop it first, or run another federation in another folder on other ports.`);
+    }
+  }
+
+  const started: ManagedServer[] = [];
+  const nodes = new Map<string, ManagedServer>();
+  const stopAll = async () => {
+    await Promise.all(started.filter((s) => s !== started[0]).map((s) => s.stop()));
+    await started[0]?.stop();
   };
   try {
+    // The hub first: nodes pin its key and URL when they are created.
+    if (!existsSync(hubConfigPath)) {
+      await initNode({
+        dir: hubDir,
+        division: config.hub.division,
+        role: 'hub',
+        algorithm: config.hub.algorithm,
+        host: config.host,
+        port: portOf(0),
+        directory: config.directory,
+        audit: config.audit,
+        ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+        ...(config.hub.name ? { name: config.hub.name } : {}),
+        ...(schemaUrl(`${config.schemaPrefix}_hub`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_hub`)! } : {}),
+      });
+    }
+    const serverFor = (division: string, configPath: string, index: number): ManagedServer =>
+      mode === 'process'
+        ? childProcessServer(division, configPath, urlOf(index), (m) => log(m.startsWith(`[${division}]`) ? m : `[${division}] ${m}`))
+        : inProcessServer(division, configPath, portOf(index), config.host, (m) => log(`[${division}] ${m}`));
+    const hub = serverFor(config.hub.division, hubConfigPath, 0);
+    started.push(hub);
+    await hub.start();
+    const hubKey = loadSigningKey(loadConfig(hubConfigPath, {}));
+
+    // In the order the config lists them (the summary and the examples follow it).
+    const servers = config.nodes.map((node, i) => serverFor(node.division, join(nodeDir(node.division), CONFIG_FILE_NAME), i + 1));
+    for (const server of servers) nodes.set(server.division, server);
+    const results = await Promise.allSettled(
+      config.nodes.map(async (node, i) => {
+        const configPath = join(nodeDir(node.division), CONFIG_FILE_NAME);
+        if (!existsSync(registry(node.division))) {
+          generateRegistries(registry(node.division), { division: node.division, people: node.people, businesses: node.businesses });
+        }
+        if (!existsSync(configPath)) {
+          await initNode({
+            dir: nodeDir(node.division),
+            division: node.division,
+            algorithm: node.algorithm,
+            host: config.host,
+            port: portOf(i + 1),
+            hub: { url: hub.endpoint, kid: hubKey.kid, jwk: hubKey.publicJwk },
+            services: demoServiceConfigs('registries.sqlite'),
+            directory: { refreshSeconds: config.directory.refreshSeconds },
+            audit: config.audit,
+            ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+            ...(node.name ? { name: node.name } : {}),
+            ...(schemaUrl(`${config.schemaPrefix}_${node.division}`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_${node.division}`)! } : {}),
+          });
+        }
+        const server = servers[i]!;
+        started.push(server);
+        await server.start();
+      }),
+    );
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) throw new Error(failed.map((r) => (r.reason instanceof Error ? r.reason.message : String(r.reason))).join('; '));
+
+    const federation: RunningFederation = {
+      config,
+      dir,
+      hub,
+      nodes,
+      operatorToken: (division) => secret(division, 'operator-token'),
+      adminToken: () => secret(config.hub.division, 'admin-token'),
+      registryPath: registry,
+      stop: stopAll,
+    };
     await approveNodes(federation);
     await registerAgreements(federation, options.clock ?? (() => new Date()));
     await waitForConvergence(federation);
+    return federation;
   } catch (error) {
-    await federation.stop();
+    await stopAll();
     throw error;
   }
-  return federation;
+
+  function registry(division: string): string {
+    return join(dir, division, 'registries.sqlite');
+  }
+  function secret(division: string, file: string): string {
+    const folder = division === config.hub.division ? hubDir : nodeDir(division);
+    return readFileSync(join(folder, 'keys', file), 'utf8').trim();
+  }
+}
+
+/** "SQLite" or the PostgreSQL URL without its password, for messages. */
+function describeDatabase(url: string): string {
+  if (!/^postgres(ql)?:/.test(url)) return 'SQLite';
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  // Each server has its own schema; the database is what the user chose.
+  parsed.searchParams.delete('schema');
+  return `PostgreSQL ${parsed.toString()}`;
+}
+
+/**
+ * Deletes a federation folder and the PostgreSQL schemas its servers used, so that the next
+ * start creates everything afresh. Refuses a folder that does not hold a federation.
+ */
+export async function resetFederation(dirPath: string): Promise<void> {
+  const dir = resolve(dirPath);
+  if (!existsSync(dir)) return;
+  if (!existsSync(join(dir, 'hub', CONFIG_FILE_NAME))) {
+    throw new Error(`${dir} does not hold a federation (no hub/${CONFIG_FILE_NAME}); not deleting it.`);
+  }
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name, CONFIG_FILE_NAME);
+    if (!entry.isDirectory() || !existsSync(path)) continue;
+    const url = (JSON.parse(readFileSync(path, 'utf8')) as { database?: { url?: string } }).database?.url ?? '';
+    if (!/^postgres(ql)?:/.test(url)) continue;
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get('schema');
+    if (!schema) continue;
+    parsed.searchParams.delete('schema');
+    const client = new pg.Client({ connectionString: parsed.toString() });
+    try {
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(schema)} CASCADE`);
+    } catch (error) {
+      throw new Error(`Cannot drop schema ${schema} of ${entry.name} (${describeDatabase(url)}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 async function call(url: string, token: string, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number; json: unknown }> {
@@ -184,15 +286,18 @@ async function registerAgreements(f: RunningFederation, clock: () => Date): Prom
   }
 }
 
+/** Waits until every node of this federation sees every other one and every agreement; other enrolled nodes do not matter. */
 async function waitForConvergence(f: RunningFederation): Promise<void> {
   const agreementIds = f.config.agreements.map((a) => a.id);
+  const divisions = [f.config.hub.division, ...f.nodes.keys()];
   const deadline = Date.now() + 60_000;
   for (const [division, node] of f.nodes) {
     for (;;) {
       const { json } = await call(new URL('/v1/operator/directory', node.endpoint).toString(), f.operatorToken(division), 'GET');
-      const status = json as { nodes: unknown[]; agreements: Array<{ id: string }> };
-      if (status.nodes.length === f.nodes.size + 1 && agreementIds.every((id) => status.agreements.some((a) => a.id === id))) break;
-      if (Date.now() > deadline) throw new Error(`${division} did not receive the full directory within 60 s`);
+      const status = json as { nodes: Array<{ division: string }>; agreements: Array<{ id: string }> };
+      const seen = new Set(status.nodes.map((n) => n.division));
+      if (divisions.every((d) => seen.has(d)) && agreementIds.every((id) => status.agreements.some((a) => a.id === id))) break;
+      if (Date.now() > deadline) throw new Error(`${division} did not see every server and agreement of the federation in its directory within 60 s`);
       await call(new URL('/v1/operator/directory/refresh', node.endpoint).toString(), f.operatorToken(division), 'POST');
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -1,4 +1,5 @@
 export { FederationConfig, AgreementTemplate, type FederationConfigInput } from './config.ts';
 export { demoFederation } from './demo.ts';
-export { startFederation, type RunningFederation, type FederationOptions } from './federation.ts';
-export { inProcessServer, childProcessServer, waitForHealth, type ManagedServer } from './servers.ts';
+export { startFederation, resetFederation, type RunningFederation, type FederationOptions } from './federation.ts';
+export { inProcessServer, childProcessServer, stopChildProcesses, waitForHealth, type ManagedServer } from './servers.ts';
+export { portHolder, portInUseMessage, portIsFree, firstFreePort } from './ports.ts';

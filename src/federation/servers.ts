@@ -65,12 +65,33 @@ export function inProcessServer(division: string, configPath: string, port: numb
 
 const BIN = fileURLToPath(new URL('../../bin/tongban.js', import.meta.url));
 
+/** Set in a server's environment: stop when the parent's end of stdin closes (the parent died). */
+export const EXIT_WITH_PARENT_ENV = 'TONGBAN_EXIT_WITH_PARENT';
+
+/** Every server process this process started and has not seen exit, for a stop on a signal mid-start. */
+const liveChildren = new Set<ChildProcess>();
+
+/** Stops every server process this process started (SIGTERM, then SIGKILL after 10 s). */
+export async function stopChildProcesses(): Promise<void> {
+  await Promise.all(
+    [...liveChildren].map(
+      (proc) =>
+        new Promise<void>((resolve) => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+          proc.once('exit', () => resolve());
+          proc.kill('SIGTERM');
+          setTimeout(() => proc.kill('SIGKILL'), 10_000).unref();
+        }),
+    ),
+  );
+}
+
 /** A node as an operator runs it: `tongban serve --config …` in its own process. */
 export function childProcessServer(division: string, configPath: string, endpoint: string, log?: (m: string) => void): ManagedServer {
   let child: ChildProcess | undefined;
   let exited: Promise<void> | undefined;
-  const env = { ...process.env };
   // Each server has its own database in its config; an inherited override would merge them.
+  const env: NodeJS.ProcessEnv = { ...process.env, [EXIT_WITH_PARENT_ENV]: '1' };
   delete env.DATABASE_URL;
   return {
     division,
@@ -84,18 +105,46 @@ export function childProcessServer(division: string, configPath: string, endpoin
     },
     async start() {
       if (child) return;
-      const proc = spawn(process.execPath, [BIN, 'serve', '--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      // stdin stays open as a lifeline: when this process dies, the server sees it close and stops.
+      const proc = spawn(process.execPath, [BIN, 'serve', '--config', configPath], { env, stdio: ['pipe', 'pipe', 'pipe'] });
       child = proc;
+      liveChildren.add(proc);
+      const output: string[] = [];
+      let listening = false;
+      let ready: () => void = () => {};
+      const listened = new Promise<void>((resolve) => (ready = resolve));
       exited = new Promise((resolve) => proc.once('exit', () => resolve()));
       const forward = (data: Buffer) => {
-        for (const line of data.toString().split('\n')) if (line.trim()) log?.(line);
+        for (const line of data.toString().split('\n')) {
+          if (!line.trim()) continue;
+          log?.(line);
+          output.push(line);
+          if (output.length > 20) output.shift();
+          // `tongban serve` prints this once it listens and has started its jobs: this process's
+          // server answers, not whatever else may hold the port.
+          if (!listening && / listening on /.test(line)) {
+            listening = true;
+            ready();
+          }
+        }
       };
       proc.stdout?.on('data', forward);
       proc.stderr?.on('data', forward);
       void exited.then(() => {
+        liveChildren.delete(proc);
         if (child === proc) child = undefined;
       });
-      await waitForHealth(endpoint, 60_000, () => child !== proc);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 60_000)));
+      const outcome = await Promise.race([listened.then(() => 'listening' as const), exited.then(() => 'exited' as const), timeout]);
+      clearTimeout(timer);
+      if (outcome === 'listening') return;
+      if (outcome === 'timeout') {
+        await this.kill();
+        throw new Error(`the ${division} server (${endpoint}) did not start within 60 s`);
+      }
+      const reason = output.filter((l) => l.startsWith('tongban:')).at(-1) ?? output.at(-1) ?? `exit code ${proc.exitCode}`;
+      throw new Error(`the ${division} server (${endpoint}) failed to start: ${reason.replace(/^tongban: /, '')}`);
     },
     async stop() {
       await signal('SIGTERM');

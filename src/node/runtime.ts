@@ -33,6 +33,8 @@ export interface NodeRuntime {
   readonly outbox: OutboxWorker;
   readonly calendar: WorkingCalendar;
   readonly clock: () => Date;
+  /** Where this node's log lines go (the server's request log too): stderr, or what the caller gave. */
+  readonly log: (message: string) => void;
   catalog(): Promise<Catalog>;
   /** This node's directory entry once it knows the URL it is reached at. */
   entry(endpoint: string): DirectoryEntry;
@@ -133,6 +135,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     outbox,
     calendar,
     clock,
+    log,
     catalog,
     entry,
     async start(endpoint: string) {

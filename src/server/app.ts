@@ -30,7 +30,8 @@ export interface BuildServerOptions {
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const { runtime } = options;
   const app = Fastify({
-    logger: { level: options.logLevel ?? 'warn' },
+    // Pino's lines go where the node's own log goes (stderr by default; a test's file in tests).
+    logger: { level: options.logLevel ?? 'warn', stream: { write: (line: string) => runtime.log(line.trimEnd()) } },
     bodyLimit: runtime.config.server.bodyLimit,
     return503OnClosing: true,
     ...connectionTimeouts(runtime.config.server),

@@ -141,6 +141,10 @@ async function openPostgres(options: OpenStoreOptions): Promise<KyselyStore> {
   });
   // An idle client losing its connection (database restart) must not crash the node.
   pool.on('error', () => {});
+  // Nor one that is checked out (held between two statements of a transaction): its
+  // 'error' event would be unhandled and end the process. Its next statement fails with an
+  // error the request maps to STORE_UNAVAILABLE, and the pool drops the broken client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     const client = await pool.connect();
     try {

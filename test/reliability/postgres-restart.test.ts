@@ -1,39 +1,47 @@
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleSubjects } from '../../src/demo/registries.ts';
 import type { RunningFederation } from '../../src/federation/index.ts';
-import { postgresUrl } from '../support/postgres.ts';
-import { json, processFederation, sleep } from './support.ts';
+import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.ts';
+import { eventually, json, processFederation } from './support.ts';
 
-const prefix = 'r' + randomBytes(4).toString('hex');
-let f: RunningFederation | undefined;
-let cleanup: (() => Promise<void>) | undefined;
-
-function restartPostgres(): void {
-  const version = readdirSync('/etc/postgresql').sort().at(-1)!;
-  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart', '-m', 'fast'], { stdio: 'ignore' });
+/**
+ * PostgreSQL restarted under load — a server of the test's own (initdb in a temporary folder
+ * on a free port), never the machine's: its restart cuts every connection of the five servers.
+ */
+const installed = postgresBinDir() !== undefined;
+if (!installed) {
+  if (process.env.CI === 'true') throw new Error('CI=true but initdb/pg_ctl are not installed: the PostgreSQL restart test cannot be skipped in CI.');
+  console.warn('[postgres] skipped "PostgreSQL restarted under load": initdb and pg_ctl are not installed.');
 }
 
-const enabled = Boolean(postgresUrl) && process.env.TONGBAN_RELIABILITY_PG !== 'off';
+let server: PrivatePostgres | undefined;
+let f: RunningFederation | undefined;
+let cleanup: (() => Promise<void>) | undefined;
+let logs: string[] = [];
 
 beforeAll(async () => {
-  if (!enabled) return;
-  ({ f, cleanup } = await processFederation({ databaseUrl: postgresUrl!, schemaPrefix: prefix }));
-}, 120_000);
+  if (!installed) return;
+  server = await startPrivatePostgres();
+  ({ f, cleanup, logs } = await processFederation({ databaseUrl: server.url, schemaPrefix: 'r' }));
+}, 180_000);
 afterAll(async () => {
   await cleanup?.();
-  if (!enabled) return;
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  for (const name of ['hub', '522732', '330523', '320400', '310118']) await client.query(`DROP SCHEMA IF EXISTS ${prefix}_${name} CASCADE`);
-  await client.end();
+  server?.stop();
 });
 
-describe.skipIf(!enabled)('PostgreSQL restarted under load', () => {
-  it('requests fail with a clear error during the outage; the nodes recover by themselves', async () => {
+async function startedAt(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<{ t: Date }>('SELECT pg_postmaster_start_time() AS t')).rows[0]!.t.getTime();
+  } finally {
+    await client.end();
+  }
+}
+
+describe.skipIf(!installed)('PostgreSQL restarted under load', () => {
+  it('requests in flight across the restart end in an answer with a clear code; the nodes recover by themselves', async () => {
     const subject = sampleSubjects(f!.registryPath('522732'), 1).people[0]!.idNumber;
     const ask = () =>
       json(new URL('/v1/operator/exchange', f!.nodes.get('330523')!.endpoint).toString(), {
@@ -42,39 +50,48 @@ describe.skipIf(!enabled)('PostgreSQL restarted under load', () => {
         body: JSON.stringify({ provider: '522732', service: 'household.residence-proof', subject: { type: 'idNumber', value: subject }, purpose: '户籍类证明开具', fields: ['name'] }),
       });
     expect((await ask()).status).toBe(200);
-    const outcomes: Array<{ status: number; code?: string; type: string }> = [];
+    const outcomes: Array<{ status: number; code?: string; type: string; began: number; ended: number }> = [];
     let stop = false;
     const loop = async () => {
       while (!stop) {
-        const r = await ask().catch(() => ({ status: 0, json: {}, type: '' }));
-        outcomes.push({ status: r.status, code: r.json.code, type: r.type });
+        const began = Date.now();
+        const r = await ask().catch(() => ({ status: 0, json: {} as { code?: string }, type: '' }));
+        outcomes.push({ status: r.status, code: r.json.code, type: r.type, began, ended: Date.now() });
       }
     };
     const loops = [loop(), loop(), loop()];
-    await sleep(500);
-    restartPostgres();
-    // Recovery: requests succeed again without anyone touching the nodes.
-    let recoveredAfter = -1;
-    const restarted = Date.now();
-    for (let i = 0; i < 120; i++) {
-      const okSince = outcomes.slice(-5);
-      if (okSince.length === 5 && okSince.every((o) => o.status === 200) && Date.now() - restarted > 1000) {
-        recoveredAfter = Date.now() - restarted;
-        break;
-      }
-      await sleep(250);
-    }
+    expect(await eventually(() => outcomes.filter((o) => o.status === 200).length >= 5, 30_000)).toBe(true);
+
+    const before = await startedAt(server!.url);
+    const restartBegan = Date.now();
+    await server!.restart();
+    const restartEnded = Date.now();
+    // The restart happened: the server's start time moved.
+    expect(await startedAt(server!.url)).toBeGreaterThan(before);
+
+    // Recovery: five answers in a row succeed again, without anyone touching the nodes.
+    const recovered = await eventually(() => {
+      const since = outcomes.filter((o) => o.began > restartEnded);
+      return since.length >= 5 && since.slice(-5).every((o) => o.status === 200);
+    }, 60_000);
     stop = true;
     await Promise.all(loops);
-    expect(recoveredAfter).toBeGreaterThanOrEqual(0);
-    const failures = outcomes.filter((o) => o.status !== 200);
-    // Every failure was an answer (no hang, no dropped connection) with a stable code.
-    for (const failure of failures) {
+    // The servers' own words when they did not recover (a crash shows its stack here).
+    if (!recovered) console.log(logs.filter((l) => !l.includes('PEER_UNREACHABLE')).slice(-40).join('\n'));
+    expect(recovered).toBe(true);
+
+    // Load was on across the restart: requests were in flight when it began, and requests
+    // were sent while the server was down or coming back.
+    expect(outcomes.filter((o) => o.began < restartBegan && o.ended > restartBegan).length).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o.began >= restartBegan && o.began <= restartEnded).length).toBeGreaterThan(0);
+    // Every request ended in an answer (no hang, no dropped connection); every failure with a stable code.
+    expect(outcomes.filter((o) => o.status === 0)).toEqual([]);
+    for (const failure of outcomes.filter((o) => o.status !== 200)) {
       expect(failure.status).toBeGreaterThanOrEqual(400);
       expect(failure.type).toMatch(/problem\+json/);
       expect(failure.code).toMatch(/^[A-Z_]+$/);
       expect(failure.code).not.toBe('INTERNAL');
     }
     expect((await ask()).status).toBe(200);
-  }, 120_000);
+  }, 180_000);
 });

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/index.ts';
 import { generateSigningKey, signingKeyFromJwk, type SigningKey } from '../../src/crypto/index.ts';
@@ -16,6 +18,8 @@ export interface TestFederation {
   readonly backend: Backend;
   readonly logs: string[];
   readonly schemaPrefix: string | undefined;
+  /** Where the servers' log lines went (test-results/server-logs/…). */
+  readonly logFile: string;
   /** The node's own signing key, read from its key file, to craft raw requests. */
   key(division: string): SigningKey;
   /** POST to a node's operator API. */
@@ -50,6 +54,9 @@ const SMALL = [
 export async function startTestFederation(backend: Backend, overrides: Partial<FederationConfigInput> = {}): Promise<TestFederation> {
   const dir = mkdtempSync(join(tmpdir(), 'tongban-fed-'));
   const logs: string[] = [];
+  // The servers' log lines go to a file per test file, not into the runner's output.
+  const logFile = serverLogFile(backend);
+  const logStream = createWriteStream(logFile, { flags: 'w' });
   const schemaPrefix = backend === 'postgres' ? 'f' + randomBytes(4).toString('hex') : undefined;
   const f = await startFederation(
     demoFederation({
@@ -63,7 +70,13 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
       ...(backend === 'postgres' ? { databaseUrl: postgresUrl!, schemaPrefix: schemaPrefix! } : {}),
       ...overrides,
     }),
-    { mode: 'in-process', log: (m) => logs.push(m) },
+    {
+      mode: 'in-process',
+      log: (m) => {
+        logs.push(m);
+        logStream.write(m + '\n');
+      },
+    },
   );
   const keys = new Map<string, SigningKey>();
   const key = (division: string) => {
@@ -118,8 +131,10 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
         from = json.entries[json.entries.length - 1].seq + 1;
       }
     },
+    logFile,
     async stop() {
       await f.stop();
+      await new Promise((resolve) => logStream.end(resolve));
       if (schemaPrefix) {
         const client = new pg.Client({ connectionString: postgresUrl });
         await client.connect();
@@ -133,6 +148,14 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
     },
   };
   return t;
+}
+
+/** test-results/server-logs/<test file>.<backend>.log: one file per test file and store. */
+function serverLogFile(backend: Backend): string {
+  const folder = fileURLToPath(new URL('../../test-results/server-logs', import.meta.url));
+  mkdirSync(folder, { recursive: true });
+  const testPath = expect.getState().testPath;
+  return join(folder, `${testPath ? basename(testPath).replace(/\.ts$/, '') : 'federation'}.${backend}.log`);
 }
 
 export { generateSigningKey };

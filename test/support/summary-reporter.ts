@@ -25,6 +25,8 @@ export default class SummaryReporter implements Reporter {
     console.log('');
     console.log(line('Tests against SQLite', perStore.sqlite));
     console.log(line('Tests against PostgreSQL', perStore.postgres));
+    // Servers log to files, not into this output; point at them when something failed.
+    if (totals.failed > 0) console.log('Server logs of the federations the tests started: test-results/server-logs/');
     console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
   }
 }

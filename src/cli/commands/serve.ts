@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { TongbanError } from '../../errors/index.ts';
+import { EXIT_WITH_PARENT_ENV } from '../../federation/servers.ts';
+import { portInUseMessage } from '../../federation/ports.ts';
 import { CONFIG_FILE_NAME, openNode } from '../../node/index.ts';
 import { listenNode } from '../../server/index.ts';
 import { parsePort } from './init.ts';
@@ -8,16 +11,30 @@ export async function serveNode(configPath: string, overrides: { port?: number; 
   const runtime = await openNode(configPath);
   const handle = await listenNode(runtime, overrides).catch(async (error: unknown) => {
     await runtime.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      const port = overrides.port ?? runtime.config.server.port;
+      throw new TongbanError('CONFIG_INVALID', `Cannot listen: ${portInUseMessage(port)}. Stop what holds it, or choose another port (--port, or server.port in ${configPath}).`);
+    }
     throw error;
   });
   const { division, name, role } = runtime.config.node;
   process.stdout.write(`tongban ${role} ${division} ${name} listening on ${handle.endpoint} (store: ${runtime.store.dialect})\n`);
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
     await handle.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+  // Started by `tongban federation up` / `npm start`: stdin is the parent's lifeline; when it
+  // closes the parent is gone (even after kill -9), and this server must not outlive it.
+  if (process.env[EXIT_WITH_PARENT_ENV] === '1') {
+    process.stdin.on('close', () => void stop());
+    process.stdin.on('end', () => void stop());
+    process.stdin.resume();
+  }
 }
 
 export function serveCommand(program: Command): void {

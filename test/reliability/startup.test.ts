@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { postgresUrl } from '../support/postgres.ts';
+import { alive, BIN, eventually, freePortBase, spawnCli, summaryPids, tongban, type CliProcess } from './support.ts';
+
+/**
+ * Start-up that never lies: the real CLI (`npm start`, `tongban demo`) in a temporary folder
+ * on free ports. Every federation a test starts is stopped, and its servers checked gone.
+ */
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'tongban-startup-'));
+const running: CliProcess[] = [];
+afterEach(async () => {
+  for (const p of running.splice(0)) {
+    p.proc.kill('SIGTERM');
+    await p.exited;
+  }
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const UP = /Federation up in/;
+function demo(dir: string, portBase: number, ...extra: string[]): CliProcess {
+  const p = spawnCli(process.execPath, [BIN, 'demo', '--dir', dir, '--port-base', String(portBase), ...extra], work);
+  running.push(p);
+  return p;
+}
+
+async function stopAndCheck(p: CliProcess, pids: number[]): Promise<void> {
+  p.proc.kill('SIGTERM');
+  expect(await p.exited).toBe(0);
+  for (const pid of pids) expect(alive(pid), `server pid ${pid}`).toBe(false);
+}
+
+describe('start-up that never lies', () => {
+  it('npm start twice: the second run fails non-zero and names the ports and what holds them; SIGTERM leaves no server behind', async () => {
+    const dir = join(work, 'twice');
+    const base = await freePortBase(5);
+    const first = spawnCli('npm', ['start', '--', '--dir', dir, '--port-base', String(base)], REPO);
+    running.push(first);
+    const output = await first.waitFor(UP);
+    await first.waitFor(/Press Ctrl\+C/);
+    const pids = summaryPids(first.stdout());
+    expect(pids).toHaveLength(5);
+
+    const second = spawnCli('npm', ['start', '--', '--dir', dir, '--port-base', String(base)], REPO);
+    const code = await second.exited;
+    expect(code).not.toBe(0);
+    expect(second.stdout()).not.toMatch(UP);
+    expect(second.stderr()).toContain(`port ${base} is in use`);
+    // …and by what: the first demo's hub process.
+    expect(second.stderr()).toContain(`pid ${pids[0]}`);
+    for (const pid of pids) expect(alive(pid)).toBe(true);
+    expect(output).toContain(String(base));
+
+    // kill -TERM of the federation process (npm passes it on): every server stops.
+    first.proc.kill('SIGTERM');
+    await first.exited;
+    expect(await eventually(() => pids.every((pid) => !alive(pid)), 20_000)).toBe(true);
+  }, 180_000);
+
+  it('kill -9 of the federation process: its servers notice and stop by themselves', async () => {
+    const base = await freePortBase(5);
+    const p = demo(join(work, 'orphans'), base);
+    await p.waitFor(/Press Ctrl\+C/);
+    const pids = summaryPids(p.stdout());
+    expect(pids).toHaveLength(5);
+    p.proc.kill('SIGKILL');
+    await p.exited;
+    expect(await eventually(() => pids.every((pid) => !alive(pid)), 20_000)).toBe(true);
+  }, 120_000);
+
+  it('SIGTERM during start-up stops the servers already started', async () => {
+    const base = await freePortBase(5);
+    const p = demo(join(work, 'early'), base);
+    const hubLine = await p.waitFor(/\[100000\] tongban hub .* listening on/);
+    expect(hubLine).not.toMatch(UP);
+    p.proc.kill('SIGTERM');
+    expect(await p.exited).not.toBe(0);
+    const ports = [0, 1, 2, 3, 4].map((i) => base + i);
+    const { portIsFree } = await import('../../src/federation/index.ts');
+    expect(await eventually(async () => (await Promise.all(ports.map((port) => portIsFree('127.0.0.1', port)))).every(Boolean), 20_000)).toBe(true);
+  }, 120_000);
+
+  it('a --port-base that conflicts with the stored demo is refused at once with the way out, never ignored', async () => {
+    const dir = join(work, 'ports');
+    const base = await freePortBase(5);
+    const p = demo(dir, base);
+    await p.waitFor(/Press Ctrl\+C/);
+    await stopAndCheck(p, summaryPids(p.stdout()));
+
+    const other = await freePortBase(5);
+    const r = await tongban(['demo', '--dir', dir, '--port-base', String(other)], work);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).not.toMatch(UP);
+    expect(r.stderr).toContain(`not ${other}`);
+    expect(r.stderr).toMatch(/--reset/);
+    expect(r.stderr).toMatch(/--dir/);
+
+    // The way out works: --reset re-creates the demo on the new ports.
+    const again = demo(dir, other, '--reset');
+    await again.waitFor(/Press Ctrl\+C/);
+    expect(again.stdout()).toContain(`http://127.0.0.1:${other}`);
+    await stopAndCheck(again, summaryPids(again.stdout()));
+  }, 180_000);
+
+  // With PostgreSQL: the stored SQLite demo never comes up on SQLite when --database is asked.
+  const pgIt = postgresUrl ? it : process.env.CI === 'true' ? it : it.skip;
+  pgIt('--database on a stored SQLite demo is refused; with --reset it runs on PostgreSQL', async () => {
+    if (!postgresUrl) throw new Error('CI=true but TONGBAN_TEST_DATABASE_URL is not set');
+    const dir = join(work, 'pg');
+    const base = await freePortBase(5);
+    const p = demo(dir, base);
+    await p.waitFor(/Press Ctrl\+C/);
+    await stopAndCheck(p, summaryPids(p.stdout()));
+
+    const refused = await tongban(['demo', '--dir', dir, '--port-base', String(base), '--database', postgresUrl], work);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).not.toMatch(UP);
+    expect(refused.stderr).toMatch(/runs? on SQLite, not PostgreSQL/);
+    expect(refused.stderr).toMatch(/--reset/);
+
+    const dropDemoSchemas = async () => {
+      const client = new pg.Client({ connectionString: postgresUrl });
+      await client.connect();
+      for (const name of ['hub', '522732', '330523', '320400', '310118']) await client.query(`DROP SCHEMA IF EXISTS tb_${name} CASCADE`);
+      await client.end();
+    };
+    await dropDemoSchemas();
+    try {
+      const onPg = demo(dir, base, '--reset', '--database', postgresUrl);
+      await onPg.waitFor(/Press Ctrl\+C/);
+      // Every server says which store it opened.
+      expect(onPg.stderr().match(/\(store: postgres\)/g)).toHaveLength(5);
+      expect(onPg.stderr()).not.toMatch(/\(store: sqlite\)/);
+      await stopAndCheck(onPg, summaryPids(onPg.stdout()));
+    } finally {
+      await dropDemoSchemas();
+    }
+  }, 180_000);
+});
