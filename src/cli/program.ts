@@ -8,6 +8,7 @@ import { federationCommand } from './commands/federation.ts';
 import { directoryCommand } from './commands/directory.ts';
 import { divisionCommand } from './commands/division.ts';
 import { initCommand } from './commands/init.ts';
+import { keysCommand } from './commands/keys.ts';
 import { serveCommand } from './commands/serve.ts';
 import { validateCommand } from './commands/validate.ts';
 import { EXIT } from './output.ts';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   exchangeCommand(program);
   auditCommand(program);
   directoryCommand(program);
+  keysCommand(program);
   casesCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
