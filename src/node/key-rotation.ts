@@ -92,10 +92,14 @@ export class KeyRotation {
    * stays pending. Asking again while it is pending re-sends the same key (a retry never makes
    * a second key); after a rejection a new key is made.
    */
-  request(overlapSeconds?: number): Promise<KeyStatus> {
+  request(currentKid: string, overlapSeconds?: number): Promise<KeyStatus> {
     return this.#serial(async () => {
       const { config, store, audit, keys, clock } = this.#o;
       const self = config.node.division;
+      // The operator rotates the key they saw: never a second rotation by a repeated or stale call.
+      if (currentKid !== keys.current().kid) {
+        throw new TongbanError('KEY_ROTATION_CONFLICT', `${self} signs with ${keys.current().kid}, not ${currentKid}; look at its key status and ask again.`);
+      }
       const view = await this.#o.directory.current();
       // Approved already (a snapshot this node has not acted on yet): switch, and say so.
       if (await this.#promoteIfListed(view)) return this.status();
@@ -103,7 +107,7 @@ export class KeyRotation {
       if (!entry) throw new TongbanError('NODE_NOT_APPROVED', `${self} is not in the directory yet: a key is rotated once the hub has approved the node.`);
       const current = keys.current();
       if (entry.signingKey.kid !== current.kid) {
-        throw new TongbanError('KEY_ID_MISMATCH', `The directory lists ${entry.signingKey.kid} for ${self}, not the key this node signs with (${current.kid}); it cannot ask for a rotation.`);
+        throw new TongbanError('KEY_ROTATION_CONFLICT', `The directory lists ${entry.signingKey.kid} for ${self}, not the key this node signs with (${current.kid}); it cannot ask for a rotation.`);
       }
       const next = await keys.preparePending();
       const previous = await this.#record();

@@ -96,7 +96,9 @@ export function keysCommand(program: Command): void {
       }),
   ).action(async (options: Where & { overlap?: number }) => {
     const config = nodeOf(options);
-    const status = await callNode(config, 'POST', '/v1/operator/keys/rotate', options.overlap === undefined ? {} : { overlapSeconds: options.overlap });
+    // The key it signs with now is the one to replace (the node refuses a stale one).
+    const { current } = await callNode(config, 'GET', '/v1/operator/keys');
+    const status = await callNode(config, 'POST', '/v1/operator/keys/rotate', { currentKid: current.kid, ...(options.overlap === undefined ? {} : { overlapSeconds: options.overlap }) });
     if (options.json) printJson(status);
     else printLines(describeKeys(status));
   });

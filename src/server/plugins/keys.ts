@@ -7,6 +7,8 @@ import { addRoute } from '../route.ts';
 
 const RotateRequest = z
   .object({
+    /** The key the operator means to replace (from GET /v1/operator/keys): a stale or repeated call cannot rotate twice. */
+    currentKid: z.string().min(8).max(120),
     /** How long the hub keeps the old key valid after approval (default: the hub's, one day). */
     overlapSeconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).optional(),
   })
@@ -32,7 +34,7 @@ export function keysPlugin(context: ServerContext): void {
     response: KeyStatus,
     errors: [401, 403, 409, 429, 502, 503],
     before: operator,
-    handler: async ({ body }) => rotation.request(body.overlapSeconds),
+    handler: async ({ body }) => rotation.request(body.currentKid, body.overlapSeconds),
   });
 
   addRoute(app, openapi, {
