@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.ts';
 import { signingKeyFromJwk, type SigningKey } from '../src/crypto/index.ts';
 import { sampleSubjects } from '../src/demo/registries.ts';
