@@ -80,7 +80,7 @@ function need(method: string, path: string): Need {
   if (path.startsWith('/v1/operator/')) return 'operator';
   if (path.startsWith('/v1/directory/nodes') || path.startsWith('/v1/directory/changes') || path === '/v1/audit/incidents') return 'admin';
   if (path === '/v1/exchange/relayed') return 'hub-signature';
-  if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/cases/inbox'].includes(path)) return 'node-signature';
+  if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox'].includes(path)) return 'node-signature';
   if ((path === '/v1/agreements' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
   if (path.startsWith('/v1/cases')) return 'account';
   return 'public';

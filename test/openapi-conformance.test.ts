@@ -191,6 +191,8 @@ const calls: Array<[string, Call]> = [
   ['reject change: no token', { server: HUB, method: 'POST', template: '/v1/directory/changes/{division}/reject', send: http(HUB, 'POST', '/v1/directory/changes/330523/reject') }],
   ['rotation: unsigned', { server: HUB, method: 'POST', template: '/v1/directory/rotations', send: http(HUB, 'POST', '/v1/directory/rotations', { body: {} }) }],
   ['rotation: malformed, signed', { server: HUB, method: 'POST', template: '/v1/directory/rotations', send: signed('330523', HUB, '/v1/directory/rotations', () => ({})) }],
+  ['rotation status', { server: HUB, method: 'POST', template: '/v1/directory/rotations/status', send: signed('330523', HUB, '/v1/directory/rotations/status', () => ({ kid: t.key('330523').kid })) }],
+  ['rotation status: unsigned', { server: HUB, method: 'POST', template: '/v1/directory/rotations/status', send: http(HUB, 'POST', '/v1/directory/rotations/status', { body: { kid: '330523:xxxxxxxx' } }) }],
   // Agreements.
   ['register: unsigned', { server: HUB, method: 'POST', template: '/v1/agreements', send: http(HUB, 'POST', '/v1/agreements', { body: {} }) }],
   ['register: malformed, signed', { server: HUB, method: 'POST', template: '/v1/agreements', send: signed('330523', HUB, '/v1/agreements', () => ({ agreement: {} })) }],
@@ -224,6 +226,9 @@ const calls: Array<[string, Call]> = [
   ['operator exchange through the hub: refused', { server: '310118', method: 'POST', template: '/v1/operator/exchange', send: async () => http('310118', 'POST', '/v1/operator/exchange', { token: operatorToken('310118'), body: { provider: SANDU, service: 'household.residence-proof', subject: { type: 'idNumber', value: '11010519491231002X' }, purpose: '户籍类证明开具' } })() }],
   ['operator exchange: malformed JSON, no token', { server: SANDU, method: 'POST', template: '/v1/operator/exchange', send: http(SANDU, 'POST', '/v1/operator/exchange', { raw: '{"provider":' }) }],
   ['operator exchange: invalid', { server: SANDU, method: 'POST', template: '/v1/operator/exchange', send: async () => http(SANDU, 'POST', '/v1/operator/exchange', { token: operatorToken(SANDU), body: { provider: 'x' } })() }],
+  ['operator keys', { server: SANDU, method: 'GET', template: '/v1/operator/keys', send: async () => http(SANDU, 'GET', '/v1/operator/keys', { token: operatorToken(SANDU) })() }],
+  ['rotate: not the current key', { server: SANDU, method: 'POST', template: '/v1/operator/keys/rotate', send: async () => http(SANDU, 'POST', '/v1/operator/keys/rotate', { token: operatorToken(SANDU), body: { currentKid: '522732:not-the-current-key' } })() }],
+  ['rotate: no token', { server: SANDU, method: 'POST', template: '/v1/operator/keys/rotate', send: http(SANDU, 'POST', '/v1/operator/keys/rotate', { body: {} }) }],
   ['refresh', { server: SANDU, method: 'POST', template: '/v1/operator/directory/refresh', send: async () => http(SANDU, 'POST', '/v1/operator/directory/refresh', { token: operatorToken(SANDU) })() }],
   ['operator directory', { server: SANDU, method: 'GET', template: '/v1/operator/directory', send: async () => http(SANDU, 'GET', '/v1/operator/directory', { token: operatorToken(SANDU) })() }],
   ['hub operator directory', { server: HUB, method: 'GET', template: '/v1/operator/directory', send: async () => http(HUB, 'GET', '/v1/operator/directory', { token: operatorToken(HUB) })() }],

@@ -186,6 +186,19 @@ export function storeContract(fresh: () => StoreFixture): void {
       ]);
     });
 
+    it('change a key record’s status (rotations) and say when there is no such key', async () => {
+      const jwk = { kty: 'OKP', crv: 'Ed25519', x: 'def' };
+      await store.keys.add({ kid: 'k2', alg: 'EdDSA', publicJwk: jwk, status: 'active', createdAt: '2026-01-02T00:00:00.000Z' });
+      await store.keys.add({ kid: 'k3', alg: 'EdDSA', publicJwk: jwk, status: 'pending', createdAt: '2026-01-03T00:00:00.000Z' });
+      expect(await store.keys.setStatus('k3', 'active')).toBe(true);
+      expect(await store.keys.setStatus('k2', 'retired')).toBe(true);
+      expect(await store.keys.setStatus('no-such-kid', 'rejected')).toBe(false);
+      expect((await store.keys.list()).map((k) => [k.kid, k.status])).toEqual([
+        ['k2', 'retired'],
+        ['k3', 'active'],
+      ]);
+    });
+
     it('answer a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

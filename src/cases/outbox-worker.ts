@@ -1,12 +1,13 @@
 import { AuditLog } from '../audit/index.ts';
-import type { SigningKey } from '../crypto/index.ts';
+import type { SigningKeySource } from '../crypto/index.ts';
 import type { DirectorySource } from '../exchange/index.ts';
 import { signedRequestHeaders } from '../exchange/index.ts';
 import type { OutboxMessage, Store } from '../store/index.ts';
 
 export interface OutboxWorkerOptions {
   readonly store: Store;
-  readonly signingKey: SigningKey;
+  /** Read at each delivery: it changes when a key rotation is approved. */
+  readonly signingKey: SigningKeySource;
   readonly directory: DirectorySource;
   readonly clock: () => Date;
   readonly intervalMs: number;
@@ -95,7 +96,7 @@ export class OutboxWorker {
       if (!destination) throw new Error(`${message.destination} is not in the directory`);
       const url = new URL('/v1/cases/inbox', destination.endpoint).toString();
       const body = JSON.stringify({ id: message.id, kind: message.kind, payload: message.payload });
-      const headers = await signedRequestHeaders(signingKey, url, body, clock());
+      const headers = await signedRequestHeaders(signingKey.current(), url, body, clock());
       const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(5_000) });
       status = response.status;
       if (response.ok) {

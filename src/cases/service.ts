@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { AuditEvent } from '../audit/index.ts';
 import { AuditLog } from '../audit/index.ts';
 import type { Catalog } from '../catalog/index.ts';
-import { canonicalJson, signJws, verifyJws, type SigningKey } from '../crypto/index.ts';
+import { canonicalJson, signJws, verifyJws, type SigningKeySource } from '../crypto/index.ts';
 import { signingKeyFor } from '../directory/snapshot.ts';
 import { TongbanError } from '../errors/index.ts';
 import type { DirectorySource, ExchangeClient } from '../exchange/index.ts';
@@ -28,7 +28,8 @@ export interface CaseContext {
   readonly store: Store;
   readonly audit: AuditLog;
   readonly clock: () => Date;
-  readonly signingKey: SigningKey;
+  /** Read at each use: it changes when a key rotation is approved. */
+  readonly signingKey: SigningKeySource;
   readonly directory: DirectorySource;
   readonly client: ExchangeClient;
   readonly catalog: () => Promise<Catalog>;
@@ -341,7 +342,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       at: this.#ctx.clock().toISOString(),
       escalation,
     };
-    const signature = await signJws(this.#ctx.signingKey, new TextEncoder().encode(canonicalJson(unsigned)), { typ: MESSAGE_TYP, detached: true });
+    const signature = await signJws(this.#ctx.signingKey.current(), new TextEncoder().encode(canonicalJson(unsigned)), { typ: MESSAGE_TYP, detached: true });
     const message = ThreadMessage.parse({ ...unsigned, signature });
     await this.#ctx.store.transaction(async (tx) => {
       await tx.caseMessages.add(message);

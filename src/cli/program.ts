@@ -9,6 +9,7 @@ import { federationCommand } from './commands/federation.ts';
 import { directoryCommand } from './commands/directory.ts';
 import { divisionCommand } from './commands/division.ts';
 import { initCommand } from './commands/init.ts';
+import { keysCommand } from './commands/keys.ts';
 import { serveCommand } from './commands/serve.ts';
 import { validateCommand } from './commands/validate.ts';
 import { EXIT, Refusal } from './output.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   auditCommand(program);
   directoryCommand(program);
   agreementCommand(program);
+  keysCommand(program);
   casesCommand(program);
   for (const command of program.commands) {
     command.exitOverride();

@@ -12,6 +12,7 @@ export {
   PrivateJwk,
   type SigningAlgorithm,
   type SigningKey,
+  type SigningKeySource,
 } from './keys.ts';
 export { toBase64url, fromBase64url } from './base64url.ts';
 export { canonicalJson, signJws, verifyJws, joseAlg, type JwsHeader, type JwsResult } from './jws.ts';

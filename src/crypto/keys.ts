@@ -42,6 +42,14 @@ export interface SigningKey {
   readonly privateJwk: PrivateJwk;
 }
 
+/**
+ * Where a signer reads the node's signing key, at each use: an approved key rotation replaces
+ * the key while the node runs, so nothing may keep a copy of it.
+ */
+export interface SigningKeySource {
+  current(): SigningKey;
+}
+
 const generateEd25519 = promisify(generateNodeKeyPair);
 
 /** A new key pair; `kid` is `<owner>:<RFC 7638 thumbprint>`, stable for the same public key. */

@@ -13,6 +13,8 @@ export interface DirectoryClientOptions {
   readonly log?: (message: string) => void;
   /** Told of every agreement version a snapshot offered that this node refused (to audit it). */
   readonly onRefused?: (refused: RefusedAgreement) => Promise<void> | void;
+  /** Told of every view this client adopts (the cached one at start too), e.g. to act on this node's own entry. */
+  readonly onView?: (view: DirectoryView) => Promise<void> | void;
 }
 
 const CACHE_KEY = 'directory.snapshot';
@@ -96,6 +98,8 @@ export class DirectoryClient {
         await this.#options.onRefused?.(refused);
       }
     }
+    // Failures here are the listener's own (logged there); the view is adopted regardless.
+    await Promise.resolve(this.#options.onView?.(view)).catch((error: unknown) => this.#options.log?.(`directory: ${error instanceof Error ? error.message : String(error)}`));
     return view;
   }
 

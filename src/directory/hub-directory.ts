@@ -46,6 +46,14 @@ export async function buildRotationRequest(entry: DirectoryEntry, newKey: Signin
   return { entry: next, proof, ...(overlapSeconds === undefined ? {} : { overlapSeconds }) };
 }
 
+/**
+ * Where a node's rotation to a key stands at the hub: waiting for the administrator, approved
+ * (the key is current), replaced since (previous), or unknown — rejected by the administrator,
+ * replaced by another request, or never asked for.
+ */
+export const rotationStatuses = ['pending', 'current', 'previous', 'unknown'] as const;
+export type RotationStatus = (typeof rotationStatuses)[number];
+
 /** What an enrolment did: a new pending node, an in-place update, nothing, or a change request. */
 export type EnrolmentOutcome = 'enrolled' | 'updated' | 'unchanged' | 'change-requested';
 
@@ -145,6 +153,19 @@ export class HubDirectory {
     };
     await store.directory.putChange(change);
     return change;
+  }
+
+  /** Where the rotation of `division` to `kid` stands (asked by the node itself, signed). */
+  async rotationStatus(division: string, kid: string): Promise<{ status: RotationStatus; currentKid: string | null }> {
+    const { store } = this.#options;
+    const existing = await store.directory.get(division);
+    if (!existing) return { status: 'unknown', currentKid: null };
+    const currentKid = existing.signingKey.kid;
+    if (currentKid === kid) return { status: 'current', currentKid };
+    if ((existing.previousKeys ?? []).some((k) => k.kid === kid)) return { status: 'previous', currentKid };
+    const change = await store.directory.getChange(division);
+    if (change?.kind === 'rotation' && change.entry.signingKey.kid === kid) return { status: 'pending', currentKid };
+    return { status: 'unknown', currentKid };
   }
 
   listChanges(): Promise<DirectoryChangeRecord[]> {

@@ -19,7 +19,9 @@ export {
   MAX_OVERLAP_SECONDS,
   ROTATION_PROOF_TYP,
   RotationRequest,
+  rotationStatuses,
   type EnrolmentOutcome,
+  type RotationStatus,
   type HubDirectoryOptions,
 } from './hub-directory.ts';
 export { DirectoryClient, type DirectoryClientOptions } from './directory-client.ts';

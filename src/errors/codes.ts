@@ -32,6 +32,7 @@ export const errorStatus = {
   NODE_ALREADY_ENROLLED: 409,
   KEY_ID_MISMATCH: 400,
   CHANGE_REQUEST_NOT_FOUND: 404,
+  KEY_ROTATION_CONFLICT: 409,
   RATE_LIMITED: 429,
   // exchange: authentication
   SIGNATURE_INVALID: 401,

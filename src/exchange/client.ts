@@ -90,7 +90,7 @@ export class ExchangeClient {
   async #viaHub(hub: DirectoryEntry, provider: DirectoryEntry, exchange: ExchangeRequest): Promise<ExchangeResponse> {
     const ctx = this.#ctx;
     const created = Math.floor(ctx.clock().getTime() / 1000);
-    const innerJws = await signJws(ctx.signingKey, new TextEncoder().encode(JSON.stringify(exchange)), {
+    const innerJws = await signJws(ctx.signingKey.current(), new TextEncoder().encode(JSON.stringify(exchange)), {
       typ: JWS_TYP_REQUEST,
       extra: { created, expires: created + REQUEST_TTL_SECONDS },
     });
@@ -125,7 +125,7 @@ export class ExchangeClient {
   /** Sends a signed POST and returns the status and JSON body of an answer verified as `signer`'s for this request. */
   async #post(url: string, body: string, signer: DirectoryEntry, unreachable: ErrorCode): Promise<{ status: number; json: unknown }> {
     const ctx = this.#ctx;
-    const headers = await signedRequestHeaders(ctx.signingKey, url, body, ctx.clock());
+    const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
     let response: Response;
     try {
       response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(ctx.peerTimeoutMs ?? 10_000) });

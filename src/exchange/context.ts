@@ -1,5 +1,5 @@
 import type { AuditLog } from '../audit/index.ts';
-import type { EncryptionKey, SigningKey } from '../crypto/index.ts';
+import type { EncryptionKey, SigningKeySource } from '../crypto/index.ts';
 import type { DirectoryView } from '../directory/snapshot.ts';
 import type { ServiceRegistry } from '../services/index.ts';
 import type { Store } from '../store/index.ts';
@@ -12,7 +12,8 @@ export interface DirectorySource {
 /** Everything the exchange needs from the node it runs in. */
 export interface ExchangeContext {
   readonly self: string;
-  readonly signingKey: SigningKey;
+  /** Read at each use: it changes when a key rotation is approved. */
+  readonly signingKey: SigningKeySource;
   readonly encryptionKey: EncryptionKey;
   readonly directory: DirectorySource;
   readonly services: ServiceRegistry;

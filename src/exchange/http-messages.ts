@@ -44,7 +44,7 @@ export interface IncomingRequest {
 }
 
 export type RequestCheck =
-  | { readonly ok: true; readonly node: DirectoryEntry; readonly nonce: string; readonly expires: number }
+  | { readonly ok: true; readonly node: DirectoryEntry; readonly keyid: string; readonly nonce: string; readonly expires: number }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly keyid?: string };
 
 /**
@@ -84,7 +84,7 @@ export async function authenticateRequest(request: IncomingRequest, view: Direct
   if (!(await store.nonces.remember(result.keyid, nonce, expires + 60))) {
     return { ok: false, code: 'REPLAYED_REQUEST', message: 'This request was already received.', keyid: result.keyid };
   }
-  return { ok: true, node, nonce, expires };
+  return { ok: true, node, keyid: result.keyid, nonce, expires };
 }
 
 /** Signature headers for a JSON response, bound to the request it answers. */

@@ -41,7 +41,7 @@ export async function provideDirect(ctx: ExchangeContext, request: IncomingReque
   if (exchange.requester !== auth.node.division) {
     return refuse(new TongbanError('SIGNATURE_INVALID', `The request is signed by ${auth.node.division} but claims to come from ${exchange.requester}.`), eventOf(ctx, exchange));
   }
-  return serve(ctx, view, exchange, 'bridge', refuse, async (response) => ({ status: 200, body: response }));
+  return serve(ctx, view, exchange, 'bridge', auth.keyid, refuse, async (response) => ({ status: 200, body: response }));
 }
 
 /**
@@ -65,12 +65,14 @@ export async function provideRelayed(ctx: ExchangeContext, request: IncomingRequ
   const sealed = sealedRefusal(ctx, requester, envelope.requestId, payload);
   let exchange: ExchangeRequest;
   let innerJws: string;
+  let keyid: string;
   try {
     innerJws = new TextDecoder().decode(await decryptWith(ctx.encryptionKey, payload, JWE_CTY));
     const verified = await verifyJws(innerJws, (kid) => signingKeyFor(requester, kid, ctx.clock()));
     if (!verified.ok || verified.header.typ !== JWS_TYP_REQUEST) {
       throw new TongbanError('SIGNATURE_INVALID', `The relayed request is not signed by ${envelope.requester}.`);
     }
+    keyid = verified.header.kid;
     const now = Math.floor(ctx.clock().getTime() / 1000);
     const { created, expires } = verified.header as { created?: unknown; expires?: unknown };
     if (typeof created !== 'number' || typeof expires !== 'number') {
@@ -97,8 +99,8 @@ export async function provideRelayed(ctx: ExchangeContext, request: IncomingRequ
     return sealed(error, { requester: envelope.requester, requestId: envelope.requestId, agreementId: envelope.agreementId, service: envelope.service });
   }
   const requestDigest = createHash('sha256').update(innerJws).digest('base64url');
-  return serve(ctx, view, exchange, 'hub', sealed, async (response) => {
-    const jws = await signJws(ctx.signingKey, new TextEncoder().encode(JSON.stringify(response)), { typ: JWS_TYP_RESPONSE, extra: { requestDigest } });
+  return serve(ctx, view, exchange, 'hub', keyid, sealed, async (response) => {
+    const jws = await signJws(ctx.signingKey.current(), new TextEncoder().encode(JSON.stringify(response)), { typ: JWS_TYP_RESPONSE, extra: { requestDigest } });
     const jwe = await encryptFor(requester.encryptionKey, new TextEncoder().encode(jws), JWE_CTY);
     return { status: 200, body: { requestId: exchange.requestId, payload: jwe } };
   });
@@ -126,6 +128,8 @@ async function serve(
   view: DirectoryView,
   exchange: ExchangeRequest,
   via: Via,
+  /** The requester's key that signed the request: which key, not only which node (rotations). */
+  keyid: string,
   refuse: Refuse,
   answer: (response: ExchangeResponse) => Promise<Outcome>,
 ): Promise<Outcome> {
@@ -154,7 +158,7 @@ async function serve(
     if (!decision.allowed) throw new TongbanError(decision.code, decision.reason);
     const data = await ctx.services.fetch(exchange.service, exchange.subject.value, decision.fields);
     if (!data) throw new TongbanError('SUBJECT_NOT_FOUND', `The ${exchange.service} registry of ${ctx.self} has no such subject.`);
-    await ctx.audit.append({ ...event, kind: 'exchange.provide', outcome: 'allowed', detail: { via, fields: decision.fields.join(',') } });
+    await ctx.audit.append({ ...event, kind: 'exchange.provide', outcome: 'allowed', detail: { via, fields: decision.fields.join(','), keyid } });
     return await answer({ requestId: exchange.requestId, provider: ctx.self, service: exchange.service, issuedAt: ctx.clock().toISOString(), data });
   } catch (error) {
     return refuse(error, event);
@@ -225,7 +229,7 @@ function sealedRefusal(ctx: ExchangeContext, requester: DirectoryEntry, requestI
     };
     const payloadDigest = createHash('sha256').update(payload).digest('base64url');
     try {
-      const jws = await signJws(ctx.signingKey, new TextEncoder().encode(JSON.stringify(refusal)), { typ: JWS_TYP_REFUSAL, extra: { payloadDigest } });
+      const jws = await signJws(ctx.signingKey.current(), new TextEncoder().encode(JSON.stringify(refusal)), { typ: JWS_TYP_REFUSAL, extra: { payloadDigest } });
       const jwe = await encryptFor(requester.encryptionKey, new TextEncoder().encode(jws), JWE_CTY);
       return { status: 200, body: { requestId, payload: jwe } };
     } catch (error) {

@@ -51,7 +51,7 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
 
     const url = new URL('/v1/exchange/relayed', provider.endpoint).toString();
     const body = new TextDecoder().decode(request.body);
-    const headers = await signedRequestHeaders(ctx.signingKey, url, body, ctx.clock());
+    const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
     let response: Response;
     try {
       response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(ctx.peerTimeoutMs ?? 10_000) });

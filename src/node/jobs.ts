@@ -46,9 +46,12 @@ export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string
       // Pick the directory up at once when the hub approves us.
       if (enrolled) await runtime.directoryClient!.refresh();
     };
+    // Starting the directory also switches to a pending key the snapshot already lists as current.
     await runtime.directoryClient!.start();
     await enrol();
     every(Math.max(1, config.directory.refreshSeconds), enrol);
+    // A pending key rotation: approved (switch) or rejected (stay) — asked of the hub while it waits.
+    every(Math.max(1, config.directory.refreshSeconds), () => runtime.rotation!.check(true));
   }
 
   runtime.outbox.start();

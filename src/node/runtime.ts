@@ -3,19 +3,25 @@ import { AuditLog } from '../audit/index.ts';
 import { CaseService, OutboxWorker, WorkingCalendar } from '../cases/index.ts';
 import { Catalog } from '../catalog/index.ts';
 import { loadConfig, type NodeConfig } from '../config/index.ts';
-import { encryptionKeyFromJwk, signingKeyFromJwk, type EncryptionKey, type SigningKey } from '../crypto/index.ts';
+import { encryptionKeyFromJwk, type EncryptionKey, type SigningKey } from '../crypto/index.ts';
 import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../directory/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
 import { describeDatabase, openStore, type Store } from '../store/index.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
+import { KeyRing, keyFiles, loadJsonKey, readSigningKeyFile } from './key-ring.ts';
+import { KeyRotation } from './key-rotation.ts';
 
 /** Everything a running node holds. */
 export interface NodeRuntime {
   readonly config: NodeConfig;
   readonly store: Store;
+  /** The key the node signs with now (read it at each use: an approved rotation replaces it). */
   readonly signingKey: SigningKey;
+  readonly keys: KeyRing;
+  /** Nodes only: asking for and completing key rotations. */
+  readonly rotation: KeyRotation | undefined;
   readonly encryptionKey: EncryptionKey;
   readonly auditKey: Uint8Array;
   readonly operatorToken: string;
@@ -53,7 +59,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const config = loadConfig(configPath, options.env ?? process.env);
   const clock = options.clock ?? (() => new Date());
   const log = options.log ?? ((message: string) => process.stderr.write(`[${config.node.division}] ${message}\n`));
-  const signingKey = loadSigningKey(config);
+  const keys = new KeyRing(config);
   const encryptionKey = loadJsonKey(config.encryptionKeyFile, 'encryption key', (raw) => encryptionKeyFromJwk(config.node.division, raw.privateJwk));
   const auditKey = Buffer.from(readSecret(config.auditKeyFile, 'audit key'), 'hex');
   const operatorToken = readSecret(config.operatorTokenFile, 'operator token');
@@ -67,7 +73,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     name: config.node.name,
     role: config.node.role,
     endpoint,
-    signingKey: { kid: signingKey.kid, jwk: signingKey.publicJwk },
+    signingKey: { kid: keys.current().kid, jwk: keys.current().publicJwk },
     encryptionKey: { kid: encryptionKey.kid, jwk: encryptionKey.publicJwk },
     services: services.list(),
   });
@@ -76,6 +82,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   let directoryClient: DirectoryClient | undefined;
   // The hub's directory needs its own endpoint; until start() it answers as unavailable.
   let hubReady: HubDirectory | undefined;
+  let rotation: KeyRotation | undefined;
   if (config.node.role === 'node') {
     directoryClient = new DirectoryClient({
       store,
@@ -87,6 +94,8 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       onRefused: async (refused) => {
         await audit.append({ kind: 'agreement.refuse', outcome: 'refused', code: refused.code, agreementId: refused.id, detail: { version: refused.version, reason: refused.reason.slice(0, 300) } });
       },
+      // A snapshot that publishes this node's pending key as its key: switch to it now.
+      onView: (view) => rotation?.onView(view),
     });
   }
   const directory = {
@@ -96,9 +105,14 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       return hubReady.current();
     },
   };
+  if (directoryClient) {
+    const cache = directoryClient;
+    rotation = new KeyRotation({ config, store, audit, keys, directory, refreshDirectory: () => cache.refresh(), clock, log });
+    await rotation.reconcile();
+  }
   const exchange: ExchangeContext = {
     self: config.node.division,
-    signingKey,
+    signingKey: keys,
     encryptionKey,
     directory,
     services,
@@ -111,14 +125,18 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   let jobs: BackgroundJobs | undefined;
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
-  const outbox = new OutboxWorker({ store, signingKey, directory, clock, intervalMs: config.cases.outboxIntervalMs, log });
+  const outbox = new OutboxWorker({ store, signingKey: keys, directory, clock, intervalMs: config.cases.outboxIntervalMs, log });
   const catalog = async () => new Catalog(await store.catalogItems.list());
-  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey, directory, client, catalog, calendar, kickOutbox: () => outbox.kick() });
+  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, kickOutbox: () => outbox.kick() });
 
   const runtime: NodeRuntime = {
     config,
     store,
-    signingKey,
+    get signingKey() {
+      return keys.current();
+    },
+    keys,
+    rotation,
     encryptionKey,
     auditKey,
     operatorToken,
@@ -140,7 +158,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     entry,
     async start(endpoint: string) {
       if (config.node.role === 'hub') {
-        hubDirectory = new HubDirectory({ store, hubKey: signingKey, self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock });
+        hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock });
         hubReady = hubDirectory;
       }
       jobs = await startBackgroundJobs(runtime, endpoint, log);
@@ -184,25 +202,7 @@ async function openExistingStore(config: NodeConfig, clock: () => Date): Promise
 }
 
 export function loadSigningKey(config: NodeConfig): SigningKey {
-  return loadJsonKey(config.keyFile, 'signing key', (raw) => {
-    const key = signingKeyFromJwk(config.node.division, raw.privateJwk);
-    if (key.algorithm !== config.keys.algorithm) throw new Error('algorithm mismatch');
-    return key;
-  });
-}
-
-function loadJsonKey<T>(file: string, what: string, build: (raw: { privateJwk?: unknown }) => T): T {
-  let raw: { privateJwk?: unknown };
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as { privateJwk?: unknown };
-  } catch {
-    throw new TongbanError('CONFIG_INVALID', `Cannot read the ${what} file ${file}.`);
-  }
-  try {
-    return build(raw);
-  } catch {
-    throw new TongbanError('CONFIG_INVALID', `The ${what} file ${file} does not hold a valid key.`);
-  }
+  return readSigningKeyFile(config, keyFiles(config).current, 'signing key');
 }
 
 function readSecret(file: string, what: string): string {

@@ -12,6 +12,7 @@ import { catalogPlugin } from './plugins/catalog.ts';
 import { directoryPlugin } from './plugins/directory.ts';
 import { exchangePlugin } from './plugins/exchange.ts';
 import { healthPlugin } from './plugins/health.ts';
+import { keysPlugin } from './plugins/keys.ts';
 import { operatorPlugin } from './plugins/operator.ts';
 import { standardsPlugin } from './plugins/standards.ts';
 import { connectionTimeouts, limitConnections } from './limits.ts';
@@ -59,7 +60,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin, casesPlugin]) {
+  for (const plugin of [healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin]) {
     plugin(context);
   }
   const document = openapi.document({

@@ -10,7 +10,8 @@ export interface NodeKeyRecord {
   readonly kid: string;
   readonly alg: string;
   readonly publicJwk: Readonly<Record<string, string>>;
-  readonly status: 'active' | 'retired';
+  /** pending: asked for in a rotation the hub has not approved; rejected: refused by the hub administrator. */
+  readonly status: 'active' | 'retired' | 'pending' | 'rejected';
   readonly createdAt: string;
 }
 
@@ -119,6 +120,8 @@ export interface StoreOps {
   readonly keys: {
     add(record: NodeKeyRecord): Promise<void>;
     list(): Promise<NodeKeyRecord[]>;
+    /** Changes a recorded key's status (key rotations); false when the kid is not recorded. */
+    setStatus(kid: string, status: NodeKeyRecord['status']): Promise<boolean>;
   };
   readonly catalogItems: {
     /** Adds a local item; ITEM_CODE_TAKEN when its code is in use. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { auditPages, checkpointPages, verifyChain, type Checkpoint } from '../../audit/index.ts';
 import { loadConfig, type NodeConfig } from '../../config/index.ts';
-import { verifyJws } from '../../crypto/index.ts';
+import { PublicJwk, verifyJws } from '../../crypto/index.ts';
 import { loadSigningKey } from '../../node/index.ts';
 import { openStore, type Store, type StoredCheckpoint } from '../../store/index.ts';
 import { EXIT, printJson, printRecord } from '../output.ts';
@@ -41,17 +41,23 @@ export function auditCommand(program: Command): void {
 }
 
 /**
- * The checkpoints the hub holds for this node, each checked against the node's own key (the
- * hub witnesses, it cannot invent). The hub verifies against its own store.
+ * The checkpoints the hub holds for this node, each checked against the node's own keys — the
+ * one it signs with and those it signed with before a rotation (the hub witnesses, it cannot
+ * invent). The hub verifies against its own store.
  */
 async function witnessedCheckpoints(config: NodeConfig, store: Store): Promise<{ checkpoints: Checkpoint[]; source: string }> {
   const key = loadSigningKey(config);
+  const ownKeys = new Map<string, PublicJwk>([[key.kid, key.publicJwk]]);
+  for (const record of await store.keys.list()) {
+    const jwk = PublicJwk.safeParse(record.publicJwk);
+    if ((record.status === 'active' || record.status === 'retired') && jwk.success) ownKeys.set(record.kid, jwk.data);
+  }
   const division = config.node.division;
   const checkpoints: Checkpoint[] = [];
   // Only {seq, hash} of each verified checkpoint is kept: the signed pages pass through.
   const keep = async (page: readonly Pick<StoredCheckpoint, 'seq' | 'hash' | 'jws'>[]) => {
     for (const cp of page) {
-      const verified = await verifyJws(cp.jws, (kid) => (kid === key.kid ? key.publicJwk : null));
+      const verified = await verifyJws(cp.jws, (kid) => ownKeys.get(kid) ?? null);
       if (!verified.ok) continue;
       const claim = JSON.parse(new TextDecoder().decode(verified.payload)) as { seq: number; hash: string; division: string };
       if (claim.division === division && claim.seq === cp.seq && claim.hash === cp.hash) checkpoints.push({ seq: claim.seq, hash: claim.hash });

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { EncryptionPublicJwk, PublicJwk, verifyBytes, verifyContentDigest, verifyMessage } from '../../crypto/index.ts';
-import { DirectoryEntry, PreviousKey, PublishedService, RotationRequest } from '../../directory/index.ts';
+import { DirectoryEntry, PreviousKey, PublishedService, RotationRequest, rotationStatuses } from '../../directory/index.ts';
 import { isTongbanError, TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest, REQUEST_COMPONENTS, REQUEST_TTL_SECONDS, SIGNATURE_LABEL } from '../../exchange/index.ts';
 import type { DirectoryChangeRecord } from '../../store/index.ts';
@@ -41,6 +41,15 @@ const ChangeRequest = z.object({
   requestedAt: z.string(),
   /** What is published today, to compare with. */
   current: z.object({ endpoint: z.string(), signingKid: z.string(), encryptionKid: z.string() }).nullable(),
+});
+
+const RotationStatusQuery = z.object({ kid: z.string().min(8).max(120) }).strict();
+const RotationStatusAnswer = z.object({
+  division: z.string(),
+  kid: z.string(),
+  status: z.enum(rotationStatuses),
+  /** The signing key the hub publishes for the node now. */
+  currentKid: z.string().nullable(),
 });
 
 /** The hub's directory: enrolment, approval by the administrator, change requests, the signed snapshot. */
@@ -170,6 +179,26 @@ export function directoryPlugin(context: ServerContext): void {
         await auditRefusal('directory.rotation', entry.division, error, { to: entry.signingKey.kid });
         throw error;
       }
+    },
+  });
+
+  addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/directory/rotations/status',
+    tag: 'directory',
+    summary:
+      "A node asks where its own rotation to `kid` stands, signed (RFC 9421) with its current key (or its previous key during the overlap): pending, current (approved), previous, or unknown (rejected by the administrator, or never asked for).",
+    bodyDoc: RotationStatusQuery,
+    response: RotationStatusAnswer,
+    errors: [401, 403],
+    handler: async (_input, request) => {
+      // Authenticated first, as an approved node, before the body is read; a node learns only about itself.
+      const auth = await authenticateRequest(incomingRequest(request, context.endpoint()), await hub().current(), runtime.store, context.clock());
+      if (!auth.ok) throw new TongbanError(auth.code, auth.message);
+      const parsed = RotationStatusQuery.safeParse(request.body);
+      if (!parsed.success) throw validationError(parsed.error);
+      const { status, currentKid } = await hub().rotationStatus(auth.node.division, parsed.data.kid);
+      return { division: auth.node.division, kid: parsed.data.kid, status, currentKid };
     },
   });
 

@@ -48,6 +48,10 @@ export function keysOps({ db }: OpsContext): StoreOps['keys'] {
         createdAt: r.created_at,
       }));
     },
+    async setStatus(kid: string, status: NodeKeyRecord['status']): Promise<boolean> {
+      const result = await db.updateTable('node_keys').set({ status }).where('kid', '=', kid).executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
   };
 }
 
