@@ -17,8 +17,9 @@ export default class SummaryReporter implements Reporter {
           if (test.fullName.includes(`[${store}]`)) perStore[store][bucket]++;
         }
       }
-      // A file that failed to load has no tests but must still fail the run.
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) totals.failed++;
+      // A file that failed to load, or whose set-up hook failed (its tests then count as skipped),
+      // has no failed test but must still fail the run.
+      if (module.state() === 'failed' && ![...module.children.allTests()].some((t) => t.result().state === 'failed')) totals.failed++;
     }
     const line = (name: string, c: { passed: number; failed: number; skipped: number }) =>
       `${name}: ${c.passed + c.failed} ran (${c.passed} passed, ${c.failed} failed), ${c.skipped} skipped`;
