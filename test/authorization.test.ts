@@ -41,6 +41,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   // operator
   'GET /v1/operator/audit': 200,
   'GET /v1/operator/outbox': 200,
+  'GET /v1/operator/keys': 200,
+  'POST /v1/operator/keys/rotate': 400,
   'GET /v1/operator/directory': 200,
   'POST /v1/operator/directory/refresh': 200,
   'POST /v1/operator/exchange': 400,
@@ -51,7 +53,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'GET /v1/directory/nodes': 200,
   'POST /v1/directory/nodes/{division}/approve': 200,
   'POST /v1/directory/nodes/{division}/suspend': 200,
-  'POST /v1/directory/nodes/{division}/reject': 200,
+  // Anji is approved by then: only a pending enrolment can be rejected.
+  'POST /v1/directory/nodes/{division}/reject': 400,
   'POST /v1/directory/nodes/{division}/remove': 200,
   'GET /v1/directory/changes': 200,
   'POST /v1/directory/changes/{division}/approve': 404,
@@ -65,6 +68,7 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/agreements': 400,
   'POST /v1/audit/checkpoints': 400,
   'POST /v1/directory/rotations': 400,
+  'POST /v1/directory/rotations/status': 400,
   // accounts at the node (the {id} is no case: 404 once the caller is let in)
   'GET /v1/cases': 200,
   'POST /v1/cases': 400,
@@ -72,7 +76,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'GET /v1/cases/{id}': 404,
   'POST /v1/cases/{id}/actions/{action}': 404,
   'POST /v1/cases/{id}/evidence': 400,
-  'GET /v1/cases/{id}/thread': 404,
+  // Applicants never read threads: refused before the case is looked up (nothing is revealed).
+  'GET /v1/cases/{id}/thread': { clerk: 404, applicant: 403 },
   'POST /v1/cases/{id}/thread': 400,
 };
 

@@ -144,7 +144,7 @@ export function keyRotationContract(backend: Backend): void {
   }, 60_000);
 
   it('after the administrator approves, the node switches without a restart; exchanges work both ways; the old key verifies only during the overlap', async () => {
-    const approved = JSON.parse((await cli('directory', 'approve-change', ANJI, '--federation', t.f.dir)).stdout);
+    const approved = JSON.parse((await cli('directory', 'approve-change', ANJI, '--federation', t.f.dir, '--json')).stdout);
     expect(approved).toMatchObject({ kind: 'rotation', signingKid: next.kid });
     // Sandu learns the new key, then Anji sees itself published with it.
     await t.operator(SANDU, '/v1/operator/directory/refresh', {});
@@ -195,7 +195,7 @@ export function keyRotationContract(backend: Backend): void {
     expect(await anjiAsksSandu()).toBe(third);
 
     // The audit chain still verifies against the checkpoints the hub witnessed, signed with each key in turn.
-    const verified = await cli('audit', 'verify', '--config', anji.configPath);
+    const verified = await cli('audit', 'verify', '--config', anji.configPath, '--json');
     expect(JSON.parse(verified.stdout)).toMatchObject({ node: ANJI, ok: true });
   }, 90_000);
 }

@@ -46,7 +46,7 @@ describe('ports in use', () => {
     expect(hub.code).toBe(2);
     expect(hub.stderr).toContain(`port ${taken} is in use (pid ${process.pid}`);
     expect(hub.stderr).toContain('--port');
-    const free = await tongban('init', '--division', '100000', '--role', 'hub', '--dir', join(work, 'hub'));
+    const free = await tongban('init', '--division', '100000', '--role', 'hub', '--dir', join(work, 'hub'), '--json');
     expect(free.code).toBe(0);
     expect(await portIsFree('127.0.0.1', JSON.parse(free.stdout).port)).toBe(true);
   });

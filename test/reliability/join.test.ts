@@ -59,7 +59,9 @@ describe('a new region joins the running demo with the README commands', () => {
         await server.waitFor(/ listening on /);
         continue;
       }
-      const r = await tongban(args, work);
+      // The README shows the commands as people run them (tables); the test reads what it needs as JSON.
+      const reads = args[0] === 'registry' || args[0] === 'exchange';
+      const r = await tongban(reads ? [...args, '--json'] : args, work);
       expect(r.code, `${command}\n${r.stderr}`).toBe(0);
       if (args[0] === 'registry') subject = JSON.parse(r.stdout).people[0].idNumber;
       if (args[0] === 'exchange') {
@@ -82,7 +84,7 @@ describe('a new region joins the running demo with the README commands', () => {
       .replace(/^npx tongban /, '')
       .replace(/<[^>]+>/g, subject)
       .split(/\s+/);
-    const r = await tongban(exchange, work);
+    const r = await tongban([...exchange, '--json'], work);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true });
   }, 300_000);

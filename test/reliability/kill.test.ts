@@ -130,7 +130,7 @@ describe('kill -9 in the middle of hand-offs and exchanges', () => {
 
     // Audit chains verify on both sides, against the hub's checkpoints.
     for (const node of ['522732', '330523']) {
-      const verdict = await run(process.execPath, [BIN, 'audit', 'verify', '--config', f.nodes.get(node)!.configPath]);
+      const verdict = await run(process.execPath, [BIN, 'audit', 'verify', '--json', '--config', f.nodes.get(node)!.configPath]);
       expect(JSON.parse(verdict.stdout)).toMatchObject({ ok: true });
     }
   }, 120_000);
