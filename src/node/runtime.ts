@@ -21,6 +21,10 @@ export interface NodeRuntime {
   readonly operatorToken: string;
   /** Hub only. */
   readonly adminToken: string | undefined;
+  /** A token that may read GET /metrics only (config `metrics.tokenFile`), if one is configured. */
+  readonly metricsToken: string | undefined;
+  /** The node's operational log (stderr by default): start-up warnings, background jobs. */
+  readonly log: (message: string) => void;
   readonly audit: AuditLog;
   readonly services: ServiceRegistry;
   /** Hub only: the authoritative directory. */
@@ -56,6 +60,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const auditKey = Buffer.from(readSecret(config.auditKeyFile, 'audit key'), 'hex');
   const operatorToken = readSecret(config.operatorTokenFile, 'operator token');
   const adminToken = config.node.role === 'hub' ? readSecret(config.adminTokenFile, 'admin token') : undefined;
+  const metricsToken = config.metricsTokenFile === undefined ? undefined : readSecret(config.metricsTokenFile, 'metrics token');
   const services = new ServiceRegistry(config.services, config.dir);
   const store = await openExistingStore(config, clock);
   const audit = new AuditLog(store, clock);
@@ -121,6 +126,8 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     auditKey,
     operatorToken,
     adminToken,
+    metricsToken,
+    log,
     audit,
     services,
     get hubDirectory() {

@@ -12,16 +12,22 @@ import { catalogPlugin } from './plugins/catalog.ts';
 import { directoryPlugin } from './plugins/directory.ts';
 import { exchangePlugin } from './plugins/exchange.ts';
 import { healthPlugin } from './plugins/health.ts';
+import { loggingPlugin } from './plugins/logging.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
 import { operatorPlugin } from './plugins/operator.ts';
 import { standardsPlugin } from './plugins/standards.ts';
 import { connectionTimeouts, limitConnections } from './limits.ts';
 import { installProblemHandlers } from './problem-handlers.ts';
 import { installRawJsonParser } from './raw-body.ts';
+import { loggerOptions } from './logger.ts';
+import { productionWarnings, warningBlock } from './warnings.ts';
 
 export interface BuildServerOptions {
   readonly runtime: NodeRuntime;
-  /** Pino log level. Request logs are at info, so the default (warn) leaves them off: they halve throughput (STACK.md). */
+  /** Pino log level; the config's server.logLevel (warn unless set) when absent. Request logs are at info: they halve throughput (STACK.md). */
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** Where the JSON log lines go (stdout when absent). */
+  readonly logStream?: { write(line: string): void };
   /** The URL peers reach this node at; set later by listenNode when it is not known yet. */
   readonly endpoint?: () => string;
 }
@@ -30,7 +36,7 @@ export interface BuildServerOptions {
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const { runtime } = options;
   const app = Fastify({
-    logger: { level: options.logLevel ?? 'warn' },
+    ...loggerOptions(options.logLevel ?? runtime.config.server.logLevel, options.logStream),
     bodyLimit: runtime.config.server.bodyLimit,
     return503OnClosing: true,
     ...connectionTimeouts(runtime.config.server),
@@ -58,7 +64,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin, casesPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin, casesPlugin]) {
     plugin(context);
   }
   const document = openapi.document({
@@ -76,14 +82,19 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
  * Listens, then tells the runtime the URL it is reached at (starting enrolment, directory
  * refresh and checkpoints). Port 0 picks a free port.
  */
-export async function listenNode(runtime: NodeRuntime, overrides: { host?: string; port?: number; logLevel?: BuildServerOptions['logLevel'] } = {}): Promise<{ app: FastifyInstance; endpoint: string; close: () => Promise<void> }> {
+export async function listenNode(
+  runtime: NodeRuntime,
+  overrides: { host?: string; port?: number; logLevel?: BuildServerOptions['logLevel']; logStream?: BuildServerOptions['logStream'] } = {},
+): Promise<{ app: FastifyInstance; endpoint: string; close: () => Promise<void> }> {
   let endpoint = runtime.config.server.publicUrl ?? '';
-  const app = await buildServer({ runtime, endpoint: () => endpoint, ...(overrides.logLevel ? { logLevel: overrides.logLevel } : {}) });
+  const app = await buildServer({ runtime, endpoint: () => endpoint, ...(overrides.logLevel ? { logLevel: overrides.logLevel } : {}), ...(overrides.logStream ? { logStream: overrides.logStream } : {}) });
   const host = overrides.host ?? runtime.config.server.host;
   await app.listen({ host, port: overrides.port ?? runtime.config.server.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : runtime.config.server.port;
   if (!endpoint) endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const warnings = productionWarnings(runtime.config, endpoint);
+  if (warnings.length > 0) runtime.log(warningBlock(warnings));
   await runtime.start(endpoint);
   return {
     app,

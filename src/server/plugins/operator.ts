@@ -33,6 +33,7 @@ export function operatorPlugin(context: ServerContext): void {
     body: OutgoingRequest,
     response: z.object({ requestId: z.string(), via: z.enum(['bridge', 'hub']), response: ExchangeResponse }),
     errors: [401, 403, 404, 409, 502, 503],
+    auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ body }) => {
       const view = await runtime.exchange.directory.current();
@@ -56,6 +57,7 @@ export function operatorPlugin(context: ServerContext): void {
     summary: 'Operator: fetch the directory from the hub now instead of at the next refresh',
     response: z.object({ refreshed: z.boolean(), version: z.number().nullable() }),
     errors: [401],
+    auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async () => {
       const refreshed = (await runtime.directoryClient?.refresh()) ?? true;
@@ -76,6 +78,7 @@ export function operatorPlugin(context: ServerContext): void {
       agreements: z.array(z.object({ id: z.string(), version: z.number(), topology: z.string(), parties: z.array(z.string()) })),
     }),
     errors: [401],
+    auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async () => {
       let view;
