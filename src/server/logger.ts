@@ -33,7 +33,7 @@ export const REDACTED_PATHS = [
  * Fastify's pino logger: JSON lines at `level`, request ids from `x-request-id` when the caller
  * sent a usable one, URLs without their query string (which can carry personal data), redaction.
  */
-export function loggerOptions(level: string, stream?: { write(line: string): void }): Pick<FastifyServerOptions, 'logger' | 'genReqId' | 'requestIdLogLabel'> {
+export function loggerOptions(level: string, stream?: { write(line: string): void }): Pick<FastifyServerOptions, 'logger' | 'genReqId'> {
   return {
     logger: {
       level,
@@ -47,7 +47,6 @@ export function loggerOptions(level: string, stream?: { write(line: string): voi
       },
       ...(stream ? { stream } : {}),
     },
-    requestIdLogLabel: 'reqId',
     genReqId: (request: IncomingMessage) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();

@@ -100,7 +100,8 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
         body: parse(spec.body, request.body, 'body'),
       } as { params: z.output<P>; query: z.output<Q>; body: z.output<B> };
       const result = await spec.handler(input, request, reply);
-      reply.code(status);
+      // A handler that sent its own answer (signed replies) set its status: keep it (hooks read it).
+      if (!reply.sent) reply.code(status);
       return result;
     },
   });

@@ -47,7 +47,7 @@ const SMALL = [
   { division: '310118', people: 150, businesses: 20 },
 ];
 
-export async function startTestFederation(backend: Backend, overrides: Partial<FederationConfigInput> = {}): Promise<TestFederation> {
+export async function startTestFederation(backend: Backend, overrides: Partial<FederationConfigInput> = {}, options: { logLevel?: 'info' | 'warn' } = {}): Promise<TestFederation> {
   const dir = mkdtempSync(join(tmpdir(), 'tongban-fed-'));
   const logs: string[] = [];
   const schemaPrefix = backend === 'postgres' ? 'f' + randomBytes(4).toString('hex') : undefined;
@@ -63,7 +63,7 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
       ...(backend === 'postgres' ? { databaseUrl: postgresUrl!, schemaPrefix: schemaPrefix! } : {}),
       ...overrides,
     }),
-    { mode: 'in-process', log: (m) => logs.push(m) },
+    { mode: 'in-process', log: (m) => logs.push(m), ...(options.logLevel ? { logLevel: options.logLevel } : {}) },
   );
   const keys = new Map<string, SigningKey>();
   const key = (division: string) => {

@@ -28,7 +28,8 @@ const EXCHANGE_ROUTES: Record<string, 'requester' | 'provider' | 'relayed'> = {
 export function metricsPlugin(context: ServerContext): void {
   const { app, openapi, runtime } = context;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'tongban_process_' });
+  // The standard process_* and nodejs_* names, so stock dashboards work.
+  collectDefaultMetrics({ register: registry });
   const self = runtime.config.node.division;
   const now = () => runtime.clock().getTime();
   const seconds = (iso: string | null | undefined) => (iso ? (now() - Date.parse(iso)) / 1000 : undefined);
@@ -81,6 +82,23 @@ export function metricsPlugin(context: ServerContext): void {
     if (direction) exchangeSeconds.observe({ direction, status }, elapsed);
   });
 
+  // Queries shared by several gauges run once per scrape (prom-client collects gauges concurrently).
+  let scrape = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, read: () => Promise<T>): Promise<T> => {
+    let run = scrape.get(key) as Promise<T> | undefined;
+    if (!run) scrape.set(key, (run = read()));
+    return run;
+  };
+  const outboxStats = () => once('outbox', () => runtime.store.outbox.stats());
+  const timeStatus = () =>
+    once('time', async () => {
+      const page = await runtime.store.cases.list({ participant: self, states: OPEN_STATES, order: 'id', limit: TIME_STATUS_SAMPLE });
+      const counts: Record<string, number> = { green: 0, yellow: 0, red: 0, none: 0 };
+      const at = runtime.clock();
+      for (const c of page) counts[caseTimeStatus(c, runtime.calendar, at).light]! += 1;
+      return { counts, examined: page.length };
+    });
+
   // Gauges read at scrape time, each with a cheap query; a failing one leaves its gauge empty and
   // says so in tongban_metrics_collect_errors_total instead of failing the whole scrape.
   const collectErrors = new Counter({ name: 'tongban_metrics_collect_errors_total', help: 'Gauges that could not be read at a scrape (database or directory unavailable).', labelNames: ['gauge'], registers: [registry] });
@@ -100,10 +118,10 @@ export function metricsPlugin(context: ServerContext): void {
     g.set(await runtime.store.ping().then(() => 1, () => 0));
   });
   gauge('tongban_outbox_messages', 'Undelivered case hand-offs by destination division and status (pending: will be retried; dead: refused for good).', ['destination', 'status'], async (g) => {
-    for (const row of await runtime.store.outbox.stats()) g.set({ destination: division(row.destination), status: row.status }, row.count);
+    for (const row of await outboxStats()) g.set({ destination: division(row.destination), status: row.status }, row.count);
   });
   gauge('tongban_outbox_oldest_age_seconds', 'Age of the oldest undelivered hand-off by destination division and status.', ['destination', 'status'], async (g) => {
-    for (const row of await runtime.store.outbox.stats()) g.set({ destination: division(row.destination), status: row.status }, seconds(row.oldestCreatedAt) ?? 0);
+    for (const row of await outboxStats()) g.set({ destination: division(row.destination), status: row.status }, seconds(row.oldestCreatedAt) ?? 0);
   });
   gauge('tongban_audit_chain_length', 'Entries in the audit hash chain (the head sequence number).', [], async (g) => {
     g.set((await runtime.store.audit.head())?.seq ?? 0);
@@ -137,15 +155,12 @@ export function metricsPlugin(context: ServerContext): void {
     `Open cases this node takes part in by time status (green, yellow: less than a day left, red: overdue, none: not accepted yet), computed over at most the first ${TIME_STATUS_SAMPLE} open cases by id: compare with tongban_cases_time_status_examined.`,
     ['light'],
     async (g) => {
-      const page = await runtime.store.cases.list({ participant: self, states: OPEN_STATES, order: 'id', limit: TIME_STATUS_SAMPLE });
-      const counts: Record<string, number> = { green: 0, yellow: 0, red: 0, none: 0 };
-      const at = runtime.clock();
-      for (const c of page) counts[caseTimeStatus(c, runtime.calendar, at).light]! += 1;
-      for (const [light, n] of Object.entries(counts)) g.set({ light }, n);
-      examined.set(page.length);
+      for (const [light, n] of Object.entries((await timeStatus()).counts)) g.set({ light }, n);
     },
   );
-  const examined = new Gauge({ name: 'tongban_cases_time_status_examined', help: `Open cases tongban_cases_time_status looked at (at most ${TIME_STATUS_SAMPLE}).`, registers: [registry] });
+  gauge('tongban_cases_time_status_examined', `Open cases tongban_cases_time_status looked at (at most ${TIME_STATUS_SAMPLE}).`, [], async (g) => {
+    g.set((await timeStatus()).examined);
+  });
 
   async function snapshotIssuedAt(): Promise<string | null> {
     if (runtime.directoryClient) return runtime.directoryClient.status().issuedAt;
@@ -172,6 +187,7 @@ export function metricsPlugin(context: ServerContext): void {
           },
         }),
     handler: async (_input, _request, reply) => {
+      scrape = new Map();
       const text = await registry.metrics();
       void reply.type(registry.contentType);
       return text;
