@@ -80,12 +80,12 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     auth,
     ...(spec.contentType ? { contentType: spec.contentType } : {}),
     ...(spec.signedAnswer ? { signedAnswer: true } : {}),
-    // Every route can be sent a malformed request; a route that takes a body, one that is too large or
+    // A route with input can be sent a malformed one; a route that takes a body, one that is too large or
     // not JSON; an authenticated route, a caller without credentials; a rate-limited one, too many
     // requests; any route, an unexpected error (500) or a server that is closing or whose database
     // does not answer (503).
     errors: [
-      ...new Set([400, ...(spec.method === 'GET' ? [] : [413, 415]), ...(auth !== 'public' ? [401] : []), ...(spec.rateLimit ? [429] : []), ...(spec.errors ?? []), 500, 503]),
+      ...new Set([...(spec.method !== 'GET' || spec.params || spec.query ? [400] : []), ...(spec.method === 'GET' ? [] : [413, 415]), ...(auth !== 'public' ? [401] : []), ...(spec.rateLimit ? [429] : []), ...(spec.errors ?? []), 500, 503]),
     ].sort((a, b) => a - b),
   });
   app.route({

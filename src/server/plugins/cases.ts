@@ -270,7 +270,7 @@ export function casesPlugin(context: ServerContext): void {
     contentType: 'text/event-stream',
     status: 200,
     auth: 'account',
-    errors: [400, 401, 429, 500, 503],
+    errors: [401, 429, 500, 503],
   });
   const streams = new StreamLimiter(runtime.config.server.maxStreamsPerPrincipal);
   // Heartbeats keep a quiet stream inside the idle timeout.

@@ -72,6 +72,7 @@ export function operatorPlugin(context: ServerContext): void {
     summary: "Operator: the directory this node relies on (version, expiry, nodes, agreements)",
     response: z.object({
       version: z.number().nullable(),
+      issuedAt: z.string().nullable(),
       expiresAt: z.string().nullable(),
       lastError: z.string().nullable(),
       nodes: z.array(z.object({ division: z.string(), name: z.string(), endpoint: z.string(), role: z.string() })),
@@ -87,7 +88,7 @@ export function operatorPlugin(context: ServerContext): void {
       } catch {
         view = undefined;
       }
-      const status = runtime.directoryClient?.status() ?? { version: view?.version ?? null, expiresAt: view?.snapshot.expiresAt ?? null, lastError: null };
+      const status = runtime.directoryClient?.status() ?? { version: view?.version ?? null, issuedAt: view?.snapshot.issuedAt ?? null, expiresAt: view?.snapshot.expiresAt ?? null, lastError: null };
       return {
         ...status,
         nodes: (view?.snapshot.nodes ?? []).map(({ division, name, endpoint, role }) => ({ division, name, endpoint, role })),
