@@ -82,7 +82,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
 };
 
 function need(method: string, path: string): Need {
-  if (path.startsWith('/v1/operator/')) return 'operator';
+  // /metrics: the operator token (or a metrics token, not configured here).
+  if (path.startsWith('/v1/operator/') || path === '/metrics') return 'operator';
   if (path.startsWith('/v1/directory/nodes') || path.startsWith('/v1/directory/changes') || path === '/v1/audit/incidents') return 'admin';
   if (path === '/v1/exchange/relayed') return 'hub-signature';
   if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox'].includes(path)) return 'node-signature';

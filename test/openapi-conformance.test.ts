@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestFederation, type TestFederation } from './support/federation.ts';
 
@@ -21,7 +23,7 @@ const HUB_AGREEMENT = 'AGR-HUB-DELTA-001';
 /** A division: the hub, Sandu, or another node (whose document is the same as Sandu's). */
 type Server = string;
 type OpenApi = {
-  paths: Record<string, Record<string, { responses: Record<string, { $ref?: string; content?: Record<string, { schema?: Record<string, unknown> }> }> }>>;
+  paths: Record<string, Record<string, { security?: Array<Record<string, string[]>>; requestBody?: unknown; responses: Record<string, { $ref?: string; content?: Record<string, { schema?: Record<string, unknown> }> }> }>>;
   components: { schemas: Record<string, Record<string, unknown>>; responses: Record<string, { content: Record<string, { schema: Record<string, unknown> }> }> };
 };
 interface Answer {
@@ -87,6 +89,9 @@ function signed(from: string, to: Server, path: string, body: () => unknown): ()
 }
 
 const validators = new Map<string, ValidateFunction>();
+/** `document|METHOD template|status` of every real answer checked, for the coverage test. */
+const seen = new Set<string>();
+const docKey = (server: Server) => (server === HUB ? HUB : SANDU);
 
 /** What is wrong with `answer` as an answer of `method template` according to the server's own document; empty when it conforms. */
 function nonConformance(doc: OpenApi, method: string, template: string, answer: Answer): string[] {
@@ -161,6 +166,15 @@ const operatorToken = (server: Server) => t.f.operatorToken(server);
 const calls: Array<[string, Call]> = [
   // Public reference data.
   ['health', { server: SANDU, method: 'GET', template: '/health', send: http(SANDU, 'GET', '/health') }],
+  ['hub health', { server: HUB, method: 'GET', template: '/health', send: http(HUB, 'GET', '/health') }],
+  ['liveness', { server: SANDU, method: 'GET', template: '/health/live', send: http(SANDU, 'GET', '/health/live') }],
+  ['hub liveness', { server: HUB, method: 'GET', template: '/health/live', send: http(HUB, 'GET', '/health/live') }],
+  ['readiness', { server: SANDU, method: 'GET', template: '/health/ready', send: http(SANDU, 'GET', '/health/ready') }],
+  ['hub readiness', { server: HUB, method: 'GET', template: '/health/ready', send: http(HUB, 'GET', '/health/ready') }],
+  ['metrics', { server: SANDU, method: 'GET', template: '/metrics', send: async () => http(SANDU, 'GET', '/metrics', { token: operatorToken(SANDU) })() }],
+  ['metrics: no token', { server: SANDU, method: 'GET', template: '/metrics', send: http(SANDU, 'GET', '/metrics') }],
+  ['hub metrics', { server: HUB, method: 'GET', template: '/metrics', send: async () => http(HUB, 'GET', '/metrics', { token: operatorToken(HUB) })() }],
+  ['hub metrics: no token', { server: HUB, method: 'GET', template: '/metrics', send: http(HUB, 'GET', '/metrics') }],
   ['node identity', { server: HUB, method: 'GET', template: '/v1/node', send: http(HUB, 'GET', '/v1/node') }],
   ['validate a standard', { server: SANDU, method: 'POST', template: '/v1/standards/validate', send: http(SANDU, 'POST', '/v1/standards/validate', { body: { kind: 'uscc', value: '914403001922038216' } }) }],
   ['validate: wrong types', { server: SANDU, method: 'POST', template: '/v1/standards/validate', send: http(SANDU, 'POST', '/v1/standards/validate', { body: { kind: 'id', value: 42 } }) }],
@@ -258,8 +272,70 @@ describe('OpenAPI conformance: real answers against each server’s own /openapi
       const answer = await call.send();
       const doc = docOf(call.server);
       expect(nonConformance(doc, call.method, call.template, answer)).toEqual([]);
+      seen.add(`${docKey(call.server)}|${call.method} ${call.template}|${answer.status}`);
     });
   }
+
+  it('every server’s document is a valid OpenAPI 3.1 document', async () => {
+    for (const server of [SANDU, HUB] as const) {
+      const result = await new Validator().validate(docs.get(server) as unknown as Record<string, unknown>);
+      expect(result.errors ?? [], server).toEqual([]);
+      expect(result.valid, server).toBe(true);
+    }
+  });
+
+  it('every body-taking operation answers malformed JSON (400), an oversized body (413) and text/plain (415) as documented', async () => {
+    for (const server of [SANDU, HUB] as const) {
+      const doc = docs.get(server)!;
+      for (const [template, methods] of Object.entries(doc.paths)) {
+        const operation = methods.post;
+        if (!operation) continue;
+        // The caller's credentials, so the body parser (not the bearer check) answers.
+        const scheme = Object.keys(operation.security?.[0] ?? {})[0];
+        const token = scheme === 'operatorBearer' ? operatorToken(server) : scheme === 'adminBearer' ? t.f.adminToken() : scheme === 'accountBearer' ? tokens.clerk : undefined;
+        const path = template.replace('{division}', '330523').replace('{id}', caseId).replace('{action}', 'conclude');
+        for (const [status, body] of [
+          [400, { raw: '{"broken":' }],
+          [413, { raw: JSON.stringify({ padding: 'x'.repeat(2_000_000) }) }],
+          [415, { raw: 'a=b', type: 'text/plain' }],
+        ] as const) {
+          const answer = await http(server, 'POST', path, { ...(token ? { token } : {}), ...body })();
+          expect(nonConformance(doc, 'POST', template, answer), `${server} POST ${template}`).toEqual([]);
+          // Signed routes parse their raw bytes themselves: malformed JSON without a signature is a 401 there.
+          const credentialed = scheme !== 'accountBearer' || server === SANDU;
+          if (credentialed && (status !== 400 || !scheme?.endsWith('Signature'))) expect(answer.status, `${server} POST ${template}`).toBe(status);
+          seen.add(`${server}|POST ${template}|${answer.status}`);
+        }
+      }
+    }
+  });
+
+  it('every documented status of every operation has been answered for real, or is listed here with the reason it is not provoked', () => {
+    const exempt: Array<[RegExp, number, string]> = [
+      [/./, 500, 'an unexpected error: provoking one needs a fault injected into the server'],
+      [/./, 503, 'database down, directory expired or server closing: it would end the shared federation; /health/ready answers 503 in test/operations.test.ts'],
+      [/./, 429, 'the test federation lifts the rate limits (1,000,000 per window); test/rate-limit.test.ts and test/limits.test.ts provoke 429'],
+      [/./, 502, 'a peer or registry answering wrongly or not at all: test/exchange-trust-contract.ts provokes PEER_UNREACHABLE and SERVICE_UNAVAILABLE'],
+    ];
+    const missing: string[] = [];
+    for (const server of [SANDU, HUB] as const) {
+      for (const [template, methods] of Object.entries(docs.get(server)!.paths)) {
+        for (const [method, operation] of Object.entries(methods)) {
+          for (const status of Object.keys(operation.responses).map(Number)) {
+            const op = `${method.toUpperCase()} ${template}`;
+            if (seen.has(`${server}|${op}|${status}`)) continue;
+            if (exempt.some(([pattern, s]) => s === status && pattern.test(op))) continue;
+            missing.push(`${server === HUB ? 'hub' : 'node'} ${op} ${status}`);
+          }
+        }
+      }
+    }
+    // Not done yet (issue 10 item 3): the pairs below are documented but no call provokes them.
+    // The list may only shrink: a new unprovoked status fails, and so does one provoked but still listed.
+    const baseline = JSON.parse(readFileSync(new URL('./openapi-unprovoked.json', import.meta.url), 'utf8')) as string[];
+    if (process.env.TONGBAN_WRITE_UNPROVOKED) writeFileSync(new URL('./openapi-unprovoked.json', import.meta.url), JSON.stringify(missing.sort(), null, 2) + '\n');
+    else expect(missing.sort()).toEqual(baseline);
+  });
 
   it('every operation either server documents has a representative call', () => {
     for (const server of [SANDU, HUB] as const) {

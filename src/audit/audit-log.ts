@@ -18,6 +18,7 @@ export class AuditLog {
   #scheduled = false;
   #flushing: Promise<void> = Promise.resolve();
   readonly #listeners: Array<(headSeq: number) => void> = [];
+  readonly #eventListeners: Array<(event: AuditEvent) => void> = [];
 
   constructor(store: Store, clock: () => Date = () => new Date()) {
     this.#store = store;
@@ -25,6 +26,9 @@ export class AuditLog {
   }
 
   append(...events: AuditEvent[]): Promise<AuditEntry[]> {
+    // Observers (metrics, the exchange log line) see each event as it is recorded — the audit log
+    // is where every exchange outcome is decided to be final, so counting here counts each once.
+    for (const event of events) for (const listener of this.#eventListeners) listener(event);
     return new Promise((resolve, reject) => {
       this.#pending.push({ events, resolve, reject });
       if (!this.#scheduled) {
@@ -37,6 +41,11 @@ export class AuditLog {
   /** Called with the new head's sequence number after each committed batch (checkpoints by count). */
   onAppended(listener: (headSeq: number) => void): void {
     this.#listeners.push(listener);
+  }
+
+  /** Called synchronously with every event passed to append() (not those appended inside other transactions). */
+  onEvent(listener: (event: AuditEvent) => void): void {
+    this.#eventListeners.push(listener);
   }
 
   /** Resolves once every append requested so far has been written (or failed). */

@@ -27,6 +27,11 @@ export const ConfigFile = z
         bodyLimit: z.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
         /** The URL other nodes use to reach this one; defaults to http://host:port as it listens. */
         publicUrl: z.url().optional(),
+        /**
+         * Pino log level. Request logs and one line per exchange outcome are at info; the default
+         * (warn) leaves them off, as they cost throughput (STACK.md).
+         */
+        logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('warn'),
         /** Open connections the server accepts at once; more are closed at once (file descriptors are finite). */
         maxConnections: z.number().int().min(1).max(1_000_000).default(1000),
         /** Open event streams (GET /v1/cases/events) one account may hold; one more gets 429 TOO_MANY_STREAMS. */
@@ -101,6 +106,19 @@ export const ConfigFile = z
         consentMaxDays: z.number().int().min(1).max(3650).default(90),
       })
       .prefault({}),
+    /**
+     * Who may scrape GET /metrics (counts and ages only, never personal values): the operator
+     * token always; also a dedicated metrics token from `tokenFile` (for a Prometheus that must
+     * not hold the operator token); or anyone when `public` (warned about at start-up).
+     */
+    metrics: z
+      .object({
+        public: z.boolean().default(false),
+        tokenFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    /** Set on nodes the demo federation created: their keys, tokens and registries are development material. */
+    demo: z.boolean().default(false),
     /** Data services this node publishes, each over an adapter. */
     services: z.array(ServiceConfig).default([]),
   })
@@ -127,6 +145,8 @@ export interface NodeConfig extends ConfigFile {
   readonly auditKeyFile: string;
   readonly operatorTokenFile: string;
   readonly adminTokenFile: string;
+  /** The metrics token file, resolved; undefined when none is configured. */
+  readonly metricsTokenFile: string | undefined;
 }
 
 /**
@@ -163,6 +183,7 @@ export function loadConfig(configPath: string, env: Readonly<Record<string, stri
     auditKeyFile: inDir(data.keys.auditKeyFile),
     operatorTokenFile: inDir(data.keys.operatorTokenFile),
     adminTokenFile: inDir(data.keys.adminTokenFile),
+    metricsTokenFile: data.metrics.tokenFile === undefined ? undefined : inDir(data.metrics.tokenFile),
   });
 }
 

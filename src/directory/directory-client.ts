@@ -113,7 +113,7 @@ export class DirectoryClient {
   }
 
   /** For health reports: what the node currently holds. */
-  status(): { version: number | null; expiresAt: string | null; lastError: string | null } {
-    return { version: this.#view?.version ?? null, expiresAt: this.#view?.snapshot.expiresAt ?? null, lastError: this.#lastError ?? null };
+  status(): { version: number | null; issuedAt: string | null; expiresAt: string | null; lastError: string | null } {
+    return { version: this.#view?.version ?? null, issuedAt: this.#view?.snapshot.issuedAt ?? null, expiresAt: this.#view?.snapshot.expiresAt ?? null, lastError: this.#lastError ?? null };
   }
 }

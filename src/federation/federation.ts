@@ -15,6 +15,8 @@ export interface FederationOptions {
   /** `process`: every server its own OS process (what operators run); `in-process`: for tests. */
   readonly mode?: 'process' | 'in-process';
   readonly log?: (message: string) => void;
+  /** In-process servers: their pino level (their configs' server.logLevel when absent). */
+  readonly logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   readonly clock?: () => Date;
   /** How to get past a stored set-up that conflicts with this config (named in the refusal). */
   readonly conflictHint?: string;
@@ -113,6 +115,8 @@ export async function startFederation(input: FederationConfigInput, options: Fed
         dir: hubDir,
         division: config.hub.division,
         role: 'hub',
+        // Generated keys, tokens and sample registries: every start warns that this is not for production.
+        demo: true,
         algorithm: config.hub.algorithm,
         host: config.host,
         port: portOf(0),
@@ -126,7 +130,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
     const serverFor = (division: string, configPath: string, index: number): ManagedServer =>
       mode === 'process'
         ? childProcessServer(division, configPath, urlOf(index), (m) => log(m.startsWith(`[${division}]`) ? m : `[${division}] ${m}`))
-        : inProcessServer(division, configPath, portOf(index), config.host, (m) => log(`[${division}] ${m}`));
+        : inProcessServer(division, configPath, portOf(index), config.host, (m) => log(`[${division}] ${m}`), options.logLevel);
     const hub = serverFor(config.hub.division, hubConfigPath, 0);
     started.push(hub);
     await hub.start();
@@ -145,6 +149,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
           await initNode({
             dir: nodeDir(node.division),
             division: node.division,
+            demo: true,
             algorithm: node.algorithm,
             host: config.host,
             port: portOf(i + 1),

@@ -21,7 +21,8 @@ export interface ManagedServer {
   readonly pid?: number | undefined;
 }
 
-export function inProcessServer(division: string, configPath: string, port: number, host: string, log?: (m: string) => void): ManagedServer {
+/** In-process servers send their JSON log lines to `log` too (when given), at `logLevel` (else each config's server.logLevel). */
+export function inProcessServer(division: string, configPath: string, port: number, host: string, log?: (m: string) => void, logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug'): ManagedServer {
   let handle: Awaited<ReturnType<typeof listenNode>> | undefined;
   let current: NodeRuntime | undefined;
   let endpoint = '';
@@ -42,7 +43,8 @@ export function inProcessServer(division: string, configPath: string, port: numb
       if (handle) return;
       const runtime = await openNode(configPath, { env: {}, ...(log ? { log } : {}) });
       try {
-        handle = await listenNode(runtime, { port: currentPort, host });
+        const logStream = log ? { write: (line: string) => log(line.trimEnd()) } : undefined;
+        handle = await listenNode(runtime, { port: currentPort, host, ...(logLevel ? { logLevel } : {}), ...(logStream ? { logStream } : {}) });
       } catch (error) {
         await runtime.close();
         throw error;

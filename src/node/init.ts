@@ -26,6 +26,8 @@ export interface InitNodeOptions {
   /** Limits on unauthenticated routes (see the config's `server.rateLimit`). */
   readonly rateLimit?: { readonly enabled?: boolean; readonly windowSeconds?: number; readonly max?: number; readonly enrolmentMax?: number };
   readonly clock?: () => Date;
+  /** Marks the node as demo material (keys, tokens, sample registries): it warns at every start. */
+  readonly demo?: boolean;
 }
 
 export interface InitNodeResult {
@@ -62,6 +64,7 @@ export async function initNode(options: InitNodeOptions): Promise<InitNodeResult
     ...(options.directory ? { directory: options.directory } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.services ? { services: options.services } : {}),
+    ...(options.demo ? { demo: true } : {}),
   };
   // Validate before touching the disk, so a bad division leaves nothing behind.
   const checked = ConfigFile.safeParse(file);

@@ -27,6 +27,10 @@ export interface NodeRuntime {
   readonly operatorToken: string;
   /** Hub only. */
   readonly adminToken: string | undefined;
+  /** A token that may read GET /metrics only (config `metrics.tokenFile`), if one is configured. */
+  readonly metricsToken: string | undefined;
+  /** Where this node's log lines go (start-up warnings, background jobs, the server's request log): stderr, or what the caller gave. */
+  readonly log: (message: string) => void;
   readonly audit: AuditLog;
   readonly services: ServiceRegistry;
   /** Hub only: the authoritative directory. */
@@ -39,8 +43,6 @@ export interface NodeRuntime {
   readonly outbox: OutboxWorker;
   readonly calendar: WorkingCalendar;
   readonly clock: () => Date;
-  /** Where this node's log lines go (the server's request log too): stderr, or what the caller gave. */
-  readonly log: (message: string) => void;
   catalog(): Promise<Catalog>;
   /** This node's directory entry once it knows the URL it is reached at. */
   entry(endpoint: string): DirectoryEntry;
@@ -64,6 +66,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const auditKey = Buffer.from(readSecret(config.auditKeyFile, 'audit key'), 'hex');
   const operatorToken = readSecret(config.operatorTokenFile, 'operator token');
   const adminToken = config.node.role === 'hub' ? readSecret(config.adminTokenFile, 'admin token') : undefined;
+  const metricsToken = config.metricsTokenFile === undefined ? undefined : readSecret(config.metricsTokenFile, 'metrics token');
   const services = new ServiceRegistry(config.services, config.dir);
   const store = await openExistingStore(config, clock);
   const audit = new AuditLog(store, clock);
@@ -141,6 +144,8 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     auditKey,
     operatorToken,
     adminToken,
+    metricsToken,
+    log,
     audit,
     services,
     get hubDirectory() {
@@ -153,7 +158,6 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     outbox,
     calendar,
     clock,
-    log,
     catalog,
     entry,
     async start(endpoint: string) {

@@ -13,16 +13,22 @@ import { directoryPlugin } from './plugins/directory.ts';
 import { exchangePlugin } from './plugins/exchange.ts';
 import { healthPlugin } from './plugins/health.ts';
 import { keysPlugin } from './plugins/keys.ts';
+import { loggingPlugin } from './plugins/logging.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
 import { operatorPlugin } from './plugins/operator.ts';
 import { standardsPlugin } from './plugins/standards.ts';
 import { connectionTimeouts, limitConnections } from './limits.ts';
 import { installProblemHandlers } from './problem-handlers.ts';
 import { installRawJsonParser } from './raw-body.ts';
+import { loggerOptions } from './logger.ts';
+import { productionWarnings, warningBlock } from './warnings.ts';
 
 export interface BuildServerOptions {
   readonly runtime: NodeRuntime;
-  /** Pino log level. Request logs are at info, so the default (warn) leaves them off: they halve throughput (STACK.md). */
+  /** Pino log level; the config's server.logLevel (warn unless set) when absent. Request logs are at info: they halve throughput (STACK.md). */
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** Where the JSON log lines go (stdout when absent). */
+  readonly logStream?: { write(line: string): void };
   /** The URL peers reach this node at; set later by listenNode when it is not known yet. */
   readonly endpoint?: () => string;
 }
@@ -31,8 +37,8 @@ export interface BuildServerOptions {
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const { runtime } = options;
   const app = Fastify({
-    // Pino's lines go where the node's own log goes (stderr by default; a test's file in tests).
-    logger: { level: options.logLevel ?? 'warn', stream: { write: (line: string) => runtime.log(line.trimEnd()) } },
+    // Pino's lines go where the node's own log goes (stderr by default; a test's file in tests) unless a stream is given.
+    ...loggerOptions(options.logLevel ?? runtime.config.server.logLevel, options.logStream ?? { write: (line: string) => runtime.log(line.trimEnd()) }),
     bodyLimit: runtime.config.server.bodyLimit,
     return503OnClosing: true,
     ...connectionTimeouts(runtime.config.server),
@@ -60,7 +66,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin]) {
     plugin(context);
   }
   const document = openapi.document({
@@ -78,14 +84,19 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
  * Listens, then tells the runtime the URL it is reached at (starting enrolment, directory
  * refresh and checkpoints). Port 0 picks a free port.
  */
-export async function listenNode(runtime: NodeRuntime, overrides: { host?: string; port?: number; logLevel?: BuildServerOptions['logLevel'] } = {}): Promise<{ app: FastifyInstance; endpoint: string; close: () => Promise<void> }> {
+export async function listenNode(
+  runtime: NodeRuntime,
+  overrides: { host?: string; port?: number; logLevel?: BuildServerOptions['logLevel']; logStream?: BuildServerOptions['logStream'] } = {},
+): Promise<{ app: FastifyInstance; endpoint: string; close: () => Promise<void> }> {
   let endpoint = runtime.config.server.publicUrl ?? '';
-  const app = await buildServer({ runtime, endpoint: () => endpoint, ...(overrides.logLevel ? { logLevel: overrides.logLevel } : {}) });
+  const app = await buildServer({ runtime, endpoint: () => endpoint, ...(overrides.logLevel ? { logLevel: overrides.logLevel } : {}), ...(overrides.logStream ? { logStream: overrides.logStream } : {}) });
   const host = overrides.host ?? runtime.config.server.host;
   await app.listen({ host, port: overrides.port ?? runtime.config.server.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : runtime.config.server.port;
   if (!endpoint) endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const warnings = productionWarnings(runtime.config, endpoint);
+  if (warnings.length > 0) runtime.log(warningBlock(warnings));
   await runtime.start(endpoint);
   return {
     app,

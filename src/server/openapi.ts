@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RouteAuth } from './route.ts';
 
 interface Operation {
   method: string;
@@ -13,7 +14,46 @@ interface Operation {
   errors: readonly number[];
   /** Media type of the success answer (JSON unless said otherwise). */
   contentType?: string;
+  /** How the caller authenticates (public when absent). */
+  auth?: RouteAuth;
+  /** Answers carry this node's RFC 9421 signature. */
+  signedAnswer?: boolean;
 }
+
+/** Security requirement(s) of each kind of caller; `[]` is an explicitly public operation. */
+const SECURITY: Record<RouteAuth, Array<Record<string, string[]>>> = {
+  public: [],
+  operator: [{ operatorBearer: [] }],
+  admin: [{ adminBearer: [] }],
+  account: [{ accountBearer: [] }],
+  // The operator token also reads metrics.
+  metrics: [{ metricsBearer: [] }, { operatorBearer: [] }],
+  'node-signature': [{ nodeSignature: [] }],
+  'hub-signature': [{ hubSignature: [] }],
+};
+
+/** The reason phrase and meaning of each problem status, for components/responses. */
+const PROBLEM_STATUSES: Record<number, { name: string; description: string }> = {
+  400: { name: 'BadRequest', description: 'Malformed request: invalid JSON, or parameters or body not matching the schema (BAD_REQUEST, VALIDATION_FAILED, …).' },
+  401: { name: 'Unauthorized', description: 'Missing or wrong credentials: bearer token, or RFC 9421 signature (UNAUTHORIZED, SIGNATURE_INVALID, REQUEST_EXPIRED, REPLAYED_REQUEST, …).' },
+  403: { name: 'Forbidden', description: 'Authenticated but not allowed: outside the agreement, the role or the case (AGREEMENT_*, FIELD_NOT_GRANTED, CASE_FORBIDDEN, …).' },
+  404: { name: 'NotFound', description: 'No such resource or route.' },
+  409: { name: 'Conflict', description: 'The state forbids it or it contradicts what is stored (version conflicts, checkpoint conflicts, …).' },
+  413: { name: 'PayloadTooLarge', description: 'The body exceeds the server body limit (PAYLOAD_TOO_LARGE).' },
+  415: { name: 'UnsupportedMediaType', description: 'The body is not application/json (UNSUPPORTED_MEDIA_TYPE).' },
+  429: { name: 'TooManyRequests', description: 'Rate limit or stream limit reached (RATE_LIMITED, TOO_MANY_STREAMS).' },
+  500: { name: 'InternalError', description: 'An unexpected error; details are logged, never answered (INTERNAL).' },
+  502: { name: 'BadGateway', description: 'A peer, a registry or the hub answered wrongly or not at all (PEER_UNREACHABLE, SERVICE_UNAVAILABLE, …).' },
+  503: { name: 'ServiceUnavailable', description: 'Not ready: the database does not answer, the directory expired or is not loaded yet, or the server is closing (STORE_UNAVAILABLE, DIRECTORY_EXPIRED, DIRECTORY_UNAVAILABLE).' },
+};
+
+const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+
+const SIGNATURE_HEADERS = {
+  'Signature-Input': 'RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg.',
+  Signature: 'RFC 9421 signature value (label `sig`) by the key named in Signature-Input.',
+  'Content-Digest': 'RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature.',
+} as const;
 
 /** Collects the routes as they are registered and renders an OpenAPI 3.1 document from their schemas. */
 export class OpenApiRegistry {
@@ -38,11 +78,29 @@ export class OpenApiRegistry {
         },
       };
       for (const status of op.errors) {
-        responses[String(status)] = { $ref: '#/components/responses/Problem' };
+        responses[String(status)] = { $ref: `#/components/responses/${PROBLEM_STATUSES[status]?.name ?? 'Problem'}` };
+      }
+      if (op.signedAnswer) {
+        // Signed answers (success and the handler's refusals) carry the node's signature over the
+        // status, the body and the request it answers (;req); transport errors (413, 415) do not.
+        const headers = Object.fromEntries(Object.entries(SIGNATURE_HEADERS).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+        for (const [status, response] of Object.entries(responses)) {
+          const ref = (response as { $ref?: string }).$ref;
+          responses[status] = ref
+            ? { description: PROBLEM_STATUSES[Number(status)]?.description ?? 'Problem', headers, content: problemContent }
+            : { ...(response as object), headers };
+        }
+      }
+      const signed = op.auth === 'node-signature' || op.auth === 'hub-signature';
+      if (signed) {
+        parameters.push(
+          ...Object.entries(SIGNATURE_HEADERS).map(([name, description]) => ({ name, in: 'header', required: true, description, schema: { type: 'string' } })),
+        );
       }
       (paths[path] ??= {})[op.method.toLowerCase()] = {
         summary: op.summary,
         tags: [op.tag],
+        security: SECURITY[op.auth ?? 'public'],
         ...(parameters.length > 0 ? { parameters } : {}),
         ...(op.body
           ? {
@@ -78,9 +136,26 @@ export class OpenApiRegistry {
           },
         },
         responses: {
-          Problem: {
-            description: 'Error as RFC 9457 problem details',
-            content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+          Problem: { description: 'Error as RFC 9457 problem details', content: problemContent },
+          ...Object.fromEntries(Object.values(PROBLEM_STATUSES).map(({ name, description }) => [name, { description, content: problemContent }])),
+        },
+        securitySchemes: {
+          operatorBearer: { type: 'http', scheme: 'bearer', description: "The node's operator token (keys/operator-token): the local operator API." },
+          adminBearer: { type: 'http', scheme: 'bearer', description: "The hub administrator's token (keys/admin-token, hub only): directory decisions and audit incidents." },
+          accountBearer: { type: 'http', scheme: 'bearer', description: 'A staff or applicant account token, issued once by POST /v1/operator/accounts.' },
+          metricsBearer: { type: 'http', scheme: 'bearer', description: 'The metrics token (config metrics.tokenFile), which reads GET /metrics only; the operator token works too. With metrics.public the endpoint needs none.' },
+          nodeSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Signature',
+            description:
+              'HTTP Message Signatures (RFC 9421) by a node key listed in the hub directory (an enrolling or rotating node signs with the key it presents): the Signature, Signature-Input and Content-Digest (RFC 9530) headers, described as parameters of each signed operation. See docs/protocol.md.',
+          },
+          hubSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Signature',
+            description: 'HTTP Message Signatures (RFC 9421) by the hub key pinned in the node config: relayed exchanges. Same headers as nodeSignature.',
           },
         },
       },

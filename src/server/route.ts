@@ -9,6 +9,14 @@ export interface RouteRateLimit {
   readonly timeWindow: number;
 }
 
+/**
+ * How a route's caller authenticates (documented as the operation's OpenAPI `security`):
+ * a bearer token (the node's operator token, the hub administrator's, a staff or applicant
+ * account's, or the metrics token), an RFC 9421 signature by a node in the directory or by the
+ * hub, or nothing.
+ */
+export type RouteAuth = 'public' | 'operator' | 'admin' | 'account' | 'metrics' | 'node-signature' | 'hub-signature';
+
 export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
@@ -23,6 +31,12 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly raw?: boolean;
   readonly response: R;
   readonly status?: number;
+  /** Media type of the success answer (JSON unless said otherwise). */
+  readonly contentType?: string;
+  /** Who may call; defaults to `public`. Routes with `before` must say which bearer they check. */
+  readonly auth?: RouteAuth;
+  /** The answers (success and the handler's refusals) are signed by this node (RFC 9421 Signature, Signature-Input, Content-Digest). */
+  readonly signedAnswer?: boolean;
   /**
    * Authentication, run in the route's onRequest hook — before the content type is looked at or
    * the body read and parsed: an unauthenticated caller learns nothing about the schema (401, never 400/413/415).
@@ -50,6 +64,9 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
   spec: RouteSpec<P, Q, B, R>,
 ): void {
   const status = spec.status ?? 200;
+  const auth = spec.auth ?? 'public';
+  // A bearer check documented as public would hide it from the API description.
+  if (spec.before && (auth === 'public' || auth === 'node-signature' || auth === 'hub-signature')) throw new Error(`${spec.method} ${spec.url}: a route with a bearer check must name its auth kind`);
   openapi.add({
     method: spec.method,
     url: spec.url,
@@ -60,9 +77,16 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     ...(spec.body ? { body: spec.body } : spec.bodyDoc ? { body: spec.bodyDoc } : {}),
     response: spec.response,
     status,
-    // Every route can be sent a malformed request; a route that takes a body, one that is too large or
-    // not JSON; an authenticated route, a caller without credentials; a rate-limited one, too many requests.
-    errors: [...new Set([400, ...(spec.method === 'GET' ? [] : [413, 415]), ...(spec.before ? [401] : []), ...(spec.rateLimit ? [429] : []), ...(spec.errors ?? [])])].sort((a, b) => a - b),
+    auth,
+    ...(spec.contentType ? { contentType: spec.contentType } : {}),
+    ...(spec.signedAnswer ? { signedAnswer: true } : {}),
+    // A route with input can be sent a malformed one; a route that takes a body, one that is too large or
+    // not JSON; an authenticated route, a caller without credentials; a rate-limited one, too many
+    // requests; any route, an unexpected error (500) or a server that is closing or whose database
+    // does not answer (503).
+    errors: [
+      ...new Set([...(spec.method !== 'GET' || spec.params || spec.query ? [400] : []), ...(spec.method === 'GET' ? [] : [413, 415]), ...(auth !== 'public' ? [401] : []), ...(spec.rateLimit ? [429] : []), ...(spec.errors ?? []), 500, 503]),
+    ].sort((a, b) => a - b),
   });
   app.route({
     method: spec.method,
@@ -76,7 +100,8 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
         body: parse(spec.body, request.body, 'body'),
       } as { params: z.output<P>; query: z.output<Q>; body: z.output<B> };
       const result = await spec.handler(input, request, reply);
-      reply.code(status);
+      // A handler that sent its own answer (signed replies) set its status: keep it (hooks read it).
+      if (!reply.sent) reply.code(status);
       return result;
     },
   });

@@ -185,6 +185,8 @@ export interface StoreOps {
      */
     list(filter: CaseFilter & { limit?: number; offset?: number; order?: 'recent' | 'id'; afterId?: string }): Promise<Case[]>;
     count(filter: CaseFilter): Promise<number>;
+    /** Cases a node takes part in, counted per state in one GROUP BY (for metrics). */
+    countByState(participant: string): Promise<Record<string, number>>;
   };
   readonly caseMessages: {
     add(message: ThreadMessage): Promise<boolean>;
@@ -198,6 +200,8 @@ export interface StoreOps {
     markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean): Promise<void>;
     /** In order; `failed`: refused for good or retrying after an error. */
     list(filter?: { failed?: boolean; limit?: number; offset?: number }): Promise<OutboxMessage[]>;
+    /** Undelivered messages (pending or dead) per destination and status, with the oldest one's creation time (for metrics). */
+    stats(): Promise<Array<{ destination: string; status: 'pending' | 'dead'; count: number; oldestCreatedAt: string }>>;
   };
   readonly accounts: {
     add(account: AccountRecord, tokenHash: string): Promise<boolean>;

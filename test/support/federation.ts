@@ -51,7 +51,7 @@ const SMALL = [
   { division: '310118', people: 150, businesses: 20 },
 ];
 
-export async function startTestFederation(backend: Backend, overrides: Partial<FederationConfigInput> = {}): Promise<TestFederation> {
+export async function startTestFederation(backend: Backend, overrides: Partial<FederationConfigInput> = {}, options: { logLevel?: 'info' | 'warn' } = {}): Promise<TestFederation> {
   const dir = mkdtempSync(join(tmpdir(), 'tongban-fed-'));
   const logs: string[] = [];
   // The servers' log lines go to a file per test file, not into the runner's output.
@@ -76,6 +76,7 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
         logs.push(m);
         logStream.write(m + '\n');
       },
+      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     },
   );
   const keys = new Map<string, SigningKey>();

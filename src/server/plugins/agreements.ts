@@ -16,6 +16,7 @@ export function agreementsPlugin(context: ServerContext): void {
     addRoute(app, openapi, {
       method: 'POST',
       url: '/v1/agreements',
+      auth: 'node-signature',
       tag: 'agreements',
       summary:
         'Register an agreement signed by every party; the submitting node signs the request. A new version of an agreement id must also be signed by every party of the version in force (AGREEMENT_NOT_COSIGNED); the same version must carry the same terms (AGREEMENT_VERSION_CONFLICT).',
@@ -74,6 +75,7 @@ export function agreementsPlugin(context: ServerContext): void {
     body: z.object({ agreement: Agreement }),
     response: PartySignature,
     errors: [401, 403],
+    auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ body }) => {
       const self = runtime.config.node.division;
@@ -93,6 +95,7 @@ export function agreementsPlugin(context: ServerContext): void {
       body: SignedAgreement,
       response: Registration,
       errors: [401, 403, 409, 502, 503],
+      auth: 'operator',
       before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ body }) => {
         const url = new URL('/v1/agreements', runtime.config.hub!.url).toString();

@@ -39,6 +39,7 @@ export function auditPlugin(context: ServerContext): void {
     addRoute(app, openapi, {
       method: 'POST',
       url: '/v1/audit/checkpoints',
+      auth: 'node-signature',
       tag: 'audit',
       summary: "A node's signed audit chain head, for the hub to witness",
       bodyDoc: CheckpointBody,
@@ -86,6 +87,7 @@ export function auditPlugin(context: ServerContext): void {
       query: PageQuery.extend({ division: z.string().regex(/^\d{6}$/).optional() }),
       response: z.object({ incidents: z.array(Incident), next: z.number().nullable() }),
       errors: [401],
+      auth: 'admin',
       before: (request) => requireBearer(request, runtime.adminToken, 'hub administrator'),
       handler: async ({ query }) => {
         const rows = await runtime.store.incidents.list({ after: query.after, limit: query.limit + 1, ...(query.division ? { division: query.division } : {}) });
@@ -103,6 +105,7 @@ export function auditPlugin(context: ServerContext): void {
     query: z.object({ from: z.coerce.number().int().min(1).default(1), limit: z.coerce.number().int().min(1).max(1000).default(200) }),
     response: z.object({ entries: z.array(AuditEntrySchema) }),
     errors: [401],
+    auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ query }) => {
       return { entries: await runtime.store.audit.range(query.from, query.limit) };

@@ -73,6 +73,7 @@ export function casesPlugin(context: ServerContext): void {
     response: z.object({ id: z.string(), role: z.string(), token: z.string() }),
     status: 201,
     errors: [401, 409],
+    auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ body }) => {
       const token = randomBytes(24).toString('base64url');
@@ -99,6 +100,7 @@ export function casesPlugin(context: ServerContext): void {
     response: CaseOut,
     status: 201,
     errors: [401, 403, 404],
+    auth: 'account',
     before: authenticate,
     handler: async ({ body }, request) => toOut(await runtime.cases.apply(await principalOf(request), body)),
   });
@@ -111,6 +113,7 @@ export function casesPlugin(context: ServerContext): void {
     query: z.object({ state: CaseState.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) }),
     response: z.object({ cases: z.array(CaseOut), total: z.number() }),
     errors: [401],
+    auth: 'account',
     before: authenticate,
     handler: async ({ query }, request) => {
       const page = await runtime.cases.list(await principalOf(request), query);
@@ -126,6 +129,7 @@ export function casesPlugin(context: ServerContext): void {
     params: z.object({ id: z.string().max(60) }),
     response: CaseOut,
     errors: [401, 404],
+    auth: 'account',
     before: authenticate,
     handler: async ({ params }, request) => toOut(await runtime.cases.get(await principalOf(request), params.id)),
   });
@@ -139,6 +143,7 @@ export function casesPlugin(context: ServerContext): void {
     body: ActionBody,
     response: CaseOut,
     errors: [401, 403, 404, 409],
+    auth: 'account',
     before: authenticate,
     handler: async ({ params, body }, request) => toOut(await runtime.cases.act(await principalOf(request), params.id, params.action, body)),
   });
@@ -152,6 +157,7 @@ export function casesPlugin(context: ServerContext): void {
     body: z.object({ provider: z.string().regex(/^\d{6}$/), service: z.string(), purpose: z.string().min(1).max(100), fields: z.array(z.string()).min(1).optional() }),
     response: CaseOut,
     errors: [401, 403, 404, 409, 502, 503],
+    auth: 'account',
     before: authenticate,
     handler: async ({ params, body }, request) => toOut(await runtime.cases.fetchEvidence(await principalOf(request), params.id, body)),
   });
@@ -164,6 +170,7 @@ export function casesPlugin(context: ServerContext): void {
     params: z.object({ id: z.string().max(60) }),
     response: z.object({ messages: z.array(ThreadMessage) }),
     errors: [401, 403, 404],
+    auth: 'account',
     before: authenticate,
     handler: async ({ params }, request) => ({ messages: await runtime.cases.thread(await principalOf(request), params.id) }),
   });
@@ -178,6 +185,7 @@ export function casesPlugin(context: ServerContext): void {
     response: ThreadMessage,
     status: 201,
     errors: [401, 403, 404, 409],
+    auth: 'account',
     before: authenticate,
     handler: async ({ params, body }, request) => runtime.cases.post(await principalOf(request), params.id, body.text, body.escalation),
   });
@@ -190,6 +198,7 @@ export function casesPlugin(context: ServerContext): void {
     query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) }),
     response: z.object({ messages: z.array(OutboxEntryOut) }),
     errors: [401],
+    auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ query }) => {
       const messages = await runtime.store.outbox.list({ failed: true, limit: query.limit, offset: query.offset });
@@ -200,6 +209,7 @@ export function casesPlugin(context: ServerContext): void {
   addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/cases/inbox',
+    auth: 'node-signature',
     tag: 'cases',
     summary:
       'Node to node: a case hand-off from its accepting node, a step another participant took (replayed through the state machine), or a thread message; applied once per message id',
@@ -259,7 +269,8 @@ export function casesPlugin(context: ServerContext): void {
     response: z.string(),
     contentType: 'text/event-stream',
     status: 200,
-    errors: [401],
+    auth: 'account',
+    errors: [401, 429, 500, 503],
   });
   const streams = new StreamLimiter(runtime.config.server.maxStreamsPerPrincipal);
   // Heartbeats keep a quiet stream inside the idle timeout.

@@ -110,6 +110,7 @@ export function directoryPlugin(context: ServerContext): void {
   addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/directory/enrolments',
+    auth: 'node-signature',
     tag: 'directory',
     summary:
       'A node asks to join or restates its entry, signed (RFC 9421) with the key it enrols as proof of possession. Key ids are bound to the keys (RFC 7638). A new endpoint or encryption key of an approved node becomes a change request for the administrator; a new signing key needs a rotation.',
@@ -143,6 +144,7 @@ export function directoryPlugin(context: ServerContext): void {
   addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/directory/rotations',
+    auth: 'node-signature',
     tag: 'directory',
     summary:
       'An approved node asks to replace its signing key: the request is signed (RFC 9421) with its CURRENT key, the body carries the new entry and a JWS by the NEW key over {division, previousKid, kid}. It waits for the administrator; once approved the old key stays valid for `overlapSeconds`.',
@@ -209,6 +211,7 @@ export function directoryPlugin(context: ServerContext): void {
     summary: 'Administrator: every enrolled node, its keys, endpoint, services and status',
     response: z.object({ nodes: z.array(NodeStatus) }),
     errors: [401],
+    auth: 'admin',
     before: admin,
     handler: async () => {
       return { nodes: (await hub().list()).map((n) => NodeStatus.parse(n)) };
@@ -227,6 +230,7 @@ export function directoryPlugin(context: ServerContext): void {
       params: DivisionParam,
       response: NodeStatus,
       errors: [401, 403],
+      auth: 'admin',
       before: admin,
       handler: async ({ params }) => {
         const record = await hub().decide(params.division, status, 'hub-admin');
@@ -248,6 +252,7 @@ export function directoryPlugin(context: ServerContext): void {
       params: DivisionParam,
       response: NodeStatus,
       errors: [401, 403],
+      auth: 'admin',
       before: admin,
       handler: async ({ params }) => {
         const record = action === 'reject' ? await hub().reject(params.division) : await hub().remove(params.division);
@@ -269,6 +274,7 @@ export function directoryPlugin(context: ServerContext): void {
     summary: 'Administrator: pending change requests of approved nodes (new endpoint or encryption key, key rotations)',
     response: z.object({ changes: z.array(ChangeRequest) }),
     errors: [401],
+    auth: 'admin',
     before: admin,
     handler: async () => {
       const nodes = new Map((await hub().list()).map((n) => [n.division, n]));
@@ -285,6 +291,7 @@ export function directoryPlugin(context: ServerContext): void {
       params: DivisionParam,
       response: ChangeRequest,
       errors: [401, 403, 404],
+      auth: 'admin',
       before: admin,
       handler: async ({ params }) => {
         const before = await runtime.store.directory.get(params.division);

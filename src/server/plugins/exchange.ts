@@ -13,6 +13,8 @@ export function exchangePlugin(context: ServerContext): void {
   addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/exchange',
+    auth: 'node-signature',
+    signedAnswer: true,
     tag: 'exchange',
     summary: 'Bridge mode: answer a signed data request from another node, within its agreement',
     bodyDoc: ExchangeRequest,
@@ -28,6 +30,8 @@ export function exchangePlugin(context: ServerContext): void {
   addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/exchange/relayed',
+    auth: 'hub-signature',
+    signedAnswer: true,
     tag: 'exchange',
     summary: 'Hub mode: answer a request relayed by the hub (payload encrypted end to end)',
     bodyDoc: RelayRequest,
@@ -44,6 +48,8 @@ export function exchangePlugin(context: ServerContext): void {
     addRoute(app, openapi, {
       method: 'POST',
       url: '/v1/relay',
+      auth: 'node-signature',
+      signedAnswer: true,
       tag: 'exchange',
       summary: 'Hub: check a hub-mode request against its registered agreement and relay it without reading the payload',
       bodyDoc: RelayRequest,

@@ -11,7 +11,8 @@ export function healthPlugin({ app, openapi, runtime, clock, rateLimits }: Serve
     method: 'GET',
     url: '/health',
     tag: 'node',
-    summary: 'Liveness and readiness: the node answers and its database does too',
+    summary:
+      'Status (kept for scripts): 200 when the process and its database answer, with the directory state reported (usable or not) but not required; 503 STORE_UNAVAILABLE when the database does not answer. Probes: /health/live and /health/ready.',
     response: z.object({
       status: z.literal('ok'),
       node: NodeInfo,
@@ -33,6 +34,29 @@ export function healthPlugin({ app, openapi, runtime, clock, rateLimits }: Serve
         if (status) directory = { version: status.version, expiresAt: status.expiresAt, usable: false };
       }
       return { status: 'ok' as const, node: { division, name, role }, store: runtime.store.dialect, time: clock().toISOString(), directory };
+    },
+  });
+
+  addRoute(app, openapi, {
+    method: 'GET',
+    url: '/health/live',
+    tag: 'node',
+    summary: 'Liveness: the process runs and its event loop answers (nothing else is checked; restart it if this fails)',
+    response: z.object({ status: z.literal('ok') }),
+    handler: async () => ({ status: 'ok' as const }),
+  });
+
+  addRoute(app, openapi, {
+    method: 'GET',
+    url: '/health/ready',
+    tag: 'node',
+    summary:
+      'Readiness: the database answers and the directory may be relied on (a node: its cached snapshot is loaded and not expired; the hub: its directory has started). 503 problem (STORE_UNAVAILABLE, DIRECTORY_UNAVAILABLE, DIRECTORY_EXPIRED) otherwise: send no traffic.',
+    response: z.object({ status: z.literal('ready'), directory: z.object({ version: z.number(), expiresAt: z.string() }) }),
+    handler: async () => {
+      await runtime.store.ping();
+      const view = await runtime.exchange.directory.current();
+      return { status: 'ready' as const, directory: { version: view.version, expiresAt: view.snapshot.expiresAt } };
     },
   });
 

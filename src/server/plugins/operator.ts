@@ -33,6 +33,7 @@ export function operatorPlugin(context: ServerContext): void {
     body: OutgoingRequest,
     response: z.object({ requestId: z.string(), via: z.enum(['bridge', 'hub']), response: ExchangeResponse }),
     errors: [401, 403, 404, 409, 502, 503],
+    auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ body }) => {
       const view = await runtime.exchange.directory.current();
@@ -56,6 +57,7 @@ export function operatorPlugin(context: ServerContext): void {
     summary: 'Operator: fetch the directory from the hub now instead of at the next refresh',
     response: z.object({ refreshed: z.boolean(), version: z.number().nullable() }),
     errors: [401],
+    auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async () => {
       const refreshed = (await runtime.directoryClient?.refresh()) ?? true;
@@ -70,12 +72,14 @@ export function operatorPlugin(context: ServerContext): void {
     summary: "Operator: the directory this node relies on (version, expiry, nodes, agreements)",
     response: z.object({
       version: z.number().nullable(),
+      issuedAt: z.string().nullable(),
       expiresAt: z.string().nullable(),
       lastError: z.string().nullable(),
       nodes: z.array(z.object({ division: z.string(), name: z.string(), endpoint: z.string(), role: z.string() })),
       agreements: z.array(z.object({ id: z.string(), version: z.number(), topology: z.string(), parties: z.array(z.string()) })),
     }),
     errors: [401],
+    auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async () => {
       let view;
@@ -84,7 +88,7 @@ export function operatorPlugin(context: ServerContext): void {
       } catch {
         view = undefined;
       }
-      const status = runtime.directoryClient?.status() ?? { version: view?.version ?? null, expiresAt: view?.snapshot.expiresAt ?? null, lastError: null };
+      const status = runtime.directoryClient?.status() ?? { version: view?.version ?? null, issuedAt: view?.snapshot.issuedAt ?? null, expiresAt: view?.snapshot.expiresAt ?? null, lastError: null };
       return {
         ...status,
         nodes: (view?.snapshot.nodes ?? []).map(({ division, name, endpoint, role }) => ({ division, name, endpoint, role })),

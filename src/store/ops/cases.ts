@@ -61,6 +61,13 @@ export function casesOps({ db }: OpsContext): StoreOps['cases'] {
       const row = await filtered(filter).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
       return Number(row.n);
     },
+    async countByState(participant: string): Promise<Record<string, number>> {
+      const rows = await filtered({ participant })
+        .select(['cases.state', (eb) => eb.fn.countAll().as('n')])
+        .groupBy('cases.state')
+        .execute();
+      return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    },
   };
 }
 
@@ -168,6 +175,16 @@ export function outboxOps({ db, clock }: OpsContext): StoreOps['outbox'] {
       if (filter.failed) query = query.where((eb) => eb.or([eb('status', '=', 'dead'), eb.and([eb('status', '=', 'pending'), eb('attempts', '>', 0)])]));
       if (filter.limit !== undefined) query = query.limit(filter.limit).offset(filter.offset ?? 0);
       return (await query.execute()).map(toMessage);
+    },
+    async stats() {
+      const rows = await db
+        .selectFrom('outbox')
+        .select(['destination', 'status', (eb) => eb.fn.countAll().as('n'), (eb) => eb.fn.min('created_at').as('oldest')])
+        .where('status', 'in', ['pending', 'dead'])
+        .groupBy(['destination', 'status'])
+        .orderBy('destination')
+        .execute();
+      return rows.map((r) => ({ destination: r.destination, status: r.status as 'pending' | 'dead', count: Number(r.n), oldestCreatedAt: String(r.oldest) }));
     },
   };
 }
