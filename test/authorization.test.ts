@@ -29,6 +29,9 @@ const ALLOWED: Record<Need, Caller[]> = {
 const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   // public
   'GET /health': 200,
+  'GET /health/live': 200,
+  'GET /health/ready': 200,
+  'GET /metrics': 200,
   'GET /v1/node': 200,
   'GET /v1/catalog/items': 200,
   'GET /v1/catalog/items/{code}': 200,

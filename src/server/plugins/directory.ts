@@ -190,6 +190,7 @@ export function directoryPlugin(context: ServerContext): void {
     tag: 'directory',
     summary:
       "A node asks where its own rotation to `kid` stands, signed (RFC 9421) with its current key (or its previous key during the overlap): pending, current (approved), previous, or unknown (rejected by the administrator, or never asked for).",
+    auth: 'node-signature',
     bodyDoc: RotationStatusQuery,
     response: RotationStatusAnswer,
     errors: [401, 403],

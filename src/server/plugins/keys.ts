@@ -33,6 +33,7 @@ export function keysPlugin(context: ServerContext): void {
     body: RotateRequest,
     response: KeyStatus,
     errors: [401, 403, 409, 429, 502, 503],
+    auth: 'operator',
     before: operator,
     handler: async ({ body }) => rotation.request(body.currentKid, body.overlapSeconds),
   });
@@ -44,6 +45,7 @@ export function keysPlugin(context: ServerContext): void {
     summary: "Operator: this node's signing key and its latest rotation (unsent, pending, approved or rejected), asking the hub first while one is pending",
     response: KeyStatus,
     errors: [401],
+    auth: 'operator',
     before: operator,
     handler: async () => {
       // The hub's word is fresher than the timer's; when it cannot be reached, what is known locally.
