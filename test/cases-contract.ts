@@ -257,6 +257,13 @@ export function casesContract(backend: Backend): void {
         ['522732', true],
       ]);
     }
+    // The thread comes a page at a time, oldest first, with a maximum page size.
+    const first = await api('522732', 'clerk', 'GET', `/v1/cases/${id}/thread?limit=1`);
+    expect([first.json.messages.map((m: any) => m.node), first.json.next]).toEqual([['330523'], 1]);
+    const second = await api('522732', 'clerk', 'GET', `/v1/cases/${id}/thread?limit=1&offset=1`);
+    expect([second.json.messages.map((m: any) => m.node), second.json.next]).toEqual([['522732'], null]);
+    const tooMany = await api('522732', 'clerk', 'GET', `/v1/cases/${id}/thread?limit=501`);
+    expect([tooMany.status, tooMany.json.code]).toEqual([400, 'VALIDATION_FAILED']);
     const sanduAudit = await t.auditEntries('522732');
     expect(sanduAudit.some((e) => e.kind === 'case.escalate-thread' && e.caseId === id)).toBe(true);
     expect(sanduAudit.some((e) => e.kind === 'case.message' && e.outcome === 'received' && e.caseId === id)).toBe(true);

@@ -297,7 +297,7 @@ describe('against a running server', () => {
     const r = await tongban('directory', 'list', '--federation', fedA);
     expect(r).toMatchObject({ code: 0, stdout: 'No node has enrolled yet.\n' });
     const json = await tongban('directory', 'list', '--federation', fedA, '--json');
-    expect(JSON.parse(json.stdout)).toEqual({ nodes: [] });
+    expect(JSON.parse(json.stdout)).toEqual({ nodes: [], total: 0 });
   });
 
   it('a node refusing a request exits 1 with its code and reason', async () => {

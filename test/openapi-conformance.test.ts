@@ -200,6 +200,8 @@ const calls: Array<[string, Call]> = [
 
   ['reject: not enrolled', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/reject', send: async () => http(HUB, 'POST', '/v1/directory/nodes/440300/reject', { token: t.f.adminToken() })() }],
   ['remove: not enrolled', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/remove', send: async () => http(HUB, 'POST', '/v1/directory/nodes/440300/remove', { token: t.f.adminToken() })() }],
+  ['change requests: page too large', { server: HUB, method: 'GET', template: '/v1/directory/changes', send: async () => http(HUB, 'GET', '/v1/directory/changes?limit=1001', { token: t.f.adminToken() })() }],
+  ['directory nodes: page too large', { server: HUB, method: 'GET', template: '/v1/directory/nodes', send: async () => http(HUB, 'GET', '/v1/directory/nodes?limit=1001', { token: t.f.adminToken() })() }],
   ['change requests (admin)', { server: HUB, method: 'GET', template: '/v1/directory/changes', send: async () => http(HUB, 'GET', '/v1/directory/changes', { token: t.f.adminToken() })() }],
   ['approve change: none pending', { server: HUB, method: 'POST', template: '/v1/directory/changes/{division}/approve', send: async () => http(HUB, 'POST', '/v1/directory/changes/330523/approve', { token: t.f.adminToken() })() }],
   ['reject change: no token', { server: HUB, method: 'POST', template: '/v1/directory/changes/{division}/reject', send: http(HUB, 'POST', '/v1/directory/changes/330523/reject') }],
@@ -258,6 +260,7 @@ const calls: Array<[string, Call]> = [
   ['no such case', { server: SANDU, method: 'GET', template: '/v1/cases/{id}', send: async () => http(SANDU, 'GET', '/v1/cases/C-522732-NOPE', { token: tokens.clerk })() }],
   ['an action the state forbids', { server: SANDU, method: 'POST', template: '/v1/cases/{id}/actions/{action}', send: async () => http(SANDU, 'POST', `/v1/cases/${caseId}/actions/conclude`, { token: tokens.clerk, body: {} })() }],
   ['evidence', { server: SANDU, method: 'POST', template: '/v1/cases/{id}/evidence', send: async () => http(SANDU, 'POST', `/v1/cases/${caseId}/evidence`, { token: tokens.clerk, body: { provider: '330523', service: 'household.residence-proof', purpose: '户籍类证明开具' } })() }],
+  ['thread: page too large', { server: SANDU, method: 'GET', template: '/v1/cases/{id}/thread', send: async () => http(SANDU, 'GET', `/v1/cases/${caseId}/thread?limit=501`, { token: tokens.clerk })() }],
   ['thread', { server: SANDU, method: 'GET', template: '/v1/cases/{id}/thread', send: async () => http(SANDU, 'GET', `/v1/cases/${caseId}/thread`, { token: tokens.clerk })() }],
   ['post to the thread', { server: SANDU, method: 'POST', template: '/v1/cases/{id}/thread', send: async () => http(SANDU, 'POST', `/v1/cases/${caseId}/thread`, { token: tokens.clerk, body: { text: '请核对材料' } })() }],
   ['inbox: unsigned', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: http(SANDU, 'POST', '/v1/cases/inbox', { body: {} }) }],

@@ -320,10 +320,10 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
 
   // ---- consultation threads (协商沟通) ----
 
-  async thread(principal: Principal, id: string): Promise<ThreadMessage[]> {
+  async thread(principal: Principal, id: string, page: { limit: number; offset: number }): Promise<ThreadMessage[]> {
     if (principal.role === 'applicant') throw new TongbanError('CASE_FORBIDDEN', 'Consultation threads are between staff of the nodes involved.');
     await this.get(principal, id);
-    return this.#ctx.store.caseMessages.list(id);
+    return this.#ctx.store.caseMessages.list(id, page);
   }
 
   async post(principal: Principal, id: string, text: string, escalation: boolean): Promise<ThreadMessage> {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { validationError } from '../errors/index.ts';
 import type { OpenApiRegistry } from './openapi.ts';
 
@@ -114,4 +114,15 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string): un
   const error = validationError(result.error);
   for (const e of error.errors ?? []) Object.assign(e, { path: e.path ? `${where}.${e.path}` : where });
   throw error;
+}
+
+/**
+ * The query of a list endpoint: `limit` (1 to `max`, `fallback` when absent) and `offset`. Every
+ * list answers a page, never everything (a listing must not grow with the data behind it).
+ */
+export function Page(max: number, fallback = max) {
+  return z.object({
+    limit: z.coerce.number().int().min(1).max(max).default(fallback),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  });
 }

@@ -190,7 +190,8 @@ export interface StoreOps {
   };
   readonly caseMessages: {
     add(message: ThreadMessage): Promise<boolean>;
-    list(caseId: string): Promise<ThreadMessage[]>;
+    /** Oldest first, a page at a time (the thread of a long-running case can grow without bound). */
+    list(caseId: string, page?: { limit: number; offset: number }): Promise<ThreadMessage[]>;
   };
   readonly outbox: {
     enqueue(message: { id: string; destination: string; kind: string; caseId?: string; payload: unknown }): Promise<void>;

@@ -57,6 +57,18 @@ function routeOf(action: Action, division: string | undefined): { method: 'GET' 
   }
 }
 
+/** Reads every page of a listing (`{ <items>: [...], total }`) into one answer of the same shape. */
+async function allPages(path: string, get: (path: string) => Promise<unknown>): Promise<Record<string, unknown>> {
+  const PAGE = 1000;
+  let merged: Record<string, unknown> | undefined;
+  for (let offset = 0; ; offset += PAGE) {
+    const page = (await get(`${path}?limit=${PAGE}&offset=${offset}`)) as Record<string, unknown> & { total: number };
+    const key = Object.keys(page).find((k) => Array.isArray(page[k]))!;
+    merged = merged ? { ...merged, [key]: [...(merged[key] as unknown[]), ...(page[key] as unknown[])] } : page;
+    if ((merged[key] as unknown[]).length >= page.total || (page[key] as unknown[]).length === 0) return merged;
+  }
+}
+
 /** The hub administrator's directory commands, over the hub's admin API. */
 export function directoryCommand(program: Command): void {
   program
@@ -74,7 +86,9 @@ export function directoryCommand(program: Command): void {
       const hub = locateNode(options.federation, 'hub');
       if (hub.node.role !== 'hub') throw new TongbanError('CONFIG_INVALID', 'That folder holds no hub.');
       const token = readFileSync(hub.adminTokenFile, 'utf8').trim();
-      const json = await callNode(hub, { ...routeOf(action, division), token });
+      const route = routeOf(action, division);
+      // The listings come a page at a time: read them all.
+      const json = route.method === 'GET' ? await allPages(route.path, (path) => callNode(hub, { method: 'GET', path, token })) : await callNode(hub, { ...route, token });
       if (options.json) return printJson(json);
       if (action === 'changes' || action === 'approve-change' || action === 'reject-change') {
         const changes = action === 'changes' ? (json as { changes: ChangeRequest[] }).changes : [json as ChangeRequest];

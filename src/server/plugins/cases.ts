@@ -9,7 +9,7 @@ import { parseJson } from '../../exchange/provider.ts';
 import { bearerToken, incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { StreamLimiter } from '../limits.ts';
-import { addRoute } from '../route.ts';
+import { addRoute, Page } from '../route.ts';
 
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -166,13 +166,18 @@ export function casesPlugin(context: ServerContext): void {
     method: 'GET',
     url: '/v1/cases/:id/thread',
     tag: 'cases',
-    summary: 'The consultation thread between staff of the nodes involved',
+    summary: 'The consultation thread between staff of the nodes involved, oldest first, a page at a time (`next`: the offset of the following page, null on the last)',
     params: z.object({ id: z.string().max(60) }),
-    response: z.object({ messages: z.array(ThreadMessage) }),
+    query: Page(500, 200),
+    response: z.object({ messages: z.array(ThreadMessage), next: z.number().nullable() }),
     errors: [401, 403, 404],
     auth: 'account',
     before: authenticate,
-    handler: async ({ params }, request) => ({ messages: await runtime.cases.thread(await principalOf(request), params.id) }),
+    handler: async ({ params, query }, request) => {
+      // One more than asked: whether a next page exists, without a COUNT.
+      const messages = await runtime.cases.thread(await principalOf(request), params.id, { limit: query.limit + 1, offset: query.offset });
+      return { messages: messages.slice(0, query.limit), next: messages.length > query.limit ? query.offset + query.limit : null };
+    },
   });
 
   addRoute(app, openapi, {
@@ -195,7 +200,7 @@ export function casesPlugin(context: ServerContext): void {
     url: '/v1/operator/outbox',
     tag: 'operator',
     summary: 'Operator: case messages to other nodes that failed — refused for good (dead) or still retrying — with the error',
-    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) }),
+    query: Page(1000, 100),
     response: z.object({ messages: z.array(OutboxEntryOut) }),
     errors: [401],
     auth: 'operator',

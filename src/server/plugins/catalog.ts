@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HandlingMode, Item } from '../../catalog/index.ts';
 import type { ServerContext } from '../context.ts';
-import { addRoute } from '../route.ts';
+import { addRoute, Page } from '../route.ts';
 
 export function catalogPlugin({ app, openapi, runtime, rateLimits }: ServerContext): void {
   addRoute(app, openapi, {
@@ -10,13 +10,16 @@ export function catalogPlugin({ app, openapi, runtime, rateLimits }: ServerConte
     rateLimit: rateLimits.public,
     tag: 'catalog',
     summary: 'Items of the national list and this region’s local items',
-    query: z.object({
+    query: Page(500).extend({
       scope: z.enum(['national', 'local']).optional(),
       audience: z.enum(['individual', 'enterprise']).optional(),
       mode: HandlingMode.optional(),
     }),
-    response: z.object({ items: z.array(Item) }),
-    handler: async ({ query }) => ({ items: (await runtime.catalog()).list(query) }),
+    response: z.object({ items: z.array(Item), total: z.number() }),
+    handler: async ({ query: { limit, offset, ...filter } }) => {
+      const items = (await runtime.catalog()).list(filter);
+      return { items: items.slice(offset, offset + limit), total: items.length };
+    },
   });
 
   addRoute(app, openapi, {

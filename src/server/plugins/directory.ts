@@ -7,7 +7,7 @@ import { authenticateRequest, REQUEST_COMPONENTS, REQUEST_TTL_SECONDS, SIGNATURE
 import type { DirectoryChangeRecord } from '../../store/index.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
-import { addRoute } from '../route.ts';
+import { addRoute, Page } from '../route.ts';
 
 const DivisionParam = z.object({ division: z.string().regex(/^\d{6}$/) });
 const Key = z.object({ kid: z.string(), jwk: PublicJwk });
@@ -210,12 +210,15 @@ export function directoryPlugin(context: ServerContext): void {
     url: '/v1/directory/nodes',
     tag: 'directory',
     summary: 'Administrator: every enrolled node, its keys, endpoint, services and status',
-    response: z.object({ nodes: z.array(NodeStatus) }),
+    query: Page(1000),
+    response: z.object({ nodes: z.array(NodeStatus), total: z.number() }),
     errors: [401],
     auth: 'admin',
     before: admin,
-    handler: async () => {
-      return { nodes: (await hub().list()).map((n) => NodeStatus.parse(n)) };
+    // At most one entry per GB/T 2260 division (a few thousand): paged over the list read at once.
+    handler: async ({ query }) => {
+      const nodes = await hub().list();
+      return { nodes: nodes.slice(query.offset, query.offset + query.limit).map((n) => NodeStatus.parse(n)), total: nodes.length };
     },
   });
 
@@ -273,13 +276,16 @@ export function directoryPlugin(context: ServerContext): void {
     url: '/v1/directory/changes',
     tag: 'directory',
     summary: 'Administrator: pending change requests of approved nodes (new endpoint or encryption key, key rotations)',
-    response: z.object({ changes: z.array(ChangeRequest) }),
+    query: Page(1000),
+    response: z.object({ changes: z.array(ChangeRequest), total: z.number() }),
     errors: [401],
     auth: 'admin',
     before: admin,
-    handler: async () => {
+    // At most one pending change per approved division.
+    handler: async ({ query }) => {
       const nodes = new Map((await hub().list()).map((n) => [n.division, n]));
-      return { changes: (await hub().listChanges()).map((c) => changeView(c, nodes.get(c.division))) };
+      const changes = await hub().listChanges();
+      return { changes: changes.slice(query.offset, query.offset + query.limit).map((c) => changeView(c, nodes.get(c.division))), total: changes.length };
     },
   });
 

@@ -82,8 +82,10 @@ export function caseMessagesOps({ db, dialect }: OpsContext): StoreOps['caseMess
         throw error;
       }
     },
-    async list(caseId: string): Promise<ThreadMessage[]> {
-      const rows = await db.selectFrom('case_messages').select('body').where('case_id', '=', caseId).orderBy('at').orderBy('id').execute();
+    async list(caseId: string, page?: { limit: number; offset: number }): Promise<ThreadMessage[]> {
+      let query = db.selectFrom('case_messages').select('body').where('case_id', '=', caseId).orderBy('at').orderBy('id');
+      if (page) query = query.limit(page.limit).offset(page.offset);
+      const rows = await query.execute();
       return rows.map((r) => ThreadMessageSchema.parse(JSON.parse(r.body)));
     },
   };
