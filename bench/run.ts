@@ -27,6 +27,13 @@ const results: Record<string, Record<string, unknown>> = { meta: {}, exchange: {
 const work = mkdtempSync(join(tmpdir(), 'tongban-bench-'));
 const log = (m: string) => process.stderr.write(m + '\n');
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
@@ -103,6 +110,28 @@ async function exchangeBenchmarks(): Promise<void> {
       hub: operatorCall('310118', request),
       ...(pg ? { bridge_pg: pg.operatorCall('330523', request) } : {}),
     };
+    // The server processes each scenario runs on: their CPU time per request is a cost figure
+    // that a busy machine disturbs far less than throughput (the load generator is not counted;
+    // for bridge_pg neither is the PostgreSQL server).
+    const serverPids = (fed: { hub: { pid?: number | undefined }; nodes: ReadonlyMap<string, { pid?: number | undefined }> }) =>
+      [fed.hub.pid, ...[...fed.nodes.values()].map((n) => n.pid)].filter((pid): pid is number => pid !== undefined);
+    const pidsOf: Record<string, number[] | 'self'> = {
+      bare: bare.slice(0, 2).map((p) => p.pid!),
+      signed: bare.slice(2, 4).map((p) => p.pid!),
+      floor: 'self',
+      bridge: serverPids(f),
+      hub: serverPids(f),
+      ...(pg ? { bridge_pg: pg.pids } : {}),
+    };
+    const cpuNow = (name: string) => {
+      const pids = pidsOf[name]!;
+      if (pids === 'self') {
+        const usage = process.cpuUsage();
+        return (usage.user + usage.system) / 1000;
+      }
+      return pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+    };
+    const cpuPerRequest: Record<string, { ms: number; completed: number }> = {};
     // Scenarios take turns in short rounds, so a burst of load from elsewhere on this shared
     // machine lands on all of them instead of skewing one ratio.
     const rounds = 3;
@@ -113,7 +142,13 @@ async function exchangeBenchmarks(): Promise<void> {
       for (const [name, task] of Object.entries(scenarios)) {
         log(`exchange: ${name} (round ${i + 1}/${rounds})…`);
         const sampler = name === 'bridge' ? setInterval(() => (peak = Math.max(peak, rssMb(sandu.pid!))), 200) : undefined;
-        (parts[name] ??= []).push(await closedLoop(task, { ...perRound, warmupMs: i === 0 ? 500 : 100 }));
+        const cpu0 = cpuNow(name);
+        const part = await closedLoop(task, { ...perRound, warmupMs: i === 0 ? 500 : 100 });
+        (parts[name] ??= []).push(part);
+        // Warm-up requests are counted as well: CPU is read around the whole call.
+        const spent = (cpuPerRequest[name] ??= { ms: 0, completed: 0 });
+        spent.ms += cpuNow(name) - cpu0;
+        spent.completed += part.completed + part.warmedUp;
         clearInterval(sampler);
       }
     }
@@ -125,12 +160,19 @@ async function exchangeBenchmarks(): Promise<void> {
       results.exchange[`${name}_p50_ms`] = round(r.p50_ms);
       results.exchange[`${name}_p99_ms`] = round(r.p99_ms);
       results.exchange[`${name}_errors`] = r.errors;
+      const cpu = cpuPerRequest[name];
+      if (cpu && cpu.completed > 0) results.exchange[`${name}_cpu_ms`] = round(cpu.ms / cpu.completed, 3);
     }
     results.exchange.bridge_vs_bare = round(measured.bridge!.rps / measured.bare!.rps, 3);
     results.exchange.hub_vs_bare = round(measured.hub!.rps / measured.bare!.rps, 3);
     results.exchange.bridge_vs_floor = round(measured.bridge!.rps / measured.floor!.rps, 3);
     results.exchange.bridge_vs_signed = round(measured.bridge!.rps / measured.signed!.rps, 3);
     results.exchange.hub_vs_bridge = round(measured.hub!.rps / measured.bridge!.rps, 3);
+    // The same comparisons as cost (CPU per request of the servers involved): higher is better, like the rps ratios.
+    const cpuRatio = (a: string, b: string) => round((results.exchange[`${b}_cpu_ms`] as number) / (results.exchange[`${a}_cpu_ms`] as number), 3);
+    results.exchange.bridge_vs_signed_cpu = cpuRatio('bridge', 'signed');
+    results.exchange.hub_vs_bridge_cpu = cpuRatio('hub', 'bridge');
+    if (measured.bridge_pg) results.exchange.bridge_pg_vs_sqlite_cpu = cpuRatio('bridge_pg', 'bridge');
     if (measured.bridge_pg) results.exchange.bridge_pg_vs_sqlite = round(measured.bridge_pg.rps / measured.bridge!.rps, 3);
     else results.exchange.bridge_pg_vs_sqlite = `skipped: PostgreSQL at ${redacted(pgUrl)} is not reachable`;
     results.memory.loaded_vs_idle = round((results.memory.loaded_mb as number) / (results.memory.idle_mb as number), 2);
@@ -159,6 +201,7 @@ function combine(rounds: LoadResult[]): LoadResult {
     p50_ms: p50s[Math.floor(p50s.length / 2)]!,
     p99_ms: Math.max(...rounds.map((r) => r.p99_ms)),
     completed,
+    warmedUp: rounds.reduce((n, r) => n + r.warmedUp, 0),
     errors: rounds.reduce((n, r) => n + r.errors, 0),
   };
 }
@@ -171,7 +214,7 @@ function combine(rounds: LoadResult[]): LoadResult {
 async function startPostgresFederation(
   portBase: number,
   nodes: NonNullable<Parameters<typeof demoFederation>[0]>['nodes'],
-): Promise<{ operatorCall: (from: string, body: object) => () => Promise<boolean>; stop: () => Promise<void> } | undefined> {
+): Promise<{ operatorCall: (from: string, body: object) => () => Promise<boolean>; pids: number[]; stop: () => Promise<void> } | undefined> {
   const { default: pgLib } = await import('pg');
   const client = new pgLib.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
   try {
@@ -196,6 +239,7 @@ async function startPostgresFederation(
     throw error;
   }
   return {
+    pids: [f.hub.pid, ...[...f.nodes.values()].map((n) => n.pid)].filter((pid): pid is number => pid !== undefined),
     operatorCall: (from, body) => {
       const url = new URL('/v1/operator/exchange', f.nodes.get(from)!.endpoint).toString();
       const headers = { 'content-type': 'application/json', authorization: `Bearer ${f.operatorToken(from)}` };
