@@ -29,7 +29,7 @@ export class KyselyStore implements Store {
     this.#clock = options.clock ?? (() => new Date());
     this.#ops = makeOps(this.#db, this.#clock, this.dialect);
     // Outside transactions the replay cache is written in groups (one commit per batch).
-    this.#nonces = batchedNonces(this.#db, this.#ops.nonces);
+    this.#nonces = batchedNonces({ db: this.#db, clock: this.#clock, dialect: this.dialect }, this.#ops.nonces);
     this.#onClose = options.onClose ?? (async () => {});
   }
 
