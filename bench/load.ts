@@ -4,12 +4,18 @@ export interface LoadResult {
   readonly p50_ms: number;
   readonly p99_ms: number;
   readonly completed: number;
+  /** Requests sent during the warm-up (not in the figures above). */
+  readonly warmedUp: number;
   readonly errors: number;
 }
 
 export async function closedLoop(task: () => Promise<boolean>, options: { concurrency: number; durationMs: number; warmupMs?: number }): Promise<LoadResult> {
   const warmupEnd = Date.now() + (options.warmupMs ?? 500);
-  while (Date.now() < warmupEnd) await Promise.all(Array.from({ length: options.concurrency }, () => task().catch(() => false)));
+  let warmedUp = 0;
+  while (Date.now() < warmupEnd) {
+    await Promise.all(Array.from({ length: options.concurrency }, () => task().catch(() => false)));
+    warmedUp += options.concurrency;
+  }
   const latencies: number[] = [];
   let errors = 0;
   const start = performance.now();
@@ -27,7 +33,7 @@ export async function closedLoop(task: () => Promise<boolean>, options: { concur
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
-  return { rps: latencies.length / seconds, p50_ms: at(0.5), p99_ms: at(0.99), completed: latencies.length, errors };
+  return { rps: latencies.length / seconds, p50_ms: at(0.5), p99_ms: at(0.99), completed: latencies.length, warmedUp, errors };
 }
 
 export function round(value: number, digits = 2): number {

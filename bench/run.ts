@@ -17,6 +17,8 @@ import { openStore, type Store } from '../src/store/index.ts';
 import { closedLoop, round, type LoadResult } from './load.ts';
 
 const quick = process.argv.includes('--quick');
+/** `--exchange-only`: the exchange scenarios alone (for comparing levers quickly). */
+const exchangeOnly = process.argv.includes('--exchange-only');
 const sizes = quick
   ? { seconds: 2.5, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 200_000, appends: 5_000, verify: 100_000, tracker: 1_000_000, caseSeconds: 3 }
   : { seconds: 10, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 2_000_000, appends: 50_000, verify: 1_000_000, tracker: 10_000_000, caseSeconds: 10 };
@@ -24,6 +26,13 @@ const pgUrl = process.env.TONGBAN_BENCH_DATABASE_URL ?? process.env.TONGBAN_TEST
 const results: Record<string, Record<string, unknown>> = { meta: {}, exchange: {}, policy: {}, audit: {}, memory: {}, cases: {} };
 const work = mkdtempSync(join(tmpdir(), 'tongban-bench-'));
 const log = (m: string) => process.stderr.write(m + '\n');
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -41,6 +50,7 @@ async function exchangeBenchmarks(): Promise<void> {
   ];
   const f = await startFederation(demoFederation({ dir: join(work, 'federation'), portBase, nodes: small }), { mode: 'process', log: () => {} });
   const bare: ChildProcess[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
   try {
     const subject = sampleSubjects(f.registryPath('522732'), 1).people[0]!.idNumber;
     const operatorCall = (from: string, body: object) => {
@@ -53,62 +63,194 @@ async function exchangeBenchmarks(): Promise<void> {
 
     // (a) baseline: the same topology and payload, bare.
     const bPort = portBase + 50;
-    const start = (args: string[]) =>
+    const start = (args: string[], script = 'bare-relay.mjs', env: Record<string, string> = {}) =>
       new Promise<void>((resolve) => {
-        const proc = spawn(process.execPath, [join(import.meta.dirname, 'bare-relay.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const file = join(import.meta.dirname, script);
+        const argv = script.endsWith('.ts') ? ['--import', 'tsx', file, ...args] : [file, ...args];
+        const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
         bare.push(proc);
         proc.stdout!.once('data', () => resolve());
       });
     await start(['provider', String(bPort)]);
     await start(['relay', String(bPort + 1), `http://127.0.0.1:${bPort}/`]);
-    const bareUrl = `http://127.0.0.1:${bPort + 1}/`;
+    // (a') the signed baseline: the same relay with the governed exchange's digests, signatures and checks.
+    const signedKeys = JSON.stringify({
+      relay: (await generateSigningKey('Ed25519', '330523')).privateJwk,
+      provider: (await generateSigningKey('Ed25519', '522732')).privateJwk,
+    });
+    await start(['provider', String(bPort + 2)], 'signed-relay.ts', { BENCH_KEYS: signedKeys });
+    await start(['relay', String(bPort + 3), `http://127.0.0.1:${bPort + 2}/v1/exchange`], 'signed-relay.ts', { BENCH_KEYS: signedKeys });
     const bareBody = JSON.stringify({ ...request, agreementId: 'x', itemCode: 'N034', caseId: 'bench', operator: { id: 'bench', role: 'clerk' } });
-    const loadOptions = { concurrency: sizes.concurrency, durationMs: sizes.seconds * 1000 };
-    const measured: Record<string, LoadResult> = {};
-    log('exchange: bare relay…');
-    measured.bare = await closedLoop(async () => (await fetch(bareUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bareBody }).then(async (r) => (await r.arrayBuffer(), r.ok))), loadOptions);
+    const post = (url: string, headers: Record<string, string>, text: string) => async () =>
+      await fetch(url, { method: 'POST', headers, body: text }).then(async (r) => (await r.arrayBuffer(), r.ok));
+    const plain = { 'content-type': 'application/json' };
 
     // (b) the crypto floor: the signatures and digests one governed exchange needs, alone.
     const requester = await generateSigningKey('Ed25519', '330523');
     const provider = await generateSigningKey('Ed25519', '522732');
     const body = new TextEncoder().encode(bareBody.padEnd(1024, ' '));
-    log('exchange: crypto floor…');
-    measured.floor = await closedLoop(async () => {
+    const floor = async () => {
       contentDigest(body);
       const s1 = await signBytes(requester, body);
       const ok1 = await verifyBytes(requester.publicJwk, body, s1);
       contentDigest(body);
       const s2 = await signBytes(provider, body);
       return ok1 && (await verifyBytes(provider.publicJwk, body, s2));
-    }, loadOptions);
+    };
 
     const sandu = f.nodes.get('522732')!;
     results.memory.idle_mb = round(rssMb(sandu.pid!), 1);
+    const pg = await startPostgresFederation(portBase + 100, small);
+    if (pg) cleanups.push(pg.stop);
+    const scenarios: Record<string, () => Promise<boolean>> = {
+      bare: post(`http://127.0.0.1:${bPort + 1}/`, plain, bareBody),
+      signed: post(`http://127.0.0.1:${bPort + 3}/`, plain, bareBody),
+      floor,
+      bridge: operatorCall('330523', request),
+      hub: operatorCall('310118', request),
+      ...(pg ? { bridge_pg: pg.operatorCall('330523', request) } : {}),
+    };
+    // The server processes each scenario runs on: their CPU time per request is a cost figure
+    // that a busy machine disturbs far less than throughput (the load generator is not counted;
+    // for bridge_pg neither is the PostgreSQL server).
+    const serverPids = (fed: { hub: { pid?: number | undefined }; nodes: ReadonlyMap<string, { pid?: number | undefined }> }) =>
+      [fed.hub.pid, ...[...fed.nodes.values()].map((n) => n.pid)].filter((pid): pid is number => pid !== undefined);
+    const pidsOf: Record<string, number[] | 'self'> = {
+      bare: bare.slice(0, 2).map((p) => p.pid!),
+      signed: bare.slice(2, 4).map((p) => p.pid!),
+      floor: 'self',
+      bridge: serverPids(f),
+      hub: serverPids(f),
+      ...(pg ? { bridge_pg: pg.pids } : {}),
+    };
+    const cpuNow = (name: string) => {
+      const pids = pidsOf[name]!;
+      if (pids === 'self') {
+        const usage = process.cpuUsage();
+        return (usage.user + usage.system) / 1000;
+      }
+      return pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+    };
+    const cpuPerRequest: Record<string, { ms: number; completed: number }> = {};
+    // Scenarios take turns in short rounds, so a burst of load from elsewhere on this shared
+    // machine lands on all of them instead of skewing one ratio.
+    const rounds = 3;
+    const perRound = { concurrency: sizes.concurrency, durationMs: (sizes.seconds * 1000) / rounds };
+    const parts: Record<string, LoadResult[]> = {};
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(sandu.pid!))), 200);
-    log('exchange: governed bridge…');
-    measured.bridge = await closedLoop(operatorCall('330523', request), loadOptions);
-    clearInterval(sampler);
+    for (let i = 0; i < rounds; i++) {
+      for (const [name, task] of Object.entries(scenarios)) {
+        log(`exchange: ${name} (round ${i + 1}/${rounds})…`);
+        const sampler = name === 'bridge' ? setInterval(() => (peak = Math.max(peak, rssMb(sandu.pid!))), 200) : undefined;
+        const cpu0 = cpuNow(name);
+        const part = await closedLoop(task, { ...perRound, warmupMs: i === 0 ? 500 : 100 });
+        (parts[name] ??= []).push(part);
+        // Warm-up requests are counted as well: CPU is read around the whole call.
+        const spent = (cpuPerRequest[name] ??= { ms: 0, completed: 0 });
+        spent.ms += cpuNow(name) - cpu0;
+        spent.completed += part.completed + part.warmedUp;
+        clearInterval(sampler);
+      }
+    }
     results.memory.loaded_mb = round(peak, 1);
-    log('exchange: governed hub…');
-    measured.hub = await closedLoop(operatorCall('310118', request), loadOptions);
+    const measured: Record<string, LoadResult> = Object.fromEntries(Object.entries(parts).map(([name, r]) => [name, combine(r)]));
 
     for (const [name, r] of Object.entries(measured)) {
       results.exchange[`${name}_rps`] = round(r.rps, 0);
       results.exchange[`${name}_p50_ms`] = round(r.p50_ms);
       results.exchange[`${name}_p99_ms`] = round(r.p99_ms);
       results.exchange[`${name}_errors`] = r.errors;
+      const cpu = cpuPerRequest[name];
+      if (cpu && cpu.completed > 0) results.exchange[`${name}_cpu_ms`] = round(cpu.ms / cpu.completed, 3);
     }
     results.exchange.bridge_vs_bare = round(measured.bridge!.rps / measured.bare!.rps, 3);
     results.exchange.hub_vs_bare = round(measured.hub!.rps / measured.bare!.rps, 3);
     results.exchange.bridge_vs_floor = round(measured.bridge!.rps / measured.floor!.rps, 3);
+    results.exchange.bridge_vs_signed = round(measured.bridge!.rps / measured.signed!.rps, 3);
+    results.exchange.hub_vs_bridge = round(measured.hub!.rps / measured.bridge!.rps, 3);
+    // The same comparisons as cost (CPU per request of the servers involved): higher is better, like the rps ratios.
+    const cpuRatio = (a: string, b: string) => round((results.exchange[`${b}_cpu_ms`] as number) / (results.exchange[`${a}_cpu_ms`] as number), 3);
+    results.exchange.bridge_vs_signed_cpu = cpuRatio('bridge', 'signed');
+    results.exchange.hub_vs_bridge_cpu = cpuRatio('hub', 'bridge');
+    if (measured.bridge_pg) results.exchange.bridge_pg_vs_sqlite_cpu = cpuRatio('bridge_pg', 'bridge');
+    if (measured.bridge_pg) results.exchange.bridge_pg_vs_sqlite = round(measured.bridge_pg.rps / measured.bridge!.rps, 3);
+    else results.exchange.bridge_pg_vs_sqlite = `skipped: PostgreSQL at ${redacted(pgUrl)} is not reachable`;
     results.memory.loaded_vs_idle = round((results.memory.loaded_mb as number) / (results.memory.idle_mb as number), 2);
 
-    await caseBenchmark(f);
+    if (!exchangeOnly) await caseBenchmark(f);
   } finally {
     for (const proc of bare) proc.kill();
+    for (const cleanup of cleanups) await cleanup();
     await f.stop();
   }
+}
+
+function redacted(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+/** Rounds of one scenario as one figure: total completed over total time; the median round's p50 and the worst p99. */
+function combine(rounds: LoadResult[]): LoadResult {
+  const completed = rounds.reduce((n, r) => n + r.completed, 0);
+  const seconds = rounds.reduce((n, r) => n + r.completed / (r.rps || Infinity), 0);
+  const p50s = rounds.map((r) => r.p50_ms).sort((x, y) => x - y);
+  return {
+    rps: seconds > 0 ? completed / seconds : 0,
+    p50_ms: p50s[Math.floor(p50s.length / 2)]!,
+    p99_ms: Math.max(...rounds.map((r) => r.p99_ms)),
+    completed,
+    warmedUp: rounds.reduce((n, r) => n + r.warmedUp, 0),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
+/**
+ * A second federation with every server on PostgreSQL (one schema each, in the database of
+ * pgUrl), for the bridge load on the production store. Undefined, with a notice, when
+ * PostgreSQL cannot be reached.
+ */
+async function startPostgresFederation(
+  portBase: number,
+  nodes: NonNullable<Parameters<typeof demoFederation>[0]>['nodes'],
+): Promise<{ operatorCall: (from: string, body: object) => () => Promise<boolean>; pids: number[]; stop: () => Promise<void> } | undefined> {
+  const { default: pgLib } = await import('pg');
+  const client = new pgLib.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    log(`exchange: PostgreSQL at ${redacted(pgUrl)} is not reachable (${error instanceof Error ? error.message : String(error)}); skipping the bridge on PostgreSQL. Set TONGBAN_TEST_DATABASE_URL to measure it.`);
+    await client.end().catch(() => {});
+    return undefined;
+  }
+  const prefix = `bench${randomBytes(3).toString('hex')}`;
+  log(`exchange: starting a federation on PostgreSQL (schemas ${prefix}_*)…`);
+  const dropSchemas = async () => {
+    const schemas = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE '${prefix}\\_%'`);
+    for (const { nspname } of schemas.rows) await client.query(`DROP SCHEMA ${nspname} CASCADE`);
+    await client.end();
+  };
+  let f: Awaited<ReturnType<typeof startFederation>>;
+  try {
+    f = await startFederation(demoFederation({ dir: join(work, 'federation-pg'), portBase, nodes, databaseUrl: pgUrl, schemaPrefix: prefix }), { mode: 'process', log: () => {} });
+  } catch (error) {
+    await dropSchemas();
+    throw error;
+  }
+  return {
+    pids: [f.hub.pid, ...[...f.nodes.values()].map((n) => n.pid)].filter((pid): pid is number => pid !== undefined),
+    operatorCall: (from, body) => {
+      const url = new URL('/v1/operator/exchange', f.nodes.get(from)!.endpoint).toString();
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${f.operatorToken(from)}` };
+      const text = JSON.stringify(body);
+      return async () => await fetch(url, { method: 'POST', headers, body: text }).then(async (r) => (await r.arrayBuffer(), r.ok));
+    },
+    stop: async () => {
+      await f.stop();
+      await dropSchemas();
+    },
+  };
 }
 
 async function caseBenchmark(f: Awaited<ReturnType<typeof startFederation>>): Promise<void> {
@@ -307,20 +449,22 @@ async function main(): Promise<void> {
   const started = performance.now();
   try {
     await exchangeBenchmarks();
-    policyBenchmark();
-    await auditBenchmarks();
+    if (!exchangeOnly) {
+      policyBenchmark();
+      await auditBenchmarks();
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   results.meta.seconds = round((performance.now() - started) / 1000, 1);
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-  writeFileSync(join(import.meta.dirname, 'results', 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(import.meta.dirname, 'results', exchangeOnly ? 'exchange.json' : 'latest.json'), JSON.stringify(results, null, 2) + '\n');
   const rows: string[] = [];
   for (const [section, values] of Object.entries(results)) {
     if (section === 'meta') continue;
     for (const [key, value] of Object.entries(values)) rows.push(`${`${section}.${key}`.padEnd(42)} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
   }
-  process.stdout.write(`Tongban benchmarks (${quick ? 'quick' : 'full'}; ${results.meta.cpus} cores, ${results.meta.seconds} s)\n${rows.join('\n')}\nwritten to bench/results/latest.json\n`);
+  process.stdout.write(`Tongban benchmarks (${quick ? 'quick' : 'full'}; ${results.meta.cpus} cores, ${results.meta.seconds} s)\n${rows.join('\n')}\nwritten to bench/results/${exchangeOnly ? 'exchange' : 'latest'}.json\n`);
 }
 
 await main();

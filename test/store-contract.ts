@@ -275,6 +275,17 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(await store.directory.list()).toHaveLength(1);
     });
 
+    it('nonces remembered at the same moment (one group commit): each pair is new exactly once', async () => {
+      const results = await Promise.all([
+        store.nonces.remember('g', 'same', 1000),
+        store.nonces.remember('g', 'same', 1000),
+        store.nonces.remember('g', 'other', 1000),
+        store.nonces.remember('h', 'same', 1000),
+      ]);
+      expect(results).toEqual([true, false, true, true]);
+      expect(await store.nonces.remember('g', 'other', 1000)).toBe(false);
+    });
+
     it('remember a nonce once, and forget it after expiry', async () => {
       expect(await store.nonces.remember('k', 'n1', 1000)).toBe(true);
       expect(await store.nonces.remember('k', 'n1', 1000)).toBe(false);

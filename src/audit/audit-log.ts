@@ -63,10 +63,12 @@ export class AuditLog {
   }
 
   #flush(): Promise<void> {
-    // Batches may overlap on PostgreSQL; idle() waits for every one of them.
-    const write = this.#write();
-    this.#flushing = Promise.all([this.#flushing, write]).then(() => {});
-    return write;
+    // Group commit: one batch is written at a time. Appends that arrive while a batch commits
+    // wait and go together in the next transaction, instead of each turn of the event loop
+    // opening its own transaction to queue on the head lock. Every append still resolves only
+    // after the transaction holding its entry committed.
+    this.#flushing = this.#flushing.then(() => this.#write());
+    return this.#flushing;
   }
 
   async #write(): Promise<void> {

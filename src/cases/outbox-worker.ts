@@ -1,7 +1,7 @@
 import { AuditLog } from '../audit/index.ts';
 import type { SigningKeySource } from '../crypto/index.ts';
 import type { DirectorySource } from '../exchange/index.ts';
-import { signedRequestHeaders } from '../exchange/index.ts';
+import { peerCall, signedRequestHeaders } from '../exchange/index.ts';
 import type { OutboxMessage, Store } from '../store/index.ts';
 
 export interface OutboxWorkerOptions {
@@ -97,13 +97,13 @@ export class OutboxWorker {
       const url = new URL('/v1/cases/inbox', destination.endpoint).toString();
       const body = JSON.stringify({ id: message.id, kind: message.kind, payload: message.payload });
       const headers = await signedRequestHeaders(signingKey.current(), url, body, clock());
-      const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(5_000) });
+      const response = await peerCall(url, { method: 'POST', headers, body, timeoutMs: 5_000 });
       status = response.status;
-      if (response.ok) {
+      if (status >= 200 && status < 300) {
         await store.outbox.markDelivered(message.id);
         return true;
       }
-      const text = await response.text();
+      const text = new TextDecoder().decode(response.body);
       code = problemCode(text);
       error = `${response.status} ${text.slice(0, 300)}`;
     } catch (e) {

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { z } from 'zod';
@@ -33,16 +33,27 @@ export function encryptionKeyFromJwk(owner: string, jwk: unknown): EncryptionKey
   return Object.freeze({ kid: `${owner}:enc:${jwkThumbprintOf(publicJwk)}`, publicJwk, privateJwk });
 }
 
+// Importing a JWK costs more than the key agreement's bookkeeping; keep one KeyObject per JWK object.
+const keyObjects = new WeakMap<object, KeyObject>();
+function keyObject(jwk: EncryptionPublicJwk | EncryptionPrivateJwk, kind: 'public' | 'private'): KeyObject {
+  let key = keyObjects.get(jwk);
+  if (!key) {
+    key = kind === 'public' ? createPublicKey({ key: jwk, format: 'jwk' }) : createPrivateKey({ key: jwk, format: 'jwk' });
+    keyObjects.set(jwk, key);
+  }
+  return key;
+}
+
 /** Encrypts for one recipient; `aad`-like context goes in the protected header (cty, kid). */
 export async function encryptFor(recipient: { kid: string; jwk: EncryptionPublicJwk }, plaintext: Uint8Array, cty: string): Promise<string> {
-  const key = createPublicKey({ key: recipient.jwk, format: 'jwk' });
+  const key = keyObject(recipient.jwk, 'public');
   return new CompactEncrypt(plaintext).setProtectedHeader({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: recipient.kid, cty }).encrypt(key);
 }
 
 /** Decrypts a JWE addressed to this key; DECRYPTION_FAILED for anything else. */
 export async function decryptWith(key: EncryptionKey, jwe: string, cty: string): Promise<Uint8Array> {
   try {
-    const { plaintext, protectedHeader } = await compactDecrypt(jwe, createPrivateKey({ key: key.privateJwk, format: 'jwk' }), {
+    const { plaintext, protectedHeader } = await compactDecrypt(jwe, keyObject(key.privateJwk, 'private'), {
       keyManagementAlgorithms: ['ECDH-ES+A256KW'],
       contentEncryptionAlgorithms: ['A256GCM'],
     });

@@ -37,10 +37,14 @@ export class SignatureBaseError extends Error {
   }
 }
 
-function componentValue(component: Component, message: SignedMessage, request: SignedMessage | undefined): string {
+function componentValue(component: Component, message: SignedMessage, request: SignedMessage | undefined, urls: Map<string, URL>): string {
   const source = component.req ? request : message;
   if (!source) throw new SignatureBaseError(`component ${component.name};req needs the request`);
-  const url = source.url ? new URL(source.url) : undefined;
+  let url: URL | undefined;
+  if (source.url) {
+    url = urls.get(source.url);
+    if (!url) urls.set(source.url, (url = new URL(source.url)));
+  }
   switch (component.name) {
     case '@method':
       if (!source.method) throw new SignatureBaseError('@method needs a request');
@@ -96,6 +100,19 @@ export function serializeSignatureInput(components: readonly Component[], params
   return serializeInnerList(list);
 }
 
+// A component's identifier (`"content-digest";req`) depends on its name and flag only: serialise each once.
+const componentIds = new Map<string, string>();
+function componentId(component: Component): string {
+  const key = `${component.req ? 'r' : 'm'}${component.name}`;
+  let id = componentIds.get(key);
+  if (id === undefined) {
+    id = serializeInnerList([[componentItem(component)], new Map()]).slice(1, -1);
+    // Names come from signatures received too: keep the memo bounded.
+    if (componentIds.size < 256) componentIds.set(key, id);
+  }
+  return id;
+}
+
 /** The signature base of RFC 9421 §2.5, exactly as signed. */
 export function signatureBase(
   components: readonly Component[],
@@ -103,17 +120,30 @@ export function signatureBase(
   message: SignedMessage,
   request?: SignedMessage,
 ): string {
+  return baseAndInput(components, params, message, request).base;
+}
+
+/** The signature base and, as its last line carries it, the Signature-Input value: serialised once. */
+function baseAndInput(
+  components: readonly Component[],
+  params: SignatureParams | Parameters,
+  message: SignedMessage,
+  request?: SignedMessage,
+): { base: string; input: string } {
   const lines: string[] = [];
   const seen = new Set<string>();
+  // URLs are parsed once per message, not once per derived component.
+  const urls = new Map<string, URL>();
   for (const component of components) {
-    const id = serializeInnerList([[componentItem(component)], new Map()]).slice(1, -1);
+    const id = componentId(component);
     if (seen.has(id)) throw new SignatureBaseError(`component ${id} is covered twice`);
     seen.add(id);
-    lines.push(`${id}: ${componentValue(component, message, request)}`);
+    lines.push(`${id}: ${componentValue(component, message, request, urls)}`);
   }
   const map = params instanceof Map ? params : paramsMap(params);
-  lines.push(`"@signature-params": ${serializeSignatureInput(components, map)}`);
-  return lines.join('\n');
+  const input = serializeSignatureInput(components, map);
+  lines.push(`"@signature-params": ${input}`);
+  return { base: lines.join('\n'), input };
 }
 
 export interface SignOptions {
@@ -129,9 +159,8 @@ export async function signMessage(
   options: SignOptions,
   request?: SignedMessage,
 ): Promise<{ 'signature-input': string; signature: string }> {
-  const base = signatureBase(options.components, options.params, message, request);
+  const { base, input } = baseAndInput(options.components, options.params, message, request);
   const signature = await options.sign(new TextEncoder().encode(base));
-  const input = serializeSignatureInput(options.components, paramsMap(options.params));
   return {
     'signature-input': `${options.label}=${input}`,
     signature: `${options.label}=:${Buffer.from(signature).toString('base64')}:`,

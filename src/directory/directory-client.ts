@@ -1,5 +1,6 @@
 import type { PublicJwk } from '../crypto/index.ts';
 import { TongbanError } from '../errors/index.ts';
+import { peerCall } from '../exchange/peer-http.ts';
 import type { Store } from '../store/index.ts';
 import { DirectoryView, verifySnapshot, type DirectorySnapshot, type RefusedAgreement } from './snapshot.ts';
 
@@ -57,9 +58,9 @@ export class DirectoryClient {
   /** Fetches and verifies the current snapshot; keeps the old one on any failure. */
   async refresh(): Promise<boolean> {
     try {
-      const response = await fetch(new URL('/v1/directory/snapshot', this.#options.hubUrl), { signal: AbortSignal.timeout(5000) });
-      if (!response.ok) throw new Error(`hub answered ${response.status}`);
-      const { snapshot: jws } = (await response.json()) as { snapshot: string };
+      const response = await peerCall(new URL('/v1/directory/snapshot', this.#options.hubUrl).toString(), { method: 'GET', timeoutMs: 5000 });
+      if (response.status !== 200) throw new Error(`hub answered ${response.status}`);
+      const { snapshot: jws } = JSON.parse(new TextDecoder().decode(response.body)) as { snapshot: string };
       const snapshot = await verifySnapshot(jws, this.#options.hubKey);
       // Same version: nothing changed, so the agreements need not be verified again.
       if (this.#view && snapshot.version === this.#view.version) {

@@ -6,6 +6,7 @@ import { exchangeAuditFields } from './audit-fields.ts';
 import type { ExchangeContext } from './context.ts';
 import { signedRequestHeaders, verifyResponse } from './http-messages.ts';
 import { checkConsent } from './consent.ts';
+import { peerCall, type PeerAnswer } from './peer-http.ts';
 import {
   envelopeOf,
   ExchangeRefusal,
@@ -126,17 +127,15 @@ export class ExchangeClient {
   async #post(url: string, body: string, signer: DirectoryEntry, unreachable: ErrorCode): Promise<{ status: number; json: unknown }> {
     const ctx = this.#ctx;
     const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
-    let response: Response;
+    let response: PeerAnswer;
     try {
-      response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(ctx.peerTimeoutMs ?? 10_000) });
+      response = await peerCall(url, { method: 'POST', headers, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 });
     } catch (error) {
       throw new TongbanError(unreachable, `${signer.name} (${signer.division}) did not answer.`, { cause: error });
     }
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const responseHeaders = Object.fromEntries([...response.headers.entries()].map(([k, v]) => [k.toLowerCase(), v]));
-    const valid = await verifyResponse(signer, { status: response.status, headers: responseHeaders, body: bytes }, { method: 'POST', url, headers }, ctx.clock());
+    const valid = await verifyResponse(signer, response, { method: 'POST', url, headers }, ctx.clock());
     if (!valid) throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${signer.division} for this request.`);
-    const json = parseOrNull(bytes);
+    const json = parseOrNull(response.body);
     if (json === null) throw new TongbanError('PEER_RESPONSE_INVALID', 'The answer is not JSON.');
     return { status: response.status, json };
   }

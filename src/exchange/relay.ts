@@ -2,6 +2,7 @@ import type { DirectoryView } from '../directory/snapshot.ts';
 import { errorStatus, isTongbanError, TongbanError, toProblem, type ErrorCode } from '../errors/index.ts';
 import type { ExchangeContext } from './context.ts';
 import { authenticateRequest, signedRequestHeaders, verifyResponse, type IncomingRequest } from './http-messages.ts';
+import { peerCall, type PeerAnswer } from './peer-http.ts';
 import { parseJson } from './provider.ts';
 import { HUB_REFUSAL_ORIGIN, RelayRequest, RelayResponse } from './protocol.ts';
 
@@ -52,15 +53,14 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
     const url = new URL('/v1/exchange/relayed', provider.endpoint).toString();
     const body = new TextDecoder().decode(request.body);
     const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
-    let response: Response;
+    let response: PeerAnswer;
     try {
-      response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(ctx.peerTimeoutMs ?? 10_000) });
+      response = await peerCall(url, { method: 'POST', headers, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 });
     } catch (error) {
       throw new TongbanError('PEER_UNREACHABLE', `${provider.name} (${provider.division}) did not answer.`, { cause: error });
     }
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const responseHeaders = Object.fromEntries([...response.headers.entries()].map(([k, v]) => [k.toLowerCase(), v]));
-    if (!(await verifyResponse(provider, { status: response.status, headers: responseHeaders, body: bytes }, { method: 'POST', url, headers }, ctx.clock()))) {
+    const bytes = response.body;
+    if (!(await verifyResponse(provider, response, { method: 'POST', url, headers }, ctx.clock()))) {
       throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${provider.division}.`);
     }
     if (response.status !== 200) {

@@ -19,7 +19,10 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  */
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((thrown: FastifyError | Error, request, reply) => {
-    const error = storeUnavailable(thrown) ?? storeUnavailable((thrown as { cause?: unknown }).cause) ?? thrown;
+    // A TongbanError already names what failed (a peer that does not answer is HUB_UNREACHABLE,
+    // not a database outage, even when its cause carries ECONNREFUSED); only other errors are
+    // checked for a lost database connection, on themselves or their cause.
+    const error = isTongbanError(thrown) ? thrown : (storeUnavailable(thrown) ?? storeUnavailable((thrown as { cause?: unknown }).cause) ?? thrown);
     let problem: Problem;
     if (isTongbanError(error)) {
       problem = error.toProblem(pathOf(request.url));

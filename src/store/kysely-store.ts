@@ -4,6 +4,7 @@ import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { makeOps } from './ops/index.ts';
 import { isUniqueViolation } from './ops/context.ts';
+import { batchedNonces } from './ops/federation.ts';
 import type { Dialect, IdempotentResult, Store, StoreOps } from './store.ts';
 
 export type Clock = () => Date;
@@ -17,6 +18,7 @@ export class KyselyStore implements Store {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #ops: StoreOps;
+  readonly #nonces: StoreOps['nonces'];
   readonly #onClose: () => Promise<void>;
   readonly #schema: string | undefined;
 
@@ -26,6 +28,8 @@ export class KyselyStore implements Store {
     this.#db = options.db;
     this.#clock = options.clock ?? (() => new Date());
     this.#ops = makeOps(this.#db, this.#clock, this.dialect);
+    // Outside transactions the replay cache is written in groups (one commit per batch).
+    this.#nonces = batchedNonces({ db: this.#db, clock: this.#clock, dialect: this.dialect }, this.#ops.nonces);
     this.#onClose = options.onClose ?? (async () => {});
   }
 
@@ -54,7 +58,7 @@ export class KyselyStore implements Store {
     return this.#ops.incidents;
   }
   get nonces() {
-    return this.#ops.nonces;
+    return this.#nonces;
   }
   get cases() {
     return this.#ops.cases;

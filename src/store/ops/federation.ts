@@ -4,7 +4,7 @@ import { SignedAgreement as SignedAgreementSchema } from '../../agreements/index
 import type { AuditEntry } from '../../audit/entry.ts';
 import type { AuditIncident, DirectoryChangeRecord, DirectoryNodeRecord, StoreOps, StoredCheckpoint } from '../store.ts';
 import type { AuditIncidentsTable, AuditLogTable } from '../schema.ts';
-import { isUniqueViolation, type OpsContext } from './context.ts';
+import { isUniqueViolation, runPrepared, type OpsContext } from './context.ts';
 
 export function directoryOps({ db }: OpsContext): StoreOps['directory'] {
   const toRecord = (row: { body: string; status: string; decided_at: string | null; decided_by: string | null; enrolled_at: string }) =>
@@ -114,7 +114,21 @@ export function agreementsOps({ db, clock, dialect }: OpsContext): StoreOps['agr
   };
 }
 
-export function auditOps({ db, dialect }: OpsContext): StoreOps['audit'] {
+const AUDIT_COLUMNS = ['seq', 'at', 'kind', 'outcome', 'code', 'request_id', 'requester', 'provider', 'agreement_id', 'item_code', 'service', 'purpose', 'case_id', 'operator', 'subject_hash', 'detail', 'prev_hash', 'hash'] as const;
+const auditInsertTexts = new Map<number, string>();
+/** `INSERT INTO audit_log (…) VALUES (?, …), …` for `rows` rows, built once per row count. */
+function auditInsertText(rows: number): string {
+  let text = auditInsertTexts.get(rows);
+  if (!text) {
+    const row = `(${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
+    text = `insert into "audit_log" (${AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${Array.from({ length: rows }, () => row).join(', ')}`;
+    auditInsertTexts.set(rows, text);
+  }
+  return text;
+}
+
+export function auditOps(ctx: OpsContext): StoreOps['audit'] {
+  const { db, dialect } = ctx;
   return {
     async lockHead(): Promise<void> {
       // SQLite transactions are already serialised on the node's single connection;
@@ -122,13 +136,15 @@ export function auditOps({ db, dialect }: OpsContext): StoreOps['audit'] {
       if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7020101)`.execute(db);
     },
     async head(): Promise<{ seq: number; hash: string } | undefined> {
-      const row = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      // Every append reads the head: hand-written SQL, not built per call.
+      const [row] = await runPrepared<{ seq: number | string; hash: string }>(ctx, 'select "seq", "hash" from "audit_log" order by "seq" desc limit 1', []);
       return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
     },
     async insert(entries: readonly AuditEntry[]): Promise<void> {
       // SQLite allows 32,766 bound values per statement (18 per row): insert in chunks.
       for (let i = 0; i < entries.length; i += 500) {
-        await db.insertInto('audit_log').values(entries.slice(i, i + 500).map(toRow)).execute();
+        const chunk = entries.slice(i, i + 500).map(toRow);
+        await runPrepared(ctx, auditInsertText(chunk.length), chunk.flatMap((row) => AUDIT_COLUMNS.map((c) => row[c])));
       }
     },
     async range(fromSeq: number, limit: number): Promise<AuditEntry[]> {
@@ -289,5 +305,61 @@ export function noncesOps({ db, dialect }: OpsContext): StoreOps['nonces'] {
       const result = await db.deleteFrom('seen_nonces').where('expires_at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
+  };
+}
+
+interface PendingNonce {
+  readonly keyid: string;
+  readonly nonce: string;
+  readonly expiresAt: number;
+  readonly resolve: (fresh: boolean) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The replay cache with group commit: nonces remembered in the same turn of the event loop are
+ * written by one `INSERT … ON CONFLICT DO NOTHING RETURNING` statement (its own transaction), and
+ * each caller learns whether its pair was new. A caller's promise settles only after that
+ * statement committed, so a nonce is as durable before the answer leaves as with one insert per
+ * request; one commit (one WAL flush) serves every request of the batch.
+ */
+export function batchedNonces(ctx: OpsContext, single: StoreOps['nonces']): StoreOps['nonces'] {
+  let pending: PendingNonce[] = [];
+  const flush = async () => {
+    const batch = pending;
+    pending = [];
+    // The first of two identical pairs in one batch competes with the table; the second is a replay of it.
+    const first = new Map<string, PendingNonce>();
+    for (const p of batch) {
+      const key = JSON.stringify([p.keyid, p.nonce]);
+      if (first.has(key)) p.resolve(false);
+      else first.set(key, p);
+    }
+    const unique = [...first.values()];
+    try {
+      const inserted = new Set<string>();
+      // 3 bound values a row: well inside SQLite's limit per statement.
+      for (let i = 0; i < unique.length; i += 500) {
+        const chunk = unique.slice(i, i + 500);
+        const rows = await runPrepared<{ keyid: string; nonce: string }>(
+          ctx,
+          `insert into "seen_nonces" ("keyid", "nonce", "expires_at") values ${chunk.map(() => '(?, ?, ?)').join(', ')} on conflict ("keyid", "nonce") do nothing returning "keyid", "nonce"`,
+          chunk.flatMap((p) => [p.keyid, p.nonce, p.expiresAt]),
+        );
+        for (const r of rows) inserted.add(JSON.stringify([r.keyid, r.nonce]));
+      }
+      for (const p of unique) p.resolve(inserted.has(JSON.stringify([p.keyid, p.nonce])));
+    } catch (error) {
+      for (const p of unique) p.reject(error);
+    }
+  };
+  return {
+    remember(keyid: string, nonce: string, expiresAt: number): Promise<boolean> {
+      return new Promise((resolve, reject) => {
+        if (pending.length === 0) setImmediate(() => void flush());
+        pending.push({ keyid, nonce, expiresAt, resolve, reject });
+      });
+    },
+    purge: (before) => single.purge(before),
   };
 }
