@@ -10,7 +10,7 @@ let endpoint: string;
 
 beforeAll(async () => {
   const result = await initNode({ dir: fixture.dir + '/node', division: '320400', role: 'hub', port: 0 });
-  runtime = await openNode(result.configPath, { env: {} });
+  runtime = await openNode(result.configPath, { env: {}, log: () => {} });
   ({ close, endpoint } = await listenNode(runtime, { port: 0 }));
 });
 afterAll(async () => {

@@ -286,7 +286,7 @@ describe('against a running server', () => {
     generateRegistries(join(fedA, 'hub', 'registries.sqlite'), { division: '522732', people: 5, businesses: 3 });
     // Another federation's hub, configured on the same port (as when --federation is left out).
     await initNode({ dir: join(fedB, 'hub'), division: '100000', role: 'hub', port });
-    runtime = await openNode(a.configPath, { env: {} });
+    runtime = await openNode(a.configPath, { env: {}, log: () => {} });
     ({ close } = await listenNode(runtime));
   }, 60_000);
   afterAll(async () => {

@@ -11,7 +11,7 @@ let handle: Awaited<ReturnType<typeof listenNode>>;
 // authenticated ones are not (issue 8, item 7).
 beforeAll(async () => {
   const result = await initNode({ dir: fixture.dir + '/hub', division: '100000', role: 'hub', port: 0, rateLimit: { max: 3, enrolmentMax: 2, windowSeconds: 60 } });
-  runtime = await openNode(result.configPath, { env: {} });
+  runtime = await openNode(result.configPath, { env: {}, log: () => {} });
   handle = await listenNode(runtime, { port: 0 });
 });
 afterAll(async () => {

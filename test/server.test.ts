@@ -13,7 +13,7 @@ let endpoint: string;
 // A regional hub needs no other server, so the generic routes are tested on one.
 beforeAll(async () => {
   const result = await initNode({ dir: fixture.dir + '/node', division: '320400', role: 'hub', port: 0 });
-  runtime = await openNode(result.configPath, { clock: () => new Date('2026-11-30T08:00:00Z'), env: {} });
+  runtime = await openNode(result.configPath, { clock: () => new Date('2026-11-30T08:00:00Z'), env: {}, log: () => {} });
   const handle = await listenNode(runtime, { port: 0 });
   app = handle.app;
   endpoint = handle.endpoint;
