@@ -157,6 +157,14 @@ describe('node server', () => {
     expect(JSON.stringify(body)).not.toContain('11010519491231002X');
   });
 
+  it('answers a malformed URL and an over-long path parameter with problem+json, echoing neither', async () => {
+    const bad = expectProblem(await app.inject({ method: 'GET', url: '/v1/catalog/items/%ZZ' }), 400, 'BAD_REQUEST');
+    expect(JSON.stringify(bad)).not.toContain('%ZZ');
+    const long = 'a'.repeat(10_000);
+    const tooLong = expectProblem(await app.inject({ method: 'GET', url: `/v1/divisions/${long}` }), 400, 'BAD_REQUEST');
+    expect(JSON.stringify(tooLong)).not.toContain(long.slice(0, 200));
+  });
+
   it('publishes an OpenAPI 3.1 document covering every route', async () => {
     const doc = JSON.parse((await app.inject({ method: 'GET', url: '/openapi.json' })).body);
     expect(doc.openapi).toBe('3.1.0');

@@ -18,7 +18,7 @@ import { metricsPlugin } from './plugins/metrics.ts';
 import { operatorPlugin } from './plugins/operator.ts';
 import { standardsPlugin } from './plugins/standards.ts';
 import { connectionTimeouts, limitConnections } from './limits.ts';
-import { installProblemHandlers } from './problem-handlers.ts';
+import { frameworkProblem, installProblemHandlers } from './problem-handlers.ts';
 import { installRawJsonParser } from './raw-body.ts';
 import { loggerOptions } from './logger.ts';
 import { productionWarnings, warningBlock } from './warnings.ts';
@@ -41,6 +41,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     ...loggerOptions(options.logLevel ?? runtime.config.server.logLevel, options.logStream ?? { write: (line: string) => runtime.log(line.trimEnd()) }),
     bodyLimit: runtime.config.server.bodyLimit,
     return503OnClosing: true,
+    frameworkErrors: frameworkProblem,
     ...connectionTimeouts(runtime.config.server),
   });
   limitConnections(app, runtime.config.server);

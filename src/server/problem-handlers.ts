@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isTongbanError, toProblem, type ErrorCode, type Problem } from '../errors/index.ts';
 import { storeUnavailable } from '../store/index.ts';
 
@@ -47,6 +47,16 @@ export function installProblemHandlers(app: FastifyInstance): void {
     const problem = toProblem('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`, { instance: pathOf(request.url) });
     void reply.code(404).type('application/problem+json').send(problem);
   });
+}
+
+/**
+ * Errors Fastify meets before any route runs (a malformed URL, a path parameter over its maximum
+ * length): answered as problem+json like every other error, naming neither the URL nor the
+ * parameter (they can be long, and carry personal data). Passed as Fastify's `frameworkErrors`.
+ */
+export function frameworkProblem(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const problem = toProblem('BAD_REQUEST', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is longer than allowed.' : 'The request URL is malformed.');
+  void reply.code(problem.status).type('application/problem+json').send(problem);
 }
 
 // The query string can carry personal data; problems name only the path.
