@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { BIN, runTongban } from './support/cli.ts';
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,20 +11,10 @@ import { initNode, openNode, type NodeRuntime } from '../src/node/index.ts';
 import { listenNode } from '../src/server/index.ts';
 import { freePortRun } from './free-ports.ts';
 
-const BIN = new URL('../bin/tongban.js', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'tongban-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function tongban(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: work, env: { ...process.env, TONGBAN_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const tongban = (...args: string[]) => runTongban(args, { cwd: work });
 
 const STACK_LINE = /^\s+at .+[:(]/m;
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runTongban } from './support/cli.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,6 @@ import { startTestFederation, type TestFederation } from './support/federation.t
  * docs/cases.md cannot rot: every command of its ```sh blocks runs, in order, against a running
  * federation, with the placeholders filled from earlier outputs exactly as the page says.
  */
-const BIN = new URL('../bin/tongban.js', import.meta.url).pathname;
 const DOC = readFileSync(new URL('../docs/cases.md', import.meta.url), 'utf8');
 
 /** The commands of a markdown page's ```sh blocks (comments dropped, `\` continuations joined). */
@@ -31,16 +30,7 @@ function words(command: string): string[] {
   return [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
 }
 
-function run(cwd: string, args: string[], token = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, TONGBAN_DEBUG: '', TONGBAN_TOKEN: token } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = (cwd: string, args: string[], token = '') => runTongban(args, { cwd, env: { TONGBAN_TOKEN: token } });
 
 const field = (output: string, label: string) => new RegExp(`^${label}\\s+(\\S+)`, 'm').exec(output)?.[1];
 

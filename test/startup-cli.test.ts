@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runTongban } from './support/cli.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portIsFree } from '../src/federation/index.ts';
 
 /** Start-up commands facing a port someone else holds: they fail, and say which and by whom. */
-const BIN = new URL('../bin/tongban.js', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'tongban-ports-'));
 let holder: Server;
 let taken: number;
@@ -22,16 +21,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function tongban(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: work, env: { ...process.env, TONGBAN_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const tongban = (...args: string[]) => runTongban(args, { cwd: work });
 
 describe('ports in use', () => {
   it('tongban demo fails non-zero before starting anything, naming the port and the process holding it', async () => {

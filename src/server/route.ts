@@ -120,6 +120,11 @@ function parse(schema: z.ZodType | undefined, value: unknown, where: string): un
  * The query of a list endpoint: `limit` (1 to `max`, `fallback` when absent) and `offset`. Every
  * list answers a page, never everything (a listing must not grow with the data behind it).
  */
+/** One page of a list already read (short by construction), with the list's true total. */
+export function pageOf<T>(all: readonly T[], page: { limit: number; offset: number }): { page: T[]; total: number } {
+  return { page: all.slice(page.offset, page.offset + page.limit), total: all.length };
+}
+
 export function Page(max: number, fallback = max) {
   return z.object({
     limit: z.coerce.number().int().min(1).max(max).default(fallback),

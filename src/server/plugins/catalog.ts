@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HandlingMode, Item } from '../../catalog/index.ts';
 import type { ServerContext } from '../context.ts';
-import { addRoute, Page } from '../route.ts';
+import { addRoute, Page, pageOf } from '../route.ts';
 
 export function catalogPlugin({ app, openapi, runtime, rateLimits }: ServerContext): void {
   addRoute(app, openapi, {
@@ -17,8 +17,8 @@ export function catalogPlugin({ app, openapi, runtime, rateLimits }: ServerConte
     }),
     response: z.object({ items: z.array(Item), total: z.number() }),
     handler: async ({ query: { limit, offset, ...filter } }) => {
-      const items = (await runtime.catalog()).list(filter);
-      return { items: items.slice(offset, offset + limit), total: items.length };
+      const { page, total } = pageOf((await runtime.catalog()).list(filter), { limit, offset });
+      return { items: page, total };
     },
   });
 

@@ -7,7 +7,7 @@ import { authenticateRequest, REQUEST_COMPONENTS, REQUEST_TTL_SECONDS, SIGNATURE
 import type { DirectoryChangeRecord } from '../../store/index.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
-import { addRoute, Page } from '../route.ts';
+import { addRoute, Page, pageOf } from '../route.ts';
 
 const DivisionParam = z.object({ division: z.string().regex(/^\d{6}$/) });
 const Key = z.object({ kid: z.string(), jwk: PublicJwk });
@@ -217,8 +217,8 @@ export function directoryPlugin(context: ServerContext): void {
     before: admin,
     // At most one entry per GB/T 2260 division (a few thousand): paged over the list read at once.
     handler: async ({ query }) => {
-      const nodes = await hub().list();
-      return { nodes: nodes.slice(query.offset, query.offset + query.limit).map((n) => NodeStatus.parse(n)), total: nodes.length };
+      const { page, total } = pageOf(await hub().list(), query);
+      return { nodes: page.map((n) => NodeStatus.parse(n)), total };
     },
   });
 
@@ -284,8 +284,8 @@ export function directoryPlugin(context: ServerContext): void {
     // At most one pending change per approved division.
     handler: async ({ query }) => {
       const nodes = new Map((await hub().list()).map((n) => [n.division, n]));
-      const changes = await hub().listChanges();
-      return { changes: changes.slice(query.offset, query.offset + query.limit).map((c) => changeView(c, nodes.get(c.division))), total: changes.length };
+      const { page, total } = pageOf(await hub().listChanges(), query);
+      return { changes: page.map((c) => changeView(c, nodes.get(c.division))), total };
     },
   });
 
