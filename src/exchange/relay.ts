@@ -2,7 +2,7 @@ import type { DirectoryView } from '../directory/snapshot.ts';
 import { errorStatus, isTongbanError, TongbanError, toProblem, type ErrorCode } from '../errors/index.ts';
 import type { ExchangeContext } from './context.ts';
 import { authenticateRequest, signedRequestHeaders, verifyResponse, type IncomingRequest } from './http-messages.ts';
-import { peerCall, type PeerAnswer } from './peer-http.ts';
+import { peerCall, REQUEST_ID_HEADER, type PeerAnswer } from './peer-http.ts';
 import { parseJson } from './provider.ts';
 import { HUB_REFUSAL_ORIGIN, RelayRequest, RelayResponse } from './protocol.ts';
 
@@ -55,7 +55,8 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
     const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
     let response: PeerAnswer;
     try {
-      response = await peerCall(url, { method: 'POST', headers, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 });
+      // The id of the envelope (a UUID the schema checked), not the caller's header: the provider's log lines correlate with the requester's.
+      response = await peerCall(url, { method: 'POST', headers: { ...headers, [REQUEST_ID_HEADER]: envelope.requestId }, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 });
     } catch (error) {
       throw new TongbanError('PEER_UNREACHABLE', `${provider.name} (${provider.division}) did not answer.`, { cause: error });
     }
