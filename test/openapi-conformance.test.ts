@@ -25,8 +25,10 @@ import { generateSigningKey, startTestFederation, type TestFederation } from './
  *  - tokens are functions (`() => tokens.x`), read when the call runs: calls run in order, so a
  *    call may use what an earlier one created (stateful steps keep their ids in `state`);
  *  - 401 (no credentials), 400 (malformed path parameter or JSON body), 413, 415 and 429 are
- *    provoked for every operation by the generic tests below: add calls only for the statuses
+ *    provoked for every operation by the generic tests below (they fill path parameters with
+ *    `pathOf`: extend it for a parameter name it does not know): add calls only for the statuses
  *    your route answers in its own situations (200/201, 400 for a bad query or body, 403, 404, 409…);
+ *  - a status no real call can provoke is a documentation bug: fix the route's `errors`;
  *  - 500, 502 and 503 are documented once for every operation (`default`, components/responses),
  *    not per operation, and are not counted here.
  */
@@ -465,7 +467,7 @@ const calls: Array<[string, Call]> = [
   ...both('withdraw', 'POST', '/v1/cases/{id}/actions/{action}', (s) => http(s, 'POST', () => `/v1/cases/${state.withdrawn[s]}/actions/withdraw`, { token: clerkOf(s), body: { reason: '申请人撤回' } })),
   call('evidence for a closed case', SANDU, 'POST', '/v1/cases/{id}/evidence', http(SANDU, 'POST', () => `/v1/cases/${state.withdrawn[SANDU]}/evidence`, { token: clerkOf(SANDU), body: { provider: SANDU, service: 'household.residence-proof', purpose: '户籍类证明开具' } })),
   call('evidence for no such case', SANDU, 'POST', '/v1/cases/{id}/evidence', http(SANDU, 'POST', '/v1/cases/C-522732-NOPE/evidence', { token: clerkOf(SANDU), body: { provider: SANDU, service: 'household.residence-proof', purpose: '户籍类证明开具' } })),
-  call('evidence by an applicant', SANDU, 'POST', '/v1/cases/{id}/evidence', http(SANDU, 'POST', () => `/v1/cases/${caseOf(SANDU)()}/evidence`, { token: applicantOf(SANDU), body: { provider: SANDU, service: 'household.residence-proof', purpose: '户籍类证明开具' } })),
+  call('evidence by an applicant (not their case: not found)', SANDU, 'POST', '/v1/cases/{id}/evidence', http(SANDU, 'POST', () => `/v1/cases/${caseOf(SANDU)()}/evidence`, { token: applicantOf(SANDU), body: { provider: SANDU, service: 'household.residence-proof', purpose: '户籍类证明开具' } })),
   call('evidence outside any agreement', SANDU, 'POST', '/v1/cases/{id}/evidence', http(SANDU, 'POST', () => `/v1/cases/${caseOf(SANDU)()}/evidence`, { token: clerkOf(SANDU), body: { provider: ANJI, service: 'household.residence-proof', purpose: '户籍类证明开具' } })),
   call('evidence (Anji asks Sandu)', ANJI, 'POST', '/v1/cases/{id}/evidence', http(ANJI, 'POST', () => `/v1/cases/${state.anjiCase}/evidence`, { token: () => tokens.anjiClerk, body: { provider: SANDU, service: 'household.residence-proof', purpose: '户籍类证明开具' } })),
   ...both('post to the thread', 'POST', '/v1/cases/{id}/thread', (s) => http(s, 'POST', () => `/v1/cases/${caseOf(s)()}/thread`, { token: clerkOf(s), body: { text: '请核对材料' } })),
