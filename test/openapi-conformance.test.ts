@@ -542,7 +542,8 @@ describe('OpenAPI conformance: real answers against each server’s own /openapi
           return (
             [
               [400, { raw: '{"broken":' }],
-              [413, { raw: JSON.stringify({ padding: 'x'.repeat(2_000_000) }) }],
+              // Just over the default body limit (1 MiB).
+              [413, { raw: JSON.stringify({ padding: 'x'.repeat(1024 * 1024 + 1024) }) }],
               [415, { raw: 'a=b', type: 'text/plain' }],
             ] as const
           ).map(([status, body]) => async () => {
