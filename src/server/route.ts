@@ -44,7 +44,11 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly before?: (request: FastifyRequest) => void | Promise<void>;
   /** For unauthenticated routes: requests per client address (RATE_LIMITED beyond). */
   readonly rateLimit?: RouteRateLimit | undefined;
-  /** Error statuses this route can answer with, for the OpenAPI document. */
+  /**
+   * Error statuses this route can answer with, for the OpenAPI document: only those a real call can
+   * provoke (test/openapi-conformance.test.ts requires one for each). 500, 502 and 503 are documented
+   * once for every operation (`default`), whether listed here or not.
+   */
   readonly errors?: readonly number[];
   handler(
     input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> },
