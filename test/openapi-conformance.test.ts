@@ -5,6 +5,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEncryptionKey, signJws, type SigningKey } from '../src/crypto/index.ts';
 import { buildRotationRequest, type DirectoryEntry } from '../src/directory/index.ts';
+import { sealEnvelope } from '../src/messaging/index.ts';
 import { CHECKPOINT_TYP } from '../src/node/jobs.ts';
 import { generateSigningKey, startTestFederation, type TestFederation } from './support/federation.ts';
 
@@ -317,6 +318,25 @@ const precheck = (server: Server) => async () => {
   return http(server, 'POST', () => `/v1/cases/${caseOf(server)()}/actions/precheck`, { token: clerkOf(server), body: { materials, identityVerified: true } })();
 };
 
+/** A node-to-node message (src/messaging) from Anji to `to`: Anji's thread message on the case at `to` unless told otherwise. */
+const message = (to: Server, overrides: Record<string, unknown> = {}) => ({ id: randomUUID(), kind: 'case.message', conversation: 'case:conformance', from: ANJI, to, payload: state.message[to], ...overrides });
+/** The same sealed for `to` (what a node sends through the hub), signed by Anji. */
+const sealed = async (m: ReturnType<typeof message>) => sealEnvelope(t.key(ANJI), m, (await t.f.nodes.get(ANJI)!.runtime!.exchange.directory.current()).node(m.to)!.encryptionKey);
+/** One message id sent twice, the second time with other content (the answer to the second). */
+const reused = (to: Server, path: string, wrap: (m: ReturnType<typeof message>) => unknown | Promise<unknown>) => async () => {
+  const first = message(to);
+  const send = async (m: ReturnType<typeof message>) => t.raw({ from: ANJI, to: path === '/v1/messages/relay' ? HUB : to, path, body: await wrap(m) });
+  await send(first);
+  const r = await send({ ...first, payload: { ...state.message[to], text: '另一条' } });
+  return { status: r.status, contentType: r.headers.get('content-type') ?? '', body: r.json } as Answer;
+};
+/** Relays an envelope through the hub, signed and sealed by Anji. */
+const relayed = (m: () => ReturnType<typeof message>) => async (): Promise<Answer> => {
+  const r = await t.raw({ from: ANJI, to: HUB, path: '/v1/messages/relay', body: await sealed(m()) });
+  return { status: r.status, contentType: r.headers.get('content-type') ?? '', body: r.json };
+};
+const legacy = (m: ReturnType<typeof message>) => ({ id: m.id, kind: m.kind, payload: m.payload });
+
 /** Real calls, in order: at least one per documented operation, and one per documented status that only a situation provokes. */
 const calls: Array<[string, Call]> = [
   // Public reference data (every server).
@@ -496,6 +516,20 @@ const calls: Array<[string, Call]> = [
   ),
   ...both('inbox: malformed, signed', 'POST', '/v1/cases/inbox', (s) => signed(ANJI, s, '/v1/cases/inbox', () => ({ id: 'm-1', kind: 'case.nothing', payload: {} }))),
   ...both('inbox: a stranger', 'POST', '/v1/cases/inbox', (s) => signed('x', s, '/v1/cases/inbox', () => ({}), { key: () => state.stranger })),
+  ...both('inbox: an id reused for another message', 'POST', '/v1/cases/inbox', (s) => reused(s, '/v1/cases/inbox', legacy)),
+  // Node-to-node messages (src/messaging): the inbox every server has, the hub's relay.
+  ...both('messages: a thread message', 'POST', '/v1/messages/inbox', (s) => signed(ANJI, s, '/v1/messages/inbox', () => message(s))),
+  ...both('messages: an id reused for another message', 'POST', '/v1/messages/inbox', (s) => reused(s, '/v1/messages/inbox', (m) => m)),
+  ...both('messages: a case the receiver does not hold yet', 'POST', '/v1/messages/inbox', (s) => signed(ANJI, s, '/v1/messages/inbox', () => message(s, { payload: { ...state.message[s], caseId: 'C-330523-NOT-YET' } }))),
+  ...both('messages: a kind the receiver does not take', 'POST', '/v1/messages/inbox', (s) => signed(ANJI, s, '/v1/messages/inbox', () => message(s, { kind: 'test.nothing' }))),
+  ...both('messages: an author who is not the signer', 'POST', '/v1/messages/inbox', (s) => signed(ANJI, s, '/v1/messages/inbox', () => message(s, { from: QINGPU }))),
+  ...both('messages: malformed, signed', 'POST', '/v1/messages/inbox', (s) => signed(ANJI, s, '/v1/messages/inbox', () => ({ id: 'm-1' }))),
+  call('relay a message', HUB, 'POST', '/v1/messages/relay', relayed(() => message(SANDU))),
+  call('relay a message: an id reused', HUB, 'POST', '/v1/messages/relay', reused(SANDU, '/v1/messages/relay', sealed)),
+  call('relay a message: a case the destination does not hold yet', HUB, 'POST', '/v1/messages/relay', relayed(() => message(SANDU, { payload: { ...state.message[SANDU], caseId: 'C-330523-NOT-YET' } }))),
+  call('relay a message: a kind the destination does not take', HUB, 'POST', '/v1/messages/relay', relayed(() => message(SANDU, { kind: 'test.nothing' }))),
+  call('relay a message: an author who is not the signer', HUB, 'POST', '/v1/messages/relay', relayed(() => message(SANDU, { from: QINGPU }))),
+  call('relay a message: malformed, signed', HUB, 'POST', '/v1/messages/relay', signed(ANJI, HUB, '/v1/messages/relay', () => ({ id: 'm-1' }))),
   ...both('events', 'GET', '/v1/cases/events', (s) => http(s, 'GET', '/v1/cases/events', { token: clerkOf(s) })),
 ];
 

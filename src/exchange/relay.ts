@@ -1,4 +1,5 @@
-import type { DirectoryView } from '../directory/snapshot.ts';
+import type { AuditEvent } from '../audit/index.ts';
+import type { DirectoryEntry, DirectoryView } from '../directory/snapshot.ts';
 import { errorStatus, isTongbanError, TongbanError, toProblem, type ErrorCode } from '../errors/index.ts';
 import type { ExchangeContext } from './context.ts';
 import { authenticateRequest, signedRequestHeaders, verifyResponse, type IncomingRequest } from './http-messages.ts';
@@ -50,16 +51,8 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
     const provider = view.node(envelope.provider);
     if (!provider) throw new TongbanError('NODE_UNKNOWN', `${envelope.provider} is not in the directory.`);
 
-    const url = new URL('/v1/exchange/relayed', provider.endpoint).toString();
-    const body = new TextDecoder().decode(request.body);
-    const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
-    let response: PeerAnswer;
-    try {
-      // The id of the envelope (a UUID the schema checked), not the caller's header: the provider's log lines correlate with the requester's.
-      response = await peerCall(url, { method: 'POST', headers: { ...headers, [REQUEST_ID_HEADER]: envelope.requestId }, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 });
-    } catch (error) {
-      throw new TongbanError('PEER_UNREACHABLE', `${provider.name} (${provider.division}) did not answer.`, { cause: error });
-    }
+    // The id of the envelope (a UUID the schema checked), not the caller's header: the provider's log lines correlate with the requester's.
+    const { url, headers, response } = await forwardAsHub(ctx, provider, '/v1/exchange/relayed', request.body, { [REQUEST_ID_HEADER]: envelope.requestId });
     const bytes = response.body;
     if (!(await verifyResponse(provider, response, { method: 'POST', url, headers }, ctx.clock()))) {
       throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${provider.division}.`);
@@ -77,13 +70,40 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
     await ctx.audit.append({ kind: 'exchange.relay', outcome: 'relayed', ...envelopeEvent, detail: { status: response.status, bytes: bytes.length } });
     return { status: 200, body: new TextDecoder().decode(bytes), contentType: 'application/json' };
   } catch (error) {
-    const known = isTongbanError(error);
-    const problem = known ? error.toProblem() : toProblem('INTERNAL', 'An internal error occurred.');
-    if (!known) console.error('relay: unexpected error', error);
-    await ctx.audit.append({ kind: 'exchange.relay', outcome: known && error.status < 500 ? 'refused' : 'error', ...envelopeEvent, code: problem.code, detail: {} });
-    const body = { ...problem, [HUB_REFUSAL_ORIGIN]: ctx.self };
-    return { status: problem.status, body: JSON.stringify(body), contentType: 'application/problem+json' };
+    return hubRefusal(ctx, error, { kind: 'exchange.relay', ...envelopeEvent, detail: {} });
   }
+}
+
+/** The hub's hop: the request's bytes, unchanged, POSTed to `path` at `destination`, signed by the hub. */
+export async function forwardAsHub(
+  ctx: Pick<ExchangeContext, 'signingKey' | 'clock' | 'peerTimeoutMs'>,
+  destination: DirectoryEntry,
+  path: string,
+  bytes: Uint8Array,
+  /** Unsigned headers sent along (log correlation). */
+  extra: Record<string, string> = {},
+): Promise<{ url: string; headers: Record<string, string>; response: PeerAnswer }> {
+  const url = new URL(path, destination.endpoint).toString();
+  const body = new TextDecoder().decode(bytes);
+  const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
+  try {
+    return { url, headers, response: await peerCall(url, { method: 'POST', headers: { ...headers, ...extra }, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 }) };
+  } catch (error) {
+    throw new TongbanError('PEER_UNREACHABLE', `${destination.name} (${destination.division}) did not answer.`, { cause: error });
+  }
+}
+
+/**
+ * The hub's own refusal of something it was asked to relay (an exchange, a message): audited with
+ * what the hub could read, answered as problem+json naming the hub as `origin`.
+ */
+export async function hubRefusal(ctx: Pick<ExchangeContext, 'audit' | 'self'>, error: unknown, event: Omit<AuditEvent, 'outcome' | 'code'>): Promise<RelayOutcome> {
+  const known = isTongbanError(error);
+  const problem = known ? error.toProblem() : toProblem('INTERNAL', 'An internal error occurred.');
+  if (!known) console.error(`${event.kind}: unexpected error`, error);
+  await ctx.audit.append({ ...event, outcome: known && error.status < 500 ? 'refused' : 'error', code: problem.code });
+  const body = { ...problem, [HUB_REFUSAL_ORIGIN]: ctx.self };
+  return { status: problem.status, body: JSON.stringify(body), contentType: 'application/problem+json' };
 }
 
 function parseOrNull(bytes: Uint8Array): unknown {
