@@ -93,7 +93,7 @@ export async function stopChildProcesses(): Promise<void> {
  * semi-space instead of V8's default 16 MB. V8 grows the young generation to its maximum while a
  * server starts (module loading survives scavenges) and keeps it at that size afterwards, so by
  * default about 25 MB of each idle server's memory is an empty nursery; under load a smaller one
- * costs no measurable CPU (docs/benchmarks.md, "Memory"). An operator's own NODE_OPTIONS setting
+ * costs no measurable CPU (docs/benchmarks.md, "Start-up and memory"). An operator's own NODE_OPTIONS setting
  * of the flag wins; `tongban serve` run by hand takes it the same way
  * (NODE_OPTIONS=--max-semi-space-size=2).
  */
