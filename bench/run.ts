@@ -1,12 +1,13 @@
 /**
  * `npm run bench [-- --quick]`: figures that matter as ratios against a baseline measured in
- * the same run, on this (shared, noisy) machine. Writes bench/results/latest.json.
+ * the same run, on this (shared, noisy) machine. Writes bench/results/latest.json, or the file
+ * named by `--out <path>`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Agreement, PolicyIndex, type AccessRequest } from '../src/agreements/index.ts';
 import { AuditLog, auditPages, chainEntries, verifyChain } from '../src/audit/index.ts';
@@ -15,6 +16,7 @@ import { sampleSubjects } from '../src/demo/registries.ts';
 import { demoFederation, startFederation } from '../src/federation/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { closedLoop, round, type LoadResult } from './load.ts';
+import { assertCompiled, freePortBase, timeDemoStart } from './startup.ts';
 
 const quick = process.argv.includes('--quick');
 /** `--exchange-only`: the exchange scenarios alone (for comparing levers quickly). */
@@ -23,7 +25,9 @@ const sizes = quick
   ? { seconds: 2.5, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 200_000, appends: 5_000, verify: 100_000, tracker: 1_000_000, caseSeconds: 3 }
   : { seconds: 10, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 2_000_000, appends: 50_000, verify: 1_000_000, tracker: 10_000_000, caseSeconds: 10 };
 const pgUrl = process.env.TONGBAN_BENCH_DATABASE_URL ?? process.env.TONGBAN_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const results: Record<string, Record<string, unknown>> = { meta: {}, exchange: {}, policy: {}, audit: {}, memory: {}, cases: {} };
+const results: Record<string, Record<string, unknown>> = { meta: {}, start: {}, exchange: {}, policy: {}, audit: {}, memory: {}, cases: {} };
+const outIndex = process.argv.indexOf('--out');
+const outPath = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
 const work = mkdtempSync(join(tmpdir(), 'tongban-bench-'));
 const log = (m: string) => process.stderr.write(m + '\n');
 
@@ -99,6 +103,7 @@ async function exchangeBenchmarks(): Promise<void> {
     };
 
     const sandu = f.nodes.get('522732')!;
+    assertCompiled(sandu.pid!);
     results.memory.idle_mb = round(rssMb(sandu.pid!), 1);
     const pg = await startPostgresFederation(portBase + 100, small);
     if (pg) cleanups.push(pg.stop);
@@ -444,10 +449,27 @@ async function auditBenchmarks(): Promise<void> {
   results.audit.tracker_vs_primary_key_lookup = round(bySubject / bySeq, 2);
 }
 
+/** `start.*`: npm start's command, a first start that creates the demo and a second that reuses it (bench/startup.ts). */
+async function startBenchmarks(): Promise<void> {
+  const portBase = await freePortBase();
+  const dir = join(work, 'demo');
+  log(`start: npm start's command (tongban demo --dir ${dir}), creating the demo…`);
+  const first = await timeDemoStart(dir, portBase, work);
+  log('start: again, reusing the demo…');
+  const again = await timeDemoStart(dir, portBase, work);
+  results.start.seconds = round(again.readySeconds, 2);
+  results.start.up_seconds = round(again.upSeconds, 2);
+  results.start.first_seconds = round(first.readySeconds, 2);
+  results.start.first_up_seconds = round(first.upSeconds, 2);
+  results.start.cpu_seconds = round(again.cpuSeconds, 2);
+  results.start.first_cpu_seconds = round(first.cpuSeconds, 2);
+}
+
 async function main(): Promise<void> {
   results.meta = { quick, sizes, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), at: new Date().toISOString() };
   const started = performance.now();
   try {
+    if (!exchangeOnly) await startBenchmarks();
     await exchangeBenchmarks();
     if (!exchangeOnly) {
       policyBenchmark();
@@ -457,14 +479,15 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
   results.meta.seconds = round((performance.now() - started) / 1000, 1);
-  mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-  writeFileSync(join(import.meta.dirname, 'results', exchangeOnly ? 'exchange.json' : 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  const out = outPath ?? join(import.meta.dirname, 'results', exchangeOnly ? 'exchange.json' : 'latest.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   const rows: string[] = [];
   for (const [section, values] of Object.entries(results)) {
     if (section === 'meta') continue;
     for (const [key, value] of Object.entries(values)) rows.push(`${`${section}.${key}`.padEnd(42)} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
   }
-  process.stdout.write(`Tongban benchmarks (${quick ? 'quick' : 'full'}; ${results.meta.cpus} cores, ${results.meta.seconds} s)\n${rows.join('\n')}\nwritten to bench/results/${exchangeOnly ? 'exchange' : 'latest'}.json\n`);
+  process.stdout.write(`Tongban benchmarks (${quick ? 'quick' : 'full'}; ${results.meta.cpus} cores, ${results.meta.seconds} s)\n${rows.join('\n')}\nwritten to ${outPath ?? `bench/results/${exchangeOnly ? 'exchange' : 'latest'}.json`}\n`);
 }
 
 await main();

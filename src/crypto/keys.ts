@@ -1,7 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPair as generateNodeKeyPair, sign, verify, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Piscina } from 'piscina';
-import { sm2 } from 'sm-crypto-v2';
+import type { Piscina } from 'piscina';
 import { z } from 'zod';
 import { base64urlToHex, hexToBase64url } from './base64url.ts';
 import { jwkThumbprintOf } from './thumbprint.ts';
@@ -60,6 +59,9 @@ export async function generateSigningKey(algorithm: SigningAlgorithm, owner: str
     const privateJwk = PrivateJwk.parse({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d });
     return withKid(owner, algorithm, privateJwk);
   }
+  // sm-crypto-v2 (and its big-integer curve code) is loaded only when an SM2 key is made here;
+  // signing and verifying with SM2 happen on the worker threads.
+  const { sm2 } = await import('sm-crypto-v2');
   const pair = sm2.generateKeyPairHex();
   // publicKey is 04 || x || y in hex.
   const privateJwk = PrivateJwk.parse({
@@ -119,7 +121,7 @@ const ed25519Public = (jwk: PublicJwk & { kty: 'OKP' }) => cachedKey(jwk, (k) =>
 export async function signBytes(key: SigningKey, data: Uint8Array): Promise<Uint8Array> {
   const jwk = key.privateJwk;
   if (jwk.kty === 'OKP') return new Uint8Array(sign(null, data, ed25519Private(jwk)));
-  const hex = (await sm2Pool().run({ op: 'sign', data, privateHex: base64urlToHex(jwk.d), publicHex: sm2PublicHex(jwk), userId: SM2_DEFAULT_ID })) as string;
+  const hex = (await (await sm2Pool()).run({ op: 'sign', data, privateHex: base64urlToHex(jwk.d), publicHex: sm2PublicHex(jwk), userId: SM2_DEFAULT_ID })) as string;
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
@@ -131,7 +133,7 @@ export async function verifyBytes(jwk: PublicJwk, data: Uint8Array, signature: U
       return verify(null, data, ed25519Public(jwk), signature);
     }
     if (signature.length !== 64) return false;
-    return (await sm2Pool().run({
+    return (await (await sm2Pool()).run({
       op: 'verify',
       data,
       signatureHex: Buffer.from(signature).toString('hex'),
@@ -143,11 +145,13 @@ export async function verifyBytes(jwk: PublicJwk, data: Uint8Array, signature: U
   }
 }
 
-// SM2 is pure JavaScript (sm-crypto-v2): it runs on worker threads, off the event loop.
-let pool: Piscina | undefined;
-function sm2Pool(): Piscina {
-  pool ??= new Piscina({ filename: new URL('./sm2-worker.mjs', import.meta.url).href, minThreads: 0, maxThreads: 2, idleTimeout: 2000 });
-  return pool;
+// SM2 is pure JavaScript (sm-crypto-v2): it runs on worker threads, off the event loop. The pool
+// (and piscina itself) is loaded at the first SM2 signature or verification: a node whose
+// federation has no SM2 party never starts it.
+let pool: Promise<Piscina> | undefined;
+async function sm2Pool(): Promise<Piscina> {
+  pool ??= import('piscina').then(({ Piscina }) => new Piscina({ filename: new URL('./sm2-worker.mjs', import.meta.url).href, minThreads: 0, maxThreads: 2, idleTimeout: 2000 }));
+  return await pool;
 }
 
 export function sm2PublicHex(jwk: { x: string; y: string }): string {

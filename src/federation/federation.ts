@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import { Agreement, type PartySignature } from '../agreements/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { generateRegistries, demoServiceConfigs } from '../demo/registries.ts';
@@ -227,6 +226,7 @@ export async function resetFederation(dirPath: string): Promise<void> {
     const schema = parsed.searchParams.get('schema');
     if (!schema) continue;
     parsed.searchParams.delete('schema');
+    const { default: pg } = await import('pg');
     const client = new pg.Client({ connectionString: parsed.toString() });
     try {
       await client.connect();

@@ -88,6 +88,19 @@ export async function stopChildProcesses(): Promise<void> {
   );
 }
 
+/**
+ * V8 flags of every server process a federation starts: a young generation of at most 2 MB per
+ * semi-space instead of V8's default 16 MB. V8 grows the young generation to its maximum while a
+ * server starts (module loading survives scavenges) and keeps it at that size afterwards, so by
+ * default about 25 MB of each idle server's memory is an empty nursery; under load a smaller one
+ * costs no measurable CPU (docs/benchmarks.md, "Start-up and memory"). An operator's own NODE_OPTIONS setting
+ * of the flag wins; `tongban serve` run by hand takes it the same way
+ * (NODE_OPTIONS=--max-semi-space-size=2).
+ */
+export function serverNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  return /--max-semi-space-size/.test(env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=2'];
+}
+
 /** A node as an operator runs it: `tongban serve --config …` in its own process. */
 export function childProcessServer(division: string, configPath: string, endpoint: string, log?: (m: string) => void): ManagedServer {
   let child: ChildProcess | undefined;
@@ -108,7 +121,7 @@ export function childProcessServer(division: string, configPath: string, endpoin
     async start() {
       if (child) return;
       // stdin stays open as a lifeline: when this process dies, the server sees it close and stops.
-      const proc = spawn(process.execPath, [BIN, 'serve', '--config', configPath], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, [...serverNodeFlags(env), BIN, 'serve', '--config', configPath], { env, stdio: ['pipe', 'pipe', 'pipe'] });
       child = proc;
       liveChildren.add(proc);
       const output: string[] = [];

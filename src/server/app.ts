@@ -71,13 +71,16 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin, messagesPlugin]) {
     plugin(context);
   }
-  const document = openapi.document({
-    title: `Tongban ${runtime.config.node.role} ${runtime.config.node.division} ${runtime.config.node.name}`,
-    version: '0.1.0',
-    description: 'The HTTP interface of one Tongban node. Node-to-node calls are signed with RFC 9421 over RFC 9530 Content-Digest (see docs/protocol.md). Errors are RFC 9457 problem+json with a stable `code`.',
-  });
-  app.get('/openapi.json', async () => document);
-  await registerApiReference(app, document, String((document.info as { title: string }).title));
+  // Rendered at the first request for it (/openapi.json or the reference at /docs), not at start-up.
+  let document: Record<string, unknown> | undefined;
+  const documentOf = () =>
+    (document ??= openapi.document({
+      title: `Tongban ${runtime.config.node.role} ${runtime.config.node.division} ${runtime.config.node.name}`,
+      version: '0.1.0',
+      description: 'The HTTP interface of one Tongban node. Node-to-node calls are signed with RFC 9421 over RFC 9530 Content-Digest (see docs/protocol.md). Errors are RFC 9457 problem+json with a stable `code`.',
+    }));
+  app.get('/openapi.json', async () => documentOf());
+  registerApiReference(app, documentOf);
   await app.ready();
   return app;
 }

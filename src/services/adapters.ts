@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
+import type { Pool } from 'pg';
 import { TongbanError } from '../errors/index.ts';
 import type { AdapterConfig } from './adapter-config.ts';
 
@@ -26,19 +26,27 @@ function selectSql(config: SqlConfig, placeholder: string): { text: string; elem
 
 function sqlAdapter(config: SqlConfig, baseDir: string): DataAdapter {
   if (/^postgres(ql)?:\/\//.test(config.url)) {
-    const pool = new pg.Pool({ connectionString: config.url, max: 4, connectionTimeoutMillis: 5000 });
-    pool.on('error', () => {});
+    // The driver is loaded at the first look-up: a node whose registries are on SQLite never carries it.
+    let pool: Promise<Pool> | undefined;
+    const connected = () =>
+      (pool ??= import('pg').then(({ default: pg }) => {
+        const created = new pg.Pool({ connectionString: config.url, max: 4, connectionTimeoutMillis: 5000 });
+        created.on('error', () => {});
+        return created;
+      }));
     const { text } = selectSql(config, '$1');
     return {
       async lookup(subject) {
         try {
-          const result = await pool.query(text, [subject]);
+          const result = await (await connected()).query(text, [subject]);
           return (result.rows[0] as Record<string, unknown> | undefined) ?? null;
         } catch (error) {
           throw new TongbanError('SERVICE_UNAVAILABLE', 'The data source does not answer.', { cause: error });
         }
       },
-      close: () => pool.end(),
+      close: async () => {
+        if (pool) await (await pool).end();
+      },
     };
   }
   const path = config.url.replace(/^sqlite:(\/\/)?/, '');

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
-import pg from 'pg';
 import { TongbanError } from '../errors/index.ts';
 import { KyselyStore, type Clock } from './kysely-store.ts';
 import type { Database } from './schema.ts';
@@ -133,6 +132,8 @@ async function openPostgres(options: OpenStoreOptions): Promise<KyselyStore> {
   if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new TongbanError('CONFIG_INVALID', `The schema name "${schema}" must be lower-case letters, digits and underscores.`);
   }
+  // Loaded only here: a node on SQLite never carries the PostgreSQL driver (a few MB resident).
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url.toString(),
     max: options.poolSize ?? 10,

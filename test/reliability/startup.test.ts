@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { CONFIG_FILE_NAME } from '../../src/node/index.ts';
 import { postgresUrl } from '../support/postgres.ts';
 import { alive, BIN, eventually, freePortBase, spawnCli, summaryPids, tongban, type CliProcess } from './support.ts';
 
@@ -27,6 +28,23 @@ function demo(dir: string, portBase: number, ...extra: string[]): CliProcess {
   const p = spawnCli(process.execPath, [BIN, 'demo', '--dir', dir, '--port-base', String(portBase), ...extra], work);
   running.push(p);
   return p;
+}
+
+/** The demo's keys, tokens and configs (by content) and its SQLite files (by inode, size and modification time). */
+function demoFiles(dir: string): Record<string, { content?: string; inode?: number; size?: number; mtimeMs?: number }> {
+  const files: Record<string, { content?: string; inode?: number; size?: number; mtimeMs?: number }> = {};
+  for (const server of readdirSync(dir)) {
+    const folder = join(dir, server);
+    for (const name of [CONFIG_FILE_NAME, ...readdirSync(join(folder, 'keys')).map((k) => `keys/${k}`)]) {
+      files[`${server}/${name}`] = { content: readFileSync(join(folder, name), 'utf8') };
+    }
+    for (const name of ['data/node.sqlite', 'registries.sqlite']) {
+      if (!existsSync(join(folder, name))) continue;
+      const stat = statSync(join(folder, name));
+      files[`${server}/${name}`] = { inode: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+    }
+  }
+  return files;
 }
 
 async function stopAndCheck(p: CliProcess, pids: number[]): Promise<void> {
@@ -61,6 +79,40 @@ describe('start-up that never lies', () => {
     await first.exited;
     expect(await eventually(() => pids.every((pid) => !alive(pid)), 20_000)).toBe(true);
   }, 180_000);
+
+  it('a second npm start reuses the demo the first one created: same keys, tokens, configs, registries and databases, nothing generated again', async () => {
+    const dir = join(work, 'reuse');
+    const base = await freePortBase(5);
+    const first = demo(dir, base);
+    await first.waitFor(/Press Ctrl\+C/);
+    await stopAndCheck(first, summaryPids(first.stdout()));
+    const before = demoFiles(dir);
+    // Every server of the demo has its keys, config, database and (nodes) registries.
+    expect(Object.keys(before).filter((f) => f.endsWith('/keys/signing-key.json'))).toHaveLength(5);
+    expect(Object.keys(before).filter((f) => f.endsWith('/registries.sqlite'))).toHaveLength(4);
+    expect(Object.keys(before).filter((f) => f.endsWith('/data/node.sqlite'))).toHaveLength(5);
+
+    const second = spawnCli('npm', ['start', '--', '--dir', dir, '--port-base', String(base)], REPO);
+    running.push(second);
+    await second.waitFor(/Press Ctrl\+C/);
+    expect(second.stdout()).toContain(`files in ${dir}`);
+    const after = demoFiles(dir);
+    // Keys, tokens and configs unchanged; registries and databases the same files (a regenerated
+    // one would be a new file), the registries not even written to.
+    for (const [file, was] of Object.entries(before)) {
+      const now = after[file];
+      expect(now, file).toBeDefined();
+      if (was.content !== undefined) expect(now!.content, file).toBe(was.content);
+      else expect(now!.inode, file).toBe(was.inode);
+      if (file.endsWith('/registries.sqlite')) expect([now!.size, now!.mtimeMs], file).toEqual([was.size, was.mtimeMs]);
+    }
+    // npm passes SIGTERM on (and ends by it): every server stops.
+    const pids = summaryPids(second.stdout());
+    expect(pids).toHaveLength(5);
+    second.proc.kill('SIGTERM');
+    await second.exited;
+    expect(await eventually(() => pids.every((pid) => !alive(pid)), 20_000)).toBe(true);
+  }, 240_000);
 
   it('kill -9 of the federation process: its servers notice and stop by themselves', async () => {
     const base = await freePortBase(5);

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { postgresUrl } from '../support/postgres.ts';
+
+/**
+ * `npm run bench -- --quick`, as the README and docs/benchmarks.md show it, runs to the end and
+ * records every figure issue 10 names. Nothing here asserts a speed: figures are read in the
+ * results, never compared with a threshold in a test. The results go to
+ * test-results/bench-quick.json (`--out`; ignored by git, kept with CI's other test results),
+ * so neither the tracked tree nor a developer's bench/results/latest.json changes.
+ */
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+const NAMED = [
+  'exchange.signed_rps',
+  'exchange.bridge_vs_signed',
+  'exchange.hub_vs_bridge',
+  'exchange.bridge_pg_vs_sqlite',
+  'memory.idle_mb',
+  'memory.loaded_mb',
+  'start.seconds',
+] as const;
+
+describe('npm run bench', () => {
+  it('--quick runs to the end and records every figure of issue 10 as a number', async () => {
+    const out = join(REPO, 'test-results', 'bench-quick.json');
+    rmSync(out, { force: true });
+    const env: NodeJS.ProcessEnv = { ...process.env, TONGBAN_DEBUG: '' };
+    delete env.DATABASE_URL;
+    // The bench's PostgreSQL federation runs in TONGBAN_TEST_DATABASE_URL's database when it is set (CI sets it).
+    const proc = spawn('npm', ['run', 'bench', '--', '--quick', '--out', out], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+    expect(code, output.slice(-3000)).toBe(0);
+    expect(output).toContain(`written to ${out}`);
+
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, Record<string, unknown>>;
+    const value = (key: string) => {
+      const [section, name] = key.split('.') as [string, string];
+      return results[section]?.[name];
+    };
+    // Without PostgreSQL (a developer's machine) the bench says it skipped the bridge on it; CI has it.
+    const pgRequired = postgresUrl !== undefined || process.env.CI === 'true';
+    for (const key of NAMED) {
+      if (key === 'exchange.bridge_pg_vs_sqlite' && !pgRequired) {
+        expect(value(key), key).toSatisfy((v: unknown) => typeof v === 'number' || (typeof v === 'string' && v.startsWith('skipped:')));
+        continue;
+      }
+      expect(typeof value(key), `${key} = ${JSON.stringify(value(key))}`).toBe('number');
+      expect(Number.isFinite(value(key)) && (value(key) as number) > 0, key).toBe(true);
+    }
+    // The reuse start is measured after a first start that created the demo, in the bench's own folder.
+    expect(typeof results.start!.first_seconds).toBe('number');
+    // No exchange scenario failed: the ratios compare working paths.
+    for (const scenario of ['bare', 'signed', 'bridge', 'hub', ...(pgRequired ? ['bridge_pg'] : [])]) {
+      expect(results.exchange![`${scenario}_errors`], scenario).toBe(0);
+    }
+  }, 600_000);
+});
