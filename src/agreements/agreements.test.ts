@@ -62,7 +62,8 @@ describe('policy index', () => {
 
   it.each([
     ['AGREEMENT_NOT_FOUND', { agreementId: 'AGR-NOPE' }, now],
-    ['AGREEMENT_NOT_IN_FORCE', {}, new Date('2028-01-01T00:00:00Z')],
+    ['AGREEMENT_EXPIRED', {}, new Date('2028-01-01T00:00:00Z')],
+    ['AGREEMENT_NOT_IN_FORCE', {}, new Date('2020-01-01T00:00:00Z')],
     ['NOT_A_PARTY', { requester: '320400' }, now],
     ['ITEM_NOT_IN_AGREEMENT', { itemCode: 'N029' }, now],
     ['SERVICE_NOT_IN_AGREEMENT', { service: 'social-insurance.contribution-history' }, now],
