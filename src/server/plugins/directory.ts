@@ -22,7 +22,7 @@ export const NodeStatus = z.object({
   encryptionKey: z.object({ kid: z.string(), jwk: EncryptionPublicJwk }),
   services: z.array(PublishedService),
   previousKeys: z.array(PreviousKey).optional(),
-  status: z.enum(['pending', 'approved', 'suspended']),
+  status: z.enum(['pending', 'approved', 'suspended', 'revoked']),
   enrolledAt: z.string(),
   decidedAt: z.string().nullable(),
   decidedBy: z.string().nullable(),

@@ -3,7 +3,7 @@ import type { Database } from '../schema.ts';
 import type { Dialect, StoreOps } from '../store.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { accountsOps, caseMessagesOps, casesOps, outboxOps } from './cases.ts';
-import { agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
+import { agreementStatesOps, agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
 
 /** The repositories over one connection or transaction. */
 export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialect): StoreOps {
@@ -14,6 +14,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     catalogItems: catalogItemsOps(context),
     directory: directoryOps(context),
     agreements: agreementsOps(context),
+    agreementStates: agreementStatesOps(context),
     audit: auditOps(context),
     checkpoints: checkpointsOps(context),
     incidents: incidentsOps(context),
