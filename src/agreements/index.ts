@@ -19,3 +19,4 @@ export {
   type LifecycleAction,
   type StateChangeCheck,
 } from './lifecycle.ts';
+export { AgreementLifecycles, type AgreementLifecyclesOptions, type ChangeSource, type LifecycleDirectory, type LifecycleView } from './lifecycle-service.ts';

@@ -13,6 +13,8 @@ export interface HubDirectoryOptions {
   readonly self: DirectoryEntry;
   readonly snapshotTtlSeconds: number;
   readonly clock: () => Date;
+  /** The agreement state changes to publish (each a JWS by a party), in chain order. */
+  readonly agreementStates?: () => readonly string[];
 }
 
 /** `typ` of the JWS a node signs with its NEW key to prove it holds it when asking for a rotation. */
@@ -304,6 +306,7 @@ export class HubDirectory {
       expiresAt: new Date(now.getTime() + snapshotTtlSeconds * 1000).toISOString(),
       nodes: [self, ...approved.map((n) => DirectoryEntry.parse(n))],
       agreements: await store.agreements.latest(),
+      agreementStates: [...(this.#options.agreementStates?.() ?? [])],
     };
     const jws = await signSnapshot(hubKey, snapshot);
     const built = { jws, view: await DirectoryView.of(snapshot), issuedAt: now.getTime() };
@@ -331,6 +334,11 @@ export class HubDirectory {
     if (entry.division === this.#options.self.division || entry.role !== 'node') {
       throw new TongbanError('VALIDATION_FAILED', 'Only nodes enrol; the hub publishes its own entry.', { errors: [{ path: 'role', message: 'must be node' }] });
     }
+  }
+
+  /** Something the snapshot publishes changed outside the directory (an agreement's state): re-issue it. */
+  changed(): void {
+    this.#invalidate();
   }
 
   #invalidate(): void {
