@@ -4,6 +4,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agreement, emptyLifecycle, nextStateChange, signStateChange } from '../src/agreements/index.ts';
 import { startTestFederation, type TestFederation } from './support/federation.ts';
 
 /**
@@ -194,7 +195,18 @@ const calls: Array<[string, Call]> = [
   ['enrolment: unsigned', { server: HUB, method: 'POST', template: '/v1/directory/enrolments', send: http(HUB, 'POST', '/v1/directory/enrolments', { body: {} }) }],
   ['directory nodes (admin)', { server: HUB, method: 'GET', template: '/v1/directory/nodes', send: async () => http(HUB, 'GET', '/v1/directory/nodes', { token: t.f.adminToken() })() }],
   ['directory nodes: no token', { server: HUB, method: 'GET', template: '/v1/directory/nodes', send: http(HUB, 'GET', '/v1/directory/nodes') }],
-  ['approve (admin)', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/approve', send: async () => http(HUB, 'POST', '/v1/directory/nodes/330523/approve', { token: t.f.adminToken() })() }],
+  ['approve: already approved', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/approve', send: async () => http(HUB, 'POST', '/v1/directory/nodes/330523/approve', { token: t.f.adminToken() })() }],
+  ['suspend (admin)', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/suspend', send: async () => http(HUB, 'POST', '/v1/directory/nodes/330523/suspend', { token: t.f.adminToken() })() }],
+  ['suspend: already suspended', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/suspend', send: async () => http(HUB, 'POST', '/v1/directory/nodes/330523/suspend', { token: t.f.adminToken() })() }],
+  ['approve a suspended node (admin)', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/approve', send: async () => {
+    const answer = await http(HUB, 'POST', '/v1/directory/nodes/330523/approve', { token: t.f.adminToken() })();
+    // Anji is published again: the nodes that check its signatures below learn it now.
+    for (const division of [SANDU, '330523']) await t.operator(division, '/v1/operator/directory/refresh', {});
+    return answer;
+  } }],
+  ['revoke: no token', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/revoke', send: http(HUB, 'POST', '/v1/directory/nodes/330523/revoke') }],
+  ['revoke: not enrolled', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/revoke', send: async () => http(HUB, 'POST', '/v1/directory/nodes/440300/revoke', { token: t.f.adminToken() })() }],
+  ['reject: approved, not requested', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/reject', send: async () => http(HUB, 'POST', '/v1/directory/nodes/330523/reject', { token: t.f.adminToken() })() }],
   ['suspend: no token', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/suspend', send: http(HUB, 'POST', '/v1/directory/nodes/330523/suspend') }],
   ['suspend: not enrolled', { server: HUB, method: 'POST', template: '/v1/directory/nodes/{division}/suspend', send: async () => http(HUB, 'POST', '/v1/directory/nodes/440300/suspend', { token: t.f.adminToken() })() }],
 
@@ -267,7 +279,47 @@ const calls: Array<[string, Call]> = [
   ['inbox: malformed, signed', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: signed('330523', SANDU, '/v1/cases/inbox', () => ({ id: 'm-1', kind: 'case.nothing', payload: {} })) }],
   ['events', { server: SANDU, method: 'GET', template: '/v1/cases/events', send: async () => http(SANDU, 'GET', '/v1/cases/events', { token: tokens.clerk })() }],
   ['events: no token', { server: SANDU, method: 'GET', template: '/v1/cases/events', send: http(SANDU, 'GET', '/v1/cases/events') }],
+
+  // Agreement lifecycle (last: the bridge agreement is suspended and resumed on the way).
+  ['agreement suspend', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/suspend', send: async () => {
+    const answer = await http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/suspend`, { token: operatorToken(SANDU), body: { reason: 'conformance' } })();
+    stateChange = (answer.body as { jws: string }).jws;
+    return answer;
+  } }],
+  ['agreement suspend: already suspended', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/suspend', send: async () => http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/suspend`, { token: operatorToken(SANDU), body: { reason: 'again' } })() }],
+  ['agreement resume: no reason', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/resume', send: async () => http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/resume`, { token: operatorToken(SANDU), body: {} })() }],
+  ['agreement resume', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/resume', send: async () => http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/resume`, { token: operatorToken(SANDU), body: { reason: 'conformance done' } })() }],
+  ['agreement terminate: no token', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/terminate', send: http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/terminate`, { body: { reason: 'x' } }) }],
+  ['agreement terminate: no such agreement', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/terminate', send: async () => http(SANDU, 'POST', '/v1/operator/agreements/AGR-NO-SUCH/terminate', { token: operatorToken(SANDU), body: { reason: 'x' } })() }],
+  ['state change: held already', { server: HUB, method: 'POST', template: '/v1/agreements/{id}/state', send: signed(SANDU, HUB, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: stateChange })) }],
+  ['state change: unsigned', { server: HUB, method: 'POST', template: '/v1/agreements/{id}/state', send: http(HUB, 'POST', `/v1/agreements/${SANDU_ANJI}/state`, { body: {} }) }],
+  ['state change: malformed, signed', { server: HUB, method: 'POST', template: '/v1/agreements/{id}/state', send: signed('330523', HUB, `/v1/agreements/${SANDU_ANJI}/state`, () => ({})) }],
+  ['state change: another party’s, sent by Anji', { server: HUB, method: 'POST', template: '/v1/agreements/{id}/state', send: signed('330523', HUB, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: stateChange })) }],
+  ['state change: from a non-party', { server: SANDU, method: 'POST', template: '/v1/agreements/{id}/state', send: signed('310118', SANDU, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: stateChange })) }],
+  ['state change: from a non-party, at the hub', { server: HUB, method: 'POST', template: '/v1/agreements/{id}/state', send: signed('310118', HUB, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: stateChange })) }],
+  ['state change: the party’s own, held already', { server: SANDU, method: 'POST', template: '/v1/agreements/{id}/state', send: signed(SANDU, SANDU, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: stateChange })) }],
+  ['state change at a node: unsigned', { server: SANDU, method: 'POST', template: '/v1/agreements/{id}/state', send: http(SANDU, 'POST', `/v1/agreements/${SANDU_ANJI}/state`, { body: {} }) }],
+  ['state change at a node: another party’s', { server: SANDU, method: 'POST', template: '/v1/agreements/{id}/state', send: signed('330523', SANDU, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: stateChange })) }],
+  ['agreement suspend: no token', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/suspend', send: http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/suspend`, { body: { reason: 'x' } }) }],
+  ['agreement suspend: no such agreement', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/suspend', send: async () => http(SANDU, 'POST', '/v1/operator/agreements/AGR-NO-SUCH/suspend', { token: operatorToken(SANDU), body: { reason: 'x' } })() }],
+  ['agreement resume: no token', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/resume', send: http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/resume`, { body: { reason: 'x' } }) }],
+  ['agreement resume: no such agreement', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/resume', send: async () => http(SANDU, 'POST', '/v1/operator/agreements/AGR-NO-SUCH/resume', { token: operatorToken(SANDU), body: { reason: 'x' } })() }],
+  ['agreement resume: active', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/resume', send: async () => http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/resume`, { token: operatorToken(SANDU), body: { reason: 'x' } })() }],
+  ['agreement terminate: no reason', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/terminate', send: async () => http(SANDU, 'POST', '/v1/operator/agreements/AGR-522732-320400-001/terminate', { token: operatorToken(SANDU), body: {} })() }],
+  ['agreement terminate (the Changzhou bridge; last)', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/terminate', send: async () => http(SANDU, 'POST', '/v1/operator/agreements/AGR-522732-320400-001/terminate', { token: operatorToken(SANDU), body: { reason: 'conformance' } })() }],
+  ['agreement terminate: terminated', { server: SANDU, method: 'POST', template: '/v1/operator/agreements/{id}/terminate', send: async () => http(SANDU, 'POST', '/v1/operator/agreements/AGR-522732-320400-001/terminate', { token: operatorToken(SANDU), body: { reason: 'again' } })() }],
+  ['state change: a fork', { server: SANDU, method: 'POST', template: '/v1/agreements/{id}/state', send: async () => {
+    const agreement = Agreement.parse(((await (await fetch(new URL(`/v1/agreements/${SANDU_ANJI}`, endpointOf(HUB)))).json()) as { agreement: unknown }).agreement);
+    const fork = await signStateChange(nextStateChange(emptyLifecycle(SANDU_ANJI), agreement, 'suspend', { party: '330523', actor: 'op' }, 'fork', new Date()), t.key('330523'));
+    return signed('330523', SANDU, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: fork }))();
+  } }],
+  ['state change: a fork, at the hub', { server: HUB, method: 'POST', template: '/v1/agreements/{id}/state', send: async () => {
+    const agreement = Agreement.parse(((await (await fetch(new URL(`/v1/agreements/${SANDU_ANJI}`, endpointOf(HUB)))).json()) as { agreement: unknown }).agreement);
+    const fork = await signStateChange(nextStateChange(emptyLifecycle(SANDU_ANJI), agreement, 'suspend', { party: '330523', actor: 'op' }, 'fork', new Date()), t.key('330523'));
+    return signed('330523', HUB, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: fork }))();
+  } }],
 ];
+let stateChange = '';
 
 describe('OpenAPI conformance: real answers against each server’s own /openapi.json', () => {
   for (const [name, call] of calls) {

@@ -26,6 +26,7 @@ const StepBody = z.object({
 });
 const Step = z.object({
   agreementId: z.string(),
+  agreementVersion: z.number(),
   seq: z.number(),
   action: z.enum(lifecycleActionNames),
   from: z.enum(agreementStates),
@@ -34,6 +35,8 @@ const Step = z.object({
   actor: z.string(),
   reason: z.string(),
   at: z.string(),
+  /** Hash of the change before (null for the first): the changes of an agreement form a chain. */
+  previous: z.string().nullable(),
   /** The signed change, as every party verifies it. */
   jws: z.string(),
   /** The hub and the other parties, told at once (status null: not reached; they learn of it from the next snapshot). */

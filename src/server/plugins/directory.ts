@@ -262,7 +262,7 @@ export function directoryPlugin(context: ServerContext): void {
           : 'Administrator: remove an entry whatever its status (a squatter, a node that lost its key); it leaves the snapshot',
       params: DivisionParam,
       response: NodeStatus,
-      errors: [401, 403, 409],
+      errors: action === 'reject' ? [401, 403, 409] : [401, 403],
       auth: 'admin',
       before: admin,
       handler: async ({ params }) => {
