@@ -401,12 +401,12 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(byId.map((c) => c.id)).toEqual([21, 22, 23, 24, 25].map(caseNumber));
     });
 
-    it('outbox: a message waits only behind earlier ones of the same case to the same node', async () => {
+    it('outbox: a message waits only behind earlier ones of the same conversation to the same node', async () => {
       const t0 = frozen.getTime();
-      await store.outbox.enqueue({ id: 'a1', destination: '330523', caseId: 'C-A', kind: 'case.transition', payload: {} });
-      await store.outbox.enqueue({ id: 'a2', destination: '330523', caseId: 'C-A', kind: 'case.transition', payload: {} });
-      await store.outbox.enqueue({ id: 'b1', destination: '330523', caseId: 'C-B', kind: 'case.snapshot', payload: {} });
-      await store.outbox.enqueue({ id: 'c1', destination: '320400', caseId: 'C-A', kind: 'case.transition', payload: {} });
+      await store.outbox.enqueue({ id: 'a1', destination: '330523', conversation: 'case:C-A', kind: 'case.transition', payload: {} });
+      await store.outbox.enqueue({ id: 'a2', destination: '330523', conversation: 'case:C-A', kind: 'case.transition', payload: {} });
+      await store.outbox.enqueue({ id: 'b1', destination: '330523', conversation: 'case:C-B', kind: 'case.snapshot', payload: {} });
+      await store.outbox.enqueue({ id: 'c1', destination: '320400', conversation: 'case:C-A', kind: 'case.transition', payload: {} });
       expect((await store.outbox.due(t0, 100)).map((m) => m.id)).toEqual(['a1', 'b1', 'c1']);
       // a1 fails and waits to retry: a2 stays behind it, nothing else does.
       await store.outbox.markFailed('a1', '503 busy', t0 + 60_000, false);
@@ -414,7 +414,7 @@ export function storeContract(fresh: () => StoreFixture): void {
       // Refused for good: the next message of its case goes.
       await store.outbox.markFailed('a1', '422 refused', t0, true);
       expect((await store.outbox.due(t0, 100)).map((m) => m.id)).toEqual(['a2', 'b1', 'c1']);
-      expect((await store.outbox.list({ failed: true })).map((m) => [m.id, m.status, m.attempts, m.caseId])).toEqual([['a1', 'dead', 2, 'C-A']]);
+      expect((await store.outbox.list({ failed: true })).map((m) => [m.id, m.status, m.attempts, m.conversation])).toEqual([['a1', 'dead', 2, 'case:C-A']]);
     });
   });
 }
