@@ -42,4 +42,4 @@ export { Messaging, type MessagingOptions, type OutgoingMessage, type MessageSen
 export { MessageRegistry, type MessageHandler, type ReceivedMessage, type HandlerOutcome, type KindOptions } from './registry.ts';
 export { Envelope, UnsignedEnvelope, MessageKind, Conversation, signEnvelope, verifyEnvelope, contentHash, MESSAGE_JWS_TYP } from './envelope.ts';
 export { LegacyInboxBody, type InboxAnswer } from './inbox.ts';
-export { OutboxWorker, isPermanentRefusal, routeOf, type OutboxWorkerOptions } from './outbox-worker.ts';
+export { OutboxWorker, isPermanentRefusal, routeOf, type RouteFacts, type OutboxWorkerOptions } from './outbox-worker.ts';

@@ -1,6 +1,5 @@
 import { AuditLog } from '../audit/index.ts';
 import type { SigningKeySource } from '../crypto/index.ts';
-import type { DirectoryView } from '../directory/snapshot.ts';
 import type { DirectorySource } from '../exchange/index.ts';
 import { peerCall, signedRequestHeaders } from '../exchange/index.ts';
 import type { OutboxMessage, Store } from '../store/index.ts';
@@ -28,17 +27,26 @@ export function isPermanentRefusal(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
 }
 
+/** What decides a route besides the message: the hub's division, the topology of an agreement. */
+export interface RouteFacts {
+  readonly hub: string | undefined;
+  readonly topologyOf: (agreementId: string) => 'bridge' | 'hub' | undefined;
+  /** Destinations not directly reachable (config `messaging.viaHub`). */
+  readonly viaHub: readonly string[];
+}
+
 /**
  * The route of a message: as it was sent (`via`), else through the hub when config says the
- * destination is not directly reachable or when the agreement the conversation is about is a
- * hub agreement; straight to the destination otherwise (and always when it is the hub).
+ * destination is not directly reachable or when the agreement the conversation is about
+ * (`agreement:<id>`) is a hub agreement; straight to the destination otherwise, and always when
+ * the destination is the hub itself.
  */
-export function routeOf(message: Pick<OutboxMessage, 'destination' | 'conversation' | 'via'>, view: DirectoryView, viaHub: readonly string[]): 'bridge' | 'hub' {
-  if (message.destination === view.hub()?.division) return 'bridge';
+export function routeOf(message: Pick<OutboxMessage, 'destination' | 'conversation' | 'via'>, facts: RouteFacts): 'bridge' | 'hub' {
+  if (message.destination === facts.hub) return 'bridge';
   if (message.via) return message.via;
-  if (viaHub.includes(message.destination)) return 'hub';
+  if (facts.viaHub.includes(message.destination)) return 'hub';
   const agreementId = message.conversation?.startsWith('agreement:') ? message.conversation.slice('agreement:'.length) : undefined;
-  return agreementId && view.policy.get(agreementId)?.topology === 'hub' ? 'hub' : 'bridge';
+  return agreementId !== undefined && facts.topologyOf(agreementId) === 'hub' ? 'hub' : 'bridge';
 }
 
 /**
@@ -114,7 +122,7 @@ export class OutboxWorker {
       const view = await directory.current();
       const destination = view.node(message.destination);
       if (!destination) throw new Error(`${message.destination} is not in the directory`);
-      via = routeOf(message, view, this.#options.viaHub);
+      via = routeOf(message, { hub: view.hub()?.division, topologyOf: (id) => view.policy.get(id)?.topology, viaHub: this.#options.viaHub });
       const envelope: UnsignedEnvelope = { id: message.id, kind: message.kind, conversation: message.conversation ?? `${domainOf(null)}:${message.id}`, from: self, to: message.destination, payload: message.payload };
       let url: string;
       let body: string;
