@@ -74,6 +74,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/exchange/relayed': 400,
   'POST /v1/relay': 400,
   'POST /v1/cases/inbox': 400,
+  'POST /v1/messages/inbox': 400,
+  'POST /v1/messages/relay': 400,
   'POST /v1/agreements': 400,
   'POST /v1/agreements/{id}/state': 400,
   'POST /v1/audit/checkpoints': 400,
@@ -96,7 +98,7 @@ function need(method: string, path: string): Need {
   if (path.startsWith('/v1/operator/') || path === '/metrics') return 'operator';
   if (path.startsWith('/v1/directory/nodes') || path.startsWith('/v1/directory/changes') || path === '/v1/audit/incidents') return 'admin';
   if (path === '/v1/exchange/relayed') return 'hub-signature';
-  if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox'].includes(path)) return 'node-signature';
+  if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox', '/v1/messages/inbox', '/v1/messages/relay'].includes(path)) return 'node-signature';
   if ((path === '/v1/agreements' || path === '/v1/agreements/{id}/state' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
   if (path.startsWith('/v1/cases')) return 'account';
   return 'public';

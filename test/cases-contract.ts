@@ -190,7 +190,7 @@ export function casesContract(backend: Backend): void {
       if (pending.some((m) => m.attempts > 0)) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const waiting = (await sandu.store.outbox.list()).filter((m) => m.destination === '330523' && m.status === 'pending' && m.caseId === id);
+    const waiting = (await sandu.store.outbox.list()).filter((m) => m.destination === '330523' && m.status === 'pending' && m.conversation === `case:${id}`);
     expect(waiting.length).toBe(2);
     // The first was tried and failed; the second waits behind it (order per destination and case).
     expect(waiting[0]).toMatchObject({ attempts: expect.any(Number), lastError: expect.any(String) });
@@ -200,7 +200,7 @@ export function casesContract(backend: Backend): void {
     const arrived = await eventually('330523', 'approver', id, (c) => c.shipments.length === 1);
     expect(arrived.case.state).toBe('accepted');
     for (let i = 0; i < 50 && (await sandu.store.outbox.list()).some((m) => m.status === 'pending'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await sandu.store.outbox.list()).filter((m) => m.caseId === id).every((m) => m.status === 'delivered')).toBe(true);
+    expect((await sandu.store.outbox.list()).filter((m) => m.conversation === `case:${id}`).every((m) => m.status === 'delivered')).toBe(true);
 
     // Exactly once: each hand-off was applied once on Anji; a duplicate delivery changes nothing.
     const received = (await t.auditEntries('330523')).filter((e) => e.kind === 'case.received' && e.caseId === id);
@@ -435,16 +435,16 @@ export function casesContract(backend: Backend): void {
     const posted = await api('522732', 'clerk', 'POST', `/v1/cases/${early}/thread`, { text: '请先核实。' });
     expect([posted.status, posted.json.code]).toEqual([409, 'CASE_TRANSITION_NOT_ALLOWED']);
     const sandu = t.f.nodes.get('522732')!.runtime!;
-    expect((await sandu.store.outbox.list()).filter((m) => m.caseId === early)).toEqual([]);
+    expect((await sandu.store.outbox.list()).filter((m) => m.conversation === `case:${early}`)).toEqual([]);
 
     // Two messages Anji will not take: a thread message on a case it does not hold (retried, as
     // its hand-off may still come) and a step it refuses for good.
     const held = await acceptedCase('522732', 'clerk', 'N034', 'online', ['330523']);
     await eventually('330523', 'approver', held, () => true);
     const at = new Date().toISOString();
-    await sandu.store.outbox.enqueue({ id: `stuck-${randomUUID()}`, destination: '330523', caseId: early, kind: 'case.message', payload: { id: `522732-${randomUUID()}`, caseId: early, node: '522732', author: 'clerk', role: 'clerk', text: '请先核实。', at, escalation: false, signature: 'x' } });
+    await sandu.store.outbox.enqueue({ id: `stuck-${randomUUID()}`, destination: '330523', conversation: `case:${early}`, kind: 'case.message', payload: { id: `522732-${randomUUID()}`, caseId: early, node: '522732', author: 'clerk', role: 'clerk', text: '请先核实。', at, escalation: false, signature: 'x' } });
     const deadId = `dead-${randomUUID()}`;
-    await sandu.store.outbox.enqueue({ id: deadId, destination: '330523', caseId: held, kind: 'case.transition', payload: { caseId: held, action: 'conclude', actor: { node: '522732', id: 'clerk', role: 'clerk' }, at, input: {} } });
+    await sandu.store.outbox.enqueue({ id: deadId, destination: '330523', conversation: `case:${held}`, kind: 'case.transition', payload: { caseId: held, action: 'conclude', actor: { node: '522732', id: 'clerk', role: 'clerk' }, at, input: {} } });
     // A later hand-off to the same node arrives all the same.
     const later = await acceptedCase('522732', 'clerk', 'N034', 'online', ['330523']);
     await eventually('330523', 'approver', later, (c) => c.state === 'accepted');

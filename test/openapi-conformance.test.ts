@@ -5,6 +5,8 @@ import addFormatsModule from 'ajv-formats';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agreement, emptyLifecycle, nextStateChange, signStateChange } from '../src/agreements/index.ts';
+import { canonicalJson, signJws } from '../src/crypto/index.ts';
+import { signEnvelope } from '../src/messaging/index.ts';
 import { startTestFederation, type TestFederation } from './support/federation.ts';
 
 /**
@@ -84,10 +86,29 @@ function http(server: Server, method: 'GET' | 'POST', path: string, options: { t
 /** A node-to-node call signed (RFC 9421) by `from`. */
 function signed(from: string, to: Server, path: string, body: () => unknown): () => Promise<Answer> {
   return async () => {
-    const r = await t.raw({ from, to, path, body: body() });
-    return { status: r.status, contentType: r.headers.get('content-type') ?? '', body: r.json };
+    return rawAnswer(await t.raw({ from, to, path, body: body() }));
   };
 }
+
+/** Node-to-node messages (src/messaging): an envelope from Anji to `to`, a thread message on the case Anji takes part in, signed as its node signs it. */
+const message = (kind: string, payload: unknown, overrides: Record<string, unknown> = {}) => ({ id: randomUUID(), kind, conversation: 'case:conformance', from: '330523', to: SANDU, payload, ...overrides });
+async function threadMessage(onCase: string, text = '请核对材料', node = '330523') {
+  const unsigned = { id: `${node}-${randomUUID()}`, caseId: onCase, node, author: 'conf', role: 'clerk', text, at: new Date().toISOString(), escalation: false };
+  return { ...unsigned, signature: await signJws(t.key(node), new TextEncoder().encode(canonicalJson(unsigned)), { typ: 'tongban-case-message+jws', detached: true }) };
+}
+/** Sends a message twice with one id, the second time with other content: the second answer. */
+async function reusedId(to: Server, path: string, relayed: boolean): Promise<Answer> {
+  const first = message('case.message', await threadMessage(caseId));
+  const second = { ...first, payload: await threadMessage(caseId, '另一条') };
+  const wrap = async (m: typeof first) => (relayed ? signEnvelope(t.key('330523'), m) : path === '/v1/cases/inbox' ? { id: m.id, kind: m.kind, payload: m.payload } : m);
+  await t.raw({ from: '330523', to, path, body: await wrap(first) });
+  return rawAnswer(await t.raw({ from: '330523', to, path, body: await wrap(second) }));
+}
+/** Relays an envelope signed (JWS) by Anji through the hub. */
+const relayed = (body: () => Promise<ReturnType<typeof message>>) => async (): Promise<Answer> =>
+  rawAnswer(await t.raw({ from: '330523', to: HUB, path: '/v1/messages/relay', body: await signEnvelope(t.key('330523'), await body()) }));
+const rawAnswer = (r: Awaited<ReturnType<TestFederation['raw']>>): Answer => ({ status: r.status, contentType: r.headers.get('content-type') ?? '', body: r.json });
+const signedAsync = (from: string, to: Server, path: string, body: () => Promise<unknown>) => async (): Promise<Answer> => rawAnswer(await t.raw({ from, to, path, body: await body() }));
 
 const validators = new Map<string, ValidateFunction>();
 /** `document|METHOD template|status` of every real answer checked, for the coverage test. */
@@ -277,6 +298,33 @@ const calls: Array<[string, Call]> = [
   ['post to the thread', { server: SANDU, method: 'POST', template: '/v1/cases/{id}/thread', send: async () => http(SANDU, 'POST', `/v1/cases/${caseId}/thread`, { token: tokens.clerk, body: { text: '请核对材料' } })() }],
   ['inbox: unsigned', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: http(SANDU, 'POST', '/v1/cases/inbox', { body: {} }) }],
   ['inbox: malformed, signed', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: signed('330523', SANDU, '/v1/cases/inbox', () => ({ id: 'm-1', kind: 'case.nothing', payload: {} })) }],
+
+  ['inbox: a thread message', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: signedAsync('330523', SANDU, '/v1/cases/inbox', async () => ({ id: randomUUID(), kind: 'case.message', payload: await threadMessage(caseId) })) }],
+  ['inbox: an id reused', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: () => reusedId(SANDU, '/v1/cases/inbox', false) }],
+  ['inbox: a case not held yet', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: signedAsync('330523', SANDU, '/v1/cases/inbox', async () => ({ id: randomUUID(), kind: 'case.message', payload: await threadMessage('C-522732-20261130NOTYET') })) }],
+  ['inbox: a node outside the case', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: signedAsync('310118', SANDU, '/v1/cases/inbox', async () => ({ id: randomUUID(), kind: 'case.message', payload: await threadMessage(caseId, '?', '310118') })) }],
+  ['inbox: a step the state machine refuses', { server: SANDU, method: 'POST', template: '/v1/cases/inbox', send: signed('330523', SANDU, '/v1/cases/inbox', () => ({ id: randomUUID(), kind: 'case.transition', payload: { caseId, action: 'withdraw', actor: { node: '330523', id: 'conf', role: 'clerk' }, at: new Date().toISOString(), input: { reason: 'x' } } })) }],
+
+  // Node-to-node messages.
+  ['messages: a thread message', { server: SANDU, method: 'POST', template: '/v1/messages/inbox', send: signedAsync('330523', SANDU, '/v1/messages/inbox', async () => message('case.message', await threadMessage(caseId))) }],
+  ['messages: an id reused for another message', { server: SANDU, method: 'POST', template: '/v1/messages/inbox', send: () => reusedId(SANDU, '/v1/messages/inbox', false) }],
+  ['messages: a case this node does not hold yet', { server: SANDU, method: 'POST', template: '/v1/messages/inbox', send: signedAsync('330523', SANDU, '/v1/messages/inbox', async () => message('case.message', await threadMessage('C-522732-20261130NOTYET'))) }],
+  ['messages: unknown kind', { server: SANDU, method: 'POST', template: '/v1/messages/inbox', send: signed('330523', SANDU, '/v1/messages/inbox', () => message('test.nothing', {})) }],
+  ['messages: author not the signer', { server: SANDU, method: 'POST', template: '/v1/messages/inbox', send: signed('330523', SANDU, '/v1/messages/inbox', () => message('case.message', {}, { from: '310118' })) }],
+  ['messages: malformed, signed', { server: SANDU, method: 'POST', template: '/v1/messages/inbox', send: signed('330523', SANDU, '/v1/messages/inbox', () => ({ id: 'm-1' })) }],
+  ['messages at the hub: malformed, signed', { server: HUB, method: 'POST', template: '/v1/messages/inbox', send: signed('330523', HUB, '/v1/messages/inbox', () => ({ id: 'm-1' })) }],
+  ['relay a message: malformed, signed', { server: HUB, method: 'POST', template: '/v1/messages/relay', send: signed('330523', HUB, '/v1/messages/relay', () => ({ id: 'm-1' })) }],
+  ['messages: unsigned', { server: SANDU, method: 'POST', template: '/v1/messages/inbox', send: http(SANDU, 'POST', '/v1/messages/inbox', { body: {} }) }],
+  ['messages at the hub: unknown kind', { server: HUB, method: 'POST', template: '/v1/messages/inbox', send: signed('330523', HUB, '/v1/messages/inbox', () => message('test.nothing', {}, { to: HUB })) }],
+  ['messages at the hub: a case it does not hold', { server: HUB, method: 'POST', template: '/v1/messages/inbox', send: signedAsync('330523', HUB, '/v1/messages/inbox', async () => message('case.message', await threadMessage('C-522732-20261130NOTYET'), { to: HUB })) }],
+  ['messages at the hub: author not the signer', { server: HUB, method: 'POST', template: '/v1/messages/inbox', send: signed('330523', HUB, '/v1/messages/inbox', () => message('case.message', {}, { from: '310118', to: HUB })) }],
+  ['messages at the hub: unsigned', { server: HUB, method: 'POST', template: '/v1/messages/inbox', send: http(HUB, 'POST', '/v1/messages/inbox', { body: {} }) }],
+  ['relay a message', { server: HUB, method: 'POST', template: '/v1/messages/relay', send: relayed(async () => message('case.message', await threadMessage(caseId))) }],
+  ['relay a message: id reused', { server: HUB, method: 'POST', template: '/v1/messages/relay', send: () => reusedId(HUB, '/v1/messages/relay', true) }],
+  ['relay a message: not held yet at the destination', { server: HUB, method: 'POST', template: '/v1/messages/relay', send: relayed(async () => message('case.message', await threadMessage('C-522732-20261130NOTYET'))) }],
+  ['relay a message: unknown kind at the destination', { server: HUB, method: 'POST', template: '/v1/messages/relay', send: relayed(async () => message('test.nothing', {})) }],
+  ['relay a message: author not the signer', { server: HUB, method: 'POST', template: '/v1/messages/relay', send: signed('330523', HUB, '/v1/messages/relay', () => message('case.message', {}, { from: '310118' })) }],
+  ['relay a message: unsigned', { server: HUB, method: 'POST', template: '/v1/messages/relay', send: http(HUB, 'POST', '/v1/messages/relay', { body: {} }) }],
   ['events', { server: SANDU, method: 'GET', template: '/v1/cases/events', send: async () => http(SANDU, 'GET', '/v1/cases/events', { token: tokens.clerk })() }],
   ['events: no token', { server: SANDU, method: 'GET', template: '/v1/cases/events', send: http(SANDU, 'GET', '/v1/cases/events') }],
 

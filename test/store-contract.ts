@@ -1,7 +1,10 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeLocalItem } from '../src/catalog/index.ts';
 import { TongbanError } from '../src/errors/index.ts';
-import { openStore, type DirectoryNodeRecord, type Store } from '../src/store/index.ts';
+import { migrations, openStore, type DirectoryNodeRecord, type Store } from '../src/store/index.ts';
 import { AuditLog, auditPages, verifyChain } from '../src/audit/index.ts';
 import { openCase, type Case } from '../src/cases/index.ts';
 
@@ -51,6 +54,44 @@ export function storeContract(fresh: () => StoreFixture): void {
       } finally {
         await again.close();
       }
+    });
+  });
+
+  describe('migration 007 (messaging)', () => {
+    /** The database behind the store, as the migrations see it. */
+    const raw = (url: string): Kysely<unknown> => {
+      if (!/^postgres/.test(url)) return new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(url) }) });
+      const parsed = new URL(url);
+      const schema = parsed.searchParams.get('schema');
+      parsed.searchParams.delete('schema');
+      return new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.toString(), max: 1, ...(schema ? { options: `-c search_path=${schema}` } : {}) }) }) });
+    };
+
+    it('keeps what was queued and applied before it: case outbox rows become case: conversations, case-inbox records the inbox', async () => {
+      await store.close();
+      // Back to 006, with what a node running it had: a queued hand-off, a delivered one, a case-inbox record.
+      const db = raw(fixture.url);
+      try {
+        await migrations['007-messaging']!.down!(db);
+        await sql`DELETE FROM kysely_migration WHERE name = '007-messaging'`.execute(db);
+        const row = (id: string, status: string, caseId: string | null) =>
+          sql`INSERT INTO outbox (id, seq, destination, kind, payload, status, attempts, next_attempt_at, created_at, delivered_at, last_error, case_id)
+              VALUES (${id}, ${id === 'm1' ? 1 : 2}, '330523', 'case.snapshot', '{}', ${status}, 0, 0, '2026-11-30T01:00:00.000Z', null, null, ${caseId})`.execute(db);
+        await row('m1', 'pending', 'C-522732-20261130AAAAAA');
+        await row('m2', 'delivered', null);
+        await sql`INSERT INTO idempotency_records (scope, key, request_hash, response, created_at) VALUES ('case-inbox', '330523:msg-1', 'h', '"stale"', '2026-11-30T01:00:00.000Z')`.execute(db);
+        await sql`INSERT INTO idempotency_records (scope, key, request_hash, response, created_at) VALUES ('catalog.add', 'k', 'h', '1', '2026-11-30T01:00:00.000Z')`.execute(db);
+      } finally {
+        await db.destroy();
+      }
+      store = await openStore({ url: fixture.url, clock: () => frozen });
+      const [m1, m2] = await store.outbox.list();
+      expect(m1).toMatchObject({ id: 'm1', status: 'pending', conversation: 'case:C-522732-20261130AAAAAA', via: null });
+      expect(m2).toMatchObject({ id: 'm2', status: 'delivered', conversation: null });
+      expect((await store.outbox.due(frozen.getTime(), 10)).map((m) => m.id)).toEqual(['m1']);
+      expect(await store.inbox.get('330523', 'msg-1')).toMatchObject({ kind: 'case', result: 'stale', requestHash: null });
+      // Other idempotency records are not touched.
+      expect((await store.idempotent('catalog.add', 'k', 'h', async () => 2)).result).toBe(1);
     });
   });
 
@@ -401,12 +442,12 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(byId.map((c) => c.id)).toEqual([21, 22, 23, 24, 25].map(caseNumber));
     });
 
-    it('outbox: a message waits only behind earlier ones of the same case to the same node', async () => {
+    it('outbox: a message waits only behind earlier ones of the same conversation to the same node', async () => {
       const t0 = frozen.getTime();
-      await store.outbox.enqueue({ id: 'a1', destination: '330523', caseId: 'C-A', kind: 'case.transition', payload: {} });
-      await store.outbox.enqueue({ id: 'a2', destination: '330523', caseId: 'C-A', kind: 'case.transition', payload: {} });
-      await store.outbox.enqueue({ id: 'b1', destination: '330523', caseId: 'C-B', kind: 'case.snapshot', payload: {} });
-      await store.outbox.enqueue({ id: 'c1', destination: '320400', caseId: 'C-A', kind: 'case.transition', payload: {} });
+      await store.outbox.enqueue({ id: 'a1', destination: '330523', conversation: 'case:C-A', kind: 'case.transition', payload: {} });
+      await store.outbox.enqueue({ id: 'a2', destination: '330523', conversation: 'case:C-A', kind: 'case.transition', payload: {} });
+      await store.outbox.enqueue({ id: 'b1', destination: '330523', conversation: 'case:C-B', kind: 'case.snapshot', payload: {} });
+      await store.outbox.enqueue({ id: 'c1', destination: '320400', conversation: 'case:C-A', kind: 'case.transition', payload: {} });
       expect((await store.outbox.due(t0, 100)).map((m) => m.id)).toEqual(['a1', 'b1', 'c1']);
       // a1 fails and waits to retry: a2 stays behind it, nothing else does.
       await store.outbox.markFailed('a1', '503 busy', t0 + 60_000, false);
@@ -414,7 +455,7 @@ export function storeContract(fresh: () => StoreFixture): void {
       // Refused for good: the next message of its case goes.
       await store.outbox.markFailed('a1', '422 refused', t0, true);
       expect((await store.outbox.due(t0, 100)).map((m) => m.id)).toEqual(['a2', 'b1', 'c1']);
-      expect((await store.outbox.list({ failed: true })).map((m) => [m.id, m.status, m.attempts, m.caseId])).toEqual([['a1', 'dead', 2, 'C-A']]);
+      expect((await store.outbox.list({ failed: true })).map((m) => [m.id, m.status, m.attempts, m.conversation])).toEqual([['a1', 'dead', 2, 'case:C-A']]);
     });
   });
 }

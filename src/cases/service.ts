@@ -8,6 +8,7 @@ import { signingKeyFor } from '../directory/snapshot.ts';
 import { TongbanError } from '../errors/index.ts';
 import type { DirectorySource, ExchangeClient } from '../exchange/index.ts';
 import { validateResidentId } from '../standards/index.ts';
+import type { MessageSender } from '../messaging/index.ts';
 import type { Store, StoreOps } from '../store/index.ts';
 import { caseTimeStatus, type TimeStatus, type WorkingCalendar } from './calendar.ts';
 import { evidenceFor } from './evidence.ts';
@@ -34,8 +35,8 @@ export interface CaseContext {
   readonly client: ExchangeClient;
   readonly catalog: () => Promise<Catalog>;
   readonly calendar: WorkingCalendar;
-  /** Called after a change is committed with messages for other nodes. */
-  readonly kickOutbox: () => void;
+  /** Node-to-node messages: enqueued with the change, kicked once it is committed. */
+  readonly messages: MessageSender;
 }
 
 export interface CaseView {
@@ -73,7 +74,7 @@ const rejected = (message: string) => new TongbanError('CASE_COPY_REJECTED', mes
 
 /**
  * Cases at one node: opening, guarded transitions, sharing with the other participants through
- * the outbox (in the same transaction as the change), visibility, consultation threads, and
+ * node-to-node messages (enqueued in the same transaction as the change), visibility, consultation threads, and
  * escalation of overdue cases. Emits `change` events for live views.
  */
 export class CaseService extends EventEmitter<{ change: [Case]; message: [ThreadMessage] }> {
@@ -225,7 +226,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       if (shared) await this.#share(tx, next, change, policy);
       await AuditLog.appendIn(tx, [event], ctx.clock());
     });
-    if (shared) ctx.kickOutbox();
+    if (shared) ctx.messages.kick();
     this.emit('change', next);
   }
 
@@ -235,12 +236,12 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     for (const node of participantsOf(c)) {
       if (node === this.#ctx.self) continue;
       if (change.action === 'accept') {
-        await tx.outbox.enqueue({ id: randomUUID(), destination: node, caseId: c.id, kind: 'case.snapshot', payload: { ...c, evidence: evidence(node, c.evidence) } });
+        await this.#ctx.messages.send(tx, { destination: node, conversation: caseConversation(c.id), kind: 'case.snapshot', payload: { ...c, evidence: evidence(node, c.evidence) } });
         continue;
       }
       const input = change.input.evidence ? { ...change.input, evidence: evidence(node, [change.input.evidence])[0]! } : change.input;
       const payload = { caseId: c.id, action: change.action, actor: change.actor, at: change.at, input, ids: [...change.ids] };
-      await tx.outbox.enqueue({ id: randomUUID(), destination: node, caseId: c.id, kind: 'case.transition', payload });
+      await this.#ctx.messages.send(tx, { destination: node, conversation: caseConversation(c.id), kind: 'case.transition', payload });
     }
   }
 
@@ -347,7 +348,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     await this.#ctx.store.transaction(async (tx) => {
       await tx.caseMessages.add(message);
       for (const node of participantsOf(c)) {
-        if (node !== this.#ctx.self) await tx.outbox.enqueue({ id: randomUUID(), destination: node, caseId: id, kind: 'case.message', payload: message });
+        if (node !== this.#ctx.self) await this.#ctx.messages.send(tx, { destination: node, conversation: caseConversation(id), kind: 'case.message', payload: message });
       }
       await AuditLog.appendIn(
         tx,
@@ -355,7 +356,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
         this.#ctx.clock(),
       );
     });
-    this.#ctx.kickOutbox();
+    this.#ctx.messages.kick();
     this.emit('message', message);
     return message;
   }
@@ -403,6 +404,11 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       afterId = page.at(-1)!.id;
     }
   }
+}
+
+/** The conversation of a case's messages: delivered in order per destination and case. */
+export function caseConversation(caseId: string): string {
+  return `case:${caseId}`;
 }
 
 function actorOf(principal: Principal): Actor {

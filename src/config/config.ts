@@ -100,6 +100,12 @@ export const ConfigFile = z
         escalationSeconds: z.number().min(0.2).max(86_400).default(60),
       })
       .prefault({}),
+    messaging: z
+      .object({
+        /** Nodes this node cannot reach directly: its messages to them go through the hub's relay. */
+        viaHub: z.array(z.string().regex(/^\d{6}$/)).max(1000).default([]),
+      })
+      .prefault({}),
     exchange: z
       .object({
         /** The longest a citizen's consent may be relied on after its grant, requesting or providing. */

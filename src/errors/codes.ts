@@ -75,6 +75,10 @@ export const errorStatus = {
   CASE_TRANSITION_NOT_ALLOWED: 409,
   CASE_COPY_REJECTED: 422,
   CASE_NOT_YET_SHARED: 425,
+  // node-to-node messages
+  MESSAGE_SENDER_MISMATCH: 403,
+  MESSAGE_KIND_UNKNOWN: 422,
+  MESSAGE_MISADDRESSED: 422,
   // cryptography
   DECRYPTION_FAILED: 400,
   // configuration and node identity

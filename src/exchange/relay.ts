@@ -1,3 +1,4 @@
+import type { AuditEvent } from '../audit/index.ts';
 import type { DirectoryView } from '../directory/snapshot.ts';
 import { errorStatus, isTongbanError, TongbanError, toProblem, type ErrorCode } from '../errors/index.ts';
 import type { ExchangeContext } from './context.ts';
@@ -76,13 +77,21 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
     await ctx.audit.append({ kind: 'exchange.relay', outcome: 'relayed', ...envelopeEvent, detail: { status: response.status, bytes: bytes.length } });
     return { status: 200, body: new TextDecoder().decode(bytes), contentType: 'application/json' };
   } catch (error) {
-    const known = isTongbanError(error);
-    const problem = known ? error.toProblem() : toProblem('INTERNAL', 'An internal error occurred.');
-    if (!known) console.error('relay: unexpected error', error);
-    await ctx.audit.append({ kind: 'exchange.relay', outcome: known && error.status < 500 ? 'refused' : 'error', ...envelopeEvent, code: problem.code, detail: {} });
-    const body = { ...problem, [HUB_REFUSAL_ORIGIN]: ctx.self };
-    return { status: problem.status, body: JSON.stringify(body), contentType: 'application/problem+json' };
+    return hubRefusal(ctx, error, { kind: 'exchange.relay', ...envelopeEvent, detail: {} });
   }
+}
+
+/**
+ * The hub's own refusal of something it was asked to relay (an exchange, a message): audited with
+ * what the hub could read, answered as problem+json naming the hub as `origin`.
+ */
+export async function hubRefusal(ctx: Pick<ExchangeContext, 'audit' | 'self'>, error: unknown, event: Omit<AuditEvent, 'outcome' | 'code'>): Promise<RelayOutcome> {
+  const known = isTongbanError(error);
+  const problem = known ? error.toProblem() : toProblem('INTERNAL', 'An internal error occurred.');
+  if (!known) console.error(`${event.kind}: unexpected error`, error);
+  await ctx.audit.append({ ...event, outcome: known && error.status < 500 ? 'refused' : 'error', code: problem.code });
+  const body = { ...problem, [HUB_REFUSAL_ORIGIN]: ctx.self };
+  return { status: problem.status, body: JSON.stringify(body), contentType: 'application/problem+json' };
 }
 
 function parseOrNull(bytes: Uint8Array): unknown {

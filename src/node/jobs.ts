@@ -54,7 +54,7 @@ export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string
     every(Math.max(1, config.directory.refreshSeconds), () => runtime.rotation!.check(true));
   }
 
-  runtime.outbox.start();
+  runtime.messages.start();
   every(config.cases.escalationSeconds, async () => {
     const escalated = await runtime.cases.escalateOverdue();
     if (escalated.length > 0) log(`escalated ${escalated.length} overdue case(s) to the supervisor: ${escalated.join(', ')}`);

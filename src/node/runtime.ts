@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { AgreementLifecycles } from '../agreements/index.ts';
 import { AuditLog } from '../audit/index.ts';
-import { CaseService, OutboxWorker, WorkingCalendar } from '../cases/index.ts';
+import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
 import { Catalog } from '../catalog/index.ts';
 import { loadConfig, type NodeConfig } from '../config/index.ts';
 import { encryptionKeyFromJwk, type EncryptionKey, type SigningKey } from '../crypto/index.ts';
 import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../directory/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
+import { Messaging } from '../messaging/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
 import { describeDatabase, openStore, type Store } from '../store/index.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
@@ -43,7 +44,8 @@ export interface NodeRuntime {
   readonly exchange: ExchangeContext;
   readonly client: ExchangeClient;
   readonly cases: CaseService;
-  readonly outbox: OutboxWorker;
+  /** Node-to-node messages (cases, agreement negotiation): send, register kinds, inbox, relay. */
+  readonly messages: Messaging;
   readonly calendar: WorkingCalendar;
   readonly clock: () => Date;
   catalog(): Promise<Catalog>;
@@ -138,9 +140,10 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   let jobs: BackgroundJobs | undefined;
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
-  const outbox = new OutboxWorker({ store, signingKey: keys, directory, clock, intervalMs: config.cases.outboxIntervalMs, log });
+  const messages = new Messaging({ self: config.node.division, store, audit, signingKey: keys, directory, clock, intervalMs: config.cases.outboxIntervalMs, viaHub: config.messaging.viaHub, log });
   const catalog = async () => new Catalog(await store.catalogItems.list());
-  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, kickOutbox: () => outbox.kick() });
+  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages });
+  registerCaseMessages(messages, cases);
 
   const runtime: NodeRuntime = {
     config,
@@ -166,7 +169,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     exchange,
     client,
     cases,
-    outbox,
+    messages,
     calendar,
     clock,
     catalog,
@@ -180,8 +183,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     },
     async close() {
       await jobs?.stop();
-      outbox.stop();
-      await outbox.idle();
+      await messages.stop();
       directoryClient?.stop();
       // The last word to the hub: a checkpoint of the final head, before the store closes, so a
       // tail truncated or rewritten while the node is down cannot go unnoticed.

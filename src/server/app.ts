@@ -9,6 +9,7 @@ import { agreementLifecyclePlugin } from './plugins/agreement-lifecycle.ts';
 import { agreementsPlugin } from './plugins/agreements.ts';
 import { auditPlugin } from './plugins/audit.ts';
 import { casesPlugin } from './plugins/cases.ts';
+import { messagesPlugin } from './plugins/messages.ts';
 import { catalogPlugin } from './plugins/catalog.ts';
 import { directoryPlugin } from './plugins/directory.ts';
 import { exchangePlugin } from './plugins/exchange.ts';
@@ -68,7 +69,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin, messagesPlugin]) {
     plugin(context);
   }
   const document = openapi.document({

@@ -72,6 +72,9 @@ export class KyselyStore implements Store {
   get outbox() {
     return this.#ops.outbox;
   }
+  get inbox() {
+    return this.#ops.inbox;
+  }
   get accounts() {
     return this.#ops.accounts;
   }

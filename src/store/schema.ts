@@ -148,8 +148,21 @@ export interface OutboxTable {
   created_at: string;
   delivered_at: string | null;
   last_error: string | null;
-  /** The case the message is about: delivery keeps order per (destination, case). */
-  case_id: string | null;
+  /** What the message is about (`case:<id>`, `agreement:<id>`): delivery keeps order per (destination, conversation). */
+  conversation: string | null;
+  /** `hub`: delivered through the hub's relay; null: the route is decided at delivery. */
+  via: string | null;
+}
+
+/** Messages this node applied, once per (sender, id). */
+export interface InboxMessagesTable {
+  sender: string;
+  id: string;
+  kind: string;
+  conversation: string | null;
+  request_hash: string | null;
+  result: string;
+  received_at: string;
 }
 
 export interface CaseTables {
@@ -157,6 +170,7 @@ export interface CaseTables {
   case_participants: { case_id: string; node: string };
   case_messages: { id: string; case_id: string; at: string; body: string };
   outbox: OutboxTable;
+  inbox_messages: InboxMessagesTable;
   accounts: { id: string; role: string; name: string; subject: string | null; token_hash: string; created_at: string };
 }
 

@@ -107,8 +107,32 @@ export interface OutboxMessage {
   readonly createdAt: string;
   readonly deliveredAt: string | null;
   readonly lastError: string | null;
-  /** The case the message is about (order is kept per destination and case). */
-  readonly caseId: string | null;
+  /** What the message is about, e.g. `case:<id>` or `agreement:<id>` (order is kept per destination and conversation). */
+  readonly conversation: string | null;
+  /** `hub`: through the hub's relay; `bridge`: straight to the destination; null: decided at delivery. */
+  readonly via: 'bridge' | 'hub' | null;
+}
+
+/** A message to enqueue: delivered to `destination` in order after earlier ones of its conversation. */
+export interface NewOutboxMessage {
+  readonly id: string;
+  readonly destination: string;
+  readonly kind: string;
+  readonly conversation: string;
+  readonly payload: unknown;
+  readonly via?: 'bridge' | 'hub' | undefined;
+}
+
+/** The record that a message from `sender` was applied (exactly once per sender and id). */
+export interface InboxRecord {
+  readonly sender: string;
+  readonly id: string;
+  readonly kind: string;
+  readonly conversation: string | null;
+  /** SHA-256 of the message's canonical {id, kind, payload}; null for ids recorded before migration 007. */
+  readonly requestHash: string | null;
+  readonly result: 'applied' | 'stale';
+  readonly receivedAt: string;
 }
 
 /** Which cases: those a node takes part in, an applicant's own, in some states. */
@@ -217,8 +241,8 @@ export interface StoreOps {
     list(caseId: string, page?: { limit: number; offset: number }): Promise<ThreadMessage[]>;
   };
   readonly outbox: {
-    enqueue(message: { id: string; destination: string; kind: string; caseId?: string; payload: unknown }): Promise<void>;
-    /** Messages to send now: the due head of each (destination, case) queue, oldest first. */
+    enqueue(message: NewOutboxMessage): Promise<void>;
+    /** Messages to send now: the due head of each (destination, conversation) queue, oldest first. */
     due(now: number, limit: number): Promise<OutboxMessage[]>;
     markDelivered(id: string): Promise<void>;
     markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean): Promise<void>;
@@ -226,6 +250,11 @@ export interface StoreOps {
     list(filter?: { failed?: boolean; limit?: number; offset?: number }): Promise<OutboxMessage[]>;
     /** Undelivered messages (pending or dead) per destination and status, with the oldest one's creation time (for metrics). */
     stats(): Promise<Array<{ destination: string; status: 'pending' | 'dead'; count: number; oldestCreatedAt: string }>>;
+  };
+  readonly inbox: {
+    get(sender: string, id: string): Promise<InboxRecord | undefined>;
+    /** Records a message as applied; a unique violation when (sender, id) is already there. */
+    add(record: InboxRecord): Promise<void>;
   };
   readonly accounts: {
     add(account: AccountRecord, tokenHash: string): Promise<boolean>;

@@ -107,9 +107,9 @@ describe('kill -9 in the middle of hand-offs and exchanges', () => {
     const receivedEntries = () => {
       const db = new BetterSqlite3(join(f.dir, '330523', 'data', 'node.sqlite'), { readonly: true });
       const entries = db.prepare("SELECT count(*) AS n FROM audit_log WHERE kind = 'case.received' AND requester = '522732'").get() as { n: number };
-      const records = db.prepare("SELECT key FROM idempotency_records WHERE scope = 'case-inbox' AND key LIKE '522732:%'").all() as Array<{ key: string }>;
+      const records = db.prepare("SELECT id FROM inbox_messages WHERE sender = '522732'").all() as Array<{ id: string }>;
       db.close();
-      return { entries: entries.n, records: new Set(records.map((r) => r.key)) };
+      return { entries: entries.n, records: new Set(records.map((r) => `522732:${r.id}`)) };
     };
     const before = receivedEntries();
     for (const message of sent) expect(before.records.has(`522732:${message.id}`), message.id).toBe(true);

@@ -1,15 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ActionInputSchema, Case, CaseState, staffCaseActionNames, CaseTransitionMessage, ThreadMessage, type CaseView, type StaffCaseAction, type Principal } from '../../cases/index.ts';
+import { ActionInputSchema, Case, CaseState, caseMessageKinds, staffCaseActionNames, ThreadMessage, type CaseView, type StaffCaseAction, type Principal } from '../../cases/index.ts';
 import { HandlingMode } from '../../catalog/index.ts';
-import { TongbanError, validationError } from '../../errors/index.ts';
-import { authenticateRequest, ResidentIdNumber } from '../../exchange/index.ts';
-import { parseJson } from '../../exchange/provider.ts';
+import { TongbanError } from '../../errors/index.ts';
+import { ResidentIdNumber } from '../../exchange/index.ts';
 import { bearerToken, incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { StreamLimiter } from '../limits.ts';
 import { addRoute, Page } from '../route.ts';
+import { InboxAnswerOut } from './messages.ts';
 
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -30,18 +30,7 @@ const CaseOut = z.object({ case: Case, time: TimeStatusOut });
 /** What staff and applicants may send; evidence is recorded by the node itself (POST …/evidence). */
 const ActionBody = ActionInputSchema.omit({ evidence: true });
 
-const OutboxEntryOut = z.object({
-  id: z.string(),
-  destination: z.string(),
-  kind: z.string(),
-  caseId: z.string().nullable(),
-  status: z.enum(['pending', 'delivered', 'dead']),
-  attempts: z.number(),
-  createdAt: z.string(),
-  lastError: z.string().nullable(),
-});
-
-const InboxMessage = z.object({ id: z.string().min(1).max(80), kind: z.enum(['case.snapshot', 'case.transition', 'case.message']), payload: z.unknown() });
+const InboxMessage = z.object({ id: z.string().min(1).max(80), kind: z.enum(caseMessageKinds), payload: z.unknown() });
 
 /** Cases: the staff and applicant API, the node-to-node inbox, live events, accounts. */
 export function casesPlugin(context: ServerContext): void {
@@ -196,73 +185,17 @@ export function casesPlugin(context: ServerContext): void {
   });
 
   addRoute(app, openapi, {
-    method: 'GET',
-    url: '/v1/operator/outbox',
-    tag: 'operator',
-    summary: 'Operator: case messages to other nodes that failed — refused for good (dead) or still retrying — with the error',
-    query: Page(1000, 100),
-    response: z.object({ messages: z.array(OutboxEntryOut) }),
-    errors: [401],
-    auth: 'operator',
-    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
-    handler: async ({ query }) => {
-      const messages = await runtime.store.outbox.list({ failed: true, limit: query.limit, offset: query.offset });
-      return { messages: messages.map(({ id, destination, kind, caseId, status, attempts, createdAt, lastError }) => ({ id, destination, kind, caseId, status, attempts, createdAt, lastError })) };
-    },
-  });
-
-  addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/cases/inbox',
     auth: 'node-signature',
     tag: 'cases',
     summary:
-      'Node to node: a case hand-off from its accepting node, a step another participant took (replayed through the state machine), or a thread message; applied once per message id',
+      'Node to node (older form of POST /v1/messages/inbox, same handling): a case hand-off from its accepting node, a step another participant took (replayed through the state machine), or a thread message; applied once per message id',
     bodyDoc: InboxMessage,
     raw: true,
-    response: z.object({ id: z.string(), result: z.enum(['applied', 'stale']), replayed: z.boolean() }),
-    errors: [401, 403, 422, 425],
-    handler: async (_input, request) => {
-      const view = await runtime.exchange.directory.current();
-      const incoming = incomingRequest(request, context.endpoint());
-      const auth = await authenticateRequest(incoming, view, runtime.store, context.clock());
-      if (!auth.ok) throw new TongbanError(auth.code, auth.message);
-      const parsed = parseJson(incoming.body, InboxMessage);
-      if (!parsed.ok) throw parsed.error;
-      const message = parsed.value;
-      const from = auth.node.division;
-      // A payload that is not what its kind says is refused before anything is read or written.
-      const payload = (message.kind === 'case.snapshot' ? Case : message.kind === 'case.transition' ? CaseTransitionMessage : ThreadMessage).safeParse(message.payload);
-      if (!payload.success) throw validationError(payload.error);
-      const hash = createHash('sha256').update(incoming.body).digest('hex');
-      let received: Case | ThreadMessage | undefined;
-      try {
-        const outcome = await runtime.store.idempotent('case-inbox', `${from}:${message.id}`, hash, async (tx) => {
-          if (message.kind === 'case.snapshot') {
-            received = payload.data as Case;
-            return runtime.cases.receiveSnapshot(tx, from, received);
-          }
-          if (message.kind === 'case.transition') {
-            received = await runtime.cases.receiveTransition(tx, from, payload.data as CaseTransitionMessage);
-            return received ? 'applied' : 'stale';
-          }
-          received = payload.data as ThreadMessage;
-          return runtime.cases.receiveMessage(tx, from, received);
-        });
-        if (!outcome.replayed && outcome.result === 'applied' && received) {
-          if (message.kind === 'case.message') runtime.cases.notifyMessage(received as ThreadMessage);
-          else runtime.cases.notifyReceived(received as Case);
-        }
-        return { id: message.id, result: outcome.result, replayed: outcome.replayed };
-      } catch (error) {
-        // The refusal rolled the transaction back; record it on its own.
-        if (error instanceof TongbanError && (error.code === 'CASE_COPY_REJECTED' || error.code === 'CASE_FORBIDDEN' || error.code === 'SIGNATURE_INVALID')) {
-          const data = payload.data as { id?: string; caseId?: string };
-          await runtime.cases.recordRefusal(from, message.kind, message.kind === 'case.snapshot' ? data.id : data.caseId, error);
-        }
-        throw error;
-      }
-    },
+    response: InboxAnswerOut,
+    errors: [401, 403, 409, 422, 425],
+    handler: async (_input, request) => runtime.messages.receive(incomingRequest(request, context.endpoint()), { legacyKinds: caseMessageKinds }),
   });
 
   // Server-Sent Events: what a counter's screen subscribes to.

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { Dialect, StoreOps } from '../store.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
-import { accountsOps, caseMessagesOps, casesOps, outboxOps } from './cases.ts';
+import { accountsOps, caseMessagesOps, casesOps } from './cases.ts';
+import { inboxOps, outboxOps } from './messages.ts';
 import { agreementStatesOps, agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
 
 /** The repositories over one connection or transaction. */
@@ -22,6 +23,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     cases: casesOps(context),
     caseMessages: caseMessagesOps(context),
     outbox: outboxOps(context),
+    inbox: inboxOps(context),
     accounts: accountsOps(context),
   };
 }

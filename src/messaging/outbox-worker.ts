@@ -3,32 +3,58 @@ import type { SigningKeySource } from '../crypto/index.ts';
 import type { DirectorySource } from '../exchange/index.ts';
 import { peerCall, signedRequestHeaders } from '../exchange/index.ts';
 import type { OutboxMessage, Store } from '../store/index.ts';
+import { domainOf, signEnvelope, type UnsignedEnvelope } from './envelope.ts';
 
 export interface OutboxWorkerOptions {
+  readonly self: string;
   readonly store: Store;
   /** Read at each delivery: it changes when a key rotation is approved. */
   readonly signingKey: SigningKeySource;
   readonly directory: DirectorySource;
   readonly clock: () => Date;
   readonly intervalMs: number;
+  /** Destinations this node cannot reach directly (config `messaging.viaHub`): always through the hub. */
+  readonly viaHub: readonly string[];
   readonly log: (message: string) => void;
 }
 
 /**
  * Whether an answer is final. A 4xx says the receiver will not take this message however often
- * it is sent — except 408 (timeout), 425 (too early: the case's hand-off has not arrived yet) and
- * 429 (slow down). 5xx and network failures are retried.
+ * it is sent — except 408 (timeout), 425 (too early: e.g. a case's hand-off has not arrived yet)
+ * and 429 (slow down). 5xx and network failures are retried.
  */
 export function isPermanentRefusal(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
 }
 
+/** What decides a route besides the message: the hub's division, the topology of an agreement. */
+export interface RouteFacts {
+  readonly hub: string | undefined;
+  readonly topologyOf: (agreementId: string) => 'bridge' | 'hub' | undefined;
+  /** Destinations not directly reachable (config `messaging.viaHub`). */
+  readonly viaHub: readonly string[];
+}
+
 /**
- * Delivers the outbox: signed POSTs to each destination's inbox, in order per (destination,
- * case), with exponential back-off. A destination that is down gets its messages when it
- * returns; the receiver applies each message id once, so a retry never applies anything twice.
- * A message refused for good is marked dead, audit-logged and listed for the operator; it holds
- * up nothing else.
+ * The route of a message: as it was sent (`via`), else through the hub when config says the
+ * destination is not directly reachable or when the agreement the conversation is about
+ * (`agreement:<id>`) is a hub agreement; straight to the destination otherwise, and always when
+ * the destination is the hub itself.
+ */
+export function routeOf(message: Pick<OutboxMessage, 'destination' | 'conversation' | 'via'>, facts: RouteFacts): 'bridge' | 'hub' {
+  if (message.destination === facts.hub) return 'bridge';
+  if (message.via) return message.via;
+  if (facts.viaHub.includes(message.destination)) return 'hub';
+  const agreementId = message.conversation?.startsWith('agreement:') ? message.conversation.slice('agreement:'.length) : undefined;
+  return agreementId !== undefined && facts.topologyOf(agreementId) === 'hub' ? 'hub' : 'bridge';
+}
+
+/**
+ * Delivers the outbox: signed POSTs to each destination's `/v1/messages/inbox` (or to the hub's
+ * `/v1/messages/relay`), in order per (destination, conversation), with exponential back-off. A
+ * destination that is down gets its messages when it returns; the receiver applies each message
+ * id once, so a retry never applies anything twice. A message refused for good is marked dead,
+ * audit-logged and listed for the operator; it holds up nothing else.
  */
 export class OutboxWorker {
   readonly #options: OutboxWorkerOptions;
@@ -69,7 +95,7 @@ export class OutboxWorker {
 
   /**
    * Passes over the due messages until none is left: each pass sends the head of every
-   * (destination, case) queue; a delivered head makes the next message of its queue due.
+   * (destination, conversation) queue; a delivered head makes the next message of its queue due.
    */
   async deliverDue(): Promise<void> {
     const { store, clock } = this.#options;
@@ -87,15 +113,29 @@ export class OutboxWorker {
   }
 
   async #deliver(message: OutboxMessage): Promise<boolean> {
-    const { store, signingKey, directory, clock } = this.#options;
+    const { store, signingKey, directory, clock, self } = this.#options;
     let status = 0;
     let error = '';
     let code: string | undefined;
+    let via: 'bridge' | 'hub' = 'bridge';
     try {
-      const destination = (await directory.current()).node(message.destination);
+      const view = await directory.current();
+      const destination = view.node(message.destination);
       if (!destination) throw new Error(`${message.destination} is not in the directory`);
-      const url = new URL('/v1/cases/inbox', destination.endpoint).toString();
-      const body = JSON.stringify({ id: message.id, kind: message.kind, payload: message.payload });
+      via = routeOf(message, { hub: view.hub()?.division, topologyOf: (id) => view.policy.get(id)?.topology, viaHub: this.#options.viaHub });
+      const envelope: UnsignedEnvelope = { id: message.id, kind: message.kind, conversation: message.conversation ?? `${domainOf(null)}:${message.id}`, from: self, to: message.destination, payload: message.payload };
+      let url: string;
+      let body: string;
+      if (via === 'hub') {
+        const hub = view.hub();
+        if (!hub) throw new Error('the directory does not list the hub');
+        url = new URL('/v1/messages/relay', hub.endpoint).toString();
+        // Through the hub the author signs the envelope itself: the receiver verifies it end to end.
+        body = JSON.stringify(await signEnvelope(signingKey.current(), envelope));
+      } else {
+        url = new URL('/v1/messages/inbox', destination.endpoint).toString();
+        body = JSON.stringify(envelope);
+      }
       const headers = await signedRequestHeaders(signingKey.current(), url, body, clock());
       const response = await peerCall(url, { method: 'POST', headers, body, timeoutMs: 5_000 });
       status = response.status;
@@ -114,15 +154,18 @@ export class OutboxWorker {
     await store.transaction(async (tx) => {
       await tx.outbox.markFailed(message.id, error, clock().getTime() + backoff, dead);
       if (dead) {
+        const domain = domainOf(message.conversation);
+        const about = message.conversation?.slice(domain.length + 1);
         await AuditLog.appendIn(
           tx,
           [
             {
-              kind: 'case.delivery',
+              kind: `${domain}.delivery`.slice(0, 40),
               outcome: 'refused',
               ...(code ? { code } : {}),
-              ...(message.caseId ? { caseId: message.caseId } : {}),
-              detail: { destination: message.destination, message: message.id, kind: message.kind, status, error: error.slice(0, 500) },
+              ...(about && domain === 'case' ? { caseId: about } : {}),
+              ...(about && domain === 'agreement' ? { agreementId: about } : {}),
+              detail: { destination: message.destination, message: message.id, kind: message.kind, conversation: message.conversation, via, status, error: error.slice(0, 500) },
             },
           ],
           clock(),
