@@ -124,7 +124,7 @@ export function agreementLifecycleContract(backend: Backend): void {
     }
   }, 60_000);
 
-  it('a party that was down learns of a suspension from the next snapshot it adopts, and logs it', async () => {
+  it('a party that was down learns of a suspension once it is back (the next snapshot it adopts, or the message retried), applies it once, and logs it', async () => {
     const changzhou = t.f.nodes.get(CHANGZHOU)!;
     await changzhou.stop();
     let suspended;
@@ -132,6 +132,11 @@ export function agreementLifecycleContract(backend: Backend): void {
       suspended = await step(QINGPU, DELTA, 'suspend', 'audit of Qingpu’s own access');
       expect(suspended.status).toBe(200);
       expect(suspended.json.notified.find((n: { division: string }) => n.division === CHANGZHOU)).toMatchObject({ status: null });
+      // The message to Changzhou waits in Qingpu's outbox, retried.
+      const waiting = async () => ((await t.operator(QINGPU, '/v1/operator/outbox')).json.messages as Array<{ kind: string; destination: string }>).filter((m) => m.kind === 'agreement.state' && m.destination === CHANGZHOU);
+      const until = Date.now() + 10_000;
+      while ((await waiting()).length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      expect(await waiting()).toHaveLength(1);
     } finally {
       await changzhou.start();
     }
@@ -142,7 +147,17 @@ export function agreementLifecycleContract(backend: Backend): void {
       await new Promise((r) => setTimeout(r, 200));
       entries = await stateEntries(CHANGZHOU, DELTA);
     }
-    expect(entries.at(-1)).toMatchObject({ outcome: 'allowed', requester: QINGPU, detail: { action: 'suspend', source: 'snapshot' } });
+    // Whichever comes first — the snapshot or the message Qingpu's outbox retries — it is applied once.
+    expect(entries.at(-1)).toMatchObject({ outcome: 'allowed', requester: QINGPU, detail: { action: 'suspend', reason: 'audit of Qingpu’s own access' } });
+    expect(['snapshot', 'peer']).toContain(entries.at(-1).detail.source);
+    await new Promise((r) => setTimeout(r, 1500));
+    const suspensions = (await stateEntries(CHANGZHOU, DELTA)).filter((e) => e.outcome === 'allowed' && e.detail.seq === suspended!.json.seq);
+    expect(suspensions).toHaveLength(1);
+    // Delivered by now: nothing left to retry.
+    const left = Date.now() + 15_000;
+    const pending = async () => ((await t.operator(QINGPU, '/v1/operator/outbox')).json.messages as Array<{ kind: string }>).filter((m) => m.kind === 'agreement.state');
+    while ((await pending()).length > 0 && Date.now() < left) await new Promise((r) => setTimeout(r, 300));
+    expect(await pending()).toEqual([]);
     expect((await step(QINGPU, DELTA, 'resume', 'done')).status).toBe(200);
   }, 60_000);
 

@@ -19,4 +19,5 @@ export {
   type LifecycleAction,
   type StateChangeCheck,
 } from './lifecycle.ts';
-export { AgreementLifecycles, type AgreementLifecyclesOptions, type ChangeSource, type LifecycleDirectory, type LifecycleView } from './lifecycle-service.ts';
+export { AgreementLifecycles, STATE_MESSAGE_KIND, type AgreementLifecyclesOptions, type ChangeSource, type LifecycleDirectory, type LifecycleView } from './lifecycle-service.ts';
+export { registerAgreementStateMessages } from './lifecycle-messages.ts';

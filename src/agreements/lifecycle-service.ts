@@ -1,7 +1,8 @@
 import type { AuditLog } from '../audit/index.ts';
 import type { PublicJwk, SigningKeySource } from '../crypto/index.ts';
 import { TongbanError } from '../errors/index.ts';
-import type { Store } from '../store/index.ts';
+import type { MessageSender } from '../messaging/index.ts';
+import type { Store, StoreOps } from '../store/index.ts';
 import { changeHash, checkStateChange, emptyLifecycle, nextStateChange, signStateChange, StateChange, type Lifecycle, type LifecycleAction } from './lifecycle.ts';
 import type { SignedAgreement } from './model.ts';
 import type { AgreementStateSource } from './policy-index.ts';
@@ -27,7 +28,15 @@ export interface AgreementLifecyclesOptions {
   readonly clock: () => Date;
   /** Told of every change applied here (the hub re-issues its snapshot). */
   readonly onApplied?: (change: StateChange) => void;
+  /**
+   * Node-to-node messaging: a change this node takes is enqueued for every other party in the
+   * transaction that records it, and delivered exactly once even to a party that is down now.
+   */
+  readonly messages?: MessageSender;
 }
+
+/** The message kind that carries a party's signed state change to the other parties. */
+export const STATE_MESSAGE_KIND = 'agreement.state';
 
 /**
  * The lifecycle of every agreement at one node: the state each one is in (read by every
@@ -85,7 +94,14 @@ export class AgreementLifecycles implements AgreementStateSource {
       try {
         const change = nextStateChange(this.lifecycle(agreementId), signed.agreement, action, { party: self, actor: by.actor }, by.reason, clock());
         const jws = await signStateChange(change, signingKey.current());
-        await this.#apply(view, signed, jws, 'local', self);
+        const { messages } = this.#options;
+        await this.#apply(view, signed, jws, 'local', self, async (tx) => {
+          if (!messages) return;
+          for (const party of signed.agreement.parties.filter((p) => p !== self)) {
+            await messages.send(tx, { destination: party, kind: STATE_MESSAGE_KIND, conversation: `agreement:${agreementId}`, payload: { change: jws } });
+          }
+        });
+        messages?.kick();
         return { change, jws, agreement: signed };
       } catch (error) {
         if (error instanceof TongbanError && error.code !== 'AGREEMENT_STATE_CONFLICT') {
@@ -118,6 +134,18 @@ export class AgreementLifecycles implements AgreementStateSource {
     });
   }
 
+  /**
+   * Whether `jws` would apply now, without applying it (a message handler checks inside the
+   * inbox's transaction and applies once it has committed). Throws the refusal.
+   */
+  async check(jws: string): Promise<StateChange> {
+    const view = await this.#options.directory.current();
+    const signed = inForce(view, peekAgreementId(jws) ?? '');
+    const result = await checkStateChange(this.lifecycle(signed.agreement.id), signed.agreement, jws, keysIn(view));
+    if (!result.ok) throw new TongbanError(result.code, `The state change of ${signed.agreement.id} is refused: ${result.reason}.`);
+    return result.change;
+  }
+
   /** The changes a snapshot carries, in order, checked against that snapshot's view; those that do not apply are audited and skipped. */
   async receiveAll(changes: readonly string[], from: string, view: LifecycleView): Promise<number> {
     let applied = 0;
@@ -131,22 +159,25 @@ export class AgreementLifecycles implements AgreementStateSource {
     return applied;
   }
 
-  async #apply(view: LifecycleView, signed: SignedAgreement, jws: string, source: ChangeSource, from: string | undefined): Promise<{ applied: boolean; change: StateChange }> {
+  async #apply(
+    view: LifecycleView,
+    signed: SignedAgreement,
+    jws: string,
+    source: ChangeSource,
+    from: string | undefined,
+    alsoInTransaction?: (tx: StoreOps) => Promise<void>,
+  ): Promise<{ applied: boolean; change: StateChange }> {
     const { store, audit, clock, self } = this.#options;
-    const keysOf = (division: string) => {
-      const entry = view.node(division);
-      return entry ? [entry.signingKey, ...(entry.previousKeys ?? []).map(({ kid, jwk }) => ({ kid, jwk }))] : [];
-    };
     const id = signed.agreement.id;
     const before = this.lifecycle(id);
-    const check = await checkStateChange(before, signed.agreement, jws, keysOf);
+    const check = await checkStateChange(before, signed.agreement, jws, keysIn(view));
     if (!check.ok) {
       await audit.append({ kind: 'agreement.state', outcome: 'refused', code: check.code, agreementId: id, ...(from ? { requester: from } : {}), detail: { source, reason: check.reason.slice(0, 300) } });
       throw new TongbanError(check.code, `The state change of ${id} is refused: ${check.reason}.`);
     }
     const { change } = check;
     if (check.lifecycle === before) return { applied: false, change };
-    const recorded = await store.agreementStates.add({
+    const record = {
       agreementId: id,
       seq: change.seq,
       action: change.action,
@@ -157,7 +188,15 @@ export class AgreementLifecycles implements AgreementStateSource {
       at: change.at,
       jws,
       recordedAt: clock().toISOString(),
-    });
+    };
+    // The record and the messages announcing it commit together, or neither does.
+    const recorded = alsoInTransaction
+      ? await store.transaction(async (tx) => {
+          if (!(await tx.agreementStates.add(record))) return false;
+          await alsoInTransaction(tx);
+          return true;
+        })
+      : await store.agreementStates.add(record);
     if (!recorded) {
       // Another replica recorded a change with this number meanwhile: take the database's view.
       await this.load();
@@ -182,6 +221,14 @@ export class AgreementLifecycles implements AgreementStateSource {
     this.#queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** The keys a party may sign a state change with: its current one and those it rotated away from. */
+function keysIn(view: LifecycleView): (division: string) => { kid: string; jwk: PublicJwk }[] {
+  return (division) => {
+    const entry = view.node(division);
+    return entry ? [entry.signingKey, ...(entry.previousKeys ?? []).map(({ kid, jwk }) => ({ kid, jwk }))] : [];
+  };
 }
 
 function inForce(view: LifecycleView, agreementId: string): SignedAgreement {

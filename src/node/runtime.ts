@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AgreementLifecycles } from '../agreements/index.ts';
+import { AgreementLifecycles, registerAgreementStateMessages } from '../agreements/index.ts';
 import { AuditLog } from '../audit/index.ts';
 import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
 import { Catalog } from '../catalog/index.ts';
@@ -117,8 +117,10 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       return hubReady.current();
     },
   };
-  const lifecycles = new AgreementLifecycles({ self: config.node.division, store, audit, directory, signingKey: keys, clock, onApplied: () => hubDirectory?.changed() });
+  const messages = new Messaging({ self: config.node.division, store, audit, signingKey: keys, directory, clock, intervalMs: config.cases.outboxIntervalMs, viaHub: config.messaging.viaHub, log });
+  const lifecycles = new AgreementLifecycles({ self: config.node.division, store, audit, directory, signingKey: keys, clock, messages, onApplied: () => hubDirectory?.changed() });
   await lifecycles.load();
+  registerAgreementStateMessages(messages, lifecycles);
   if (directoryClient) {
     const cache = directoryClient;
     rotation = new KeyRotation({ config, store, audit, keys, directory, refreshDirectory: () => cache.refresh(), clock, log });
@@ -140,7 +142,6 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   let jobs: BackgroundJobs | undefined;
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
-  const messages = new Messaging({ self: config.node.division, store, audit, signingKey: keys, directory, clock, intervalMs: config.cases.outboxIntervalMs, viaHub: config.messaging.viaHub, log });
   const catalog = async () => new Catalog(await store.catalogItems.list());
   const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages });
   registerCaseMessages(messages, cases);
