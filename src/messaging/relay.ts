@@ -1,8 +1,8 @@
 import { signingKeyFor } from '../directory/snapshot.ts';
 import { TongbanError } from '../errors/index.ts';
-import { authenticateRequest, peerCall, signedRequestHeaders, type ExchangeContext, type IncomingRequest, type PeerAnswer, type RelayOutcome } from '../exchange/index.ts';
+import { authenticateRequest, type ExchangeContext, type IncomingRequest, type RelayOutcome } from '../exchange/index.ts';
 import { parseJson } from '../exchange/provider.ts';
-import { hubRefusal } from '../exchange/relay.ts';
+import { forwardAsHub, hubRefusal } from '../exchange/relay.ts';
 import { Envelope, verifyEnvelope } from './envelope.ts';
 
 /**
@@ -33,15 +33,7 @@ export async function relayMessage(ctx: ExchangeContext, request: IncomingReques
     }
     const destination = view.node(envelope.to);
     if (!destination || envelope.to === ctx.self) throw new TongbanError('NODE_UNKNOWN', `${envelope.to} is not a node of the directory.`);
-    const url = new URL('/v1/messages/inbox', destination.endpoint).toString();
-    const body = new TextDecoder().decode(request.body);
-    const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
-    let response: PeerAnswer;
-    try {
-      response = await peerCall(url, { method: 'POST', headers, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 });
-    } catch (error) {
-      throw new TongbanError('PEER_UNREACHABLE', `${destination.name} (${destination.division}) did not answer.`, { cause: error });
-    }
+    const { response } = await forwardAsHub(ctx, destination, '/v1/messages/inbox', request.body);
     const ok = response.status >= 200 && response.status < 300;
     await ctx.audit.append({ kind: 'message.relay', outcome: ok ? 'relayed' : 'refused', ...event, detail: { ...event.detail, status: response.status } });
     const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : ok ? 'application/json' : 'application/problem+json';
