@@ -130,7 +130,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   let jobs: BackgroundJobs | undefined;
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
-  const messages = new Messaging({ self: config.node.division, store, audit, signingKey: keys, directory, clock, intervalMs: config.cases.outboxIntervalMs, viaHub: config.messaging.viaHub, log });
+  const messages = new Messaging({ self: config.node.division, store, audit, signingKey: keys, encryptionKey, directory, clock, intervalMs: config.cases.outboxIntervalMs, viaHub: config.messaging.viaHub, log });
   const catalog = async () => new Catalog(await store.catalogItems.list());
   const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages });
   registerCaseMessages(messages, cases);
