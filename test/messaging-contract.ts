@@ -3,7 +3,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AuditLog } from '../src/audit/index.ts';
 import { TongbanError } from '../src/errors/index.ts';
-import { signEnvelope, type UnsignedEnvelope } from '../src/messaging/index.ts';
+import { encryptFor } from '../src/crypto/index.ts';
+import { sealEnvelope, SEALED_MESSAGE_CTY, signEnvelope, type UnsignedEnvelope } from '../src/messaging/index.ts';
 import type { NodeRuntime } from '../src/node/index.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
@@ -58,6 +59,8 @@ export function messagingContract(backend: Backend): void {
     throw new Error(`never: ${what}`);
   };
   const notes = async (node: string, id: string) => (await t.auditEntries(node)).filter((e) => (e.kind === 'test.note' || e.kind === 'test.flaky') && e.detail.message === id);
+  /** A node's public encryption key, as the directory publishes it. */
+  const encryptionKeyOf = async (division: string) => (await runtime(SANDU).exchange.directory.current()).node(division)!.encryptionKey;
   const refusals = async (node: string, code: string) => (await t.auditEntries(node)).filter((e) => e.kind === 'message.receive' && e.outcome === 'refused' && e.code === code);
 
   beforeAll(async () => {
@@ -91,7 +94,7 @@ export function messagingContract(backend: Backend): void {
     const envelope: UnsignedEnvelope = { id, kind: 'test.note', conversation, from: SANDU, to: ANJI, payload: { text: '请核对协议第三条。' } };
     const direct = await t.raw({ from: SANDU, to: ANJI, path: '/v1/messages/inbox', body: envelope });
     expect([direct.status, direct.json]).toEqual([200, { id, result: 'applied', replayed: true }]);
-    const relayed = await t.raw({ from: SANDU, to: HUB, path: '/v1/messages/relay', body: await signEnvelope(t.key(SANDU), envelope) });
+    const relayed = await t.raw({ from: SANDU, to: HUB, path: '/v1/messages/relay', body: await sealEnvelope(t.key(SANDU), envelope, await encryptionKeyOf(ANJI)) });
     expect([relayed.status, relayed.json]).toEqual([200, { id, result: 'applied', replayed: true }]);
     expect(await notes(ANJI, id)).toHaveLength(1);
     // The same id with other content is not the same message: refused, nothing applied.
@@ -119,7 +122,7 @@ export function messagingContract(backend: Backend): void {
     const passedOn = await t.raw({ from: ANJI, to: SANDU, path: '/v1/messages/inbox', body: genuine });
     expect([passedOn.status, passedOn.json.code]).toEqual([403, 'MESSAGE_SENDER_MISMATCH']);
     // At the hub: Anji asks it to relay a message in Qingpu's name.
-    const atHub = await t.raw({ from: ANJI, to: HUB, path: '/v1/messages/relay', body: await signEnvelope(t.key(ANJI), lie) });
+    const atHub = await t.raw({ from: ANJI, to: HUB, path: '/v1/messages/relay', body: await sealEnvelope(t.key(ANJI), lie, await encryptionKeyOf(SANDU)) });
     expect([atHub.status, atHub.json.code, atHub.json.origin]).toEqual([403, 'MESSAGE_SENDER_MISMATCH', HUB]);
     expect((await t.auditEntries(HUB)).filter((e) => e.kind === 'message.relay' && e.detail.message === lie.id)).toEqual([expect.objectContaining({ outcome: 'refused', code: 'MESSAGE_SENDER_MISMATCH', requester: ANJI })]);
     // The old case inbox binds the author to the signer the same way (its body names none).
@@ -127,20 +130,39 @@ export function messagingContract(backend: Backend): void {
     expect([legacy.status, legacy.json.code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 
-  it('the receiver checks the author’s own signature on a relayed message: the hub can neither alter nor redirect one', async () => {
+  it('the receiver opens a relayed message and checks its author’s own signature: the hub can neither read, alter nor redirect one', async () => {
     const envelope = { id: randomUUID(), kind: 'test.note', conversation: 'test:relay', from: SANDU, to: ANJI, payload: { text: '原文' } };
     const signed = await signEnvelope(t.key(SANDU), envelope);
-    // Signed (HTTP) by the hub itself, as its relay forwards: altered payload, other destination, no JWS.
-    const altered = await t.raw({ from: HUB, to: ANJI, path: '/v1/messages/inbox', body: { ...signed, payload: { text: '篡改' } } });
-    expect([altered.status, altered.json.code]).toEqual([401, 'SIGNATURE_INVALID']);
-    const redirected = await t.raw({ from: HUB, to: QINGPU, path: '/v1/messages/inbox', body: signed });
-    expect([redirected.status, redirected.json.code]).toEqual([422, 'MESSAGE_MISADDRESSED']);
-    const unsigned = await t.raw({ from: HUB, to: ANJI, path: '/v1/messages/inbox', body: envelope });
-    expect([unsigned.status, unsigned.json.code]).toEqual([401, 'SIGNATURE_INVALID']);
+    const outside = { id: envelope.id, kind: envelope.kind, conversation: envelope.conversation, from: SANDU, to: ANJI };
+    /** What the hub forwards: clear metadata and the signed envelope sealed for `recipient`. */
+    const sealedFor = async (recipient: string, inner: unknown, meta: Record<string, unknown> = {}) => ({
+      ...outside,
+      ...meta,
+      sealed: await encryptFor(await encryptionKeyOf(recipient), new TextEncoder().encode(JSON.stringify(inner)), SEALED_MESSAGE_CTY),
+    });
+    const genuine = await sealEnvelope(t.key(SANDU), envelope, await encryptionKeyOf(ANJI));
+    expect(JSON.stringify(genuine)).not.toContain('原文');
+    // Signed (HTTP) by the hub itself, as its relay forwards them.
+    const answers = {
+      altered: await t.raw({ from: HUB, to: ANJI, path: '/v1/messages/inbox', body: await sealedFor(ANJI, { ...signed, payload: { text: '篡改' } }) }),
+      relabelled: await t.raw({ from: HUB, to: ANJI, path: '/v1/messages/inbox', body: { ...genuine, conversation: 'test:other' } }),
+      unsigned: await t.raw({ from: HUB, to: ANJI, path: '/v1/messages/inbox', body: await sealedFor(ANJI, envelope) }),
+      redirected: await t.raw({ from: HUB, to: QINGPU, path: '/v1/messages/inbox', body: genuine }),
+      misaddressed: await t.raw({ from: HUB, to: QINGPU, path: '/v1/messages/inbox', body: await sealedFor(QINGPU, signed) }),
+      plainAltered: await t.raw({ from: HUB, to: ANJI, path: '/v1/messages/inbox', body: { ...signed, payload: { text: '篡改' } } }),
+    };
+    expect(Object.fromEntries(Object.entries(answers).map(([k, r]) => [k, [r.status, r.json.code]]))).toEqual({
+      altered: [401, 'SIGNATURE_INVALID'],
+      relabelled: [401, 'SIGNATURE_INVALID'],
+      unsigned: [401, 'SIGNATURE_INVALID'],
+      redirected: [400, 'DECRYPTION_FAILED'],
+      misaddressed: [422, 'MESSAGE_MISADDRESSED'],
+      plainAltered: [401, 'SIGNATURE_INVALID'],
+    });
     expect(await notes(ANJI, envelope.id)).toEqual([]);
     expect(await notes(QINGPU, envelope.id)).toEqual([]);
     // Unchanged, it is taken as Sandu's.
-    const intact = await t.raw({ from: HUB, to: ANJI, path: '/v1/messages/inbox', body: signed });
+    const intact = await t.raw({ from: HUB, to: ANJI, path: '/v1/messages/inbox', body: genuine });
     expect([intact.status, intact.json.result]).toEqual([200, 'applied']);
     expect(await notes(ANJI, envelope.id)).toEqual([expect.objectContaining({ requester: SANDU, detail: expect.objectContaining({ via: 'hub' }) })]);
   });
@@ -163,7 +185,7 @@ export function messagingContract(backend: Backend): void {
     expect(relayed).toEqual([expect.objectContaining({ outcome: 'relayed', requester: SANDU, provider: QINGPU, detail: { message: id, kind: 'test.note', conversation, status: 200 } })]);
     expect(JSON.stringify(relayed)).not.toContain('经枢纽');
     // To a node that is not in the directory, the hub refuses for good.
-    const stranger = await t.raw({ from: SANDU, to: HUB, path: '/v1/messages/relay', body: await signEnvelope(t.key(SANDU), { id: randomUUID(), kind: 'test.note', conversation: 'test:x', from: SANDU, to: '440300', payload: { text: 'x' } }) });
+    const stranger = await t.raw({ from: SANDU, to: HUB, path: '/v1/messages/relay', body: await sealEnvelope(t.key(SANDU), { id: randomUUID(), kind: 'test.note', conversation: 'test:x', from: SANDU, to: '440300', payload: { text: 'x' } }, await encryptionKeyOf(ANJI)) });
     expect([stranger.status, stranger.json.code, stranger.json.origin]).toEqual([403, 'NODE_UNKNOWN', HUB]);
   });
 

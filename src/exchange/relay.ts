@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../audit/index.ts';
-import type { DirectoryView } from '../directory/snapshot.ts';
+import type { DirectoryEntry, DirectoryView } from '../directory/snapshot.ts';
 import { errorStatus, isTongbanError, TongbanError, toProblem, type ErrorCode } from '../errors/index.ts';
 import type { ExchangeContext } from './context.ts';
 import { authenticateRequest, signedRequestHeaders, verifyResponse, type IncomingRequest } from './http-messages.ts';
@@ -51,15 +51,7 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
     const provider = view.node(envelope.provider);
     if (!provider) throw new TongbanError('NODE_UNKNOWN', `${envelope.provider} is not in the directory.`);
 
-    const url = new URL('/v1/exchange/relayed', provider.endpoint).toString();
-    const body = new TextDecoder().decode(request.body);
-    const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
-    let response: PeerAnswer;
-    try {
-      response = await peerCall(url, { method: 'POST', headers, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 });
-    } catch (error) {
-      throw new TongbanError('PEER_UNREACHABLE', `${provider.name} (${provider.division}) did not answer.`, { cause: error });
-    }
+    const { url, headers, response } = await forwardAsHub(ctx, provider, '/v1/exchange/relayed', request.body);
     const bytes = response.body;
     if (!(await verifyResponse(provider, response, { method: 'POST', url, headers }, ctx.clock()))) {
       throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${provider.division}.`);
@@ -78,6 +70,23 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
     return { status: 200, body: new TextDecoder().decode(bytes), contentType: 'application/json' };
   } catch (error) {
     return hubRefusal(ctx, error, { kind: 'exchange.relay', ...envelopeEvent, detail: {} });
+  }
+}
+
+/** The hub's hop: the request's bytes, unchanged, POSTed to `path` at `destination`, signed by the hub. */
+export async function forwardAsHub(
+  ctx: Pick<ExchangeContext, 'signingKey' | 'clock' | 'peerTimeoutMs'>,
+  destination: DirectoryEntry,
+  path: string,
+  bytes: Uint8Array,
+): Promise<{ url: string; headers: Record<string, string>; response: PeerAnswer }> {
+  const url = new URL(path, destination.endpoint).toString();
+  const body = new TextDecoder().decode(bytes);
+  const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
+  try {
+    return { url, headers, response: await peerCall(url, { method: 'POST', headers, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 }) };
+  } catch (error) {
+    throw new TongbanError('PEER_UNREACHABLE', `${destination.name} (${destination.division}) did not answer.`, { cause: error });
   }
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson, signJws, verifyJws, type PublicJwk, type SigningKey } from '../crypto/index.ts';
+import { canonicalJson, decryptWith, encryptFor, signJws, verifyJws, type EncryptionKey, type EncryptionPublicJwk, type PublicJwk, type SigningKey } from '../crypto/index.ts';
+import { TongbanError } from '../errors/index.ts';
 
 const Division = z.string().regex(/^\d{6}$/, 'a division code has six digits');
 
@@ -40,6 +41,21 @@ export const Envelope = UnsignedEnvelope.extend({ signature: z.string().min(10).
 export type Envelope = z.infer<typeof Envelope>;
 
 export const MESSAGE_JWS_TYP = 'tongban-message+jws';
+/** The content type of a sealed message: the JSON of the author-signed envelope. */
+export const SEALED_MESSAGE_CTY = 'tongban-message+json';
+
+/**
+ * A message through the hub: the clear metadata the hub routes and logs by, and `sealed`, a JWE
+ * for the destination's encryption key of the whole envelope signed by its author (JWS). The hub
+ * can neither read the payload nor alter anything the destination will accept.
+ */
+export const SealedEnvelope = UnsignedEnvelope.omit({ payload: true })
+  .extend({ sealed: z.string().min(10).max(2_000_000) })
+  .strict();
+export type SealedEnvelope = z.infer<typeof SealedEnvelope>;
+
+/** What an inbox takes: a message in clear (sent directly) or sealed (through the hub). */
+export const InboxBody = z.union([Envelope, SealedEnvelope]);
 
 function signedBytes(envelope: UnsignedEnvelope): Uint8Array {
   const { id, kind, conversation, from, to, payload } = envelope;
@@ -50,6 +66,32 @@ function signedBytes(envelope: UnsignedEnvelope): Uint8Array {
 export async function signEnvelope(key: SigningKey, envelope: UnsignedEnvelope): Promise<Envelope> {
   const signature = await signJws(key, signedBytes(envelope), { typ: MESSAGE_JWS_TYP, detached: true });
   return { ...envelope, signature };
+}
+
+/** Signs the envelope as its author and seals it for the destination's encryption key. */
+export async function sealEnvelope(key: SigningKey, envelope: UnsignedEnvelope, recipient: { kid: string; jwk: EncryptionPublicJwk }): Promise<SealedEnvelope> {
+  const signed = await signEnvelope(key, envelope);
+  const { id, kind, conversation, from, to } = envelope;
+  return { id, kind, conversation, from, to, sealed: await encryptFor(recipient, new TextEncoder().encode(JSON.stringify(signed)), SEALED_MESSAGE_CTY) };
+}
+
+/**
+ * Opens a sealed message with this node's encryption key: the envelope inside, which must carry
+ * the same metadata as the outside (what the hub routed and logged). Its signature is checked by
+ * the caller, like that of any message passed on by the hub.
+ */
+export async function openSealed(key: EncryptionKey, sealed: SealedEnvelope): Promise<Envelope> {
+  const bytes = await decryptWith(key, sealed.sealed, SEALED_MESSAGE_CTY);
+  let inner: Envelope;
+  try {
+    inner = Envelope.parse(JSON.parse(new TextDecoder().decode(bytes)));
+  } catch {
+    throw new TongbanError('SIGNATURE_INVALID', 'The sealed message is not a signed message envelope.');
+  }
+  for (const field of ['id', 'kind', 'conversation', 'from', 'to'] as const) {
+    if (inner[field] !== sealed[field]) throw new TongbanError('SIGNATURE_INVALID', `The sealed message's ${field} is not the one outside it.`);
+  }
+  return inner;
 }
 
 /** Whether the envelope carries a valid signature by the key `resolveKey` gives for its kid. */

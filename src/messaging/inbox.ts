@@ -5,7 +5,8 @@ import { isTongbanError, TongbanError, validationError } from '../errors/index.t
 import { authenticateRequest, type DirectorySource, type IncomingRequest } from '../exchange/index.ts';
 import { parseJson } from '../exchange/provider.ts';
 import { isUniqueViolation, type Store, type StoreOps } from '../store/index.ts';
-import { contentHash, Envelope, MessageKind, verifyEnvelope } from './envelope.ts';
+import type { EncryptionKey } from '../crypto/index.ts';
+import { contentHash, InboxBody, MessageKind, openSealed, verifyEnvelope, type Envelope } from './envelope.ts';
 import { isPermanentRefusal } from './outbox-worker.ts';
 import type { HandlerOutcome, MessageRegistry, ReceivedMessage } from './registry.ts';
 
@@ -15,6 +16,8 @@ export interface InboxContext {
   readonly audit: AuditLog;
   readonly directory: DirectorySource;
   readonly registry: MessageRegistry;
+  /** Opens messages sealed for this node (through the hub). */
+  readonly encryptionKey: EncryptionKey;
   readonly clock: () => Date;
 }
 
@@ -28,9 +31,10 @@ export interface InboxAnswer {
 }
 
 /**
- * Receives one signed message: authenticates the HTTP signature (a node in the directory), binds
- * the author — the HTTP signer itself, or, when the signer is the hub relaying, the author whose
- * JWS over the envelope verifies — checks it is addressed to this node, parses the payload by its
+ * Receives one signed message: authenticates the HTTP signature (a node in the directory), opens
+ * a sealed one, binds the author — the HTTP signer itself, or, when the signer is the hub
+ * relaying, the author whose JWS over the envelope verifies — checks it is addressed to this
+ * node, parses the payload by its
  * kind, and applies it exactly once per (author, id) in one transaction with the record of its id.
  * Refusals after authentication are audited; nothing of a refused message is kept.
  */
@@ -43,7 +47,11 @@ export async function receiveMessage(ctx: InboxContext, request: IncomingRequest
   let envelope: Envelope | undefined;
   let message: ReceivedMessage<unknown> | undefined;
   try {
-    envelope = options.legacyKinds ? legacyEnvelope(request.body, signer, ctx.self, options.legacyKinds) : parsed(parseJson(request.body, Envelope));
+    if (options.legacyKinds) envelope = legacyEnvelope(request.body, signer, ctx.self, options.legacyKinds);
+    else {
+      const body = parsed(parseJson(request.body, InboxBody));
+      envelope = 'sealed' in body ? await openSealed(ctx.encryptionKey, body) : body;
+    }
     const author = await authorOf(envelope, auth.node, view.hub()?.division, (division) => view.node(division), now);
     if (envelope.to !== ctx.self) throw new TongbanError('MESSAGE_MISADDRESSED', `The message is addressed to ${envelope.to}, not to ${ctx.self}.`);
     const registration = ctx.registry.get(envelope.kind);

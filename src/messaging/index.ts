@@ -34,12 +34,13 @@
  * ```
  *
  * The wire (docs/protocol.md, "Messages between nodes"): `POST /v1/messages/inbox` with the
- * envelope `{id, kind, conversation, from, to, payload, signature?}`, signed (RFC 9421) by `from`;
- * through the hub, `POST /v1/messages/relay` at the hub with the envelope signed as a detached JWS
- * by `from` as well, which the hub forwards unchanged and the receiver verifies end to end.
+ * envelope `{id, kind, conversation, from, to, payload}`, signed (RFC 9421) by `from`; through
+ * the hub, `POST /v1/messages/relay` at the hub with `{id, kind, conversation, from, to, sealed}`:
+ * the envelope signed by `from` (detached JWS) and sealed for the destination (JWE), which the
+ * hub forwards unchanged and the receiver opens and verifies end to end.
  */
 export { Messaging, type MessagingOptions, type OutgoingMessage, type MessageSender } from './messaging.ts';
 export { MessageRegistry, type MessageHandler, type ReceivedMessage, type HandlerOutcome, type KindOptions } from './registry.ts';
-export { Envelope, UnsignedEnvelope, MessageKind, Conversation, signEnvelope, verifyEnvelope, contentHash, MESSAGE_JWS_TYP } from './envelope.ts';
+export { Envelope, UnsignedEnvelope, SealedEnvelope, InboxBody, MessageKind, Conversation, signEnvelope, verifyEnvelope, sealEnvelope, openSealed, contentHash, MESSAGE_JWS_TYP, SEALED_MESSAGE_CTY } from './envelope.ts';
 export { LegacyInboxBody, type InboxAnswer } from './inbox.ts';
 export { OutboxWorker, isPermanentRefusal, routeOf, type RouteFacts, type OutboxWorkerOptions } from './outbox-worker.ts';

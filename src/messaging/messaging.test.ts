@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { generateSigningKey } from '../crypto/index.ts';
-import { contentHash, Envelope, signEnvelope, verifyEnvelope, type UnsignedEnvelope } from './envelope.ts';
+import { generateEncryptionKey, generateSigningKey } from '../crypto/index.ts';
+import { contentHash, Envelope, openSealed, sealEnvelope, signEnvelope, verifyEnvelope, type UnsignedEnvelope } from './envelope.ts';
 import { isPermanentRefusal, routeOf } from './outbox-worker.ts';
 import { MessageRegistry } from './registry.ts';
 
@@ -41,6 +41,21 @@ describe('message envelope', () => {
     const bare = { ...signed };
     delete bare.signature;
     expect(await verifyEnvelope(bare, keyOf)).toBe(false);
+  });
+
+  it('sealed for the destination: only its key opens it, the signed envelope inside, and only with the metadata outside', async () => {
+    const key = await generateSigningKey('Ed25519', '522732');
+    const anji = await generateEncryptionKey('330523');
+    const qingpu = await generateEncryptionKey('310118');
+    const sealed = await sealEnvelope(key, envelope, { kid: anji.kid, jwk: anji.publicJwk });
+    expect(sealed).not.toHaveProperty('payload');
+    expect(sealed.sealed).not.toContain('timeLimit');
+    const inner = await openSealed(anji, sealed);
+    expect(inner).toMatchObject(envelope);
+    expect(await verifyEnvelope(inner, (kid) => (kid === key.kid ? key.publicJwk : null))).toBe(true);
+    await expect(openSealed(qingpu, sealed)).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
+    await expect(openSealed(anji, { ...sealed, kind: 'agreement.accept' })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    await expect(openSealed(anji, { ...sealed, to: '310118' })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
   });
 
   it('the content hash names id, kind and payload — not member order, route, conversation label or signature', async () => {

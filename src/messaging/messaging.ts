@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { AuditLog } from '../audit/index.ts';
-import type { SigningKeySource } from '../crypto/index.ts';
+import type { EncryptionKey, SigningKeySource } from '../crypto/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import type { DirectorySource, ExchangeContext, IncomingRequest, RelayOutcome } from '../exchange/index.ts';
 import type { Store, StoreOps } from '../store/index.ts';
@@ -16,6 +16,8 @@ export interface MessagingOptions {
   readonly store: Store;
   readonly audit: AuditLog;
   readonly signingKey: SigningKeySource;
+  /** Opens messages sealed for this node. */
+  readonly encryptionKey: EncryptionKey;
   readonly directory: DirectorySource;
   readonly clock: () => Date;
   /** How often undelivered messages are retried. */
@@ -96,8 +98,8 @@ export class Messaging implements MessageSender {
 
   /** `POST /v1/messages/inbox` (and, with `legacyKinds`, the older `POST /v1/cases/inbox`). */
   receive(request: IncomingRequest, options: { legacyKinds?: readonly string[] } = {}): Promise<InboxAnswer> {
-    const { self, store, audit, directory, clock } = this.#options;
-    return receiveMessage({ self, store, audit, directory, clock, registry: this.registry }, request, options);
+    const { self, store, audit, directory, clock, encryptionKey } = this.#options;
+    return receiveMessage({ self, store, audit, directory, clock, encryptionKey, registry: this.registry }, request, options);
   }
 
   /** Hub: `POST /v1/messages/relay`. */

@@ -3,7 +3,7 @@ import type { SigningKeySource } from '../crypto/index.ts';
 import type { DirectorySource } from '../exchange/index.ts';
 import { peerCall, signedRequestHeaders } from '../exchange/index.ts';
 import type { OutboxMessage, Store } from '../store/index.ts';
-import { domainOf, signEnvelope, type UnsignedEnvelope } from './envelope.ts';
+import { domainOf, sealEnvelope, type UnsignedEnvelope } from './envelope.ts';
 
 export interface OutboxWorkerOptions {
   readonly self: string;
@@ -130,8 +130,9 @@ export class OutboxWorker {
         const hub = view.hub();
         if (!hub) throw new Error('the directory does not list the hub');
         url = new URL('/v1/messages/relay', hub.endpoint).toString();
-        // Through the hub the author signs the envelope itself: the receiver verifies it end to end.
-        body = JSON.stringify(await signEnvelope(signingKey.current(), envelope));
+        // Through the hub the author signs the envelope itself and seals it for the destination:
+        // the hub reads neither the payload nor can it alter what the destination accepts.
+        body = JSON.stringify(await sealEnvelope(signingKey.current(), envelope, destination.encryptionKey));
       } else {
         url = new URL('/v1/messages/inbox', destination.endpoint).toString();
         body = JSON.stringify(envelope);

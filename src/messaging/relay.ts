@@ -1,17 +1,17 @@
-import { signingKeyFor } from '../directory/snapshot.ts';
 import { TongbanError } from '../errors/index.ts';
-import { authenticateRequest, peerCall, signedRequestHeaders, type ExchangeContext, type IncomingRequest, type PeerAnswer, type RelayOutcome } from '../exchange/index.ts';
+import { authenticateRequest, type ExchangeContext, type IncomingRequest, type RelayOutcome } from '../exchange/index.ts';
 import { parseJson } from '../exchange/provider.ts';
-import { hubRefusal } from '../exchange/relay.ts';
-import { Envelope, verifyEnvelope } from './envelope.ts';
+import { forwardAsHub, hubRefusal } from '../exchange/relay.ts';
+import { SealedEnvelope } from './envelope.ts';
 
 /**
  * The hub's message relay (`POST /v1/messages/relay`): the sender signs the request (RFC 9421)
- * and the envelope (JWS); the hub checks that both are the envelope's `from`, that sender and
- * destination are approved nodes of its directory, logs metadata only (ids, kind, conversation,
- * the two divisions — never the payload), and forwards the envelope unchanged to the
- * destination's inbox, signed by itself. The destination verifies the author's JWS, so the hub
- * can neither forge nor alter a message, nor redirect one (the envelope names its destination).
+ * and seals the envelope it signed (JWS) for the destination (JWE); the hub checks that the
+ * request's signer is the envelope's `from` and that sender and destination are approved nodes
+ * of its directory, logs metadata only (id, kind, conversation, the two divisions — it cannot
+ * read the payload), and forwards the body unchanged to the destination's inbox, signed by
+ * itself. The destination opens it and verifies the author's JWS, so the hub can neither read,
+ * forge or alter a message, nor redirect one (it is sealed for, and names, its destination).
  * The destination's answer goes back as it came; the hub's own refusals name it as `origin`.
  */
 export async function relayMessage(ctx: ExchangeContext, request: IncomingRequest): Promise<RelayOutcome> {
@@ -21,27 +21,16 @@ export async function relayMessage(ctx: ExchangeContext, request: IncomingReques
     const now = ctx.clock();
     const auth = await authenticateRequest(request, view, ctx.store, now);
     if (!auth.ok) throw new TongbanError(auth.code, auth.message);
-    const parsed = parseJson(request.body, Envelope);
+    const parsed = parseJson(request.body, SealedEnvelope);
     if (!parsed.ok) throw parsed.error;
     const envelope = parsed.value;
     event = { requester: auth.node.division, provider: envelope.to, detail: { message: envelope.id, kind: envelope.kind, conversation: envelope.conversation } };
     if (envelope.from !== auth.node.division) {
       throw new TongbanError('MESSAGE_SENDER_MISMATCH', `The request is signed by ${auth.node.division} but names ${envelope.from} as the message's author.`);
     }
-    if (!(await verifyEnvelope(envelope, (kid) => signingKeyFor(auth.node, kid, now)))) {
-      throw new TongbanError('SIGNATURE_INVALID', `A relayed message must carry its author's signature (JWS by ${envelope.from}).`);
-    }
     const destination = view.node(envelope.to);
     if (!destination || envelope.to === ctx.self) throw new TongbanError('NODE_UNKNOWN', `${envelope.to} is not a node of the directory.`);
-    const url = new URL('/v1/messages/inbox', destination.endpoint).toString();
-    const body = new TextDecoder().decode(request.body);
-    const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
-    let response: PeerAnswer;
-    try {
-      response = await peerCall(url, { method: 'POST', headers, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 });
-    } catch (error) {
-      throw new TongbanError('PEER_UNREACHABLE', `${destination.name} (${destination.division}) did not answer.`, { cause: error });
-    }
+    const { response } = await forwardAsHub(ctx, destination, '/v1/messages/inbox', request.body);
     const ok = response.status >= 200 && response.status < 300;
     await ctx.audit.append({ kind: 'message.relay', outcome: ok ? 'relayed' : 'refused', ...event, detail: { ...event.detail, status: response.status } });
     const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : ok ? 'application/json' : 'application/problem+json';

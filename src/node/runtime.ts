@@ -117,7 +117,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       return hubReady.current();
     },
   };
-  const messages = new Messaging({ self: config.node.division, store, audit, signingKey: keys, directory, clock, intervalMs: config.cases.outboxIntervalMs, viaHub: config.messaging.viaHub, log });
+  const messages = new Messaging({ self: config.node.division, store, audit, signingKey: keys, encryptionKey, directory, clock, intervalMs: config.cases.outboxIntervalMs, viaHub: config.messaging.viaHub, log });
   const lifecycles = new AgreementLifecycles({ self: config.node.division, store, audit, directory, signingKey: keys, clock, messages, onApplied: () => hubDirectory?.changed() });
   await lifecycles.load();
   registerAgreementStateMessages(messages, lifecycles);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Envelope } from '../../messaging/index.ts';
+import { InboxBody, SealedEnvelope } from '../../messaging/index.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute, Page } from '../route.ts';
@@ -31,7 +31,7 @@ export function messagesPlugin(context: ServerContext): void {
     tag: 'messages',
     summary:
       'Node to node: a message (case hand-off or step, thread message, agreement negotiation, …) signed by its author, or relayed by the hub with the author’s JWS; applied once per (author, id)',
-    bodyDoc: Envelope,
+    bodyDoc: InboxBody,
     raw: true,
     response: InboxAnswerOut,
     errors: [400, 401, 403, 409, 422, 425],
@@ -44,8 +44,8 @@ export function messagesPlugin(context: ServerContext): void {
       url: '/v1/messages/relay',
       auth: 'node-signature',
       tag: 'messages',
-      summary: 'Hub: pass a message signed by its author (HTTP signature and JWS) on to its destination, unchanged; logs metadata only',
-      bodyDoc: Envelope,
+      summary: 'Hub: pass a message from its author (signed, and sealed for the destination) on to the destination unchanged; logs metadata only',
+      bodyDoc: SealedEnvelope,
       raw: true,
       response: InboxAnswerOut,
       errors: [400, 401, 403, 409, 422, 425, 502],
