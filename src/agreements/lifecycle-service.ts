@@ -90,8 +90,8 @@ export class AgreementLifecycles implements AgreementStateSource {
     return this.#serial(async () => {
       const { self, clock, signingKey } = this.#options;
       const view = await this.#options.directory.current();
-      const signed = inForce(view, agreementId);
       try {
+        const signed = inForce(view, agreementId);
         const change = nextStateChange(this.lifecycle(agreementId), signed.agreement, action, { party: self, actor: by.actor }, by.reason, clock());
         const jws = await signStateChange(change, signingKey.current());
         const { messages } = this.#options;
