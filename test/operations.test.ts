@@ -146,22 +146,34 @@ describe('GET /metrics', () => {
 });
 
 describe('structured logs', () => {
-  it('the requester, the hub and the provider log the same request id for a hub exchange, and no ID number', async () => {
+  it('the requester, the hub and the provider log the same request id for a hub exchange, and no ID number or name', async () => {
     const answer = await exchange(QINGPU, person.idNumber);
     expect(answer.status).toBe(200);
     const requestId = answer.json.requestId as string;
+    type Line = { msg: string; reqId?: string; req?: { url: string }; exchange?: { requestId: string; side: string; code: string } };
     const linesOf = (division: string) =>
-      t.logs
-        .filter((l) => l.startsWith(`[${division}] {`))
-        .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { msg: string; exchange?: { requestId: string; side: string; code: string } });
+      t.logs.filter((l) => l.startsWith(`[${division}] {`)).map((l) => JSON.parse(l.slice(l.indexOf('{'))) as Line);
     for (const [division, side] of [[QINGPU, 'requester'], [HUB, 'relayed'], [SANDU, 'provider']] as const) {
       const line = linesOf(division).find((l) => l.exchange?.requestId === requestId);
       expect(line, `${division} logs exchange ${requestId}`).toMatchObject({ msg: 'exchange', exchange: { requestId, side, code: 'OK' } });
     }
+    // The hub's and the provider's request log lines carry the exchange's id as their request id
+    // (sent along as x-request-id: the requester's to the hub, the hub's, from the envelope, to the provider).
+    for (const [division, url] of [[HUB, '/v1/relay'], [SANDU, '/v1/exchange/relayed']] as const) {
+      const lines = linesOf(division).filter((l) => l.reqId === requestId);
+      expect(lines.map((l) => l.msg), `${division} request lines of ${requestId}`).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
+      expect(lines.find((l) => l.msg === 'incoming request')?.req?.url).toBe(url);
+    }
+    // A bridge exchange: the provider's request lines carry the requester's exchange id too.
+    const bridged = await exchange(ANJI, person.idNumber);
+    expect(bridged.status).toBe(200);
+    expect(linesOf(SANDU).some((l) => l.reqId === bridged.json.requestId && l.msg === 'request completed')).toBe(true);
+    expect(linesOf(ANJI).some((l) => l.exchange?.requestId === bridged.json.requestId)).toBe(true);
     // Request logs are on (info) and carry request ids; no personal value anywhere.
     expect(linesOf(SANDU).some((l) => 'reqId' in l)).toBe(true);
     const all = t.logs.join('\n');
     expect(all).not.toContain(person.idNumber);
+    expect(all).not.toContain(person.name);
     expect(all).not.toContain(UNKNOWN_ID);
     expect(all).not.toContain(t.f.operatorToken(QINGPU));
   });

@@ -112,7 +112,7 @@ describe('node server', () => {
   });
 
   it('checks the bearer token before the body is read: malformed, mistyped or oversized bodies of an unauthenticated caller get 401', async () => {
-    for (const url of ['/v1/operator/exchange', '/v1/operator/accounts', '/v1/directory/nodes/522732/approve', '/v1/cases']) {
+    for (const url of ['/v1/operator/agreements/sign', '/v1/operator/accounts', '/v1/directory/nodes/522732/approve', '/v1/cases']) {
       for (const [payload, type] of [
         ['{"provider":', 'application/json'],
         ['provider=1', 'text/plain'],
@@ -177,19 +177,19 @@ describe('node server', () => {
         '/v1/divisions/{code}',
         '/v1/node',
         '/v1/standards/validate',
-        '/v1/exchange',
-        '/v1/exchange/relayed',
         '/v1/relay',
         '/v1/directory/snapshot',
         '/v1/directory/enrolments',
         '/v1/agreements',
         '/v1/audit/checkpoints',
-        '/v1/operator/exchange',
       ]),
     );
-    expect(doc.paths['/v1/exchange'].post.requestBody.content['application/json'].schema.required).toEqual(
-      expect.arrayContaining(['requestId', 'requester', 'provider', 'agreementId', 'itemCode', 'service', 'purpose', 'caseId', 'operator', 'subject', 'fields']),
-    );
+    // No agreement can name the hub: it neither provides nor requests data (docs/protocol.md).
+    for (const path of ['/v1/exchange', '/v1/exchange/relayed', '/v1/operator/exchange', '/v1/cases/{id}/evidence']) expect(doc.paths[path], path).toBeUndefined();
+    expect(doc.paths['/v1/relay'].post.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['envelope', 'payload']));
+    // 500, 502 and 503 once per operation, as `default`, described as problem+json.
+    expect(doc.paths['/v1/relay'].post.responses.default).toEqual({ $ref: '#/components/responses/Outage' });
+    expect(doc.components.responses.Outage.content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
     expect(doc.paths['/v1/divisions/{code}'].get.parameters[0]).toMatchObject({ name: 'code', in: 'path', required: true });
     expect(doc.paths['/v1/standards/validate'].post.requestBody.content['application/json'].schema.properties.kind.enum).toEqual([
       'id',

@@ -109,17 +109,16 @@ function cachedKey<J extends object>(jwk: J, create: (jwk: J) => KeyObject): Key
 const ed25519Private = (jwk: PrivateJwk & { kty: 'OKP' }) => cachedKey(jwk, (k) => createPrivateKey({ key: k, format: 'jwk' }));
 const ed25519Public = (jwk: PublicJwk & { kty: 'OKP' }) => cachedKey(jwk, (k) => createPublicKey({ key: k, format: 'jwk' }));
 
-const signAsync = promisify(sign);
-const verifyAsync = promisify(verify);
-
 /**
- * Signs `data`. Ed25519 runs on libuv's thread pool (Node's async crypto API), off the
- * event loop. SM2 signatures are raw r || s (64 bytes) over SM3(Z || data), Z from the
+ * Signs `data`. Ed25519 runs synchronously on the calling thread: one signature costs
+ * ≈ 50 µs and a verification ≈ 130 µs of CPU, less than handing the job to libuv's thread pool
+ * and back, which under load (many jobs in flight on two cores) cost several times the
+ * operation itself (docs/benchmarks.md, lever 7). SM2 signatures are raw r || s (64 bytes) over SM3(Z || data), Z from the
  * standard distinguishing ID.
  */
 export async function signBytes(key: SigningKey, data: Uint8Array): Promise<Uint8Array> {
   const jwk = key.privateJwk;
-  if (jwk.kty === 'OKP') return new Uint8Array(await signAsync(null, data, ed25519Private(jwk)));
+  if (jwk.kty === 'OKP') return new Uint8Array(sign(null, data, ed25519Private(jwk)));
   const hex = (await sm2Pool().run({ op: 'sign', data, privateHex: base64urlToHex(jwk.d), publicHex: sm2PublicHex(jwk), userId: SM2_DEFAULT_ID })) as string;
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
@@ -129,7 +128,7 @@ export async function verifyBytes(jwk: PublicJwk, data: Uint8Array, signature: U
   try {
     if (jwk.kty === 'OKP') {
       if (signature.length !== 64) return false;
-      return await verifyAsync(null, data, ed25519Public(jwk), signature);
+      return verify(null, data, ed25519Public(jwk), signature);
     }
     if (signature.length !== 64) return false;
     return (await sm2Pool().run({

@@ -6,7 +6,7 @@ import { exchangeAuditFields } from './audit-fields.ts';
 import type { ExchangeContext } from './context.ts';
 import { signedRequestHeaders, verifyResponse } from './http-messages.ts';
 import { checkConsent } from './consent.ts';
-import { peerCall, type PeerAnswer } from './peer-http.ts';
+import { peerCall, REQUEST_ID_HEADER, type PeerAnswer } from './peer-http.ts';
 import {
   envelopeOf,
   ExchangeRefusal,
@@ -81,7 +81,7 @@ export class ExchangeClient {
   async #bridge(provider: DirectoryEntry, exchange: ExchangeRequest): Promise<ExchangeResponse> {
     const url = new URL('/v1/exchange', provider.endpoint).toString();
     const body = JSON.stringify(exchange);
-    const answer = await this.#post(url, body, provider, 'PEER_UNREACHABLE');
+    const answer = await this.#post(url, body, provider, 'PEER_UNREACHABLE', exchange.requestId);
     if (answer.status !== 200) throw remoteProblem(answer.json, provider);
     const parsed = ExchangeResponse.safeParse(answer.json);
     if (!parsed.success) throw new TongbanError('PEER_RESPONSE_INVALID', `${provider.division} answered in an unexpected form.`);
@@ -98,7 +98,7 @@ export class ExchangeClient {
     const payload = await encryptFor(provider.encryptionKey, new TextEncoder().encode(innerJws), JWE_CTY);
     const envelope = envelopeOf(exchange);
     const url = new URL('/v1/relay', hub.endpoint).toString();
-    const sent = await this.#post(url, JSON.stringify({ envelope, payload }), hub, 'HUB_UNREACHABLE');
+    const sent = await this.#post(url, JSON.stringify({ envelope, payload }), hub, 'HUB_UNREACHABLE', exchange.requestId);
     if (sent.status !== 200) throw hubRefusal(sent.json, hub, provider);
     const answer = RelayResponse.safeParse(sent.json);
     if (!answer.success || answer.data.requestId !== exchange.requestId) throw new TongbanError('PEER_RESPONSE_INVALID', 'The hub answered in an unexpected form.');
@@ -123,13 +123,17 @@ export class ExchangeClient {
     return parsed.data;
   }
 
-  /** Sends a signed POST and returns the status and JSON body of an answer verified as `signer`'s for this request. */
-  async #post(url: string, body: string, signer: DirectoryEntry, unreachable: ErrorCode): Promise<{ status: number; json: unknown }> {
+  /**
+   * Sends a signed POST and returns the status and JSON body of an answer verified as `signer`'s for
+   * this request. The exchange's id goes along as `x-request-id` (unsigned, for log correlation only):
+   * the receiver's request log lines then carry the id this node's exchange line carries.
+   */
+  async #post(url: string, body: string, signer: DirectoryEntry, unreachable: ErrorCode, requestId: string): Promise<{ status: number; json: unknown }> {
     const ctx = this.#ctx;
     const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
     let response: PeerAnswer;
     try {
-      response = await peerCall(url, { method: 'POST', headers, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 });
+      response = await peerCall(url, { method: 'POST', headers: { ...headers, [REQUEST_ID_HEADER]: requestId }, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 });
     } catch (error) {
       throw new TongbanError(unreachable, `${signer.name} (${signer.division}) did not answer.`, { cause: error });
     }

@@ -5,4 +5,4 @@ export { provideDirect, provideRelayed } from './provider.ts';
 export { ExchangeClient, type OutgoingExchange, type ExchangeResult } from './client.ts';
 export { relay, type RelayOutcome } from './relay.ts';
 export { authenticateRequest, signedRequestHeaders, signedResponseHeaders, verifyResponse, type IncomingRequest, type RequestCheck } from './http-messages.ts';
-export { peerCall, type PeerAnswer } from './peer-http.ts';
+export { peerCall, REQUEST_ID_HEADER, type PeerAnswer } from './peer-http.ts';

@@ -20,6 +20,13 @@ const peers = new Agent({
   pipelining: 1,
 });
 
+/**
+ * The header a node sends its exchange's id in on peer calls, and a server adopts as the request id
+ * of its log lines when it is short and plain (src/server/logger.ts). Unsigned: it correlates logs
+ * and is trusted for nothing else.
+ */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
 export interface PeerAnswer {
   readonly status: number;
   /** Lower-case names; repeated fields joined with ", " as HTTP allows. */

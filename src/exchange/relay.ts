@@ -3,7 +3,7 @@ import type { DirectoryEntry, DirectoryView } from '../directory/snapshot.ts';
 import { errorStatus, isTongbanError, TongbanError, toProblem, type ErrorCode } from '../errors/index.ts';
 import type { ExchangeContext } from './context.ts';
 import { authenticateRequest, signedRequestHeaders, verifyResponse, type IncomingRequest } from './http-messages.ts';
-import { peerCall, type PeerAnswer } from './peer-http.ts';
+import { peerCall, REQUEST_ID_HEADER, type PeerAnswer } from './peer-http.ts';
 import { parseJson } from './provider.ts';
 import { HUB_REFUSAL_ORIGIN, RelayRequest, RelayResponse } from './protocol.ts';
 
@@ -51,7 +51,8 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
     const provider = view.node(envelope.provider);
     if (!provider) throw new TongbanError('NODE_UNKNOWN', `${envelope.provider} is not in the directory.`);
 
-    const { url, headers, response } = await forwardAsHub(ctx, provider, '/v1/exchange/relayed', request.body);
+    // The id of the envelope (a UUID the schema checked), not the caller's header: the provider's log lines correlate with the requester's.
+    const { url, headers, response } = await forwardAsHub(ctx, provider, '/v1/exchange/relayed', request.body, { [REQUEST_ID_HEADER]: envelope.requestId });
     const bytes = response.body;
     if (!(await verifyResponse(provider, response, { method: 'POST', url, headers }, ctx.clock()))) {
       throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${provider.division}.`);
@@ -79,12 +80,14 @@ export async function forwardAsHub(
   destination: DirectoryEntry,
   path: string,
   bytes: Uint8Array,
+  /** Unsigned headers sent along (log correlation). */
+  extra: Record<string, string> = {},
 ): Promise<{ url: string; headers: Record<string, string>; response: PeerAnswer }> {
   const url = new URL(path, destination.endpoint).toString();
   const body = new TextDecoder().decode(bytes);
   const headers = await signedRequestHeaders(ctx.signingKey.current(), url, body, ctx.clock());
   try {
-    return { url, headers, response: await peerCall(url, { method: 'POST', headers, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 }) };
+    return { url, headers, response: await peerCall(url, { method: 'POST', headers: { ...headers, ...extra }, body, timeoutMs: ctx.peerTimeoutMs ?? 10_000 }) };
   } catch (error) {
     throw new TongbanError('PEER_UNREACHABLE', `${destination.name} (${destination.division}) did not answer.`, { cause: error });
   }

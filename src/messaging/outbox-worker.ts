@@ -178,7 +178,8 @@ export class OutboxWorker {
   }
 }
 
-function problemCode(text: string): string | undefined {
+/** The stable `code` of a problem+json answer, if it is one. */
+export function problemCode(text: string): string | undefined {
   try {
     const code = (JSON.parse(text) as { code?: unknown }).code;
     return typeof code === 'string' ? code.slice(0, 60) : undefined;

@@ -3,6 +3,7 @@ import { authenticateRequest, type ExchangeContext, type IncomingRequest, type R
 import { parseJson } from '../exchange/provider.ts';
 import { forwardAsHub, hubRefusal } from '../exchange/relay.ts';
 import { SealedEnvelope } from './envelope.ts';
+import { problemCode } from './outbox-worker.ts';
 
 /**
  * The hub's message relay (`POST /v1/messages/relay`): the sender signs the request (RFC 9421)
@@ -29,13 +30,15 @@ export async function relayMessage(ctx: ExchangeContext, request: IncomingReques
       throw new TongbanError('MESSAGE_SENDER_MISMATCH', `The request is signed by ${auth.node.division} but names ${envelope.from} as the message's author.`);
     }
     const destination = view.node(envelope.to);
-    if (!destination || envelope.to === ctx.self) throw new TongbanError('NODE_UNKNOWN', `${envelope.to} is not a node of the directory.`);
+    if (!destination || envelope.to === ctx.self) throw new TongbanError('NODE_UNKNOWN', `${envelope.to} is not an approved node the hub relays to.`);
     const { response } = await forwardAsHub(ctx, destination, '/v1/messages/inbox', request.body);
     const ok = response.status >= 200 && response.status < 300;
-    await ctx.audit.append({ kind: 'message.relay', outcome: ok ? 'relayed' : 'refused', ...event, detail: { ...event.detail, status: response.status } });
+    const code = ok ? undefined : problemCode(new TextDecoder().decode(response.body));
+    await ctx.audit.append({ kind: 'message.relay', outcome: ok ? 'relayed' : 'refused', ...(code ? { code } : {}), ...event, detail: { ...event.detail, status: response.status } });
     const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : ok ? 'application/json' : 'application/problem+json';
     return { status: response.status, body: new TextDecoder().decode(response.body), contentType };
   } catch (error) {
     return hubRefusal(ctx, error, { kind: 'message.relay', ...event });
   }
 }
+

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyServerOptions } from 'fastify';
+import { REQUEST_ID_HEADER } from '../exchange/peer-http.ts';
 
 /** A caller's own request id is kept when it is short and plain; anything else gets a fresh one. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -48,7 +49,8 @@ export function loggerOptions(level: string, stream?: { write(line: string): voi
       ...(stream ? { stream } : {}),
     },
     genReqId: (request: IncomingMessage) => {
-      const given = request.headers['x-request-id'];
+      // A peer's exchange id (REQUEST_ID_HEADER), or any caller's id: used to correlate log lines, never trusted for anything else.
+      const given = request.headers[REQUEST_ID_HEADER];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   };

@@ -47,6 +47,13 @@ const PROBLEM_STATUSES: Record<number, { name: string; description: string }> = 
   503: { name: 'ServiceUnavailable', description: 'Not ready: the database does not answer, the directory expired or is not loaded yet, or the server is closing (STORE_UNAVAILABLE, DIRECTORY_EXPIRED, DIRECTORY_UNAVAILABLE).' },
 };
 
+/**
+ * Statuses any operation may answer whatever it does — an unexpected error (500), a peer, the hub or a
+ * registry failing it (502, where it calls one), the database or directory unavailable or the server
+ * closing (503) — documented once, as each operation's `default` response, rather than listed per operation.
+ */
+const OUTAGE_STATUSES: ReadonlySet<number> = new Set([500, 502, 503]);
+
 const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
 
 const SIGNATURE_HEADERS = {
@@ -77,7 +84,7 @@ export class OpenApiRegistry {
           content: { [op.contentType ?? 'application/json']: { schema: z.toJSONSchema(op.response, { io: 'output', unrepresentable: 'any' }) } },
         },
       };
-      for (const status of op.errors) {
+      for (const status of op.errors.filter((s) => !OUTAGE_STATUSES.has(s))) {
         responses[String(status)] = { $ref: `#/components/responses/${PROBLEM_STATUSES[status]?.name ?? 'Problem'}` };
       }
       if (op.signedAnswer) {
@@ -91,6 +98,7 @@ export class OpenApiRegistry {
             : { ...(response as object), headers };
         }
       }
+      responses.default = { $ref: '#/components/responses/Outage' };
       const signed = op.auth === 'node-signature' || op.auth === 'hub-signature';
       if (signed) {
         parameters.push(
@@ -137,6 +145,11 @@ export class OpenApiRegistry {
         },
         responses: {
           Problem: { description: 'Error as RFC 9457 problem details', content: problemContent },
+          Outage: {
+            description:
+              'Any other status is an error of the server, not of the request, as RFC 9457 problem details: 500 (INTERNAL: details are logged, never answered), 502 (a peer, the hub or a registry the operation calls answered wrongly or not at all: PEER_UNREACHABLE, PEER_RESPONSE_INVALID, SERVICE_UNAVAILABLE, DIRECTORY_INVALID) or 503 (STORE_UNAVAILABLE, DIRECTORY_EXPIRED, DIRECTORY_UNAVAILABLE, HUB_UNREACHABLE, or the server closing): retry later. See InternalError, BadGateway and ServiceUnavailable.',
+            content: problemContent,
+          },
           ...Object.fromEntries(Object.values(PROBLEM_STATUSES).map(({ name, description }) => [name, { description, content: problemContent }])),
         },
         securitySchemes: {

@@ -44,7 +44,11 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly before?: (request: FastifyRequest) => void | Promise<void>;
   /** For unauthenticated routes: requests per client address (RATE_LIMITED beyond). */
   readonly rateLimit?: RouteRateLimit | undefined;
-  /** Error statuses this route can answer with, for the OpenAPI document. */
+  /**
+   * Error statuses this route can answer with, for the OpenAPI document: only those a real call can
+   * provoke (test/openapi-conformance.test.ts requires one for each). 500, 502 and 503 are documented
+   * once for every operation (`default`), whether listed here or not.
+   */
   readonly errors?: readonly number[];
   handler(
     input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> },
@@ -82,10 +86,11 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     ...(spec.signedAnswer ? { signedAnswer: true } : {}),
     // A route with input can be sent a malformed one; a route that takes a body, one that is too large or
     // not JSON; an authenticated route, a caller without credentials; a rate-limited one, too many
-    // requests; any route, an unexpected error (500) or a server that is closing or whose database
-    // does not answer (503).
+    // requests. An unexpected error (500), a failing peer (502) or an unavailable database or
+    // directory or a closing server (503) can answer any route: the document describes them once
+    // (each operation's `default`), not in this list.
     errors: [
-      ...new Set([...(spec.method !== 'GET' || spec.params || spec.query ? [400] : []), ...(spec.method === 'GET' ? [] : [413, 415]), ...(auth !== 'public' ? [401] : []), ...(spec.rateLimit ? [429] : []), ...(spec.errors ?? []), 500, 503]),
+      ...new Set([...(spec.method !== 'GET' || spec.params || spec.query ? [400] : []), ...(spec.method === 'GET' ? [] : [413, 415]), ...(auth !== 'public' ? [401] : []), ...(spec.rateLimit ? [429] : []), ...(spec.errors ?? [])]),
     ].sort((a, b) => a - b),
   });
   app.route({

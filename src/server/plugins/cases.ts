@@ -61,7 +61,8 @@ export function casesPlugin(context: ServerContext): void {
       .refine((a) => (a.role === 'applicant') === (a.idNumber !== undefined), { message: 'applicants, and only applicants, carry an ID number', path: ['idNumber'] }),
     response: z.object({ id: z.string(), role: z.string(), token: z.string() }),
     status: 201,
-    errors: [401, 409],
+    // An id already taken is refused as VALIDATION_FAILED (400), like any other invalid account.
+    errors: [401],
     auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ body }) => {
@@ -137,7 +138,8 @@ export function casesPlugin(context: ServerContext): void {
     handler: async ({ params, body }, request) => toOut(await runtime.cases.act(await principalOf(request), params.id, params.action, body)),
   });
 
-  addRoute(app, openapi, {
+  // Nodes only: no agreement can name the hub (its parties are approved nodes), so it fetches no evidence.
+  if (runtime.config.node.role === 'node') addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/cases/:id/evidence',
     tag: 'cases',

@@ -304,7 +304,8 @@ export function directoryPlugin(context: ServerContext): void {
       summary: `Administrator: ${action} the pending change request of a node`,
       params: DivisionParam,
       response: ChangeRequest,
-      errors: [401, 403, 404],
+      // No 403: removing a node drops its pending change with it, so a change never outlives its node.
+      errors: [401, 404],
       auth: 'admin',
       before: admin,
       handler: async ({ params }) => {

@@ -34,7 +34,7 @@ export function messagesPlugin(context: ServerContext): void {
     bodyDoc: InboxBody,
     raw: true,
     response: InboxAnswerOut,
-    errors: [400, 401, 403, 409, 422, 425],
+    errors: [403, 409, 422, 425],
     handler: async (_input, request) => runtime.messages.receive(incomingRequest(request, context.endpoint())),
   });
 
@@ -48,7 +48,7 @@ export function messagesPlugin(context: ServerContext): void {
       bodyDoc: SealedEnvelope,
       raw: true,
       response: InboxAnswerOut,
-      errors: [400, 401, 403, 409, 422, 425, 502],
+      errors: [403, 409, 422, 425],
       handler: async (_input, request, reply) => {
         const outcome = await runtime.messages.relay(runtime.exchange, incomingRequest(request, context.endpoint()));
         return reply.code(outcome.status).header('content-type', outcome.contentType).send(outcome.body);

@@ -117,10 +117,10 @@ export function metricsPlugin(context: ServerContext): void {
   gauge('tongban_database_up', 'Whether the database answered a ping at this scrape (1) or not (0).', [], async (g) => {
     g.set(await runtime.store.ping().then(() => 1, () => 0));
   });
-  gauge('tongban_outbox_messages', 'Undelivered case hand-offs by destination division and status (pending: will be retried; dead: refused for good).', ['destination', 'status'], async (g) => {
+  gauge('tongban_outbox_messages', 'Undelivered node-to-node messages (case hand-offs and steps, negotiation) by destination division and status (pending: will be retried; dead: refused for good).', ['destination', 'status'], async (g) => {
     for (const row of await outboxStats()) g.set({ destination: division(row.destination), status: row.status }, row.count);
   });
-  gauge('tongban_outbox_oldest_age_seconds', 'Age of the oldest undelivered hand-off by destination division and status.', ['destination', 'status'], async (g) => {
+  gauge('tongban_outbox_oldest_age_seconds', 'Age of the oldest undelivered node-to-node message by destination division and status.', ['destination', 'status'], async (g) => {
     for (const row of await outboxStats()) g.set({ destination: division(row.destination), status: row.status }, seconds(row.oldestCreatedAt) ?? 0);
   });
   gauge('tongban_audit_chain_length', 'Entries in the audit hash chain (the head sequence number).', [], async (g) => {

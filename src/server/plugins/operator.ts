@@ -25,14 +25,16 @@ const OutgoingRequest = z.object({
 export function operatorPlugin(context: ServerContext): void {
   const { app, openapi, runtime } = context;
 
-  addRoute(app, openapi, {
+  // Nodes only: no agreement can name the hub (its parties are approved nodes), so it requests no data.
+  if (runtime.config.node.role === 'node') addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/operator/exchange',
     tag: 'operator',
     summary: 'Operator: request data from another node under an agreement, over a bridge or through the hub',
     body: OutgoingRequest,
     response: z.object({ requestId: z.string(), via: z.enum(['bridge', 'hub']), response: ExchangeResponse }),
-    errors: [401, 403, 404, 409, 502, 503],
+    // No 409: the request id is fresh, so neither the provider nor the hub can see a replay.
+    errors: [401, 403, 404, 502, 503],
     auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ body }) => {
