@@ -52,12 +52,18 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/operator/accounts': 400,
   'POST /v1/operator/agreements/sign': 400,
   'POST /v1/operator/agreements/submit': 400,
+  // No reason given: refused before anything changes (the agreement stays active for the rest of the matrix).
+  'POST /v1/operator/agreements/{id}/suspend': 400,
+  'POST /v1/operator/agreements/{id}/resume': 400,
+  'POST /v1/operator/agreements/{id}/terminate': 400,
   // hub administrator
   'GET /v1/directory/nodes': 200,
-  'POST /v1/directory/nodes/{division}/approve': 200,
+  // Anji is approved: approving it again is not a step the enrolment table allows.
+  'POST /v1/directory/nodes/{division}/approve': 409,
   'POST /v1/directory/nodes/{division}/suspend': 200,
-  // Anji is approved by then: only a pending enrolment can be rejected.
-  'POST /v1/directory/nodes/{division}/reject': 400,
+  // Suspended by then: revoked; a revoked enrolment can only be removed, not rejected.
+  'POST /v1/directory/nodes/{division}/revoke': 200,
+  'POST /v1/directory/nodes/{division}/reject': 409,
   'POST /v1/directory/nodes/{division}/remove': 200,
   'GET /v1/directory/changes': 200,
   'POST /v1/directory/changes/{division}/approve': 404,
@@ -71,6 +77,7 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/messages/inbox': 400,
   'POST /v1/messages/relay': 400,
   'POST /v1/agreements': 400,
+  'POST /v1/agreements/{id}/state': 400,
   'POST /v1/audit/checkpoints': 400,
   'POST /v1/directory/rotations': 400,
   'POST /v1/directory/rotations/status': 400,
@@ -92,7 +99,7 @@ function need(method: string, path: string): Need {
   if (path.startsWith('/v1/directory/nodes') || path.startsWith('/v1/directory/changes') || path === '/v1/audit/incidents') return 'admin';
   if (path === '/v1/exchange/relayed') return 'hub-signature';
   if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox', '/v1/messages/inbox', '/v1/messages/relay'].includes(path)) return 'node-signature';
-  if ((path === '/v1/agreements' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
+  if ((path === '/v1/agreements' || path === '/v1/agreements/{id}/state' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
   if (path.startsWith('/v1/cases')) return 'account';
   return 'public';
 }

@@ -117,6 +117,7 @@ const README_NOT_RUN_HERE: Array<[RegExp, string]> = [
   [/^npx tongban agreement submit --node 110105 /, 'test/reliability/join.test.ts'],
   [/^npx tongban exchange request --from 110105 /, 'test/reliability/join.test.ts'],
   [/^npx tongban agreement sign\|submit /, 'reference syntax; test/reliability/join.test.ts'],
+  [/^npx tongban agreement terminate </, 'reference syntax; test/agreement-lifecycle-contract.ts terminates through the CLI'],
   [/^npx tongban federation reset/, 'test/reliability/startup.test.ts (the --reset way out)'],
   [/^npx tongban keys rotate /, 'test/key-rotation-contract.ts (rotate, approve, switch)'],
   [/^npx tongban catalog add --config nodes\/anji/, 'test/cli.test.ts adds docs/examples/local-item.json to an initialised node'],

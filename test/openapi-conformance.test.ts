@@ -3,6 +3,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agreement, emptyLifecycle, nextStateChange, signStateChange } from '../src/agreements/index.ts';
 import { generateEncryptionKey, signJws, type SigningKey } from '../src/crypto/index.ts';
 import { buildRotationRequest, type DirectoryEntry } from '../src/directory/index.ts';
 import { sealEnvelope } from '../src/messaging/index.ts';
@@ -41,6 +42,8 @@ const QINGPU = '310118';
 const CHANGZHOU = '320400';
 const HUB = '100000';
 const SANDU_ANJI = 'AGR-522732-330523-001';
+/** The bridge agreement of Sandu and Changzhou: terminated by the last calls. */
+const CHANGZHOU_BRIDGE = 'AGR-522732-320400-001';
 const HUB_AGREEMENT = 'AGR-HUB-DELTA-001';
 /** Divisions this test enrols itself (keys it holds), and one that never enrols. */
 const REJECTED = '440100';
@@ -385,12 +388,17 @@ const calls: Array<[string, Call]> = [
   call('enrolment to remove', HUB, 'POST', '/v1/directory/enrolments', enrol(REMOVED, 'removed')),
   call('approve (admin)', HUB, 'POST', '/v1/directory/nodes/{division}/approve', http(HUB, 'POST', `/v1/directory/nodes/${ROTATED}/approve`, { token: adminToken })),
   call('approve again', HUB, 'POST', '/v1/directory/nodes/{division}/approve', http(HUB, 'POST', `/v1/directory/nodes/${REMOVED}/approve`, { token: adminToken })),
+  call('approve: already approved', HUB, 'POST', '/v1/directory/nodes/{division}/approve', http(HUB, 'POST', `/v1/directory/nodes/${ROTATED}/approve`, { token: adminToken })),
   call('approve: not enrolled', HUB, 'POST', '/v1/directory/nodes/{division}/approve', http(HUB, 'POST', `/v1/directory/nodes/${NEVER}/approve`, { token: adminToken })),
   call('suspend', HUB, 'POST', '/v1/directory/nodes/{division}/suspend', http(HUB, 'POST', `/v1/directory/nodes/${CHANGZHOU}/suspend`, { token: adminToken })),
+  call('suspend: already suspended', HUB, 'POST', '/v1/directory/nodes/{division}/suspend', http(HUB, 'POST', `/v1/directory/nodes/${CHANGZHOU}/suspend`, { token: adminToken })),
   call('Changzhou learns it is suspended', CHANGZHOU, 'POST', '/v1/operator/directory/refresh', http(CHANGZHOU, 'POST', '/v1/operator/directory/refresh', { token: operatorToken(CHANGZHOU) })),
   call('rotate: a suspended node', CHANGZHOU, 'POST', '/v1/operator/keys/rotate', http(CHANGZHOU, 'POST', '/v1/operator/keys/rotate', { token: operatorToken(CHANGZHOU), body: () => ({ currentKid: t.key(CHANGZHOU).kid }) })),
   call('suspend: not enrolled', HUB, 'POST', '/v1/directory/nodes/{division}/suspend', http(HUB, 'POST', `/v1/directory/nodes/${NEVER}/suspend`, { token: adminToken })),
-  call('approve the suspended node again', HUB, 'POST', '/v1/directory/nodes/{division}/approve', http(HUB, 'POST', `/v1/directory/nodes/${CHANGZHOU}/approve`, { token: adminToken })),
+  // Changzhou is published again: Changzhou and Sandu (which terminates their bridge agreement last) learn it now.
+  call('approve the suspended node again', HUB, 'POST', '/v1/directory/nodes/{division}/approve', keeping(http(HUB, 'POST', `/v1/directory/nodes/${CHANGZHOU}/approve`, { token: adminToken }), async () => {
+    for (const division of [CHANGZHOU, SANDU]) await t.operator(division, '/v1/operator/directory/refresh', {});
+  })),
   call('rotation', HUB, 'POST', '/v1/directory/rotations', rotate(ROTATED, 'rotated')),
   call('rotation: another key while one waits', HUB, 'POST', '/v1/directory/rotations', rotate(ROTATED, 'rotated')),
   call('rotation: replayed', HUB, 'POST', '/v1/directory/rotations', signed('x', HUB, '/v1/directory/rotations', () => undefined, { replay: 'rotatedRequest' })),
@@ -405,6 +413,11 @@ const calls: Array<[string, Call]> = [
   call('approve change: none pending', HUB, 'POST', '/v1/directory/changes/{division}/approve', http(HUB, 'POST', `/v1/directory/changes/${ANJI}/approve`, { token: adminToken })),
   call('reject a change', HUB, 'POST', '/v1/directory/changes/{division}/reject', http(HUB, 'POST', `/v1/directory/changes/${SANDU}/reject`, { token: adminToken })),
   call('reject change: none pending', HUB, 'POST', '/v1/directory/changes/{division}/reject', http(HUB, 'POST', `/v1/directory/changes/${ANJI}/reject`, { token: adminToken })),
+  // The node about to be removed is revoked first (for good: neither approved nor revoked again), then removed.
+  call('revoke', HUB, 'POST', '/v1/directory/nodes/{division}/revoke', http(HUB, 'POST', `/v1/directory/nodes/${REMOVED}/revoke`, { token: adminToken })),
+  call('revoke: already revoked', HUB, 'POST', '/v1/directory/nodes/{division}/revoke', http(HUB, 'POST', `/v1/directory/nodes/${REMOVED}/revoke`, { token: adminToken })),
+  call('approve: a revoked node', HUB, 'POST', '/v1/directory/nodes/{division}/approve', http(HUB, 'POST', `/v1/directory/nodes/${REMOVED}/approve`, { token: adminToken })),
+  call('revoke: not enrolled', HUB, 'POST', '/v1/directory/nodes/{division}/revoke', http(HUB, 'POST', `/v1/directory/nodes/${NEVER}/revoke`, { token: adminToken })),
   call('remove', HUB, 'POST', '/v1/directory/nodes/{division}/remove', http(HUB, 'POST', `/v1/directory/nodes/${REMOVED}/remove`, { token: adminToken })),
   call('approve change: the node was removed', HUB, 'POST', '/v1/directory/changes/{division}/approve', http(HUB, 'POST', `/v1/directory/changes/${REMOVED}/approve`, { token: adminToken })),
   call('remove: not enrolled', HUB, 'POST', '/v1/directory/nodes/{division}/remove', http(HUB, 'POST', `/v1/directory/nodes/${NEVER}/remove`, { token: adminToken })),
@@ -531,6 +544,29 @@ const calls: Array<[string, Call]> = [
   call('relay a message: an author who is not the signer', HUB, 'POST', '/v1/messages/relay', relayed(() => message(SANDU, { from: QINGPU }))),
   call('relay a message: malformed, signed', HUB, 'POST', '/v1/messages/relay', signed(ANJI, HUB, '/v1/messages/relay', () => ({ id: 'm-1' }))),
   ...both('events', 'GET', '/v1/cases/events', (s) => http(s, 'GET', '/v1/cases/events', { token: clerkOf(s) })),
+
+  // Agreement lifecycle (last: the Sandu–Anji agreement is suspended and resumed on the way, the Changzhou bridge terminated).
+  call('agreement suspend', SANDU, 'POST', '/v1/operator/agreements/{id}/suspend', keeping(http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/suspend`, { token: operatorToken(SANDU), body: { reason: 'conformance' } }), (a) => void (state.stateChange = (a.body as { jws: string }).jws))),
+  call('agreement suspend: already suspended', SANDU, 'POST', '/v1/operator/agreements/{id}/suspend', http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/suspend`, { token: operatorToken(SANDU), body: { reason: 'again' } })),
+  call('agreement suspend: no such agreement', SANDU, 'POST', '/v1/operator/agreements/{id}/suspend', http(SANDU, 'POST', '/v1/operator/agreements/AGR-NO-SUCH/suspend', { token: operatorToken(SANDU), body: { reason: 'x' } })),
+  call('agreement resume: no reason', SANDU, 'POST', '/v1/operator/agreements/{id}/resume', http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/resume`, { token: operatorToken(SANDU), body: {} })),
+  call('agreement resume', SANDU, 'POST', '/v1/operator/agreements/{id}/resume', http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/resume`, { token: operatorToken(SANDU), body: { reason: 'conformance done' } })),
+  call('agreement resume: active', SANDU, 'POST', '/v1/operator/agreements/{id}/resume', http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/resume`, { token: operatorToken(SANDU), body: { reason: 'x' } })),
+  call('agreement resume: no such agreement', SANDU, 'POST', '/v1/operator/agreements/{id}/resume', http(SANDU, 'POST', '/v1/operator/agreements/AGR-NO-SUCH/resume', { token: operatorToken(SANDU), body: { reason: 'x' } })),
+  call('agreement terminate: no such agreement', SANDU, 'POST', '/v1/operator/agreements/{id}/terminate', http(SANDU, 'POST', '/v1/operator/agreements/AGR-NO-SUCH/terminate', { token: operatorToken(SANDU), body: { reason: 'x' } })),
+  call('agreement terminate: no reason', SANDU, 'POST', '/v1/operator/agreements/{id}/terminate', http(SANDU, 'POST', `/v1/operator/agreements/${CHANGZHOU_BRIDGE}/terminate`, { token: operatorToken(SANDU), body: {} })),
+  call('agreement terminate (the Changzhou bridge)', SANDU, 'POST', '/v1/operator/agreements/{id}/terminate', http(SANDU, 'POST', `/v1/operator/agreements/${CHANGZHOU_BRIDGE}/terminate`, { token: operatorToken(SANDU), body: { reason: 'conformance' } })),
+  call('agreement terminate: terminated', SANDU, 'POST', '/v1/operator/agreements/{id}/terminate', http(SANDU, 'POST', `/v1/operator/agreements/${CHANGZHOU_BRIDGE}/terminate`, { token: operatorToken(SANDU), body: { reason: 'again' } })),
+  // Signed state changes, at the hub and at a party: Sandu's suspension above, sent again and by others.
+  ...both('state change: held already', 'POST', '/v1/agreements/{id}/state', (s) => signed(SANDU, s, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: state.stateChange }))),
+  ...both('state change: malformed, signed', 'POST', '/v1/agreements/{id}/state', (s) => signed(ANJI, s, `/v1/agreements/${SANDU_ANJI}/state`, () => ({}))),
+  ...both('state change: another party’s, sent by Anji', 'POST', '/v1/agreements/{id}/state', (s) => signed(ANJI, s, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: state.stateChange }))),
+  ...both('state change: from a non-party', 'POST', '/v1/agreements/{id}/state', (s) => signed(QINGPU, s, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: state.stateChange }))),
+  ...both('state change: a fork of the chain', 'POST', '/v1/agreements/{id}/state', (s) => async () => {
+    const agreement = Agreement.parse(((await http(HUB, 'GET', `/v1/agreements/${SANDU_ANJI}`)()).body as { agreement: unknown }).agreement);
+    const fork = await signStateChange(nextStateChange(emptyLifecycle(SANDU_ANJI), agreement, 'suspend', { party: ANJI, actor: 'op' }, 'fork', new Date()), t.key(ANJI));
+    return signed(ANJI, s, `/v1/agreements/${SANDU_ANJI}/state`, () => ({ change: fork }))();
+  }),
 ];
 
 /** Fills a documented path template with values that exist (so only what the test varies decides the answer). */

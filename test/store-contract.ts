@@ -72,8 +72,11 @@ export function storeContract(fresh: () => StoreFixture): void {
       // Back to 006, with what a node running it had: a queued hand-off, a delivered one, a case-inbox record.
       const db = raw(fixture.url);
       try {
-        await migrations['007-messaging']!.down!(db);
-        await sql`DELETE FROM kysely_migration WHERE name = '007-messaging'`.execute(db);
+        // Every migration after 006, newest first (the migrator refuses a gap in what was applied).
+        for (const name of Object.keys(migrations).filter((n) => n > '007-messaging').sort().reverse().concat('007-messaging')) {
+          await migrations[name]!.down!(db);
+          await sql`DELETE FROM kysely_migration WHERE name = ${name}`.execute(db);
+        }
         const row = (id: string, status: string, caseId: string | null) =>
           sql`INSERT INTO outbox (id, seq, destination, kind, payload, status, attempts, next_attempt_at, created_at, delivered_at, last_error, case_id)
               VALUES (${id}, ${id === 'm1' ? 1 : 2}, '330523', 'case.snapshot', '{}', ${status}, 0, 0, '2026-11-30T01:00:00.000Z', null, null, ${caseId})`.execute(db);
@@ -92,6 +95,19 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(await store.inbox.get('330523', 'msg-1')).toMatchObject({ kind: 'case', result: 'stale', requestHash: null });
       // Other idempotency records are not touched.
       expect((await store.idempotent('catalog.add', 'k', 'h', async () => 2)).result).toBe(1);
+    });
+  });
+
+  describe('agreement state changes (migration 008)', () => {
+    it('records each change once per (agreement, seq): a second change with the same number is refused; lists in chain order', async () => {
+      const change = (agreementId: string, seq: number, action: string, jws: string) => ({ agreementId, seq, action, state: action === 'suspend' ? 'suspended' : 'active', party: '522732', actor: '王', reason: '事件调查', at: '2026-11-30T01:00:00.000Z', jws, recordedAt: '2026-11-30T01:00:01.000Z' });
+      expect(await store.agreementStates.add(change('AGR-B', 1, 'suspend', 'b1'))).toBe(true);
+      expect(await store.agreementStates.add(change('AGR-A', 2, 'resume', 'a2'))).toBe(true);
+      expect(await store.agreementStates.add(change('AGR-A', 1, 'suspend', 'a1'))).toBe(true);
+      // A fork: another change 1 of AGR-A.
+      expect(await store.agreementStates.add(change('AGR-A', 1, 'suspend', 'a1-fork'))).toBe(false);
+      expect((await store.agreementStates.list()).map((c) => `${c.agreementId}#${c.seq}:${c.jws}`)).toEqual(['AGR-A#1:a1', 'AGR-A#2:a2', 'AGR-B#1:b1']);
+      expect(await store.agreementStates.list('AGR-A')).toMatchObject([{ seq: 1, action: 'suspend', state: 'suspended', actor: '王', reason: '事件调查' }, { seq: 2 }]);
     });
   });
 

@@ -55,6 +55,17 @@ const now = new Date('2026-11-30T00:00:00Z');
 describe('policy index', () => {
   const index = new PolicyIndex([agreement]);
 
+  it('refuses a suspended or terminated agreement with its own code, and finds no grant under it; expiry wins over suspension', () => {
+    const states = (state: 'active' | 'suspended' | 'terminated') => ({ stateOf: (id: string) => (id === agreement.id ? state : 'active') });
+    expect(index.decide(base, now, states('active'))).toMatchObject({ allowed: true });
+    expect(index.decide(base, now, states('suspended'))).toMatchObject({ allowed: false, code: 'AGREEMENT_SUSPENDED' });
+    expect(index.decide(base, now, states('terminated'))).toMatchObject({ allowed: false, code: 'AGREEMENT_TERMINATED' });
+    expect(index.decide(base, new Date('2028-01-01T00:00:00Z'), states('suspended'))).toMatchObject({ allowed: false, code: 'AGREEMENT_EXPIRED' });
+    const query = { requester: '330523', provider: '522732', service: 'household.residence-proof' };
+    expect(index.findGrant(query, now, states('active'))?.agreement.id).toBe(agreement.id);
+    expect(index.findGrant(query, now, states('suspended'))).toBeUndefined();
+  });
+
   it('allows exactly what the agreement grants', () => {
     const decision = index.decide(base, now);
     expect(decision).toMatchObject({ allowed: true, fields: ['name', 'householdDivision'] });
@@ -62,7 +73,8 @@ describe('policy index', () => {
 
   it.each([
     ['AGREEMENT_NOT_FOUND', { agreementId: 'AGR-NOPE' }, now],
-    ['AGREEMENT_NOT_IN_FORCE', {}, new Date('2028-01-01T00:00:00Z')],
+    ['AGREEMENT_EXPIRED', {}, new Date('2028-01-01T00:00:00Z')],
+    ['AGREEMENT_NOT_IN_FORCE', {}, new Date('2020-01-01T00:00:00Z')],
     ['NOT_A_PARTY', { requester: '320400' }, now],
     ['ITEM_NOT_IN_AGREEMENT', { itemCode: 'N029' }, now],
     ['SERVICE_NOT_IN_AGREEMENT', { service: 'social-insurance.contribution-history' }, now],

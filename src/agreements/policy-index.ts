@@ -1,5 +1,14 @@
 import type { Agreement, Grant } from './model.ts';
 
+/**
+ * Where each agreement's lifecycle stands at this node (suspended, terminated; active when it
+ * knows of no change). Kept apart from the compiled agreements: a state change takes effect at
+ * the next decision, without waiting for a new directory snapshot to be compiled.
+ */
+export interface AgreementStateSource {
+  stateOf(agreementId: string): 'active' | 'suspended' | 'terminated';
+}
+
 /** What a provider is asked for, as far as the agreement is concerned. */
 export interface AccessRequest {
   readonly agreementId: string;
@@ -15,6 +24,9 @@ export interface AccessRequest {
 export type DenialCode =
   | 'AGREEMENT_NOT_FOUND'
   | 'AGREEMENT_NOT_IN_FORCE'
+  | 'AGREEMENT_EXPIRED'
+  | 'AGREEMENT_SUSPENDED'
+  | 'AGREEMENT_TERMINATED'
   | 'NOT_A_PARTY'
   | 'ITEM_NOT_IN_AGREEMENT'
   | 'SERVICE_NOT_IN_AGREEMENT'
@@ -87,11 +99,13 @@ export class PolicyIndex {
   findGrant(
     query: { requester: string; provider: string; service: string; itemCode?: string | undefined; agreementId?: string | undefined },
     now: Date,
+    states?: AgreementStateSource,
   ): { agreement: Agreement; itemCode: string; grant: Grant } | undefined {
     const t = now.getTime();
     for (const compiled of this.#byId.values()) {
       if (query.agreementId && compiled.agreement.id !== query.agreementId) continue;
       if (t < compiled.validFrom || t >= compiled.validUntil) continue;
+      if (states && states.stateOf(compiled.agreement.id) !== 'active') continue;
       for (const item of compiled.agreement.items) {
         if (query.itemCode && item.itemCode !== query.itemCode) continue;
         const grant = item.grants.find((g) => g.provider === query.provider && g.service === query.service && g.requesters.includes(query.requester));
@@ -101,11 +115,16 @@ export class PolicyIndex {
     return undefined;
   }
 
-  decide(request: AccessRequest, now: Date): Decision {
+  /** `states`: the lifecycle of each agreement at this node; a suspended or terminated agreement grants nothing. */
+  decide(request: AccessRequest, now: Date, states?: AgreementStateSource): Decision {
     const compiled = this.#byId.get(request.agreementId);
     if (!compiled) return deny('AGREEMENT_NOT_FOUND', `No registered agreement ${request.agreementId}.`);
     const t = now.getTime();
-    if (t < compiled.validFrom || t >= compiled.validUntil) {
+    const state = states?.stateOf(request.agreementId) ?? 'active';
+    if (state === 'terminated') return deny('AGREEMENT_TERMINATED', `Agreement ${request.agreementId} has been terminated by a party.`);
+    if (t >= compiled.validUntil) return deny('AGREEMENT_EXPIRED', `Agreement ${request.agreementId} expired at ${compiled.agreement.validUntil}.`);
+    if (state === 'suspended') return deny('AGREEMENT_SUSPENDED', `Agreement ${request.agreementId} is suspended by a party.`);
+    if (t < compiled.validFrom) {
       return deny('AGREEMENT_NOT_IN_FORCE', `Agreement ${request.agreementId} is valid from ${compiled.agreement.validFrom} to ${compiled.agreement.validUntil}.`);
     }
     const parties = compiled.agreement.parties;

@@ -4,6 +4,7 @@ import { canonicalJson, signJws, verifyJws, type SigningKey } from '../crypto/in
 import { TongbanError, validationError } from '../errors/index.ts';
 import { divisions } from '../standards/index.ts';
 import type { DirectoryChangeRecord, DirectoryNodeRecord, Store } from '../store/index.ts';
+import { enrolmentStep } from './enrolment.ts';
 import { agreementKeysOf, DirectoryEntry, DirectoryView, keyBindingProblem, signingKeyFor, signSnapshot, type DirectorySnapshot } from './snapshot.ts';
 
 export interface HubDirectoryOptions {
@@ -13,6 +14,8 @@ export interface HubDirectoryOptions {
   readonly self: DirectoryEntry;
   readonly snapshotTtlSeconds: number;
   readonly clock: () => Date;
+  /** The agreement state changes to publish (each a JWS by a party), in chain order. */
+  readonly agreementStates?: () => readonly string[];
 }
 
 /** `typ` of the JWS a node signs with its NEW key to prove it holds it when asking for a rotation. */
@@ -94,6 +97,9 @@ export class HubDirectory {
       // A pending node is not in the snapshot: nothing to re-issue.
       return { record, outcome: 'enrolled' };
     }
+    if (existing.status === 'revoked') {
+      throw new TongbanError('NODE_NOT_APPROVED', `${entry.division} was revoked by the hub administrator; it can enrol again only once the administrator removes the entry.`);
+    }
     if (existing.signingKey.kid !== entry.signingKey.kid) {
       throw new TongbanError(
         'NODE_ALREADY_ENROLLED',
@@ -133,7 +139,7 @@ export class HubDirectory {
     const { entry } = request;
     this.#checkEntry(entry);
     const existing = await store.directory.get(entry.division);
-    if (!existing || existing.status === 'pending') throw new TongbanError('NODE_NOT_APPROVED', `${entry.division} has no approved entry whose key could be rotated.`);
+    if (!existing || existing.status === 'pending' || existing.status === 'revoked') throw new TongbanError('NODE_NOT_APPROVED', `${entry.division} has no approved entry whose key could be rotated.`);
     if (signedWith !== existing.signingKey.kid) {
       throw new TongbanError('SIGNATURE_INVALID', `A rotation of ${entry.division} is signed with its current key ${existing.signingKey.kid}.`);
     }
@@ -214,13 +220,15 @@ export class HubDirectory {
     return change;
   }
 
-  async decide(division: string, status: 'approved' | 'suspended', by: string): Promise<DirectoryNodeRecord> {
+  /** The administrator approves, suspends or revokes a node: a step of the enrolment table. */
+  async decide(division: string, action: 'approve' | 'suspend' | 'revoke', by: string): Promise<DirectoryNodeRecord> {
     const { store, clock } = this.#options;
     const existing = await store.directory.get(division);
     if (!existing) throw new TongbanError('NODE_UNKNOWN', `${division} has not asked to enrol.`);
+    const status = enrolmentStep(division, existing.status, action)!;
     const record = { ...existing, status, decidedAt: clock().toISOString(), decidedBy: by };
     await store.directory.upsert(record);
-    if (existing.status !== status) this.#invalidate();
+    this.#invalidate();
     return record;
   }
 
@@ -229,7 +237,7 @@ export class HubDirectory {
     const { store } = this.#options;
     const existing = await store.directory.get(division);
     if (!existing) throw new TongbanError('NODE_UNKNOWN', `${division} has not asked to enrol.`);
-    if (existing.status !== 'pending') throw new TongbanError('BAD_REQUEST', `${division} is ${existing.status}, not pending; remove it instead.`);
+    enrolmentStep(division, existing.status, 'reject');
     await store.directory.remove(division);
     return existing;
   }
@@ -238,6 +246,7 @@ export class HubDirectory {
   async remove(division: string): Promise<DirectoryNodeRecord> {
     const { store } = this.#options;
     const existing = await store.directory.get(division);
+    if (existing) enrolmentStep(division, existing.status, 'remove');
     if (!existing || !(await store.directory.remove(division))) throw new TongbanError('NODE_UNKNOWN', `${division} is not in the directory.`);
     if (existing.status === 'approved') this.#invalidate();
     return existing;
@@ -304,6 +313,7 @@ export class HubDirectory {
       expiresAt: new Date(now.getTime() + snapshotTtlSeconds * 1000).toISOString(),
       nodes: [self, ...approved.map((n) => DirectoryEntry.parse(n))],
       agreements: await store.agreements.latest(),
+      agreementStates: [...(this.#options.agreementStates?.() ?? [])],
     };
     const jws = await signSnapshot(hubKey, snapshot);
     const built = { jws, view: await DirectoryView.of(snapshot), issuedAt: now.getTime() };
@@ -331,6 +341,11 @@ export class HubDirectory {
     if (entry.division === this.#options.self.division || entry.role !== 'node') {
       throw new TongbanError('VALIDATION_FAILED', 'Only nodes enrol; the hub publishes its own entry.', { errors: [{ path: 'role', message: 'must be node' }] });
     }
+  }
+
+  /** Something the snapshot publishes changed outside the directory (an agreement's state): re-issue it. */
+  changed(): void {
+    this.#invalidate();
   }
 
   #invalidate(): void {

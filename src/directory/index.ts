@@ -25,3 +25,4 @@ export {
   type HubDirectoryOptions,
 } from './hub-directory.ts';
 export { DirectoryClient, type DirectoryClientOptions } from './directory-client.ts';
+export { enrolmentActionNames, enrolmentActions, enrolmentStates, enrolmentStep, type EnrolmentAction, type EnrolmentState } from './enrolment.ts';

@@ -81,6 +81,12 @@ export const DirectorySnapshot = z.object({
   expiresAt: z.iso.datetime(),
   nodes: z.array(DirectoryEntry),
   agreements: z.array(SignedAgreement),
+  /**
+   * Every agreement state change (suspend, resume, terminate) the hub recorded, each a JWS by
+   * the party that took it, in chain order per agreement: a node that never talks to the hub
+   * learns of a suspension here, and verifies it itself (the hub cannot make one up).
+   */
+  agreementStates: z.array(z.string().min(20).max(8000)).max(100_000).optional(),
 });
 export type DirectorySnapshot = z.infer<typeof DirectorySnapshot>;
 

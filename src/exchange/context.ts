@@ -1,3 +1,4 @@
+import type { AgreementStateSource } from '../agreements/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { EncryptionKey, SigningKeySource } from '../crypto/index.ts';
 import type { DirectoryView } from '../directory/snapshot.ts';
@@ -24,6 +25,8 @@ export interface ExchangeContext {
   readonly clock: () => Date;
   /** A consent may be relied on at most this many days after its grant (default 90). */
   readonly consentMaxDays?: number;
+  /** Where each agreement's lifecycle stands here: a suspended or terminated agreement is refused at the next request. */
+  readonly agreementStates?: AgreementStateSource;
   /** Peer calls give up after this long. */
   readonly peerTimeoutMs?: number;
 }

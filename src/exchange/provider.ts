@@ -154,6 +154,7 @@ async function serve(
         hasConsent: exchange.consent !== undefined,
       },
       ctx.clock(),
+      ctx.agreementStates,
     );
     if (!decision.allowed) throw new TongbanError(decision.code, decision.reason);
     const data = await ctx.services.fetch(exchange.service, exchange.subject.value, decision.fields);

@@ -46,7 +46,7 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
       throw new TongbanError('TOPOLOGY_NOT_ALLOWED', `Agreement ${agreement.id} is a bridge agreement; its parties call each other directly.`);
     }
     // Consent and subject are inside the payload: the provider checks those.
-    const decision = view.policy.decide({ ...envelope, hasConsent: true }, ctx.clock());
+    const decision = view.policy.decide({ ...envelope, hasConsent: true }, ctx.clock(), ctx.agreementStates);
     if (!decision.allowed) throw new TongbanError(decision.code, decision.reason);
     const provider = view.node(envelope.provider);
     if (!provider) throw new TongbanError('NODE_UNKNOWN', `${envelope.provider} is not in the directory.`);

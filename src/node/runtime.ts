@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { AgreementLifecycles, registerAgreementStateMessages } from '../agreements/index.ts';
 import { AuditLog } from '../audit/index.ts';
 import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
 import { Catalog } from '../catalog/index.ts';
@@ -38,6 +39,8 @@ export interface NodeRuntime {
   readonly hubDirectory: HubDirectory | undefined;
   /** Nodes only: the cached copy of the hub's directory. */
   readonly directoryClient: DirectoryClient | undefined;
+  /** Where each agreement's lifecycle stands at this node (suspended, resumed, terminated). */
+  readonly lifecycles: AgreementLifecycles;
   readonly exchange: ExchangeContext;
   readonly client: ExchangeClient;
   readonly cases: CaseService;
@@ -99,8 +102,12 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       onRefused: async (refused) => {
         await audit.append({ kind: 'agreement.refuse', outcome: 'refused', code: refused.code, agreementId: refused.id, detail: { version: refused.version, reason: refused.reason.slice(0, 300) } });
       },
-      // A snapshot that publishes this node's pending key as its key: switch to it now.
-      onView: (view) => rotation?.onView(view),
+      onView: async (view) => {
+        // A snapshot that publishes this node's pending key as its key: switch to it now.
+        await rotation?.onView(view);
+        // Agreement state changes the hub publishes, each verified here against the parties' keys.
+        await lifecycles.receiveAll(view.snapshot.agreementStates ?? [], view.snapshot.issuer, view);
+      },
     });
   }
   const directory = {
@@ -110,6 +117,10 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       return hubReady.current();
     },
   };
+  const messages = new Messaging({ self: config.node.division, store, audit, signingKey: keys, encryptionKey, directory, clock, intervalMs: config.cases.outboxIntervalMs, viaHub: config.messaging.viaHub, log });
+  const lifecycles = new AgreementLifecycles({ self: config.node.division, store, audit, directory, signingKey: keys, clock, messages, onApplied: () => hubDirectory?.changed() });
+  await lifecycles.load();
+  registerAgreementStateMessages(messages, lifecycles);
   if (directoryClient) {
     const cache = directoryClient;
     rotation = new KeyRotation({ config, store, audit, keys, directory, refreshDirectory: () => cache.refresh(), clock, log });
@@ -126,11 +137,11 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     store,
     clock,
     consentMaxDays: config.exchange.consentMaxDays,
+    agreementStates: lifecycles,
   };
   let jobs: BackgroundJobs | undefined;
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
-  const messages = new Messaging({ self: config.node.division, store, audit, signingKey: keys, encryptionKey, directory, clock, intervalMs: config.cases.outboxIntervalMs, viaHub: config.messaging.viaHub, log });
   const catalog = async () => new Catalog(await store.catalogItems.list());
   const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages });
   registerCaseMessages(messages, cases);
@@ -155,6 +166,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       return hubDirectory;
     },
     directoryClient,
+    lifecycles,
     exchange,
     client,
     cases,
@@ -165,7 +177,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     entry,
     async start(endpoint: string) {
       if (config.node.role === 'hub') {
-        hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock });
+        hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock, agreementStates: () => lifecycles.allChanges() });
         hubReady = hubDirectory;
       }
       jobs = await startBackgroundJobs(runtime, endpoint, log);

@@ -5,6 +5,7 @@ import type { NodeRuntime } from '../node/index.ts';
 import type { ServerContext } from './context.ts';
 import { registerApiReference } from './api-docs.ts';
 import { OpenApiRegistry } from './openapi.ts';
+import { agreementLifecyclePlugin } from './plugins/agreement-lifecycle.ts';
 import { agreementsPlugin } from './plugins/agreements.ts';
 import { auditPlugin } from './plugins/audit.ts';
 import { casesPlugin } from './plugins/cases.ts';
@@ -68,7 +69,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin, messagesPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin, messagesPlugin]) {
     plugin(context);
   }
   // Rendered at the first request for it (/openapi.json or the reference at /docs), not at start-up.

@@ -48,6 +48,9 @@ export class KyselyStore implements Store {
   get agreements() {
     return this.#ops.agreements;
   }
+  get agreementStates() {
+    return this.#ops.agreementStates;
+  }
   get audit() {
     return this.#ops.audit;
   }

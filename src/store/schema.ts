@@ -66,6 +66,19 @@ export interface AgreementsTable {
   registered_at: string;
 }
 
+export interface AgreementStateChangesTable {
+  agreement_id: string;
+  seq: number;
+  action: string;
+  state: string;
+  party: string;
+  actor: string;
+  reason: string;
+  at: string;
+  jws: string;
+  recorded_at: string;
+}
+
 export interface AuditLogTable {
   seq: number;
   at: string;
@@ -165,6 +178,7 @@ export interface FederationTables {
   directory_nodes: DirectoryNodesTable;
   directory_changes: DirectoryChangesTable;
   agreements: AgreementsTable;
+  agreement_state_changes: AgreementStateChangesTable;
   audit_log: AuditLogTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_incidents: AuditIncidentsTable;

@@ -33,7 +33,8 @@ export interface DirectoryNodeRecord {
   readonly services: readonly { readonly id: string; readonly fields: readonly string[]; readonly subject: string }[];
   /** Signing keys replaced by approved rotations (newest first), valid for messages until `validUntil`. */
   readonly previousKeys?: readonly { readonly kid: string; readonly jwk: PublicJwk; readonly validUntil: string }[];
-  readonly status: 'pending' | 'approved' | 'suspended';
+  /** pending = requested; revoked: kept so the division cannot enrol afresh until the administrator removes it. */
+  readonly status: 'pending' | 'approved' | 'suspended' | 'revoked';
   readonly enrolledAt: string;
   readonly decidedAt: string | null;
   readonly decidedBy: string | null;
@@ -52,6 +53,22 @@ export interface DirectoryChangeRecord {
   /** Rotation only: how long the replaced key stays valid for messages after approval. */
   readonly overlapSeconds: number | null;
   readonly requestedAt: string;
+}
+
+/** One recorded agreement state change: the party's signed JWS and, for listings, what it says. */
+export interface StoredStateChange {
+  readonly agreementId: string;
+  readonly seq: number;
+  readonly action: string;
+  /** The state it leads to. */
+  readonly state: string;
+  readonly party: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly at: string;
+  readonly jws: string;
+  /** When this node recorded it. */
+  readonly recordedAt: string;
 }
 
 export interface StoredCheckpoint {
@@ -170,6 +187,12 @@ export interface StoreOps {
     /** The newest version of every agreement. */
     latest(): Promise<SignedAgreement[]>;
     get(id: string): Promise<SignedAgreement | undefined>;
+  };
+  readonly agreementStates: {
+    /** Records a state change; false when that agreement already has a change with this seq (a replay or a fork). */
+    add(change: StoredStateChange): Promise<boolean>;
+    /** The changes of one agreement (or of all), by agreement and seq. */
+    list(agreementId?: string): Promise<StoredStateChange[]>;
   };
   readonly audit: {
     /** Serialises appenders within a transaction (several replicas on one PostgreSQL). */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Agreement, PartySignature } from '../../agreements/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { printJson } from '../output.ts';
+import { agreementLifecycleCommands } from './agreement-lifecycle.ts';
 import { endpointOf, locateNode, operatorTokenOf } from './locate.ts';
 import type { NodeConfig } from '../../config/index.ts';
 
@@ -95,4 +96,6 @@ export function agreementCommand(program: Command): void {
       }
       printJson(registration);
     });
+
+  agreementLifecycleCommands(agreement);
 }

@@ -38,7 +38,7 @@ const changeRows = (changes: readonly ChangeRequest[]) =>
     time(c.requestedAt),
   ]);
 
-const ACTIONS = ['list', 'approve', 'suspend', 'reject', 'remove', 'changes', 'approve-change', 'reject-change'] as const;
+const ACTIONS = ['list', 'approve', 'suspend', 'revoke', 'reject', 'remove', 'changes', 'approve-change', 'reject-change'] as const;
 type Action = (typeof ACTIONS)[number];
 
 /** The admin API path and method of each action. */
@@ -74,7 +74,7 @@ export function directoryCommand(program: Command): void {
   program
     .command('directory')
     .description(
-      "hub administrator: list, approve, suspend, reject (a pending enrolment) or remove nodes in the hub's directory; " +
+      "hub administrator: list, approve, suspend, revoke, reject (a pending enrolment) or remove nodes in the hub's directory; " +
         'list pending change requests (new endpoint, encryption key, key rotation) and approve or reject them',
     )
     .addArgument(new Argument('<action>').choices(ACTIONS))

@@ -22,7 +22,7 @@ export const NodeStatus = z.object({
   encryptionKey: z.object({ kid: z.string(), jwk: EncryptionPublicJwk }),
   services: z.array(PublishedService),
   previousKeys: z.array(PreviousKey).optional(),
-  status: z.enum(['pending', 'approved', 'suspended']),
+  status: z.enum(['pending', 'approved', 'suspended', 'revoked']),
   enrolledAt: z.string(),
   decidedAt: z.string().nullable(),
   decidedBy: z.string().nullable(),
@@ -166,7 +166,7 @@ export function directoryPlugin(context: ServerContext): void {
       const { entry } = parsed.data;
       try {
         const existing = await runtime.store.directory.get(entry.division);
-        if (!existing || existing.status === 'pending') throw new TongbanError('NODE_NOT_APPROVED', `${entry.division} has no approved entry whose key could be rotated.`);
+        if (!existing || existing.status === 'pending' || existing.status === 'revoked') throw new TongbanError('NODE_NOT_APPROVED', `${entry.division} has no approved entry whose key could be rotated.`);
         if (auth.node.division !== entry.division) throw new TongbanError('NOT_A_PARTY', `${auth.node.division} cannot rotate the key of ${entry.division}.`);
         const keyid = /keyid="([^"]+)"/.exec(request.headers['signature-input'] as string)?.[1] ?? '';
         const change = await hub().requestRotation(parsed.data, keyid);
@@ -222,23 +222,30 @@ export function directoryPlugin(context: ServerContext): void {
     },
   });
 
-  for (const [action, status] of [
-    ['approve', 'approved'],
-    ['suspend', 'suspended'],
-  ] as const) {
+  for (const action of ['approve', 'suspend', 'revoke'] as const) {
     addRoute(app, openapi, {
       method: 'POST',
       url: `/v1/directory/nodes/:division/${action}`,
       tag: 'directory',
-      summary: `Administrator: ${action} a node`,
+      summary: {
+        approve: 'Administrator: approve a requested (pending) or suspended node; it is published in the snapshot',
+        suspend: 'Administrator: suspend an approved node; it leaves the snapshot until approved again',
+        revoke: 'Administrator: revoke an approved or suspended node for good; it leaves the snapshot and cannot enrol again until its entry is removed',
+      }[action],
       params: DivisionParam,
       response: NodeStatus,
-      errors: [401, 403],
+      errors: [401, 403, 409],
       auth: 'admin',
       before: admin,
       handler: async ({ params }) => {
-        const record = await hub().decide(params.division, status, 'hub-admin');
-        await runtime.audit.append({ kind: 'directory.decide', outcome: 'allowed', requester: params.division, detail: { status } });
+        let record;
+        try {
+          record = await hub().decide(params.division, action, 'hub-admin');
+        } catch (error) {
+          await auditRefusal('directory.decide', params.division, error, { action });
+          throw error;
+        }
+        await runtime.audit.append({ kind: 'directory.decide', outcome: 'allowed', requester: params.division, detail: { action, status: record.status } });
         return NodeStatus.parse(record);
       },
     });
@@ -255,7 +262,7 @@ export function directoryPlugin(context: ServerContext): void {
           : 'Administrator: remove an entry whatever its status (a squatter, a node that lost its key); it leaves the snapshot',
       params: DivisionParam,
       response: NodeStatus,
-      errors: [401, 403],
+      errors: action === 'reject' ? [401, 403, 409] : [401, 403],
       auth: 'admin',
       before: admin,
       handler: async ({ params }) => {

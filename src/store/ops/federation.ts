@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { SignedAgreement } from '../../agreements/index.ts';
 import { SignedAgreement as SignedAgreementSchema } from '../../agreements/index.ts';
 import type { AuditEntry } from '../../audit/entry.ts';
-import type { AuditIncident, DirectoryChangeRecord, DirectoryNodeRecord, StoreOps, StoredCheckpoint } from '../store.ts';
+import type { AuditIncident, DirectoryChangeRecord, StoredStateChange, DirectoryNodeRecord, StoreOps, StoredCheckpoint } from '../store.ts';
 import type { AuditIncidentsTable, AuditLogTable } from '../schema.ts';
 import { isUniqueViolation, runPrepared, type OpsContext } from './context.ts';
 
@@ -361,5 +361,50 @@ export function batchedNonces(ctx: OpsContext, single: StoreOps['nonces']): Stor
       });
     },
     purge: (before) => single.purge(before),
+  };
+}
+
+export function agreementStatesOps({ db, clock, dialect }: OpsContext): StoreOps['agreementStates'] {
+  return {
+    async add(change: StoredStateChange): Promise<boolean> {
+      try {
+        await db
+          .insertInto('agreement_state_changes')
+          .values({
+            agreement_id: change.agreementId,
+            seq: change.seq,
+            action: change.action,
+            state: change.state,
+            party: change.party,
+            actor: change.actor,
+            reason: change.reason,
+            at: change.at,
+            jws: change.jws,
+            recorded_at: change.recordedAt || clock().toISOString(),
+          })
+          .execute();
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error, dialect)) return false;
+        throw error;
+      }
+    },
+    async list(agreementId?: string): Promise<StoredStateChange[]> {
+      let query = db.selectFrom('agreement_state_changes').selectAll();
+      if (agreementId !== undefined) query = query.where('agreement_id', '=', agreementId);
+      const rows = await query.orderBy('agreement_id').orderBy('seq').execute();
+      return rows.map((r) => ({
+        agreementId: r.agreement_id,
+        seq: Number(r.seq),
+        action: r.action,
+        state: r.state,
+        party: r.party,
+        actor: r.actor,
+        reason: r.reason,
+        at: r.at,
+        jws: r.jws,
+        recordedAt: r.recorded_at,
+      }));
+    },
   };
 }

@@ -4,7 +4,7 @@ import type { Dialect, StoreOps } from '../store.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { accountsOps, caseMessagesOps, casesOps } from './cases.ts';
 import { inboxOps, outboxOps } from './messages.ts';
-import { agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
+import { agreementStatesOps, agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
 
 /** The repositories over one connection or transaction. */
 export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialect): StoreOps {
@@ -15,6 +15,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     catalogItems: catalogItemsOps(context),
     directory: directoryOps(context),
     agreements: agreementsOps(context),
+    agreementStates: agreementStatesOps(context),
     audit: auditOps(context),
     checkpoints: checkpointsOps(context),
     incidents: incidentsOps(context),

@@ -1,0 +1,248 @@
+import type { AuditLog } from '../audit/index.ts';
+import type { PublicJwk, SigningKeySource } from '../crypto/index.ts';
+import { TongbanError } from '../errors/index.ts';
+import type { MessageSender } from '../messaging/index.ts';
+import type { Store, StoreOps } from '../store/index.ts';
+import { changeHash, checkStateChange, emptyLifecycle, nextStateChange, signStateChange, StateChange, type Lifecycle, type LifecycleAction } from './lifecycle.ts';
+import type { SignedAgreement } from './model.ts';
+import type { AgreementStateSource } from './policy-index.ts';
+
+/** What the service needs of the directory this node relies on (a DirectoryView). */
+export interface LifecycleView {
+  readonly agreements: readonly SignedAgreement[];
+  node(division: string): { readonly signingKey: { kid: string; jwk: PublicJwk }; readonly previousKeys?: readonly { kid: string; jwk: PublicJwk }[] | undefined } | undefined;
+}
+export interface LifecycleDirectory {
+  current(): Promise<LifecycleView>;
+}
+
+/** Where a state change came from: taken here, told by the hub (request or snapshot), or by a party directly. */
+export type ChangeSource = 'local' | 'hub' | 'snapshot' | 'peer';
+
+export interface AgreementLifecyclesOptions {
+  readonly self: string;
+  readonly store: Store;
+  readonly audit: AuditLog;
+  readonly directory: LifecycleDirectory;
+  readonly signingKey: SigningKeySource;
+  readonly clock: () => Date;
+  /** Told of every change applied here (the hub re-issues its snapshot). */
+  readonly onApplied?: (change: StateChange) => void;
+  /**
+   * Node-to-node messaging: a change this node takes is enqueued for every other party in the
+   * transaction that records it, and delivered exactly once even to a party that is down now.
+   */
+  readonly messages?: MessageSender;
+}
+
+/** The message kind that carries a party's signed state change to the other parties. */
+export const STATE_MESSAGE_KIND = 'agreement.state';
+
+/**
+ * The lifecycle of every agreement at one node: the state each one is in (read by every
+ * exchange decision, so a change takes effect at the next request), the operator's own steps
+ * (signed by this node) and the changes other parties took, applied only once they verify
+ * against the directory's keys for a party of the agreement in force. Every change applied or
+ * refused goes into this node's audit log.
+ */
+export class AgreementLifecycles implements AgreementStateSource {
+  readonly #options: AgreementLifecyclesOptions;
+  readonly #byId = new Map<string, Lifecycle>();
+  /** One change at a time: the chain is checked against the state it extends. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: AgreementLifecyclesOptions) {
+    this.#options = options;
+  }
+
+  /** Rebuilds the states from this node's own records (verified when they were recorded). */
+  async load(): Promise<void> {
+    this.#byId.clear();
+    for (const row of await this.#options.store.agreementStates.list()) {
+      const change = StateChange.parse(JSON.parse(Buffer.from(row.jws.split('.')[1] ?? '', 'base64url').toString('utf8')));
+      const lifecycle = this.#byId.get(row.agreementId) ?? emptyLifecycle(row.agreementId);
+      this.#byId.set(row.agreementId, {
+        agreementId: row.agreementId,
+        state: change.to === 'expired' ? lifecycle.state : change.to,
+        seq: change.seq,
+        head: changeHash(row.jws),
+        suspendedBy: change.to === 'suspended' ? change.party : null,
+        changes: [...lifecycle.changes, { jws: row.jws, change }],
+      });
+    }
+  }
+
+  stateOf(agreementId: string): 'active' | 'suspended' | 'terminated' {
+    return this.#byId.get(agreementId)?.state ?? 'active';
+  }
+
+  lifecycle(agreementId: string): Lifecycle {
+    return this.#byId.get(agreementId) ?? emptyLifecycle(agreementId);
+  }
+
+  /** Every recorded change (the hub publishes them in its snapshot). */
+  allChanges(): string[] {
+    return [...this.#byId.values()].flatMap((l) => l.changes.map((c) => c.jws));
+  }
+
+  /** This node's operator takes a step: checked against the table, signed by this node, applied here at once. */
+  act(agreementId: string, action: LifecycleAction, by: { actor: string; reason: string | undefined }): Promise<{ change: StateChange; jws: string; agreement: SignedAgreement }> {
+    return this.#serial(async () => {
+      const { self, clock, signingKey } = this.#options;
+      const view = await this.#options.directory.current();
+      try {
+        const signed = inForce(view, agreementId);
+        const change = nextStateChange(this.lifecycle(agreementId), signed.agreement, action, { party: self, actor: by.actor }, by.reason, clock());
+        const jws = await signStateChange(change, signingKey.current());
+        const { messages } = this.#options;
+        await this.#apply(view, signed, jws, 'local', self, async (tx) => {
+          if (!messages) return;
+          for (const party of signed.agreement.parties.filter((p) => p !== self)) {
+            await messages.send(tx, { destination: party, kind: STATE_MESSAGE_KIND, conversation: `agreement:${agreementId}`, payload: { change: jws } });
+          }
+        });
+        messages?.kick();
+        return { change, jws, agreement: signed };
+      } catch (error) {
+        if (error instanceof TongbanError && error.code !== 'AGREEMENT_STATE_CONFLICT') {
+          await this.#options.audit.append({ kind: 'agreement.state', outcome: 'refused', code: error.code, agreementId, operator: by.actor.slice(0, 100), detail: { action, source: 'local', reason: error.message.slice(0, 300) } });
+        }
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * A state change another party took, from the hub or the party itself. Applied when it is
+   * the next in the chain and signed by the party it names; a replay of a change already held
+   * is no change; anything else is refused (audited) with AGREEMENT_STATE_INVALID or _CONFLICT.
+   */
+  receive(jws: string, source: Exclude<ChangeSource, 'local'>, from: string | undefined, given?: LifecycleView): Promise<{ applied: boolean; change: StateChange }> {
+    return this.#serial(async () => {
+      const agreementId = peekAgreementId(jws) ?? '';
+      const view = given ?? (await this.#options.directory.current());
+      let signed: SignedAgreement;
+      try {
+        signed = inForce(view, agreementId);
+      } catch (error) {
+        if (error instanceof TongbanError) {
+          await this.#options.audit.append({ kind: 'agreement.state', outcome: 'refused', code: error.code, ...(agreementId ? { agreementId: agreementId.slice(0, 80) } : {}), ...(from ? { requester: from } : {}), detail: { source } });
+        }
+        throw error;
+      }
+      return this.#apply(view, signed, jws, source, from);
+    });
+  }
+
+  /**
+   * Whether `jws` would apply now, without applying it (a message handler checks inside the
+   * inbox's transaction and applies once it has committed). Throws the refusal.
+   */
+  async check(jws: string): Promise<StateChange> {
+    const view = await this.#options.directory.current();
+    const signed = inForce(view, peekAgreementId(jws) ?? '');
+    const result = await checkStateChange(this.lifecycle(signed.agreement.id), signed.agreement, jws, keysIn(view));
+    if (!result.ok) throw new TongbanError(result.code, `The state change of ${signed.agreement.id} is refused: ${result.reason}.`);
+    return result.change;
+  }
+
+  /** The changes a snapshot carries, in order, checked against that snapshot's view; those that do not apply are audited and skipped. */
+  async receiveAll(changes: readonly string[], from: string, view: LifecycleView): Promise<number> {
+    let applied = 0;
+    for (const jws of changes) {
+      try {
+        if ((await this.receive(jws, 'snapshot', from, view)).applied) applied++;
+      } catch {
+        // Refused and audited in #apply; the others still count.
+      }
+    }
+    return applied;
+  }
+
+  async #apply(
+    view: LifecycleView,
+    signed: SignedAgreement,
+    jws: string,
+    source: ChangeSource,
+    from: string | undefined,
+    alsoInTransaction?: (tx: StoreOps) => Promise<void>,
+  ): Promise<{ applied: boolean; change: StateChange }> {
+    const { store, audit, clock, self } = this.#options;
+    const id = signed.agreement.id;
+    const before = this.lifecycle(id);
+    const check = await checkStateChange(before, signed.agreement, jws, keysIn(view));
+    if (!check.ok) {
+      await audit.append({ kind: 'agreement.state', outcome: 'refused', code: check.code, agreementId: id, ...(from ? { requester: from } : {}), detail: { source, reason: check.reason.slice(0, 300) } });
+      throw new TongbanError(check.code, `The state change of ${id} is refused: ${check.reason}.`);
+    }
+    const { change } = check;
+    if (check.lifecycle === before) return { applied: false, change };
+    const record = {
+      agreementId: id,
+      seq: change.seq,
+      action: change.action,
+      state: change.to,
+      party: change.party,
+      actor: change.actor,
+      reason: change.reason,
+      at: change.at,
+      jws,
+      recordedAt: clock().toISOString(),
+    };
+    // The record and the messages announcing it commit together, or neither does.
+    const recorded = alsoInTransaction
+      ? await store.transaction(async (tx) => {
+          if (!(await tx.agreementStates.add(record))) return false;
+          await alsoInTransaction(tx);
+          return true;
+        })
+      : await store.agreementStates.add(record);
+    if (!recorded) {
+      // Another replica recorded a change with this number meanwhile: take the database's view.
+      await this.load();
+      throw new TongbanError('AGREEMENT_STATE_CONFLICT', `Change ${change.seq} of ${id} was recorded meanwhile; look again.`);
+    }
+    this.#byId.set(id, check.lifecycle);
+    // Who (the operator at the party's node), which node, when, why: in every party's log.
+    await audit.append({
+      kind: 'agreement.state',
+      outcome: 'allowed',
+      agreementId: id,
+      requester: change.party,
+      operator: change.actor,
+      detail: { action: change.action, from: change.from, to: change.to, seq: change.seq, at: change.at, reason: change.reason, source, ...(from && from !== self ? { via: from } : {}) },
+    });
+    this.#options.onApplied?.(change);
+    return { applied: true, change };
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The keys a party may sign a state change with: its current one and those it rotated away from. */
+function keysIn(view: LifecycleView): (division: string) => { kid: string; jwk: PublicJwk }[] {
+  return (division) => {
+    const entry = view.node(division);
+    return entry ? [entry.signingKey, ...(entry.previousKeys ?? []).map(({ kid, jwk }) => ({ kid, jwk }))] : [];
+  };
+}
+
+function inForce(view: LifecycleView, agreementId: string): SignedAgreement {
+  const signed = view.agreements.find((s) => s.agreement.id === agreementId);
+  if (!signed) throw new TongbanError('AGREEMENT_NOT_FOUND', `No registered agreement ${agreementId}.`);
+  return signed;
+}
+
+/** The agreement a change names, read before it is verified (to find the agreement to verify it against). */
+function peekAgreementId(jws: string): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { agreementId?: unknown };
+    return typeof payload.agreementId === 'string' ? payload.agreementId : undefined;
+  } catch {
+    return undefined;
+  }
+}
