@@ -1,3 +1,31 @@
-export { Agreement, AgreementItem, Grant, PartySignature, SignedAgreement } from './model.ts';
+export {
+  Agreement,
+  AgreementItem,
+  Grant,
+  PartySignature,
+  SignedAgreement,
+  Permission,
+  SecurityDuties,
+  ServiceLevels,
+  StaffRole,
+  staffRoles,
+} from './model.ts';
 export { signAgreement, verifyAgreementSignatures, checkAgreementSuccession, agreementBytes, type AgreementCheck, type SuccessionCheck } from './signing.ts';
 export { PolicyIndex, type AccessRequest, type Decision, type DenialCode } from './policy-index.ts';
+export { diffTerms, formatChange, formatDiff, type Change } from './diff.ts';
+export {
+  Negotiation,
+  NegotiationActor,
+  NegotiationState,
+  NegotiationTransition,
+  Round,
+  TemplateOrigin,
+  negotiationStates,
+  termsHash,
+  partiesOf,
+  latestRound,
+} from './negotiation-model.ts';
+export { negotiationActions, negotiationActionNames, applyNegotiationAction, openNegotiation, type NegotiationAction, type NegotiationInput, type NewNegotiation } from './negotiation.ts';
+export { AgreementTemplate, TemplateParams, resolveTemplate, instantiateTemplate, diffFromTemplate } from './templates.ts';
+export { templateLibrary } from './template-library.ts';
+export { learningReport, learningRecord, type LearningReport, type LearningRecord, type LearningGroup } from './learning.ts';
