@@ -10,7 +10,7 @@ export {
   StaffRole,
   staffRoles,
 } from './model.ts';
-export { signAgreement, verifyAgreementSignatures, checkAgreementSuccession, agreementBytes, type AgreementCheck, type SuccessionCheck } from './signing.ts';
+export { signAgreement, signRound, verifyTermsSignature, verifyAgreementSignatures, checkAgreementSuccession, agreementBytes, type AgreementCheck, type SuccessionCheck } from './signing.ts';
 export { PolicyIndex, type AccessRequest, type Decision, type DenialCode } from './policy-index.ts';
 export { diffTerms, formatChange, formatDiff, type Change } from './diff.ts';
 export {
@@ -28,4 +28,5 @@ export {
 export { negotiationActions, negotiationActionNames, applyNegotiationAction, openNegotiation, type NegotiationAction, type NegotiationInput, type NewNegotiation } from './negotiation.ts';
 export { AgreementTemplate, TemplateParams, resolveTemplate, instantiateTemplate, diffFromTemplate } from './templates.ts';
 export { templateLibrary } from './template-library.ts';
+export { NegotiationService, NegotiationStep, describeNegotiation, parseDraftRequest, type DraftRequest } from './negotiation-service.ts';
 export { learningReport, learningRecord, type LearningReport, type LearningRecord, type LearningGroup } from './learning.ts';

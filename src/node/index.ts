@@ -2,3 +2,4 @@ export { initNode, CONFIG_FILE_NAME, type InitNodeOptions, type InitNodeResult }
 export { openNode, loadSigningKey, type NodeRuntime } from './runtime.ts';
 export { KeyRing, keyFiles } from './key-ring.ts';
 export { KeyRotation, KeyStatus, RotationRecord } from './key-rotation.ts';
+export { submitToHub, Registration } from './agreement-submit.ts';
