@@ -133,18 +133,18 @@ export class NegotiationService {
     let n = await this.get(id);
     const latest = latestRound(n);
     const step: NegotiationInput = { ...input };
-    if (action === 'sign') {
-      const hash = input.hash ?? latest?.hash;
-      const accepted = await store.acceptances.get(n.agreementId, n.terms.version);
-      if (!latest || hash !== latest.hash || accepted?.hash !== hash) throw new TongbanError('AGREEMENT_NOT_ACCEPTED', `${self} has not accepted the terms it is asked to sign.`);
-      Object.assign(step, { hash, jws: (await signAgreement(latest.terms, self, this.#o.signingKey.current())).jws });
-    }
-    if (action === 'accept') Object.assign(step, { round: input.round ?? latest?.number, hash: input.hash ?? latest?.hash });
-    if (action === 'counter' || action === 'propose') {
-      const offered = input.terms ?? n.terms;
-      Object.assign(step, { answers: input.answers ?? latest?.number, authorSignature: await signRound(offered, this.#o.signingKey.current()) });
-    }
     try {
+      if (action === 'sign') {
+        const hash = input.hash ?? latest?.hash;
+        const accepted = await store.acceptances.get(n.agreementId, n.terms.version);
+        if (!latest || hash !== latest.hash || accepted?.hash !== hash) throw new TongbanError('AGREEMENT_NOT_ACCEPTED', `${self} has not accepted the terms it is asked to sign.`);
+        Object.assign(step, { hash, jws: (await signAgreement(latest.terms, self, this.#o.signingKey.current())).jws });
+      }
+      if (action === 'accept') Object.assign(step, { round: input.round ?? latest?.number, hash: input.hash ?? latest?.hash });
+      if (action === 'counter' || action === 'propose') {
+        const offered = input.terms ?? n.terms;
+        Object.assign(step, { answers: input.answers ?? latest?.number, authorSignature: await signRound(offered, this.#o.signingKey.current()) });
+      }
       if (action === 'register') return { negotiation: await this.#register(n, person) };
       const next = applyNegotiationAction(n, action, person, step, this.#now());
       if (n.convener !== self) {
@@ -225,6 +225,7 @@ export class NegotiationService {
       throw new TongbanError('NEGOTIATION_TRANSITION_NOT_ALLOWED', `The copy of ${n.id} from ${message.from} rewrites its history.`);
     }
     if (!(await tx.negotiations.put(n, local?.version ?? 0))) return 'stale';
+    await this.#supersede(tx, n);
     const last = n.history.at(-1)!;
     await AuditLog.appendIn(tx, [this.#event(n, last.action, last.actor, 'received')], this.#o.clock());
     return 'applied';
@@ -259,6 +260,12 @@ export class NegotiationService {
     return next;
   }
 
+  /** A new round takes this node's acceptance of an earlier one off the table: it can no longer be signed. */
+  async #supersede(tx: StoreOps, n: Negotiation): Promise<void> {
+    const mine = await tx.acceptances.get(n.agreementId, n.terms.version);
+    if (mine?.negotiationId === n.id && mine.hash !== latestRound(n)?.hash) await tx.acceptances.remove(n.agreementId, n.terms.version);
+  }
+
   /** This node's own consent, which is what its sign step checks (never the convener's copy alone). */
   async #recordOwnConsent(tx: StoreOps, n: Negotiation, action: NegotiationAction): Promise<void> {
     if (action !== 'accept' && action !== 'counter' && action !== 'propose') return;
@@ -277,6 +284,7 @@ export class NegotiationService {
   /** Stores the convener's copy (compare-and-set), audits the step and sends the copy to every other party. */
   async #write(tx: StoreOps, n: Negotiation, expected: number, action: string, actor: NegotiationActor): Promise<void> {
     if (!(await tx.negotiations.put(n, expected))) throw new TongbanError('NEGOTIATION_ROUND_STALE', `${n.id} changed meanwhile; read it again.`);
+    await this.#supersede(tx, n);
     await AuditLog.appendIn(tx, [this.#event(n, action, actor, 'allowed')], this.#o.clock());
     for (const party of partiesOf(n).filter((p) => p !== this.#o.self)) {
       await this.#o.messages.send(tx, { destination: party, kind: NEGOTIATION_COPY, conversation: `agreement:${n.agreementId}`, payload: n });
