@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sampleSubjects } from '../src/demo/registries.ts';
 import { freePortRun } from './free-ports.ts';
@@ -135,6 +136,21 @@ export function negotiationContract(backend: Backend): void {
       (r) => r.status === 200,
     );
     expect(exchange.json.response.data.name).toBe(person.name);
+
+    // Forgeries, signed by a real party: a step in another party's name, a copy not from the
+    // convener, a convener's copy that rewrites earlier steps. Each refused; nothing changes.
+    const envelope = (from: string, to: string, kind: string, payload: unknown) => ({ id: randomUUID(), kind, conversation: `agreement:${terms.id}`, from, to, payload });
+    const inName = await t.raw({ from: ANJI, to: QINGPU, path: '/v1/messages/inbox', body: envelope(ANJI, QINGPU, 'agreement.step', { negotiation: id, action: 'abandon', actor: { node: CHANGZHOU, id: 'x', role: 'operator' }, reason: 'forged' }) });
+    expect([inName.status, inName.json.code]).toEqual([403, 'NEGOTIATION_FORBIDDEN']);
+    const active = await show(ANJI, id);
+    const copy = active; // the view's extra fields (parties, each round's changes) are dropped by the receiver's schema
+    const notConvener = await t.raw({ from: ANJI, to: CHANGZHOU, path: '/v1/messages/inbox', body: envelope(ANJI, CHANGZHOU, 'agreement.negotiation', { ...copy, version: copy.version + 1, state: 'abandoned' }) });
+    expect([notConvener.status, notConvener.json.code]).toEqual([403, 'NEGOTIATION_FORBIDDEN']);
+    const rewritten = { ...copy, version: copy.version + 1, history: copy.history.map((h: { action: string }) => (h.action === 'counter' ? { ...h, reason: 'rewritten' } : h)) };
+    const rewrite = await t.raw({ from: QINGPU, to: ANJI, path: '/v1/messages/inbox', body: envelope(QINGPU, ANJI, 'agreement.negotiation', rewritten) });
+    expect([rewrite.status, rewrite.json.code]).toEqual([409, 'NEGOTIATION_TRANSITION_NOT_ALLOWED']);
+    expect((await show(ANJI, id)).version).toBe(active.version);
+    expect((await show(CHANGZHOU, id)).state).toBe('active');
 
     // Every step is in the parties' audit logs.
     const negotiated = (await t.auditEntries(QINGPU)).filter((e) => e.kind === 'agreement.negotiate' && e.detail.negotiation === id);
