@@ -119,7 +119,7 @@ const README_NOT_RUN_HERE: Array<[RegExp, string]> = [
   [/^npx tongban agreement accept --node 110105 /, 'test/reliability/join.test.ts'],
   [/^npx tongban agreement accept --node 522732 /, 'test/reliability/join.test.ts'],
   [/^npx tongban agreement accept\|sign\|submit /, 'reference syntax; test/reliability/join.test.ts'],
-  [/^npx tongban agreement draft\|counter/, 'reference syntax; test/negotiation-contract.ts runs each step'],
+  [/^npx tongban agreement draft\|counter/, 'reference syntax; test/negotiation-contract.ts runs each of these steps with the CLI'],
   [/^npx tongban federation reset/, 'test/reliability/startup.test.ts (the --reset way out)'],
   [/^npx tongban keys rotate /, 'test/key-rotation-contract.ts (rotate, approve, switch)'],
   [/^npx tongban catalog add --config nodes\/anji/, 'test/cli.test.ts adds docs/examples/local-item.json to an initialised node'],

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sampleSubjects } from '../src/demo/registries.ts';
 import { freePortRun } from './free-ports.ts';
@@ -190,5 +193,31 @@ export function negotiationContract(backend: Backend): void {
     expect(report.fromScratch).toMatchObject({ agreements: 1, active: 1, medianRounds: 3 });
     expect(report.fromTemplate.medianRounds).toBeLessThan(report.fromScratch.medianRounds);
     expect((await cli(['agreement', 'report', '--node', QINGPU])).stdout).toMatch(/^template\s+1\s+1\s+1\s+1\s+/m);
+  }, 240_000);
+
+  it('drafts from a file, counters and abandons with the CLI', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tongban-terms-'));
+    try {
+      const bridge = { ...terms, id: 'AGR-310118-330523-009', parties: [QINGPU, ANJI], topology: 'bridge', items: terms.items.map((i) => ({ ...i, acceptingNodes: [QINGPU], grants: i.grants.map((g) => ({ ...g, requesters: [QINGPU] })) })), securityDuties: { ...terms.securityDuties, contacts: terms.securityDuties.contacts.slice(0, 2) } };
+      writeFileSync(join(dir, 'terms.json'), JSON.stringify(bridge));
+      writeFileSync(join(dir, 'counter.json'), JSON.stringify({ ...bridge, items: bridge.items.map((i) => ({ ...i, timeLimitDays: 5 })) }));
+      const drafted = await cli(['agreement', 'draft', '--node', QINGPU, '--file', join(dir, 'terms.json')]);
+      expect(drafted.code, drafted.stderr).toBe(0);
+      const id = /^negotiation\s+(\S+)$/m.exec(drafted.stdout)![1]!;
+      expect((await cli(['agreement', 'propose', '--node', QINGPU, '--negotiation', id])).code).toBe(0);
+      await until('Anji holds round 1', () => show(ANJI, id), (n) => n.rounds?.length === 1);
+      const countered = await cli(['agreement', 'counter', '--node', ANJI, '--negotiation', id, '--file', join(dir, 'counter.json')]);
+      expect(countered.stdout, countered.stderr).toMatch(/^sent to\s+310118/m);
+      await until('Qingpu holds round 2', () => show(QINGPU, id), (n) => n.rounds?.length === 2);
+      expect((await cli(['agreement', 'diff', '--node', QINGPU, '--negotiation', id])).stdout.trim()).toBe('items[N010].timeLimitDays: 10 → 5');
+      const abandoned = await cli(['agreement', 'abandon', '--node', QINGPU, '--negotiation', id, '--reason', '改日再议']);
+      expect(abandoned.stdout, abandoned.stderr).toMatch(/^state\s+abandoned$/m);
+      await until('Anji sees it abandoned', () => show(ANJI, id), (n) => n.state === 'abandoned');
+      // A step the table does not allow from there is refused, exit 1 with the code.
+      const late = await cli(['agreement', 'propose', '--node', QINGPU, '--negotiation', id]);
+      expect([late.code, late.stderr]).toEqual([1, expect.stringContaining('NEGOTIATION_TRANSITION_NOT_ALLOWED')]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 240_000);
 }
