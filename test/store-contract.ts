@@ -72,8 +72,11 @@ export function storeContract(fresh: () => StoreFixture): void {
       // Back to 006, with what a node running it had: a queued hand-off, a delivered one, a case-inbox record.
       const db = raw(fixture.url);
       try {
-        await migrations['007-messaging']!.down!(db);
-        await sql`DELETE FROM kysely_migration WHERE name = '007-messaging'`.execute(db);
+        // Every migration from 007 on, newest first (later ones sit on top of it).
+        for (const name of Object.keys(migrations).filter((m) => m >= '007').sort().reverse()) {
+          await migrations[name]!.down!(db);
+          await sql`DELETE FROM kysely_migration WHERE name = ${name}`.execute(db);
+        }
         const row = (id: string, status: string, caseId: string | null) =>
           sql`INSERT INTO outbox (id, seq, destination, kind, payload, status, attempts, next_attempt_at, created_at, delivered_at, last_error, case_id)
               VALUES (${id}, ${id === 'm1' ? 1 : 2}, '330523', 'case.snapshot', '{}', ${status}, 0, 0, '2026-11-30T01:00:00.000Z', null, null, ${caseId})`.execute(db);
