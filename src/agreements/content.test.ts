@@ -64,6 +64,7 @@ describe('templates', () => {
     expect(delta.securityDuties).toEqual({ incidentNotificationHours: 12, retentionDays: 1095, encryptionRequired: true });
     expect(delta.serviceLevels).toEqual({ availabilityPercent: 99.9, responseSeconds: 3 });
     expect(() => resolveTemplate('no-such', templateLibrary)).toThrowError(TongbanError);
+    expect(() => resolveTemplate('', templateLibrary)).toThrowError(TongbanError);
   });
 
   it('instantiates the demo bridge for a new partner, with acceptance criteria and limits from the national list', () => {

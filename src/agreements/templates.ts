@@ -83,6 +83,7 @@ export type TemplateParams = z.infer<typeof TemplateParams>;
 /** The template with its ancestors folded in (parent first, each child over it). */
 export function resolveTemplate(id: string, library: readonly AgreementTemplate[]): AgreementTemplate {
   const chain: AgreementTemplate[] = [];
+  if (!id) throw new TongbanError('TEMPLATE_NOT_FOUND', 'Name a template.');
   for (let next: string | undefined = id; next; ) {
     const t = library.find((x) => x.id === next);
     if (!t) throw new TongbanError('TEMPLATE_NOT_FOUND', chain.length === 0 ? `No agreement template ${next}.` : `Template ${chain.at(-1)!.id} extends ${next}, which is not in the library.`);
