@@ -56,6 +56,14 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/operator/agreements/{id}/suspend': 400,
   'POST /v1/operator/agreements/{id}/resume': 400,
   'POST /v1/operator/agreements/{id}/terminate': 400,
+  'POST /v1/operator/agreements/accept': 400,
+  'GET /v1/operator/agreements/templates': 200,
+  'GET /v1/operator/agreements/templates/{id}': 404, // an agreement id is no template
+  'POST /v1/operator/agreements/drafts': 400,
+  'GET /v1/operator/agreements/drafts': 200,
+  'GET /v1/operator/agreements/drafts/{id}': 404,
+  'POST /v1/operator/agreements/drafts/{id}/actions': 400,
+  'GET /v1/operator/agreements/report': 200,
   // hub administrator
   'GET /v1/directory/nodes': 200,
   // Anji is approved: approving it again is not a step the enrolment table allows.

@@ -83,10 +83,11 @@ export function directoryTrustContract(backend: Backend): void {
     return (json.agreements as Array<{ id: string; version: number; parties: string[] }>).find((a) => a.id === id);
   };
   const agreementAtHub = async (id: string) => (await (await fetch(new URL(`/v1/agreements/${id}`, t.f.hub.endpoint))).json()) as any;
-  /** Every party of `agreement` signs it through its own operator API. */
+  /** Every party of `agreement` accepts and signs it through its own operator API (a node signs only what it accepted). */
   const signBy = async (agreement: unknown, parties: readonly string[]) => {
     const signatures = [];
     for (const party of parties) {
+      expect((await t.operator(party, '/v1/operator/agreements/accept', { agreement })).status).toBe(200);
       const { status, json } = await t.operator(party, '/v1/operator/agreements/sign', { agreement });
       expect(status).toBe(200);
       signatures.push(json);

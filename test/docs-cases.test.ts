@@ -116,7 +116,10 @@ const README_NOT_RUN_HERE: Array<[RegExp, string]> = [
   [/^npx tongban agreement sign --node 522732 /, 'test/reliability/join.test.ts'],
   [/^npx tongban agreement submit --node 110105 /, 'test/reliability/join.test.ts'],
   [/^npx tongban exchange request --from 110105 /, 'test/reliability/join.test.ts'],
-  [/^npx tongban agreement sign\|submit /, 'reference syntax; test/reliability/join.test.ts'],
+  [/^npx tongban agreement accept --node 110105 /, 'test/reliability/join.test.ts'],
+  [/^npx tongban agreement accept --node 522732 /, 'test/reliability/join.test.ts'],
+  [/^npx tongban agreement accept\|sign\|submit /, 'reference syntax; test/reliability/join.test.ts'],
+  [/^npx tongban agreement draft\|counter/, 'reference syntax; test/negotiation-contract.ts runs each of these steps with the CLI'],
   [/^npx tongban agreement terminate </, 'reference syntax; test/agreement-lifecycle-contract.ts terminates through the CLI'],
   [/^npx tongban federation reset/, 'test/reliability/startup.test.ts (the --reset way out)'],
   [/^npx tongban keys rotate /, 'test/key-rotation-contract.ts (rotate, approve, switch)'],
@@ -168,6 +171,8 @@ describe('README commands', () => {
         values.set('name', person[2]!);
       }
       if (args[0] === 'account') tokens.set(node, field(r.stdout, 'token')!);
+      if (args[0] === 'template' && args[1] === 'instantiate') values.set('negotiation', field(r.stdout, 'negotiation')!);
+      if (args[0] === 'agreement' && args[1] === 'propose') expect(r.stdout).toMatch(/^state\s+proposed$/m);
       if (args[0] === 'case' && args[1] === 'apply') values.set('case', field(r.stdout, 'case')!);
       if (args[0] === 'case' && args[1] === 'ship') values.set('shipment', field(r.stdout, 'shipment')!);
       if (args[0] === 'case' && args[1] === 'show') expect(r.stdout).toMatch(/^state\s+delivered$/m);

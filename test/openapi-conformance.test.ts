@@ -272,10 +272,17 @@ const withHub = {
   parties: [HUB, SANDU],
   items: [{ itemCode: 'N034', grants: [{ provider: SANDU, service: 'household.residence-proof', requesters: [HUB], fields: ['name'], purposes: ['户籍类证明开具'], consentRequired: false }] }],
 };
-/** Every party signs `agreement` through its own operator API. */
+const NEG = 'NEG-conformance-01';
+/** Template parameters for a new Sandu—Anji agreement (Sandu convenes). */
+const templateParams = () => ({ id: 'AGR-CONF-TEMPLATE-001', convener: SANDU, partners: [ANJI], ...VALIDITY });
+/** Every party accepts and signs `agreement` through its own operator API. */
 async function signedAgreement(agreement: ReturnType<typeof confAgreement>) {
   const signatures = [];
-  for (const party of agreement.parties) signatures.push((await t.operator(party, '/v1/operator/agreements/sign', { agreement })).json);
+  for (const party of agreement.parties) {
+    // A node signs only terms it accepted.
+    await t.operator(party, '/v1/operator/agreements/accept', { agreement });
+    signatures.push((await t.operator(party, '/v1/operator/agreements/sign', { agreement })).json);
+  }
   return { agreement, signatures };
 }
 /** A directory entry for a division this test enrols, with keys it holds. */
@@ -422,7 +429,15 @@ const calls: Array<[string, Call]> = [
   call('approve change: the node was removed', HUB, 'POST', '/v1/directory/changes/{division}/approve', http(HUB, 'POST', `/v1/directory/changes/${REMOVED}/approve`, { token: adminToken })),
   call('remove: not enrolled', HUB, 'POST', '/v1/directory/nodes/{division}/remove', http(HUB, 'POST', `/v1/directory/nodes/${NEVER}/remove`, { token: adminToken })),
 
-  // Agreements: Sandu and Qingpu sign one; Sandu registers it directly, then through its operator API.
+  // Agreements: Sandu and Qingpu accept and sign one; Sandu registers it directly, then through its operator API.
+  call('sign: terms never accepted', SANDU, 'POST', '/v1/operator/agreements/sign', http(SANDU, 'POST', '/v1/operator/agreements/sign', { token: operatorToken(SANDU), body: () => ({ agreement: confAgreement() }) })),
+  call('accept', SANDU, 'POST', '/v1/operator/agreements/accept', http(SANDU, 'POST', '/v1/operator/agreements/accept', { token: operatorToken(SANDU), body: () => ({ agreement: confAgreement() }) })),
+  call('accept (Qingpu)', QINGPU, 'POST', '/v1/operator/agreements/accept', http(QINGPU, 'POST', '/v1/operator/agreements/accept', { token: operatorToken(QINGPU), body: () => ({ agreement: confAgreement() }) })),
+  ...both('accept: no token', 'POST', '/v1/operator/agreements/accept', (s) => http(s, 'POST', '/v1/operator/agreements/accept', { body: () => ({ agreement: confAgreement() }) })),
+  ...both('accept: malformed', 'POST', '/v1/operator/agreements/accept', (s) => http(s, 'POST', '/v1/operator/agreements/accept', { token: operatorToken(s), body: { agreement: {} } })),
+  ...both('accept: not a party', 'POST', '/v1/operator/agreements/accept', (s) => http(s, 'POST', '/v1/operator/agreements/accept', { token: operatorToken(s), body: () => ({ agreement: { ...confAgreement(), parties: [ANJI, CHANGZHOU], items: [{ itemCode: 'N034', grants: [{ provider: ANJI, service: 'household.residence-proof', requesters: [CHANGZHOU], fields: ['name'], purposes: ['x'], consentRequired: false }] }] } }) })),
+  call('sign at the hub: not accepted', HUB, 'POST', '/v1/operator/agreements/sign', http(HUB, 'POST', '/v1/operator/agreements/sign', { token: operatorToken(HUB), body: () => ({ agreement: withHub }) })),
+  call('accept at the hub', HUB, 'POST', '/v1/operator/agreements/accept', http(HUB, 'POST', '/v1/operator/agreements/accept', { token: operatorToken(HUB), body: () => ({ agreement: withHub }) })),
   call('sign', SANDU, 'POST', '/v1/operator/agreements/sign', keeping(http(SANDU, 'POST', '/v1/operator/agreements/sign', { token: operatorToken(SANDU), body: () => ({ agreement: confAgreement() }) }), (a) => void ((state.signatures ??= []).push(a.body)))),
   call('sign (Qingpu)', QINGPU, 'POST', '/v1/operator/agreements/sign', keeping(http(QINGPU, 'POST', '/v1/operator/agreements/sign', { token: operatorToken(QINGPU), body: () => ({ agreement: confAgreement() }) }), (a) => void ((state.signatures ??= []).push(a.body)))),
   // The hub signs what names it, yet no registration accepts it as a party: it is no approved node.
@@ -431,6 +446,7 @@ const calls: Array<[string, Call]> = [
   call('sign: malformed', SANDU, 'POST', '/v1/operator/agreements/sign', http(SANDU, 'POST', '/v1/operator/agreements/sign', { token: operatorToken(SANDU), body: {} })),
   call('register', HUB, 'POST', '/v1/agreements', signed(SANDU, HUB, '/v1/agreements', () => ({ agreement: confAgreement(), signatures: state.signatures }))),
   call('register: a party that is no approved node', HUB, 'POST', '/v1/agreements', async () => {
+    await t.operator(SANDU, '/v1/operator/agreements/accept', { agreement: withHub });
     state.withHub.push((await t.operator(SANDU, '/v1/operator/agreements/sign', { agreement: withHub })).json);
     return signed(SANDU, HUB, '/v1/agreements', () => ({ agreement: withHub, signatures: state.withHub }))();
   }),
@@ -445,6 +461,39 @@ const calls: Array<[string, Call]> = [
   call('submit: malformed', SANDU, 'POST', '/v1/operator/agreements/submit', http(SANDU, 'POST', '/v1/operator/agreements/submit', { token: operatorToken(SANDU), body: {} })),
   call('an agreement', HUB, 'GET', '/v1/agreements/{id}', http(HUB, 'GET', `/v1/agreements/${SANDU_ANJI}`)),
   call('no such agreement', HUB, 'GET', '/v1/agreements/{id}', http(HUB, 'GET', '/v1/agreements/AGR-NO-SUCH')),
+
+  // Negotiation and templates (docs/agreements.md), at Sandu as convener with Anji.
+  call('templates', SANDU, 'GET', '/v1/operator/agreements/templates', http(SANDU, 'GET', '/v1/operator/agreements/templates', { token: operatorToken(SANDU) })),
+  call('templates: no token', SANDU, 'GET', '/v1/operator/agreements/templates', http(SANDU, 'GET', '/v1/operator/agreements/templates')),
+  call('a template', SANDU, 'GET', '/v1/operator/agreements/templates/{id}', http(SANDU, 'GET', '/v1/operator/agreements/templates/yangtze-delta', { token: operatorToken(SANDU) })),
+  call('a template: no token', SANDU, 'GET', '/v1/operator/agreements/templates/{id}', http(SANDU, 'GET', '/v1/operator/agreements/templates/yangtze-delta')),
+  call('no such template', SANDU, 'GET', '/v1/operator/agreements/templates/{id}', http(SANDU, 'GET', '/v1/operator/agreements/templates/no-such', { token: operatorToken(SANDU) })),
+  call('a template: id too long', SANDU, 'GET', '/v1/operator/agreements/templates/{id}', http(SANDU, 'GET', `/v1/operator/agreements/templates/${'t'.repeat(81)}`, { token: operatorToken(SANDU) })),
+  call('draft from a template', SANDU, 'POST', '/v1/operator/agreements/drafts', http(SANDU, 'POST', '/v1/operator/agreements/drafts', { token: operatorToken(SANDU), body: () => ({ id: NEG, template: 'labour-cooperation', params: templateParams() }) })),
+  call('draft: the same id again', SANDU, 'POST', '/v1/operator/agreements/drafts', http(SANDU, 'POST', '/v1/operator/agreements/drafts', { token: operatorToken(SANDU), body: () => ({ id: NEG, template: 'labour-cooperation', params: templateParams() }) })),
+  call('draft: malformed', SANDU, 'POST', '/v1/operator/agreements/drafts', http(SANDU, 'POST', '/v1/operator/agreements/drafts', { token: operatorToken(SANDU), body: { terms: {} } })),
+  call('draft: no token', SANDU, 'POST', '/v1/operator/agreements/drafts', http(SANDU, 'POST', '/v1/operator/agreements/drafts', { body: {} })),
+  call('draft: no such template', SANDU, 'POST', '/v1/operator/agreements/drafts', http(SANDU, 'POST', '/v1/operator/agreements/drafts', { token: operatorToken(SANDU), body: () => ({ template: 'no-such', params: templateParams() }) })),
+  call('draft: not a party', SANDU, 'POST', '/v1/operator/agreements/drafts', http(SANDU, 'POST', '/v1/operator/agreements/drafts', { token: operatorToken(SANDU), body: () => ({ template: 'labour-cooperation', params: { ...templateParams(), convener: ANJI, partners: [CHANGZHOU] } }) })),
+  call('drafts', SANDU, 'GET', '/v1/operator/agreements/drafts', http(SANDU, 'GET', '/v1/operator/agreements/drafts', { token: operatorToken(SANDU) })),
+  call('drafts: no token', SANDU, 'GET', '/v1/operator/agreements/drafts', http(SANDU, 'GET', '/v1/operator/agreements/drafts')),
+  call('drafts: agreement id too long', SANDU, 'GET', '/v1/operator/agreements/drafts', http(SANDU, 'GET', `/v1/operator/agreements/drafts?agreementId=${'A'.repeat(81)}`, { token: operatorToken(SANDU) })),
+  call('a draft', SANDU, 'GET', '/v1/operator/agreements/drafts/{id}', http(SANDU, 'GET', `/v1/operator/agreements/drafts/${NEG}`, { token: operatorToken(SANDU) })),
+  call('a draft: no token', SANDU, 'GET', '/v1/operator/agreements/drafts/{id}', http(SANDU, 'GET', `/v1/operator/agreements/drafts/${NEG}`)),
+  call('no such draft', SANDU, 'GET', '/v1/operator/agreements/drafts/{id}', http(SANDU, 'GET', '/v1/operator/agreements/drafts/NEG-no-such', { token: operatorToken(SANDU) })),
+  call('a draft: id too long', SANDU, 'GET', '/v1/operator/agreements/drafts/{id}', http(SANDU, 'GET', `/v1/operator/agreements/drafts/NEG-${'x'.repeat(100)}`, { token: operatorToken(SANDU) })),
+  call('propose', SANDU, 'POST', '/v1/operator/agreements/drafts/{id}/actions', http(SANDU, 'POST', `/v1/operator/agreements/drafts/${NEG}/actions`, { token: operatorToken(SANDU), body: { action: 'propose' } })),
+  call('accept a stale round', SANDU, 'POST', '/v1/operator/agreements/drafts/{id}/actions', http(SANDU, 'POST', `/v1/operator/agreements/drafts/${NEG}/actions`, { token: operatorToken(SANDU), body: { action: 'accept', round: 7 } })),
+  call('action: unknown', SANDU, 'POST', '/v1/operator/agreements/drafts/{id}/actions', http(SANDU, 'POST', `/v1/operator/agreements/drafts/${NEG}/actions`, { token: operatorToken(SANDU), body: { action: 'shred' } })),
+  call('action: no token', SANDU, 'POST', '/v1/operator/agreements/drafts/{id}/actions', http(SANDU, 'POST', `/v1/operator/agreements/drafts/${NEG}/actions`, { body: { action: 'propose' } })),
+  call('action: no such draft', SANDU, 'POST', '/v1/operator/agreements/drafts/{id}/actions', http(SANDU, 'POST', '/v1/operator/agreements/drafts/NEG-no-such/actions', { token: operatorToken(SANDU), body: { action: 'propose' } })),
+  // Anji, a party, holds the copy Sandu sent it once proposed; proposing is Sandu's alone.
+  call('action: only the convener proposes', SANDU, 'POST', '/v1/operator/agreements/drafts/{id}/actions', async () => {
+    await until(async () => (await http(ANJI, 'GET', `/v1/operator/agreements/drafts/${NEG}`, { token: operatorToken(ANJI) })()).status === 200, 'Anji to hold the proposal');
+    return http(ANJI, 'POST', `/v1/operator/agreements/drafts/${NEG}/actions`, { token: operatorToken(ANJI), body: { action: 'propose' } })();
+  }),
+  call('learning report', SANDU, 'GET', '/v1/operator/agreements/report', http(SANDU, 'GET', '/v1/operator/agreements/report', { token: operatorToken(SANDU) })),
+  call('learning report: no token', SANDU, 'GET', '/v1/operator/agreements/report', http(SANDU, 'GET', '/v1/operator/agreements/report')),
 
   // Exchange.
   call('bridge exchange', SANDU, 'POST', '/v1/exchange', signed(ANJI, SANDU, '/v1/exchange', () => exchangeBody(), { keep: 'exchanged' })),

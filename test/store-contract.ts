@@ -72,8 +72,8 @@ export function storeContract(fresh: () => StoreFixture): void {
       // Back to 006, with what a node running it had: a queued hand-off, a delivered one, a case-inbox record.
       const db = raw(fixture.url);
       try {
-        // Every migration after 006, newest first (the migrator refuses a gap in what was applied).
-        for (const name of Object.keys(migrations).filter((n) => n > '007-messaging').sort().reverse().concat('007-messaging')) {
+        // Every migration from 007 on, newest first (later ones sit on top of it).
+        for (const name of Object.keys(migrations).filter((m) => m >= '007').sort().reverse()) {
           await migrations[name]!.down!(db);
           await sql`DELETE FROM kysely_migration WHERE name = ${name}`.execute(db);
         }
@@ -472,6 +472,34 @@ export function storeContract(fresh: () => StoreFixture): void {
       await store.outbox.markFailed('a1', '422 refused', t0, true);
       expect((await store.outbox.due(t0, 100)).map((m) => m.id)).toEqual(['a2', 'b1', 'c1']);
       expect((await store.outbox.list({ failed: true })).map((m) => [m.id, m.status, m.attempts, m.conversation])).toEqual([['a1', 'dead', 2, 'case:C-A']]);
+    });
+  });
+
+  describe('negotiations', () => {
+    const n = (version: number, state = 'draft') => ({ id: 'NEG-AGR-T-1', agreementId: 'AGR-T-1', convener: '522732', state, version, createdAt: '2026-03-01T00:00:00.000Z', updatedAt: `2026-03-01T00:0${version}:00.000Z`, note: '王' });
+
+    it('insert once, then replace only from the expected version (compare-and-set)', async () => {
+      expect(await store.negotiations.put(n(1), 0)).toBe(true);
+      expect(await store.negotiations.put(n(1), 0)).toBe(false);
+      expect(await store.negotiations.put(n(3, 'proposed'), 2)).toBe(false);
+      expect(await store.negotiations.put(n(2, 'proposed'), 1)).toBe(true);
+      // Two writers from version 2: one wins.
+      const both = await Promise.all([store.negotiations.put(n(3, 'countered'), 2), store.negotiations.put({ ...n(3, 'abandoned') }, 2)]);
+      expect(both.filter(Boolean)).toHaveLength(1);
+      expect(await store.negotiations.get('NEG-AGR-T-1')).toMatchObject({ version: 3, note: '王' });
+      expect(await store.negotiations.get('NEG-NONE')).toBeUndefined();
+      expect((await store.negotiations.list({ agreementId: 'AGR-T-1' })).length).toBe(1);
+      expect(await store.negotiations.list({ agreementId: 'AGR-OTHER' })).toEqual([]);
+    });
+
+    it('keep one accepted hash per agreement version, replaced or removed', async () => {
+      const at = '2026-03-01T00:00:00.000Z';
+      await store.acceptances.put({ agreementId: 'AGR-T-1', version: 1, hash: 'a'.repeat(64), negotiationId: 'NEG-AGR-T-1', acceptedAt: at });
+      await store.acceptances.put({ agreementId: 'AGR-T-1', version: 1, hash: 'b'.repeat(64), acceptedAt: at });
+      expect(await store.acceptances.get('AGR-T-1', 1)).toEqual({ agreementId: 'AGR-T-1', version: 1, hash: 'b'.repeat(64), negotiationId: null, acceptedAt: at });
+      expect(await store.acceptances.get('AGR-T-1', 2)).toBeUndefined();
+      await store.acceptances.remove('AGR-T-1', 1);
+      expect(await store.acceptances.get('AGR-T-1', 1)).toBeUndefined();
     });
   });
 }

@@ -1,5 +1,16 @@
-export { Agreement, AgreementItem, Grant, PartySignature, SignedAgreement } from './model.ts';
-export { signAgreement, verifyAgreementSignatures, checkAgreementSuccession, agreementBytes, type AgreementCheck, type SuccessionCheck } from './signing.ts';
+export {
+  Agreement,
+  AgreementItem,
+  Grant,
+  PartySignature,
+  SignedAgreement,
+  Permission,
+  SecurityDuties,
+  ServiceLevels,
+  StaffRole,
+  staffRoles,
+} from './model.ts';
+export { signAgreement, signRound, verifyTermsSignature, verifyAgreementSignatures, checkAgreementSuccession, agreementBytes, type AgreementCheck, type SuccessionCheck } from './signing.ts';
 export { PolicyIndex, type AccessRequest, type Decision, type DenialCode } from './policy-index.ts';
 export { type AgreementStateSource } from './policy-index.ts';
 export {
@@ -21,3 +32,21 @@ export {
 } from './lifecycle.ts';
 export { AgreementLifecycles, STATE_MESSAGE_KIND, type AgreementLifecyclesOptions, type ChangeSource, type LifecycleDirectory, type LifecycleView } from './lifecycle-service.ts';
 export { registerAgreementStateMessages } from './lifecycle-messages.ts';
+export { diffTerms, formatChange, formatDiff, type Change } from './diff.ts';
+export {
+  Negotiation,
+  NegotiationActor,
+  NegotiationState,
+  NegotiationTransition,
+  Round,
+  TemplateOrigin,
+  negotiationStates,
+  termsHash,
+  partiesOf,
+  latestRound,
+} from './negotiation-model.ts';
+export { negotiationActions, negotiationActionNames, applyNegotiationAction, openNegotiation, type NegotiationAction, type NegotiationInput, type NewNegotiation } from './negotiation.ts';
+export { AgreementTemplate, TemplateParams, resolveTemplate, instantiateTemplate, diffFromTemplate } from './templates.ts';
+export { templateLibrary } from './template-library.ts';
+export { NegotiationService, NegotiationStep, describeNegotiation, parseDraftRequest, type DraftRequest } from './negotiation-service.ts';
+export { learningReport, learningRecord, type LearningReport, type LearningRecord, type LearningGroup } from './learning.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dataDictionary } from '../standards/index.ts';
+import { HandlingMode } from '../catalog/index.ts';
 
 const Division = z.string().regex(/^\d{6}$/, 'a division code has six digits');
 const ServiceId = z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/, 'service ids look like household.residence-proof');
@@ -19,10 +20,69 @@ export const Grant = z.object({
 });
 export type Grant = z.infer<typeof Grant>;
 
+/** Staff roles an agreement can name (DESIGN.md glossary): counter clerk, approver, supervisor, data administration, node operator. */
+export const staffRoles = ['clerk', 'approver', 'supervisor', 'dataAdmin', 'operator'] as const;
+export const StaffRole = z.enum(staffRoles);
+export type StaffRole = z.infer<typeof StaffRole>;
+
+/** What one party does in an item's business process (业务流程), in order. */
+export const ItemSteps = z.object({ party: Division, steps: z.array(z.string().min(1).max(200)).min(1).max(30) });
+
+/** Acceptance criteria (无差别受理、同标准办理): the same materials and conditions at every counter. */
+export const AcceptanceCriteria = z.object({
+  materials: z.array(z.object({ name: z.string().min(1).max(100), kind: z.enum(['electronic', 'physical']), required: z.boolean() })).max(50),
+  conditions: z.array(z.string().min(1).max(300)).max(30),
+});
+
+/**
+ * One item of an agreement. Everything beyond the grants is optional and has no default, so
+ * the canonical form (and every signature) of an agreement written before these terms existed
+ * is unchanged: absent means "as the national item list says" (see `itemTerms`).
+ */
 export const AgreementItem = z.object({
   itemCode: z.string().min(1).max(30),
   grants: z.array(Grant).min(1),
+  /** 全程网办 / 异地代收代办 / 多地联办. */
+  mode: HandlingMode.optional(),
+  /** Nodes whose counters accept applications (受理地). */
+  acceptingNodes: z.array(Division).min(1).optional(),
+  /** Nodes that decide (属地); several for joint handling. */
+  decidingNodes: z.array(Division).min(1).optional(),
+  steps: z.array(ItemSteps).max(20).optional(),
+  acceptance: AcceptanceCriteria.optional(),
+  /** Committed time limit (承诺时限) in working days. */
+  timeLimitDays: z.number().int().min(0).max(365).optional(),
 });
+export type AgreementItem = z.infer<typeof AgreementItem>;
+
+/** Which staff roles of a party may request which services under the agreement. */
+export const Permission = z.object({ party: Division, role: StaffRole, services: z.array(ServiceId).min(1) });
+export type Permission = z.infer<typeof Permission>;
+
+export const SecurityContact = z.object({
+  party: Division,
+  name: z.string().min(1).max(100),
+  phone: z.string().max(40).optional(),
+  email: z.string().max(200).optional(),
+});
+
+/** Security responsibilities (安全责任) as terms a node can check, beside the free text. */
+export const SecurityDuties = z.object({
+  contacts: z.array(SecurityContact).min(1),
+  /** Hours within which a party tells the others of an incident touching shared data. */
+  incidentNotificationHours: z.number().int().min(1).max(720),
+  /** Days a receiving party may keep data it received. */
+  retentionDays: z.number().int().min(0).max(3650),
+  encryptionRequired: z.boolean(),
+});
+export type SecurityDuties = z.infer<typeof SecurityDuties>;
+
+export const ServiceLevels = z.object({
+  availabilityPercent: z.number().min(0).max(100),
+  /** Longest answer time a provider commits to for one data request. */
+  responseSeconds: z.number().min(0.1).max(3600),
+});
+export type ServiceLevels = z.infer<typeof ServiceLevels>;
 
 /**
  * A cooperation agreement (合作协议): parties, items, and per item the services, the fields
@@ -41,6 +101,9 @@ export const Agreement = z
     items: z.array(AgreementItem).min(1),
     /** Each side's security responsibilities, in words (retention, who may see what). */
     security: z.string().max(4000).optional(),
+    permissions: z.array(Permission).max(200).optional(),
+    securityDuties: SecurityDuties.optional(),
+    serviceLevels: ServiceLevels.optional(),
   })
   .superRefine((a, ctx) => {
     if (new Set(a.parties).size !== a.parties.length) ctx.addIssue({ code: 'custom', path: ['parties'], message: 'a party is listed twice' });
@@ -50,15 +113,24 @@ export const Agreement = z
     if (Date.parse(a.validUntil) <= Date.parse(a.validFrom)) {
       ctx.addIssue({ code: 'custom', path: ['validUntil'], message: 'validity must end after it starts' });
     }
-    a.items.forEach((item, i) =>
-      item.grants.forEach((grant, g) => {
-        for (const who of [grant.provider, ...grant.requesters]) {
-          if (!a.parties.includes(who)) {
-            ctx.addIssue({ code: 'custom', path: ['items', i, 'grants', g], message: `${who} is not a party to the agreement` });
-          }
-        }
-      }),
-    );
+    const notParty = (who: string, path: (string | number)[]) => {
+      if (!a.parties.includes(who)) ctx.addIssue({ code: 'custom', path, message: `${who} is not a party to the agreement` });
+    };
+    const codes = new Set<string>();
+    a.items.forEach((item, i) => {
+      if (codes.has(item.itemCode)) ctx.addIssue({ code: 'custom', path: ['items', i, 'itemCode'], message: `item ${item.itemCode} is listed twice` });
+      codes.add(item.itemCode);
+      item.grants.forEach((grant, g) => [grant.provider, ...grant.requesters].forEach((who) => notParty(who, ['items', i, 'grants', g])));
+      item.acceptingNodes?.forEach((who) => notParty(who, ['items', i, 'acceptingNodes']));
+      item.decidingNodes?.forEach((who) => notParty(who, ['items', i, 'decidingNodes']));
+      item.steps?.forEach((s, k) => notParty(s.party, ['items', i, 'steps', k]));
+      // The same rule as a case (src/cases): joint handling has several deciding nodes, the other modes one.
+      if (item.mode && item.decidingNodes && (item.mode === 'joint' ? item.decidingNodes.length < 2 : item.decidingNodes.length !== 1)) {
+        ctx.addIssue({ code: 'custom', path: ['items', i, 'decidingNodes'], message: item.mode === 'joint' ? 'joint handling needs at least two deciding nodes' : `${item.mode} handling has exactly one deciding node` });
+      }
+    });
+    a.permissions?.forEach((p, k) => notParty(p.party, ['permissions', k]));
+    a.securityDuties?.contacts.forEach((c, k) => notParty(c.party, ['securityDuties', 'contacts', k]));
   });
 export type Agreement = z.infer<typeof Agreement>;
 

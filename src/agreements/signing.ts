@@ -82,3 +82,25 @@ export async function checkAgreementSuccession(
   }
   return { ok: false, code: 'AGREEMENT_INVALID', reason: check.reason };
 }
+
+const ROUND_TYP = 'tongban-agreement-round+jws';
+
+/**
+ * The author's signature over the terms of a negotiation round: proof of who offered them,
+ * kept distinct (its own `typ`) from a party's signature of the agreement, so an offer can
+ * never be passed off as consent to the final terms.
+ */
+export async function signRound(agreement: Agreement, key: SigningKey): Promise<string> {
+  return signJws(key, agreementBytes(agreement), { typ: ROUND_TYP, detached: true });
+}
+
+/** Whether `jws` is `division`'s signature of kind `kind` over these terms, with a key the directory lists for it. */
+export async function verifyTermsSignature(
+  kind: 'agreement' | 'round',
+  agreement: Agreement,
+  jws: string,
+  keys: readonly { kid: string; jwk: PublicJwk }[],
+): Promise<boolean> {
+  const result = await verifyJws(jws, (kid) => keys.find((k) => k.kid === kid)?.jwk ?? null, agreementBytes(agreement));
+  return result.ok && result.header.typ === (kind === 'agreement' ? TYP : ROUND_TYP);
+}

@@ -11,6 +11,7 @@ import { divisionCommand } from './commands/division.ts';
 import { initCommand } from './commands/init.ts';
 import { keysCommand } from './commands/keys.ts';
 import { serveCommand } from './commands/serve.ts';
+import { templateCommand } from './commands/template.ts';
 import { validateCommand } from './commands/validate.ts';
 import { EXIT, Refusal } from './output.ts';
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   auditCommand(program);
   directoryCommand(program);
   agreementCommand(program);
+  templateCommand(program);
   keysCommand(program);
   casesCommand(program);
   for (const command of program.commands) {

@@ -276,11 +276,14 @@ async function registerAgreements(f: RunningFederation, clock: () => Date): Prom
       validUntil: new Date(now.getTime() + 2 * 365 * 86_400_000).toISOString(),
       ...template,
     });
-    // Each party signs with its own key, through its own node.
+    // Each party accepts the terms as a whole (the federation file is what its operators agreed
+    // on) and signs them with its own key, through its own node: a node signs only what it accepted.
     const signatures: PartySignature[] = [];
     for (const party of agreement.parties) {
       const node = f.nodes.get(party);
       if (!node) throw new Error(`agreement ${agreement.id} names ${party}, which is not in the federation`);
+      const accepted = await call(new URL('/v1/operator/agreements/accept', node.endpoint).toString(), f.operatorToken(party), 'POST', { agreement });
+      if (accepted.status !== 200) throw new Error(`${party} did not accept ${agreement.id}: ${JSON.stringify(accepted.json)}`);
       const { status, json } = await call(new URL('/v1/operator/agreements/sign', node.endpoint).toString(), f.operatorToken(party), 'POST', { agreement });
       if (status !== 200) throw new Error(`${party} did not sign ${agreement.id}: ${JSON.stringify(json)}`);
       signatures.push(json as PartySignature);

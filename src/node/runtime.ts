@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AgreementLifecycles, registerAgreementStateMessages } from '../agreements/index.ts';
+import { AgreementLifecycles, NegotiationService, registerAgreementStateMessages } from '../agreements/index.ts';
 import { AuditLog } from '../audit/index.ts';
 import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
 import { Catalog } from '../catalog/index.ts';
@@ -14,6 +14,7 @@ import { describeDatabase, openStore, type Store } from '../store/index.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
 import { KeyRing, keyFiles, loadJsonKey, readSigningKeyFile } from './key-ring.ts';
 import { KeyRotation } from './key-rotation.ts';
+import { submitToHub } from './agreement-submit.ts';
 
 /** Everything a running node holds. */
 export interface NodeRuntime {
@@ -46,6 +47,8 @@ export interface NodeRuntime {
   readonly cases: CaseService;
   /** Node-to-node messages (cases, agreement negotiation): send, register kinds, inbox, relay. */
   readonly messages: Messaging;
+  /** Agreement negotiation at this node (docs/agreements.md). */
+  readonly negotiations: NegotiationService;
   readonly calendar: WorkingCalendar;
   readonly clock: () => Date;
   catalog(): Promise<Catalog>;
@@ -145,6 +148,22 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const catalog = async () => new Catalog(await store.catalogItems.list());
   const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages });
   registerCaseMessages(messages, cases);
+  const negotiations = new NegotiationService({
+    self: config.node.division,
+    store,
+    audit,
+    signingKey: keys,
+    messages,
+    clock,
+    submit: async (signed) => {
+      if (config.node.role !== 'node') throw new TongbanError('NEGOTIATION_FORBIDDEN', 'The hub registers agreements; it is no party to them.');
+      await submitToHub({ config, keys, directoryClient, clock }, signed);
+    },
+    refresh: async () => {
+      await directoryClient?.refresh();
+    },
+  });
+  negotiations.register(messages);
 
   const runtime: NodeRuntime = {
     config,
@@ -171,6 +190,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     client,
     cases,
     messages,
+    negotiations,
     calendar,
     clock,
     catalog,

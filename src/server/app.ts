@@ -17,6 +17,7 @@ import { healthPlugin } from './plugins/health.ts';
 import { keysPlugin } from './plugins/keys.ts';
 import { loggingPlugin } from './plugins/logging.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
+import { negotiationsPlugin } from './plugins/negotiations.ts';
 import { operatorPlugin } from './plugins/operator.ts';
 import { standardsPlugin } from './plugins/standards.ts';
 import { connectionTimeouts, limitConnections } from './limits.ts';
@@ -69,7 +70,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin, messagesPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin, messagesPlugin, negotiationsPlugin]) {
     plugin(context);
   }
   // Rendered at the first request for it (/openapi.json or the reference at /docs), not at start-up.

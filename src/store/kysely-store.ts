@@ -78,6 +78,12 @@ export class KyselyStore implements Store {
   get accounts() {
     return this.#ops.accounts;
   }
+  get negotiations() {
+    return this.#ops.negotiations;
+  }
+  get acceptances() {
+    return this.#ops.acceptances;
+  }
 
   #migrator(): Migrator {
     // Several nodes may share one PostgreSQL database in separate schemas: the migrator must

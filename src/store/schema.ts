@@ -32,7 +32,12 @@ export interface IdempotencyRecordsTable {
   created_at: string;
 }
 
-export interface Database extends FederationTables, CaseTables {
+export interface NegotiationTables {
+  negotiations: { id: string; agreement_id: string; convener: string; state: string; version: number; body: string; created_at: string; updated_at: string };
+  agreement_acceptances: { agreement_id: string; version: number; hash: string; negotiation_id: string | null; accepted_at: string };
+}
+
+export interface Database extends FederationTables, CaseTables, NegotiationTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;

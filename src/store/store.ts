@@ -151,6 +151,26 @@ export interface AccountRecord {
   readonly createdAt: string;
 }
 
+/** What the store needs to know of a negotiation; the body is the domain's (src/agreements), parsed there. */
+export interface StoredNegotiation {
+  readonly id: string;
+  readonly agreementId: string;
+  readonly convener: string;
+  readonly state: string;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** The terms (by hash) this node accepted for one version of an agreement. */
+export interface AcceptanceRecord {
+  readonly agreementId: string;
+  readonly version: number;
+  readonly hash: string;
+  readonly negotiationId: string | null;
+  readonly acceptedAt: string;
+}
+
 /** Repositories usable inside and outside a transaction. */
 export interface StoreOps {
   readonly settings: {
@@ -255,6 +275,20 @@ export interface StoreOps {
     get(sender: string, id: string): Promise<InboxRecord | undefined>;
     /** Records a message as applied; a unique violation when (sender, id) is already there. */
     add(record: InboxRecord): Promise<void>;
+  };
+  readonly negotiations: {
+    /** The stored body (parse it with the domain's schema). */
+    get(id: string): Promise<unknown>;
+    /** Compare-and-set on the version (0: only if absent); false when nothing was written. */
+    put(n: StoredNegotiation, expectedVersion?: number): Promise<boolean>;
+    /** Newest first. */
+    list(filter?: { agreementId?: string; limit?: number }): Promise<unknown[]>;
+  };
+  readonly acceptances: {
+    /** Records (or replaces) the terms this node accepts for that agreement version. */
+    put(acceptance: Omit<AcceptanceRecord, 'negotiationId'> & { negotiationId?: string | null }): Promise<void>;
+    get(agreementId: string, version: number): Promise<AcceptanceRecord | undefined>;
+    remove(agreementId: string, version: number): Promise<void>;
   };
   readonly accounts: {
     add(account: AccountRecord, tokenHash: string): Promise<boolean>;

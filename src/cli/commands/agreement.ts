@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { Agreement, PartySignature } from '../../agreements/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
-import { printJson } from '../output.ts';
+import { printJson, printRecord } from '../output.ts';
 import { agreementLifecycleCommands } from './agreement-lifecycle.ts';
+import { negotiationCommands, node, operatorCall, printNegotiation, type NodeOptions } from './negotiation.ts';
 import { endpointOf, locateNode, operatorTokenOf } from './locate.ts';
 import type { NodeConfig } from '../../config/index.ts';
 
@@ -52,19 +53,50 @@ async function operatorPost(config: NodeConfig, path: string, body: unknown): Pr
  * federation): each party signs through its own node, then one party submits to the hub.
  */
 export function agreementCommand(program: Command): void {
-  const agreement = program.command('agreement').description('sign an agreement as a party, and submit it to the hub once every party has signed');
+  const agreement = program.command('agreement').description('negotiate an agreement between parties (draft, propose, counter, accept, sign, register), or sign agreed terms and submit them to the hub');
+  negotiationCommands(agreement);
+
+  node(agreement.command('accept').description('accept the latest round of a --negotiation, or the whole terms in --file (agreed outside a negotiation): a node signs only what it accepted'))
+    .option('--negotiation <id>', 'the negotiation')
+    .option('--round <n>', 'with --negotiation: the round accepted (default: the latest this node knows)')
+    .option('--file <path>', 'the agreement accepted as a whole')
+    .option('--operator <id>', 'who accepts')
+    .action(async (o: NodeOptions & { negotiation?: string; round?: string; file?: string; operator?: string }) => {
+      if (!o.negotiation === !o.file) throw new TongbanError('BAD_REQUEST', 'Give either --negotiation or --file.');
+      if (o.file) {
+        const answer = await operatorCall(o, 'POST', '/v1/operator/agreements/accept', { agreement: readAgreement(o.file), ...(o.operator ? { operator: o.operator } : {}) });
+        return o.json ? printJson(answer) : printRecord(Object.entries(answer as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      }
+      const answer = (await operatorCall(o, 'POST', `/v1/operator/agreements/drafts/${encodeURIComponent(o.negotiation!)}/actions`, {
+        action: 'accept',
+        ...(o.round ? { round: Number(o.round) } : {}),
+        ...(o.operator ? { operator: o.operator } : {}),
+      })) as { negotiation: Parameters<typeof printNegotiation>[0]; forwardedTo?: string };
+      if (o.json) printJson(answer);
+      else printNegotiation(answer.negotiation, answer.forwardedTo);
+    });
 
   agreement
     .command('sign')
-    .description("sign the agreement in --file with a party node's key and add the signature to the --signatures file")
+    .description("sign with a party node's key: the latest round of a --negotiation it accepted, or the agreement in --file (accepted before with agreement accept --file) adding the signature to --signatures")
     .requiredOption('--node <code>', 'the signing party (division code)')
-    .requiredOption('--file <path>', 'the agreement (JSON: id, version, title, parties, topology, validFrom, validUntil, items)')
-    .requiredOption('--signatures <path>', 'JSON file collecting the parties’ signatures (created if missing)')
+    .option('--negotiation <id>', 'the negotiation')
+    .option('--file <path>', 'the agreement (JSON: id, version, title, parties, topology, validFrom, validUntil, items)')
+    .option('--signatures <path>', 'with --file: JSON file collecting the parties’ signatures (created if missing)')
+    .option('--operator <id>', 'who signs')
     .option('--federation <dir>', 'federation folder holding the node', 'var/demo')
-    .action(async (options: { node: string; file: string; signatures: string; federation: string }) => {
+    .option('--json', 'print JSON')
+    .action(async (options: NodeOptions & { negotiation?: string; file?: string; signatures?: string; operator?: string }) => {
+      if (options.negotiation) {
+        const answer = (await operatorCall(options, 'POST', `/v1/operator/agreements/drafts/${encodeURIComponent(options.negotiation)}/actions`, {
+          action: 'sign',
+          ...(options.operator ? { operator: options.operator } : {}),
+        })) as { negotiation: Parameters<typeof printNegotiation>[0]; forwardedTo?: string };
+        return options.json ? printJson(answer) : printNegotiation(answer.negotiation, answer.forwardedTo);
+      }
+      if (!options.file || !options.signatures) throw new TongbanError('BAD_REQUEST', 'Give --negotiation, or --file with --signatures.');
       const terms = readAgreement(options.file);
-      const node = locateNode(options.federation, options.node);
-      const signature = PartySignature.parse(await operatorPost(node, '/v1/operator/agreements/sign', { agreement: terms }));
+      const signature = PartySignature.parse(await operatorCall(options, 'POST', '/v1/operator/agreements/sign', { agreement: terms }));
       const signatures = [...readSignatures(options.signatures).filter((s) => s.division !== signature.division), signature];
       writeFileSync(options.signatures, JSON.stringify(signatures, null, 2) + '\n');
       const missing = terms.parties.filter((p) => !signatures.some((s) => s.division === p));

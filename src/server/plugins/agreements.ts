@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { Agreement, PartySignature, SignedAgreement, signAgreement } from '../../agreements/index.ts';
+import { Agreement, PartySignature, SignedAgreement } from '../../agreements/index.ts';
 import { isTongbanError, TongbanError } from '../../errors/index.ts';
-import { authenticateRequest, signedRequestHeaders } from '../../exchange/index.ts';
+import { authenticateRequest } from '../../exchange/index.ts';
+import { Registration, submitToHub } from '../../node/index.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute } from '../route.ts';
 
-const Registration = z.object({ id: z.string(), version: z.number(), registered: z.boolean() });
 
 /** Agreement registry at the hub; signing and submission on a node's operator API. */
 export function agreementsPlugin(context: ServerContext): void {
@@ -69,21 +69,30 @@ export function agreementsPlugin(context: ServerContext): void {
 
   addRoute(app, openapi, {
     method: 'POST',
-    url: '/v1/operator/agreements/sign',
+    url: '/v1/operator/agreements/accept',
     tag: 'operator',
-    summary: "Operator: sign an agreement with this node's key (a party's consent to its terms)",
-    body: z.object({ agreement: Agreement }),
-    response: PartySignature,
+    summary:
+      "Operator: accept an agreement's terms as a whole (agreed outside a negotiation, e.g. on paper): records their RFC 8785 hash as what this node consents to for that version, which the sign endpoint then signs",
+    body: z.object({ agreement: Agreement, operator: z.string().min(1).max(64).optional() }),
+    response: z.object({ agreementId: z.string(), version: z.number(), hash: z.string() }),
     errors: [401, 403],
     auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
-    handler: async ({ body }) => {
-      const self = runtime.config.node.division;
-      if (!body.agreement.parties.includes(self)) throw new TongbanError('NOT_A_PARTY', `${self} is not a party to ${body.agreement.id}.`);
-      const signature = await signAgreement(body.agreement, self, runtime.signingKey);
-      await runtime.audit.append({ kind: 'agreement.sign', outcome: 'allowed', agreementId: body.agreement.id, detail: { version: body.agreement.version } });
-      return signature;
-    },
+    handler: async ({ body }) => runtime.negotiations.acceptTerms(body.agreement, { node: runtime.config.node.division, id: body.operator ?? 'operator', role: 'operator' }),
+  });
+
+  addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/operator/agreements/sign',
+    tag: 'operator',
+    summary:
+      "Operator: sign an agreement with this node's key (a party's consent to its terms) — only the exact terms this node accepted, in a negotiation or with /v1/operator/agreements/accept (AGREEMENT_NOT_ACCEPTED otherwise)",
+    body: z.object({ agreement: Agreement }),
+    response: PartySignature,
+    errors: [401, 403, 409],
+    auth: 'operator',
+    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    handler: async ({ body }) => runtime.negotiations.signAccepted(body.agreement),
   });
 
   if (runtime.config.node.role === 'node') {
@@ -97,22 +106,7 @@ export function agreementsPlugin(context: ServerContext): void {
       errors: [401, 403, 409, 502, 503],
       auth: 'operator',
       before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
-    handler: async ({ body }) => {
-        const url = new URL('/v1/agreements', runtime.config.hub!.url).toString();
-        const text = JSON.stringify(body);
-        const headers = await signedRequestHeaders(runtime.signingKey, url, text, context.clock());
-        let response: Response;
-        try {
-          response = await fetch(url, { method: 'POST', headers, body: text, signal: AbortSignal.timeout(10_000) });
-        } catch (error) {
-          throw new TongbanError('HUB_UNREACHABLE', 'The hub did not answer.', { cause: error });
-        }
-        const json = (await response.json()) as { code?: string; detail?: string };
-        if (!response.ok) throw new TongbanError((json.code as 'AGREEMENT_INVALID') ?? 'PEER_RESPONSE_INVALID', `hub: ${json.detail ?? response.status}`);
-        // The new agreement reaches this node's policy index with the next snapshot; fetch it now.
-        await runtime.directoryClient?.refresh();
-        return Registration.parse(json);
-      },
+      handler: async ({ body }) => submitToHub({ config: runtime.config, keys: runtime.keys, directoryClient: runtime.directoryClient, clock: context.clock }, body),
     });
   }
 }

@@ -7,6 +7,7 @@ import * as m005 from './005-case-queues.ts';
 import * as m006 from './006-audit-incidents.ts';
 import * as m007 from './007-messaging.ts';
 import * as m008 from './008-agreement-states.ts';
+import * as m009 from './009-negotiations.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ export const migrations: Record<string, Migration> = {
   '006-audit-incidents': m006,
   '007-messaging': m007,
   '008-agreement-states': m008,
+  '009-negotiations': m009,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { Dialect, StoreOps } from '../store.ts';
+import { acceptancesOps, negotiationsOps } from './negotiations.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { accountsOps, caseMessagesOps, casesOps } from './cases.ts';
 import { inboxOps, outboxOps } from './messages.ts';
@@ -25,5 +26,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     outbox: outboxOps(context),
     inbox: inboxOps(context),
     accounts: accountsOps(context),
+    negotiations: negotiationsOps(context),
+    acceptances: acceptancesOps(context),
   };
 }

@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import {
+  Agreement,
+  AgreementTemplate,
+  describeNegotiation,
+  Negotiation,
+  negotiationActionNames,
+  parseDraftRequest,
+  resolveTemplate,
+  Round,
+  templateLibrary,
+  type NegotiationAction,
+  type NegotiationActor,
+} from '../../agreements/index.ts';
+import { requireBearer } from '../auth.ts';
+import type { ServerContext } from '../context.ts';
+import { addRoute } from '../route.ts';
+
+const NegotiationView = Negotiation.extend({
+  parties: z.array(z.string()),
+  rounds: z.array(Round.extend({ changes: z.array(z.string()) })),
+  changesFromTemplate: z.array(z.string()).optional(),
+});
+const NegotiationSummary = z.object({
+  id: z.string(),
+  agreementId: z.string(),
+  version: z.number(),
+  convener: z.string(),
+  state: z.string(),
+  rounds: z.number(),
+  template: z.string().nullable(),
+  updatedAt: z.string(),
+});
+const Person = z.string().min(1).max(64).optional();
+const LearningGroup = z.object({ agreements: z.number(), active: z.number(), meanRounds: z.number().nullable(), medianRounds: z.number().nullable(), medianHoursToActive: z.number().nullable() });
+
+/** Agreement negotiation and templates on a node's operator API (docs/agreements.md). */
+export function negotiationsPlugin(context: ServerContext): void {
+  const { app, openapi, runtime } = context;
+  if (runtime.config.node.role !== 'node') return;
+  const self = runtime.config.node.division;
+  const operator = { auth: 'operator' as const, tag: 'operator', before: (request: Parameters<typeof requireBearer>[0]) => requireBearer(request, runtime.operatorToken, 'operator') };
+  const actor = (id: string | undefined): NegotiationActor => ({ node: self, id: id ?? 'operator', role: 'operator' });
+
+  addRoute(app, openapi, {
+    ...operator,
+    method: 'GET',
+    url: '/v1/operator/agreements/templates',
+    summary: 'Operator: the library of agreement templates (id, what it extends, its items)',
+    response: z.array(z.object({ id: z.string(), version: z.number(), title: z.string(), description: z.string(), extends: z.string().nullable(), items: z.array(z.string()) })),
+    errors: [401],
+    handler: async () =>
+      templateLibrary.map((t) => {
+        const resolved = resolveTemplate(t.id, templateLibrary);
+        return { id: t.id, version: t.version, title: t.title, description: t.description, extends: t.extends ?? null, items: resolved.items.map((i) => i.itemCode) };
+      }),
+  });
+
+  addRoute(app, openapi, {
+    ...operator,
+    method: 'GET',
+    url: '/v1/operator/agreements/templates/:id',
+    summary: 'Operator: one template with what it inherits folded in (TEMPLATE_NOT_FOUND when there is none)',
+    params: z.object({ id: z.string().max(80) }),
+    response: AgreementTemplate,
+    errors: [401, 404],
+    handler: async ({ params }) => resolveTemplate(params.id, templateLibrary),
+  });
+
+  addRoute(app, openapi, {
+    ...operator,
+    method: 'POST',
+    url: '/v1/operator/agreements/drafts',
+    status: 201,
+    summary:
+      'Operator: draft an agreement with this node as convener — from terms, or by instantiating a template for partners (`template`, `params`); version n+1 of an agreement in force is an amendment',
+    bodyDoc: z.union([z.object({ terms: Agreement, id: z.string().optional(), operator: Person }), z.object({ template: z.string(), params: z.unknown(), id: z.string().optional(), operator: Person })]),
+    body: z.object({ operator: Person }).passthrough(),
+    response: NegotiationView,
+    errors: [400, 401, 403, 404, 409],
+    handler: async ({ body }) => describeNegotiation(await runtime.negotiations.draft(parseDraftRequest(body), actor(body.operator))),
+  });
+
+  addRoute(app, openapi, {
+    ...operator,
+    method: 'GET',
+    url: '/v1/operator/agreements/drafts',
+    summary: 'Operator: the negotiations this node takes part in, newest first',
+    query: z.object({ agreementId: z.string().max(80).optional() }),
+    response: z.array(NegotiationSummary),
+    errors: [401],
+    handler: async ({ query }) =>
+      (await runtime.negotiations.list(query.agreementId ? { agreementId: query.agreementId } : {})).map((n) => ({
+        id: n.id,
+        agreementId: n.agreementId,
+        version: n.terms.version,
+        convener: n.convener,
+        state: n.state,
+        rounds: n.rounds.length,
+        template: n.template?.id ?? null,
+        updatedAt: n.updatedAt,
+      })),
+  });
+
+  addRoute(app, openapi, {
+    ...operator,
+    method: 'GET',
+    url: '/v1/operator/agreements/drafts/:id',
+    summary: "Operator: one negotiation as this node holds it, each round with its diff against the round it answers (and against the template it came from)",
+    params: z.object({ id: z.string().max(100) }),
+    response: NegotiationView,
+    errors: [401, 404],
+    handler: async ({ params }) => describeNegotiation(await runtime.negotiations.get(params.id)),
+  });
+
+  addRoute(app, openapi, {
+    ...operator,
+    method: 'POST',
+    url: '/v1/operator/agreements/drafts/:id/actions',
+    summary:
+      "Operator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub",
+    params: z.object({ id: z.string().max(100) }),
+    body: z.object({
+      action: z.enum(negotiationActionNames as [NegotiationAction, ...NegotiationAction[]]),
+      terms: Agreement.optional(),
+      answers: z.number().int().min(1).optional(),
+      round: z.number().int().min(1).optional(),
+      hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+      reason: z.string().max(1000).optional(),
+      operator: Person,
+    }),
+    response: z.object({ negotiation: NegotiationView, forwardedTo: z.string().optional() }),
+    errors: [400, 401, 403, 404, 409, 502, 503],
+    handler: async ({ params, body }) => {
+      const { action, operator: person, ...input } = body;
+      const { negotiation, forwardedTo } = await runtime.negotiations.act(params.id, action, actor(person), input);
+      return { negotiation: describeNegotiation(negotiation), ...(forwardedTo ? { forwardedTo } : {}) };
+    },
+  });
+
+  addRoute(app, openapi, {
+    ...operator,
+    method: 'GET',
+    url: '/v1/operator/agreements/report',
+    summary: 'Operator: the learning metric — per negotiation its rounds and hours from draft to active; agreements from templates against those from scratch',
+    response: z.object({
+      records: z.array(z.object({ negotiation: z.string(), agreementId: z.string(), version: z.number(), origin: z.enum(['template', 'scratch']), template: z.string().optional(), state: z.string(), rounds: z.number(), draftedAt: z.string(), activeAt: z.string().optional(), hoursToActive: z.number().optional() })),
+      fromTemplate: LearningGroup,
+      fromScratch: LearningGroup,
+    }),
+    errors: [401],
+    handler: async () => {
+      const report = await runtime.negotiations.report();
+      return { ...report, records: [...report.records] };
+    },
+  });
+}

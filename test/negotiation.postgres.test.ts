@@ -1,0 +1,4 @@
+import { negotiationContract } from './negotiation-contract.ts';
+import { describePostgres } from './support/postgres.ts';
+
+describePostgres('negotiation', () => negotiationContract('postgres'));
