@@ -131,7 +131,7 @@ export function negotiationCommands(agreement: Command): void {
     .requiredOption('--file <path>', 'the terms offered (the whole agreement as JSON: agreement show --terms prints the latest to edit)')
     .option('--answers <round>', 'the round answered (default: the latest this node knows)', positive)
     .action((o: NodeOptions & { negotiation: string; file: string; answers?: number }) => act(o, 'counter', { terms: readTerms(o.file), ...(o.answers ? { answers: o.answers } : {}) }));
-  step('register', 'submit the agreement every party signed to the hub (the convener); it becomes active').action((o: NodeOptions & { negotiation: string }) => act(o, 'register'));
+  step('register', 'submit the agreement every party signed to the hub (the convener); it becomes active at once if validFrom has passed').action((o: NodeOptions & { negotiation: string }) => act(o, 'register'));
   step('abandon', 'walk away from the negotiation')
     .requiredOption('--reason <text>', 'why')
     .action((o: NodeOptions & { negotiation: string; reason: string }) => act(o, 'abandon', { reason: o.reason }));
@@ -214,10 +214,11 @@ export function collectContact(value: string, previous: Array<{ party: string; n
 export const contactOption = ['--contact <party:name[:phone]>', 'a security contact of a party (repeat for each party); without contacts the template’s security duties are left out'] as const;
 
 /** A note for people when the template's security duties could not be instantiated (no contacts given). */
-export function securityDutiesNote(n: { terms: Agreement }, templateId: string): string | undefined {
+export function securityDutiesNote(n: { terms: Agreement; state: string }, templateId: string): string | undefined {
   if (n.terms.securityDuties) return undefined;
   const t = resolveTemplate(templateId, templateLibrary);
   if (!t.securityDuties || Object.keys(t.securityDuties).length === 0) return undefined;
+  if (n.state !== 'draft' && n.state !== 'proposed' && n.state !== 'countered') return "none: the template's were left out (no security contacts were given)";
   return `none: the template's need a contact per party (template instantiate … --contact <party>:<name>[:<phone>] for each), or offer securityDuties in a counter`;
 }
 
