@@ -231,6 +231,51 @@ describe('usage errors say what is wrong', () => {
   });
 });
 
+describe('agreement templates and negotiation, for people', () => {
+  it.concurrent('template show says the security duties and service levels in words, not JSON', async () => {
+    const r = await tongban('template', 'show', 'labour-cooperation');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^security duties\s+incident notice within 24 h, received data kept 1095 days, encryption required, contacts: one per party, given at instantiation with --contact$/m);
+    expect(r.stdout).toMatch(/^service levels\s+99\.5 % available, answers within 5 s$/m);
+    expect(r.stdout).not.toContain('{');
+  });
+
+  it.concurrent('template instantiate --contact carries the template’s security duties into the terms; without contacts they are left out', async () => {
+    const common = ['template', 'instantiate', 'national-baseline', '--node', '522732', '--partners', '320400', '--dry-run', '--valid-from', '2026-01-01T00:00:00.000Z'];
+    const withContacts = await tongban(...common, '--contact', '522732:王工:0854-3921234', '--contact', '320400:李工');
+    expect(withContacts.code, withContacts.stderr).toBe(0);
+    expect(JSON.parse(withContacts.stdout).securityDuties).toEqual({
+      contacts: [{ party: '522732', name: '王工', phone: '0854-3921234' }, { party: '320400', name: '李工' }],
+      incidentNotificationHours: 24,
+      retentionDays: 1095,
+      encryptionRequired: true,
+    });
+    const without = await tongban(...common);
+    expect(JSON.parse(without.stdout).securityDuties).toBeUndefined();
+    const malformed = await tongban(...common, '--contact', '王工');
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toMatch(/--contact 王工: write <party>:<name>\[:<phone>\]/);
+  });
+
+  it.concurrent('agreement accept --round that is not a round number is a usage error (exit 2), before any node is asked', async () => {
+    const r = await tongban('agreement', 'accept', '--node', '522732', '--negotiation', 'NEG-X', '--round', 'x', '--federation', '/nonexistent');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('tongban: x is not a round number.\n');
+  });
+
+  it.concurrent('a reader that stops early (| head, | true) ends the command quietly, without a stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" catalog list | true; exit 0`], { cwd: work });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(r.stderr).not.toMatch(/EPIPE/);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+});
+
 describe('case help', () => {
   it.concurrent('tongban case --help lists every step with the role and node that performs it', async () => {
     const r = await tongban('case', '--help');

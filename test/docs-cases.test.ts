@@ -173,6 +173,8 @@ describe('README commands', () => {
       if (args[0] === 'account') tokens.set(node, field(r.stdout, 'token')!);
       if (args[0] === 'template' && args[1] === 'instantiate') values.set('negotiation', field(r.stdout, 'negotiation')!);
       if (args[0] === 'agreement' && args[1] === 'propose') expect(r.stdout).toMatch(/^state\s+proposed$/m);
+      // --terms prints exactly the terms a counter-offer starts from (the partner has them once proposed).
+      if (args[0] === 'agreement' && args[1] === 'show' && args.includes('--terms')) expect((JSON.parse(r.stdout) as { parties: string[] }).parties).toEqual(['522732', '310118']);
       if (args[0] === 'case' && args[1] === 'apply') values.set('case', field(r.stdout, 'case')!);
       if (args[0] === 'case' && args[1] === 'ship') values.set('shipment', field(r.stdout, 'shipment')!);
       if (args[0] === 'case' && args[1] === 'show') expect(r.stdout).toMatch(/^state\s+delivered$/m);

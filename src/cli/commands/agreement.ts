@@ -5,7 +5,7 @@ import { Agreement, PartySignature } from '../../agreements/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { printJson, printRecord } from '../output.ts';
 import { agreementLifecycleCommands } from './agreement-lifecycle.ts';
-import { negotiationCommands, node, operatorCall, printNegotiation, type NodeOptions } from './negotiation.ts';
+import { negotiationCommands, node, operatorCall, positive, printNegotiation, type NodeOptions } from './negotiation.ts';
 import { endpointOf, locateNode, operatorTokenOf } from './locate.ts';
 import type { NodeConfig } from '../../config/index.ts';
 
@@ -58,10 +58,10 @@ export function agreementCommand(program: Command): void {
 
   node(agreement.command('accept').description('accept the latest round of a --negotiation, or the whole terms in --file (agreed outside a negotiation): a node signs only what it accepted'))
     .option('--negotiation <id>', 'the negotiation')
-    .option('--round <n>', 'with --negotiation: the round accepted (default: the latest this node knows)')
+    .option('--round <n>', 'with --negotiation: the round accepted (default: the latest this node knows)', positive)
     .option('--file <path>', 'the agreement accepted as a whole')
     .option('--operator <id>', 'who accepts')
-    .action(async (o: NodeOptions & { negotiation?: string; round?: string; file?: string; operator?: string }) => {
+    .action(async (o: NodeOptions & { negotiation?: string; round?: number; file?: string; operator?: string }) => {
       if (!o.negotiation === !o.file) throw new TongbanError('BAD_REQUEST', 'Give either --negotiation or --file.');
       if (o.file) {
         const answer = await operatorCall(o, 'POST', '/v1/operator/agreements/accept', { agreement: readAgreement(o.file), ...(o.operator ? { operator: o.operator } : {}) });
@@ -69,7 +69,7 @@ export function agreementCommand(program: Command): void {
       }
       const answer = (await operatorCall(o, 'POST', `/v1/operator/agreements/drafts/${encodeURIComponent(o.negotiation!)}/actions`, {
         action: 'accept',
-        ...(o.round ? { round: Number(o.round) } : {}),
+        ...(o.round ? { round: o.round } : {}),
         ...(o.operator ? { operator: o.operator } : {}),
       })) as { negotiation: Parameters<typeof printNegotiation>[0]; forwardedTo?: string };
       if (o.json) printJson(answer);

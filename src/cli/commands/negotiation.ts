@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { Agreement } from '../../agreements/index.ts';
+import { Agreement, resolveTemplate, templateLibrary } from '../../agreements/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { printJson, printLines, printRecord, printTable } from '../output.ts';
 import { callNode, locateNode, operatorTokenOf } from './locate.ts';
@@ -60,6 +60,7 @@ export function node(command: Command): Command {
 /** A negotiation for people: its state, parties, rounds with their diffs, and what each party did. */
 export function printNegotiation(n: NegotiationView, forwardedTo?: string): void {
   const latest = n.rounds.at(-1);
+  const dutiesNote = n.template ? securityDutiesNote(n, n.template.id) : undefined;
   printRecord([
     ['negotiation', n.id],
     ['agreement', `${n.agreementId} v${n.terms.version}`],
@@ -70,7 +71,14 @@ export function printNegotiation(n: NegotiationView, forwardedTo?: string): void
     ['latest round', latest ? `${latest.number} by ${latest.author} (${latest.hash.slice(0, 16)}…)` : 'none yet'],
     ['accepted by', latest ? n.acceptances.filter((a) => a.round === latest.number).map((a) => a.party).join(', ') || 'nobody' : undefined],
     ['signed by', n.signatures.map((s) => s.party).join(', ') || undefined],
-    ['sent to', forwardedTo ? `${forwardedTo} (the convener sequences the step)` : undefined],
+    ['security duties', describeDuties(n.terms.securityDuties) ?? dutiesNote],
+    ['service levels', describeLevels(n.terms.serviceLevels)],
+    [
+      'sent to',
+      forwardedTo
+        ? `${forwardedTo}, the convener, which applies the step or refuses it (a counter to a round no longer the latest is refused); the lines above are this node's copy before that: agreement show tells which`
+        : undefined,
+    ],
   ]);
   for (const r of n.rounds.slice(1)) {
     printLines(['', `round ${r.number} by ${r.author}, answering round ${r.answers ?? '-'}:`, ...r.changes.map((c) => `  ${c}`)]);
@@ -88,7 +96,7 @@ async function act(options: NodeOptions & { negotiation: string; operator?: stri
   else printNegotiation(answer.negotiation, answer.forwardedTo);
 }
 
-const positive = (value: string) => {
+export const positive = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new TongbanError('BAD_REQUEST', `${value} is not a round number.`);
   return n;
@@ -108,8 +116,9 @@ export function negotiationCommands(agreement: Command): void {
     .option('--id <agreementId>', 'with --template: the agreement id')
     .option('--valid-from <iso>', 'with --template: start of validity (default now)')
     .option('--valid-until <iso>', 'with --template: end of validity (default in two years)')
+    .option(contactOption[0], `with --template: ${contactOption[1]}`, collectContact)
     .option('--operator <id>', 'who drafts (recorded in the negotiation)')
-    .action(async (o: NodeOptions & { file?: string; template?: string; partners?: string; items?: string; id?: string; validFrom?: string; validUntil?: string; operator?: string }) => {
+    .action(async (o: NodeOptions & { file?: string; template?: string; partners?: string; items?: string; id?: string; validFrom?: string; validUntil?: string; contact?: Array<{ party: string; name: string; phone?: string }>; operator?: string }) => {
       if (!o.file === !o.template) throw new TongbanError('BAD_REQUEST', 'Give either --file or --template.');
       const body = o.file ? { terms: readTerms(o.file) } : { template: o.template, params: templateParams(o) };
       const n = (await operatorCall(o, 'POST', '/v1/operator/agreements/drafts', { ...body, ...(o.operator ? { operator: o.operator } : {}) })) as NegotiationView;
@@ -118,20 +127,22 @@ export function negotiationCommands(agreement: Command): void {
     });
   const step = (name: string, description: string) => node(agreement.command(name).description(description)).requiredOption('--negotiation <id>', 'the negotiation').option('--operator <id>', 'who acts');
   step('propose', 'put the draft on the table as round 1 (the convener)').action((o: NodeOptions & { negotiation: string; operator?: string }) => act(o, 'propose'));
-  step('counter', 'answer the latest round with other terms (a new round)')
-    .requiredOption('--file <path>', 'the terms offered')
+  step('counter', 'answer the latest round with other terms (a new round); start from agreement show --terms')
+    .requiredOption('--file <path>', 'the terms offered (the whole agreement as JSON: agreement show --terms prints the latest to edit)')
     .option('--answers <round>', 'the round answered (default: the latest this node knows)', positive)
     .action((o: NodeOptions & { negotiation: string; file: string; answers?: number }) => act(o, 'counter', { terms: readTerms(o.file), ...(o.answers ? { answers: o.answers } : {}) }));
-  step('register', 'submit the agreement every party signed to the hub (the convener); it becomes active').action((o: NodeOptions & { negotiation: string }) => act(o, 'register'));
+  step('register', 'submit the agreement every party signed to the hub (the convener); it becomes active at once if validFrom has passed').action((o: NodeOptions & { negotiation: string }) => act(o, 'register'));
   step('abandon', 'walk away from the negotiation')
     .requiredOption('--reason <text>', 'why')
     .action((o: NodeOptions & { negotiation: string; reason: string }) => act(o, 'abandon', { reason: o.reason }));
 
-  node(agreement.command('show').description('one negotiation: state, parties, every round’s diff'))
+  node(agreement.command('show').description('one negotiation: state, parties, every round’s diff; --terms prints the latest terms as JSON, to edit and offer with agreement counter --file'))
     .requiredOption('--negotiation <id>', 'the negotiation')
-    .action(async (o: NodeOptions & { negotiation: string }) => {
+    .option('--terms', 'print only the latest terms (JSON, what agreement counter --file takes)')
+    .action(async (o: NodeOptions & { negotiation: string; terms?: boolean }) => {
       const n = (await operatorCall(o, 'GET', `/v1/operator/agreements/drafts/${encodeURIComponent(o.negotiation)}`)) as NegotiationView;
-      if (o.json) printJson(n);
+      if (o.terms) printJson(n.terms);
+      else if (o.json) printJson(n);
       else {
         printNegotiation(n);
         printLines(['']);
@@ -174,8 +185,45 @@ export function negotiationCommands(agreement: Command): void {
   });
 }
 
+/** "incident notice within 24 h, received data kept 1095 days, encryption required" rather than raw JSON. */
+export function describeDuties(d: { incidentNotificationHours?: number; retentionDays?: number; encryptionRequired?: boolean; contacts?: Array<{ party: string; name: string }> } | undefined, contactsNote?: string): string | undefined {
+  if (!d) return undefined;
+  const parts = [
+    d.incidentNotificationHours === undefined ? undefined : `incident notice within ${d.incidentNotificationHours} h`,
+    d.retentionDays === undefined ? undefined : `received data kept ${d.retentionDays} days`,
+    d.encryptionRequired === undefined ? undefined : d.encryptionRequired ? 'encryption required' : 'encryption not required',
+    d.contacts ? `contacts ${d.contacts.map((c) => `${c.party} ${c.name}`).join(', ')}` : contactsNote,
+  ].filter((p) => p !== undefined);
+  return parts.length ? parts.join(', ') : undefined;
+}
+
+export function describeLevels(l: { availabilityPercent?: number; responseSeconds?: number } | undefined): string | undefined {
+  if (!l) return undefined;
+  const parts = [l.availabilityPercent === undefined ? undefined : `${l.availabilityPercent} % available`, l.responseSeconds === undefined ? undefined : `answers within ${l.responseSeconds} s`].filter((p) => p !== undefined);
+  return parts.length ? parts.join(', ') : undefined;
+}
+
+/** `--contact <party>:<name>[:<phone>]`, repeatable: the security contacts a template's duties need. */
+export function collectContact(value: string, previous: Array<{ party: string; name: string; phone?: string }> = []): Array<{ party: string; name: string; phone?: string }> {
+  const [party = '', name = '', ...phone] = value.split(':').map((x) => x.trim());
+  if (!/^\d{6}$/.test(party) || !name) throw new TongbanError('BAD_REQUEST', `--contact ${value}: write <party>:<name>[:<phone>], e.g. 522732:王工:0854-3921234.`);
+  return [...previous, { party, name, ...(phone.length ? { phone: phone.join(':') } : {}) }];
+}
+
+/** The option that supplies the contacts, for `template instantiate` and `agreement draft --template`. */
+export const contactOption = ['--contact <party:name[:phone]>', 'a security contact of a party (repeat for each party); without contacts the template’s security duties are left out'] as const;
+
+/** A note for people when the template's security duties could not be instantiated (no contacts given). */
+export function securityDutiesNote(n: { terms: Agreement; state: string }, templateId: string): string | undefined {
+  if (n.terms.securityDuties) return undefined;
+  const t = resolveTemplate(templateId, templateLibrary);
+  if (!t.securityDuties || Object.keys(t.securityDuties).length === 0) return undefined;
+  if (n.state !== 'draft' && n.state !== 'proposed' && n.state !== 'countered') return "none: the template's were left out (no security contacts were given)";
+  return `none: the template's need a contact per party (template instantiate … --contact <party>:<name>[:<phone>] for each), or offer securityDuties in a counter`;
+}
+
 /** Template parameters from the command line. */
-export function templateParams(o: { node: string; partners?: string; items?: string; id?: string; validFrom?: string; validUntil?: string }): Record<string, unknown> {
+export function templateParams(o: { node: string; partners?: string; items?: string; id?: string; validFrom?: string; validUntil?: string; contact?: Array<{ party: string; name: string; phone?: string }> }): Record<string, unknown> {
   const partners = (o.partners ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   if (partners.length === 0) throw new TongbanError('BAD_REQUEST', 'Give the partners with --partners <code,…>.');
   const from = o.validFrom ?? new Date().toISOString();
@@ -184,6 +232,7 @@ export function templateParams(o: { node: string; partners?: string; items?: str
     convener: o.node,
     partners,
     ...(o.items ? { items: o.items.split(',').map((i) => i.trim()) } : {}),
+    ...(o.contact?.length ? { contacts: o.contact } : {}),
     validFrom: from,
     validUntil: o.validUntil ?? new Date(Date.parse(from) + 2 * 365 * 86_400_000).toISOString(),
   };

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { instantiateTemplate, resolveTemplate, templateLibrary } from '../../agreements/index.ts';
 import { printJson, printLines, printRecord, printTable } from '../output.ts';
-import { node, operatorCall, printNegotiation, templateParams, type NodeOptions } from './negotiation.ts';
+import { collectContact, contactOption, describeDuties, describeLevels, node, operatorCall, printNegotiation, templateParams, type NodeOptions } from './negotiation.ts';
 
 /** `tongban template list|show|instantiate`: the library of agreement templates (docs/agreements.md). */
 export function templateCommand(program: Command): void {
@@ -29,8 +29,8 @@ export function templateCommand(program: Command): void {
         ['extends', templateLibrary.find((x) => x.id === id)?.extends],
         ['title', t.title],
         ['topology', t.topology ?? 'bridge for two parties, hub for more'],
-        ['security duties', t.securityDuties ? JSON.stringify(t.securityDuties) : undefined],
-        ['service levels', t.serviceLevels ? JSON.stringify(t.serviceLevels) : undefined],
+        ['security duties', describeDuties(t.securityDuties, 'contacts: one per party, given at instantiation with --contact')],
+        ['service levels', describeLevels(t.serviceLevels)],
       ]);
       printLines(['', t.description, '']);
       printTable(
@@ -45,8 +45,9 @@ export function templateCommand(program: Command): void {
     .option('--id <agreementId>', 'the agreement id')
     .option('--valid-from <iso>', 'start of validity (default now)')
     .option('--valid-until <iso>', 'end of validity (default in two years)')
+    .option(contactOption[0], contactOption[1], collectContact)
     .option('--dry-run', 'print the terms without drafting')
-    .action(async (id: string, o: NodeOptions & { partners: string; items?: string; id?: string; validFrom?: string; validUntil?: string; dryRun?: boolean }) => {
+    .action(async (id: string, o: NodeOptions & { partners: string; items?: string; id?: string; validFrom?: string; validUntil?: string; contact?: Array<{ party: string; name: string; phone?: string }>; dryRun?: boolean }) => {
       const params = templateParams(o);
       if (o.dryRun) return printJson(instantiateTemplate(id, params, templateLibrary));
       const n = (await operatorCall(o, 'POST', '/v1/operator/agreements/drafts', { template: id, params })) as Parameters<typeof printNegotiation>[0];
