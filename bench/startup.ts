@@ -117,3 +117,25 @@ export function assertCompiled(pid: number): void {
     throw new Error(`server process ${pid} does not run the compiled build: ${argv.join(' ')} (NODE_OPTIONS=${nodeOptions})`);
   }
 }
+
+/**
+ * Run alone (`node --import tsx bench/startup.ts [runs]`): a first start that creates a demo in a
+ * temporary folder, then `runs` starts (3 unless given) that reuse it, each with its figures.
+ */
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const runs = Number(process.argv[2] ?? 3);
+  const work = mkdtempSync(join(tmpdir(), 'tongban-start-'));
+  const show = (label: string, t: StartTiming) =>
+    process.stdout.write(`${label.padEnd(8)} ready ${t.readySeconds.toFixed(2)} s  up ${t.upSeconds.toFixed(2)} s  cpu ${t.cpuSeconds.toFixed(2)} s\n`);
+  try {
+    const portBase = await freePortBase();
+    const dir = join(work, 'demo');
+    show('first', await timeDemoStart(dir, portBase, work));
+    for (let i = 1; i <= runs; i++) show(`reuse ${i}`, await timeDemoStart(dir, portBase, work));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

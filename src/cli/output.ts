@@ -57,3 +57,12 @@ export class Refusal extends Error {
     this.status = status;
   }
 }
+
+/** A `--port` style option's value (0–65535). */
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`"${value}" is not a port number (0–65535).`);
+  }
+  return port;
+}

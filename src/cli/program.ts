@@ -1,21 +1,37 @@
 import { Command, CommanderError, type Option } from 'commander';
 import { isTongbanError } from '../errors/index.ts';
-import { agreementCommand } from './commands/agreement.ts';
-import { auditCommand } from './commands/audit.ts';
-import { casesCommand } from './commands/cases.ts';
-import { catalogCommand } from './commands/catalog.ts';
-import { exchangeCommand } from './commands/exchange.ts';
-import { federationCommand } from './commands/federation.ts';
-import { directoryCommand } from './commands/directory.ts';
-import { divisionCommand } from './commands/division.ts';
-import { initCommand } from './commands/init.ts';
-import { keysCommand } from './commands/keys.ts';
-import { serveCommand } from './commands/serve.ts';
-import { templateCommand } from './commands/template.ts';
-import { validateCommand } from './commands/validate.ts';
 import { EXIT, Refusal } from './output.ts';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Every top-level command, in the order `tongban --help` lists them, with the module that defines
+ * it. A module is loaded only when its command runs (or when the whole list is needed: help, no
+ * command, a misspelt one): `tongban serve`, which every server of a federation runs, then loads
+ * what serving needs and not the code of the other commands (docs/benchmarks.md, "Start-up").
+ */
+const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Promise<Register>]> = [
+  [['validate'], async () => (await import('./commands/validate.ts')).validateCommand],
+  [['division'], async () => (await import('./commands/division.ts')).divisionCommand],
+  [['catalog'], async () => (await import('./commands/catalog.ts')).catalogCommand],
+  [['init'], async () => (await import('./commands/init.ts')).initCommand],
+  [['serve'], async () => (await import('./commands/serve.ts')).serveCommand],
+  [['federation', 'demo'], async () => (await import('./commands/federation.ts')).federationCommand],
+  [['exchange', 'registry'], async () => (await import('./commands/exchange.ts')).exchangeCommand],
+  [['audit'], async () => (await import('./commands/audit.ts')).auditCommand],
+  [['directory'], async () => (await import('./commands/directory.ts')).directoryCommand],
+  [['agreement'], async () => (await import('./commands/agreement.ts')).agreementCommand],
+  [['template'], async () => (await import('./commands/template.ts')).templateCommand],
+  [['keys'], async () => (await import('./commands/keys.ts')).keysCommand],
+  [['case', 'account'], async () => (await import('./commands/cases.ts')).casesCommand],
+];
+
+/**
+ * The CLI for `argv`: when it starts with a command's name, with that command (and those its
+ * module defines along with it) only, which parses, helps and refuses exactly as the full program
+ * does for that command; otherwise with every command.
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('tongban')
     .description('Tongban (通办): federated cross-region government service handling')
     .version('0.1.0')
@@ -26,19 +42,9 @@ export function buildProgram(): Command {
       // Commander's own messages are already one sentence ("error: unknown option '--x'").
       writeErr: (text) => process.stderr.write(text.startsWith('error:') ? 'tongban: ' + text.slice(7) : text),
     });
-  validateCommand(program);
-  divisionCommand(program);
-  catalogCommand(program);
-  initCommand(program);
-  serveCommand(program);
-  federationCommand(program);
-  exchangeCommand(program);
-  auditCommand(program);
-  directoryCommand(program);
-  agreementCommand(program);
-  templateCommand(program);
-  keysCommand(program);
-  casesCommand(program);
+  const named = COMMANDS.filter(([names]) => names.includes(argv[0] ?? ''));
+  const registers = await Promise.all((named.length > 0 ? named : COMMANDS).map(([, load]) => load()));
+  for (const register of registers) register(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
@@ -79,8 +85,8 @@ const requiredOptions = new WeakSet<Option>();
  * ends with one sentence on stderr, never a stack trace.
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync([...argv], { from: 'user' });
     return Number(process.exitCode ?? EXIT.ok);
   } catch (error) {

@@ -6,6 +6,9 @@ import { ServiceConfig } from '../services/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import { divisions } from '../standards/index.ts';
 
+/** The file a node's settings live in, in its folder. */
+export const CONFIG_FILE_NAME = 'tongban.config.json';
+
 /** The hub speaks for the whole country: it takes the national code used in central credit codes. */
 export const NATIONAL_DIVISION = '100000';
 

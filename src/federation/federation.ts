@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Agreement, type PartySignature } from '../agreements/index.ts';
-import { loadConfig } from '../config/index.ts';
+import type { PublicJwk } from '../crypto/index.ts';
+import { CONFIG_FILE_NAME, loadConfig } from '../config/index.ts';
 import { generateRegistries, demoServiceConfigs } from '../demo/registries.ts';
-import { initNode, loadSigningKey, CONFIG_FILE_NAME } from '../node/index.ts';
 import { FederationConfig, type FederationConfigInput } from './config.ts';
 import { portInUseMessage, portIsFree } from './ports.ts';
 import { childProcessServer, inProcessServer, type ManagedServer } from './servers.ts';
@@ -108,8 +108,12 @@ export async function startFederation(input: FederationConfigInput, options: Fed
     await started[0]?.stop();
   };
   try {
+    // Creating servers needs the node code; starting existing ones (a demo reused) does not, in
+    // this process: each server process loads it itself.
+    const nodeCode = () => import('../node/index.ts');
     // The hub first: nodes pin its key and URL when they are created.
     if (!existsSync(hubConfigPath)) {
+      const { initNode } = await nodeCode();
       await initNode({
         dir: hubDir,
         division: config.hub.division,
@@ -133,7 +137,9 @@ export async function startFederation(input: FederationConfigInput, options: Fed
     const hub = serverFor(config.hub.division, hubConfigPath, 0);
     started.push(hub);
     await hub.start();
-    const hubKey = loadSigningKey(loadConfig(hubConfigPath, {}));
+    // Only nodes being created need it: they pin it.
+    let hubKey: Promise<{ kid: string; publicJwk: PublicJwk }> | undefined;
+    const hubPublicKey = () => (hubKey ??= nodeCode().then(({ loadSigningKey }) => loadSigningKey(loadConfig(hubConfigPath, {}))));
 
     // In the order the config lists them (the summary and the examples follow it).
     const servers = config.nodes.map((node, i) => serverFor(node.division, join(nodeDir(node.division), CONFIG_FILE_NAME), i + 1));
@@ -145,6 +151,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
           generateRegistries(registry(node.division), { division: node.division, people: node.people, businesses: node.businesses });
         }
         if (!existsSync(configPath)) {
+          const [{ initNode }, { kid, publicJwk }] = await Promise.all([nodeCode(), hubPublicKey()]);
           await initNode({
             dir: nodeDir(node.division),
             division: node.division,
@@ -152,7 +159,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
             algorithm: node.algorithm,
             host: config.host,
             port: portOf(i + 1),
-            hub: { url: hub.endpoint, kid: hubKey.kid, jwk: hubKey.publicJwk },
+            hub: { url: hub.endpoint, kid, jwk: publicJwk },
             services: demoServiceConfigs('registries.sqlite'),
             directory: { refreshSeconds: config.directory.refreshSeconds },
             audit: config.audit,

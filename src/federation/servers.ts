@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { openNode, type NodeRuntime } from '../node/index.ts';
-import { listenNode } from '../server/index.ts';
+import type { NodeRuntime } from '../node/index.ts';
+import type { listenNode } from '../server/index.ts';
 
 /** One server of a federation, started in this process or as a child process. */
 export interface ManagedServer {
@@ -41,6 +41,8 @@ export function inProcessServer(division: string, configPath: string, port: numb
     },
     async start() {
       if (handle) return;
+      // Loaded here: a process that only starts server processes (`tongban demo`) never needs them.
+      const [{ openNode }, { listenNode }] = await Promise.all([import('../node/index.ts'), import('../server/index.ts')]);
       const runtime = await openNode(configPath, { env: {}, ...(log ? { log } : {}) });
       try {
         const logStream = log ? { write: (line: string) => log(line.trimEnd()) } : undefined;

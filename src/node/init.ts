@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigFile, loadConfig, NATIONAL_DIVISION, type NodeConfig, type NodeRole } from '../config/index.ts';
+import { CONFIG_FILE_NAME, ConfigFile, loadConfig, NATIONAL_DIVISION, type NodeConfig, type NodeRole } from '../config/index.ts';
 import { generateEncryptionKey, generateSigningKey, type PublicJwk, type SigningAlgorithm } from '../crypto/index.ts';
 import type { ServiceConfig } from '../services/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
@@ -40,7 +40,7 @@ export interface InitNodeResult {
   readonly database: string;
 }
 
-export const CONFIG_FILE_NAME = 'tongban.config.json';
+export { CONFIG_FILE_NAME } from '../config/index.ts';
 
 /**
  * Creates a node: its config file, its signing key pair (private half in a 0600 key file)

@@ -4,8 +4,7 @@ import type { Command } from 'commander';
 import { sampleSubjects } from '../../demo/registries.ts';
 import { TongbanError } from '../../errors/index.ts';
 import { demoFederation, resetFederation, startFederation, stopChildProcesses, type FederationConfigInput, type RunningFederation } from '../../federation/index.ts';
-import { EXIT, printJson, printLines } from '../output.ts';
-import { parsePort } from './init.ts';
+import { EXIT, parsePort, printJson, printLines } from '../output.ts';
 
 interface RunOptions {
   readonly baseDir: string;

@@ -3,7 +3,7 @@ import { PublicJwk } from '../../crypto/index.ts';
 import { isTongbanError, TongbanError } from '../../errors/index.ts';
 import { firstFreePort, portInUseMessage, portIsFree } from '../../federation/ports.ts';
 import { initNode } from '../../node/index.ts';
-import { printJson, printLines, printRecord } from '../output.ts';
+import { parsePort, printJson, printLines, printRecord } from '../output.ts';
 
 export function initCommand(program: Command): void {
   program
@@ -65,14 +65,6 @@ export function initCommand(program: Command): void {
         printLines(['', `Run it with: npx tongban serve --config ${result.configPath}`]);
       },
     );
-}
-
-export function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`"${value}" is not a port number (0–65535).`);
-  }
-  return port;
 }
 
 /**

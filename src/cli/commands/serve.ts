@@ -4,7 +4,7 @@ import { EXIT_WITH_PARENT_ENV } from '../../federation/servers.ts';
 import { portInUseMessage } from '../../federation/ports.ts';
 import { CONFIG_FILE_NAME, openNode } from '../../node/index.ts';
 import { listenNode } from '../../server/index.ts';
-import { parsePort } from './init.ts';
+import { parsePort } from '../output.ts';
 
 /** Runs a node until SIGINT or SIGTERM, then closes the server and the database cleanly. */
 export async function serveNode(configPath: string, overrides: { port?: number; host?: string } = {}): Promise<void> {
