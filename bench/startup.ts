@@ -4,7 +4,7 @@
  * (the hub and four nodes) answers 200 on `/health/ready`. It runs in a folder of its own, never
  * the user's `var/demo`, on free ports: a first start that creates the demo (keys, registries,
  * enrolment, agreements), then, once that one is stopped, a second start that reuses it — the
- * start the issue's "≤ 10 s" is about.
+ * start the issue's "≤ 10 s" is about. Run alone: `node --import tsx bench/startup.ts [runs]`.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';

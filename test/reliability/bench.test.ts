@@ -7,7 +7,8 @@ import { postgresUrl } from '../support/postgres.ts';
 
 /**
  * `npm run bench -- --quick`, as the README and docs/benchmarks.md show it, runs to the end and
- * records every figure issue 10 names. Nothing here asserts a speed: figures are read in the
+ * records every figure issue 10 names; `npm run bench -- --quick --exchange-only`, as
+ * docs/benchmarks.md shows it, runs the exchange scenarios alone. Nothing here asserts a speed: figures are read in the
  * results, never compared with a threshold in a test. The results go to
  * test-results/bench-quick.json (`--out`; ignored by git, kept with CI's other test results),
  * so neither the tracked tree nor a developer's bench/results/latest.json changes.
@@ -60,5 +61,26 @@ describe('npm run bench', () => {
     for (const scenario of ['bare', 'signed', 'bridge', 'hub', ...(pgRequired ? ['bridge_pg'] : [])]) {
       expect(results.exchange![`${scenario}_errors`], scenario).toBe(0);
     }
+  }, 600_000);
+
+  it('--quick --exchange-only (as docs/benchmarks.md shows it) runs the exchange scenarios alone', async () => {
+    const out = join(REPO, 'test-results', 'bench-exchange-only.json');
+    rmSync(out, { force: true });
+    const env: NodeJS.ProcessEnv = { ...process.env, TONGBAN_DEBUG: '' };
+    delete env.DATABASE_URL;
+    const proc = spawn('npm', ['run', 'bench', '--', '--quick', '--exchange-only', '--out', out], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+    expect(code, output.slice(-3000)).toBe(0);
+    expect(output).toContain(`written to ${out}`);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, Record<string, unknown>>;
+    for (const key of ['signed_rps', 'bridge_vs_signed', 'hub_vs_bridge']) {
+      expect(Number.isFinite(results.exchange?.[key]) && (results.exchange![key] as number) > 0, `exchange.${key} = ${JSON.stringify(results.exchange?.[key])}`).toBe(true);
+    }
+    // Alone: no start-up, policy or audit figures.
+    expect(results.start?.seconds).toBeUndefined();
+    expect(results.audit?.tracker_entries).toBeUndefined();
   }, 600_000);
 });
