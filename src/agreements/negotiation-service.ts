@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AuditLog, type AuditEvent } from '../audit/index.ts';
-import type { PublicJwk, SigningKeySource } from '../crypto/index.ts';
+import { canonicalJson, type PublicJwk, type SigningKeySource } from '../crypto/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import type { Messaging, ReceivedMessage } from '../messaging/index.ts';
 import type { Store, StoreOps } from '../store/index.ts';
@@ -137,7 +137,8 @@ export class NegotiationService {
       if (action === 'sign') {
         const hash = input.hash ?? latest?.hash;
         const accepted = await store.acceptances.get(n.agreementId, n.terms.version);
-        if (!latest || hash !== latest.hash || accepted?.hash !== hash) throw new TongbanError('AGREEMENT_NOT_ACCEPTED', `${self} has not accepted the terms it is asked to sign.`);
+        // The hash of the terms about to be signed, computed here: never the copy's word for it.
+        if (!latest || hash !== latest.hash || termsHash(latest.terms) !== hash || accepted?.hash !== hash) throw new TongbanError('AGREEMENT_NOT_ACCEPTED', `${self} has not accepted the terms it is asked to sign.`);
         Object.assign(step, { hash, jws: (await signAgreement(latest.terms, self, this.#o.signingKey.current())).jws });
       }
       if (action === 'accept') Object.assign(step, { round: input.round ?? latest?.number, hash: input.hash ?? latest?.hash });
@@ -224,6 +225,8 @@ export class NegotiationService {
     if (local && JSON.stringify(n.history.slice(0, local.history.length)) !== JSON.stringify(local.history)) {
       throw new TongbanError('NEGOTIATION_TRANSITION_NOT_ALLOWED', `The copy of ${n.id} from ${message.from} rewrites its history.`);
     }
+    const forged = copyRefusal(n, local, message.conversation);
+    if (forged) throw new TongbanError('NEGOTIATION_TRANSITION_NOT_ALLOWED', `The copy of ${n.id} from ${message.from} is refused: ${forged}.`);
     if (!(await tx.negotiations.put(n, local?.version ?? 0))) return 'stale';
     await this.#supersede(tx, n);
     const last = n.history.at(-1)!;
@@ -310,6 +313,28 @@ export class NegotiationService {
   #now(): string {
     return this.#o.clock().toISOString();
   }
+}
+
+/**
+ * Why a convener's copy cannot be taken, or null: every round must carry the hash of its own
+ * terms, be numbered in order and stay within this agreement and version; rounds this node
+ * holds already are never rewritten; the copy travels in its agreement's conversation. A
+ * party's acceptance and signature are checked against these hashes, so a round whose hash
+ * is not that of its terms would let the convener slip other terms under an acceptance.
+ */
+export function copyRefusal(n: Negotiation, local: Negotiation | undefined, conversation: string): string | null {
+  if (conversation !== `agreement:${n.agreementId}`) return `it travels in conversation ${conversation}, not agreement:${n.agreementId}`;
+  if (n.terms.id !== n.agreementId) return `its terms are for ${n.terms.id}, not ${n.agreementId}`;
+  if (local && (local.agreementId !== n.agreementId || local.terms.version !== n.terms.version)) return `it is not about version ${local.terms.version} of ${local.agreementId}`;
+  for (const [i, round] of n.rounds.entries()) {
+    if (round.number !== i + 1) return `round ${round.number} is numbered out of order`;
+    if (round.terms.id !== n.agreementId || round.terms.version !== n.terms.version) return `round ${round.number} is not about version ${n.terms.version} of ${n.agreementId}`;
+    if (round.hash !== termsHash(round.terms)) return `round ${round.number} does not carry the hash of its terms`;
+  }
+  const latest = latestRound(n);
+  if (latest && termsHash(n.terms) !== latest.hash) return `its terms are not those of round ${latest.number}`;
+  if (local && canonicalJson(n.rounds.slice(0, local.rounds.length)) !== canonicalJson(local.rounds)) return 'it rewrites rounds already held';
+  return null;
 }
 
 export function parseDraftRequest(raw: unknown): DraftRequest {
