@@ -6,6 +6,8 @@ import {
   diffTerms,
   formatDiff,
   latestRound,
+  MAX_NEGOTIATION_BYTES,
+  MAX_NEGOTIATION_ROUNDS,
   negotiationActionNames,
   negotiationActions,
   negotiationStates,
@@ -200,6 +202,19 @@ describe('negotiation guards', () => {
     expect(codeOf(() => act(all.accepted, 'sign', B, { hash: termsHash(withLimit(terms, 1)), jws: 'jws-over-other' }))).toBe('AGREEMENT_NOT_ACCEPTED');
     const once = signLatest(all.accepted, B);
     expect(codeOf(() => signLatest(once, B))).toBe('NEGOTIATION_TRANSITION_NOT_ALLOWED');
+  });
+
+  it('bounds a negotiation: a counter beyond the last round allowed, or one that would make the copy too large to deliver, is refused', () => {
+    let n = all.proposed;
+    for (let i = 0; n.rounds.length < MAX_NEGOTIATION_ROUNDS; i++) n = act(n, 'counter', i % 2 ? C : B, { answers: n.rounds.length, terms: withLimit(terms, 30 + i) });
+    expect(codeOf(() => act(n, 'counter', B, { answers: n.rounds.length, terms: withLimit(terms, 1) }))).toBe('NEGOTIATION_TRANSITION_NOT_ALLOWED');
+    // A party can still accept and conclude the last round.
+    expect(acceptLatest(n, A).acceptances.length).toBe(2);
+    // Terms of thousands of items: each round repeats them in every copy sent to every party.
+    const item = terms.items[0]!;
+    const huge = { ...terms, items: Array.from({ length: 3000 }, (_, i) => ({ ...item, itemCode: `X${i}` })) };
+    expect(JSON.stringify(huge).length).toBeGreaterThan(MAX_NEGOTIATION_BYTES);
+    expect(() => act(all.proposed, 'counter', B, { answers: 1, terms: huge })).toThrowError(/too large/);
   });
 
   it('needs a reason to abandon', () => {
