@@ -49,6 +49,8 @@ export interface NegotiationServiceOptions {
   readonly submit: (signed: SignedAgreement) => Promise<void>;
   /** Refreshes this node's directory copy (a party learns the registered agreement at once). */
   readonly refresh: () => Promise<void>;
+  /** The directory this node relies on: the keys a round's author signs it with. */
+  readonly directory: { current(): Promise<{ node(division: string): SenderKeys | undefined }> };
 }
 
 export type DraftRequest =
@@ -225,7 +227,7 @@ export class NegotiationService {
     if (local && JSON.stringify(n.history.slice(0, local.history.length)) !== JSON.stringify(local.history)) {
       throw new TongbanError('NEGOTIATION_TRANSITION_NOT_ALLOWED', `The copy of ${n.id} from ${message.from} rewrites its history.`);
     }
-    const forged = copyRefusal(n, local, message.conversation);
+    const forged = copyRefusal(n, local, message.conversation) ?? (await this.#misattributed(n, local));
     if (forged) throw new TongbanError('NEGOTIATION_TRANSITION_NOT_ALLOWED', `The copy of ${n.id} from ${message.from} is refused: ${forged}.`);
     if (!(await tx.negotiations.put(n, local?.version ?? 0))) return 'stale';
     await this.#supersede(tx, n);
@@ -246,6 +248,18 @@ export class NegotiationService {
       const state = message.payload.state;
       return { result, ...(result === 'applied' && (state === 'registered' || state === 'active') ? { afterCommit: () => void this.#o.refresh().catch(() => undefined) } : {}) };
     });
+  }
+
+  /** A round this node does not hold yet that is not signed by the party it names as author (the convener relays rounds; it does not write them). */
+  async #misattributed(n: Negotiation, local: Negotiation | undefined): Promise<string | null> {
+    const view = await this.#o.directory.current();
+    for (const round of n.rounds.slice(local?.rounds.length ?? 0)) {
+      if (!partiesOf(n).includes(round.author)) return `round ${round.number} is by ${round.author}, not a party`;
+      const author = view.node(round.author);
+      const keys = author ? [author.signingKey, ...(author.previousKeys ?? [])] : [];
+      if (!round.authorSignature || !(await verifyTermsSignature('round', round.terms, round.authorSignature, keys))) return `round ${round.number} is not signed by ${round.author}, its author`;
+    }
+    return null;
   }
 
   async #register(n: Negotiation, actor: NegotiationActor): Promise<Negotiation> {
