@@ -270,7 +270,7 @@ export class NegotiationService {
     let next = registered;
     await this.#commit(registered, 'register', actor);
     const system: NegotiationActor = { node: this.#o.self, id: 'system', role: 'system' };
-    if (this.#now() >= n.terms.validFrom) {
+    if (this.#o.clock().getTime() >= Date.parse(n.terms.validFrom)) {
       next = applyNegotiationAction(registered, 'activate', system, {}, this.#now());
       await this.#commit(next, 'activate', system, undefined, registered.version);
     }

@@ -225,6 +225,14 @@ describe('negotiation guards', () => {
     const later = { ...all.registered, terms: { ...all.registered.terms, validFrom: '2099-01-01T00:00:00.000Z' } };
     expect(codeOf(() => act(later, 'activate', B))).toBe('NEGOTIATION_TRANSITION_NOT_ALLOWED');
   });
+
+  it('activates from validFrom on, compared as instants whatever the precision it is written with', () => {
+    // Written without milliseconds: as text, "…00.500Z" sorts before "…00Z".
+    const at = { ...all.registered, terms: { ...all.registered.terms, validFrom: '2030-01-01T00:00:00Z' } };
+    expect(applyNegotiationAction(at, 'activate', op(B), {}, '2030-01-01T00:00:00.500Z').state).toBe('active');
+    expect(applyNegotiationAction(at, 'activate', op(B), {}, '2030-01-01T00:00:00.000Z').state).toBe('active');
+    expect(codeOf(() => applyNegotiationAction(at, 'activate', op(B), {}, '2029-12-31T23:59:59.999Z'))).toBe('NEGOTIATION_TRANSITION_NOT_ALLOWED');
+  });
 });
 
 describe('amendment', () => {

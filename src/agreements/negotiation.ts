@@ -165,7 +165,7 @@ export const negotiationActions = {
     from: ['registered'],
     roles: ['operator', 'system'],
     seat: 'party',
-    guard: (n, _input, _actor, now) => (now < n.terms.validFrom ? notAllowed(`The agreement is valid from ${n.terms.validFrom}.`) : null),
+    guard: (n, _input, _actor, now) => (Date.parse(now) < Date.parse(n.terms.validFrom) ? notAllowed(`The agreement is valid from ${n.terms.validFrom}.`) : null),
     to: () => 'active',
   },
   abandon: { from: ['draft', 'proposed', 'countered', 'accepted'], roles: NEGOTIATORS, seat: 'party', needsReason: true, to: () => 'abandoned' },
