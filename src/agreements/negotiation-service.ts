@@ -29,6 +29,13 @@ export const NegotiationStep = z.object({
 });
 export type NegotiationStep = z.infer<typeof NegotiationStep>;
 
+/** The compare-and-set lost to a step committed meanwhile (NEGOTIATION_ROUND_STALE if it keeps losing). */
+class StaleWrite extends TongbanError {
+  constructor(id: string) {
+    super('NEGOTIATION_ROUND_STALE', `${id} changed meanwhile; read it again.`);
+  }
+}
+
 export const NEGOTIATION_STEP = 'agreement.step';
 export const NEGOTIATION_COPY = 'agreement.negotiation';
 
@@ -130,6 +137,17 @@ export class NegotiationService {
    * recorded, and the step goes to the convener, which sequences it.
    */
   async act(id: string, action: NegotiationAction, actor: NegotiationActor, input: NegotiationInput): Promise<{ negotiation: Negotiation; forwardedTo?: string }> {
+    // A party's step applied meanwhile (from the inbox): read again and apply to what is there now.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#actOnce(id, action, actor, input, attempt < 3);
+      } catch (error) {
+        if (!(error instanceof StaleWrite) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  async #actOnce(id: string, action: NegotiationAction, actor: NegotiationActor, input: NegotiationInput, retrying: boolean): Promise<{ negotiation: Negotiation; forwardedTo?: string }> {
     const { self, store, messages } = this.#o;
     const person = { ...actor, node: self };
     let n = await this.get(id);
@@ -164,6 +182,7 @@ export class NegotiationService {
       await this.#commit(n, action, person, async (tx) => this.#recordOwnConsent(tx, n, action));
       return { negotiation: n };
     } catch (error) {
+      if (error instanceof StaleWrite && retrying) throw error;
       if (error instanceof TongbanError) await this.#o.audit.append(this.#event(n, action, person, 'refused', error.code));
       throw error;
     }
@@ -200,19 +219,27 @@ export class NegotiationService {
     const step = message.payload;
     // Author = signer: a node acts only in its own name.
     if (step.actor.node !== message.from) throw new TongbanError('NEGOTIATION_FORBIDDEN', `${message.from} cannot act for ${step.actor.node}.`);
-    const n = await this.get(step.negotiation, tx);
-    if (n.convener !== this.#o.self) throw new TongbanError('NEGOTIATION_FORBIDDEN', `${this.#o.self} does not convene ${n.id}.`);
     const keys = [sender.signingKey, ...(sender.previousKeys ?? [])];
-    if (step.action === 'sign') {
-      const latest = latestRound(n);
-      if (!latest || !step.jws || !(await verifyTermsSignature('agreement', latest.terms, step.jws, keys))) throw new TongbanError('SIGNATURE_INVALID', `The signature of ${message.from} does not cover round ${latest?.number ?? 0}.`);
+    // A step of the convener's own (or another party's) may commit between our read and our write:
+    // read again and apply the step to what is there now, rather than refuse it for good.
+    for (let attempt = 1; ; attempt++) {
+      const n = await this.get(step.negotiation, tx);
+      if (n.convener !== this.#o.self) throw new TongbanError('NEGOTIATION_FORBIDDEN', `${this.#o.self} does not convene ${n.id}.`);
+      if (step.action === 'sign') {
+        const latest = latestRound(n);
+        if (!latest || !step.jws || !(await verifyTermsSignature('agreement', latest.terms, step.jws, keys))) throw new TongbanError('SIGNATURE_INVALID', `The signature of ${message.from} does not cover round ${latest?.number ?? 0}.`);
+      }
+      if (step.action === 'counter' && (!step.terms || !step.authorSignature || !(await verifyTermsSignature('round', step.terms, step.authorSignature, keys)))) {
+        throw new TongbanError('SIGNATURE_INVALID', `The counter-offer of ${message.from} is not signed by it.`);
+      }
+      const next = applyNegotiationAction(n, step.action, step.actor, step, this.#now());
+      if (!(await tx.negotiations.put(next, n.version))) {
+        if (attempt < 5) continue;
+        throw new TongbanError('NEGOTIATION_ROUND_STALE', `${n.id} changed meanwhile; read it again.`);
+      }
+      await this.#written(tx, next, step.action, step.actor);
+      return 'applied';
     }
-    if (step.action === 'counter' && (!step.terms || !step.authorSignature || !(await verifyTermsSignature('round', step.terms, step.authorSignature, keys)))) {
-      throw new TongbanError('SIGNATURE_INVALID', `The counter-offer of ${message.from} is not signed by it.`);
-    }
-    const next = applyNegotiationAction(n, step.action, step.actor, step, this.#now());
-    await this.#write(tx, next, n.version, step.action, step.actor);
-    return 'applied';
   }
 
   /** Another party: the convener's copy after a step. Taken only from the convener, only forward, never rewriting history. */
@@ -300,7 +327,12 @@ export class NegotiationService {
 
   /** Stores the convener's copy (compare-and-set), audits the step and sends the copy to every other party. */
   async #write(tx: StoreOps, n: Negotiation, expected: number, action: string, actor: NegotiationActor): Promise<void> {
-    if (!(await tx.negotiations.put(n, expected))) throw new TongbanError('NEGOTIATION_ROUND_STALE', `${n.id} changed meanwhile; read it again.`);
+    if (!(await tx.negotiations.put(n, expected))) throw new StaleWrite(n.id);
+    await this.#written(tx, n, action, actor);
+  }
+
+  /** What follows a stored step: this node's acceptance superseded, the audit entry, a copy to every other party. */
+  async #written(tx: StoreOps, n: Negotiation, action: string, actor: NegotiationActor): Promise<void> {
     await this.#supersede(tx, n);
     await AuditLog.appendIn(tx, [this.#event(n, action, actor, 'allowed')], this.#o.clock());
     for (const party of partiesOf(n).filter((p) => p !== this.#o.self)) {
