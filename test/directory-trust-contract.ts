@@ -194,6 +194,17 @@ export function directoryTrustContract(backend: Backend): void {
       expect(await inForce('330523', SANDU_ANJI)).toMatchObject({ version: amended.version });
     });
 
+    it('an amendment not yet valid is refused (409 AGREEMENT_VERSION_CONFLICT): the version in force stays in force until its successor can take over', async () => {
+      const current = await agreementAtHub(SANDU_ANJI);
+      const later = nextVersion(current, { title: `${current.agreement.title}（下年度）`, validFrom: new Date(Date.now() + 30 * 86_400_000).toISOString() });
+      const r = await t.operator('522732', '/v1/operator/agreements/submit', { agreement: later, signatures: await signBy(later, ['522732', '330523']) });
+      expect([r.status, r.json.code]).toEqual([409, 'AGREEMENT_VERSION_CONFLICT']);
+      expect((await agreementAtHub(SANDU_ANJI)).agreement).toEqual(current.agreement);
+      await refreshAll();
+      expect(await inForce('330523', SANDU_ANJI)).toMatchObject({ version: current.agreement.version });
+      expect((await hubAudit()).at(-1)).toMatchObject({ kind: 'agreement.register', outcome: 'refused', code: 'AGREEMENT_VERSION_CONFLICT', agreementId: SANDU_ANJI, detail: { version: later.version } });
+    });
+
     it('a node keeps the version it accepted when a (malicious) hub’s signed snapshot swaps the agreement, and logs the refusal', async () => {
       const held = await inForce('522732', SANDU_ANJI);
       expect(held).toBeDefined();

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { signRound, termsHash, type Agreement } from '../src/agreements/index.ts';
 import { sampleSubjects } from '../src/demo/registries.ts';
 import { freePortRun } from './free-ports.ts';
 import { runTongban } from './support/cli.ts';
@@ -193,6 +194,39 @@ export function negotiationContract(backend: Backend): void {
     expect(report.fromScratch).toMatchObject({ agreements: 1, active: 1, medianRounds: 3 });
     expect(report.fromTemplate.medianRounds).toBeLessThan(report.fromScratch.medianRounds);
     expect((await cli(['agreement', 'report', '--node', QINGPU])).stdout).toMatch(/^template\s+1\s+1\s+1\s+1\s+/m);
+  }, 240_000);
+
+  it('a convener cannot make a party sign terms it did not accept: a copy whose rounds do not hash to their terms, rewrites a round or misattributes one, is refused', async () => {
+    const pair = { ...terms, id: 'AGR-310118-330523-077', parties: [QINGPU, ANJI], topology: 'bridge', items: terms.items.map((i) => ({ ...i, acceptingNodes: [QINGPU], grants: i.grants.map((g) => ({ ...g, requesters: [QINGPU] })) })), securityDuties: { ...terms.securityDuties, contacts: terms.securityDuties.contacts.slice(0, 2) } };
+    const worse = { ...pair, items: pair.items.map((i) => ({ ...i, timeLimitDays: 99 })) };
+    const drafted = await t.operator(QINGPU, '/v1/operator/agreements/drafts', { terms: pair, operator: 'wang.li' });
+    const id: string = drafted.json.id;
+    expect((await act(QINGPU, id, { action: 'propose' })).status).toBe(200);
+    await until('Anji holds round 1', () => show(ANJI, id), (n) => n.rounds?.length === 1);
+    expect((await act(ANJI, id, { action: 'accept', round: 1 })).status).toBe(200);
+    const copy = await until('Anji sees it accepted', () => show(ANJI, id), (n) => n.state === 'accepted');
+    const at = new Date().toISOString();
+    const step = { action: 'edit', from: 'accepted', to: 'accepted', actor: { node: QINGPU, id: 'mallory', role: 'operator' }, node: QINGPU, at, round: 2 };
+    // A convener's copies: round 1 rewritten in place (its hash kept), and a round 2 of other terms under round 1's hash.
+    const forgeries = {
+      // Correctly hashed, but said to be Anji's, signed by the convener (a round Anji never offered).
+      misattributed: { ...copy, version: copy.version + 1, state: 'countered', terms: worse, rounds: [...copy.rounds, { number: 2, terms: worse, hash: termsHash(worse as Agreement), author: ANJI, answers: 1, authorSignature: await signRound(worse as Agreement, t.key(QINGPU)), at }], acceptances: [{ party: ANJI, round: 2, hash: termsHash(worse as Agreement), at }], history: [...copy.history, { ...step, action: 'counter', to: 'countered', actor: { node: ANJI, id: 'x', role: 'operator' }, node: ANJI }] },
+      inPlace: { ...copy, version: copy.version + 1, terms: worse, rounds: [{ ...copy.rounds[0], terms: worse }], history: [...copy.history, { ...step, round: 1 }] },
+      appended: { ...copy, version: copy.version + 1, terms: worse, rounds: [...copy.rounds, { ...copy.rounds[0], number: 2, answers: 1, terms: worse, at }], acceptances: copy.acceptances.map((a: object) => ({ ...a, round: 2 })), history: [...copy.history, step] },
+    };
+    for (const [name, forged] of Object.entries(forgeries)) {
+      const sent = await t.raw({ from: QINGPU, to: ANJI, path: '/v1/messages/inbox', body: { id: randomUUID(), kind: 'agreement.negotiation', conversation: `agreement:${pair.id}`, from: QINGPU, to: ANJI, payload: forged } });
+      expect([name, sent.status, sent.json.code]).toEqual([name, 409, 'NEGOTIATION_TRANSITION_NOT_ALLOWED']);
+    }
+    const held = await show(ANJI, id);
+    expect([held.version, held.rounds.length, held.rounds[0].terms.items[0].timeLimitDays]).toEqual([copy.version, 1, 10]);
+    // What Anji signs is what it accepted: the registered agreement carries round 1's terms.
+    expect((await act(ANJI, id, { action: 'sign' })).status).toBe(200);
+    expect((await act(QINGPU, id, { action: 'sign' })).status).toBe(200);
+    await until('signed', () => show(QINGPU, id), (n) => n.state === 'signed');
+    expect((await act(QINGPU, id, { action: 'register' })).json.negotiation.state).toBe('active');
+    const hub = (await (await fetch(new URL(`/v1/agreements/${pair.id}`, t.f.hub.endpoint))).json()) as { agreement: { items: Array<{ timeLimitDays: number }> } };
+    expect(hub.agreement.items[0]!.timeLimitDays).toBe(10);
   }, 240_000);
 
   it('drafts from a file, counters and abandons with the CLI', async () => {

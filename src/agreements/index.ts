@@ -45,7 +45,7 @@ export {
   partiesOf,
   latestRound,
 } from './negotiation-model.ts';
-export { negotiationActions, negotiationActionNames, applyNegotiationAction, openNegotiation, type NegotiationAction, type NegotiationInput, type NewNegotiation } from './negotiation.ts';
+export { MAX_NEGOTIATION_BYTES, MAX_NEGOTIATION_ROUNDS, negotiationActions, negotiationActionNames, applyNegotiationAction, openNegotiation, type NegotiationAction, type NegotiationInput, type NewNegotiation } from './negotiation.ts';
 export { AgreementTemplate, TemplateParams, resolveTemplate, instantiateTemplate, diffFromTemplate } from './templates.ts';
 export { templateLibrary } from './template-library.ts';
 export { NegotiationService, NegotiationStep, describeNegotiation, parseDraftRequest, type DraftRequest } from './negotiation-service.ts';

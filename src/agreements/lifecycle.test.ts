@@ -145,4 +145,12 @@ describe('signed state changes (what every node checks before applying one)', ()
       reason: expect.stringContaining('Only 522732'),
     });
   });
+
+  it('after an amendment that drops a party, the changes it took stay held (a snapshot replaying them is no change, not a refusal), and it can take no more', async () => {
+    const byC = await step(await step(emptyLifecycle(agreement.id), 'suspend', C), 'resume', C);
+    const amended = Agreement.parse({ ...agreement, version: 2, parties: [A, B], items: [{ ...agreement.items[0]!, grants: [{ ...agreement.items[0]!.grants[0]!, requesters: [B] }] }] });
+    for (const held of byC.changes) expect(await checkStateChange(byC, amended, held.jws, keysOf)).toMatchObject({ ok: true, lifecycle: byC });
+    const late = await signStateChange(nextStateChange(byC, agreement, 'suspend', { party: C, actor: 'op' }, 'after the amendment', now), keys[C]!);
+    expect(await checkStateChange(byC, amended, late, keysOf)).toMatchObject({ ok: false, code: 'AGREEMENT_STATE_INVALID' });
+  });
 });

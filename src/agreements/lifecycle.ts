@@ -148,6 +148,10 @@ export async function checkStateChange(
   keysOf: (division: string) => readonly { kid: string; jwk: PublicJwk }[],
 ): Promise<StateChangeCheck> {
   const invalid = (reason: string): StateChangeCheck => ({ ok: false, code: 'AGREEMENT_STATE_INVALID', reason });
+  // A change held already (verified when it was recorded) is no change: a snapshot replays every
+  // change, including those of a party an amendment has since dropped, whose key no longer counts.
+  const held = lifecycle.changes.find((c) => c.jws === jws);
+  if (held) return { ok: true, lifecycle, change: held.change };
   let signer: string | undefined;
   const result = await verifyJws(jws, (kid) => {
     for (const party of agreement.parties) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AuditLog, type AuditEvent } from '../audit/index.ts';
-import type { PublicJwk, SigningKeySource } from '../crypto/index.ts';
+import { canonicalJson, type PublicJwk, type SigningKeySource } from '../crypto/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import type { Messaging, ReceivedMessage } from '../messaging/index.ts';
 import type { Store, StoreOps } from '../store/index.ts';
@@ -29,6 +29,13 @@ export const NegotiationStep = z.object({
 });
 export type NegotiationStep = z.infer<typeof NegotiationStep>;
 
+/** The compare-and-set lost to a step committed meanwhile (NEGOTIATION_ROUND_STALE if it keeps losing). */
+class StaleWrite extends TongbanError {
+  constructor(id: string) {
+    super('NEGOTIATION_ROUND_STALE', `${id} changed meanwhile; read it again.`);
+  }
+}
+
 export const NEGOTIATION_STEP = 'agreement.step';
 export const NEGOTIATION_COPY = 'agreement.negotiation';
 
@@ -49,6 +56,8 @@ export interface NegotiationServiceOptions {
   readonly submit: (signed: SignedAgreement) => Promise<void>;
   /** Refreshes this node's directory copy (a party learns the registered agreement at once). */
   readonly refresh: () => Promise<void>;
+  /** The directory this node relies on: the keys a round's author signs it with. */
+  readonly directory: { current(): Promise<{ node(division: string): SenderKeys | undefined }> };
 }
 
 export type DraftRequest =
@@ -128,6 +137,17 @@ export class NegotiationService {
    * recorded, and the step goes to the convener, which sequences it.
    */
   async act(id: string, action: NegotiationAction, actor: NegotiationActor, input: NegotiationInput): Promise<{ negotiation: Negotiation; forwardedTo?: string }> {
+    // A party's step applied meanwhile (from the inbox): read again and apply to what is there now.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#actOnce(id, action, actor, input, attempt < 3);
+      } catch (error) {
+        if (!(error instanceof StaleWrite) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  async #actOnce(id: string, action: NegotiationAction, actor: NegotiationActor, input: NegotiationInput, retrying: boolean): Promise<{ negotiation: Negotiation; forwardedTo?: string }> {
     const { self, store, messages } = this.#o;
     const person = { ...actor, node: self };
     let n = await this.get(id);
@@ -137,7 +157,8 @@ export class NegotiationService {
       if (action === 'sign') {
         const hash = input.hash ?? latest?.hash;
         const accepted = await store.acceptances.get(n.agreementId, n.terms.version);
-        if (!latest || hash !== latest.hash || accepted?.hash !== hash) throw new TongbanError('AGREEMENT_NOT_ACCEPTED', `${self} has not accepted the terms it is asked to sign.`);
+        // The hash of the terms about to be signed, computed here: never the copy's word for it.
+        if (!latest || hash !== latest.hash || termsHash(latest.terms) !== hash || accepted?.hash !== hash) throw new TongbanError('AGREEMENT_NOT_ACCEPTED', `${self} has not accepted the terms it is asked to sign.`);
         Object.assign(step, { hash, jws: (await signAgreement(latest.terms, self, this.#o.signingKey.current())).jws });
       }
       if (action === 'accept') Object.assign(step, { round: input.round ?? latest?.number, hash: input.hash ?? latest?.hash });
@@ -161,6 +182,7 @@ export class NegotiationService {
       await this.#commit(n, action, person, async (tx) => this.#recordOwnConsent(tx, n, action));
       return { negotiation: n };
     } catch (error) {
+      if (error instanceof StaleWrite && retrying) throw error;
       if (error instanceof TongbanError) await this.#o.audit.append(this.#event(n, action, person, 'refused', error.code));
       throw error;
     }
@@ -197,19 +219,27 @@ export class NegotiationService {
     const step = message.payload;
     // Author = signer: a node acts only in its own name.
     if (step.actor.node !== message.from) throw new TongbanError('NEGOTIATION_FORBIDDEN', `${message.from} cannot act for ${step.actor.node}.`);
-    const n = await this.get(step.negotiation, tx);
-    if (n.convener !== this.#o.self) throw new TongbanError('NEGOTIATION_FORBIDDEN', `${this.#o.self} does not convene ${n.id}.`);
     const keys = [sender.signingKey, ...(sender.previousKeys ?? [])];
-    if (step.action === 'sign') {
-      const latest = latestRound(n);
-      if (!latest || !step.jws || !(await verifyTermsSignature('agreement', latest.terms, step.jws, keys))) throw new TongbanError('SIGNATURE_INVALID', `The signature of ${message.from} does not cover round ${latest?.number ?? 0}.`);
+    // A step of the convener's own (or another party's) may commit between our read and our write:
+    // read again and apply the step to what is there now, rather than refuse it for good.
+    for (let attempt = 1; ; attempt++) {
+      const n = await this.get(step.negotiation, tx);
+      if (n.convener !== this.#o.self) throw new TongbanError('NEGOTIATION_FORBIDDEN', `${this.#o.self} does not convene ${n.id}.`);
+      if (step.action === 'sign') {
+        const latest = latestRound(n);
+        if (!latest || !step.jws || !(await verifyTermsSignature('agreement', latest.terms, step.jws, keys))) throw new TongbanError('SIGNATURE_INVALID', `The signature of ${message.from} does not cover round ${latest?.number ?? 0}.`);
+      }
+      if (step.action === 'counter' && (!step.terms || !step.authorSignature || !(await verifyTermsSignature('round', step.terms, step.authorSignature, keys)))) {
+        throw new TongbanError('SIGNATURE_INVALID', `The counter-offer of ${message.from} is not signed by it.`);
+      }
+      const next = applyNegotiationAction(n, step.action, step.actor, step, this.#now());
+      if (!(await tx.negotiations.put(next, n.version))) {
+        if (attempt < 5) continue;
+        throw new TongbanError('NEGOTIATION_ROUND_STALE', `${n.id} changed meanwhile; read it again.`);
+      }
+      await this.#written(tx, next, step.action, step.actor);
+      return 'applied';
     }
-    if (step.action === 'counter' && (!step.terms || !step.authorSignature || !(await verifyTermsSignature('round', step.terms, step.authorSignature, keys)))) {
-      throw new TongbanError('SIGNATURE_INVALID', `The counter-offer of ${message.from} is not signed by it.`);
-    }
-    const next = applyNegotiationAction(n, step.action, step.actor, step, this.#now());
-    await this.#write(tx, next, n.version, step.action, step.actor);
-    return 'applied';
   }
 
   /** Another party: the convener's copy after a step. Taken only from the convener, only forward, never rewriting history. */
@@ -224,6 +254,8 @@ export class NegotiationService {
     if (local && JSON.stringify(n.history.slice(0, local.history.length)) !== JSON.stringify(local.history)) {
       throw new TongbanError('NEGOTIATION_TRANSITION_NOT_ALLOWED', `The copy of ${n.id} from ${message.from} rewrites its history.`);
     }
+    const forged = copyRefusal(n, local, message.conversation) ?? (await this.#misattributed(n, local));
+    if (forged) throw new TongbanError('NEGOTIATION_TRANSITION_NOT_ALLOWED', `The copy of ${n.id} from ${message.from} is refused: ${forged}.`);
     if (!(await tx.negotiations.put(n, local?.version ?? 0))) return 'stale';
     await this.#supersede(tx, n);
     const last = n.history.at(-1)!;
@@ -245,6 +277,18 @@ export class NegotiationService {
     });
   }
 
+  /** A round this node does not hold yet that is not signed by the party it names as author (the convener relays rounds; it does not write them). */
+  async #misattributed(n: Negotiation, local: Negotiation | undefined): Promise<string | null> {
+    const view = await this.#o.directory.current();
+    for (const round of n.rounds.slice(local?.rounds.length ?? 0)) {
+      if (!partiesOf(n).includes(round.author)) return `round ${round.number} is by ${round.author}, not a party`;
+      const author = view.node(round.author);
+      const keys = author ? [author.signingKey, ...(author.previousKeys ?? [])] : [];
+      if (!round.authorSignature || !(await verifyTermsSignature('round', round.terms, round.authorSignature, keys))) return `round ${round.number} is not signed by ${round.author}, its author`;
+    }
+    return null;
+  }
+
   async #register(n: Negotiation, actor: NegotiationActor): Promise<Negotiation> {
     // The table decides first (state, convener), then the hub: nothing is submitted that the table refuses.
     const registered = applyNegotiationAction(n, 'register', actor, {}, this.#now());
@@ -253,7 +297,7 @@ export class NegotiationService {
     let next = registered;
     await this.#commit(registered, 'register', actor);
     const system: NegotiationActor = { node: this.#o.self, id: 'system', role: 'system' };
-    if (this.#now() >= n.terms.validFrom) {
+    if (this.#o.clock().getTime() >= Date.parse(n.terms.validFrom)) {
       next = applyNegotiationAction(registered, 'activate', system, {}, this.#now());
       await this.#commit(next, 'activate', system, undefined, registered.version);
     }
@@ -283,7 +327,12 @@ export class NegotiationService {
 
   /** Stores the convener's copy (compare-and-set), audits the step and sends the copy to every other party. */
   async #write(tx: StoreOps, n: Negotiation, expected: number, action: string, actor: NegotiationActor): Promise<void> {
-    if (!(await tx.negotiations.put(n, expected))) throw new TongbanError('NEGOTIATION_ROUND_STALE', `${n.id} changed meanwhile; read it again.`);
+    if (!(await tx.negotiations.put(n, expected))) throw new StaleWrite(n.id);
+    await this.#written(tx, n, action, actor);
+  }
+
+  /** What follows a stored step: this node's acceptance superseded, the audit entry, a copy to every other party. */
+  async #written(tx: StoreOps, n: Negotiation, action: string, actor: NegotiationActor): Promise<void> {
     await this.#supersede(tx, n);
     await AuditLog.appendIn(tx, [this.#event(n, action, actor, 'allowed')], this.#o.clock());
     for (const party of partiesOf(n).filter((p) => p !== this.#o.self)) {
@@ -310,6 +359,28 @@ export class NegotiationService {
   #now(): string {
     return this.#o.clock().toISOString();
   }
+}
+
+/**
+ * Why a convener's copy cannot be taken, or null: every round must carry the hash of its own
+ * terms, be numbered in order and stay within this agreement and version; rounds this node
+ * holds already are never rewritten; the copy travels in its agreement's conversation. A
+ * party's acceptance and signature are checked against these hashes, so a round whose hash
+ * is not that of its terms would let the convener slip other terms under an acceptance.
+ */
+export function copyRefusal(n: Negotiation, local: Negotiation | undefined, conversation: string): string | null {
+  if (conversation !== `agreement:${n.agreementId}`) return `it travels in conversation ${conversation}, not agreement:${n.agreementId}`;
+  if (n.terms.id !== n.agreementId) return `its terms are for ${n.terms.id}, not ${n.agreementId}`;
+  if (local && (local.agreementId !== n.agreementId || local.terms.version !== n.terms.version)) return `it is not about version ${local.terms.version} of ${local.agreementId}`;
+  for (const [i, round] of n.rounds.entries()) {
+    if (round.number !== i + 1) return `round ${round.number} is numbered out of order`;
+    if (round.terms.id !== n.agreementId || round.terms.version !== n.terms.version) return `round ${round.number} is not about version ${n.terms.version} of ${n.agreementId}`;
+    if (round.hash !== termsHash(round.terms)) return `round ${round.number} does not carry the hash of its terms`;
+  }
+  const latest = latestRound(n);
+  if (latest && termsHash(n.terms) !== latest.hash) return `its terms are not those of round ${latest.number}`;
+  if (local && canonicalJson(n.rounds.slice(0, local.rounds.length)) !== canonicalJson(local.rounds)) return 'it rewrites rounds already held';
+  return null;
 }
 
 export function parseDraftRequest(raw: unknown): DraftRequest {

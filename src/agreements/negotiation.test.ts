@@ -6,6 +6,8 @@ import {
   diffTerms,
   formatDiff,
   latestRound,
+  MAX_NEGOTIATION_BYTES,
+  MAX_NEGOTIATION_ROUNDS,
   negotiationActionNames,
   negotiationActions,
   negotiationStates,
@@ -202,6 +204,19 @@ describe('negotiation guards', () => {
     expect(codeOf(() => signLatest(once, B))).toBe('NEGOTIATION_TRANSITION_NOT_ALLOWED');
   });
 
+  it('bounds a negotiation: a counter beyond the last round allowed, or one that would make the copy too large to deliver, is refused', () => {
+    let n = all.proposed;
+    for (let i = 0; n.rounds.length < MAX_NEGOTIATION_ROUNDS; i++) n = act(n, 'counter', i % 2 ? C : B, { answers: n.rounds.length, terms: withLimit(terms, 30 + i) });
+    expect(codeOf(() => act(n, 'counter', B, { answers: n.rounds.length, terms: withLimit(terms, 1) }))).toBe('NEGOTIATION_TRANSITION_NOT_ALLOWED');
+    // A party can still accept and conclude the last round.
+    expect(acceptLatest(n, A).acceptances.length).toBe(2);
+    // Terms of thousands of items: each round repeats them in every copy sent to every party.
+    const item = terms.items[0]!;
+    const huge = { ...terms, items: Array.from({ length: 3000 }, (_, i) => ({ ...item, itemCode: `X${i}` })) };
+    expect(JSON.stringify(huge).length).toBeGreaterThan(MAX_NEGOTIATION_BYTES);
+    expect(() => act(all.proposed, 'counter', B, { answers: 1, terms: huge })).toThrowError(/too large/);
+  });
+
   it('needs a reason to abandon', () => {
     expect(codeOf(() => act(all.countered, 'abandon', B, { reason: '  ' }))).toBe('NEGOTIATION_TRANSITION_NOT_ALLOWED');
   });
@@ -209,6 +224,14 @@ describe('negotiation guards', () => {
   it('activates no earlier than the agreement is valid', () => {
     const later = { ...all.registered, terms: { ...all.registered.terms, validFrom: '2099-01-01T00:00:00.000Z' } };
     expect(codeOf(() => act(later, 'activate', B))).toBe('NEGOTIATION_TRANSITION_NOT_ALLOWED');
+  });
+
+  it('activates from validFrom on, compared as instants whatever the precision it is written with', () => {
+    // Written without milliseconds: as text, "…00.500Z" sorts before "…00Z".
+    const at = { ...all.registered, terms: { ...all.registered.terms, validFrom: '2030-01-01T00:00:00Z' } };
+    expect(applyNegotiationAction(at, 'activate', op(B), {}, '2030-01-01T00:00:00.500Z').state).toBe('active');
+    expect(applyNegotiationAction(at, 'activate', op(B), {}, '2030-01-01T00:00:00.000Z').state).toBe('active');
+    expect(codeOf(() => applyNegotiationAction(at, 'activate', op(B), {}, '2029-12-31T23:59:59.999Z'))).toBe('NEGOTIATION_TRANSITION_NOT_ALLOWED');
   });
 });
 

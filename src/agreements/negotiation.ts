@@ -54,6 +54,23 @@ function termsRefusal(n: Negotiation, terms: Agreement | undefined, actor: Negot
   return null;
 }
 
+/** Rounds a negotiation may have: past this, the parties accept the latest round or walk away. */
+export const MAX_NEGOTIATION_ROUNDS = 40;
+/**
+ * The largest a negotiation may grow (UTF-8 JSON): the convener sends the whole of it, every
+ * round included, to every party after each step, so it must stay well inside a node's request
+ * body limit (1 MiB by default), sealed (JWE, base64url) included.
+ */
+export const MAX_NEGOTIATION_BYTES = 512 * 1024;
+
+/** Whether one more round with these terms keeps the negotiation deliverable. */
+function growthRefusal(n: Negotiation, terms: Agreement): Refusal | null {
+  if (n.rounds.length >= MAX_NEGOTIATION_ROUNDS) return notAllowed(`${n.id} has had ${n.rounds.length} rounds, the most allowed: accept the latest round or abandon.`);
+  // A round holds its terms, and they become the negotiation's terms too.
+  const size = Buffer.byteLength(JSON.stringify(n)) + 2 * Buffer.byteLength(JSON.stringify(terms)) + 1024;
+  return size > MAX_NEGOTIATION_BYTES ? notAllowed(`The negotiation would be too large to deliver to every party (${size} bytes, at most ${MAX_NEGOTIATION_BYTES}).`) : null;
+}
+
 /** A new round: the author offers these terms, which is also the author's acceptance of them. */
 function newRound(n: Negotiation, terms: Agreement, input: NegotiationInput, actor: NegotiationActor, now: string): Partial<Negotiation> {
   const number = n.rounds.length + 1;
@@ -95,6 +112,7 @@ export const negotiationActions = {
     from: ['draft'],
     roles: NEGOTIATORS,
     seat: 'convener',
+    guard: (n) => growthRefusal(n, n.terms),
     to: () => 'proposed',
     apply: (n, input, actor, now) => newRound(n, n.terms, input, actor, now),
   },
@@ -105,7 +123,7 @@ export const negotiationActions = {
     guard: (n, input, actor) => {
       const latest = latestRound(n)!;
       if (input.answers !== latest.number) return stale(`Round ${latest.number} is the latest; a counter-offer to round ${input.answers ?? '(none)'} is out of date.`);
-      const refusal = termsRefusal(n, input.terms, actor);
+      const refusal = termsRefusal(n, input.terms, actor) ?? growthRefusal(n, input.terms!);
       if (refusal) return refusal;
       return termsHash(input.terms!) === latest.hash ? notAllowed(`These are the terms of round ${latest.number}: accept them instead.`) : null;
     },
@@ -147,7 +165,7 @@ export const negotiationActions = {
     from: ['registered'],
     roles: ['operator', 'system'],
     seat: 'party',
-    guard: (n, _input, _actor, now) => (now < n.terms.validFrom ? notAllowed(`The agreement is valid from ${n.terms.validFrom}.`) : null),
+    guard: (n, _input, _actor, now) => (Date.parse(now) < Date.parse(n.terms.validFrom) ? notAllowed(`The agreement is valid from ${n.terms.validFrom}.`) : null),
     to: () => 'active',
   },
   abandon: { from: ['draft', 'proposed', 'countered', 'accepted'], roles: NEGOTIATORS, seat: 'party', needsReason: true, to: () => 'abandoned' },

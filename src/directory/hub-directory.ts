@@ -277,6 +277,11 @@ export class HubDirectory {
     const check = await checkAgreementSuccession(current, signed, keysOf);
     if (!check.ok) throw new TongbanError(check.code, `The agreement cannot be registered: ${check.reason}.`);
     if (check.unchanged) return { id: signed.agreement.id, version: signed.agreement.version, registered: false };
+    // A registered version replaces the one in force at once, everywhere: one not valid yet would
+    // leave the parties with no agreement in force until then. Register it once it is valid.
+    if (current && Date.parse(signed.agreement.validFrom) > now.getTime()) {
+      throw new TongbanError('AGREEMENT_VERSION_CONFLICT', `Version ${current.agreement.version} of ${signed.agreement.id} is in force; version ${signed.agreement.version} is valid from ${signed.agreement.validFrom} only: register it then.`);
+    }
     const registered = await store.agreements.put(signed);
     if (registered) this.#invalidate();
     return { id: signed.agreement.id, version: signed.agreement.version, registered };

@@ -162,6 +162,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     refresh: async () => {
       await directoryClient?.refresh();
     },
+    directory,
   });
   negotiations.register(messages);
 

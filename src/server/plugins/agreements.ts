@@ -19,7 +19,7 @@ export function agreementsPlugin(context: ServerContext): void {
       auth: 'node-signature',
       tag: 'agreements',
       summary:
-        'Register an agreement signed by every party; the submitting node signs the request. A new version of an agreement id must also be signed by every party of the version in force (AGREEMENT_NOT_COSIGNED); the same version must carry the same terms (AGREEMENT_VERSION_CONFLICT).',
+        'Register an agreement signed by every party; the submitting node signs the request. A new version of an agreement id must also be signed by every party of the version in force (AGREEMENT_NOT_COSIGNED); the same version must carry the same terms, and a new version must be valid already (AGREEMENT_VERSION_CONFLICT).',
       bodyDoc: SignedAgreement,
       response: Registration,
       errors: [401, 403, 409],
