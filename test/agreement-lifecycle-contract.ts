@@ -73,6 +73,7 @@ export function agreementLifecycleContract(backend: Backend): void {
     const refused = await household(ANJI, SANDU_ANJI);
     expect(refused.status).toBe(403);
     expect(refused.json.code).toBe('AGREEMENT_SUSPENDED');
+    expect(refused.json.detail).toContain(`suspended by ${SANDU}; only ${SANDU} can resume it`);
     // Sandu refused it itself: its own policy index, no snapshot involved.
     const provided = (await t.auditEntries(SANDU)).filter((e) => e.kind === 'exchange.provide' && e.agreementId === SANDU_ANJI);
     expect(provided.at(-1)).toMatchObject({ outcome: 'refused', code: 'AGREEMENT_SUSPENDED' });

@@ -229,6 +229,26 @@ export function negotiationContract(backend: Backend): void {
     expect(hub.agreement.items[0]!.timeLimitDays).toBe(10);
   }, 240_000);
 
+  it('once active, the negotiation views at every party show where the agreement stands: suspended by whom and why, until resumed', async () => {
+    const agreementId = 'AGR-310118-522732-001';
+    const summary = async (node: string) => (await t.operator(node, `/v1/operator/agreements/drafts?agreementId=${agreementId}`)).json[0];
+    expect(await summary(QINGPU)).toMatchObject({ state: 'active', agreementState: 'active' });
+    expect((await summary(QINGPU)).agreementStateChange).toBeUndefined();
+    const suspended = await cli(['agreement', 'suspend', agreementId, '--node', SANDU, '--reason', 'incident under review', '--actor', 'wang.li']);
+    expect(suspended.code, suspended.stderr).toBe(0);
+    // Qingpu, the other party, learns of it by Sandu's signed message; its negotiation views say so.
+    const atQingpu = await until('Qingpu sees it suspended', () => summary(QINGPU), (n) => n.agreementState === 'suspended');
+    expect(atQingpu).toMatchObject({ state: 'active', agreementStateChange: { action: 'suspend', party: SANDU, actor: 'wang.li', reason: 'incident under review' } });
+    expect(await show(QINGPU, atQingpu.id)).toMatchObject({ state: 'active', agreementState: 'suspended', agreementStateChange: { party: SANDU } });
+    expect((await cli(['agreement', 'list', '--node', QINGPU])).stdout).toMatch(new RegExp(`${atQingpu.id}\\s+${agreementId}\\s+1\\s+310118\\s+active \\(agreement suspended by ${SANDU} \\(wang\\.li\\) at \\S+: incident under review\\)`));
+    expect((await cli(['agreement', 'show', '--node', SANDU, '--negotiation', atQingpu.id])).stdout).toMatch(new RegExp(`^state\\s+active \\(agreement suspended by ${SANDU} .*: incident under review\\)$`, 'm'));
+    // Other negotiations are untouched: the trio agreement is still plainly active.
+    expect((await t.operator(QINGPU, '/v1/operator/agreements/drafts?agreementId=AGR-TRIO-001')).json[0]).toMatchObject({ state: 'active', agreementState: 'active' });
+    expect((await cli(['agreement', 'resume', agreementId, '--node', SANDU, '--reason', 'incident closed'])).code).toBe(0);
+    const resumed = await until('Qingpu sees it resumed', () => summary(QINGPU), (n) => n.agreementState === 'active');
+    expect(resumed.agreementStateChange).toBeUndefined();
+  }, 120_000);
+
   it('drafts from a file, counters and abandons with the CLI', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tongban-terms-'));
     try {

@@ -66,6 +66,15 @@ describe('policy index', () => {
     expect(index.findGrant(query, now, states('suspended'))).toBeUndefined();
   });
 
+  it('names the suspending party in the refusal and says only it can resume; without that knowledge says a party', () => {
+    const suspended = { stateOf: (id: string) => (id === agreement.id ? ('suspended' as const) : ('active' as const)), suspendedBy: (id: string) => (id === agreement.id ? '522732' : null) };
+    const named = index.decide(base, now, suspended);
+    expect(named).toMatchObject({ allowed: false, code: 'AGREEMENT_SUSPENDED' });
+    expect(named.allowed ? '' : named.reason).toBe(`Agreement ${agreement.id} is suspended by 522732; only 522732 can resume it.`);
+    const unnamed = index.decide(base, now, { stateOf: suspended.stateOf });
+    expect(unnamed.allowed ? '' : unnamed.reason).toBe(`Agreement ${agreement.id} is suspended by a party; only that party can resume it.`);
+  });
+
   it('allows exactly what the agreement grants', () => {
     const decision = index.decide(base, now);
     expect(decision).toMatchObject({ allowed: true, fields: ['name', 'householdDivision'] });

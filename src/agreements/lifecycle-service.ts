@@ -76,6 +76,10 @@ export class AgreementLifecycles implements AgreementStateSource {
     return this.#byId.get(agreementId)?.state ?? 'active';
   }
 
+  suspendedBy(agreementId: string): string | null {
+    return this.#byId.get(agreementId)?.suspendedBy ?? null;
+  }
+
   lifecycle(agreementId: string): Lifecycle {
     return this.#byId.get(agreementId) ?? emptyLifecycle(agreementId);
   }

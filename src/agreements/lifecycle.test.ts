@@ -5,10 +5,12 @@ import {
   agreementLifecycleActions,
   agreementStates,
   checkStateChange,
+  describeStanding,
   emptyLifecycle,
   lifecycleActionNames,
   nextStateChange,
   signStateChange,
+  standingOf,
   stateAt,
   type AgreementState,
   type Lifecycle,
@@ -99,6 +101,18 @@ describe('agreement lifecycle table', () => {
     expect(() => nextStateChange(suspended, agreement, 'resume', { party: B, actor: 'op' }, 'why', now)).toThrow(/Only 522732, the party that suspended it/);
     expect(stateAt(await step(suspended, 'resume', A), agreement, now)).toBe('active');
     expect(stateAt(await step(suspended, 'terminate', C), agreement, now)).toBe('terminated');
+  });
+
+  it('tells where an agreement stands: who suspended or terminated it, when and why; nothing once resumed or expired', async () => {
+    const empty = emptyLifecycle(agreement.id);
+    expect(standingOf(undefined, agreement, now)).toEqual({ state: 'active' });
+    const suspended = await step(empty, 'suspend', A);
+    const standing = standingOf(suspended, agreement, now);
+    expect(standing).toEqual({ state: 'suspended', change: { action: 'suspend', party: A, actor: 'operator', reason: 'suspend for a test', at: now.toISOString() } });
+    expect(describeStanding(standing)).toBe(`suspended by ${A} (operator) at ${now.toISOString()}: suspend for a test`);
+    expect(standingOf(await step(suspended, 'resume', A), agreement, now)).toEqual({ state: 'active' });
+    expect(standingOf(await step(suspended, 'terminate', C), agreement, now)).toMatchObject({ state: 'terminated', change: { action: 'terminate', party: C } });
+    expect(standingOf(suspended, agreement, afterExpiry)).toEqual({ state: 'expired' });
   });
 
   it('needs a reason and a party', async () => {

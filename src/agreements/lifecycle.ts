@@ -207,3 +207,26 @@ function applyStateChange(lifecycle: Lifecycle, change: StateChange, jws: string
     changes: [...lifecycle.changes, { jws, change }],
   };
 }
+
+/** Where an agreement stands now, for people: its state and, when a party put it there, who, when and why. */
+export interface AgreementStanding {
+  readonly state: AgreementState;
+  /** The change that suspended or terminated it (absent while active or once expired). */
+  readonly change?: { readonly action: LifecycleAction; readonly party: string; readonly actor: string; readonly reason: string; readonly at: string };
+}
+
+/** The standing of `agreement` now (stateAt) with the recorded change behind a suspension or termination. Pure. */
+export function standingOf(lifecycle: Lifecycle | undefined, agreement: Pick<Agreement, 'validUntil'>, now: Date): AgreementStanding {
+  const state = stateAt(lifecycle, agreement, now);
+  const last = lifecycle?.changes.at(-1)?.change;
+  if ((state === 'suspended' || state === 'terminated') && last?.to === state) {
+    return { state, change: { action: last.action, party: last.party, actor: last.actor, reason: last.reason, at: last.at } };
+  }
+  return { state };
+}
+
+/** "suspended by 522732 (operator): incident" — a standing in one line. */
+export function describeStanding(standing: AgreementStanding): string {
+  const c = standing.change;
+  return c ? `${standing.state} by ${c.party} (${c.actor}) at ${c.at}: ${c.reason}` : standing.state;
+}

@@ -7,6 +7,7 @@ import type { Messaging, ReceivedMessage } from '../messaging/index.ts';
 import type { Store, StoreOps } from '../store/index.ts';
 import { diffTerms, formatDiff } from './diff.ts';
 import { learningReport, type LearningReport } from './learning.ts';
+import type { AgreementStanding } from './lifecycle.ts';
 import { Agreement, type SignedAgreement } from './model.ts';
 import { applyNegotiationAction, openNegotiation, type NegotiationAction, type NegotiationInput } from './negotiation.ts';
 import { latestRound, Negotiation, NegotiationActor, partiesOf, termsHash } from './negotiation-model.ts';
@@ -64,10 +65,15 @@ export type DraftRequest =
   | { readonly terms: Agreement; readonly id?: string }
   | { readonly template: string; readonly params: unknown; readonly id?: string };
 
-/** A negotiation as the API shows it: each round with its diff against the round it answers, and against the template. */
-export function describeNegotiation(n: Negotiation) {
+/**
+ * A negotiation as the API shows it: each round with its diff against the round it answers, and
+ * against the template; once it is active, where the agreement stands in its lifecycle
+ * (`standing`, from this node's AgreementLifecycles: suspended, terminated or expired since).
+ */
+export function describeNegotiation(n: Negotiation, standing?: AgreementStanding) {
   return {
     ...n,
+    ...(standing ? { agreementState: standing.state, ...(standing.change ? { agreementStateChange: standing.change } : {}) } : {}),
     parties: partiesOf(n),
     rounds: n.rounds.map((r, i) => ({ ...r, changes: i === 0 ? [] : formatDiff(diffTerms(n.rounds[i - 1]!.terms, r.terms)) })),
     ...(n.template ? { changesFromTemplate: formatDiff(diffTerms(n.template.baseline, n.terms)) } : {}),

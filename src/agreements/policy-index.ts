@@ -7,6 +7,8 @@ import type { Agreement, Grant } from './model.ts';
  */
 export interface AgreementStateSource {
   stateOf(agreementId: string): 'active' | 'suspended' | 'terminated';
+  /** The party whose suspension is in force, if known (read only to word a refusal; a map look-up, no I/O). */
+  suspendedBy?(agreementId: string): string | null;
 }
 
 /** What a provider is asked for, as far as the agreement is concerned. */
@@ -123,7 +125,7 @@ export class PolicyIndex {
     const state = states?.stateOf(request.agreementId) ?? 'active';
     if (state === 'terminated') return deny('AGREEMENT_TERMINATED', `Agreement ${request.agreementId} has been terminated by a party.`);
     if (t >= compiled.validUntil) return deny('AGREEMENT_EXPIRED', `Agreement ${request.agreementId} expired at ${compiled.agreement.validUntil}.`);
-    if (state === 'suspended') return deny('AGREEMENT_SUSPENDED', `Agreement ${request.agreementId} is suspended by a party.`);
+    if (state === 'suspended') return deny('AGREEMENT_SUSPENDED', suspendedMessage(request.agreementId, states?.suspendedBy?.(request.agreementId) ?? null));
     if (t < compiled.validFrom) {
       return deny('AGREEMENT_NOT_IN_FORCE', `Agreement ${request.agreementId} is valid from ${compiled.agreement.validFrom} to ${compiled.agreement.validUntil}.`);
     }
@@ -154,6 +156,11 @@ export class PolicyIndex {
     const fields = request.fields.length > 0 ? request.fields : entry.grant.fields;
     return { allowed: true, grant: entry.grant, agreement: compiled.agreement, fields };
   }
+}
+
+/** Names the suspending party when known: only it can resume (agreementLifecycleActions). */
+export function suspendedMessage(agreementId: string, by: string | null): string {
+  return by ? `Agreement ${agreementId} is suspended by ${by}; only ${by} can resume it.` : `Agreement ${agreementId} is suspended by a party; only that party can resume it.`;
 }
 
 function key(requester: string, provider: string, item: string, service: string): string {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { Agreement, resolveTemplate, templateLibrary } from '../../agreements/index.ts';
+import { Agreement, describeStanding, resolveTemplate, templateLibrary, type AgreementStanding } from '../../agreements/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { printJson, printLines, printRecord, printTable } from '../output.ts';
 import { callNode, locateNode, operatorTokenOf } from './locate.ts';
@@ -43,6 +43,8 @@ interface NegotiationView {
   agreementId: string;
   convener: string;
   state: string;
+  agreementState?: AgreementStanding['state'];
+  agreementStateChange?: AgreementStanding['change'];
   parties: string[];
   terms: Agreement;
   rounds: RoundView[];
@@ -64,7 +66,7 @@ export function printNegotiation(n: NegotiationView, forwardedTo?: string): void
   printRecord([
     ['negotiation', n.id],
     ['agreement', `${n.agreementId} v${n.terms.version}`],
-    ['state', n.state],
+    ['state', stateLine(n)],
     ['convener', n.convener],
     ['parties', n.parties.join(', ')],
     ['template', n.template?.id],
@@ -84,6 +86,12 @@ export function printNegotiation(n: NegotiationView, forwardedTo?: string): void
     printLines(['', `round ${r.number} by ${r.author}, answering round ${r.answers ?? '-'}:`, ...r.changes.map((c) => `  ${c}`)]);
   }
   if (n.changesFromTemplate) printLines(['', `changes from template ${n.template!.id}:`, ...(n.changesFromTemplate.length ? n.changesFromTemplate.map((c) => `  ${c}`) : ['  (none)'])]);
+}
+
+/** "active (suspended by 522732 (operator) at …: reason)": an active negotiation with where its agreement stands now. */
+export function stateLine(n: { state: string; agreementState?: AgreementStanding['state']; agreementStateChange?: AgreementStanding['change'] }): string {
+  if (!n.agreementState || n.agreementState === 'active') return n.state;
+  return `${n.state} (agreement ${describeStanding({ state: n.agreementState, ...(n.agreementStateChange ? { change: n.agreementStateChange } : {}) })})`;
 }
 
 async function act(options: NodeOptions & { negotiation: string; operator?: string }, action: string, extra: Record<string, unknown> = {}): Promise<void> {
@@ -163,9 +171,19 @@ export function negotiationCommands(agreement: Command): void {
       else printLines(changes.length ? changes : ['(no changes)']);
     });
   node(agreement.command('list').description('the negotiations this node takes part in')).action(async (o: NodeOptions) => {
-    const rows = (await operatorCall(o, 'GET', '/v1/operator/agreements/drafts')) as Array<{ id: string; agreementId: string; version: number; convener: string; state: string; rounds: number; template: string | null }>;
+    const rows = (await operatorCall(o, 'GET', '/v1/operator/agreements/drafts')) as Array<{
+      id: string;
+      agreementId: string;
+      version: number;
+      convener: string;
+      state: string;
+      agreementState?: AgreementStanding['state'];
+      agreementStateChange?: AgreementStanding['change'];
+      rounds: number;
+      template: string | null;
+    }>;
     if (o.json) printJson(rows);
-    else printTable(['negotiation', 'agreement', 'version', 'convener', 'state', 'rounds', 'template'], rows.map((r) => [r.id, r.agreementId, String(r.version), r.convener, r.state, String(r.rounds), r.template ?? '']));
+    else printTable(['negotiation', 'agreement', 'version', 'convener', 'state', 'rounds', 'template'], rows.map((r) => [r.id, r.agreementId, String(r.version), r.convener, stateLine(r), String(r.rounds), r.template ?? '']));
   });
   node(agreement.command('report').description('the learning metric: rounds and time to active, from templates against from scratch')).action(async (o: NodeOptions) => {
     type Group = { agreements: number; active: number; meanRounds: number | null; medianRounds: number | null; medianHoursToActive: number | null };

@@ -1,13 +1,16 @@
 import { z } from 'zod';
 import {
   Agreement,
+  agreementStates,
   AgreementTemplate,
   describeNegotiation,
+  lifecycleActionNames,
   Negotiation,
   negotiationActionNames,
   parseDraftRequest,
   resolveTemplate,
   Round,
+  standingOf,
   templateLibrary,
   type NegotiationAction,
   type NegotiationActor,
@@ -16,7 +19,13 @@ import { requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute } from '../route.ts';
 
+/** Where the agreement stands once its negotiation is active: suspended, terminated or expired since (its lifecycle at this node). */
+const AgreementState = z.enum(agreementStates);
+/** The party's step that suspended or terminated it (only that party can resume a suspension). */
+const AgreementStateChange = z.object({ action: z.enum(lifecycleActionNames), party: z.string(), actor: z.string(), reason: z.string(), at: z.string() });
 const NegotiationView = Negotiation.extend({
+  agreementState: AgreementState.optional(),
+  agreementStateChange: AgreementStateChange.optional(),
   parties: z.array(z.string()),
   rounds: z.array(Round.extend({ changes: z.array(z.string()) })),
   changesFromTemplate: z.array(z.string()).optional(),
@@ -27,6 +36,8 @@ const NegotiationSummary = z.object({
   version: z.number(),
   convener: z.string(),
   state: z.string(),
+  agreementState: AgreementState.optional(),
+  agreementStateChange: AgreementStateChange.optional(),
   rounds: z.number(),
   template: z.string().nullable(),
   updatedAt: z.string(),
@@ -41,6 +52,9 @@ export function negotiationsPlugin(context: ServerContext): void {
   const self = runtime.config.node.division;
   const operator = { auth: 'operator' as const, tag: 'operator', before: (request: Parameters<typeof requireBearer>[0]) => requireBearer(request, runtime.operatorToken, 'operator') };
   const actor = (id: string | undefined): NegotiationActor => ({ node: self, id: id ?? 'operator', role: 'operator' });
+  // Once active, the negotiation is done: what counts is where the agreement stands in its lifecycle here.
+  const standing = (n: Negotiation) => (n.state === 'active' ? standingOf(runtime.lifecycles.lifecycle(n.agreementId), n.terms, runtime.clock()) : undefined);
+  const describe = (n: Negotiation) => describeNegotiation(n, standing(n));
 
   addRoute(app, openapi, {
     ...operator,
@@ -78,39 +92,44 @@ export function negotiationsPlugin(context: ServerContext): void {
     body: z.object({ operator: Person }).passthrough(),
     response: NegotiationView,
     errors: [400, 401, 403, 404, 409],
-    handler: async ({ body }) => describeNegotiation(await runtime.negotiations.draft(parseDraftRequest(body), actor(body.operator))),
+    handler: async ({ body }) => describe(await runtime.negotiations.draft(parseDraftRequest(body), actor(body.operator))),
   });
 
   addRoute(app, openapi, {
     ...operator,
     method: 'GET',
     url: '/v1/operator/agreements/drafts',
-    summary: 'Operator: the negotiations this node takes part in, newest first',
+    summary: 'Operator: the negotiations this node takes part in, newest first; an active one carries where its agreement stands now (`agreementState`: suspended, terminated, expired, and the step that put it there)',
     query: z.object({ agreementId: z.string().max(80).optional() }),
     response: z.array(NegotiationSummary),
     errors: [401],
     handler: async ({ query }) =>
-      (await runtime.negotiations.list(query.agreementId ? { agreementId: query.agreementId } : {})).map((n) => ({
-        id: n.id,
-        agreementId: n.agreementId,
-        version: n.terms.version,
-        convener: n.convener,
-        state: n.state,
-        rounds: n.rounds.length,
-        template: n.template?.id ?? null,
-        updatedAt: n.updatedAt,
-      })),
+      (await runtime.negotiations.list(query.agreementId ? { agreementId: query.agreementId } : {})).map((n) => {
+        const s = standing(n);
+        return {
+          id: n.id,
+          agreementId: n.agreementId,
+          version: n.terms.version,
+          convener: n.convener,
+          state: n.state,
+          ...(s ? { agreementState: s.state, ...(s.change ? { agreementStateChange: s.change } : {}) } : {}),
+          rounds: n.rounds.length,
+          template: n.template?.id ?? null,
+          updatedAt: n.updatedAt,
+        };
+      }),
   });
 
   addRoute(app, openapi, {
     ...operator,
     method: 'GET',
     url: '/v1/operator/agreements/drafts/:id',
-    summary: "Operator: one negotiation as this node holds it, each round with its diff against the round it answers (and against the template it came from)",
+    summary:
+      "Operator: one negotiation as this node holds it, each round with its diff against the round it answers (and against the template it came from); once active, where its agreement stands now (`agreementState`, `agreementStateChange`: who suspended or terminated it, when, why)",
     params: z.object({ id: z.string().max(100) }),
     response: NegotiationView,
     errors: [401, 404],
-    handler: async ({ params }) => describeNegotiation(await runtime.negotiations.get(params.id)),
+    handler: async ({ params }) => describe(await runtime.negotiations.get(params.id)),
   });
 
   addRoute(app, openapi, {
@@ -134,7 +153,7 @@ export function negotiationsPlugin(context: ServerContext): void {
     handler: async ({ params, body }) => {
       const { action, operator: person, ...input } = body;
       const { negotiation, forwardedTo } = await runtime.negotiations.act(params.id, action, actor(person), input);
-      return { negotiation: describeNegotiation(negotiation), ...(forwardedTo ? { forwardedTo } : {}) };
+      return { negotiation: describe(negotiation), ...(forwardedTo ? { forwardedTo } : {}) };
     },
   });
 
