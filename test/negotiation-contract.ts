@@ -274,4 +274,52 @@ export function negotiationContract(backend: Backend): void {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);
+
+  it('a negotiation message sent while the partner is down waits in the convener’s outbox and arrives exactly once after it comes back', async () => {
+    const pair = { ...terms, id: 'AGR-310118-320400-031', parties: [QINGPU, CHANGZHOU], topology: 'bridge', items: terms.items.map((i) => ({ ...i, acceptingNodes: [QINGPU], decidingNodes: [QINGPU, CHANGZHOU], grants: i.grants.map((g) => ({ ...g, provider: CHANGZHOU, requesters: [QINGPU] })) })), securityDuties: { ...terms.securityDuties, contacts: [terms.securityDuties.contacts[0]!, terms.securityDuties.contacts[2]!] } };
+    const drafted = await t.operator(QINGPU, '/v1/operator/agreements/drafts', { terms: pair, operator: 'wang.li' });
+    expect(drafted.status, JSON.stringify(drafted.json)).toBe(201);
+    const id: string = drafted.json.id;
+    const conversation = `agreement:${pair.id}`;
+    const qingpu = t.f.nodes.get(QINGPU)!.runtime!;
+    const copies = async () => (await qingpu.store.outbox.list()).filter((m) => m.kind === 'agreement.negotiation' && m.destination === CHANGZHOU && m.conversation === conversation);
+    const changzhou = t.f.nodes.get(CHANGZHOU)!;
+    await changzhou.stop();
+    try {
+      // Round 1 while Changzhou is down: the convener's step succeeds; the copy to Changzhou is queued.
+      expect((await act(QINGPU, id, { action: 'propose' })).json.negotiation).toMatchObject({ state: 'proposed', rounds: [{ number: 1, author: QINGPU }] });
+      // Tried, failed, and listed for the operator as still retrying.
+      const listed = await until(
+        'the copy waits in Qingpu’s outbox',
+        async () => ((await t.operator(QINGPU, '/v1/operator/outbox')).json.messages as Array<{ kind: string; destination: string; conversation: string }>).filter((m) => m.kind === 'agreement.negotiation' && m.destination === CHANGZHOU && m.conversation === conversation),
+        (m) => m.length > 0,
+      );
+      expect(listed).toEqual([expect.objectContaining({ status: 'pending', attempts: expect.any(Number), lastError: expect.any(String) })]);
+      expect((await copies()).map((m) => m.status)).toEqual(['pending']);
+    } finally {
+      if (!changzhou.running) await changzhou.start();
+    }
+
+    // Back up: the outbox delivers at its next try; Changzhou holds round 1, applied once.
+    qingpu.messages.kick();
+    const [copy] = await until('the copy is delivered', copies, (m) => m.length === 1 && m[0]!.status === 'delivered');
+    const held = await until('Changzhou holds round 1', () => show(CHANGZHOU, id), (n) => n.rounds?.length === 1);
+    expect(held).toMatchObject({ state: 'proposed', convener: QINGPU, rounds: [{ number: 1, author: QINGPU }] });
+    expect(await changzhou.runtime!.store.inbox.get(QINGPU, copy!.id)).toMatchObject({ kind: 'agreement.negotiation', result: 'applied' });
+    const received = async () => (await t.auditEntries(CHANGZHOU)).filter((e) => e.kind === 'agreement.negotiate' && e.detail.negotiation === id && e.outcome === 'received');
+    expect((await received()).map((e) => [e.detail.action, e.requester])).toEqual([['propose', QINGPU]]);
+
+    // Sent again (the same id and content, straight or through the hub): a replay, nothing applied again.
+    const envelope = { id: copy!.id, kind: 'agreement.negotiation', conversation, from: QINGPU, to: CHANGZHOU, payload: copy!.payload };
+    const again = await t.raw({ from: QINGPU, to: CHANGZHOU, path: '/v1/messages/inbox', body: envelope });
+    expect([again.status, again.json]).toEqual([200, { id: copy!.id, result: 'applied', replayed: true }]);
+    expect((await show(CHANGZHOU, id)).version).toBe(held.version);
+    expect(await received()).toHaveLength(1);
+
+    // And the negotiation goes on from there: Changzhou's acceptance reaches the convener.
+    expect((await act(CHANGZHOU, id, { action: 'accept', round: 1 })).status).toBe(200);
+    await until('Qingpu sees it accepted', () => show(QINGPU, id), (n) => n.state === 'accepted');
+    await until('Changzhou sees it accepted', () => show(CHANGZHOU, id), (n) => n.state === 'accepted');
+    expect((await received()).map((e) => e.detail.action)).toEqual(['propose', 'accept']);
+  }, 120_000);
 }
