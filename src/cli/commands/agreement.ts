@@ -1,27 +1,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { Agreement, PartySignature } from '../../agreements/index.ts';
+import { PartySignature } from '../../agreements/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { printJson, printRecord } from '../output.ts';
 import { agreementLifecycleCommands } from './agreement-lifecycle.ts';
-import { negotiationCommands, node, operatorCall, positive, printNegotiation, type NodeOptions } from './negotiation.ts';
+import { negotiationCommands, node, operatorCall, positive, printNegotiation, readTerms, type NodeOptions } from './negotiation.ts';
 import { endpointOf, locateNode, operatorTokenOf } from './locate.ts';
 import type { NodeConfig } from '../../config/index.ts';
 
 const Signatures = z.array(PartySignature);
-
-function readAgreement(path: string): Agreement {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    throw new TongbanError('VALIDATION_FAILED', `${path} cannot be read as JSON.`);
-  }
-  const parsed = Agreement.safeParse(raw);
-  if (!parsed.success) throw validationError(parsed.error);
-  return parsed.data;
-}
 
 function readSignatures(path: string): PartySignature[] {
   if (!existsSync(path)) return [];
@@ -64,7 +52,7 @@ export function agreementCommand(program: Command): void {
     .action(async (o: NodeOptions & { negotiation?: string; round?: number; file?: string; operator?: string }) => {
       if (!o.negotiation === !o.file) throw new TongbanError('BAD_REQUEST', 'Give either --negotiation or --file.');
       if (o.file) {
-        const answer = await operatorCall(o, 'POST', '/v1/operator/agreements/accept', { agreement: readAgreement(o.file), ...(o.operator ? { operator: o.operator } : {}) });
+        const answer = await operatorCall(o, 'POST', '/v1/operator/agreements/accept', { agreement: readTerms(o.file), ...(o.operator ? { operator: o.operator } : {}) });
         return o.json ? printJson(answer) : printRecord(Object.entries(answer as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
       }
       const answer = (await operatorCall(o, 'POST', `/v1/operator/agreements/drafts/${encodeURIComponent(o.negotiation!)}/actions`, {
@@ -95,7 +83,7 @@ export function agreementCommand(program: Command): void {
         return options.json ? printJson(answer) : printNegotiation(answer.negotiation, answer.forwardedTo);
       }
       if (!options.file || !options.signatures) throw new TongbanError('BAD_REQUEST', 'Give --negotiation, or --file with --signatures.');
-      const terms = readAgreement(options.file);
+      const terms = readTerms(options.file);
       const signature = PartySignature.parse(await operatorCall(options, 'POST', '/v1/operator/agreements/sign', { agreement: terms }));
       const signatures = [...readSignatures(options.signatures).filter((s) => s.division !== signature.division), signature];
       writeFileSync(options.signatures, JSON.stringify(signatures, null, 2) + '\n');
@@ -111,7 +99,7 @@ export function agreementCommand(program: Command): void {
     .requiredOption('--signatures <path>', 'the signatures collected with "tongban agreement sign"')
     .option('--federation <dir>', 'federation folder holding the nodes', 'var/demo')
     .action(async (options: { node: string; file: string; signatures: string; federation: string }) => {
-      const terms = readAgreement(options.file);
+      const terms = readTerms(options.file);
       const signatures = readSignatures(options.signatures);
       const missing = terms.parties.filter((p) => !signatures.some((s) => s.division === p));
       if (missing.length > 0) throw new TongbanError('BAD_REQUEST', `${terms.id} still needs the signature of ${missing.join(', ')} (tongban agreement sign --node …).`);
