@@ -1,12 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextStateChange, signStateChange, emptyLifecycle, Agreement } from '../src/agreements/index.ts';
 import { fromBase64url } from '../src/crypto/base64url.ts';
 import { sampleSubjects } from '../src/demo/registries.ts';
-import { signSnapshot, type DirectorySnapshot } from '../src/directory/index.ts';
+import { type DirectorySnapshot } from '../src/directory/index.ts';
 import { runTongban } from './support/cli.ts';
-import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
+import { startTestFederation, withStandInHub, type Backend, type TestFederation } from './support/federation.ts';
 
 const HUB = '100000';
 const SANDU = '522732';
@@ -203,15 +202,7 @@ export function agreementLifecycleContract(backend: Backend): void {
 
       // Published in a snapshot signed with the real hub key.
       const forged: DirectorySnapshot = { ...body, version: body.version + 1, agreementStates: [...(body.agreementStates ?? []), byHub] };
-      const jws = await signSnapshot(t.key(HUB), forged);
-      const port = Number(new URL(t.f.hub.endpoint).port);
-      await t.f.hub.stop();
-      const fake: Server = createServer((_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ snapshot: jws, version: forged.version, expiresAt: forged.expiresAt }));
-      });
-      await new Promise<void>((resolve) => fake.listen(port, '127.0.0.1', resolve));
-      try {
+      await withStandInHub(t, forged, async () => {
         const refreshed = await t.operator(ANJI, '/v1/operator/directory/refresh', {});
         expect(refreshed.json).toMatchObject({ refreshed: true, version: forged.version });
         const refusals = (await stateEntries(ANJI, SANDU_ANJI)).filter((e) => e.outcome === 'refused');
@@ -219,11 +210,7 @@ export function agreementLifecycleContract(backend: Backend): void {
         expect(refusals.at(-1)).toMatchObject({ code: 'AGREEMENT_STATE_INVALID', detail: { source: 'snapshot' } });
         // The bridge works on: Sandu and Anji still hold the agreement as active.
         expect((await household(ANJI, SANDU_ANJI)).status).toBe(200);
-      } finally {
-        await new Promise<void>((resolve) => fake.close(() => resolve()));
-        fake.closeAllConnections();
-        await t.f.hub.start();
-      }
+      });
       expect((await stateEntries(SANDU, SANDU_ANJI)).find((e) => e.outcome === 'refused')).toMatchObject({ code: 'AGREEMENT_STATE_INVALID', requester: ANJI });
     }, 60_000);
   });

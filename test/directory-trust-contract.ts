@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64url } from '../src/crypto/base64url.ts';
 import { canonicalJson, generateEncryptionKey, signJws, type SigningKey } from '../src/crypto/index.ts';
 import { sampleSubjects } from '../src/demo/registries.ts';
-import { signSnapshot, type DirectorySnapshot } from '../src/directory/index.ts';
-import { generateSigningKey, startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
+import { type DirectorySnapshot } from '../src/directory/index.ts';
+import { generateSigningKey, startTestFederation, withStandInHub, type Backend, type TestFederation } from './support/federation.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../bin/tongban.js', import.meta.url).pathname;
@@ -223,16 +222,7 @@ export function directoryTrustContract(backend: Backend): void {
         agreements: body.agreements.map((a) => (a.agreement.id === SANDU_ANJI ? { agreement: swapped as typeof a.agreement, signatures: [] } : a)),
       };
       forged.agreements.find((a) => a.agreement.id === SANDU_ANJI)!.signatures = await signBy(swapped, ['320400', '310118']);
-      const jws = await signSnapshot(t.key(HUB), forged);
-
-      const port = Number(new URL(t.f.hub.endpoint).port);
-      await t.f.hub.stop();
-      const fake: Server = createServer((_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ snapshot: jws, version: forged.version, expiresAt: forged.expiresAt }));
-      });
-      await new Promise<void>((resolve) => fake.listen(port, '127.0.0.1', resolve));
-      try {
+      await withStandInHub(t, forged, async () => {
         for (const division of ['522732', '330523']) {
           const refreshed = await t.operator(division, '/v1/operator/directory/refresh', {});
           expect(refreshed.json).toMatchObject({ refreshed: true, version: forged.version });
@@ -251,11 +241,7 @@ export function directoryTrustContract(backend: Backend): void {
         });
         expect(anji.status).toBe(200);
         expect(anji.json.response.data.idNumber).toBe(person);
-      } finally {
-        await new Promise<void>((resolve) => fake.close(() => resolve()));
-        fake.closeAllConnections();
-        await t.f.hub.start();
-      }
+      });
     }, 30_000);
   });
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -7,6 +8,7 @@ import { expect } from 'vitest';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/index.ts';
 import { generateSigningKey, signingKeyFromJwk, type SigningKey } from '../../src/crypto/index.ts';
+import { signSnapshot, type DirectorySnapshot } from '../../src/directory/index.ts';
 import { signedRequestHeaders } from '../../src/exchange/index.ts';
 import { demoFederation, startFederation, type FederationConfigInput, type RunningFederation } from '../../src/federation/index.ts';
 import { postgresUrl } from './postgres.ts';
@@ -160,3 +162,25 @@ function serverLogFile(backend: Backend): string {
 }
 
 export { generateSigningKey };
+
+/**
+ * Puts a stand-in in the hub's place that serves `snapshot` signed with the real hub key (a
+ * malicious hub), runs `check`, then puts the real hub back.
+ */
+export async function withStandInHub(t: TestFederation, snapshot: DirectorySnapshot, check: () => Promise<void>): Promise<void> {
+  const jws = await signSnapshot(t.key('100000'), snapshot);
+  const port = Number(new URL(t.f.hub.endpoint).port);
+  await t.f.hub.stop();
+  const fake: Server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ snapshot: jws, version: snapshot.version, expiresAt: snapshot.expiresAt }));
+  });
+  await new Promise<void>((resolve) => fake.listen(port, '127.0.0.1', resolve));
+  try {
+    await check();
+  } finally {
+    await new Promise<void>((resolve) => fake.close(() => resolve()));
+    fake.closeAllConnections();
+    await t.f.hub.start();
+  }
+}
