@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type * as OidcModuleNamespace from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC, default as ProviderClass } from 'oidc-provider';
 import type { AuditLog } from '../audit/index.ts';
 import type { Store } from '../store/index.ts';
@@ -14,7 +15,7 @@ export const CLI_CLIENT_ID = 'tongban-cli';
 export const OIDC_MOUNT = '/oidc';
 export const ACCESS_TOKEN_TTL_SECONDS = 600;
 
-type OidcModule = typeof import('oidc-provider');
+type OidcModule = typeof OidcModuleNamespace;
 let loaded: Promise<OidcModule> | undefined;
 
 /**
