@@ -105,6 +105,21 @@ export function identityProviderContract(backend: Backend): void {
     // Another node's callback, a division that is no node: refused at the hub, never redirected there.
     expect((await auth({ client_id: SANDU, redirect_uri: callbackOf(ANJI), ...challenge })).status).toBe(400);
     expect((await auth({ client_id: '440300', redirect_uri: 'http://127.0.0.1:1/v1/auth/callback', ...challenge })).status).toBe(400);
+    // Only the hub is a provider.
+    expect((await fetch(`${t.f.nodes.get(SANDU)!.endpoint}/oidc/.well-known/openid-configuration`)).status).toBe(404);
+  });
+
+  it('the CLI (client tongban-cli) starts a device authorization; a node client cannot', async () => {
+    const start = (clientId: string) =>
+      fetch(`${hub}/oidc/device/auth`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: clientId, scope: 'openid tongban offline_access' }).toString() });
+    const cli = await start('tongban-cli');
+    expect(cli.status).toBe(200);
+    const body = (await cli.json()) as { device_code: string; user_code: string; verification_uri: string };
+    expect(body.verification_uri).toBe(`${hub}/oidc/device`);
+    expect(body.user_code).toMatch(/\S{4}/);
+    expect((await start(SANDU)).status).toBe(400);
+    const page = await fetch(body.verification_uri);
+    expect(await page.text()).toContain('Enter the code');
   });
 
   it('staff are enrolled by their own node only: the node is the signer, never the body', async () => {
