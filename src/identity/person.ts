@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
 /** The roles a staff member can hold at their node (窗口人员, 审批人员, 主管, 数据管理员, 节点运维). */
@@ -27,5 +28,5 @@ export type Person = z.infer<typeof Person>;
 
 /** What a node's or the hub's routes ask: who is this (UNAUTHORIZED, 401, when nobody provable). */
 export interface Authenticator {
-  authenticate(request: import('fastify').FastifyRequest): Promise<Person>;
+  authenticate(request: FastifyRequest): Promise<Person>;
 }
