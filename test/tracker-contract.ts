@@ -1,0 +1,230 @@
+import { createServer, type Server } from 'node:http';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { standInOidcKey, type TokenIssuer } from './support/citizen-tokens.ts';
+import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
+
+const SANDU = '522732';
+const ANJI = '330523';
+const CHANGZHOU = '320400';
+const QINGPU = '310118';
+const HUB = '100000';
+
+/**
+ * The citizen's data tracker over a real federation (hub and four nodes, HTTP on loopback): the
+ * hub asks every node with the citizen's token, each node answers from its own audit log under its
+ * own keyed hash of the citizen's ID number, signed; nothing about another citizen comes back.
+ */
+export function trackerContract(backend: Backend): void {
+  let t: TestFederation;
+  let tokens: TokenIssuer;
+  let alice: string;
+  let bob: string;
+  const aliceRequests = new Set<string>();
+  const bobRequests = new Set<string>();
+
+  /** An operator at `from` asks Sandu for a citizen's household record. */
+  const askSandu = (from: string, idNumber: string, extra: Record<string, unknown> = {}) =>
+    t.operator(from, '/v1/operator/exchange', { provider: SANDU, service: 'household.residence-proof', subject: { type: 'idNumber', value: idNumber }, purpose: '户籍类证明开具', ...extra });
+
+  const hubTracker = async (token: string | undefined, query = '') => {
+    const response = await fetch(new URL(`/v1/tracker${query}`, t.f.hub.endpoint), { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    return { status: response.status, type: response.headers.get('content-type'), json: (await response.json()) as any };
+  };
+  const nodeEntries = async (division: string, token: string | undefined, query = '') => {
+    const response = await fetch(new URL(`/v1/tracker/entries${query}`, t.f.nodes.get(division)!.endpoint), { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    return { status: response.status, headers: response.headers, json: (await response.json()) as any };
+  };
+
+  beforeAll(async () => {
+    t = await startTestFederation(backend);
+    tokens = await standInOidcKey(t);
+    const db = new BetterSqlite3(t.f.registryPath(SANDU), { readonly: true });
+    const people = db.prepare('SELECT id_number AS idNumber FROM household LIMIT 2').all() as Array<{ idNumber: string }>;
+    db.close();
+    [alice, bob] = people.map((p) => p.idNumber) as [string, string];
+    // Alice's data is asked for at three nodes (two bridges and one through the hub) and once refused.
+    for (const from of [ANJI, CHANGZHOU, QINGPU]) {
+      const r = await askSandu(from, alice);
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      aliceRequests.add(r.json.requestId);
+    }
+    const refused = await askSandu(ANJI, alice, { purpose: '商业营销', agreementId: 'AGR-522732-330523-001', itemCode: 'N034', fields: ['name'] });
+    expect(refused.status).toBe(403);
+    const other = await askSandu(ANJI, bob);
+    expect(other.status).toBe(200);
+    bobRequests.add(other.json.requestId);
+  }, 300_000);
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('lists the accesses to the signed-in citizen from every node that made or answered one, and nothing about anyone else', async () => {
+    const { status, json } = await hubTracker(await tokens.citizen(alice));
+    expect(status, JSON.stringify(json)).toBe(200);
+    // Every approved node of the directory answered, the hub included: none is silently left out.
+    expect(json.sources.map((s: any) => [s.division, s.status])).toEqual([HUB, QINGPU, CHANGZHOU, ANJI, SANDU].sort().map((d) => [d, 'ok']));
+    const exchanges = json.entries.filter((e: any) => e.kind.startsWith('exchange.'));
+    // Sandu answered three requests and refused one; each requester logged its own.
+    const nodes = new Set(exchanges.map((e: any) => e.node));
+    expect([...nodes].sort()).toEqual([QINGPU, CHANGZHOU, ANJI, SANDU].sort());
+    for (const requestId of aliceRequests) {
+      const rows = exchanges.filter((e: any) => e.requestId === requestId);
+      expect(rows.map((e: any) => e.kind).sort()).toEqual(['exchange.provide', 'exchange.request']);
+      for (const row of rows) {
+        expect(row).toMatchObject({ outcome: 'allowed', service: 'household.residence-proof', purpose: '户籍类证明开具', provider: SANDU, itemCode: 'N034' });
+        expect(row.agreementId).toMatch(/^AGR-/);
+        expect(row.fields.length).toBeGreaterThan(0);
+      }
+    }
+    const refusals = exchanges.filter((e: any) => e.outcome === 'refused');
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.every((e: any) => e.code === 'PURPOSE_NOT_ALLOWED' && e.purpose === '商业营销' && e.requester === ANJI)).toBe(true);
+    // Nothing about Bob, and nothing that is not Alice's.
+    expect(exchanges.some((e: any) => bobRequests.has(e.requestId))).toBe(false);
+    expect(exchanges.every((e: any) => aliceRequests.has(e.requestId) || e.outcome === 'refused')).toBe(true);
+    // Newest first, and no personal value anywhere in the answer.
+    const times = json.entries.map((e: any) => Date.parse(e.at));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(JSON.stringify(json)).not.toContain(alice);
+
+    const forBob = await hubTracker(await tokens.citizen(bob));
+    expect(forBob.status).toBe(200);
+    const bobExchanges = forBob.json.entries.filter((e: any) => e.kind.startsWith('exchange.'));
+    expect(new Set(bobExchanges.map((e: any) => e.requestId))).toEqual(bobRequests);
+    expect(bobExchanges.map((e: any) => e.node).sort()).toEqual([ANJI, SANDU].sort());
+  });
+
+  it('records at each node that the citizen looked, under their keyed hash and nothing else', async () => {
+    await hubTracker(await tokens.citizen(alice));
+    for (const division of [SANDU, ANJI, CHANGZHOU, QINGPU]) {
+      const entries = await t.auditEntries(division);
+      const exchange = entries.find((e) => aliceRequests.has(e.requestId));
+      const looks = entries.filter((e) => e.kind === 'tracker.read');
+      expect(looks.length, division).toBeGreaterThan(0);
+      expect(looks.filter((e) => e.subjectHash === exchange.subjectHash).length, division).toBeGreaterThan(0);
+      expect(JSON.stringify(looks)).not.toContain(alice);
+    }
+    // The look shows in the citizen's own tracker afterwards.
+    const { json } = await hubTracker(await tokens.citizen(alice));
+    expect(json.entries.some((e: any) => e.kind === 'tracker.read' && e.node === SANDU)).toBe(true);
+  });
+
+  it('pages through every node without losing or repeating a row', async () => {
+    const token = await tokens.citizen(alice);
+    const all = (await hubTracker(token, '?limit=200')).json.entries.filter((e: any) => e.kind !== 'tracker.read');
+    // Three allowed exchanges (two rows each) and a refusal at both ends at least.
+    expect(all.length).toBeGreaterThanOrEqual(8);
+    const seen: any[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const { status, json } = await hubTracker(token, `?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(status).toBe(200);
+      expect(json.entries.length).toBeLessThanOrEqual(3);
+      seen.push(...json.entries);
+      cursor = json.next;
+      pages += 1;
+    } while (cursor && pages < 50);
+    expect(cursor).toBeNull();
+    const key = (e: any) => `${e.node}:${e.seq}`;
+    expect(new Set(seen.map(key)).size).toBe(seen.length);
+    // Every row of the big page is in the paged walk (the walk adds its own looks).
+    const walked = new Set(seen.map(key));
+    expect(all.filter((e: any) => !walked.has(key(e)))).toEqual([]);
+    expect((await hubTracker(token, '?cursor=not-a-cursor')).status).toBe(400);
+  });
+
+  it("answers at each node signed, bound to the caller's nonce and token, only for the token's citizen", async () => {
+    const token = await tokens.citizen(alice);
+    const r = await nodeEntries(SANDU, token, '?nonce=abcdefghijklmnop1234&limit=500');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('signature')).toMatch(/^tongban=/);
+    expect(r.headers.get('content-digest')).toBeTruthy();
+    expect(r.json).toMatchObject({ node: SANDU, nonce: 'abcdefghijklmnop1234' });
+    expect(r.json.entries.filter((e: any) => aliceRequests.has(e.requestId)).length).toBe(3);
+    expect(r.json.entries.some((e: any) => bobRequests.has(e.requestId))).toBe(false);
+  });
+
+  it('refuses a forged, expired, misaddressed or staff proof, at the node and at the hub', async () => {
+    const cases: Array<[string, string | undefined, number, string]> = [
+      ['no token', undefined, 401, 'UNAUTHORIZED'],
+      ['the operator token', t.f.operatorToken(SANDU), 401, 'UNAUTHORIZED'],
+      ['forged (a key the hub never had)', await tokens.sign({ tongban_kind: 'citizen', tongban_id_number: alice }, { key: tokens.strangerKey }), 401, 'UNAUTHORIZED'],
+      ['expired', await tokens.citizen(alice, { issuedAt: new Date(Date.now() - 3600_000), expiresInSeconds: 600 }), 401, 'UNAUTHORIZED'],
+      ['for another audience', await tokens.sign({ tongban_kind: 'citizen', tongban_id_number: alice }, { audience: SANDU }), 401, 'UNAUTHORIZED'],
+      ['from another issuer', await tokens.sign({ tongban_kind: 'citizen', tongban_id_number: alice }, { issuer: 'http://127.0.0.1:1/oidc' }), 401, 'UNAUTHORIZED'],
+      ['a staff member', await tokens.staff(SANDU, ['clerk']), 403, 'TRACKER_CITIZEN_ONLY'],
+    ];
+    for (const [what, token, status, code] of cases) {
+      for (const [where, answer] of [
+        ['node', await nodeEntries(SANDU, token)],
+        ['hub', await hubTracker(token)],
+      ] as const) {
+        expect(answer.status, `${what} at the ${where}`).toBe(status);
+        expect(answer.json.code, `${what} at the ${where}`).toBe(code);
+        expect(answer.json.entries, `${what} at the ${where}`).toBeUndefined();
+      }
+    }
+  });
+
+  it('lists a node that is down as unavailable, and the others still answer', async () => {
+    const changzhou = t.f.nodes.get(CHANGZHOU)!;
+    await changzhou.stop();
+    try {
+      const { status, json } = await hubTracker(await tokens.citizen(alice));
+      expect(status).toBe(200);
+      expect(json.sources.find((s: any) => s.division === CHANGZHOU)).toMatchObject({ status: 'unavailable', entries: 0 });
+      expect(json.sources.filter((s: any) => s.status === 'ok').map((s: any) => s.division).sort()).toEqual([HUB, QINGPU, ANJI, SANDU].sort());
+      expect(json.entries.some((e: any) => e.node === CHANGZHOU)).toBe(false);
+      expect(json.entries.some((e: any) => e.node === SANDU)).toBe(true);
+    } finally {
+      await changzhou.start();
+      // A restarted in-process node checks tokens against the hub again: give it the stand-in key too.
+      tokens = await standInOidcKey(t);
+    }
+  });
+
+  it("refuses a node's answer that is unsigned, or a signed answer replayed from another request", async () => {
+    const token = await tokens.citizen(alice);
+    // A real, signed answer of Changzhou to an earlier request (another nonce).
+    const earlier = await fetch(new URL('/v1/tracker/entries?nonce=earlier-request-nonce-1', t.f.nodes.get(CHANGZHOU)!.endpoint), { headers: { authorization: `Bearer ${token}` } });
+    const replayed = { headers: Object.fromEntries(earlier.headers), body: await earlier.text() };
+    expect(earlier.status).toBe(200);
+    expect(JSON.parse(replayed.body).entries.length).toBeGreaterThan(0);
+    const unsigned = { headers: { 'content-type': 'application/json; charset=utf-8' }, body: replayed.body };
+    for (const [what, answer, code] of [
+      ['unsigned', unsigned, 'SIGNATURE_INVALID'],
+      ['replayed', replayed, 'PEER_RESPONSE_INVALID'],
+    ] as const) {
+      await withStandInNode(t, CHANGZHOU, answer, async () => {
+        const { status, json } = await hubTracker(token);
+        expect(status, what).toBe(200);
+        expect(json.sources.find((s: any) => s.division === CHANGZHOU), what).toMatchObject({ status: 'invalid', code, entries: 0 });
+        expect(json.entries.some((e: any) => e.node === CHANGZHOU), what).toBe(false);
+        expect(json.entries.some((e: any) => e.node === SANDU), what).toBe(true);
+      });
+    }
+    tokens = await standInOidcKey(t);
+  });
+}
+
+/** Puts a server in a node's place that answers every request with `answer` (a malicious or replaying node), then the node back. */
+async function withStandInNode(t: TestFederation, division: string, answer: { headers: Record<string, string>; body: string }, check: () => Promise<void>): Promise<void> {
+  const node = t.f.nodes.get(division)!;
+  const port = Number(new URL(node.endpoint).port);
+  await node.stop();
+  const headers = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !['content-length', 'connection', 'keep-alive', 'transfer-encoding', 'date'].includes(name)));
+  const fake: Server = createServer((_request, response) => {
+    response.writeHead(200, headers);
+    response.end(answer.body);
+  });
+  await new Promise<void>((resolve) => fake.listen(port, '127.0.0.1', resolve));
+  try {
+    await check();
+  } finally {
+    await new Promise<void>((resolve) => fake.close(() => resolve()));
+    fake.closeAllConnections();
+    await node.start();
+  }
+}
