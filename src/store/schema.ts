@@ -37,7 +37,33 @@ export interface NegotiationTables {
   agreement_acceptances: { agreement_id: string; version: number; hash: string; negotiation_id: string | null; accepted_at: string };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables {
+/** Hub identity (migration 010): people who sign in at the hub, and the OIDC provider's state. */
+export interface IdentityTables {
+  people: {
+    id: string;
+    login: string;
+    kind: string;
+    name: string;
+    id_number: string | null;
+    node: string | null;
+    roles: string;
+    password_hash: string;
+    disabled: number;
+    created_at: string;
+  };
+  oidc_payloads: {
+    model: string;
+    id: string;
+    payload: string;
+    grant_id: string | null;
+    user_code: string | null;
+    uid: string | null;
+    expires_at: number | string | null;
+    consumed_at: number | string | null;
+  };
+}
+
+export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;

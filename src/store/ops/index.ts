@@ -5,6 +5,7 @@ import { acceptancesOps, negotiationsOps } from './negotiations.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { accountsOps, caseMessagesOps, casesOps } from './cases.ts';
 import { inboxOps, outboxOps } from './messages.ts';
+import { oidcPayloadsOps, peopleOps } from './identity.ts';
 import { agreementStatesOps, agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
 
 /** The repositories over one connection or transaction. */
@@ -28,5 +29,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     accounts: accountsOps(context),
     negotiations: negotiationsOps(context),
     acceptances: acceptancesOps(context),
+    people: peopleOps(context),
+    oidcPayloads: oidcPayloadsOps(context),
   };
 }
