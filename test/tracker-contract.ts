@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { standInOidcKey, type TokenIssuer } from './support/citizen-tokens.ts';
+import { hubTokens, type HubTokens } from './support/citizen-tokens.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
 const SANDU = '522732';
@@ -17,7 +17,9 @@ const HUB = '100000';
  */
 export function trackerContract(backend: Backend): void {
   let t: TestFederation;
-  let tokens: TokenIssuer;
+  let tokens: HubTokens;
+  let aliceToken: string;
+  let bobToken: string;
   let alice: string;
   let bob: string;
   const aliceRequests = new Set<string>();
@@ -38,11 +40,14 @@ export function trackerContract(backend: Backend): void {
 
   beforeAll(async () => {
     t = await startTestFederation(backend);
-    tokens = await standInOidcKey(t);
+    tokens = await hubTokens(t);
     const db = new BetterSqlite3(t.f.registryPath(SANDU), { readonly: true });
     const people = db.prepare('SELECT id_number AS idNumber FROM household LIMIT 2').all() as Array<{ idNumber: string }>;
     db.close();
     [alice, bob] = people.map((p) => p.idNumber) as [string, string];
+    // Both sign in at the hub (authorization code + PKCE through a node's client): real access tokens.
+    aliceToken = await tokens.signInCitizen(alice, { node: ANJI });
+    bobToken = await tokens.signInCitizen(bob, { node: SANDU });
     // Alice's data is asked for at three nodes (two bridges and one through the hub) and once refused.
     for (const from of [ANJI, CHANGZHOU, QINGPU]) {
       const r = await askSandu(from, alice);
@@ -60,7 +65,7 @@ export function trackerContract(backend: Backend): void {
   });
 
   it('lists the accesses to the signed-in citizen from every node that made or answered one, and nothing about anyone else', async () => {
-    const { status, json } = await hubTracker(await tokens.citizen(alice));
+    const { status, json } = await hubTracker(aliceToken);
     expect(status, JSON.stringify(json)).toBe(200);
     // Every approved node of the directory answered, the hub included: none is silently left out.
     expect(json.sources.map((s: any) => [s.division, s.status])).toEqual([HUB, QINGPU, CHANGZHOU, ANJI, SANDU].sort().map((d) => [d, 'ok']));
@@ -88,7 +93,7 @@ export function trackerContract(backend: Backend): void {
     expect(times).toEqual([...times].sort((a, b) => b - a));
     expect(JSON.stringify(json)).not.toContain(alice);
 
-    const forBob = await hubTracker(await tokens.citizen(bob));
+    const forBob = await hubTracker(bobToken);
     expect(forBob.status).toBe(200);
     const bobExchanges = forBob.json.entries.filter((e: any) => e.kind.startsWith('exchange.'));
     expect(new Set(bobExchanges.map((e: any) => e.requestId))).toEqual(bobRequests);
@@ -96,7 +101,7 @@ export function trackerContract(backend: Backend): void {
   });
 
   it('records at each node that the citizen looked, under their keyed hash and nothing else', async () => {
-    await hubTracker(await tokens.citizen(alice));
+    await hubTracker(aliceToken);
     for (const division of [SANDU, ANJI, CHANGZHOU, QINGPU]) {
       const entries = await t.auditEntries(division);
       const exchange = entries.find((e) => aliceRequests.has(e.requestId));
@@ -106,12 +111,12 @@ export function trackerContract(backend: Backend): void {
       expect(JSON.stringify(looks)).not.toContain(alice);
     }
     // The look shows in the citizen's own tracker afterwards.
-    const { json } = await hubTracker(await tokens.citizen(alice));
+    const { json } = await hubTracker(aliceToken);
     expect(json.entries.some((e: any) => e.kind === 'tracker.read' && e.node === SANDU)).toBe(true);
   });
 
   it('pages through every node without losing or repeating a row', async () => {
-    const token = await tokens.citizen(alice);
+    const token = aliceToken;
     const all = (await hubTracker(token, '?limit=200')).json.entries.filter((e: any) => e.kind !== 'tracker.read');
     // Three allowed exchanges (two rows each) and a refusal at both ends at least.
     expect(all.length).toBeGreaterThanOrEqual(8);
@@ -136,7 +141,7 @@ export function trackerContract(backend: Backend): void {
   });
 
   it("answers at each node signed, bound to the caller's nonce and token, only for the token's citizen", async () => {
-    const token = await tokens.citizen(alice);
+    const token = aliceToken;
     const r = await nodeEntries(SANDU, token, '?nonce=abcdefghijklmnop1234&limit=500');
     expect(r.status).toBe(200);
     expect(r.headers.get('signature')).toMatch(/^tongban=/);
@@ -150,11 +155,12 @@ export function trackerContract(backend: Backend): void {
     const cases: Array<[string, string | undefined, number, string]> = [
       ['no token', undefined, 401, 'UNAUTHORIZED'],
       ['the operator token', t.f.operatorToken(SANDU), 401, 'UNAUTHORIZED'],
-      ['forged (a key the hub never had)', await tokens.sign({ tongban_kind: 'citizen', tongban_id_number: alice }, { key: tokens.strangerKey }), 401, 'UNAUTHORIZED'],
-      ['expired', await tokens.citizen(alice, { issuedAt: new Date(Date.now() - 3600_000), expiresInSeconds: 600 }), 401, 'UNAUTHORIZED'],
-      ['for another audience', await tokens.sign({ tongban_kind: 'citizen', tongban_id_number: alice }, { audience: SANDU }), 401, 'UNAUTHORIZED'],
-      ['from another issuer', await tokens.sign({ tongban_kind: 'citizen', tongban_id_number: alice }, { issuer: 'http://127.0.0.1:1/oidc' }), 401, 'UNAUTHORIZED'],
-      ['a staff member', await tokens.staff(SANDU, ['clerk']), 403, 'TRACKER_CITIZEN_ONLY'],
+      ['forged (a key the hub never had)', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { key: tokens.strangerKey }), 401, 'UNAUTHORIZED'],
+      ['expired', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { issuedAt: new Date(Date.now() - 3600_000), expiresInSeconds: 600 }), 401, 'UNAUTHORIZED'],
+      ['for another audience', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { audience: SANDU }), 401, 'UNAUTHORIZED'],
+      ['from another issuer', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { issuer: 'http://127.0.0.1:1/oidc' }), 401, 'UNAUTHORIZED'],
+      ['not an access token (typ JWT)', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { typ: 'JWT' }), 401, 'UNAUTHORIZED'],
+      ['a staff member', await tokens.craft({ tongban_kind: 'staff', tongban_node: SANDU, tongban_roles: ['clerk'] }), 403, 'TRACKER_CITIZEN_ONLY'],
     ];
     for (const [what, token, status, code] of cases) {
       for (const [where, answer] of [
@@ -172,7 +178,7 @@ export function trackerContract(backend: Backend): void {
     const changzhou = t.f.nodes.get(CHANGZHOU)!;
     await changzhou.stop();
     try {
-      const { status, json } = await hubTracker(await tokens.citizen(alice));
+      const { status, json } = await hubTracker(aliceToken);
       expect(status).toBe(200);
       expect(json.sources.find((s: any) => s.division === CHANGZHOU)).toMatchObject({ status: 'unavailable', entries: 0 });
       expect(json.sources.filter((s: any) => s.status === 'ok').map((s: any) => s.division).sort()).toEqual([HUB, QINGPU, ANJI, SANDU].sort());
@@ -180,13 +186,11 @@ export function trackerContract(backend: Backend): void {
       expect(json.entries.some((e: any) => e.node === SANDU)).toBe(true);
     } finally {
       await changzhou.start();
-      // A restarted in-process node checks tokens against the hub again: give it the stand-in key too.
-      tokens = await standInOidcKey(t);
     }
   });
 
   it("refuses a node's answer that is unsigned, or a signed answer replayed from another request", async () => {
-    const token = await tokens.citizen(alice);
+    const token = aliceToken;
     // A real, signed answer of Changzhou to an earlier request (another nonce).
     const earlier = await fetch(new URL('/v1/tracker/entries?nonce=earlier-request-nonce-1', t.f.nodes.get(CHANGZHOU)!.endpoint), { headers: { authorization: `Bearer ${token}` } });
     const replayed = { headers: Object.fromEntries(earlier.headers), body: await earlier.text() };
@@ -205,7 +209,6 @@ export function trackerContract(backend: Backend): void {
         expect(json.entries.some((e: any) => e.node === SANDU), what).toBe(true);
       });
     }
-    tokens = await standInOidcKey(t);
   });
 }
 
