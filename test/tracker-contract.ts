@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
 import { hubTokens, type HubTokens } from './support/citizen-tokens.ts';
+import { runTongban } from './support/cli.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
 const SANDU = '522732';
@@ -98,6 +100,32 @@ export function trackerContract(backend: Backend): void {
     const bobExchanges = forBob.json.entries.filter((e: any) => e.kind.startsWith('exchange.'));
     expect(new Set(bobExchanges.map((e: any) => e.requestId))).toEqual(bobRequests);
     expect(bobExchanges.map((e: any) => e.node).sort()).toEqual([ANJI, SANDU].sort());
+  });
+
+  it('tongban tracker prints the citizen\'s accesses as a table or JSON, and sends the token only to the hub that issued it', async () => {
+    const cwd = tmpdir();
+    const json = await runTongban(['tracker', '--hub', t.f.hub.endpoint, '--limit', '4', '--all', '--json'], { cwd, env: { TONGBAN_TOKEN: aliceToken } });
+    expect(json.code, json.stderr).toBe(0);
+    const answer = JSON.parse(json.stdout);
+    expect(answer.next).toBeNull();
+    expect(new Set(answer.entries.filter((e: any) => aliceRequests.has(e.requestId)).map((e: any) => e.node))).toEqual(new Set([SANDU, ANJI, CHANGZHOU, QINGPU]));
+    expect(answer.entries.some((e: any) => bobRequests.has(e.requestId))).toBe(false);
+
+    const table = await runTongban(['tracker', '--hub', t.f.hub.endpoint, '--token', aliceToken, '--limit', '200'], { cwd });
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^WHEN\s+NODE\s+WHO\s+WHAT\s+PURPOSE\s+AGREEMENT\s+OUTCOME$/);
+    expect(lines.some((l) => l.includes(SANDU) && l.includes('answered household.residence-proof') && l.includes('户籍类证明开具') && l.includes('allowed'))).toBe(true);
+    expect(lines.some((l) => l.includes('refused (PURPOSE_NOT_ALLOWED)'))).toBe(true);
+    expect(table.stdout).not.toContain(alice);
+
+    // Another hub than the token's issuer never gets the token; a forged one is refused by the hub.
+    const elsewhere = await runTongban(['tracker', '--hub', 'http://127.0.0.1:9', '--token', aliceToken], { cwd });
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toMatch(/not sent there/);
+    const forged = await runTongban(['tracker', '--hub', t.f.hub.endpoint, '--token', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { key: tokens.strangerKey })], { cwd });
+    expect(forged.code).toBe(1);
+    expect(forged.stderr).toMatch(/refused \(UNAUTHORIZED\)/);
   });
 
   it('records at each node that the citizen looked, under their keyed hash and nothing else', async () => {
