@@ -80,6 +80,7 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/directory/changes/{division}/approve': 404,
   'POST /v1/directory/changes/{division}/reject': 404,
   'GET /v1/audit/incidents': 200,
+  'POST /v1/identity/citizens': 400,
   // signed by an approved node (or the hub)
   'POST /v1/exchange': 400,
   'POST /v1/exchange/relayed': 400,
@@ -92,6 +93,9 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/audit/checkpoints': 400,
   'POST /v1/directory/rotations': 400,
   'POST /v1/directory/rotations/status': 400,
+  'POST /v1/identity/staff': 400,
+  // A Qingpu login: Qingpu has no such staff member (404); the hub signs for its own logins only (403).
+  'POST /v1/identity/staff/{login}/disable': { 'node-signature': 404, 'hub-signature': 403 },
   // accounts at the node (the {id} is no case: 404 once the caller is let in)
   'GET /v1/cases': 200,
   'POST /v1/cases': 400,
@@ -110,7 +114,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
 function need(method: string, path: string): Need {
   // /metrics: the operator token (or a metrics token, not configured here).
   if (path.startsWith('/v1/operator/') || path === '/metrics') return 'operator';
-  if (path.startsWith('/v1/directory/nodes') || path.startsWith('/v1/directory/changes') || path === '/v1/audit/incidents') return 'admin';
+  if (path.startsWith('/v1/directory/nodes') || path.startsWith('/v1/directory/changes') || path === '/v1/audit/incidents' || path === '/v1/identity/citizens') return 'admin';
+  if (path.startsWith('/v1/identity/staff')) return 'node-signature';
   if (path === '/v1/exchange/relayed') return 'hub-signature';
   if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox', '/v1/messages/inbox', '/v1/messages/relay'].includes(path)) return 'node-signature';
   if ((path === '/v1/agreements' || path === '/v1/agreements/{id}/state' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
@@ -143,7 +148,7 @@ describe('authorization matrix', () => {
       const problems: string[] = [];
       for (const [template, methods] of Object.entries(doc.paths)) {
         for (const method of Object.keys(methods).map((m) => m.toUpperCase())) {
-          const path = template.replace('{division}', '330523').replace('{code}', template.includes('divisions') ? '522732' : 'N034').replace('{id}', 'AGR-522732-330523-001').replace('{action}', 'accept');
+          const path = template.replace('{division}', '330523').replace('{code}', template.includes('divisions') ? '522732' : 'N034').replace('{id}', 'AGR-522732-330523-001').replace('{action}', 'accept').replace('{login}', 'matrix@310118');
           const required = need(method, template);
           for (const caller of CALLERS) {
             const url = new URL(path, server.endpoint).toString();
