@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
+import { hubTokens } from './support/citizen-tokens.ts';
 import { generateSigningKey, startTestFederation, type TestFederation } from './support/federation.ts';
 
 /**
@@ -7,10 +8,10 @@ import { generateSigningKey, startTestFederation, type TestFederation } from './
  * the operator token, the hub administrator's token, a staff/applicant account, or a request
  * signed by an approved node. Anything else is refused with 401/403 — never a 2xx.
  */
-type Caller = 'anonymous' | 'random-bearer' | 'latin1-bearer' | 'operator' | 'admin' | 'clerk' | 'applicant' | 'foreign-clerk' | 'unknown-node-signature' | 'node-signature' | 'hub-signature';
-type Need = 'public' | 'operator' | 'admin' | 'account' | 'node-signature' | 'hub-signature';
+type Caller = 'anonymous' | 'random-bearer' | 'latin1-bearer' | 'operator' | 'admin' | 'clerk' | 'applicant' | 'foreign-clerk' | 'unknown-node-signature' | 'node-signature' | 'hub-signature' | 'citizen';
+type Need = 'public' | 'operator' | 'admin' | 'account' | 'node-signature' | 'hub-signature' | 'citizen';
 
-const CALLERS: Caller[] = ['anonymous', 'random-bearer', 'latin1-bearer', 'operator', 'admin', 'clerk', 'applicant', 'foreign-clerk', 'unknown-node-signature', 'node-signature', 'hub-signature'];
+const CALLERS: Caller[] = ['anonymous', 'random-bearer', 'latin1-bearer', 'operator', 'admin', 'clerk', 'applicant', 'foreign-clerk', 'unknown-node-signature', 'node-signature', 'hub-signature', 'citizen'];
 const ALLOWED: Record<Need, Caller[]> = {
   public: CALLERS,
   operator: ['operator'],
@@ -19,6 +20,8 @@ const ALLOWED: Record<Need, Caller[]> = {
   // The hub signs as a node too (its checkpoints' witness, its relay): any approved signer.
   'node-signature': ['node-signature', 'hub-signature'],
   'hub-signature': ['hub-signature'],
+  // A citizen signed in at the hub (its JWT access token), at any node and at the hub.
+  citizen: ['citizen'],
 };
 
 /**
@@ -103,6 +106,9 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   // Applicants never read threads: refused before the case is looked up (nothing is revealed).
   'GET /v1/cases/{id}/thread': { clerk: 404, applicant: 403 },
   'POST /v1/cases/{id}/thread': 400,
+  // the citizen's data tracker (a hub access token of a citizen)
+  'GET /v1/tracker/entries': 200,
+  'GET /v1/tracker': 200,
 };
 
 function need(method: string, path: string): Need {
@@ -114,6 +120,7 @@ function need(method: string, path: string): Need {
   if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox', '/v1/messages/inbox', '/v1/messages/relay'].includes(path)) return 'node-signature';
   if ((path === '/v1/agreements' || path === '/v1/agreements/{id}/state' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
   if (path.startsWith('/v1/cases')) return 'account';
+  if (path === '/v1/tracker' || path === '/v1/tracker/entries') return 'citizen';
   return 'public';
 }
 
@@ -125,6 +132,7 @@ beforeAll(async () => {
   tokens.clerk = (await t.operator('522732', '/v1/operator/accounts', { id: 'matrix-clerk', role: 'clerk', name: 'm' })).json.token;
   tokens.applicant = (await t.operator('522732', '/v1/operator/accounts', { id: 'matrix-applicant', role: 'applicant', name: 'm', idNumber: '11010519491231002X' })).json.token;
   tokens['foreign-clerk'] = (await t.operator('330523', '/v1/operator/accounts', { id: 'matrix-foreign', role: 'clerk', name: 'm' })).json.token;
+  tokens.citizen = await (await hubTokens(t)).signInCitizen('11010519491231002X', { node: '522732' });
 }, 300_000);
 afterAll(async () => {
   await t?.stop();

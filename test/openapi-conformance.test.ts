@@ -8,6 +8,7 @@ import { generateEncryptionKey, signJws, type SigningKey } from '../src/crypto/i
 import { buildRotationRequest, type DirectoryEntry } from '../src/directory/index.ts';
 import { sealEnvelope } from '../src/messaging/index.ts';
 import { CHECKPOINT_TYP } from '../src/node/jobs.ts';
+import { hubTokens } from './support/citizen-tokens.ts';
 import { generateSigningKey, startTestFederation, type TestFederation } from './support/federation.ts';
 
 /**
@@ -233,6 +234,10 @@ beforeAll(async () => {
   state.anjiCase = await apply(ANJI, tokens.anjiClerk);
   // A key no directory lists.
   state.stranger = await generateSigningKey('Ed25519', NEVER);
+  // A citizen signed in at the hub (a real access token), and a staff token signed with the hub's OIDC key.
+  const hub = await hubTokens(t);
+  tokens.citizen = await hub.signInCitizen('11010519491231002X', { node: SANDU });
+  tokens.staffJwt = await hub.craft({ tongban_kind: 'staff', tongban_node: SANDU, tongban_roles: ['clerk'] });
 }, 60_000);
 afterAll(async () => {
   await t?.stop();
@@ -623,6 +628,13 @@ const calls: Array<[string, Call]> = [
   call('relay a message: an author who is not the signer', HUB, 'POST', '/v1/messages/relay', relayed(() => message(SANDU, { from: QINGPU }))),
   call('relay a message: malformed, signed', HUB, 'POST', '/v1/messages/relay', signed(ANJI, HUB, '/v1/messages/relay', () => ({ id: 'm-1' }))),
   ...both('events', 'GET', '/v1/cases/events', (s) => http(s, 'GET', '/v1/cases/events', { token: clerkOf(s) })),
+  // The citizen's data tracker (docs/tracker.md): each server's own entries, and the hub's federated query.
+  ...both('tracker entries', 'GET', '/v1/tracker/entries', (s) => http(s, 'GET', '/v1/tracker/entries?limit=5&nonce=conformance-nonce-0001', { token: () => tokens.citizen })),
+  ...both('tracker entries: a bad limit', 'GET', '/v1/tracker/entries', (s) => http(s, 'GET', '/v1/tracker/entries?limit=0', { token: () => tokens.citizen })),
+  ...both('tracker entries: a staff token', 'GET', '/v1/tracker/entries', (s) => http(s, 'GET', '/v1/tracker/entries', { token: () => tokens.staffJwt })),
+  call('tracker', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?limit=5', { token: () => tokens.citizen })),
+  call('tracker: an unreadable cursor', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?cursor=xyz', { token: () => tokens.citizen })),
+  call('tracker: a staff token', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker', { token: () => tokens.staffJwt })),
 
   // Agreement lifecycle (last: the Sandu–Anji agreement is suspended and resumed on the way, the Changzhou bridge terminated).
   call('agreement suspend', SANDU, 'POST', '/v1/operator/agreements/{id}/suspend', keeping(http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/suspend`, { token: operatorToken(SANDU), body: { reason: 'conformance' } }), (a) => void (state.stateChange = (a.body as { jws: string }).jws))),

@@ -308,6 +308,24 @@ export function storeContract(fresh: () => StoreFixture): void {
       await log.append({ kind: 'k', outcome: 'allowed', subjectHash: hash }, { kind: 'k', outcome: 'allowed', subjectHash: 'b'.repeat(64) });
       expect((await store.audit.bySubject(hash)).map((e) => e.seq)).toEqual([1]);
     });
+
+    it("pages a subject's entries newest first, never another subject's", async () => {
+      const log = new AuditLog(store);
+      const mine = 'c'.repeat(64);
+      const other = 'd'.repeat(64);
+      for (let i = 0; i < 7; i++) await log.append({ kind: 'k', outcome: 'allowed', subjectHash: i % 2 === 0 ? mine : other, detail: { i } }, { kind: 'k', outcome: 'allowed', subjectHash: mine });
+      const all = await store.audit.bySubject(mine);
+      expect(all).toHaveLength(11);
+      const first = await store.audit.bySubjectPage(mine, { limit: 4 });
+      expect(first.map((e) => e.seq)).toEqual(all.map((e) => e.seq).reverse().slice(0, 4));
+      const second = await store.audit.bySubjectPage(mine, { before: first.at(-1)!.seq, limit: 4 });
+      expect(second.map((e) => e.seq)).toEqual(all.map((e) => e.seq).reverse().slice(4, 8));
+      const rest = await store.audit.bySubjectPage(mine, { before: second.at(-1)!.seq, limit: 100 });
+      expect([...first, ...second, ...rest].map((e) => e.seq)).toEqual(all.map((e) => e.seq).reverse());
+      expect([...first, ...second, ...rest].every((e) => e.subjectHash === mine)).toBe(true);
+      expect(await store.audit.bySubjectPage(mine, { before: 1, limit: 10 })).toEqual([]);
+      expect(await store.audit.bySubjectPage('e'.repeat(64), { limit: 10 })).toEqual([]);
+    });
   });
 
   describe('federation records', () => {

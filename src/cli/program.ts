@@ -24,6 +24,7 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Pr
   [['template'], async () => (await import('./commands/template.ts')).templateCommand],
   [['keys'], async () => (await import('./commands/keys.ts')).keysCommand],
   [['case', 'account'], async () => (await import('./commands/cases.ts')).casesCommand],
+  [['tracker'], async () => (await import('./commands/tracker.ts')).trackerCommand],
 ];
 
 /**

@@ -73,6 +73,8 @@ export const errorStatus = {
   PEER_RESPONSE_INVALID: 502,
   HUB_UNREACHABLE: 503,
   UNAUTHORIZED: 401,
+  // the citizen's data tracker
+  TRACKER_CITIZEN_ONLY: 403,
   // audit
   CHECKPOINT_CONFLICT: 409,
   CHECKPOINT_BACKWARDS: 409,

@@ -15,6 +15,7 @@ import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
 import { KeyRing, keyFiles, loadJsonKey, readSigningKeyFile } from './key-ring.ts';
 import { KeyRotation } from './key-rotation.ts';
 import { submitToHub } from './agreement-submit.ts';
+import { hubOidc, remoteHubKeys, type ProofOptions } from '../tracker/index.ts';
 
 /** Everything a running node holds. */
 export interface NodeRuntime {
@@ -51,6 +52,11 @@ export interface NodeRuntime {
   readonly negotiations: NegotiationService;
   readonly calendar: WorkingCalendar;
   readonly clock: () => Date;
+  /**
+   * How this node checks a citizen's hub access token offline (the data tracker): the hub's JWKS
+   * (`<hubUrl>/oidc/jwks`, cached) and issuer (`<hubUrl>/oidc`); the hub checks against its own.
+   */
+  readonly citizenProof: ProofOptions;
   catalog(): Promise<Catalog>;
   /** This node's directory entry once it knows the URL it is reached at. */
   entry(endpoint: string): DirectoryEntry;
@@ -143,6 +149,16 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     agreementStates: lifecycles,
   };
   let jobs: BackgroundJobs | undefined;
+  // The hub's URL: the node's config names it; the hub is itself, known once it listens.
+  let selfEndpoint = '';
+  const hubUrl = () => (config.node.role === 'hub' ? selfEndpoint : config.hub!.url);
+  const citizenProof: ProofOptions = {
+    keys: remoteHubKeys(hubUrl),
+    get issuer() {
+      return hubOidc(hubUrl()).issuer;
+    },
+    clock,
+  };
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
   const catalog = async () => new Catalog(await store.catalogItems.list());
@@ -194,9 +210,11 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     negotiations,
     calendar,
     clock,
+    citizenProof,
     catalog,
     entry,
     async start(endpoint: string) {
+      selfEndpoint = endpoint;
       if (config.node.role === 'hub') {
         hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock, agreementStates: () => lifecycles.allChanges() });
         hubReady = hubDirectory;

@@ -21,6 +21,7 @@ import { metricsPlugin } from './plugins/metrics.ts';
 import { negotiationsPlugin } from './plugins/negotiations.ts';
 import { operatorPlugin } from './plugins/operator.ts';
 import { standardsPlugin } from './plugins/standards.ts';
+import { trackerPlugin } from './plugins/tracker.ts';
 import { connectionTimeouts, limitConnections } from './limits.ts';
 import { frameworkProblem, installProblemHandlers } from './problem-handlers.ts';
 import { installRawJsonParser } from './raw-body.ts';
@@ -71,7 +72,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, casesPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin]) {
     plugin(context);
   }
   // Rendered at the first request for it (/openapi.json or the reference at /docs), not at start-up.

@@ -30,6 +30,7 @@ const SECURITY: Record<RouteAuth, Array<Record<string, string[]>>> = {
   metrics: [{ metricsBearer: [] }, { operatorBearer: [] }],
   'node-signature': [{ nodeSignature: [] }],
   'hub-signature': [{ hubSignature: [] }],
+  citizen: [{ citizenAccessToken: [] }],
 };
 
 /** The reason phrase and meaning of each problem status, for components/responses. */
@@ -157,6 +158,13 @@ export class OpenApiRegistry {
           adminBearer: { type: 'http', scheme: 'bearer', description: "The hub administrator's token (keys/admin-token, hub only): directory decisions and audit incidents." },
           accountBearer: { type: 'http', scheme: 'bearer', description: 'A staff or applicant account token, issued once by POST /v1/operator/accounts.' },
           metricsBearer: { type: 'http', scheme: 'bearer', description: 'The metrics token (config metrics.tokenFile), which reads GET /metrics only; the operator token works too. With metrics.public the endpoint needs none.' },
+          citizenAccessToken: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              "A citizen's access token from the hub's OpenID Connect provider (a JWT, typ at+jwt, aud urn:tongban:federation, tongban_kind citizen), checked offline against the hub's JWKS (<hubUrl>/oidc/jwks). The data tracker (docs/tracker.md).",
+          },
           nodeSignature: {
             type: 'apiKey',
             in: 'header',

@@ -13,9 +13,9 @@ export interface RouteRateLimit {
  * How a route's caller authenticates (documented as the operation's OpenAPI `security`):
  * a bearer token (the node's operator token, the hub administrator's, a staff or applicant
  * account's, or the metrics token), an RFC 9421 signature by a node in the directory or by the
- * hub, or nothing.
+ * hub, a citizen's hub-issued access token (the data tracker), or nothing.
  */
-export type RouteAuth = 'public' | 'operator' | 'admin' | 'account' | 'metrics' | 'node-signature' | 'hub-signature';
+export type RouteAuth = 'public' | 'operator' | 'admin' | 'account' | 'metrics' | 'node-signature' | 'hub-signature' | 'citizen';
 
 export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';

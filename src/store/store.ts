@@ -253,6 +253,8 @@ export interface StoreOps {
     insert(entries: readonly AuditEntry[]): Promise<void>;
     range(fromSeq: number, limit: number): Promise<AuditEntry[]>;
     bySubject(subjectHash: string): Promise<AuditEntry[]>;
+    /** One page of a subject's entries, newest first: those below sequence `before` (all when absent), at most `limit`. */
+    bySubjectPage(subjectHash: string, page: { before?: number; limit: number }): Promise<AuditEntry[]>;
   };
   readonly checkpoints: {
     /** False when a checkpoint for that division and seq is already stored. */

@@ -155,6 +155,12 @@ export function auditOps(ctx: OpsContext): StoreOps['audit'] {
       const rows = await db.selectFrom('audit_log').selectAll().where('subject_hash', '=', subjectHash).orderBy('seq').execute();
       return rows.map(fromRow);
     },
+    async bySubjectPage(subjectHash: string, page: { before?: number; limit: number }): Promise<AuditEntry[]> {
+      let query = db.selectFrom('audit_log').selectAll().where('subject_hash', '=', subjectHash);
+      if (page.before !== undefined) query = query.where('seq', '<', page.before);
+      const rows = await query.orderBy('seq', 'desc').limit(page.limit).execute();
+      return rows.map(fromRow);
+    },
   };
 }
 

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { generateKeyPair, importJWK, SignJWT, type CryptoKey } from 'jose';
+import { loadConfig } from '../../src/config/index.ts';
+import { oidcKeyFiles } from '../../src/identity/index.ts';
+import { hubOidc } from '../../src/tracker/index.ts';
+import type { TestFederation } from './federation.ts';
+import { signIn } from './identity.ts';
+
+export interface CraftOptions {
+  /** Sign with this key instead of the hub's OIDC key (a forgery). */
+  readonly key?: CryptoKey;
+  readonly issuer?: string;
+  readonly audience?: string;
+  readonly typ?: string;
+  readonly issuedAt?: Date;
+  readonly expiresInSeconds?: number;
+}
+
+export interface HubTokens {
+  /** Enrols a citizen at the hub (administrator API) and signs them in through `node`'s client: a real access token. */
+  signInCitizen(idNumber: string, options?: { node?: string; name?: string }): Promise<string>;
+  /**
+   * A token with any claims and header, signed with the hub's own OIDC key read from its key folder
+   * (as an intruder holding the hub's key file could), or with `key`: for refusal tests (expired, other
+   * audience, staff) that the real provider would never issue on demand.
+   */
+  craft(claims: Record<string, unknown>, options?: CraftOptions): Promise<string>;
+  /** A key the hub never had. */
+  readonly strangerKey: CryptoKey;
+}
+
+export async function hubTokens(t: TestFederation): Promise<HubTokens> {
+  const hubConfig = loadConfig(t.f.hub.configPath, {});
+  const jwk = (JSON.parse(readFileSync(oidcKeyFiles(hubConfig).signing, 'utf8')) as { privateJwk: Record<string, string> }).privateJwk;
+  const hubKey = (await importJWK(jwk, 'EdDSA')) as CryptoKey;
+  const stranger = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+  const issuer = hubOidc(t.f.hub.endpoint).issuer;
+  return {
+    strangerKey: stranger.privateKey,
+    async signInCitizen(idNumber, options = {}) {
+      const password = `pw-${idNumber}-secret`;
+      const enrolled = await fetch(new URL('/v1/identity/citizens', t.f.hub.endpoint), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.f.adminToken()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ idNumber, name: options.name ?? '测试公民', password }),
+      });
+      if (enrolled.status !== 201 && enrolled.status !== 409) throw new Error(`enrolment: ${enrolled.status} ${await enrolled.text()}`);
+      const node = t.f.nodes.get(options.node ?? [...t.f.nodes.keys()][0]!)!;
+      const signedIn = await signIn(t.f.hub.endpoint, idNumber, password, { clientId: node.division, redirectUri: `${node.endpoint}/v1/auth/callback` });
+      return signedIn.accessToken;
+    },
+    craft(claims, options = {}) {
+      const iat = Math.floor((options.issuedAt ?? new Date()).getTime() / 1000);
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'EdDSA', typ: options.typ ?? 'at+jwt', kid: jwk.kid! })
+        .setIssuer(options.issuer ?? issuer)
+        .setAudience(options.audience ?? 'urn:tongban:federation')
+        .setSubject(typeof claims.sub === 'string' ? claims.sub : 'p-crafted')
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + (options.expiresInSeconds ?? 600))
+        .sign(options.key ?? hubKey);
+    },
+  };
+}
