@@ -8,6 +8,7 @@ import { encryptionKeyFromJwk, type EncryptionKey, type SigningKey } from '../cr
 import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../directory/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
+import { NodeIdentity } from '../identity/index.ts';
 import { Messaging } from '../messaging/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
 import { describeDatabase, openStore, type Store } from '../store/index.ts';
@@ -50,6 +51,8 @@ export interface NodeRuntime {
   /** Agreement negotiation at this node (docs/agreements.md). */
   readonly negotiations: NegotiationService;
   readonly calendar: WorkingCalendar;
+  /** Who is calling (src/identity): sessions, hub access tokens, machine clients; nodes sign people in at the hub. */
+  readonly identity: NodeIdentity;
   readonly clock: () => Date;
   catalog(): Promise<Catalog>;
   /** This node's directory entry once it knows the URL it is reached at. */
@@ -165,6 +168,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     directory,
   });
   negotiations.register(messages);
+  const identity = new NodeIdentity({ store, clock, self: config.node.division, hubUrl: config.hub?.url });
 
   const runtime: NodeRuntime = {
     config,
@@ -193,10 +197,12 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     messages,
     negotiations,
     calendar,
+    identity,
     clock,
     catalog,
     entry,
     async start(endpoint: string) {
+      identity.setEndpoint(endpoint);
       if (config.node.role === 'hub') {
         hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock, agreementStates: () => lifecycles.allChanges() });
         hubReady = hubDirectory;

@@ -37,7 +37,14 @@ export interface NegotiationTables {
   agreement_acceptances: { agreement_id: string; version: number; hash: string; negotiation_id: string | null; accepted_at: string };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables {
+/** A node as a relying party of the hub (migration 013). Times in milliseconds are bigint (strings from PostgreSQL). */
+export interface NodeIdentityTables {
+  login_states: { state_hash: string; code_verifier: string; nonce: string; return_to: string; expires_at: number | string };
+  sessions: { id_hash: string; subject: string; person: string; created_at: string; idle_expires_at: number | string; expires_at: number | string };
+  machine_clients: { id: string; name: string; role: string; id_number: string | null; token_hash: string; created_at: string; revoked_at: string | null };
+}
+
+export interface Database extends FederationTables, CaseTables, NegotiationTables, NodeIdentityTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;
@@ -176,7 +183,6 @@ export interface CaseTables {
   case_messages: { id: string; case_id: string; at: string; body: string };
   outbox: OutboxTable;
   inbox_messages: InboxMessagesTable;
-  accounts: { id: string; role: string; name: string; subject: string | null; token_hash: string; created_at: string };
 }
 
 export interface FederationTables {
