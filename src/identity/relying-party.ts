@@ -42,7 +42,7 @@ export function personFromClaims(claims: Record<string, unknown>, via: Person['v
  */
 export function localReturnPath(value: string | undefined): string {
   if (value === undefined || value === '') return '/';
-  const ok = value.length <= 2000 && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') && !/[\u0000-\u001f\u007f\\]/.test(value);
+  const ok = value.length <= 2000 && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') && ![...value].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f || ch === '\\');
   if (!ok) throw new TongbanError('VALIDATION_FAILED', 'return must be a path on this node (starting with one "/").', { errors: [{ path: 'query.return', message: 'a local path' }] });
   return value;
 }
