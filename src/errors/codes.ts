@@ -86,6 +86,10 @@ export const errorStatus = {
   MESSAGE_SENDER_MISMATCH: 403,
   MESSAGE_KIND_UNKNOWN: 422,
   MESSAGE_MISADDRESSED: 422,
+  // identity (the hub's people and its OpenID Connect provider)
+  PERSON_LOGIN_TAKEN: 409,
+  PERSON_NOT_FOUND: 404,
+  IDENTITY_NODE_MISMATCH: 403,
   // cryptography
   DECRYPTION_FAILED: 400,
   // identity: nodes as relying parties of the hub (src/identity)

@@ -90,6 +90,12 @@ export class KyselyStore implements Store {
   get acceptances() {
     return this.#ops.acceptances;
   }
+  get people() {
+    return this.#ops.people;
+  }
+  get oidcPayloads() {
+    return this.#ops.oidcPayloads;
+  }
 
   #migrator(): Migrator {
     // Several nodes may share one PostgreSQL database in separate schemas: the migrator must

@@ -44,7 +44,33 @@ export interface NodeIdentityTables {
   machine_clients: { id: string; name: string; role: string; id_number: string | null; token_hash: string; created_at: string; revoked_at: string | null };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables, NodeIdentityTables {
+/** Hub identity (migration 010): people who sign in at the hub, and the OIDC provider's state. */
+export interface IdentityTables {
+  people: {
+    id: string;
+    login: string;
+    kind: string;
+    name: string;
+    id_number: string | null;
+    node: string | null;
+    roles: string;
+    password_hash: string;
+    disabled: number;
+    created_at: string;
+  };
+  oidc_payloads: {
+    model: string;
+    id: string;
+    payload: string;
+    grant_id: string | null;
+    user_code: string | null;
+    uid: string | null;
+    expires_at: number | string | null;
+    consumed_at: number | string | null;
+  };
+}
+
+export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;

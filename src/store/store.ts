@@ -195,6 +195,38 @@ export interface AcceptanceRecord {
   readonly acceptedAt: string;
 }
 
+/** A person who signs in at the hub (migration 010): a citizen or a staff member of one node. */
+export interface PersonRecord {
+  /** The OIDC `sub`. */
+  readonly id: string;
+  /** Citizens: their normalised resident ID number; staff: a login name. */
+  readonly login: string;
+  readonly kind: 'citizen' | 'staff';
+  readonly name: string;
+  readonly idNumber: string | null;
+  /** Staff: the division code of their node. */
+  readonly node: string | null;
+  /** Staff: their roles (StaffRole values); citizens: none. */
+  readonly roles: readonly string[];
+  readonly passwordHash: string;
+  readonly disabled: boolean;
+  readonly createdAt: string;
+}
+
+/** One stored object of the OpenID Connect provider (session, grant, code, token, interaction…). */
+export interface OidcPayloadRecord {
+  readonly model: string;
+  readonly id: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+  readonly grantId: string | null;
+  readonly userCode: string | null;
+  readonly uid: string | null;
+  /** Epoch milliseconds; null: does not expire. */
+  readonly expiresAt: number | null;
+  /** Epoch milliseconds of its (single) use, for codes and tokens that are used once. */
+  readonly consumedAt: number | null;
+}
+
 /** Repositories usable inside and outside a transaction. */
 export interface StoreOps {
   readonly settings: {
@@ -337,6 +369,31 @@ export interface StoreOps {
     remove(idHash: string): Promise<boolean>;
     /** Removes the sessions idle or past their absolute expiry at `now`. */
     purge(now: number): Promise<number>;
+  };
+  readonly people: {
+    /** Adds a person; false when the id or login is taken. */
+    add(person: PersonRecord): Promise<boolean>;
+    get(id: string): Promise<PersonRecord | undefined>;
+    byLogin(login: string): Promise<PersonRecord | undefined>;
+    /** Disables (or enables) a staff member of `node`; undefined when that node has no staff member with this login. */
+    setStaffDisabled(node: string, login: string, disabled: boolean): Promise<PersonRecord | undefined>;
+    /** Staff of a node or citizens, by login. */
+    list(filter: { kind?: 'citizen' | 'staff'; node?: string; limit?: number }): Promise<PersonRecord[]>;
+  };
+  readonly oidcPayloads: {
+    /** Inserts or replaces (model, id). */
+    upsert(record: OidcPayloadRecord): Promise<void>;
+    /** The payload of (model, id) unless it expired before `now` (epoch ms). */
+    find(model: string, id: string, now: number): Promise<OidcPayloadRecord | undefined>;
+    /** The unexpired payload of `model` with this uid (sessions) or user code (device codes). */
+    findBy(model: string, field: 'uid' | 'userCode', value: string, now: number): Promise<OidcPayloadRecord | undefined>;
+    /** Marks it used at `at` (epoch ms). */
+    consume(model: string, id: string, at: number): Promise<void>;
+    destroy(model: string, id: string): Promise<void>;
+    /** Removes everything issued under a grant (every model). */
+    revokeByGrantId(grantId: string): Promise<void>;
+    /** Removes what expired before `now` (epoch ms); the number removed. */
+    purgeExpired(now: number): Promise<number>;
   };
   readonly nonces: {
     /** Remembers a (key, nonce) pair; false when it was seen before (a replay). */

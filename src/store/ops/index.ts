@@ -6,6 +6,7 @@ import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
 import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
 import { inboxOps, outboxOps } from './messages.ts';
+import { oidcPayloadsOps, peopleOps } from './identity.ts';
 import { agreementStatesOps, agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
 
 /** The repositories over one connection or transaction. */
@@ -31,5 +32,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     sessions: sessionsOps(context),
     negotiations: negotiationsOps(context),
     acceptances: acceptancesOps(context),
+    people: peopleOps(context),
+    oidcPayloads: oidcPayloadsOps(context),
   };
 }

@@ -1,0 +1,171 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { subjectHash } from '../audit/entry.ts';
+import type { AuditLog } from '../audit/index.ts';
+import type { Store } from '../store/index.ts';
+import { escapeHtml, type Provider } from './oidc-provider.ts';
+import { verifyPassword } from './password.ts';
+import { normaliseLogin } from './people.ts';
+
+/** Failed sign-ins per login within the window before that login is locked for the rest of it. */
+export const MAX_FAILED_LOGINS = 5;
+export const FAILED_LOGIN_WINDOW_MS = 15 * 60_000;
+const MAX_TRACKED = 100_000;
+
+/**
+ * Failed sign-ins counted per login (not per address: a password is guessed for one account from
+ * many addresses). Pure and in memory, per hub process: a restart clears it.
+ */
+export class LoginThrottle {
+  readonly #failures = new Map<string, { count: number; since: number }>();
+  readonly #clock: () => Date;
+
+  constructor(clock: () => Date) {
+    this.#clock = clock;
+  }
+
+  /** Whether this login may try now (false: locked until its window ends). */
+  allowed(login: string): boolean {
+    const entry = this.#current(login);
+    return !entry || entry.count < MAX_FAILED_LOGINS;
+  }
+
+  failed(login: string): void {
+    const entry = this.#current(login) ?? { count: 0, since: this.#clock().getTime() };
+    entry.count += 1;
+    this.#failures.delete(login);
+    this.#failures.set(login, entry);
+    // Oldest first in a Map: bounded memory under a spray of logins.
+    while (this.#failures.size > MAX_TRACKED) this.#failures.delete(this.#failures.keys().next().value!);
+  }
+
+  succeeded(login: string): void {
+    this.#failures.delete(login);
+  }
+
+  #current(login: string) {
+    const entry = this.#failures.get(login);
+    if (entry && this.#clock().getTime() - entry.since >= FAILED_LOGIN_WINDOW_MS) {
+      this.#failures.delete(login);
+      return undefined;
+    }
+    return entry;
+  }
+}
+
+export interface InteractionOptions {
+  readonly provider: Provider;
+  readonly store: Store;
+  readonly audit: AuditLog;
+  readonly auditKey: Uint8Array;
+  readonly throttle: LoginThrottle;
+  /** `/oidc`: where the pages are served. */
+  readonly mount: string;
+}
+
+const FORM_LIMIT = 8 * 1024;
+
+/**
+ * The hub's interaction pages at `/oidc/interaction/:uid`: GET shows the sign-in form, POST
+ * checks login and password. A wrong password shows the form again with an error and is audited
+ * (with a keyed hash of the login, never the login, the password or an ID number). Consent is
+ * never asked: every client is a node of the federation or the CLI (first-party).
+ */
+export async function handleInteraction(options: InteractionOptions, req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
+  const { provider } = options;
+  let details;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch {
+    return page(res, 400, expiredPage());
+  }
+  if (details.uid !== uid) return page(res, 400, expiredPage());
+  const client = details.params.client_id ? await provider.Client.find(String(details.params.client_id)) : undefined;
+  const clientName = client?.clientName ?? String(details.params.client_id ?? '');
+  if (details.prompt.name === 'consent') {
+    // First-party clients: what they asked for is granted (loadExistingGrant normally does this already).
+    const { Grant } = provider;
+    const accountId = details.session?.accountId;
+    const clientId = String(details.params.client_id);
+    let grant = details.grantId ? await Grant.find(details.grantId) : undefined;
+    grant ??= new Grant({ accountId: accountId!, clientId });
+    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  }
+  const action = `${options.mount}/interaction/${encodeURIComponent(uid)}`;
+  if (req.method === 'GET') return page(res, 200, loginPage({ action, clientName }));
+  if (req.method !== 'POST') return page(res, 405, expiredPage());
+  const form = await readForm(req);
+  if (!form) return page(res, 400, loginPage({ action, clientName, error: 'invalid' }));
+  const login = normaliseLogin(form.get('login') ?? '');
+  const password = form.get('password') ?? '';
+  const clientId = String(details.params.client_id ?? '');
+  const hashOf = () => subjectHash(options.auditKey, 'login', login);
+  if (login === '' || password === '') return page(res, 200, loginPage({ action, clientName, login, error: 'invalid' }));
+  if (!options.throttle.allowed(login)) {
+    await options.audit.append({ kind: 'identity.login', outcome: 'refused', code: 'LOGIN_LOCKED', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40) } });
+    return page(res, 429, loginPage({ action, clientName, login, error: 'locked' }));
+  }
+  const person = await options.store.people.byLogin(login);
+  const ok = await verifyPassword(password, person?.passwordHash);
+  if (!ok || !person || person.disabled) {
+    options.throttle.failed(login);
+    await options.audit.append({ kind: 'identity.login', outcome: 'refused', code: 'LOGIN_FAILED', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40) } });
+    return page(res, 401, loginPage({ action, clientName, login, error: 'invalid' }));
+  }
+  options.throttle.succeeded(login);
+  await options.audit.append({ kind: 'identity.login', outcome: 'allowed', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40), kind: person.kind, ...(person.node ? { node: person.node } : {}) } });
+  await provider.interactionFinished(req, res, { login: { accountId: person.id } }, { mergeWithLastSubmission: false });
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
+  if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > FORM_LIMIT) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+function page(res: ServerResponse, status: number, html: string): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'text/html; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  // No scripts, no external assets, not framable.
+  res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'");
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('referrer-policy', 'no-referrer');
+  res.end(html);
+}
+
+const STYLE = 'body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#222}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1.2rem}.error{color:#b00020;border:1px solid #b00020;padding:.5rem}';
+
+const ERRORS = {
+  invalid: '登录名或密码错误。 Wrong login or password.',
+  locked: '失败次数过多，请稍后再试。 Too many failed attempts for this login; try again later.',
+} as const;
+
+export function loginPage(o: { action: string; clientName: string; login?: string; error?: keyof typeof ERRORS }): string {
+  return `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>登录 · Sign in — 通办 Tongban</title><style>${STYLE}</style></head>
+<body><h1>登录 · Sign in</h1>
+<p>登录以继续使用 ${escapeHtml(o.clientName)}<br>Sign in to continue to ${escapeHtml(o.clientName)}</p>
+${o.error ? `<p class="error" role="alert">${ERRORS[o.error]}</p>` : ''}
+<form method="post" action="${escapeHtml(o.action)}" autocomplete="on">
+<label for="login">登录名（身份证号或工作人员账号） · Login (ID number or staff login)</label>
+<input id="login" name="login" required autocomplete="username" value="${escapeHtml(o.login ?? '')}">
+<label for="password">密码 · Password</label>
+<input id="password" name="password" type="password" required autocomplete="current-password">
+<button type="submit">登录 · Sign in</button>
+</form></body></html>`;
+}
+
+function expiredPage(): string {
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>登录已过期 · Sign-in expired</title><style>${STYLE}</style></head><body><h1>登录已过期 · Sign-in expired</h1><p>请返回原网站重新登录。<br>Go back to the site you came from and sign in again.</p></body></html>`;
+}

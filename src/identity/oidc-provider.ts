@@ -1,0 +1,218 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type * as OidcModuleNamespace from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC, default as ProviderClass } from 'oidc-provider';
+import type { AuditLog } from '../audit/index.ts';
+import type { Store } from '../store/index.ts';
+import { oidcAdapterFactory, type OidcPayload } from './oidc-adapter.ts';
+import type { OidcKeys } from './oidc-keys.ts';
+import { claimsOf } from './people.ts';
+
+/** The audience of every access token the hub issues: any node of the federation verifies it. */
+export const FEDERATION_RESOURCE = 'urn:tongban:federation';
+/** The CLI's client (device authorization grant, refresh tokens). */
+export const CLI_CLIENT_ID = 'tongban-cli';
+/** Where the provider is mounted in the hub's server: the issuer is `<hubUrl>/oidc`. */
+export const OIDC_MOUNT = '/oidc';
+export const ACCESS_TOKEN_TTL_SECONDS = 600;
+
+type OidcModule = typeof OidcModuleNamespace;
+let loaded: Promise<OidcModule> | undefined;
+
+/**
+ * oidc-provider, loaded at the hub's first OIDC request only (nodes and the CLI never load it).
+ * At import it warns on every Node.js release before 22 ("Unsupported runtime"): Tongban runs
+ * on Node 20.19+ and 24, where it works (test/identity-provider-*.test.ts run on both), so
+ * that one line — and no other — is kept off the console while the module loads.
+ */
+export function loadOidcProvider(): Promise<OidcModule> {
+  return (loaded ??= (async () => {
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING: Unsupported runtime')) return;
+      warn.apply(console, args);
+    };
+    try {
+      return await import('oidc-provider');
+    } finally {
+      console.warn = warn;
+    }
+  })());
+}
+
+export interface IdentityProviderOptions {
+  /** `<hubUrl>/oidc`. */
+  readonly issuer: string;
+  readonly store: Store;
+  readonly audit: AuditLog;
+  readonly clock: () => Date;
+  readonly keys: OidcKeys;
+}
+
+export type Provider = InstanceType<typeof ProviderClass>;
+
+/** Scopes and the claims they release (ID token, userinfo, access token). */
+export const SCOPE_CLAIMS = {
+  openid: ['sub'],
+  profile: ['name'],
+  tongban: ['tongban_kind', 'tongban_id_number', 'tongban_node', 'tongban_roles'],
+} as const;
+
+/**
+ * The hub's OpenID Connect provider (docs/identity.md): people from the `people` table, state
+ * in the Store, clients derived from the directory (every approved node; the CLI), PKCE (S256)
+ * required, consent implicit for these first-party clients, JWT access tokens for the
+ * federation signed with the hub's OIDC key (EdDSA).
+ */
+export async function createProvider(options: IdentityProviderOptions): Promise<Provider> {
+  const { default: Provider, errors } = await loadOidcProvider();
+  const { store, clock, keys } = options;
+  const issuer = new URL(options.issuer);
+  const client = async (id: string): Promise<OidcPayload | undefined> => {
+    if (!/^\d{6}$/.test(id)) return undefined;
+    const node = await store.directory.get(id);
+    if (!node || node.role !== 'node' || node.status !== 'approved') return undefined;
+    const base = node.endpoint.replace(/\/+$/, '');
+    return {
+      client_id: id,
+      client_name: node.name,
+      application_type: 'web',
+      redirect_uris: [`${base}/v1/auth/callback`],
+      post_logout_redirect_uris: [`${base}/`],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'EdDSA',
+    };
+  };
+  /** The grant a first-party client gets without asking: what it requested, within what the hub offers. */
+  const grantFor = async (ctx: KoaContextWithOIDC, existingId: string | undefined) => {
+    const { Grant } = ctx.oidc.provider;
+    const clientId = ctx.oidc.client!.clientId;
+    const accountId = ctx.oidc.session!.accountId!;
+    let grant = existingId ? await Grant.find(existingId) : undefined;
+    if (grant && (grant.clientId !== clientId || grant.accountId !== accountId)) grant = undefined;
+    grant ??= new Grant({ clientId, accountId });
+    const offered = new Set(['openid', 'profile', 'tongban', 'offline_access']);
+    const scopes = [...ctx.oidc.requestParamOIDCScopes].filter((s) => offered.has(s));
+    if (scopes.length > 0) grant.addOIDCScope(scopes.join(' '));
+    const claims = [...ctx.oidc.requestParamClaims].filter((c) => Object.values(SCOPE_CLAIMS).some((list) => (list as readonly string[]).includes(c)));
+    if (claims.length > 0) grant.addOIDCClaims(claims);
+    for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
+      if (server.scope) grant.addResourceScope(indicator, server.scope);
+    }
+    await grant.save();
+    return grant;
+  };
+  const configuration: Configuration = {
+    adapter: oidcAdapterFactory({ store, clock, client }) as unknown as Configuration['adapter'],
+    clients: [
+      {
+        client_id: CLI_CLIENT_ID,
+        client_name: 'tongban CLI',
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+        response_types: [],
+        redirect_uris: [],
+        id_token_signed_response_alg: 'EdDSA',
+      },
+    ],
+    jwks: { keys: [{ ...keys.signing }] },
+    cookies: {
+      keys: [...keys.cookieKeys],
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, list]) => [scope, [...list]])),
+    scopes: ['openid', 'profile', 'tongban', 'offline_access'],
+    // Claims of the granted scopes go into the ID token too (nodes read them there).
+    conformIdTokenClaims: false,
+    clientDefaults: { id_token_signed_response_alg: 'EdDSA', grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none' },
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    enabledJWA: { idTokenSigningAlgValues: ['EdDSA'], userinfoSigningAlgValues: ['EdDSA'] },
+    async findAccount(_ctx, sub) {
+      const person = await store.people.get(sub);
+      if (!person || person.disabled) return undefined;
+      return { accountId: sub, claims: async () => ({ ...claimsOf(person), sub }) };
+    },
+    async extraTokenClaims(_ctx, token) {
+      const accountId = (token as { accountId?: string }).accountId;
+      if (!accountId) return undefined;
+      const person = await store.people.get(accountId);
+      if (!person || person.disabled) return undefined;
+      const { sub: _sub, ...claims } = claimsOf(person);
+      void _sub;
+      return claims;
+    },
+    async loadExistingGrant(ctx) {
+      const existing = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
+      // Every client is first-party (a node of the federation, the CLI): consent is implicit.
+      return grantFor(ctx, existing);
+    },
+    interactions: { url: (_ctx, interaction) => `${issuer.pathname.replace(/\/$/, '')}/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      deviceFlow: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => FEDERATION_RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          if (indicator !== FEDERATION_RESOURCE) throw new errors.InvalidTarget();
+          return { scope: 'tongban', audience: FEDERATION_RESOURCE, accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'EdDSA' } } };
+        },
+      },
+    },
+    ttl: {
+      AccessToken: ACCESS_TOKEN_TTL_SECONDS,
+      AuthorizationCode: 60,
+      ClientCredentials: ACCESS_TOKEN_TTL_SECONDS,
+      DeviceCode: 600,
+      BackchannelAuthenticationRequest: 600,
+      IdToken: 600,
+      Interaction: 600,
+      // A working day; a person signs in again the next morning.
+      Session: 10 * 3600,
+      Grant: 14 * 86_400,
+      RefreshToken: 14 * 86_400,
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = errorPage(String(out.error ?? 'error'), String(out.error_description ?? ''));
+    },
+  };
+  const provider = new Provider(issuer.toString().replace(/\/$/, ''), configuration);
+  // URLs the provider writes (discovery, redirects) come from the issuer, never from request
+  // headers: the dispatcher sets X-Forwarded-Host/Proto from the issuer on every request.
+  provider.proxy = true;
+  return provider;
+}
+
+/** Passes a request for `/oidc/…` to the provider, with every URL it builds taken from the issuer. */
+export function providerHandler(provider: Provider, issuer: string): (req: IncomingMessage & { originalUrl?: string }, res: ServerResponse) => void {
+  const callback = provider.callback();
+  const url = new URL(issuer);
+  const mount = url.pathname.replace(/\/$/, '');
+  return (req, res) => {
+    for (const name of Object.keys(req.headers)) if (name.startsWith('x-forwarded-') || name === 'forwarded') delete req.headers[name];
+    req.headers['x-forwarded-host'] = url.host;
+    req.headers['x-forwarded-proto'] = url.protocol.slice(0, -1);
+    const full = req.url ?? '/';
+    req.originalUrl = full;
+    req.url = full.slice(mount.length) || '/';
+    if (!req.url.startsWith('/')) req.url = `/${req.url}`;
+    void callback(req, res);
+  };
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export function errorPage(error: string, description: string): string {
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>出错了 · Error</title></head><body><h1>出错了 · Something went wrong</h1><p><code>${escapeHtml(error)}</code></p><p>${escapeHtml(description)}</p></body></html>`;
+}

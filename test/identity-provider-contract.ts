@@ -1,0 +1,174 @@
+import * as oidc from 'openid-client';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { signedRequestHeaders } from '../src/exchange/index.ts';
+import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
+import { Browser, signIn, SignInRefused } from './support/identity.ts';
+
+const HUB = '100000';
+const SANDU = '522732';
+const ANJI = '330523';
+const CITIZEN = { idNumber: '522732198503150027', name: '韦小梅', password: 'citizen-password-1' };
+
+/**
+ * The hub's OpenID Connect provider (issue 12, docs/identity.md): a real federation, the test
+ * plays the browser (cookie jar, redirects followed by hand) and a node's client (openid-client,
+ * public client with PKCE); tokens are checked with jose against the hub's published JWKS.
+ */
+export function identityProviderContract(backend: Backend): void {
+  let t: TestFederation;
+  let hub: string;
+  const callbackOf = (division: string) => `${t.f.nodes.get(division)!.endpoint}/v1/auth/callback`;
+  const admin = (path: string, body: unknown, token = t.f.adminToken()) =>
+    fetch(new URL(path, hub), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
+  /** A call to the hub signed by `signer`'s node key. */
+  const signed = async (signer: string, path: string, body: unknown) => {
+    const url = new URL(path, hub).toString();
+    const text = JSON.stringify(body);
+    const headers = await signedRequestHeaders(t.key(signer), url, text, new Date());
+    const response = await fetch(url, { method: 'POST', headers, body: text });
+    return { status: response.status, json: (await response.json()) as any };
+  };
+
+  beforeAll(async () => {
+    t = await startTestFederation(backend);
+    hub = t.f.hub.endpoint;
+    const enrolled = await admin('/v1/identity/citizens', CITIZEN);
+    expect(enrolled.status).toBe(201);
+  }, 300_000);
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('publishes a discovery document and a JWKS that openid-client accepts: issuer <hub>/oidc, PKCE S256, EdDSA', async () => {
+    const config = await oidc.discovery(new URL(`${hub}/oidc`), SANDU, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const metadata = config.serverMetadata();
+    expect(metadata.issuer).toBe(`${hub}/oidc`);
+    expect(metadata.jwks_uri).toBe(`${hub}/oidc/jwks`);
+    expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
+    expect(metadata.id_token_signing_alg_values_supported).toEqual(['EdDSA']);
+    expect(metadata.scopes_supported).toEqual(expect.arrayContaining(['openid', 'profile', 'tongban', 'offline_access']));
+    expect(metadata.claims_supported).toEqual(expect.arrayContaining(['name', 'tongban_kind', 'tongban_id_number', 'tongban_node', 'tongban_roles']));
+    const jwks = (await (await fetch(`${hub}/oidc/jwks`)).json()) as { keys: Array<Record<string, string>> };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
+    // Public half only; and not the hub's directory signing key.
+    expect(jwks.keys[0]!.d).toBeUndefined();
+    expect(jwks.keys[0]!.kid).not.toBe(t.key(HUB).kid);
+  });
+
+  it('a citizen signs in through a node (authorization code + PKCE): the ID token and the JWT access token carry the claims, verified against the JWKS', async () => {
+    const session = await signIn(hub, CITIZEN.idNumber, CITIZEN.password, { clientId: ANJI, redirectUri: callbackOf(ANJI) });
+    expect(session.passwordPrompts).toBe(1);
+    expect(session.claims).toMatchObject({ iss: `${hub}/oidc`, aud: ANJI, name: CITIZEN.name, tongban_kind: 'citizen', tongban_id_number: CITIZEN.idNumber });
+    expect(session.claims.tongban_node).toBeUndefined();
+    const jwks = createRemoteJWKSet(new URL(`${hub}/oidc/jwks`));
+    const { payload, protectedHeader } = await jwtVerify(session.accessToken, jwks, { issuer: `${hub}/oidc`, audience: 'urn:tongban:federation', typ: 'at+jwt' });
+    expect(protectedHeader.alg).toBe('EdDSA');
+    expect(payload).toMatchObject({ sub: session.claims.sub, client_id: ANJI, name: CITIZEN.name, tongban_kind: 'citizen', tongban_id_number: CITIZEN.idNumber });
+    expect(payload.exp! - payload.iat!).toBe(600);
+    // A token altered by one character does not verify.
+    const forged = session.accessToken.slice(0, -2) + (session.accessToken.endsWith('A') ? 'BA' : 'AA');
+    await expect(jwtVerify(forged, jwks, { issuer: `${hub}/oidc`, audience: 'urn:tongban:federation' })).rejects.toThrow();
+  });
+
+  it('a wrong password shows the form again with an error, is audited without the login, password or ID number, and five failures lock the login', async () => {
+    const before = (await t.auditEntries(HUB)).length;
+    const other = { idNumber: '330523199207080036', name: '李四', password: 'another-password-2' };
+    expect((await admin('/v1/identity/citizens', other)).status).toBe(201);
+    const attempt = (password: string) => signIn(hub, other.idNumber, password, { clientId: SANDU, redirectUri: callbackOf(SANDU) });
+    const refused = await attempt('wrong-password-0').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SignInRefused);
+    expect((refused as SignInRefused).status).toBe(401);
+    expect((refused as SignInRefused).page).toContain('Wrong login or password');
+    expect((refused as SignInRefused).page).toContain('登录名或密码错误');
+    for (let i = 1; i < 5; i++) await expect(attempt(`wrong-password-${i}`)).rejects.toBeInstanceOf(SignInRefused);
+    // Locked: even the right password is refused now.
+    const locked = (await attempt(other.password).catch((e: unknown) => e)) as SignInRefused;
+    expect(locked.status).toBe(429);
+    expect(locked.page).toContain('Too many failed attempts');
+    const entries = (await t.auditEntries(HUB)).slice(before).filter((e) => e.kind === 'identity.login');
+    expect(entries.map((e) => e.code)).toEqual(['LOGIN_FAILED', 'LOGIN_FAILED', 'LOGIN_FAILED', 'LOGIN_FAILED', 'LOGIN_FAILED', 'LOGIN_LOCKED']);
+    expect(new Set(entries.map((e) => e.subjectHash)).size).toBe(1);
+    const text = JSON.stringify(await t.auditEntries(HUB));
+    for (const secret of [other.idNumber, other.password, 'wrong-password-0', CITIZEN.idNumber, CITIZEN.password]) expect(text).not.toContain(secret);
+    expect(t.logs.join('\n')).not.toContain(other.idNumber);
+  });
+
+  it('PKCE is required, and only approved nodes (at their callback) are clients', async () => {
+    const auth = (params: Record<string, string>) => fetch(new URL(`/oidc/auth?${new URLSearchParams({ response_type: 'code', scope: 'openid', state: 's', nonce: 'n', ...params })}`, hub), { redirect: 'manual' });
+    const noPkce = await auth({ client_id: SANDU, redirect_uri: callbackOf(SANDU) });
+    expect(noPkce.status).toBe(303);
+    expect(new URL(noPkce.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
+    const challenge = { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+    // Another node's callback, a division that is no node: refused at the hub, never redirected there.
+    expect((await auth({ client_id: SANDU, redirect_uri: callbackOf(ANJI), ...challenge })).status).toBe(400);
+    expect((await auth({ client_id: '440300', redirect_uri: 'http://127.0.0.1:1/v1/auth/callback', ...challenge })).status).toBe(400);
+  });
+
+  it('staff are enrolled by their own node only: the node is the signer, never the body', async () => {
+    const staff = { login: 'clerk-t@522732', name: '王五', password: 'staff-password-3', roles: ['clerk', 'approver'] };
+    // Anji signs an enrolment for a Sandu login: refused.
+    const foreign = await signed(ANJI, '/v1/identity/staff', { ...staff, node: SANDU });
+    expect(foreign.status).toBe(403);
+    expect(foreign.json.code).toBe('IDENTITY_NODE_MISMATCH');
+    // Unsigned: refused before anything is looked at.
+    const unsigned = await fetch(new URL('/v1/identity/staff', hub), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(staff) });
+    expect(unsigned.status).toBe(401);
+    // Sandu enrols its own clerk; a `node` field in the body changes nothing.
+    const own = await signed(SANDU, '/v1/identity/staff', { ...staff, node: ANJI });
+    expect(own.status).toBe(201);
+    expect(own.json).toMatchObject({ login: staff.login, kind: 'staff', node: SANDU, roles: ['clerk', 'approver'] });
+    expect((await signed(SANDU, '/v1/identity/staff', staff)).json.code).toBe('PERSON_LOGIN_TAKEN');
+    const session = await signIn(hub, staff.login, staff.password, { clientId: SANDU, redirectUri: callbackOf(SANDU) });
+    expect(session.claims).toMatchObject({ tongban_kind: 'staff', tongban_node: SANDU, tongban_roles: ['clerk', 'approver'], name: staff.name });
+    expect(session.claims.tongban_id_number).toBeUndefined();
+    // Anji cannot disable Sandu's clerk; Sandu can, and the clerk can no longer sign in.
+    expect((await signed(ANJI, `/v1/identity/staff/${staff.login}/disable`, {})).json.code).toBe('IDENTITY_NODE_MISMATCH');
+    expect((await signed(SANDU, '/v1/identity/staff/nobody@522732/disable', {})).status).toBe(404);
+    const disabled = await signed(SANDU, `/v1/identity/staff/${staff.login}/disable`, {});
+    expect(disabled.status).toBe(200);
+    expect(disabled.json.disabled).toBe(true);
+    await expect(signIn(hub, staff.login, staff.password, { clientId: SANDU, redirectUri: callbackOf(SANDU) })).rejects.toBeInstanceOf(SignInRefused);
+  });
+
+  it('citizen enrolment: the administrator only, a valid GB 11643 number, once', async () => {
+    expect((await admin('/v1/identity/citizens', { ...CITIZEN, idNumber: '110105194912310021' })).status).toBe(400);
+    expect((await admin('/v1/identity/citizens', CITIZEN)).json.code).toBe('PERSON_LOGIN_TAKEN');
+    expect((await admin('/v1/identity/citizens', { ...CITIZEN, idNumber: '440524188001010014' }, t.f.operatorToken(HUB))).status).toBe(401);
+  });
+
+  it('the hub restarted mid-session keeps the session: a second sign-in needs no password', async () => {
+    const browser = new Browser();
+    const first = await signIn(hub, CITIZEN.idNumber, CITIZEN.password, { clientId: SANDU, redirectUri: callbackOf(SANDU), browser });
+    expect(first.passwordPrompts).toBe(1);
+    await t.f.hub.stop();
+    await t.f.hub.start();
+    expect(t.f.hub.endpoint).toBe(hub);
+    // The client's pooled keep-alive connections to the stopped server are dead: the first use of each fails.
+    for (let i = 0; i < 10; i++) if (await fetch(new URL('/health', hub)).then((r) => r.ok, () => false)) break;
+    const second = await signIn(hub, CITIZEN.idNumber, undefined, { clientId: ANJI, redirectUri: callbackOf(ANJI), browser });
+    expect(second.passwordPrompts).toBe(0);
+    expect(second.claims.sub).toBe(first.claims.sub);
+    // A fresh browser has no session: asked for the password.
+    await expect(signIn(hub, CITIZEN.idNumber, undefined, { clientId: ANJI, redirectUri: callbackOf(ANJI) })).rejects.toBeInstanceOf(SignInRefused);
+  }, 60_000);
+
+  it('the provider state in the store: expiry, single use, by uid, revocation by grant', async () => {
+    const store = t.f.hub.runtime!.store;
+    const now = Date.now();
+    const record = { model: 'AuthorizationCode', payload: { grantId: 'g-test', x: 1 }, grantId: 'g-test', userCode: null, uid: null, consumedAt: null };
+    await store.oidcPayloads.upsert({ ...record, id: 'c-live', expiresAt: now + 60_000 });
+    await store.oidcPayloads.upsert({ ...record, id: 'c-old', expiresAt: now - 1 });
+    await store.oidcPayloads.upsert({ model: 'Session', id: 's-1', payload: { uid: 'u-1' }, grantId: null, userCode: null, uid: 'u-1', expiresAt: null, consumedAt: null });
+    expect((await store.oidcPayloads.find('AuthorizationCode', 'c-live', now))?.payload).toEqual({ grantId: 'g-test', x: 1 });
+    expect(await store.oidcPayloads.find('AuthorizationCode', 'c-old', now)).toBeUndefined();
+    expect((await store.oidcPayloads.findBy('Session', 'uid', 'u-1', now))?.id).toBe('s-1');
+    await store.oidcPayloads.consume('AuthorizationCode', 'c-live', now);
+    expect((await store.oidcPayloads.find('AuthorizationCode', 'c-live', now))?.consumedAt).toBe(now);
+    expect(await store.oidcPayloads.purgeExpired(now)).toBeGreaterThanOrEqual(1);
+    await store.oidcPayloads.revokeByGrantId('g-test');
+    expect(await store.oidcPayloads.find('AuthorizationCode', 'c-live', now)).toBeUndefined();
+    expect((await store.oidcPayloads.findBy('Session', 'uid', 'u-1', now))?.id).toBe('s-1');
+  });
+}

@@ -1,0 +1,125 @@
+import * as oidc from 'openid-client';
+
+/**
+ * A browser for sign-in tests: a small cookie jar (name, path; Max-Age/Expires honoured) and
+ * redirects followed by hand, so a test sees every hop and stops at the relying party's callback.
+ */
+export class Browser {
+  readonly #cookies = new Map<string, { name: string; value: string; path: string }>();
+
+  cookieHeader(url: URL): string {
+    return [...this.#cookies.values()]
+      .filter((c) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) || c.path === '/')
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+  }
+
+  take(url: URL, response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(';').map((s) => s.trim());
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq);
+      const value = pair!.slice(eq + 1);
+      let path = url.pathname.replace(/\/[^/]*$/, '') || '/';
+      let expired = value === '';
+      for (const attribute of attributes) {
+        const [key, v = ''] = attribute.split('=');
+        if (key!.toLowerCase() === 'path') path = v;
+        if (key!.toLowerCase() === 'max-age' && Number(v) <= 0) expired = true;
+        if (key!.toLowerCase() === 'expires' && Date.parse(v) <= Date.now()) expired = true;
+      }
+      if (expired) this.#cookies.delete(`${name} ${path}`);
+      else this.#cookies.set(`${name} ${path}`, { name, value, path });
+    }
+  }
+
+  async fetch(url: URL, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
+    const cookie = this.cookieHeader(url);
+    const response = await fetch(url, {
+      method: init.method ?? 'GET',
+      redirect: 'manual',
+      headers: { ...(cookie ? { cookie } : {}), ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
+    });
+    this.take(url, response);
+    return response;
+  }
+}
+
+/** The hub answered the sign-in form again: wrong password, locked login… (status and page kept). */
+export class SignInRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly page: string,
+  ) {
+    super(`the hub refused the sign-in (${status})`);
+  }
+}
+
+export interface SignInOptions {
+  /** A node's division (its client_id at the hub). */
+  readonly clientId: string;
+  /** That node's callback: `<node endpoint>/v1/auth/callback`. */
+  readonly redirectUri: string;
+  /** Reuse a browser (its hub session): no password is asked while the session lasts. */
+  readonly browser?: Browser;
+  readonly scope?: string;
+}
+
+export interface SignedIn {
+  readonly accessToken: string;
+  readonly idToken: string;
+  /** The ID token's claims. */
+  readonly claims: Record<string, unknown>;
+  readonly browser: Browser;
+  /** How many times the sign-in form was submitted (0: the hub session was enough). */
+  readonly passwordPrompts: number;
+}
+
+/**
+ * Signs in at the hub's OpenID Connect provider the way a person does through a node: the node
+ * (openid-client, public client with PKCE) builds the authorization URL, the browser follows
+ * redirects and fills the hub's form, and the code is taken from the redirect to the node's
+ * callback (the node itself is not called) and exchanged by the node client.
+ */
+export async function signIn(hubUrl: string, login: string, password: string | undefined, options: SignInOptions): Promise<SignedIn> {
+  const issuer = new URL(`${hubUrl.replace(/\/+$/, '')}/oidc`);
+  const config = await oidc.discovery(issuer, options.clientId, undefined, oidc.None(), issuer.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const authorizationUrl = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: options.redirectUri,
+    scope: options.scope ?? 'openid profile tongban',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  const browser = options.browser ?? new Browser();
+  let url = authorizationUrl;
+  let prompts = 0;
+  let response = await browser.fetch(url);
+  for (let hops = 0; hops < 20; hops++) {
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      const next = new URL(location, url);
+      if (next.toString().startsWith(options.redirectUri)) {
+        const tokens = await oidc.authorizationCodeGrant(config, next, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+        return { accessToken: tokens.access_token, idToken: tokens.id_token!, claims: { ...tokens.claims() }, browser, passwordPrompts: prompts };
+      }
+      url = next;
+      response = await browser.fetch(url);
+      continue;
+    }
+    const page = await response.text();
+    const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1];
+    if (!action) throw new SignInRefused(response.status, page);
+    if (prompts > 0) throw new SignInRefused(response.status, page);
+    if (password === undefined) throw new SignInRefused(response.status, page);
+    prompts += 1;
+    url = new URL(action.replace(/&amp;/g, '&'), url);
+    response = await browser.fetch(url, { method: 'POST', form: { login, password } });
+  }
+  throw new Error('sign-in: too many redirects');
+}
