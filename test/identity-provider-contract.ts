@@ -2,6 +2,7 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
+import { DEMO_PASSWORD } from '../src/federation/index.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 import { Browser, signIn, SignInRefused } from './support/identity.ts';
 
@@ -31,7 +32,7 @@ export function identityProviderContract(backend: Backend): void {
   };
 
   beforeAll(async () => {
-    t = await startTestFederation(backend);
+    t = await startTestFederation(backend, { demoPeople: { password: DEMO_PASSWORD } });
     hub = t.f.hub.endpoint;
     const enrolled = await admin('/v1/identity/citizens', CITIZEN);
     expect(enrolled.status).toBe(201);
@@ -153,6 +154,18 @@ export function identityProviderContract(backend: Backend): void {
     // A fresh browser has no session: asked for the password.
     await expect(signIn(hub, CITIZEN.idNumber, undefined, { clientId: ANJI, redirectUri: callbackOf(ANJI) })).rejects.toBeInstanceOf(SignInRefused);
   }, 60_000);
+
+  it('the demo enrols one staff member per role at every node (signed by that node) and citizens of the sample registries', async () => {
+    expect(t.f.people.filter((p) => p.kind === 'staff')).toHaveLength(5 * t.f.nodes.size);
+    expect(t.f.people.filter((p) => p.kind === 'citizen').length).toBeGreaterThanOrEqual(2);
+    const clerk = await signIn(hub, 'clerk@330523', DEMO_PASSWORD, { clientId: ANJI, redirectUri: callbackOf(ANJI) });
+    expect(clerk.claims).toMatchObject({ tongban_kind: 'staff', tongban_node: ANJI, tongban_roles: ['clerk'] });
+    const admin = await signIn(hub, 'dataadmin@522732', DEMO_PASSWORD, { clientId: SANDU, redirectUri: callbackOf(SANDU) });
+    expect(admin.claims).toMatchObject({ tongban_node: SANDU, tongban_roles: ['dataAdmin'] });
+    const citizen = t.f.people.find((p) => p.kind === 'citizen')!;
+    const signedIn = await signIn(hub, citizen.login.toLowerCase(), DEMO_PASSWORD, { clientId: SANDU, redirectUri: callbackOf(SANDU) });
+    expect(signedIn.claims).toMatchObject({ tongban_kind: 'citizen', tongban_id_number: citizen.login, name: citizen.name });
+  });
 
   it('the provider state in the store: expiry, single use, by uid, revocation by grant', async () => {
     const store = t.f.hub.runtime!.store;

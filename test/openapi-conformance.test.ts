@@ -545,6 +545,19 @@ const calls: Array<[string, Call]> = [
   call('audit incidents (admin)', HUB, 'GET', '/v1/audit/incidents', http(HUB, 'GET', '/v1/audit/incidents', { token: adminToken })),
   call('audit incidents: page too large', HUB, 'GET', '/v1/audit/incidents', http(HUB, 'GET', '/v1/audit/incidents?limit=1001', { token: adminToken })),
 
+  // People who sign in at the hub (docs/identity.md): citizens by the administrator, staff by their own node.
+  call('enrol a citizen', HUB, 'POST', '/v1/identity/citizens', http(HUB, 'POST', '/v1/identity/citizens', { token: adminToken, body: { idNumber: '310118197809200044', name: '陈六', password: 'conformance-pw-1' } })),
+  call('enrol a citizen: enrolled already', HUB, 'POST', '/v1/identity/citizens', http(HUB, 'POST', '/v1/identity/citizens', { token: adminToken, body: { idNumber: '310118197809200044', name: '陈六', password: 'conformance-pw-1' } })),
+  call('enrol a citizen: not a valid ID number', HUB, 'POST', '/v1/identity/citizens', http(HUB, 'POST', '/v1/identity/citizens', { token: adminToken, body: { idNumber: '110105194912310021', name: '陈六', password: 'conformance-pw-1' } })),
+  call('enrol staff of the signing node', HUB, 'POST', '/v1/identity/staff', signed(QINGPU, HUB, '/v1/identity/staff', () => ({ login: 'conf@310118', name: '周七', password: 'conformance-pw-2', roles: ['clerk'] }))),
+  call('enrol staff: login taken', HUB, 'POST', '/v1/identity/staff', signed(QINGPU, HUB, '/v1/identity/staff', () => ({ login: 'conf@310118', name: '周七', password: 'conformance-pw-2', roles: ['clerk'] }))),
+  call('enrol staff: a login of another node', HUB, 'POST', '/v1/identity/staff', signed(QINGPU, HUB, '/v1/identity/staff', () => ({ login: 'conf@522732', name: '周七', password: 'conformance-pw-2', roles: ['clerk'] }))),
+  call('enrol staff: invalid, signed', HUB, 'POST', '/v1/identity/staff', signed(QINGPU, HUB, '/v1/identity/staff', () => ({}))),
+  call('disable staff of the signing node', HUB, 'POST', '/v1/identity/staff/{login}/disable', signed(QINGPU, HUB, '/v1/identity/staff/conf@310118/disable', () => ({}))),
+  call('disable staff: a login of another node', HUB, 'POST', '/v1/identity/staff/{login}/disable', signed(QINGPU, HUB, '/v1/identity/staff/conf@522732/disable', () => ({}))),
+  call('disable staff: no such staff member', HUB, 'POST', '/v1/identity/staff/{login}/disable', signed(QINGPU, HUB, '/v1/identity/staff/nobody@310118/disable', () => ({}))),
+  call('disable staff: not a staff login', HUB, 'POST', '/v1/identity/staff/{login}/disable', signed(QINGPU, HUB, '/v1/identity/staff/NOPE/disable', () => ({}))),
+
   // Cases, at Sandu and at the hub (a node too): each applies a case with Anji competent in beforeAll.
   ...both('list', 'GET', '/v1/cases', (s) => http(s, 'GET', '/v1/cases?limit=5', { token: clerkOf(s) })),
   ...both('list: page too large', 'GET', '/v1/cases', (s) => http(s, 'GET', '/v1/cases?limit=1001', { token: clerkOf(s) })),
@@ -641,7 +654,8 @@ const pathOf = (template: string, server: Server) =>
     .replace('{division}', ANJI)
     .replace('{code}', template.includes('divisions') ? SANDU : 'N034')
     .replace('{id}', template.startsWith('/v1/agreements') ? SANDU_ANJI : caseOf(server)())
-    .replace('{action}', 'accept');
+    .replace('{action}', 'accept')
+    .replace('{login}', 'conf@310118');
 /** Every documented operation of a server: [template, METHOD, operation]. */
 const operationsOf = (server: Server) =>
   Object.entries(docs.get(server)!.paths).flatMap(([template, methods]) => Object.entries(methods).map(([method, operation]) => [template, method.toUpperCase() as 'GET' | 'POST', operation] as const));

@@ -43,6 +43,12 @@ export const FederationConfig = z.object({
   agreements: z.array(AgreementTemplate).default([]),
   directory: z.object({ refreshSeconds: z.number().min(0.2).default(30), snapshotTtlSeconds: z.number().min(1).default(3600) }).prefault({}),
   audit: z.object({ checkpointSeconds: z.number().min(0.2).default(60) }).prefault({}),
+  /**
+   * People the federation enrols at the hub, all with this one published password (demo only;
+   * start-up warns): one staff member per role at every node (`clerk@<division>`, …) and a few
+   * citizens of the first nodes' sample registries. Absent: nobody is enrolled.
+   */
+  demoPeople: z.object({ password: z.string().min(10).max(200) }).optional(),
   /** Limits on every server's unauthenticated routes (the node config's `server.rateLimit`); defaults when absent. */
   rateLimit: z
     .object({ enabled: z.boolean().optional(), windowSeconds: z.number().int().min(1).optional(), max: z.number().int().min(1).optional(), enrolmentMax: z.number().int().min(1).optional() })

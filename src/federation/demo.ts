@@ -1,5 +1,8 @@
 import type { FederationConfigInput } from './config.ts';
 
+/** The password of every person the demo enrols at the hub: published, so demo material only (start-up warns). */
+export const DEMO_PASSWORD = 'tongban-demo-password';
+
 const HOUSEHOLD = ['idNumber', 'name', 'sex', 'ethnicity', 'birthDate', 'householdDivision', 'householdAddress'];
 const INSURANCE = ['idNumber', 'name', 'socialInsuranceInsuredDivision', 'socialInsuranceStatus', 'contributionMonths', 'contributionStartDate'];
 const MARRIAGE = ['idNumber', 'name', 'maritalStatus', 'spouseIdNumber', 'spouseName', 'marriageRegistrationDate'];
@@ -40,6 +43,7 @@ export function demoFederation(overrides: Partial<FederationConfigInput> = {}): 
     portBase: 7700,
     directory: { refreshSeconds: 10, snapshotTtlSeconds: 3600 },
     audit: { checkpointSeconds: 10 },
+    demoPeople: { password: DEMO_PASSWORD },
     hub: { division: '100000', name: '国家政务服务平台' },
     nodes: [
       { division: '522732', people: 3000, businesses: 300 },

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Agreement, type PartySignature } from '../agreements/index.ts';
 import type { PublicJwk } from '../crypto/index.ts';
 import { CONFIG_FILE_NAME, loadConfig } from '../config/index.ts';
-import { generateRegistries, demoServiceConfigs } from '../demo/registries.ts';
+import { generateRegistries, demoServiceConfigs, sampleSubjects } from '../demo/registries.ts';
 import { FederationConfig, type FederationConfigInput } from './config.ts';
 import { portInUseMessage, portIsFree } from './ports.ts';
 import { childProcessServer, inProcessServer, type ManagedServer } from './servers.ts';
@@ -30,8 +30,28 @@ export interface RunningFederation {
   operatorToken(division: string): string;
   adminToken(): string;
   registryPath(division: string): string;
+  /** The people enrolled at the hub for the demo (config `demoPeople`), all with its password. */
+  readonly people: readonly DemoPerson[];
   stop(): Promise<void>;
 }
+
+/** A person the demo enrolled at the hub (they sign in with the config's `demoPeople.password`). */
+export interface DemoPerson {
+  readonly login: string;
+  readonly kind: 'citizen' | 'staff';
+  readonly name: string;
+  readonly node?: string;
+  readonly roles?: readonly string[];
+}
+
+/** One staff member per role at each node; the login's local part is the role (lower case). */
+const DEMO_ROLES = [
+  ['clerk', '窗口人员'],
+  ['approver', '审批人员'],
+  ['supervisor', '主管'],
+  ['dataAdmin', '数据管理员'],
+  ['operator', '节点运维'],
+] as const;
 
 /**
  * Brings a federation up: creates what is missing (hub, nodes, keys, registries), starts
@@ -184,9 +204,11 @@ export async function startFederation(input: FederationConfigInput, options: Fed
       operatorToken: (division) => secret(division, 'operator-token'),
       adminToken: () => secret(config.hub.division, 'admin-token'),
       registryPath: registry,
+      people: [],
       stop: stopAll,
     };
     await approveNodes(federation);
+    if (config.demoPeople) Object.assign(federation, { people: await enrolDemoPeople(federation, config.demoPeople.password) });
     await registerAgreements(federation, options.clock ?? (() => new Date()));
     await waitForConvergence(federation);
     return federation;
@@ -270,6 +292,43 @@ async function approveNodes(f: RunningFederation): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error('not every node enrolled at the hub within 30 s');
+}
+
+/**
+ * Enrols the demo's people at the hub through its API: citizens with the administrator token,
+ * staff with a request signed by their own node (the hub takes the node from the signature).
+ * Already enrolled (a demo started again): kept as they are.
+ */
+async function enrolDemoPeople(f: RunningFederation, password: string): Promise<DemoPerson[]> {
+  const people: DemoPerson[] = [];
+  const [{ loadSigningKey }, { signedRequestHeaders }] = await Promise.all([import('../node/index.ts'), import('../exchange/index.ts')]);
+  const enrolled = (status: number, json: unknown, what: string) => {
+    if (status !== 201 && (json as { code?: string }).code !== 'PERSON_LOGIN_TAKEN') throw new Error(`the hub did not enrol ${what}: ${JSON.stringify(json)}`);
+  };
+  const [first, second] = [...f.nodes.keys()];
+  for (const [division, count] of [
+    [first, 2],
+    [second, 1],
+  ] as const) {
+    if (!division) continue;
+    for (const citizen of sampleSubjects(f.registryPath(division), count).people) {
+      const { status, json } = await call(new URL('/v1/identity/citizens', f.hub.endpoint).toString(), f.adminToken(), 'POST', { idNumber: citizen.idNumber, name: citizen.name, password });
+      enrolled(status, json, 'a demo citizen');
+      people.push({ login: citizen.idNumber, kind: 'citizen', name: citizen.name });
+    }
+  }
+  for (const [division, node] of f.nodes) {
+    const key = loadSigningKey(loadConfig(node.configPath, {}));
+    for (const [role, title] of DEMO_ROLES) {
+      const url = new URL('/v1/identity/staff', f.hub.endpoint).toString();
+      const login = `${role.toLowerCase()}@${division}`;
+      const body = JSON.stringify({ login, name: `${title}（${division}）`, password, roles: [role] });
+      const response = await fetch(url, { method: 'POST', headers: await signedRequestHeaders(key, url, body, new Date()), body, signal: AbortSignal.timeout(15_000) });
+      enrolled(response.status, await response.json(), login);
+      people.push({ login, kind: 'staff', name: `${title}（${division}）`, node: division, roles: [role] });
+    }
+  }
+  return people;
 }
 
 async function registerAgreements(f: RunningFederation, clock: () => Date): Promise<void> {

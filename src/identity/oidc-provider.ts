@@ -130,6 +130,8 @@ export async function createProvider(options: IdentityProviderOptions): Promise<
     clientDefaults: { id_token_signed_response_alg: 'EdDSA', grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none' },
     responseTypes: ['code'],
     pkce: { required: () => true },
+    // No browser-based clients: nodes and the CLI call the token endpoint from servers and terminals.
+    clientBasedCORS: () => false,
     enabledJWA: { idTokenSigningAlgValues: ['EdDSA'], userinfoSigningAlgValues: ['EdDSA'] },
     async findAccount(_ctx, sub) {
       const person = await store.people.get(sub);
@@ -153,10 +155,34 @@ export async function createProvider(options: IdentityProviderOptions): Promise<
     interactions: { url: (_ctx, interaction) => `${issuer.pathname.replace(/\/$/, '')}/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
-      deviceFlow: { enabled: true },
-      revocation: { enabled: true },
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: (ctx, form, _out, error) => {
+          ctx.type = 'html';
+          ctx.body = simplePage('输入代码 · Enter the code', `<p>输入命令行显示的代码。<br>Enter the code the command line shows.</p>${error ? '<p class="error">代码无效或已过期。 The code is invalid or expired.</p>' : ''}${form}<label for="user_code">代码 · Code</label><input id="user_code" name="user_code" form="op.deviceInputForm" required autocomplete="off"><button type="submit" form="op.deviceInputForm">继续 · Continue</button>`);
+        },
+        userCodeConfirmSource: (ctx, form, client, _deviceInfo, userCode) => {
+          ctx.type = 'html';
+          ctx.body = simplePage('确认登录 · Confirm sign-in', `<p>${escapeHtml(client.clientName ?? client.clientId)} 请求登录；确认代码为 <code>${escapeHtml(userCode)}</code>。<br>${escapeHtml(client.clientName ?? client.clientId)} asks to sign in; the code is <code>${escapeHtml(userCode)}</code>.</p>${form}<button type="submit" form="op.deviceConfirmForm">确认 · Confirm</button> <button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">取消 · Cancel</button>`);
+        },
+        successSource: (ctx) => {
+          ctx.type = 'html';
+          ctx.body = simplePage('已登录 · Signed in', '<p>可以返回命令行了。<br>You can go back to the command line.</p>');
+        },
+      },
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = simplePage('退出 · Sign out', `<p>退出通办登录？<br>Sign out of Tongban?</p>${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">退出 · Sign out</button> <button type="submit" form="op.logoutForm">保持登录 · Stay signed in</button>`);
+        },
+        postLogoutSuccessSource: (ctx) => {
+          ctx.type = 'html';
+          ctx.body = simplePage('已退出 · Signed out', '<p>您已退出。<br>You are signed out.</p>');
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => FEDERATION_RESOURCE,
@@ -213,6 +239,13 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
+const PAGE_STYLE = 'body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#222}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1.2rem}.error{color:#b00020;border:1px solid #b00020;padding:.5rem}';
+
+/** A page of the provider's own (no scripts, no external assets); `body` is trusted HTML. */
+export function simplePage(title: string, body: string): string {
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)} — 通办 Tongban</title><style>${PAGE_STYLE}</style></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+}
+
 export function errorPage(error: string, description: string): string {
-  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>出错了 · Error</title></head><body><h1>出错了 · Something went wrong</h1><p><code>${escapeHtml(error)}</code></p><p>${escapeHtml(description)}</p></body></html>`;
+  return simplePage('出错了 · Something went wrong', `<p><code>${escapeHtml(error)}</code></p><p>${escapeHtml(description)}</p>`);
 }

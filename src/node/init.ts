@@ -7,6 +7,7 @@ import type { ServiceConfig } from '../services/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import { divisions } from '../standards/index.ts';
 import { openStore } from '../store/index.ts';
+import { loadOrCreateOidcKeys } from '../identity/oidc-keys.ts';
 
 export interface InitNodeOptions {
   readonly dir: string;
@@ -83,6 +84,8 @@ export async function initNode(options: InitNodeOptions): Promise<InitNodeResult
   writeFileSync(configPath, JSON.stringify(file, null, 2) + '\n');
 
   const config: NodeConfig = loadConfig(configPath, {});
+  // The hub's OpenID Connect keys (a separate Ed25519 signing key, cookie secrets): docs/identity.md.
+  if (role === 'hub') await loadOrCreateOidcKeys(config);
   const now = (options.clock ?? (() => new Date()))();
   const store = await openStore({ url: config.database.url });
   try {

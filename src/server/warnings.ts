@@ -11,6 +11,7 @@ export function productionWarnings(config: NodeConfig, endpoint: string): string
   if (config.hub && plain(config.hub.url)) warnings.push(`The hub is reached over plain HTTP (${config.hub.url}): use its https:// address.`);
   if (config.demo) {
     warnings.push('This node was created by the demo federation: its signing and encryption keys, tokens and registries are development material, not for real data.');
+    if (config.node.role === 'hub') warnings.push('DEMO PASSWORDS: the people the demo enrolled at this hub sign in with one published password; never enrol real people here.');
   }
   if (!config.server.rateLimit.enabled) warnings.push('Rate limiting of unauthenticated routes is disabled (server.rateLimit.enabled: false).');
   if (config.metrics.public) warnings.push('GET /metrics answers anyone (metrics.public: true): exchange counts per partner and case counts are visible to whoever reaches this port.');

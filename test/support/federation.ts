@@ -69,6 +69,8 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
       audit: { checkpointSeconds: 0.5 },
       // Tests send far more unauthenticated requests from one address than any real node.
       rateLimit: { max: 1_000_000, enrolmentMax: 1_000_000 },
+      // Scrypt hashes cost start-up time: tests that need the demo's people ask for them.
+      demoPeople: undefined,
       ...(backend === 'postgres' ? { databaseUrl: postgresUrl!, schemaPrefix: schemaPrefix! } : {}),
       ...overrides,
     }),

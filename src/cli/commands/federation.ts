@@ -71,6 +71,15 @@ function printSummary(f: RunningFederation, ms: number): void {
       );
     }
   }
+  if (f.people.length > 0 && f.config.demoPeople) {
+    const staff = f.people.filter((p) => p.kind === 'staff');
+    lines.push(
+      `Sign-in at the hub (${f.hub.endpoint}/oidc) — DEMO PASSWORD for everyone: ${f.config.demoPeople.password}`,
+      '  !! Published demo password: for trying Tongban out, never for real people or data. !!',
+      ...f.people.filter((p) => p.kind === 'citizen').map((p) => `  citizen  ${p.login}  ${p.name}`),
+      ...[...f.nodes.keys()].map((division) => `  staff    ${staff.filter((p) => p.node === division).map((p) => p.login).join('  ')}`),
+    );
+  }
   lines.push('Press Ctrl+C to stop.');
   printLines(lines);
 }
