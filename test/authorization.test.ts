@@ -1,27 +1,44 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
-import { hubTokens } from './support/citizen-tokens.ts';
 import { generateSigningKey, startTestFederation, type TestFederation } from './support/federation.ts';
+import { signIn } from './support/identity.ts';
 
 /**
  * Every endpoint against every kind of caller. Each route is public, or needs one credential:
- * the operator token, the hub administrator's token, a staff/applicant account, or a request
- * signed by an approved node. Anything else is refused with 401/403 — never a 2xx.
+ * the operator token, the hub administrator's token, a person (a machine client's token — clerk,
+ * applicant —, a session cookie of the node, a hub access token), or a request signed by an
+ * approved node. Anything else is refused with 401/403 — never a 2xx.
  */
-type Caller = 'anonymous' | 'random-bearer' | 'latin1-bearer' | 'operator' | 'admin' | 'clerk' | 'applicant' | 'foreign-clerk' | 'unknown-node-signature' | 'node-signature' | 'hub-signature' | 'citizen';
-type Need = 'public' | 'operator' | 'admin' | 'account' | 'node-signature' | 'hub-signature' | 'citizen';
+type Caller =
+  | 'anonymous'
+  | 'random-bearer'
+  | 'latin1-bearer'
+  | 'operator'
+  | 'admin'
+  | 'clerk'
+  | 'applicant'
+  | 'foreign-clerk'
+  | 'staff-session'
+  | 'citizen-token'
+  | 'foreign-staff-token'
+  | 'unknown-node-signature'
+  | 'node-signature'
+  | 'hub-signature';
+type Need = 'public' | 'operator' | 'admin' | 'person' | 'node-signature' | 'hub-signature' | 'citizen';
 
-const CALLERS: Caller[] = ['anonymous', 'random-bearer', 'latin1-bearer', 'operator', 'admin', 'clerk', 'applicant', 'foreign-clerk', 'unknown-node-signature', 'node-signature', 'hub-signature', 'citizen'];
+const CALLERS: Caller[] = ['anonymous', 'random-bearer', 'latin1-bearer', 'operator', 'admin', 'clerk', 'applicant', 'foreign-clerk', 'staff-session', 'citizen-token', 'foreign-staff-token', 'unknown-node-signature', 'node-signature', 'hub-signature'];
 const ALLOWED: Record<Need, Caller[]> = {
   public: CALLERS,
   operator: ['operator'],
   admin: ['admin'],
-  account: ['clerk', 'applicant'],
+  // Machine clients (clerk, applicant) and the session of Sandu; a citizen's hub token anywhere.
+  // Staff of Anji (foreign-staff-token) are nobody at Sandu: 403 STAFF_OF_ANOTHER_NODE.
+  person: ['clerk', 'applicant', 'staff-session', 'citizen-token'],
   // The hub signs as a node too (its checkpoints' witness, its relay): any approved signer.
   'node-signature': ['node-signature', 'hub-signature'],
   'hub-signature': ['hub-signature'],
   // A citizen signed in at the hub (its JWT access token), at any node and at the hub.
-  citizen: ['citizen'],
+  citizen: ['citizen-token'],
 };
 
 /**
@@ -44,6 +61,12 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'GET /v1/directory/snapshot': 200,
   'GET /v1/agreements/{id}': 200,
   'GET /v1/audit/checkpoints/{division}': 200,
+  // sign-in at the node (nodes only): to the hub; a callback without a state it issued; sign-out
+  'GET /v1/auth/login': 302,
+  'GET /v1/auth/callback': 400,
+  'POST /v1/auth/logout': 200,
+  // who is calling: anyone provable, staff of another node included (actsHere: false)
+  'GET /v1/auth/me': 200,
   // operator
   'GET /v1/operator/audit': 200,
   'GET /v1/operator/outbox': 200,
@@ -53,6 +76,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/operator/directory/refresh': 200,
   'POST /v1/operator/exchange': 400,
   'POST /v1/operator/accounts': 400,
+  'GET /v1/operator/accounts': 200,
+  'POST /v1/operator/accounts/{id}/revoke': 404, // no such machine client
   'POST /v1/operator/agreements/sign': 400,
   'POST /v1/operator/agreements/submit': 400,
   // No reason given: refused before anything changes (the agreement stays active for the rest of the matrix).
@@ -104,7 +129,7 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/cases/{id}/actions/{action}': 404,
   'POST /v1/cases/{id}/evidence': 400,
   // Applicants never read threads: refused before the case is looked up (nothing is revealed).
-  'GET /v1/cases/{id}/thread': { clerk: 404, applicant: 403 },
+  'GET /v1/cases/{id}/thread': { clerk: 404, 'staff-session': 404, applicant: 403, 'citizen-token': 403 },
   'POST /v1/cases/{id}/thread': 400,
   // the citizen's data tracker (a hub access token of a citizen)
   'GET /v1/tracker/entries': 200,
@@ -116,10 +141,11 @@ function need(method: string, path: string): Need {
   if (path.startsWith('/v1/operator/') || path === '/metrics') return 'operator';
   if (path.startsWith('/v1/directory/nodes') || path.startsWith('/v1/directory/changes') || path === '/v1/audit/incidents' || path === '/v1/identity/citizens') return 'admin';
   if (path.startsWith('/v1/identity/staff')) return 'node-signature';
+  if (path === '/v1/auth/me') return 'person';
   if (path === '/v1/exchange/relayed') return 'hub-signature';
   if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox', '/v1/messages/inbox', '/v1/messages/relay'].includes(path)) return 'node-signature';
   if ((path === '/v1/agreements' || path === '/v1/agreements/{id}/state' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
-  if (path.startsWith('/v1/cases')) return 'account';
+  if (path.startsWith('/v1/cases')) return 'person';
   if (path === '/v1/tracker' || path === '/v1/tracker/entries') return 'citizen';
   return 'public';
 }
@@ -132,8 +158,23 @@ beforeAll(async () => {
   tokens.clerk = (await t.operator('522732', '/v1/operator/accounts', { id: 'matrix-clerk', role: 'clerk', name: 'm' })).json.token;
   tokens.applicant = (await t.operator('522732', '/v1/operator/accounts', { id: 'matrix-applicant', role: 'applicant', name: 'm', idNumber: '11010519491231002X' })).json.token;
   tokens['foreign-clerk'] = (await t.operator('330523', '/v1/operator/accounts', { id: 'matrix-foreign', role: 'clerk', name: 'm' })).json.token;
-  tokens.citizen = await (await hubTokens(t)).signInCitizen('11010519491231002X', { node: '522732' });
+  // People at the hub: a citizen (acts anywhere) and a staff member of Anji (nobody at Sandu).
+  const hub = t.f.hub.endpoint;
+  const citizen = { idNumber: '11010519491231002X', name: 'm', password: 'matrix-citizen-password' };
+  await fetch(new URL('/v1/identity/citizens', hub), { method: 'POST', headers: { authorization: `Bearer ${t.f.adminToken()}`, 'content-type': 'application/json' }, body: JSON.stringify(citizen) });
+  const staffUrl = new URL('/v1/identity/staff', hub).toString();
+  const staff = JSON.stringify({ login: 'matrix@330523', name: 'm', password: 'matrix-staff-password', roles: ['clerk'] });
+  await fetch(staffUrl, { method: 'POST', headers: await signedRequestHeaders(t.key('330523'), staffUrl, staff, new Date()), body: staff });
+  const callback = (division: string) => `${t.f.nodes.get(division)!.endpoint}/v1/auth/callback`;
+  tokens['citizen-token'] = (await signIn(hub, citizen.idNumber, citizen.password, { clientId: '522732', redirectUri: callback('522732') })).accessToken;
+  tokens['foreign-staff-token'] = (await signIn(hub, 'matrix@330523', 'matrix-staff-password', { clientId: '330523', redirectUri: callback('330523') })).accessToken;
 }, 300_000);
+
+/** A session of Sandu's clerk (the cookie, made for each request: sign-out ends the one it is sent). */
+async function staffCookie(): Promise<string> {
+  const { id } = await t.f.nodes.get('522732')!.runtime!.identity.sessions.create({ subject: 'p-matrix-clerk', kind: 'staff', name: 'm', node: '522732', roles: ['clerk'], via: 'session' });
+  return `tongban_session=${id}`;
+}
 afterAll(async () => {
   await t?.stop();
 });
@@ -162,15 +203,20 @@ describe('authorization matrix', () => {
                         ? 'é'.repeat(t.f.operatorToken(division).length)
                         : tokens[caller];
             if (bearer && caller !== 'unknown-node-signature') headers.authorization = `Bearer ${bearer}`;
+            // A browser of the node's own pages: the cookie, and the CSRF header on changes.
+            if (caller === 'staff-session') headers = { ...headers, cookie: await staffCookie(), 'x-tongban-csrf': '1' };
             if (caller === 'unknown-node-signature' && body) headers = await signedRequestHeaders(strangerKey, url, body, new Date());
             // A valid signature of an approved node (Qingpu: the hub matrix suspends Anji on the way).
             if (caller === 'node-signature' && body) headers = await signedRequestHeaders(t.key('310118'), url, body, new Date());
             if (caller === 'hub-signature' && body) headers = await signedRequestHeaders(t.key('100000'), url, body, new Date());
-            const response = await fetch(url, { method, headers, ...(body ? { body } : {}) });
+            const response = await fetch(url, { method, headers, redirect: 'manual', ...(body ? { body } : {}) });
             // Do not leave event streams open.
             if (response.headers.get('content-type')?.startsWith('text/event-stream')) await response.body?.cancel();
             // Accounts belong to one node: Sandu's clerk and applicant, nobody at the hub.
-            const allowed = ALLOWED[required].includes(caller) && !(required === 'account' && division !== '522732');
+            // A citizen's hub token is taken anywhere (the hub serves cases too); who-am-I answers staff of another node.
+            const allowed =
+              (ALLOWED[required].includes(caller) && !(required === 'person' && division !== '522732' && caller !== 'citizen-token')) ||
+              (template === '/v1/auth/me' && caller === 'foreign-staff-token');
             table.push(`${method} ${template} ${caller} → ${response.status}`);
             if (template === '/v1/directory/enrolments') {
               // Enrolment is open to new keys by design (proof of possession of the key in the body):

@@ -104,7 +104,7 @@ export function casesContract(backend: Backend): void {
     expect(delivered.json.case.state).toBe('delivered');
     const atAnji = await eventually('330523', 'approver', id, (c) => c.state === 'delivered');
     expect(atAnji.case.history.map((h: any) => h.action)).toEqual(['apply', 'precheck', 'accept', 'start-review', 'fetch-evidence', 'decide', 'conclude', 'deliver']);
-    expect(atAnji.case.history.find((h: any) => h.action === 'decide').actor).toEqual({ node: '330523', id: 'approver', role: 'approver' });
+    expect(atAnji.case.history.find((h: any) => h.action === 'decide').actor).toEqual({ node: '330523', id: 'client:approver', role: 'approver' });
     expect(atAnji.case.history[0].actor).toEqual({ node: '522732', id: sanduPerson.idNumber, role: 'applicant' });
   });
 

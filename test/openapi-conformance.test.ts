@@ -10,6 +10,7 @@ import { sealEnvelope } from '../src/messaging/index.ts';
 import { CHECKPOINT_TYP } from '../src/node/jobs.ts';
 import { hubTokens } from './support/citizen-tokens.ts';
 import { generateSigningKey, startTestFederation, type TestFederation } from './support/federation.ts';
+import { Browser } from './support/identity.ts';
 
 /**
  * Documentation and behaviour agree (issue 8 item 19, issue 10 item 3): real servers — the hub and
@@ -113,6 +114,8 @@ function http(server: Server, method: 'GET' | 'POST', path: Lazy<string>, option
     const token = options.token === undefined ? undefined : value(options.token);
     const response = await fetch(new URL(value(path), endpointOf(server)), {
       method,
+      // Redirects (sign-in) are answers of their own.
+      redirect: 'manual',
       headers: {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(hasBody ? { 'content-type': options.type ?? 'application/json' } : {}),
@@ -165,6 +168,38 @@ function keeping(send: () => Promise<Answer>, then: (answer: Answer) => void | P
   };
 }
 
+/** POST /v1/auth/logout with a fresh session of the server (made by its runtime) and these headers. */
+function withSession(server: Server, headers: Record<string, string>): () => Promise<Answer> {
+  return async () => {
+    const runtime = server === HUB ? t.f.hub.runtime! : t.f.nodes.get(server)!.runtime!;
+    const { id } = await runtime.identity.sessions.create({ subject: 'p-conformance', kind: 'citizen', name: '王', idNumber: '11010519491231002X', roles: [], via: 'session' });
+    return answerOf(await fetch(new URL('/v1/auth/logout', endpointOf(server)), { method: 'POST', redirect: 'manual', headers: { cookie: `tongban_session=${id}`, ...headers } }));
+  };
+}
+
+/** Signs in at the node as a browser does (its login, the hub's form, back): the answer of the node's callback. */
+function signInThroughNode(server: Server, login: string, password: string): () => Promise<Answer> {
+  return async () => {
+    const browser = new Browser();
+    let url = new URL('/v1/auth/login?return=/v1/auth/me', endpointOf(server));
+    let response = await browser.fetch(url);
+    for (let hops = 0; hops < 20; hops++) {
+      if (url.pathname === '/v1/auth/callback') return answerOf(response);
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location) {
+        url = new URL(location, url);
+        response = await browser.fetch(url);
+        continue;
+      }
+      const action = /<form method="post" action="([^"]+)"/.exec(await response.text())?.[1];
+      if (!action) throw new Error(`no sign-in form at ${url.href} (${response.status})`);
+      url = new URL(action.replace(/&amp;/g, '&'), url);
+      response = await browser.fetch(url, { method: 'POST', form: { login, password } });
+    }
+    throw new Error('sign-in: too many redirects');
+  };
+}
+
 const call = (name: string, server: Server, method: 'GET' | 'POST', template: string, send: () => Promise<Answer>): [string, Call] => [name, { server, method, template, send }];
 /** The same call on the hub and on Sandu (routes both serve). */
 const both = (name: string, method: 'GET' | 'POST', template: string, make: (server: Server) => () => Promise<Answer>): Array<[string, Call]> =>
@@ -186,6 +221,8 @@ function nonConformance(doc: OpenApi, method: string, template: string, answer: 
   let response = operation.responses[String(answer.status)];
   if (!response) return [`status ${answer.status} is not documented for ${method} ${template} (documented: ${Object.keys(operation.responses).join(', ')}); body ${JSON.stringify(answer.body).slice(0, 300)}`];
   if (response.$ref) response = doc.components.responses[response.$ref.split('/').at(-1)!]!;
+  // A response documented without content (a redirect) must come without a body.
+  if (!response.content) return answer.body === '' || answer.body === undefined ? [] : [`${method} ${template} ${answer.status}: a body where none is documented`];
   const mediaType = answer.contentType.split(';')[0]!.trim();
   const media = response.content?.[mediaType];
   if (!media) return [`media type ${mediaType} is not documented for ${answer.status} of ${method} ${template} (documented: ${Object.keys(response.content ?? {}).join(', ')})`];
@@ -398,6 +435,16 @@ const calls: Array<[string, Call]> = [
   ...both('account', 'POST', '/v1/operator/accounts', (s) => http(s, 'POST', '/v1/operator/accounts', { token: operatorToken(s), body: { id: 'conf-twice', role: 'approver', name: '李' } })),
   ...both('account: the id is taken', 'POST', '/v1/operator/accounts', (s) => http(s, 'POST', '/v1/operator/accounts', { token: operatorToken(s), body: { id: 'conf-twice', role: 'approver', name: '李' } })),
   call('account: invalid ID number', SANDU, 'POST', '/v1/operator/accounts', http(SANDU, 'POST', '/v1/operator/accounts', { token: operatorToken(SANDU), body: { id: 'conf-bad', role: 'applicant', name: '李', idNumber: '110105194912310021' } })),
+  ...both('machine clients', 'GET', '/v1/operator/accounts', (s) => http(s, 'GET', '/v1/operator/accounts?limit=5', { token: operatorToken(s) })),
+  ...both('machine clients: page too large', 'GET', '/v1/operator/accounts', (s) => http(s, 'GET', '/v1/operator/accounts?limit=5000', { token: operatorToken(s) })),
+  ...both('revoke a machine client', 'POST', '/v1/operator/accounts/{id}/revoke', (s) => http(s, 'POST', '/v1/operator/accounts/conf-twice/revoke', { token: operatorToken(s), body: {} })),
+  ...both('revoke: no such machine client', 'POST', '/v1/operator/accounts/{id}/revoke', (s) => http(s, 'POST', '/v1/operator/accounts/nobody/revoke', { token: operatorToken(s), body: {} })),
+  ...both('who am I', 'GET', '/v1/auth/me', (s) => http(s, 'GET', '/v1/auth/me', { token: clerkOf(s) })),
+  ...both('sign out', 'POST', '/v1/auth/logout', (s) => withSession(s, { 'x-tongban-csrf': '1' })),
+  ...both('sign out: asked by another site', 'POST', '/v1/auth/logout', (s) => withSession(s, { origin: 'http://evil.example' })),
+  call('sign in: to the hub', SANDU, 'GET', '/v1/auth/login', http(SANDU, 'GET', '/v1/auth/login?return=/v1/cases')),
+  call('sign in: a return address off the node', SANDU, 'GET', '/v1/auth/login', http(SANDU, 'GET', `/v1/auth/login?return=${encodeURIComponent('//evil.example/')}`)),
+  call('sign-in callback: a state the node never issued', SANDU, 'GET', '/v1/auth/callback', http(SANDU, 'GET', '/v1/auth/callback?code=x&state=made-up')),
   call('operator keys', SANDU, 'GET', '/v1/operator/keys', http(SANDU, 'GET', '/v1/operator/keys', { token: operatorToken(SANDU) })),
   call('rotate: not the current key', SANDU, 'POST', '/v1/operator/keys/rotate', http(SANDU, 'POST', '/v1/operator/keys/rotate', { token: operatorToken(SANDU), body: { currentKid: '522732:not-the-current-key' } })),
   // Sandu asks for a new key; the administrator rejects it below (Sandu keeps its key).
@@ -562,6 +609,8 @@ const calls: Array<[string, Call]> = [
   call('disable staff: a login of another node', HUB, 'POST', '/v1/identity/staff/{login}/disable', signed(QINGPU, HUB, '/v1/identity/staff/conf@522732/disable', () => ({}))),
   call('disable staff: no such staff member', HUB, 'POST', '/v1/identity/staff/{login}/disable', signed(QINGPU, HUB, '/v1/identity/staff/nobody@310118/disable', () => ({}))),
   call('disable staff: not a staff login', HUB, 'POST', '/v1/identity/staff/{login}/disable', signed(QINGPU, HUB, '/v1/identity/staff/NOPE/disable', () => ({}))),
+  // The citizen enrolled above signs in through Sandu: its callback opens a session and redirects.
+  call('sign-in callback: signed in at the hub', SANDU, 'GET', '/v1/auth/callback', signInThroughNode(SANDU, '310118197809200044', 'conformance-pw-1')),
 
   // Cases, at Sandu and at the hub (a node too): each applies a case with Anji competent in beforeAll.
   ...both('list', 'GET', '/v1/cases', (s) => http(s, 'GET', '/v1/cases?limit=5', { token: clerkOf(s) })),
@@ -674,7 +723,8 @@ const operationsOf = (server: Server) =>
 /** The bearer token of the operation's first security scheme, so the step under test (not the bearer check) answers. */
 const tokenFor = (server: Server, security: Array<Record<string, string[]>> | undefined) => {
   const scheme = Object.keys(security?.[0] ?? {})[0];
-  return scheme === 'operatorBearer' || scheme === 'metricsBearer' ? t.f.operatorToken(server) : scheme === 'adminBearer' ? t.f.adminToken() : scheme === 'accountBearer' ? clerkOf(server)() : undefined;
+  // People: the session cookie comes first in the document; a machine client's token is as good.
+  return scheme === 'operatorBearer' || scheme === 'metricsBearer' ? t.f.operatorToken(server) : scheme === 'adminBearer' ? t.f.adminToken() : scheme === 'sessionCookie' ? clerkOf(server)() : undefined;
 };
 
 describe('OpenAPI conformance: real answers against each server’s own /openapi.json', () => {
@@ -770,7 +820,7 @@ describe('OpenAPI conformance: real answers against each server’s own /openapi
     // Limited per route and client address before anything else runs (bearer-authenticated routes are not).
     const limited = [HUB, SANDU].flatMap((server) =>
       operationsOf(server)
-        .filter(([, , operation]) => '429' in operation.responses && !(operation.security ?? []).some((s) => Object.keys(s).some((k) => k.endsWith('Bearer'))))
+        .filter(([, , operation]) => '429' in operation.responses && !(operation.security ?? []).some((s) => Object.keys(s).some((k) => k.endsWith('Bearer') || k === 'sessionCookie')))
         .map((op) => [server, ...op] as const),
     );
     expect(limited.length).toBeGreaterThan(10);

@@ -148,8 +148,8 @@ describe('node server', () => {
     const good = await fetch(endpoint + '/v1/operator/accounts', { method: 'POST', headers: auth, body: JSON.stringify({ id: 'app-x', role: 'applicant', name: '张', idNumber: ' 11010519491231002x' }) });
     expect(good.status).toBe(201);
     const { token } = (await good.json()) as { token: string };
-    const account = await runtime.store.accounts.byTokenHash(createHash('sha256').update(token).digest('hex'));
-    expect(account?.subject).toBe('11010519491231002X');
+    const account = await runtime.store.machineClients.byTokenHash(createHash('sha256').update(token).digest('hex'));
+    expect(account?.idNumber).toBe('11010519491231002X');
   });
 
   it('answers an unknown route with NOT_FOUND and keeps the query string out of the problem', async () => {

@@ -13,15 +13,25 @@ import type { Store, StoreOps } from '../store/index.ts';
 import { caseTimeStatus, type TimeStatus, type WorkingCalendar } from './calendar.ts';
 import { evidenceFor } from './evidence.ts';
 import { caseStates, participantsOf, TERMINAL_STATES, ThreadMessage, type Actor, type Case, type CaseState, type CaseTransitionMessage } from './model.ts';
-import { applyCaseAction, caseActions, handOffRefusal, openCase, type ActionInput, type CaseAction } from './state-machine.ts';
+import { actingRole, applyCaseAction, caseActions, handOffRefusal, openCase, type ActionInput, type CaseAction } from './state-machine.ts';
 
-/** Who is calling: staff of this node, or an applicant known by their ID number. */
+/**
+ * Who is calling, as authentication proved it (principalFor maps the authenticated Person): staff
+ * or a machine client of this node with their case roles, or an applicant known by their ID number.
+ */
 export interface Principal {
+  /** The hub's subject, `client:<id>` for a machine client, or the name of a job of the node. */
   readonly id: string;
-  readonly role: 'applicant' | 'clerk' | 'approver' | 'supervisor' | 'system';
+  /** Every role the caller holds here (`applicant` for a citizen); each step is taken in one of them (actingRole). */
+  readonly roles: readonly Actor['role'][];
   readonly node: string;
   /** Applicants: their resident ID number. */
   readonly subject?: string | null;
+}
+
+/** Applicants act on their own cases only (the role a citizen holds). */
+export function isApplicant(principal: Principal): boolean {
+  return principal.roles.includes('applicant');
 }
 
 export interface CaseContext {
@@ -110,7 +120,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
         materials: input.mode === 'online' ? item.materials.map((m) => ({ ...m, kind: 'electronic' as const })) : item.materials,
         timeLimit: { unit: item.timeLimit.unit, statutoryDays: item.timeLimit.statutoryDays, committedDays: item.timeLimit.committedDays },
       },
-      actorOf(principal),
+      actorOf(principal, ['applicant', 'clerk']),
       now,
     );
     await this.#commit(c, undefined, { kind: 'case.apply', outcome: 'allowed', caseId: c.id, itemCode: c.itemCode, operator: principal.id });
@@ -119,7 +129,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
 
   async act(principal: Principal, id: string, action: CaseAction, input: ActionInput): Promise<CaseView> {
     const current = await this.get(principal, id);
-    const change = { action, actor: actorOf(principal), input, at: this.#ctx.clock().toISOString(), ids: [] as string[] };
+    const change = { action, actor: actorOf(principal, (caseActions[action] as { roles: readonly Actor['role'][] }).roles), input, at: this.#ctx.clock().toISOString(), ids: [] as string[] };
     const next = applyCaseAction(current.case, action, change.actor, input, change.at, () => {
       const generated = randomUUID();
       change.ids.push(generated);
@@ -140,7 +150,8 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
    */
   async fetchEvidence(principal: Principal, id: string, request: { provider: string; service: string; purpose: string; fields?: readonly string[] }): Promise<CaseView> {
     const { case: c } = await this.get(principal, id);
-    if (principal.role === 'applicant') throw new TongbanError('CASE_FORBIDDEN', 'Applicants do not fetch data from other nodes.');
+    if (isApplicant(principal)) throw new TongbanError('CASE_FORBIDDEN', 'Applicants do not fetch data from other nodes.');
+    const actor = actorOf(principal, caseActions['fetch-evidence'].roles);
     if (TERMINAL_STATES.has(c.state)) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', `A case that is ${c.state} takes no more evidence.`);
     const view = await this.#ctx.directory.current();
     const self = this.#ctx.self;
@@ -157,7 +168,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       service: request.service,
       purpose: request.purpose,
       caseId: c.id,
-      operator: { id: principal.id, role: principal.role === 'system' ? 'system' : principal.role },
+      operator: { id: principal.id, role: actor.role === 'applicant' ? 'system' : actor.role },
       subject: { type: 'idNumber', value: c.applicant.idNumber },
       fields: [...fields],
     });
@@ -165,7 +176,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     const fresh = (await this.get(principal, id)).case;
     const at = this.#ctx.clock().toISOString();
     const evidence = { provider: request.provider, service: request.service, requestId: result.requestId, fetchedAt: at, fetchedBy: self, purpose: request.purpose, data: result.response.data };
-    const change: Change = { action: 'fetch-evidence', actor: actorOf(principal), input: { reason: `${request.service} from ${request.provider}`, evidence }, at, ids: [] };
+    const change: Change = { action: 'fetch-evidence', actor, input: { reason: `${request.service} from ${request.provider}`, evidence }, at, ids: [] };
     const next = applyCaseAction(fresh, change.action, change.actor, change.input, at, () => randomUUID());
     await this.#commit(
       next,
@@ -185,9 +196,9 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
 
   /** One page of the cases the caller may see, newest first, with the true total; filtered and paged by the database. */
   async list(principal: Principal, page: { state?: CaseState | undefined; limit: number; offset: number }): Promise<{ cases: CaseView[]; total: number }> {
-    if (principal.role !== 'applicant' && principal.node !== this.#ctx.self) return { cases: [], total: 0 };
+    if (!isApplicant(principal) && principal.node !== this.#ctx.self) return { cases: [], total: 0 };
     const filter = {
-      ...(principal.role === 'applicant' ? { applicantId: principal.subject ?? '\u0000' } : { participant: this.#ctx.self }),
+      ...(isApplicant(principal) ? { applicantId: principal.subject ?? '\u0000' } : { participant: this.#ctx.self }),
       ...(page.state ? { states: [page.state] } : {}),
     };
     const [cases, total] = await Promise.all([this.#ctx.store.cases.list({ ...filter, limit: page.limit, offset: page.offset }), this.#ctx.store.cases.count(filter)]);
@@ -199,7 +210,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   }
 
   #visible(principal: Principal, c: Case): boolean {
-    if (principal.role === 'applicant') return c.applicant.idNumber === principal.subject;
+    if (isApplicant(principal)) return c.applicant.idNumber === principal.subject;
     return participantsOf(c).includes(this.#ctx.self) && principal.node === this.#ctx.self;
   }
 
@@ -322,13 +333,13 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   // ---- consultation threads (协商沟通) ----
 
   async thread(principal: Principal, id: string, page: { limit: number; offset: number }): Promise<ThreadMessage[]> {
-    if (principal.role === 'applicant') throw new TongbanError('CASE_FORBIDDEN', 'Consultation threads are between staff of the nodes involved.');
+    if (isApplicant(principal)) throw new TongbanError('CASE_FORBIDDEN', 'Consultation threads are between staff of the nodes involved.');
     await this.get(principal, id);
     return this.#ctx.store.caseMessages.list(id, page);
   }
 
   async post(principal: Principal, id: string, text: string, escalation: boolean): Promise<ThreadMessage> {
-    if (principal.role === 'applicant') throw new TongbanError('CASE_FORBIDDEN', 'Consultation threads are between staff of the nodes involved.');
+    if (isApplicant(principal)) throw new TongbanError('CASE_FORBIDDEN', 'Consultation threads are between staff of the nodes involved.');
     const { case: c } = await this.get(principal, id);
     // The other nodes hold the case only once it is handed over: a thread before that would
     // send them messages about a case they do not know.
@@ -338,7 +349,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       caseId: id,
       node: this.#ctx.self,
       author: principal.id,
-      role: principal.role,
+      role: actorOf(principal, ['clerk', 'approver', 'supervisor']).role,
       text,
       at: this.#ctx.clock().toISOString(),
       escalation,
@@ -388,7 +399,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
    * skipped or seen twice).
    */
   async escalateOverdue(options: { pageSize?: number } = {}): Promise<string[]> {
-    const system: Principal = { id: 'time-limit-monitor', role: 'system', node: this.#ctx.self };
+    const system: Principal = { id: 'time-limit-monitor', roles: ['system'], node: this.#ctx.self };
     const pageSize = options.pageSize ?? 500;
     const escalated: string[] = [];
     for (let afterId: string | undefined; ; ) {
@@ -411,8 +422,11 @@ export function caseConversation(caseId: string): string {
   return `case:${caseId}`;
 }
 
-function actorOf(principal: Principal): Actor {
-  return { node: principal.node, id: principal.role === 'applicant' ? (principal.subject ?? principal.id) : principal.id, role: principal.role };
+/** The actor of a step `allowed` roles may take: the caller in the role they take it in (actingRole). */
+function actorOf(principal: Principal, allowed: readonly Actor['role'][]): Actor {
+  const role = actingRole(allowed, principal.roles);
+  if (!role) throw new TongbanError('CASE_FORBIDDEN', 'You hold no role in cases at this node.');
+  return { node: principal.node, id: role === 'applicant' ? (principal.subject ?? principal.id) : principal.id, role };
 }
 
 function caseId(node: string, now: string): string {

@@ -209,6 +209,16 @@ export type StaffCaseAction = Exclude<CaseAction, 'fetch-evidence'>;
 export const staffCaseActionNames = caseActionNames.filter((a): a is StaffCaseAction => a !== 'fetch-evidence');
 
 /**
+ * The role a caller holding `held` (a person may hold several) takes a step in that `allowed`
+ * roles may take: the first allowed one they hold, in the step's order — recorded as the actor's
+ * role. When they hold none, their first role (which applyCaseAction then refuses, naming it);
+ * undefined when they hold no role at all.
+ */
+export function actingRole(allowed: readonly Actor['role'][], held: readonly Actor['role'][]): Actor['role'] | undefined {
+  return allowed.find((role) => held.includes(role)) ?? held[0];
+}
+
+/**
  * Applies one action: checks state, role, seat and guard, and returns the new case with the
  * transition recorded. Throws CASE_TRANSITION_NOT_ALLOWED or CASE_FORBIDDEN with the reason.
  */

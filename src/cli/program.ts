@@ -23,7 +23,8 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Pr
   [['agreement'], async () => (await import('./commands/agreement.ts')).agreementCommand],
   [['template'], async () => (await import('./commands/template.ts')).templateCommand],
   [['keys'], async () => (await import('./commands/keys.ts')).keysCommand],
-  [['case', 'account'], async () => (await import('./commands/cases.ts')).casesCommand],
+  [['case'], async () => (await import('./commands/cases.ts')).casesCommand],
+  [['account'], async () => (await import('./commands/account.ts')).accountCommand],
   [['tracker'], async () => (await import('./commands/tracker.ts')).trackerCommand],
 ];
 

@@ -94,6 +94,11 @@ export const errorStatus = {
   IDENTITY_NODE_MISMATCH: 403,
   // cryptography
   DECRYPTION_FAILED: 400,
+  // identity: nodes as relying parties of the hub (src/identity)
+  STAFF_OF_ANOTHER_NODE: 403,
+  CSRF_REJECTED: 403,
+  LOGIN_FAILED: 400,
+  MACHINE_CLIENT_NOT_FOUND: 404,
   // configuration and node identity
   CONFIG_INVALID: 500,
   NODE_ALREADY_INITIALISED: 409,

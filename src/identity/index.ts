@@ -6,3 +6,10 @@ export { loadOrCreateOidcKeys, oidcKeyFiles, type OidcKeys, type OidcSigningJwk 
 export { FEDERATION_RESOURCE, CLI_CLIENT_ID, OIDC_MOUNT, ACCESS_TOKEN_TTL_SECONDS, SCOPE_CLAIMS, type Provider } from './oidc-provider.ts';
 export { LoginThrottle, MAX_FAILED_LOGINS, FAILED_LOGIN_WINDOW_MS, loginPage } from './interactions.ts';
 export { HubIdentity, type HubIdentityOptions } from './hub-identity.ts';
+
+// Nodes as relying parties of the hub, and who is calling (rp helper).
+export { NodeIdentity, type NodeIdentityOptions } from './authenticator.ts';
+export { RelyingParty, personFromClaims, localReturnPath, issuerOf, FEDERATION_AUDIENCE, NODE_SCOPES } from './relying-party.ts';
+export { NodeSessions, SESSION_COOKIE, SESSION_IDLE_MS, SESSION_MAX_MS, secretHash, parseCookies, sessionCookie, clearedSessionCookie } from './sessions.ts';
+export { MachineClients, MachineClientId, MachineClientRole, machineClientView } from './machine-clients.ts';
+export { checkCsrf, CSRF_HEADER } from './csrf.ts';

@@ -8,6 +8,7 @@ import { encryptionKeyFromJwk, type EncryptionKey, type SigningKey } from '../cr
 import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../directory/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
+import { NodeIdentity } from '../identity/index.ts';
 import { Messaging } from '../messaging/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
 import { describeDatabase, openStore, type Store } from '../store/index.ts';
@@ -51,6 +52,8 @@ export interface NodeRuntime {
   /** Agreement negotiation at this node (docs/agreements.md). */
   readonly negotiations: NegotiationService;
   readonly calendar: WorkingCalendar;
+  /** Who is calling (src/identity): sessions, hub access tokens, machine clients; nodes sign people in at the hub. */
+  readonly identity: NodeIdentity;
   readonly clock: () => Date;
   /**
    * How this node checks a citizen's hub access token offline (the data tracker): the hub's JWKS
@@ -181,6 +184,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     directory,
   });
   negotiations.register(messages);
+  const identity = new NodeIdentity({ store, clock, self: config.node.division, hubUrl: config.hub?.url });
 
   const runtime: NodeRuntime = {
     config,
@@ -209,12 +213,14 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     messages,
     negotiations,
     calendar,
+    identity,
     clock,
     citizenProof,
     catalog,
     entry,
     async start(endpoint: string) {
       selfEndpoint = endpoint;
+      identity.setEndpoint(endpoint);
       if (config.node.role === 'hub') {
         hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock, agreementStates: () => lifecycles.allChanges() });
         hubReady = hubDirectory;

@@ -18,6 +18,8 @@ interface Operation {
   auth?: RouteAuth;
   /** Answers carry this node's RFC 9421 signature. */
   signedAnswer?: boolean;
+  /** The success answer sets (or clears) a cookie: what it is. */
+  setsCookie?: string;
 }
 
 /** Security requirement(s) of each kind of caller; `[]` is an explicitly public operation. */
@@ -25,7 +27,8 @@ const SECURITY: Record<RouteAuth, Array<Record<string, string[]>>> = {
   public: [],
   operator: [{ operatorBearer: [] }],
   admin: [{ adminBearer: [] }],
-  account: [{ accountBearer: [] }],
+  // Any one of: the node's session cookie, a hub access token, a machine client's token.
+  person: [{ sessionCookie: [] }, { hubAccessToken: [] }, { machineToken: [] }],
   // The operator token also reads metrics.
   metrics: [{ metricsBearer: [] }, { operatorBearer: [] }],
   'node-signature': [{ nodeSignature: [] }],
@@ -80,10 +83,15 @@ export class OpenApiRegistry {
         ...parametersOf(op.query, 'query'),
       ];
       const responses: Record<string, unknown> = {
-        [String(op.status)]: {
-          description: 'Success',
-          content: { [op.contentType ?? 'application/json']: { schema: z.toJSONSchema(op.response, { io: 'output', unrepresentable: 'any' }) } },
-        },
+        // A redirect (sign-in) has no body: where to go is its Location.
+        [String(op.status)]:
+          op.status >= 300 && op.status < 400
+            ? { description: 'Redirect', headers: { Location: { description: 'Where the browser goes next.', schema: { type: 'string' } }, ...(op.setsCookie ? { 'Set-Cookie': { description: op.setsCookie, schema: { type: 'string' } } } : {}) } }
+            : {
+                description: 'Success',
+                ...(op.setsCookie ? { headers: { 'Set-Cookie': { description: op.setsCookie, schema: { type: 'string' } } } } : {}),
+                content: { [op.contentType ?? 'application/json']: { schema: z.toJSONSchema(op.response, { io: 'output', unrepresentable: 'any' }) } },
+              },
       };
       for (const status of op.errors.filter((s) => !OUTAGE_STATUSES.has(s))) {
         responses[String(status)] = { $ref: `#/components/responses/${PROBLEM_STATUSES[status]?.name ?? 'Problem'}` };
@@ -156,7 +164,20 @@ export class OpenApiRegistry {
         securitySchemes: {
           operatorBearer: { type: 'http', scheme: 'bearer', description: "The node's operator token (keys/operator-token): the local operator API." },
           adminBearer: { type: 'http', scheme: 'bearer', description: "The hub administrator's token (keys/admin-token, hub only): directory decisions and audit incidents." },
-          accountBearer: { type: 'http', scheme: 'bearer', description: 'A staff or applicant account token, issued once by POST /v1/operator/accounts.' },
+          sessionCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'tongban_session',
+            description:
+              "The node's session after signing in at the hub (GET /v1/auth/login): HttpOnly, SameSite=Lax, Secure on https. Requests other than GET must also carry `Origin` equal to the node's origin or `x-tongban-csrf: 1` (else 403 CSRF_REJECTED).",
+          },
+          hubAccessToken: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: "An access token issued by the hub's OpenID provider (audience urn:tongban:federation), checked offline against the hub's JWKS; staff act at their own node only (403 STAFF_OF_ANOTHER_NODE).",
+          },
+          machineToken: { type: 'http', scheme: 'bearer', description: "A machine client's token at this node (POST /v1/operator/accounts): named, one role, revocable." },
           metricsBearer: { type: 'http', scheme: 'bearer', description: 'The metrics token (config metrics.tokenFile), which reads GET /metrics only; the operator token works too. With metrics.public the endpoint needs none.' },
           citizenAccessToken: {
             type: 'http',

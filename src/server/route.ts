@@ -11,11 +11,12 @@ export interface RouteRateLimit {
 
 /**
  * How a route's caller authenticates (documented as the operation's OpenAPI `security`):
- * a bearer token (the node's operator token, the hub administrator's, a staff or applicant
- * account's, or the metrics token), an RFC 9421 signature by a node in the directory or by the
+ * a bearer token (the node's operator token, the hub administrator's, or the metrics token), a
+ * person (`runtime.identity.authenticate`: the node's session cookie, a hub access token or a
+ * machine client's token), an RFC 9421 signature by a node in the directory or by the
  * hub, a citizen's hub-issued access token (the data tracker), or nothing.
  */
-export type RouteAuth = 'public' | 'operator' | 'admin' | 'account' | 'metrics' | 'node-signature' | 'hub-signature' | 'citizen';
+export type RouteAuth = 'public' | 'operator' | 'admin' | 'person' | 'metrics' | 'node-signature' | 'hub-signature' | 'citizen';
 
 export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -35,6 +36,8 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   readonly contentType?: string;
   /** Who may call; defaults to `public`. Routes with `before` must say which bearer they check. */
   readonly auth?: RouteAuth;
+  /** The success answer sets (or clears) a cookie: what it is, for the OpenAPI document. */
+  readonly setsCookie?: string;
   /** The answers (success and the handler's refusals) are signed by this node (RFC 9421 Signature, Signature-Input, Content-Digest). */
   readonly signedAnswer?: boolean;
   /**
@@ -84,6 +87,7 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     auth,
     ...(spec.contentType ? { contentType: spec.contentType } : {}),
     ...(spec.signedAnswer ? { signedAnswer: true } : {}),
+    ...(spec.setsCookie ? { setsCookie: spec.setsCookie } : {}),
     // A route with input can be sent a malformed one; a route that takes a body, one that is too large or
     // not JSON; an authenticated route, a caller without credentials; a rate-limited one, too many
     // requests. An unexpected error (500), a failing peer (502) or an unavailable database or

@@ -75,8 +75,14 @@ export class KyselyStore implements Store {
   get inbox() {
     return this.#ops.inbox;
   }
-  get accounts() {
-    return this.#ops.accounts;
+  get machineClients() {
+    return this.#ops.machineClients;
+  }
+  get loginStates() {
+    return this.#ops.loginStates;
+  }
+  get sessions() {
+    return this.#ops.sessions;
   }
   get negotiations() {
     return this.#ops.negotiations;

@@ -37,6 +37,13 @@ export interface NegotiationTables {
   agreement_acceptances: { agreement_id: string; version: number; hash: string; negotiation_id: string | null; accepted_at: string };
 }
 
+/** A node as a relying party of the hub (migration 013). Times in milliseconds are bigint (strings from PostgreSQL). */
+export interface NodeIdentityTables {
+  login_states: { state_hash: string; code_verifier: string; nonce: string; return_to: string; expires_at: number | string };
+  sessions: { id_hash: string; subject: string; person: string; created_at: string; idle_expires_at: number | string; expires_at: number | string };
+  machine_clients: { id: string; name: string; role: string; id_number: string | null; token_hash: string; created_at: string; revoked_at: string | null };
+}
+
 /** Hub identity (migration 010): people who sign in at the hub, and the OIDC provider's state. */
 export interface IdentityTables {
   people: {
@@ -63,7 +70,7 @@ export interface IdentityTables {
   };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables {
+export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;
@@ -202,7 +209,6 @@ export interface CaseTables {
   case_messages: { id: string; case_id: string; at: string; body: string };
   outbox: OutboxTable;
   inbox_messages: InboxMessagesTable;
-  accounts: { id: string; role: string; name: string; subject: string | null; token_hash: string; created_at: string };
 }
 
 export interface FederationTables {

@@ -142,13 +142,37 @@ export interface CaseFilter {
   readonly states?: readonly string[];
 }
 
-export interface AccountRecord {
+/**
+ * A node's machine client: a named bearer token scoped to one role, revocable. `applicant` clients
+ * (with the ID number they act for) are the applicant accounts of before sign-in at the hub.
+ */
+export interface MachineClientRecord {
   readonly id: string;
-  readonly role: 'applicant' | 'clerk' | 'approver' | 'supervisor';
   readonly name: string;
-  /** For applicants: their resident ID number. */
-  readonly subject: string | null;
+  readonly role: 'applicant' | 'clerk' | 'approver' | 'supervisor' | 'dataAdmin' | 'operator';
+  readonly idNumber: string | null;
   readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+/** A sign-in at the hub under way: what the callback must find again (the key is the state's SHA-256). */
+export interface LoginStateRecord {
+  readonly stateHash: string;
+  readonly codeVerifier: string;
+  readonly nonce: string;
+  readonly returnTo: string;
+  readonly expiresAt: number;
+}
+
+/** A node session: the cookie holds a random id, the store its SHA-256 and the person it proved. */
+export interface SessionRecord {
+  readonly idHash: string;
+  readonly subject: string;
+  /** The Person (src/identity/person.ts) as JSON; parsed by the identity domain. */
+  readonly person: unknown;
+  readonly createdAt: string;
+  readonly idleExpiresAt: number;
+  readonly expiresAt: number;
 }
 
 /** What the store needs to know of a negotiation; the body is the domain's (src/agreements), parsed there. */
@@ -324,9 +348,29 @@ export interface StoreOps {
     get(agreementId: string, version: number): Promise<AcceptanceRecord | undefined>;
     remove(agreementId: string, version: number): Promise<void>;
   };
-  readonly accounts: {
-    add(account: AccountRecord, tokenHash: string): Promise<boolean>;
-    byTokenHash(tokenHash: string): Promise<AccountRecord | undefined>;
+  readonly machineClients: {
+    /** False when the id or the token hash is taken. */
+    add(client: Omit<MachineClientRecord, 'revokedAt'>, tokenHash: string): Promise<boolean>;
+    /** Revoked ones included (their `revokedAt` set): the caller decides. */
+    byTokenHash(tokenHash: string): Promise<MachineClientRecord | undefined>;
+    list(page: { limit: number; offset: number }): Promise<{ clients: MachineClientRecord[]; total: number }>;
+    /** Sets `revokedAt` once; the record afterwards (undefined when there is no such client). */
+    revoke(id: string, at: string): Promise<MachineClientRecord | undefined>;
+  };
+  readonly loginStates: {
+    put(record: LoginStateRecord): Promise<void>;
+    /** Reads and deletes in one go: a state is used once. Undefined when unknown or already used. */
+    take(stateHash: string): Promise<LoginStateRecord | undefined>;
+    purge(before: number): Promise<number>;
+  };
+  readonly sessions: {
+    add(record: SessionRecord): Promise<void>;
+    get(idHash: string): Promise<SessionRecord | undefined>;
+    /** Moves the idle expiry (never beyond the absolute one). */
+    touch(idHash: string, idleExpiresAt: number): Promise<void>;
+    remove(idHash: string): Promise<boolean>;
+    /** Removes the sessions idle or past their absolute expiry at `now`. */
+    purge(now: number): Promise<number>;
   };
   readonly people: {
     /** Adds a person; false when the id or login is taken. */

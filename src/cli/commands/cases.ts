@@ -2,8 +2,8 @@ import { Option, type Command } from 'commander';
 import { caseActions, caseActionNames, caseStates, staffCaseActionNames, type CaseAction, type StaffCaseAction } from '../../cases/index.ts';
 import { handlingModes } from '../../catalog/index.ts';
 import { TongbanError } from '../../errors/index.ts';
-import { formatRecord, printJson, printLines, printRecord, printTable, Refusal } from '../output.ts';
-import { callNode, locateNode, operatorTokenOf } from './locate.ts';
+import { formatRecord, printJson, printLines, printTable, Refusal } from '../output.ts';
+import { callNode, locateNode } from './locate.ts';
 
 interface Common {
   node: string;
@@ -371,33 +371,4 @@ export function casesCommand(program: Command): void {
       printCase(options, await call(options, 'POST', `${path}/${action}`, body));
     });
   }
-
-  program
-    .command('account')
-    .description('accounts of a node')
-    .command('add')
-    .description("the node's operator: create a staff or applicant account; prints its token once")
-    .requiredOption('--node <code>', 'the node (division code)')
-    .requiredOption('--id <id>', 'account id, e.g. clerk-wang')
-    .addOption(new Option('--role <role>', 'the role').choices(['clerk', 'approver', 'supervisor', 'applicant']).makeOptionMandatory())
-    .requiredOption('--name <name>')
-    .option('--id-number <id>', 'applicants: their resident ID number')
-    .option('--federation <dir>', 'federation folder', 'var/demo')
-    .option('--json', 'print {id, role, token} as JSON')
-    .addHelpText('after', '\nRuns on the node\'s machine: it uses the operator token in the node\'s folder.\nExample:  npx tongban account add --node 522732 --id clerk-wang --role clerk --name 王')
-    .action(async (options: { node: string; id: string; role: string; name: string; idNumber?: string; federation: string; json?: boolean }) => {
-      const config = locateNode(options.federation, options.node);
-      const json = (await callNode(config, {
-        method: 'POST',
-        path: '/v1/operator/accounts',
-        token: operatorTokenOf(config),
-        body: { id: options.id, role: options.role, name: options.name, ...(options.idNumber ? { idNumber: options.idNumber } : {}) },
-      })) as { id: string; role: string; token: string };
-      if (options.json) return printJson(json);
-      printRecord([
-        ['account', `${json.id} (${json.role}) at ${config.node.division} ${config.node.name}`],
-        ['token', json.token],
-      ]);
-      printLines(['', 'The token is shown once: keep it, and pass it with --token or TONGBAN_TOKEN.']);
-    });
 }

@@ -1,17 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ActionInputSchema, Case, CaseState, caseMessageKinds, staffCaseActionNames, ThreadMessage, type CaseView, type StaffCaseAction, type Principal } from '../../cases/index.ts';
+import { ActionInputSchema, Case, CaseState, caseMessageKinds, isApplicant, principalFor, staffCaseActionNames, ThreadMessage, type CaseView, type StaffCaseAction, type Principal } from '../../cases/index.ts';
 import { HandlingMode } from '../../catalog/index.ts';
-import { TongbanError } from '../../errors/index.ts';
-import { ResidentIdNumber } from '../../exchange/index.ts';
-import { bearerToken, incomingRequest, requireBearer } from '../auth.ts';
+import { incomingRequest } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { StreamLimiter } from '../limits.ts';
 import { addRoute, Page } from '../route.ts';
 import { InboxAnswerOut } from './messages.ts';
-
-const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 const TimeStatusOut = z.object({
   started: z.boolean(),
@@ -32,49 +27,21 @@ const ActionBody = ActionInputSchema.omit({ evidence: true });
 
 const InboxMessage = z.object({ id: z.string().min(1).max(80), kind: z.enum(caseMessageKinds), payload: z.unknown() });
 
-/** Cases: the staff and applicant API, the node-to-node inbox, live events, accounts. */
+/** Cases: the staff and applicant API, the node-to-node inbox, live events. */
 export function casesPlugin(context: ServerContext): void {
   const { app, openapi, runtime } = context;
   const self = runtime.config.node.division;
 
-  /** Staff and applicants authenticate with the bearer token of their account at this node. */
+  /**
+   * Who is calling, as runtime.identity proved it (session cookie, hub access token, machine
+   * token), as a case principal at this node (principalFor): run in the route's onRequest hook.
+   */
   const principals = new WeakMap<FastifyRequest, Principal>();
   const authenticate = async (request: FastifyRequest) => {
     principals.set(request, await lookUp(request));
   };
   const principalOf = async (request: FastifyRequest): Promise<Principal> => principals.get(request) ?? lookUp(request);
-  async function lookUp(request: FastifyRequest): Promise<Principal> {
-    // Looked up by its SHA-256: any bytes the caller sends are hashed, never compared or measured.
-    const token = bearerToken(request);
-    const account = token ? await runtime.store.accounts.byTokenHash(tokenHash(token)) : undefined;
-    if (!account) throw new TongbanError('UNAUTHORIZED', 'This call needs the token of a staff or applicant account of this node.');
-    return { id: account.id, role: account.role, node: self, subject: account.subject };
-  }
-
-  addRoute(app, openapi, {
-    method: 'POST',
-    url: '/v1/operator/accounts',
-    tag: 'operator',
-    summary: 'Operator: create a staff (clerk, approver, supervisor) or applicant account; the token is shown once',
-    body: z
-      .object({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), role: z.enum(['applicant', 'clerk', 'approver', 'supervisor']), name: z.string().min(1).max(100), idNumber: ResidentIdNumber.optional() })
-      .refine((a) => (a.role === 'applicant') === (a.idNumber !== undefined), { message: 'applicants, and only applicants, carry an ID number', path: ['idNumber'] }),
-    response: z.object({ id: z.string(), role: z.string(), token: z.string() }),
-    status: 201,
-    // An id already taken is refused as VALIDATION_FAILED (400), like any other invalid account.
-    errors: [401],
-    auth: 'operator',
-    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
-    handler: async ({ body }) => {
-      const token = randomBytes(24).toString('base64url');
-      const added = await runtime.store.accounts.add(
-        { id: body.id, role: body.role, name: body.name, subject: body.idNumber ?? null, createdAt: context.clock().toISOString() },
-        tokenHash(token),
-      );
-      if (!added) throw new TongbanError('VALIDATION_FAILED', `An account ${body.id} already exists.`);
-      return { id: body.id, role: body.role, token };
-    },
-  });
+  const lookUp = async (request: FastifyRequest): Promise<Principal> => principalFor(await runtime.identity.authenticate(request), self);
 
   addRoute(app, openapi, {
     method: 'POST',
@@ -90,7 +57,7 @@ export function casesPlugin(context: ServerContext): void {
     response: CaseOut,
     status: 201,
     errors: [401, 403, 404],
-    auth: 'account',
+    auth: 'person',
     before: authenticate,
     handler: async ({ body }, request) => toOut(await runtime.cases.apply(await principalOf(request), body)),
   });
@@ -103,7 +70,7 @@ export function casesPlugin(context: ServerContext): void {
     query: z.object({ state: CaseState.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) }),
     response: z.object({ cases: z.array(CaseOut), total: z.number() }),
     errors: [401],
-    auth: 'account',
+    auth: 'person',
     before: authenticate,
     handler: async ({ query }, request) => {
       const page = await runtime.cases.list(await principalOf(request), query);
@@ -119,7 +86,7 @@ export function casesPlugin(context: ServerContext): void {
     params: z.object({ id: z.string().max(60) }),
     response: CaseOut,
     errors: [401, 404],
-    auth: 'account',
+    auth: 'person',
     before: authenticate,
     handler: async ({ params }, request) => toOut(await runtime.cases.get(await principalOf(request), params.id)),
   });
@@ -133,7 +100,7 @@ export function casesPlugin(context: ServerContext): void {
     body: ActionBody,
     response: CaseOut,
     errors: [401, 403, 404, 409],
-    auth: 'account',
+    auth: 'person',
     before: authenticate,
     handler: async ({ params, body }, request) => toOut(await runtime.cases.act(await principalOf(request), params.id, params.action, body)),
   });
@@ -148,7 +115,7 @@ export function casesPlugin(context: ServerContext): void {
     body: z.object({ provider: z.string().regex(/^\d{6}$/), service: z.string(), purpose: z.string().min(1).max(100), fields: z.array(z.string()).min(1).optional() }),
     response: CaseOut,
     errors: [401, 403, 404, 409, 502, 503],
-    auth: 'account',
+    auth: 'person',
     before: authenticate,
     handler: async ({ params, body }, request) => toOut(await runtime.cases.fetchEvidence(await principalOf(request), params.id, body)),
   });
@@ -162,7 +129,7 @@ export function casesPlugin(context: ServerContext): void {
     query: Page(500, 200),
     response: z.object({ messages: z.array(ThreadMessage), next: z.number().nullable() }),
     errors: [401, 403, 404],
-    auth: 'account',
+    auth: 'person',
     before: authenticate,
     handler: async ({ params, query }, request) => {
       // One more than asked: whether a next page exists, without a COUNT.
@@ -181,7 +148,7 @@ export function casesPlugin(context: ServerContext): void {
     response: ThreadMessage,
     status: 201,
     errors: [401, 403, 404, 409],
-    auth: 'account',
+    auth: 'person',
     before: authenticate,
     handler: async ({ params, body }, request) => runtime.cases.post(await principalOf(request), params.id, body.text, body.escalation),
   });
@@ -209,7 +176,7 @@ export function casesPlugin(context: ServerContext): void {
     response: z.string(),
     contentType: 'text/event-stream',
     status: 200,
-    auth: 'account',
+    auth: 'person',
     errors: [401, 429, 500, 503],
   });
   const streams = new StreamLimiter(runtime.config.server.maxStreamsPerPrincipal);
@@ -229,7 +196,7 @@ export function casesPlugin(context: ServerContext): void {
       if (runtime.cases.visibleTo(principal, c)) send('case', { id: c.id, state: c.state, version: c.version, updatedAt: c.updatedAt });
     };
     const onMessage = (m: ThreadMessage) => {
-      if (principal.role !== 'applicant') send('message', { caseId: m.caseId, id: m.id, node: m.node, escalation: m.escalation });
+      if (!isApplicant(principal)) send('message', { caseId: m.caseId, id: m.id, node: m.node, escalation: m.escalation });
     };
     runtime.cases.on('change', onChange);
     runtime.cases.on('message', onMessage);

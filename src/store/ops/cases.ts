@@ -1,6 +1,6 @@
 import { Case as CaseSchema, ThreadMessage as ThreadMessageSchema, participantsOf, type Case, type ThreadMessage } from '../../cases/model.ts';
 import { sql } from 'kysely';
-import type { AccountRecord, CaseFilter, StoreOps } from '../store.ts';
+import type { CaseFilter, StoreOps } from '../store.ts';
 import { isUniqueViolation, type OpsContext } from './context.ts';
 
 export function casesOps({ db }: OpsContext): StoreOps['cases'] {
@@ -87,34 +87,6 @@ export function caseMessagesOps({ db, dialect }: OpsContext): StoreOps['caseMess
       if (page) query = query.limit(page.limit).offset(page.offset);
       const rows = await query.execute();
       return rows.map((r) => ThreadMessageSchema.parse(JSON.parse(r.body)));
-    },
-  };
-}
-
-export function accountsOps({ db, dialect }: OpsContext): StoreOps['accounts'] {
-  const toRecord = (r: { id: string; role: string; name: string; subject: string | null; created_at: string }): AccountRecord => ({
-    id: r.id,
-    role: r.role as AccountRecord['role'],
-    name: r.name,
-    subject: r.subject,
-    createdAt: r.created_at,
-  });
-  return {
-    async add(account: AccountRecord, tokenHash: string): Promise<boolean> {
-      try {
-        await db
-          .insertInto('accounts')
-          .values({ id: account.id, role: account.role, name: account.name, subject: account.subject, token_hash: tokenHash, created_at: account.createdAt })
-          .execute();
-        return true;
-      } catch (error) {
-        if (isUniqueViolation(error, dialect)) return false;
-        throw error;
-      }
-    },
-    async byTokenHash(tokenHash: string): Promise<AccountRecord | undefined> {
-      const row = await db.selectFrom('accounts').select(['id', 'role', 'name', 'subject', 'created_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
-      return row ? toRecord(row) : undefined;
     },
   };
 }

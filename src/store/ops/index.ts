@@ -3,7 +3,8 @@ import type { Database } from '../schema.ts';
 import type { Dialect, StoreOps } from '../store.ts';
 import { acceptancesOps, negotiationsOps } from './negotiations.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
-import { accountsOps, caseMessagesOps, casesOps } from './cases.ts';
+import { caseMessagesOps, casesOps } from './cases.ts';
+import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
 import { inboxOps, outboxOps } from './messages.ts';
 import { oidcPayloadsOps, peopleOps } from './identity.ts';
 import { agreementStatesOps, agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
@@ -26,7 +27,9 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     caseMessages: caseMessagesOps(context),
     outbox: outboxOps(context),
     inbox: inboxOps(context),
-    accounts: accountsOps(context),
+    machineClients: machineClientsOps(context),
+    loginStates: loginStatesOps(context),
+    sessions: sessionsOps(context),
     negotiations: negotiationsOps(context),
     acceptances: acceptancesOps(context),
     people: peopleOps(context),

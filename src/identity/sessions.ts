@@ -1,0 +1,85 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Store } from '../store/index.ts';
+import { Person } from './person.ts';
+
+/** The node's session cookie (identity contract). */
+export const SESSION_COOKIE = 'tongban_session';
+
+/** A session ends after this long without a request … */
+export const SESSION_IDLE_MS = 30 * 60_000;
+/** … and at the latest this long after sign-in, however busy. */
+export const SESSION_MAX_MS = 8 * 3600_000;
+/** The idle expiry is moved forward at most once a minute (not one write per request). */
+const TOUCH_EVERY_MS = 60_000;
+
+/** SHA-256 (hex) of a secret the caller holds: what the store keeps instead of the secret. */
+export function secretHash(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** The cookies of a request's Cookie header (first value of each name wins; values are not decoded). */
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const cookies = new Map<string, string>();
+  for (const part of (header ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at <= 0) continue;
+    const name = part.slice(0, at).trim();
+    if (!cookies.has(name)) cookies.set(name, part.slice(at + 1).trim());
+  }
+  return cookies;
+}
+
+/** The Set-Cookie value of a session: HttpOnly, Path=/, SameSite=Lax, Secure on https. */
+export function sessionCookie(id: string, options: { secure: boolean; maxAgeSeconds: number }): string {
+  return `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${options.maxAgeSeconds}${options.secure ? '; Secure' : ''}`;
+}
+
+/** The Set-Cookie value that removes the session cookie. */
+export function clearedSessionCookie(options: { secure: boolean }): string {
+  return sessionCookie('', { ...options, maxAgeSeconds: 0 });
+}
+
+/**
+ * A node's sessions: a random id in the cookie (256 bits), its SHA-256 in the store with the person
+ * the hub's ID token proved; idle and absolute expiry checked at every use.
+ */
+export class NodeSessions {
+  readonly #store: Store;
+  readonly #clock: () => Date;
+
+  constructor(store: Store, clock: () => Date) {
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  async create(person: Person): Promise<{ id: string; maxAgeSeconds: number }> {
+    const id = randomBytes(32).toString('base64url');
+    const now = this.#clock().getTime();
+    await this.#store.sessions.add({ idHash: secretHash(id), subject: person.subject, person, createdAt: new Date(now).toISOString(), idleExpiresAt: now + SESSION_IDLE_MS, expiresAt: now + SESSION_MAX_MS });
+    // Best effort: expired sessions and abandoned sign-ins do not pile up.
+    await this.#store.sessions.purge(now).catch(() => 0);
+    return { id, maxAgeSeconds: Math.floor(SESSION_MAX_MS / 1000) };
+  }
+
+  /** The person of a live session (undefined when unknown, idle too long or past its end). */
+  async resolve(id: string): Promise<Person | undefined> {
+    // Only ever hashed: any bytes the caller sends are never compared or measured.
+    const idHash = secretHash(id);
+    const session = await this.#store.sessions.get(idHash);
+    if (!session) return undefined;
+    const now = this.#clock().getTime();
+    if (now >= session.expiresAt || now >= session.idleExpiresAt) {
+      await this.#store.sessions.remove(idHash);
+      return undefined;
+    }
+    const parsed = Person.safeParse(session.person);
+    if (!parsed.success) return undefined;
+    const idle = Math.min(now + SESSION_IDLE_MS, session.expiresAt);
+    if (idle - session.idleExpiresAt >= TOUCH_EVERY_MS) await this.#store.sessions.touch(idHash, idle);
+    return { ...parsed.data, via: 'session' };
+  }
+
+  async destroy(id: string): Promise<boolean> {
+    return this.#store.sessions.remove(secretHash(id));
+  }
+}

@@ -1,0 +1,101 @@
+import type { LoginStateRecord, MachineClientRecord, SessionRecord, StoreOps } from '../store.ts';
+import { isUniqueViolation, type OpsContext } from './context.ts';
+
+type MachineClientRow = { id: string; name: string; role: string; id_number: string | null; created_at: string; revoked_at: string | null };
+const CLIENT_COLUMNS = ['id', 'name', 'role', 'id_number', 'created_at', 'revoked_at'] as const;
+
+const toClient = (r: MachineClientRow): MachineClientRecord => ({
+  id: r.id,
+  name: r.name,
+  role: r.role as MachineClientRecord['role'],
+  idNumber: r.id_number,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+
+export function machineClientsOps({ db, dialect }: OpsContext): StoreOps['machineClients'] {
+  return {
+    async add(client, tokenHash): Promise<boolean> {
+      try {
+        await db
+          .insertInto('machine_clients')
+          .values({ id: client.id, name: client.name, role: client.role, id_number: client.idNumber, token_hash: tokenHash, created_at: client.createdAt, revoked_at: null })
+          .execute();
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error, dialect)) return false;
+        throw error;
+      }
+    },
+    async byTokenHash(tokenHash: string): Promise<MachineClientRecord | undefined> {
+      const row = await db.selectFrom('machine_clients').select(CLIENT_COLUMNS).where('token_hash', '=', tokenHash).executeTakeFirst();
+      return row ? toClient(row) : undefined;
+    },
+    async list(page): Promise<{ clients: MachineClientRecord[]; total: number }> {
+      const [rows, count] = await Promise.all([
+        db.selectFrom('machine_clients').select(CLIENT_COLUMNS).orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute(),
+        db.selectFrom('machine_clients').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { clients: rows.map(toClient), total: Number(count.n) };
+    },
+    async revoke(id: string, at: string): Promise<MachineClientRecord | undefined> {
+      await db.updateTable('machine_clients').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+      const row = await db.selectFrom('machine_clients').select(CLIENT_COLUMNS).where('id', '=', id).executeTakeFirst();
+      return row ? toClient(row) : undefined;
+    },
+  };
+}
+
+export function loginStatesOps({ db }: OpsContext): StoreOps['loginStates'] {
+  return {
+    async put(record: LoginStateRecord): Promise<void> {
+      await db
+        .insertInto('login_states')
+        .values({ state_hash: record.stateHash, code_verifier: record.codeVerifier, nonce: record.nonce, return_to: record.returnTo, expires_at: record.expiresAt })
+        .execute();
+    },
+    async take(stateHash: string): Promise<LoginStateRecord | undefined> {
+      const row = await db.selectFrom('login_states').selectAll().where('state_hash', '=', stateHash).executeTakeFirst();
+      if (!row) return undefined;
+      // Whoever deletes the row uses the state: two callbacks racing with one state, one wins.
+      const deleted = await db.deleteFrom('login_states').where('state_hash', '=', stateHash).executeTakeFirst();
+      if (deleted.numDeletedRows === 0n) return undefined;
+      return { stateHash: row.state_hash, codeVerifier: row.code_verifier, nonce: row.nonce, returnTo: row.return_to, expiresAt: Number(row.expires_at) };
+    },
+    async purge(before: number): Promise<number> {
+      const deleted = await db.deleteFrom('login_states').where('expires_at', '<', before).executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    },
+  };
+}
+
+export function sessionsOps({ db }: OpsContext): StoreOps['sessions'] {
+  return {
+    async add(record: SessionRecord): Promise<void> {
+      await db
+        .insertInto('sessions')
+        .values({ id_hash: record.idHash, subject: record.subject, person: JSON.stringify(record.person), created_at: record.createdAt, idle_expires_at: record.idleExpiresAt, expires_at: record.expiresAt })
+        .execute();
+    },
+    async get(idHash: string): Promise<SessionRecord | undefined> {
+      const row = await db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+      return row
+        ? { idHash: row.id_hash, subject: row.subject, person: JSON.parse(row.person) as unknown, createdAt: row.created_at, idleExpiresAt: Number(row.idle_expires_at), expiresAt: Number(row.expires_at) }
+        : undefined;
+    },
+    async touch(idHash: string, idleExpiresAt: number): Promise<void> {
+      await db.updateTable('sessions').set({ idle_expires_at: idleExpiresAt }).where('id_hash', '=', idHash).execute();
+    },
+    async remove(idHash: string): Promise<boolean> {
+      const deleted = await db.deleteFrom('sessions').where('id_hash', '=', idHash).executeTakeFirst();
+      return deleted.numDeletedRows > 0n;
+    },
+    async purge(now: number): Promise<number> {
+      const deleted = await db
+        .deleteFrom('sessions')
+        .where((eb) => eb.or([eb('expires_at', '<=', now), eb('idle_expires_at', '<=', now)]))
+        .executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    },
+  };
+}
