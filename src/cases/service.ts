@@ -304,7 +304,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     const ctx = this.#ctx;
     const shared = next.acceptedAt !== undefined && change !== undefined;
     // Evidence is filtered per destination against the agreements in force.
-    const carriesData = shared && (change.action === 'accept' ? next.evidence.some((e) => e.data) : change.input.evidence?.data !== undefined && change.input.evidence.preview !== 'pending');
+    const carriesData = shared && (change.action === 'accept' ? next.evidence.some((e) => e.data) : change.input.evidence?.data !== undefined);
     const policy = carriesData ? (await ctx.directory.current()).policy : undefined;
     await ctx.store.transaction(async (tx) => {
       if (!(await tx.cases.put(next, expectedVersion ?? 0))) {
