@@ -2,22 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sampleSubjects } from '../src/demo/registries.ts';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
-import { demoFederation } from '../src/federation/index.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
 const SANDU_ANJI_ID = 'AGR-522732-330523-001';
-const HOUSEHOLD = ['idNumber', 'name', 'sex', 'ethnicity', 'birthDate', 'householdDivision', 'householdAddress'];
-/**
- * An agreement whose item asks for preview (EU once-only): Anji and Changzhou may have Sandu's
- * household records for a criminal-record certificate (N035), after the applicant has seen them.
- */
-const PREVIEW_AGREEMENT = {
-  id: 'AGR-PREVIEW-N035-001',
-  title: '无犯罪记录证明开具 户籍信息共享（申请人预览）',
-  topology: 'hub' as const,
-  parties: ['522732', '330523', '320400'],
-  items: [{ itemCode: 'N035', preview: true, grants: [{ provider: '522732', service: 'household.residence-proof', requesters: ['330523', '320400'], fields: HOUSEHOLD, purposes: ['无犯罪记录证明开具'], consentRequired: false }] }],
-};
 
 /** Cross-region cases in all three modes, across separate node servers; SQLite and PostgreSQL. */
 export function casesContract(backend: Backend): void {
@@ -63,7 +50,7 @@ export function casesContract(backend: Backend): void {
   };
 
   beforeAll(async () => {
-    t = await startTestFederation(backend, { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 }, agreements: [...(demoFederation().agreements ?? []), PREVIEW_AGREEMENT] });
+    t = await startTestFederation(backend, { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
     const sandu = sampleSubjects(t.f.registryPath('522732'), 2).people;
     sanduPerson = sandu[0]!;
     otherPerson = sandu[1]!;
@@ -608,7 +595,11 @@ export function casesContract(backend: Backend): void {
 
   // ---- Preview (issue 12 item 5) ----
 
-  /** Anji accepts a Sandu citizen's application for Changzhou to decide; Anji's clerk fetches Sandu's household record. */
+  /**
+   * The demo's AGR-HUB-PREVIEW-001 marks N035 (criminal-record certificate) for preview: Anji and
+   * Changzhou may have Sandu's household record for it, after the applicant has seen it. Anji
+   * accepts a Sandu citizen's application for Changzhou to decide; Anji's clerk fetches the record.
+   */
   const previewCase = async (who = 'applicant-p') => {
     const applied = await api('330523', who, 'POST', '/v1/cases', { itemCode: 'N035', mode: 'online', competentNodes: ['320400'], applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name } });
     expect(applied.status).toBe(201);

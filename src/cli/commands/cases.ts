@@ -353,6 +353,7 @@ export function casesCommand(program: Command): void {
       if (options.json) return printJson(summary(json));
       printLines(summaryLines(json));
       const latest = (json as CaseJson).case.evidence.at(-1);
+      if (latest) printRecord([['evidence', `${latest.requestId}${latest.preview === 'pending' ? ' (held for the applicant’s preview: release-evidence or refuse-evidence)' : ''}`]]);
       if (latest?.data) printTable(['field', 'value'], Object.entries(latest.data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
     });
 
