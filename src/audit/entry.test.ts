@@ -25,7 +25,8 @@ describe('audit entries: the actor', () => {
     expect(await verifyChain([forged], [])).toMatchObject({ ok: false, seq: 2, reason: 'hash' });
     const dropped = chain.map((e) => {
       if (e.seq !== 2) return e;
-      const { actor: _actor, ...rest } = e;
+      const rest = { ...e };
+      delete rest.actor;
       return rest;
     });
     expect(await verifyChain([dropped], [])).toMatchObject({ ok: false, seq: 2, reason: 'hash' });

@@ -18,7 +18,8 @@ export type FindGrant = (
 export function evidenceFor(destination: string, entries: readonly Evidence[], itemCode: string, findGrant: FindGrant, now: Date): Evidence[] {
   return entries.map((entry) => {
     if (entry.preview === 'pending' || entry.preview === 'refused') {
-      const { data: _held, ...reference } = entry;
+      const reference = { ...entry };
+      delete reference.data;
       return reference;
     }
     if (!entry.data || entry.provider === destination) return entry;

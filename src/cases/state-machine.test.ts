@@ -192,7 +192,8 @@ describe('preview (EU once-only): the applicant sees evidence before the decidin
     const held = fetchAt(prechecked(), 'r-held');
     expect(held.evidence[0]).toMatchObject({ preview: 'pending', data: { contributionMonths: 120 } });
     expect(refused(() => run(held, ['accept', clerk]))).toBe('EVIDENCE_PREVIEW_PENDING');
-    const { data: _data, ...reference } = held.evidence[0]!;
+    const reference = { ...held.evidence[0]! };
+    delete reference.data;
     expect(evidenceFor('320400', held.evidence, 'N010', find, new Date())).toEqual([reference]);
     // Only the accepting node holds evidence for preview: a deciding node's pending entry is refused.
     expect(refused(() => fetchAt(run(prechecked(), ['accept', clerk]), 'r-x', '330523'))).toBe('CASE_TRANSITION_NOT_ALLOWED');

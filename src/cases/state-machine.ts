@@ -239,8 +239,9 @@ export const caseActions = {
     apply: (c, input) => ({
       evidence: c.evidence.map((e) => {
         if (e.requestId !== input.requestId) return e;
-        const { data: _refused, ...reference } = e;
-        return { ...reference, preview: 'refused' as const };
+        const reference: Evidence = { ...e, preview: 'refused' };
+        delete reference.data;
+        return reference;
       }),
     }),
   },

@@ -70,7 +70,8 @@ export function operatorPlugin(context: ServerContext): void {
       if (!agreementId || !itemCode || !fields) {
         throw new TongbanError('AGREEMENT_NOT_FOUND', `No agreement in force grants ${self} the service ${body.service} of ${body.provider}.`);
       }
-      const { via, operator: _claimed, ...rest } = body;
+      const { via, ...rest } = body;
+      // The caller's operator replaces whatever the body said (it said nothing else, or the same).
       return runtime.client.request({ ...rest, operator, agreementId, itemCode, fields, ...(via ? { via } : {}) });
     },
   });
