@@ -529,7 +529,7 @@ export function casesContract(backend: Backend): void {
       ]);
       // The provider records the operator as the requester signed it (Anji's word, bound to Anji's signature); nobody authenticated at Sandu.
       const provided = (await t.auditEntries('522732')).filter((e) => e.caseId === id);
-      expect(provided).toEqual([expect.objectContaining({ kind: 'exchange.provide', requester: '330523', operator: 'operator-token' })]);
+      expect(provided).toEqual([expect.objectContaining({ kind: 'exchange.provide', requester: '330523', operator: 'operator-token', detail: expect.objectContaining({ operatorRole: 'operator' }) })]);
       expect(provided[0]).not.toHaveProperty('actor');
     }
   });
@@ -572,7 +572,7 @@ export function casesContract(backend: Backend): void {
       ['exchange.request', { subject: 'approver', node: '330523', role: 'approver' }],
       ['case.fetch-evidence', { subject: 'approver', node: '330523', role: 'approver' }],
     ]);
-    expect((await t.auditEntries('522732')).find((e) => e.kind === 'exchange.provide' && e.requestId === requestId)).toMatchObject({ operator: 'approver', requester: '330523' });
+    expect((await t.auditEntries('522732')).find((e) => e.kind === 'exchange.provide' && e.requestId === requestId)).toMatchObject({ operator: 'approver', requester: '330523', detail: { operatorRole: 'approver' } });
   });
 
   it('reads are audited: a case, a list (one entry per call), a thread; a refused read too', async () => {
