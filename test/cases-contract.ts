@@ -61,6 +61,9 @@ export function casesContract(backend: Backend): void {
     }
     await account('522732', 'applicant-a', 'applicant', sanduPerson.idNumber);
     await account('522732', 'applicant-b', 'applicant', otherPerson.idNumber);
+    // A Sandu citizen applying at Anji (preview tests).
+    await account('330523', 'applicant-p', 'applicant', sanduPerson.idNumber);
+    await account('330523', 'applicant-q', 'applicant', otherPerson.idNumber);
   }, 300_000);
   afterAll(async () => {
     await t?.stop();
@@ -493,5 +496,192 @@ export function casesContract(backend: Backend): void {
     expect(await anji.cases.escalateOverdue({ pageSize: 2 })).toEqual([]);
     // Sandu replays each escalation as Anji's monitor's step.
     for (const id of ids) await eventually('522732', 'clerk', id, (c) => c.escalated !== undefined && c.history.at(-1).actor.node === '330523');
+  });
+
+  // ---- Who did it is who signed in (issue 12 item 3) ----
+
+  /** The audit entries a node wrote while `fn` ran (reads are audited before they are answered). */
+  const entriesDuring = async (node: string, fn: () => Promise<unknown>) => {
+    const before = (await t.auditEntries(node)).length;
+    await fn();
+    return (await t.auditEntries(node)).slice(before);
+  };
+
+  it('the exchange’s operator is the authenticated caller: a body naming someone else is refused, audited, and nothing is sent', async () => {
+    const ask = (extra: Record<string, unknown>) =>
+      t.operator('330523', '/v1/operator/exchange', { provider: '522732', service: 'household.residence-proof', subject: { type: 'idNumber', value: sanduPerson.idNumber }, purpose: '户籍类证明开具', ...extra });
+    const caseId = `OP-${randomUUID()}`;
+    const forged = await ask({ caseId, operator: { id: 'clerk-007', role: 'clerk' } });
+    expect([forged.status, forged.json.code]).toEqual([400, 'OPERATOR_NOT_CALLER']);
+    const atAnji = (await t.auditEntries('330523')).filter((e) => e.caseId === caseId);
+    expect(atAnji).toEqual([expect.objectContaining({ kind: 'exchange.request', outcome: 'refused', code: 'OPERATOR_NOT_CALLER', operator: 'operator-token', actor: { subject: 'operator-token', node: '330523', role: 'operator' } })]);
+    expect(JSON.stringify(atAnji)).not.toContain('clerk-007');
+    // Nothing reached the provider.
+    expect((await t.auditEntries('522732')).filter((e) => e.caseId === caseId)).toEqual([]);
+
+    // Without `operator` (or naming the caller itself) the request is the caller's: both logs say so.
+    for (const extra of [{}, { operator: { id: 'operator-token', role: 'operator' } }]) {
+      const id = `OP-${randomUUID()}`;
+      const r = await ask({ caseId: id, ...extra });
+      expect(r.status).toBe(200);
+      expect((await t.auditEntries('330523')).filter((e) => e.caseId === id)).toEqual([
+        expect.objectContaining({ kind: 'exchange.request', outcome: 'allowed', operator: 'operator-token', actor: { subject: 'operator-token', node: '330523', role: 'operator' } }),
+      ]);
+      // The provider records the operator as the requester signed it (Anji's word, bound to Anji's signature); nobody authenticated at Sandu.
+      const provided = (await t.auditEntries('522732')).filter((e) => e.caseId === id);
+      expect(provided).toEqual([expect.objectContaining({ kind: 'exchange.provide', requester: '330523', operator: 'operator-token', detail: expect.objectContaining({ operatorRole: 'operator' }) })]);
+      expect(provided[0]).not.toHaveProperty('actor');
+    }
+  });
+
+  it('a case step, a thread message and the evidence exchange name the signed-in principal; a body naming someone else changes nothing', async () => {
+    const id = await acceptedCase('522732', 'applicant-a', 'N034', 'online', ['330523']);
+    await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
+    // The step's body cannot carry an actor (strict schema): refused, nothing recorded.
+    const named = await act('330523', 'approver', id, 'start-review', { actor: { node: '330523', id: 'supervisor', role: 'supervisor' } });
+    expect([named.status, named.json.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect((await api('330523', 'approver', 'GET', `/v1/cases/${id}`)).json.case.state).toBe('accepted');
+    const step = await entriesDuring('330523', () => act('330523', 'approver', id, 'start-review'));
+    expect(step.find((e) => e.kind === 'case.start-review')).toMatchObject({ outcome: 'allowed', caseId: id, operator: 'approver', actor: { subject: 'approver', node: '330523', role: 'approver' }, subjectHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // The applicant's steps name their account, never their ID number.
+    const applicantEntries = (await t.auditEntries('522732')).filter((e) => e.caseId === id && e.actor?.role === 'applicant');
+    expect(applicantEntries.map((e) => e.kind)).toContain('case.apply');
+    expect(applicantEntries.every((e) => e.actor.subject === 'applicant-a')).toBe(true);
+    expect(JSON.stringify(await t.auditEntries('522732'))).not.toContain(sanduPerson.idNumber);
+
+    // A thread message is the signed-in author's: author, node and role a body gives are ignored.
+    const posted = await api('330523', 'approver', 'POST', `/v1/cases/${id}/thread`, { text: '请补充户籍信息。', author: 'supervisor', node: '110105', role: 'supervisor' });
+    expect(posted.status).toBe(201);
+    expect(posted.json).toMatchObject({ author: 'approver', node: '330523', role: 'approver' });
+    const atSandu = await (async () => {
+      for (let i = 0; i < 50; i++) {
+        const thread = await api('522732', 'clerk', 'GET', `/v1/cases/${id}/thread`);
+        if (thread.json.messages.length > 0) return thread.json.messages;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error('the thread message never arrived');
+    })();
+    expect(atSandu[0]).toMatchObject({ author: 'approver', node: '330523', role: 'approver' });
+    expect((await t.auditEntries('330523')).find((e) => e.kind === 'case.message' && e.caseId === id && e.outcome === 'sent')).toMatchObject({ actor: { subject: 'approver', node: '330523', role: 'approver' } });
+
+    // The exchange a case step makes carries the person who asked, in both logs.
+    const fetched = await api('330523', 'approver', 'POST', `/v1/cases/${id}/evidence`, { provider: '522732', service: 'household.residence-proof', purpose: '户籍类证明开具' });
+    expect(fetched.status).toBe(200);
+    const requestId = fetched.json.case.evidence[0].requestId;
+    expect((await t.auditEntries('330523')).filter((e) => e.requestId === requestId).map((e) => [e.kind, e.actor])).toEqual([
+      ['exchange.request', { subject: 'approver', node: '330523', role: 'approver' }],
+      ['case.fetch-evidence', { subject: 'approver', node: '330523', role: 'approver' }],
+    ]);
+    expect((await t.auditEntries('522732')).find((e) => e.kind === 'exchange.provide' && e.requestId === requestId)).toMatchObject({ operator: 'approver', requester: '330523', detail: { operatorRole: 'approver' } });
+  });
+
+  it('reads are audited: a case, a list (one entry per call), a thread; a refused read too', async () => {
+    const id = await acceptedCase('522732', 'applicant-a', 'N034', 'online', ['330523']);
+    const read = await entriesDuring('522732', () => api('522732', 'clerk', 'GET', `/v1/cases/${id}`));
+    expect(read).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'allowed', caseId: id, itemCode: 'N034', actor: { subject: 'clerk', node: '522732', role: 'clerk' }, subjectHash: expect.any(String) })]);
+    const mine = await entriesDuring('522732', () => api('522732', 'applicant-a', 'GET', `/v1/cases/${id}`));
+    expect(mine).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'allowed', actor: { subject: 'applicant-a', node: '522732', role: 'applicant' } })]);
+    // The same citizen's entries carry the same keyed subject hash (what a data tracker looks for).
+    expect(mine[0].subjectHash).toBe(read[0].subjectHash);
+    const probe = await entriesDuring('522732', () => api('522732', 'applicant-b', 'GET', `/v1/cases/${id}`));
+    expect(probe).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'refused', code: 'CASE_NOT_FOUND', caseId: id, actor: { subject: 'applicant-b', node: '522732', role: 'applicant' } })]);
+    const listed = await entriesDuring('522732', () => api('522732', 'clerk', 'GET', '/v1/cases?limit=3'));
+    expect(listed).toEqual([expect.objectContaining({ kind: 'case.list', outcome: 'allowed', actor: { subject: 'clerk', node: '522732', role: 'clerk' }, detail: expect.objectContaining({ shown: 3, limit: 3 }) })]);
+    const thread = await entriesDuring('522732', () => api('522732', 'supervisor', 'GET', `/v1/cases/${id}/thread`));
+    expect(thread).toEqual([expect.objectContaining({ kind: 'case.read-thread', outcome: 'allowed', caseId: id, actor: { subject: 'supervisor', node: '522732', role: 'supervisor' } })]);
+    const applicantThread = await entriesDuring('522732', () => api('522732', 'applicant-a', 'GET', `/v1/cases/${id}/thread`));
+    expect(applicantThread).toEqual([expect.objectContaining({ kind: 'case.read-thread', outcome: 'refused', code: 'CASE_FORBIDDEN' })]);
+  });
+
+  // ---- Preview (issue 12 item 5) ----
+
+  /**
+   * The demo's AGR-HUB-PREVIEW-001 marks N035 (criminal-record certificate) for preview: Anji and
+   * Changzhou may have Sandu's household record for it, after the applicant has seen it. Anji
+   * accepts a Sandu citizen's application for Changzhou to decide; Anji's clerk fetches the record.
+   */
+  const previewCase = async (who = 'applicant-p') => {
+    const applied = await api('330523', who, 'POST', '/v1/cases', { itemCode: 'N035', mode: 'online', competentNodes: ['320400'], applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name } });
+    expect(applied.status).toBe(201);
+    const id: string = applied.json.case.id;
+    await act('330523', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
+    return id;
+  };
+  const fetchHousehold = (node: string, who: string, id: string) => api(node, who, 'POST', `/v1/cases/${id}/evidence`, { provider: '522732', service: 'household.residence-proof', purpose: '无犯罪记录证明开具' });
+  const outboxTo = async (node: string, destination: string, id: string) => JSON.stringify((await t.f.nodes.get(node)!.runtime!.store.outbox.list()).filter((m) => m.destination === destination && m.conversation === `case:${id}`));
+
+  it('preview: evidence is held for the applicant, who sees it and refuses it; the deciding node never receives it and the case goes on', async () => {
+    const id = await previewCase();
+    const fetched = await fetchHousehold('330523', 'clerk', id);
+    expect(fetched.status).toBe(200);
+    const held = fetched.json.case.evidence[0];
+    expect(held).toMatchObject({ provider: '522732', fetchedBy: '330523', preview: 'pending', data: { name: sanduPerson.name } });
+    const address: string = held.data.householdAddress;
+    expect(address.length).toBeGreaterThan(3);
+    // The hand-off waits for the applicant: refused with its own code, nothing sent.
+    const early = await act('330523', 'clerk', id, 'accept');
+    expect([early.status, early.json.code]).toEqual([409, 'EVIDENCE_PREVIEW_PENDING']);
+    expect((await api('320400', 'approver', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
+    // The applicant sees the evidence with its data; another applicant sees nothing; staff cannot decide for the applicant.
+    const seen = await api('330523', 'applicant-p', 'GET', `/v1/cases/${id}`);
+    expect(seen.json.case.evidence[0]).toEqual(held);
+    expect((await api('330523', 'applicant-q', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
+    expect((await act('330523', 'applicant-q', id, 'refuse-evidence', { requestId: held.requestId })).json.code).toBe('CASE_NOT_FOUND');
+    expect((await act('330523', 'clerk', id, 'release-evidence', { requestId: held.requestId })).json.code).toBe('CASE_FORBIDDEN');
+    expect((await act('330523', 'applicant-p', id, 'refuse-evidence', { requestId: 'no-such-request' })).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    // The applicant refuses: the data is gone, the refusal is on record (history and audit), the case goes on.
+    const refusedStep = await act('330523', 'applicant-p', id, 'refuse-evidence', { requestId: held.requestId, reason: '户籍地址有误' });
+    expect(refusedStep.status).toBe(200);
+    const reference = { ...held };
+    delete reference.data;
+    expect(refusedStep.json.case.evidence).toEqual([{ ...reference, preview: 'refused' }]);
+    expect(refusedStep.json.case.history.at(-1)).toMatchObject({ action: 'refuse-evidence', actor: { node: '330523', role: 'applicant' }, reason: '户籍地址有误' });
+    expect((await t.auditEntries('330523')).find((e) => e.kind === 'case.refuse-evidence' && e.caseId === id && e.outcome === 'allowed')).toMatchObject({
+      outcome: 'allowed',
+      actor: { subject: 'applicant-p', node: '330523', role: 'applicant' },
+      detail: expect.objectContaining({ evidenceRequest: held.requestId }),
+    });
+    expect((await act('330523', 'applicant-p', id, 'release-evidence', { requestId: held.requestId })).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    expect((await act('330523', 'clerk', id, 'accept')).json.case.state).toBe('accepted');
+    // Changzhou gets the case with a reference marked refused: never the data, neither in its copy nor on the way.
+    const atChangzhou = await eventually('320400', 'approver', id, (c) => c.state === 'accepted');
+    expect(atChangzhou.case.evidence).toEqual([{ ...reference, preview: 'refused' }]);
+    expect(JSON.stringify(atChangzhou.case)).not.toContain(address);
+    expect(await outboxTo('330523', '320400', id)).not.toContain(address);
+    // The deciding node cannot fetch the previewed data itself (it would hold it before the applicant saw it): refused before anything is sent.
+    const provided = async () => (await t.auditEntries('522732')).filter((e) => e.kind === 'exchange.provide' && e.caseId === id).length;
+    expect(await provided()).toBe(1);
+    const own = await fetchHousehold('320400', 'approver', id);
+    expect([own.status, own.json.code]).toEqual([403, 'CASE_FORBIDDEN']);
+    expect(await provided()).toBe(1);
+    // The case goes on without that evidence.
+    await act('320400', 'approver', id, 'start-review');
+    expect((await act('320400', 'approver', id, 'decide', { outcome: 'grant', reason: '经核查无犯罪记录' })).json.case.state).toBe('decided');
+    await eventually('330523', 'clerk', id, (c) => c.state === 'decided');
+  });
+
+  it('preview: released evidence reaches the deciding node; fetched after the hand-off, it travels as a reference until released', async () => {
+    // Released before the hand-off: the hand-off carries it.
+    const first = await previewCase();
+    const held = (await fetchHousehold('330523', 'clerk', first)).json.case.evidence[0];
+    const released = await act('330523', 'applicant-p', first, 'release-evidence', { requestId: held.requestId });
+    expect(released.json.case.evidence[0]).toEqual({ ...held, preview: 'released' });
+    await act('330523', 'clerk', first, 'accept');
+    const there = await eventually('320400', 'approver', first, (c) => c.state === 'accepted');
+    expect(there.case.evidence[0]).toMatchObject({ requestId: held.requestId, preview: 'released', data: { name: sanduPerson.name, householdAddress: held.data.householdAddress } });
+
+    // Fetched after the hand-off: Changzhou learns that evidence exists (a reference, held), then gets the data on release.
+    const second = await previewCase();
+    await act('330523', 'clerk', second, 'accept');
+    await eventually('320400', 'approver', second, (c) => c.state === 'accepted');
+    const late = (await fetchHousehold('330523', 'clerk', second)).json.case.evidence[0];
+    expect(late.preview).toBe('pending');
+    const pendingThere = await eventually('320400', 'approver', second, (c) => c.evidence.length === 1);
+    expect(pendingThere.case.evidence[0]).toEqual({ provider: '522732', service: 'household.residence-proof', requestId: late.requestId, fetchedAt: late.fetchedAt, fetchedBy: '330523', purpose: '无犯罪记录证明开具', preview: 'pending' });
+    expect(await outboxTo('330523', '320400', second)).not.toContain(late.data.householdAddress);
+    await act('330523', 'applicant-p', second, 'release-evidence', { requestId: late.requestId });
+    const releasedThere = await eventually('320400', 'approver', second, (c) => c.evidence[0]?.preview === 'released');
+    expect(releasedThere.case.evidence[0]).toEqual({ ...late, preview: 'released' });
+    expect(releasedThere.case.history.at(-1)).toMatchObject({ action: 'release-evidence', actor: { node: '330523', role: 'applicant' } });
   });
 }

@@ -60,7 +60,7 @@ describe('docs/cases.md', () => {
 
   it('every command runs, in order, and each case ends delivered', async () => {
     const values = new Map<string, string>();
-    const cases: Array<{ id: string; mode: string }> = [];
+    const cases: Array<{ id: string; mode: string; node: string }> = [];
     const fill = (command: string) =>
       command.replace(/<([^>]+)>/g, (whole, name: string) => {
         const value = values.get(name);
@@ -84,19 +84,29 @@ describe('docs/cases.md', () => {
       if (args[0] === 'account') values.set(`token of ${args[args.indexOf('--id') + 1]}`, field(r.stdout, 'token')!);
       if (args[0] === 'case' && args[1] === 'apply') {
         values.set('case', field(r.stdout, 'case')!);
-        cases.push({ id: field(r.stdout, 'case')!, mode: args[args.indexOf('--mode') + 1]! });
+        cases.push({ id: field(r.stdout, 'case')!, mode: args[args.indexOf('--mode') + 1]!, node: args[args.indexOf('--node') + 1]! });
       }
       if (args[0] === 'case' && args[1] === 'ship') values.set('shipment', field(r.stdout, 'shipment')!);
+      if (args[0] === 'case' && args[1] === 'evidence') values.set('request', field(r.stdout, 'evidence')!);
     }
-    expect(cases.map((c) => c.mode)).toEqual(['online', 'proxy', 'joint']);
+    // The three modes from Sandu's counter, then the preview case at Anji's.
+    expect(cases.map((c) => `${c.mode}@${c.node}`)).toEqual(['online@522732', 'proxy@522732', 'joint@522732', 'online@330523']);
+    const clerkAt: Record<string, string> = { '522732': 'token of clerk-wang', '330523': 'token of clerk-zhang' };
     for (const c of cases) {
-      const response = await fetch(new URL(`/v1/cases/${c.id}`, t.f.nodes.get('522732')!.endpoint), { headers: { authorization: `Bearer ${values.get('token of clerk-wang')}` } });
-      const view = (await response.json()) as { case: { state: string; history: Array<{ action: string; actor: { node: string; role: string } }> } };
+      const response = await fetch(new URL(`/v1/cases/${c.id}`, t.f.nodes.get(c.node)!.endpoint), { headers: { authorization: `Bearer ${values.get(clerkAt[c.node]!)}` } });
+      const view = (await response.json()) as { case: { state: string; evidence: Array<{ preview?: string; data?: unknown }>; history: Array<{ action: string; actor: { node: string; role: string } }> } };
       expect({ mode: c.mode, state: view.case.state }).toEqual({ mode: c.mode, state: 'delivered' });
       // Each step was done by the role at the node the page says.
       const decide = view.case.history.filter((h) => h.action === 'decide').map((h) => `${h.actor.role}@${h.actor.node}`);
-      expect(decide.sort()).toEqual(c.mode === 'joint' ? ['approver@320400', 'approver@330523'] : ['approver@330523']);
+      expect(decide.sort()).toEqual(c.mode === 'joint' ? ['approver@320400', 'approver@330523'] : c.node === '330523' ? ['approver@320400'] : ['approver@330523']);
     }
+    // The preview case: the applicant refused the evidence; nobody holds its data, Changzhou never had it.
+    const preview = cases.at(-1)!;
+    const atChangzhou = await fetch(new URL(`/v1/cases/${preview.id}`, t.f.nodes.get('320400')!.endpoint), { headers: { authorization: `Bearer ${values.get('token of appr-zhou')}` } });
+    const copy = ((await atChangzhou.json()) as { case: { evidence: Array<{ preview?: string; data?: unknown }>; history: Array<{ action: string; actor: { role: string } }> } }).case;
+    expect(copy.evidence).toEqual([expect.objectContaining({ requestId: values.get('request'), preview: 'refused' })]);
+    expect(copy.evidence[0]).not.toHaveProperty('data');
+    expect(copy.history.find((h) => h.action === 'refuse-evidence')?.actor.role).toBe('applicant');
   }, 600_000);
 });
 

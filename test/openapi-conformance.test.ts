@@ -582,6 +582,7 @@ const calls: Array<[string, Call]> = [
   call('operator exchange', ANJI, 'POST', '/v1/operator/exchange', http(ANJI, 'POST', '/v1/operator/exchange', { token: operatorToken(ANJI), body: () => outgoing() })),
   call('operator exchange: no such subject', ANJI, 'POST', '/v1/operator/exchange', http(ANJI, 'POST', '/v1/operator/exchange', { token: operatorToken(ANJI), body: () => outgoing({ subject: { type: 'idNumber', value: '11010519491231002X' } }) })),
   call('operator exchange: no agreement', ANJI, 'POST', '/v1/operator/exchange', http(ANJI, 'POST', '/v1/operator/exchange', { token: operatorToken(ANJI), body: () => outgoing({ provider: QINGPU }) })),
+  call('operator exchange: in the name of someone else', ANJI, 'POST', '/v1/operator/exchange', http(ANJI, 'POST', '/v1/operator/exchange', { token: operatorToken(ANJI), body: () => outgoing({ operator: { id: 'clerk-007', role: 'clerk' } }) })),
   call('operator exchange: invalid', SANDU, 'POST', '/v1/operator/exchange', http(SANDU, 'POST', '/v1/operator/exchange', { token: operatorToken(SANDU), body: { provider: 'x' } })),
 
   // Audit.
@@ -625,6 +626,9 @@ const calls: Array<[string, Call]> = [
   ...both('an action the role forbids', 'POST', '/v1/cases/{id}/actions/{action}', (s) => http(s, 'POST', () => `/v1/cases/${caseOf(s)()}/actions/conclude`, { token: clerkOf(s), body: {} })),
   ...both('an action without its reason', 'POST', '/v1/cases/{id}/actions/{action}', (s) => http(s, 'POST', () => `/v1/cases/${caseOf(s)()}/actions/reject`, { token: clerkOf(s), body: {} })),
   ...both('an action on no such case', 'POST', '/v1/cases/{id}/actions/{action}', (s) => http(s, 'POST', '/v1/cases/C-522732-NOPE/actions/accept', { token: clerkOf(s), body: {} })),
+  // Preview: the applicant's steps; staff cannot take them for the applicant.
+  ...both('release-evidence by a clerk (the applicant’s step)', 'POST', '/v1/cases/{id}/actions/{action}', (s) => http(s, 'POST', () => `/v1/cases/${caseOf(s)()}/actions/release-evidence`, { token: clerkOf(s), body: { requestId: randomUUID() } })),
+  ...both('refuse-evidence: no requestId', 'POST', '/v1/cases/{id}/actions/{action}', (s) => http(s, 'POST', () => `/v1/cases/${caseOf(s)()}/actions/refuse-evidence`, { token: clerkOf(s), body: { requestId: '' } })),
   ...both('an action that does not exist', 'POST', '/v1/cases/{id}/actions/{action}', (s) => http(s, 'POST', () => `/v1/cases/${caseOf(s)()}/actions/fly`, { token: clerkOf(s), body: {} })),
   ...both('precheck', 'POST', '/v1/cases/{id}/actions/{action}', precheck),
   ...both('accept', 'POST', '/v1/cases/{id}/actions/{action}', (s) =>

@@ -1,4 +1,4 @@
-import type { AuditLog } from '../audit/index.ts';
+import { operatorActor, type AuditLog } from '../audit/index.ts';
 import type { PublicJwk, SigningKeySource } from '../crypto/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import type { MessageSender } from '../messaging/index.ts';
@@ -109,7 +109,7 @@ export class AgreementLifecycles implements AgreementStateSource {
         return { change, jws, agreement: signed };
       } catch (error) {
         if (error instanceof TongbanError && error.code !== 'AGREEMENT_STATE_CONFLICT') {
-          await this.#options.audit.append({ kind: 'agreement.state', outcome: 'refused', code: error.code, agreementId, operator: by.actor.slice(0, 100), detail: { action, source: 'local', reason: error.message.slice(0, 300) } });
+          await this.#options.audit.append({ kind: 'agreement.state', outcome: 'refused', code: error.code, agreementId, operator: by.actor.slice(0, 100), actor: operatorActor(self), detail: { action, source: 'local', reason: error.message.slice(0, 300) } });
         }
         throw error;
       }
@@ -214,6 +214,8 @@ export class AgreementLifecycles implements AgreementStateSource {
       agreementId: id,
       requester: change.party,
       operator: change.actor,
+      // A step this node took (through its operator API): who authenticated. Another party's step names its node in `requester`.
+      ...(source === 'local' ? { actor: operatorActor(self) } : {}),
       detail: { action: change.action, from: change.from, to: change.to, seq: change.seq, at: change.at, reason: change.reason, source, ...(from && from !== self ? { via: from } : {}) },
     });
     this.#options.onApplied?.(change);

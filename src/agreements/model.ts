@@ -52,6 +52,11 @@ export const AgreementItem = z.object({
   acceptance: AcceptanceCriteria.optional(),
   /** Committed time limit (承诺时限) in working days. */
   timeLimitDays: z.number().int().min(0).max(365).optional(),
+  /**
+   * Preview (EU once-only): evidence fetched under this item for a case is held for the applicant's
+   * review at the accepting node before it goes to the deciding node (src/cases).
+   */
+  preview: z.boolean().optional(),
 });
 export type AgreementItem = z.infer<typeof AgreementItem>;
 

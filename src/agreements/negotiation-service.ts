@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { AuditLog, type AuditEvent } from '../audit/index.ts';
+import { AuditLog, operatorActor, type AuditEvent } from '../audit/index.ts';
 import { canonicalJson, type PublicJwk, type SigningKeySource } from '../crypto/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import type { Messaging, ReceivedMessage } from '../messaging/index.ts';
@@ -201,7 +201,7 @@ export class NegotiationService {
     const hash = termsHash(terms);
     await store.transaction(async (tx) => {
       await tx.acceptances.put({ agreementId: terms.id, version: terms.version, hash, acceptedAt: this.#now() });
-      await AuditLog.appendIn(tx, [{ kind: 'agreement.accept', outcome: 'allowed', agreementId: terms.id, operator: actor.id, detail: { version: terms.version, hash } }], this.#o.clock());
+      await AuditLog.appendIn(tx, [{ kind: 'agreement.accept', outcome: 'allowed', agreementId: terms.id, operator: actor.id, actor: operatorActor(self), detail: { version: terms.version, hash } }], this.#o.clock());
     });
     return { agreementId: terms.id, version: terms.version, hash };
   }
@@ -212,11 +212,11 @@ export class NegotiationService {
     if (!terms.parties.includes(self)) throw new TongbanError('NOT_A_PARTY', `${self} is not a party to ${terms.id}.`);
     const accepted = await store.acceptances.get(terms.id, terms.version);
     if (accepted?.hash !== termsHash(terms)) {
-      await this.#o.audit.append({ kind: 'agreement.sign', outcome: 'refused', code: 'AGREEMENT_NOT_ACCEPTED', agreementId: terms.id, detail: { version: terms.version } });
+      await this.#o.audit.append({ kind: 'agreement.sign', outcome: 'refused', code: 'AGREEMENT_NOT_ACCEPTED', agreementId: terms.id, actor: operatorActor(self), detail: { version: terms.version } });
       throw new TongbanError('AGREEMENT_NOT_ACCEPTED', `${self} has not accepted version ${terms.version} of ${terms.id} with these terms; accept them first.`);
     }
     const signature = await signAgreement(terms, self, this.#o.signingKey.current());
-    await this.#o.audit.append({ kind: 'agreement.sign', outcome: 'allowed', agreementId: terms.id, detail: { version: terms.version } });
+    await this.#o.audit.append({ kind: 'agreement.sign', outcome: 'allowed', agreementId: terms.id, actor: operatorActor(self), detail: { version: terms.version } });
     return signature;
   }
 
@@ -357,7 +357,10 @@ export class NegotiationService {
       ...(code ? { code } : {}),
       agreementId: n.agreementId,
       requester: actor.node,
+      // `operator`: the name given with the step (a label); `actor`: who authenticated at this node —
+      // the operator token for steps taken through the operator API, the node itself for its own.
       operator: `${actor.role}:${actor.id}`,
+      ...(actor.node === this.#o.self && outcome !== 'received' ? { actor: actor.role === 'system' ? { subject: 'system', node: actor.node, role: 'system' } : operatorActor(actor.node) } : {}),
       detail: { negotiation: n.id, action, state: n.state, version: n.terms.version, rounds: n.rounds.length },
     };
   }

@@ -5,6 +5,26 @@ import { canonicalJson } from '../crypto/jws.ts';
 /** Small, flat detail values: the audit log never holds documents or personal field values. */
 export const AuditDetail = z.record(z.string(), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]));
 
+/**
+ * Who did it, as authentication proved it at this node (never a name from a request body):
+ * the person's stable subject (never an ID number or a name), the node they acted at and the
+ * role they acted in. Absent on entries written before it was recorded and on entries about
+ * what another node did (a received message, a provided exchange), where `requester` names that node.
+ */
+export const AuditActor = z
+  .object({
+    subject: z.string().min(1).max(100),
+    node: z.string().regex(/^\d{6}$/),
+    role: z.string().regex(/^[A-Za-z]{1,20}$/),
+  })
+  .strict();
+export type AuditActor = z.infer<typeof AuditActor>;
+
+/** The actor of steps the node's operator token takes (the node's local operator API). */
+export function operatorActor(node: string): AuditActor {
+  return { subject: 'operator-token', node, role: 'operator' };
+}
+
 /** What a caller records; the log adds seq, time and the chain hashes. */
 export const AuditEvent = z.object({
   kind: z.string().min(1).max(40),
@@ -19,6 +39,8 @@ export const AuditEvent = z.object({
   purpose: z.string().max(100).optional(),
   caseId: z.string().max(80).optional(),
   operator: z.string().max(100).optional(),
+  /** The authenticated person who acted at this node (optional: older entries have none, and still verify). */
+  actor: AuditActor.optional(),
   /** Keyed hash of the subject's identifier, never the identifier itself. */
   subjectHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   detail: AuditDetail.default({}),

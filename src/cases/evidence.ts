@@ -12,10 +12,16 @@ export type FindGrant = (
  * between it and the provider grants it that service for the case's item (and, when the entry
  * records its purpose, for that purpose), with the fields that grant allows. Otherwise it gets a
  * reference (provider, service, request, time, no data) to fetch under an agreement of its own.
- * The provider's own data always goes back to it whole. Pure.
+ * The provider's own data always goes back to it whole. Evidence held for the applicant's preview
+ * (`pending`) or refused by them goes to nobody: a reference at most. Pure.
  */
 export function evidenceFor(destination: string, entries: readonly Evidence[], itemCode: string, findGrant: FindGrant, now: Date): Evidence[] {
   return entries.map((entry) => {
+    if (entry.preview === 'pending' || entry.preview === 'refused') {
+      const reference = { ...entry };
+      delete reference.data;
+      return reference;
+    }
     if (!entry.data || entry.provider === destination) return entry;
     const found = findGrant({ requester: destination, provider: entry.provider, service: entry.service, itemCode }, now);
     const { data, ...reference } = entry;
@@ -23,4 +29,13 @@ export function evidenceFor(destination: string, entries: readonly Evidence[], i
     const allowed = new Set(found.grant.fields);
     return { ...reference, data: Object.fromEntries(Object.entries(data).filter(([field]) => allowed.has(field))) };
   });
+}
+
+/**
+ * Whether evidence for an item is held for the applicant's preview before it goes to the deciding
+ * node: when the national or local catalogue marks the item so, or the agreement the evidence is
+ * fetched under marks its item so (either side can ask for it; neither can take it away). Pure.
+ */
+export function previewRequired(catalogItem: { readonly preview?: boolean | undefined } | undefined, agreementItem: { readonly preview?: boolean | undefined } | undefined): boolean {
+  return catalogItem?.preview === true || agreementItem?.preview === true;
 }

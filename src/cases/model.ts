@@ -94,6 +94,13 @@ export const Evidence = z.object({
   /** The purpose the exchange was made for (absent on entries fetched before it was recorded). */
   purpose: z.string().max(100).optional(),
   data: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Preview (EU once-only): for items marked `preview`, the applicant reviews the evidence before it
+   * goes to the deciding node. `pending`: held at the accepting node, sent to nobody; `released`:
+   * the applicant let it go; `refused`: the applicant refused it — its data is deleted and the case
+   * goes on without it. Absent: an item without preview (as before).
+   */
+  preview: z.enum(['pending', 'released', 'refused']).optional(),
 });
 export type Evidence = z.infer<typeof Evidence>;
 
@@ -160,7 +167,12 @@ export const ActionInputSchema = z
     identityVerified: z.boolean().optional(),
     shipment: z.object({ carrier: z.string().min(1).max(50), trackingNumber: z.string().min(1).max(60), contents: z.array(z.string().min(1).max(100)).min(1).max(100) }).optional(),
     shipmentId: z.string().max(80).optional(),
-    /** fetch-evidence: the entry the exchange produced (recorded by the service, not sent by clients). */
+    /** release-evidence, refuse-evidence: the request id of the evidence the applicant previewed. */
+    requestId: z.string().min(1).max(80).optional(),
+    /**
+     * fetch-evidence: the entry the exchange produced; release-evidence between nodes: the entry
+     * released, with the data the destination may hold (recorded by the service, never sent by clients).
+     */
     evidence: Evidence.optional(),
   })
   .strict();

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { AuditEvent } from '../audit/index.ts';
-import { AuditLog } from '../audit/index.ts';
+import type { AuditActor, AuditEvent } from '../audit/index.ts';
+import { AuditLog, subjectHash } from '../audit/index.ts';
 import type { Catalog } from '../catalog/index.ts';
 import { canonicalJson, signJws, verifyJws, type SigningKeySource } from '../crypto/index.ts';
 import { signingKeyFor } from '../directory/snapshot.ts';
@@ -11,8 +11,8 @@ import { validateResidentId } from '../standards/index.ts';
 import type { MessageSender } from '../messaging/index.ts';
 import type { Store, StoreOps } from '../store/index.ts';
 import { caseTimeStatus, type TimeStatus, type WorkingCalendar } from './calendar.ts';
-import { evidenceFor } from './evidence.ts';
-import { caseStates, participantsOf, TERMINAL_STATES, ThreadMessage, type Actor, type Case, type CaseState, type CaseTransitionMessage } from './model.ts';
+import { evidenceFor, previewRequired } from './evidence.ts';
+import { caseStates, participantsOf, TERMINAL_STATES, ThreadMessage, type Actor, type Case, type CaseState, type CaseTransitionMessage, type Evidence } from './model.ts';
 import { actingRole, applyCaseAction, caseActions, handOffRefusal, openCase, type ActionInput, type CaseAction } from './state-machine.ts';
 
 /**
@@ -47,6 +47,8 @@ export interface CaseContext {
   readonly calendar: WorkingCalendar;
   /** Node-to-node messages: enqueued with the change, kicked once it is committed. */
   readonly messages: MessageSender;
+  /** The node's audit key: case entries carry the applicant's keyed subject hash (as exchanges do), so a citizen's accesses can be found. */
+  readonly auditKey?: Uint8Array;
 }
 
 export interface CaseView {
@@ -123,22 +125,33 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       actorOf(principal, ['applicant', 'clerk']),
       now,
     );
-    await this.#commit(c, undefined, { kind: 'case.apply', outcome: 'allowed', caseId: c.id, itemCode: c.itemCode, operator: principal.id });
+    await this.#commit(c, undefined, this.#event(principal, c, { kind: 'case.apply', outcome: 'allowed' }));
     return this.#view(c);
   }
 
   async act(principal: Principal, id: string, action: CaseAction, input: ActionInput): Promise<CaseView> {
     const current = await this.get(principal, id);
-    const change = { action, actor: actorOf(principal, (caseActions[action] as { roles: readonly Actor['role'][] }).roles), input, at: this.#ctx.clock().toISOString(), ids: [] as string[] };
-    const next = applyCaseAction(current.case, action, change.actor, input, change.at, () => {
-      const generated = randomUUID();
-      change.ids.push(generated);
-      return generated;
-    });
+    const change: { action: CaseAction; actor: Actor; input: ActionInput; at: string; ids: string[] } = { action, actor: actorOf(principal, (caseActions[action] as { roles: readonly Actor['role'][] }).roles), input, at: this.#ctx.clock().toISOString(), ids: [] };
+    let next: Case;
+    try {
+      next = applyCaseAction(current.case, action, change.actor, input, change.at, () => {
+        const generated = randomUUID();
+        change.ids.push(generated);
+        return generated;
+      });
+    } catch (error) {
+      // A refused step is on record too, with who asked for it.
+      if (error instanceof TongbanError) {
+        await this.#ctx.audit.append(this.#event(principal, current.case, { kind: `case.${action}`, outcome: 'refused', code: error.code, detail: { state: current.case.state, ...previewDetail(input) } }, change.actor.role));
+      }
+      throw error;
+    }
+    // A release travels with the entry released (filtered per destination when shared): the other copies hold no data for it yet.
+    if (action === 'release-evidence') change.input = { ...input, evidence: next.evidence.find((e) => e.requestId === input.requestId)! };
     await this.#commit(
       next,
       current.case.version,
-      { kind: `case.${action}`, outcome: 'allowed', caseId: id, itemCode: next.itemCode, operator: principal.id, detail: { from: current.case.state, to: next.state } },
+      this.#event(principal, next, { kind: `case.${action}`, outcome: 'allowed', detail: { from: current.case.state, to: next.state, ...previewDetail(input) } }, change.actor.role),
       change,
     );
     return this.#view(next);
@@ -161,6 +174,12 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     if (!agreementId || !fields) {
       throw new TongbanError('AGREEMENT_NOT_FOUND', `No agreement grants ${self} the service ${request.service} of ${request.provider} for item ${c.itemCode}.`);
     }
+    // Preview: the applicant sees the evidence before the deciding node does, at the node where they
+    // applied. Another node fetching it would hold it before the applicant saw it: refused before any data moves.
+    const preview = previewRequired((await this.#ctx.catalog()).get(c.itemCode), found.agreement.items.find((i) => i.itemCode === c.itemCode));
+    if (preview && c.acceptingNode !== self) {
+      throw new TongbanError('CASE_FORBIDDEN', `Evidence for item ${c.itemCode} is previewed by the applicant: the accepting node ${c.acceptingNode} fetches it and holds it for their review.`);
+    }
     const result = await this.#ctx.client.request({
       provider: request.provider,
       agreementId,
@@ -168,6 +187,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       service: request.service,
       purpose: request.purpose,
       caseId: c.id,
+      // Who asks is who authenticated: the principal, never a name from the request.
       operator: { id: principal.id, role: actor.role === 'applicant' ? 'system' : actor.role },
       subject: { type: 'idNumber', value: c.applicant.idNumber },
       fields: [...fields],
@@ -175,19 +195,62 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     // Re-read: the case may have moved while the exchange ran.
     const fresh = (await this.get(principal, id)).case;
     const at = this.#ctx.clock().toISOString();
-    const evidence = { provider: request.provider, service: request.service, requestId: result.requestId, fetchedAt: at, fetchedBy: self, purpose: request.purpose, data: result.response.data };
+    const evidence: Evidence = {
+      provider: request.provider,
+      service: request.service,
+      requestId: result.requestId,
+      fetchedAt: at,
+      fetchedBy: self,
+      purpose: request.purpose,
+      data: result.response.data,
+      ...(preview ? { preview: 'pending' as const } : {}),
+    };
     const change: Change = { action: 'fetch-evidence', actor, input: { reason: `${request.service} from ${request.provider}`, evidence }, at, ids: [] };
     const next = applyCaseAction(fresh, change.action, change.actor, change.input, at, () => randomUUID());
     await this.#commit(
       next,
       fresh.version,
-      { kind: 'case.fetch-evidence', outcome: 'allowed', caseId: id, operator: principal.id, provider: request.provider, service: request.service, purpose: request.purpose },
+      this.#event(principal, next, {
+        kind: 'case.fetch-evidence',
+        outcome: 'allowed',
+        requestId: result.requestId,
+        agreementId,
+        provider: request.provider,
+        service: request.service,
+        purpose: request.purpose,
+        detail: preview ? { preview: 'pending' } : {},
+      }, actor.role),
       change,
     );
     return this.#view(next);
   }
 
-  /** A case visible to the caller; CASE_NOT_FOUND for anything else, so existence is not revealed. */
+  /**
+   * A read of a case by a person (GET /v1/cases/:id): the case as `get` gives it, audited with the
+   * reader and the outcome — a refusal too (CASE_NOT_FOUND), so probing for cases is on record.
+   */
+  async read(principal: Principal, id: string): Promise<CaseView> {
+    let view: CaseView;
+    try {
+      view = await this.get(principal, id);
+    } catch (error) {
+      if (error instanceof TongbanError) await this.#ctx.audit.append({ kind: 'case.read', outcome: 'refused', code: error.code, caseId: id.slice(0, 80), actor: auditActor(principal) });
+      throw error;
+    }
+    const c = view.case;
+    const shown = c.evidence.filter((e) => e.data !== undefined);
+    await this.#ctx.audit.append(
+      this.#event(principal, c, {
+        kind: 'case.read',
+        outcome: 'allowed',
+        // Evidence views: which data the reader was shown with the case (services and their exchanges, never values).
+        detail: { state: c.state, evidence: shown.length, evidenceRequests: shown.map((e) => e.requestId).join(',').slice(0, 500), pendingPreview: c.evidence.filter((e) => e.preview === 'pending').length },
+      }),
+    );
+    return view;
+  }
+
+  /** A case visible to the caller; CASE_NOT_FOUND for anything else, so existence is not revealed. Not audited: the steps that use it are. */
   async get(principal: Principal, id: string): Promise<CaseView> {
     const c = await this.#ctx.store.cases.get(id);
     if (!c || !this.#visible(principal, c)) throw new TongbanError('CASE_NOT_FOUND', `No case ${id}.`);
@@ -196,12 +259,22 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
 
   /** One page of the cases the caller may see, newest first, with the true total; filtered and paged by the database. */
   async list(principal: Principal, page: { state?: CaseState | undefined; limit: number; offset: number }): Promise<{ cases: CaseView[]; total: number }> {
-    if (!isApplicant(principal) && principal.node !== this.#ctx.self) return { cases: [], total: 0 };
+    if (!isApplicant(principal) && principal.node !== this.#ctx.self) {
+      await this.#ctx.audit.append({ kind: 'case.list', outcome: 'refused', code: 'CASE_FORBIDDEN', actor: auditActor(principal), detail: { shown: 0 } });
+      return { cases: [], total: 0 };
+    }
     const filter = {
       ...(isApplicant(principal) ? { applicantId: principal.subject ?? '\u0000' } : { participant: this.#ctx.self }),
       ...(page.state ? { states: [page.state] } : {}),
     };
     const [cases, total] = await Promise.all([this.#ctx.store.cases.list({ ...filter, limit: page.limit, offset: page.offset }), this.#ctx.store.cases.count(filter)]);
+    // One entry per list call (not one per case): who listed, what filter, how many they were shown.
+    await this.#ctx.audit.append({
+      kind: 'case.list',
+      outcome: 'allowed',
+      actor: auditActor(principal),
+      detail: { state: page.state ?? null, limit: page.limit, offset: page.offset, shown: cases.length, total },
+    });
     return { cases: cases.map((c) => this.#view(c)), total };
   }
 
@@ -212,6 +285,19 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   #visible(principal: Principal, c: Case): boolean {
     if (isApplicant(principal)) return c.applicant.idNumber === principal.subject;
     return participantsOf(c).includes(this.#ctx.self) && principal.node === this.#ctx.self;
+  }
+
+  /** An entry about a case a person at this node touched: who (as authenticated), which case, whose data (keyed hash). */
+  #event(principal: Principal, c: Case, event: Omit<AuditEvent, 'caseId' | 'itemCode' | 'operator' | 'actor' | 'subjectHash'>, role?: Actor['role']): AuditEvent {
+    const key = this.#ctx.auditKey;
+    return {
+      ...event,
+      caseId: c.id,
+      itemCode: c.itemCode,
+      operator: principal.id,
+      actor: auditActor(principal, role),
+      ...(key ? { subjectHash: subjectHash(key, 'idNumber', c.applicant.idNumber) } : {}),
+    };
   }
 
   #view(c: Case): CaseView {
@@ -333,9 +419,17 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   // ---- consultation threads (协商沟通) ----
 
   async thread(principal: Principal, id: string, page: { limit: number; offset: number }): Promise<ThreadMessage[]> {
-    if (isApplicant(principal)) throw new TongbanError('CASE_FORBIDDEN', 'Consultation threads are between staff of the nodes involved.');
-    await this.get(principal, id);
-    return this.#ctx.store.caseMessages.list(id, page);
+    let c: Case;
+    try {
+      if (isApplicant(principal)) throw new TongbanError('CASE_FORBIDDEN', 'Consultation threads are between staff of the nodes involved.');
+      c = (await this.get(principal, id)).case;
+    } catch (error) {
+      if (error instanceof TongbanError) await this.#ctx.audit.append({ kind: 'case.read-thread', outcome: 'refused', code: error.code, caseId: id.slice(0, 80), actor: auditActor(principal) });
+      throw error;
+    }
+    const messages = await this.#ctx.store.caseMessages.list(id, page);
+    await this.#ctx.audit.append(this.#event(principal, c, { kind: 'case.read-thread', outcome: 'allowed', detail: { offset: page.offset, shown: messages.length } }));
+    return messages;
   }
 
   async post(principal: Principal, id: string, text: string, escalation: boolean): Promise<ThreadMessage> {
@@ -361,11 +455,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       for (const node of participantsOf(c)) {
         if (node !== this.#ctx.self) await this.#ctx.messages.send(tx, { destination: node, conversation: caseConversation(id), kind: 'case.message', payload: message });
       }
-      await AuditLog.appendIn(
-        tx,
-        [{ kind: escalation ? 'case.escalate-thread' : 'case.message', outcome: 'sent', caseId: id, operator: principal.id, detail: { message: message.id } }],
-        this.#ctx.clock(),
-      );
+      await AuditLog.appendIn(tx, [this.#event(principal, c, { kind: escalation ? 'case.escalate-thread' : 'case.message', outcome: 'sent', detail: { message: message.id } })], this.#ctx.clock());
     });
     this.#ctx.messages.kick();
     this.emit('message', message);
@@ -427,6 +517,15 @@ function actorOf(principal: Principal, allowed: readonly Actor['role'][]): Actor
   const role = actingRole(allowed, principal.roles);
   if (!role) throw new TongbanError('CASE_FORBIDDEN', 'You hold no role in cases at this node.');
   return { node: principal.node, id: role === 'applicant' ? (principal.subject ?? principal.id) : principal.id, role };
+}
+
+/** The audit entry's actor: the authenticated person (their subject, never an applicant's ID number) in the role they acted in. */
+function auditActor(principal: Principal, role?: Actor['role']): AuditActor {
+  return { subject: principal.id, node: principal.node, role: role ?? principal.roles[0] ?? 'system' };
+}
+
+function previewDetail(input: ActionInput): Record<string, string> {
+  return input.requestId ? { evidenceRequest: input.requestId.slice(0, 80) } : {};
 }
 
 function caseId(node: string, now: string): string {

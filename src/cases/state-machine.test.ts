@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TongbanError } from '../errors/index.ts';
 import type { Actor, Case } from './model.ts';
-import { evidenceFor } from './evidence.ts';
+import { evidenceFor, previewRequired } from './evidence.ts';
 import { applyCaseAction, handOffRefusal, openCase, type ActionInput, type CaseAction } from './state-machine.ts';
 
 const clerk: Actor = { node: '522732', id: 'clerk-1', role: 'clerk' };
@@ -166,5 +166,94 @@ describe('case state machine', () => {
   it('opens cases at the accepting node only, with the right number of competent nodes', () => {
     expect(() => openCase({ ...fresh(), competentNodes: ['330523'], mode: 'joint', materials: [] } as never, clerk, now())).toThrow(TongbanError);
     expect(refused(() => openCase({ ...fresh(), materials: [] } as never, { ...clerk, node: '330523' }, now()))).toBe('CASE_FORBIDDEN');
+  });
+});
+
+describe('preview (EU once-only): the applicant sees evidence before the deciding node does', () => {
+  const otherApplicant: Actor = { node: '522732', id: '11010519491231003X', role: 'applicant' };
+  /** The accepting node's clerk fetches evidence held for preview (a pension item: data from Anji). */
+  const fetchAt = (c: Case, requestId: string, fetchedBy = '522732', preview: 'pending' | null = 'pending'): Case => {
+    const at = now();
+    const evidence = { provider: '330523', service: 'social-insurance.contribution-history', requestId, fetchedAt: at, fetchedBy, purpose: '养老保险关系转移接续', data: { name: '张三', contributionMonths: 120 }, ...(preview ? { preview } : {}) };
+    const actor = fetchedBy === '522732' ? clerk : approver;
+    return applyCaseAction(c, 'fetch-evidence', actor, { reason: 'x', evidence }, at, ids);
+  };
+  const prechecked = () => run(fresh('online'), ['precheck', clerk, checked]);
+  const find = () => ({ grant: { fields: ['name', 'contributionMonths'], purposes: ['养老保险关系转移接续'] } });
+
+  it('is asked for by the catalogue item or the agreement item; absent on either means as before', () => {
+    expect(previewRequired(undefined, undefined)).toBe(false);
+    expect(previewRequired({}, {})).toBe(false);
+    expect(previewRequired({ preview: true }, undefined)).toBe(true);
+    expect(previewRequired({ preview: false }, { preview: true })).toBe(true);
+  });
+
+  it('held evidence blocks the hand-off (EVIDENCE_PREVIEW_PENDING) and goes to no other node, not even as data to a granted one', () => {
+    const held = fetchAt(prechecked(), 'r-held');
+    expect(held.evidence[0]).toMatchObject({ preview: 'pending', data: { contributionMonths: 120 } });
+    expect(refused(() => run(held, ['accept', clerk]))).toBe('EVIDENCE_PREVIEW_PENDING');
+    const reference = { ...held.evidence[0]! };
+    delete reference.data;
+    expect(evidenceFor('320400', held.evidence, 'N010', find, new Date())).toEqual([reference]);
+    // Only the accepting node holds evidence for preview: a deciding node's pending entry is refused.
+    expect(refused(() => fetchAt(run(prechecked(), ['accept', clerk]), 'r-x', '330523'))).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    // Nobody records evidence as already released or refused by fetching it.
+    const at = now();
+    expect(refused(() => applyCaseAction(held, 'fetch-evidence', clerk, { reason: 'x', evidence: { ...held.evidence[0]!, requestId: 'r2', fetchedAt: at, preview: 'released' } }, at, ids))).toBe('CASE_TRANSITION_NOT_ALLOWED');
+  });
+
+  it('only the applicant of the case releases or refuses, at the accepting node, once', () => {
+    const held = fetchAt(prechecked(), 'r-1');
+    expect(refused(() => run(held, ['release-evidence', clerk, { requestId: 'r-1' }]))).toBe('CASE_FORBIDDEN');
+    expect(refused(() => run(held, ['release-evidence', otherApplicant, { requestId: 'r-1' }]))).toBe('CASE_FORBIDDEN');
+    expect(refused(() => run(held, ['release-evidence', applicant, { requestId: 'nope' }]))).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    expect(refused(() => run(held, ['release-evidence', applicant, {}]))).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    // A client cannot slip other data in with a release (the route does not take `evidence`; between nodes it must be the entry held).
+    expect(refused(() => run(held, ['release-evidence', applicant, { requestId: 'r-1', evidence: { ...held.evidence[0]!, requestId: 'r-9' } }]))).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    const released = run(held, ['release-evidence', applicant, { requestId: 'r-1' }]);
+    expect(released.evidence[0]).toMatchObject({ preview: 'released', data: { contributionMonths: 120 } });
+    expect(released.history.at(-1)).toMatchObject({ action: 'release-evidence', actor: applicant, from: 'applied', to: 'applied' });
+    expect(refused(() => run(released, ['refuse-evidence', applicant, { requestId: 'r-1' }]))).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    // Not previewed at all (an item without preview): nothing to release.
+    const plain = fetchAt(prechecked(), 'r-plain', '522732', null);
+    expect(refused(() => run(plain, ['release-evidence', applicant, { requestId: 'r-plain' }]))).toBe('CASE_TRANSITION_NOT_ALLOWED');
+  });
+
+  it('released evidence goes on as before; refused evidence loses its data, and the case goes on without it', () => {
+    const both = fetchAt(fetchAt(prechecked(), 'r-keep'), 'r-drop');
+    const decided = run(both, ['release-evidence', applicant, { requestId: 'r-keep' }], ['refuse-evidence', applicant, { requestId: 'r-drop', reason: '数据有误' }], ['accept', clerk]);
+    expect(decided.state).toBe('accepted');
+    expect(decided.evidence.map((e) => [e.requestId, e.preview, e.data !== undefined])).toEqual([
+      ['r-keep', 'released', true],
+      ['r-drop', 'refused', false],
+    ]);
+    expect(JSON.stringify(decided)).toContain('数据有误');
+    // The hand-off carries the released data to a granted node, and never the refused.
+    const sent = evidenceFor('320400', decided.evidence, 'N010', find, new Date());
+    expect(sent.map((e) => e.data !== undefined)).toEqual([true, false]);
+    expect(handOffRefusal({ ...decided, evidence: sent }, '522732')).toBeNull();
+    // A hand-off with held evidence, refused evidence that kept its data, or a preview status the history does not show, is refused.
+    expect(handOffRefusal({ ...decided, evidence: decided.evidence.map((e) => ({ ...e, preview: 'pending' as const })) }, '522732')).toMatch(/released/);
+    expect(handOffRefusal({ ...decided, evidence: decided.evidence.map((e) => ({ ...e, data: { x: 1 } })) }, '522732')).toMatch(/refused/);
+    expect(handOffRefusal({ ...decided, evidence: decided.evidence.map((e) => ({ ...e, preview: 'released' as const })) }, '522732')).toMatch(/history/);
+  });
+
+  it('after the hand-off: held evidence reaches the other copies as a reference; the release brings them the data', () => {
+    const here = fetchAt(run(prechecked(), ['accept', clerk]), 'r-late');
+    // What the deciding node replays: the step with the entry as evidenceFor sends it (no data while held).
+    const there0 = { ...run(prechecked(), ['accept', clerk]) };
+    const fetched = here.history.at(-1)!;
+    const sentEntry = evidenceFor('330523', [here.evidence.at(-1)!], 'N010', find, new Date())[0]!;
+    expect(sentEntry.data).toBeUndefined();
+    const there = applyCaseAction(there0, 'fetch-evidence', clerk, { reason: 'x', evidence: sentEntry }, fetched.at, ids);
+    expect(there.evidence.at(-1)).toMatchObject({ preview: 'pending' });
+    const released = run(here, ['release-evidence', applicant, { requestId: 'r-late' }]);
+    const carried = evidenceFor('330523', [released.evidence.at(-1)!], 'N010', find, new Date())[0]!;
+    const at = now();
+    const replayed = applyCaseAction(there, 'release-evidence', applicant, { requestId: 'r-late', evidence: carried }, at, ids);
+    expect(replayed.evidence.at(-1)).toMatchObject({ preview: 'released', data: { name: '张三', contributionMonths: 120 } });
+    // A refusal carries no data, and takes none.
+    expect(refused(() => applyCaseAction(there, 'refuse-evidence', applicant, { requestId: 'r-late', evidence: carried }, at, ids))).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    expect(applyCaseAction(there, 'refuse-evidence', applicant, { requestId: 'r-late' }, at, ids).evidence.at(-1)).not.toHaveProperty('data');
   });
 });

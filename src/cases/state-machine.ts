@@ -1,4 +1,4 @@
-import { TongbanError } from '../errors/index.ts';
+import { TongbanError, type ErrorCode } from '../errors/index.ts';
 import { participantsOf, TERMINAL_STATES, caseStates, type Actor, type Case, type CaseState, type Evidence, type Material, type Part, type Shipment } from './model.ts';
 
 /** Where the acting person must sit: at the node that accepted the case, or at a competent one. */
@@ -15,8 +15,13 @@ export interface ActionInput {
   readonly identityVerified?: boolean;
   readonly shipment?: { carrier: string; trackingNumber: string; contents: readonly string[] };
   readonly shipmentId?: string;
+  /** release-evidence, refuse-evidence: which evidence (its exchange's request id). */
+  readonly requestId?: string;
   readonly evidence?: Evidence;
 }
+
+/** A guard's refusal: a sentence (CASE_TRANSITION_NOT_ALLOWED), or one with its own code. */
+type Refusal = string | { readonly code: ErrorCode; readonly message: string };
 
 interface Rule {
   readonly from: readonly CaseState[];
@@ -25,11 +30,27 @@ interface Rule {
   readonly needsReason?: boolean;
   /** The new state (or the same, for actions that record without moving). */
   readonly to: (c: Case, input: ActionInput, actor: Actor) => CaseState;
-  readonly guard?: (c: Case, input: ActionInput, actor: Actor, now: string) => string | null;
+  readonly guard?: (c: Case, input: ActionInput, actor: Actor, now: string) => Refusal | null;
   readonly apply?: (c: Case, input: ActionInput, actor: Actor, now: string, ids: () => string) => Partial<Case>;
 }
 
 const OPEN: readonly CaseState[] = ['applied', 'pending_materials', 'accepted', 'in_review', 'returned', 'suspended', 'special_procedure'];
+const NOT_TERMINAL: readonly CaseState[] = caseStates.filter((state) => !TERMINAL_STATES.has(state));
+
+/**
+ * Preview: the applicant releases or refuses one piece of evidence held for their review. Between
+ * nodes, a release carries the entry with the data the destination may hold; it must be the entry held.
+ */
+function previewGuard(c: Case, input: ActionInput, releasing: boolean): string | null {
+  const entry = input.requestId ? c.evidence.find((e) => e.requestId === input.requestId) : undefined;
+  if (!entry) return `No evidence ${input.requestId ?? ''} on this case: give the requestId of the evidence.`;
+  if (entry.preview !== 'pending') return entry.preview ? `This evidence has already been ${entry.preview}.` : 'This evidence is not held for preview.';
+  const carried = input.evidence;
+  if (carried && (!releasing || carried.requestId !== entry.requestId || carried.provider !== entry.provider || carried.service !== entry.service || carried.fetchedBy !== entry.fetchedBy || carried.fetchedAt !== entry.fetchedAt)) {
+    return 'The evidence carried is not the entry held for preview.';
+  }
+  return null;
+}
 
 /**
  * The case lifecycle as a table of guarded transitions (DOMAIN.md): apply → pre-check →
@@ -72,6 +93,9 @@ export const caseActions = {
     seat: 'accepting',
     guard: (c) => {
       if (!c.identityVerified) return 'The applicant’s identity has not been verified.';
+      // The hand-off would send the evidence to the deciding node: not before the applicant has seen it.
+      const held = c.evidence.filter((e) => e.preview === 'pending').map((e) => `${e.service} from ${e.provider} (${e.requestId})`);
+      if (held.length > 0) return { code: 'EVIDENCE_PREVIEW_PENDING', message: `The applicant has not yet released or refused: ${held.join(', ')}. The case is handed over once they have.` };
       const unchecked = c.materials.filter((m) => m.required && !m.checked).map((m) => m.name);
       return unchecked.length > 0 ? `Required materials not checked: ${unchecked.join(', ')}.` : null;
     },
@@ -181,14 +205,45 @@ export const caseActions = {
     roles: ['clerk', 'approver', 'supervisor'],
     seat: 'participant',
     needsReason: true,
-    guard: (_c, input, actor, now) =>
+    guard: (c, input, actor, now) =>
       !input.evidence
         ? 'Give the evidence fetched.'
         : input.evidence.fetchedBy !== actor.node || input.evidence.fetchedAt !== now
           ? 'Evidence is recorded by the node that fetched it, when it fetched it.'
-          : null,
+          : input.evidence.preview !== undefined && (input.evidence.preview !== 'pending' || actor.node !== c.acceptingNode)
+            ? 'Evidence for preview is fetched by the accepting node and held there for the applicant.'
+            : null,
     to: (c) => c.state,
     apply: (c, input) => ({ evidence: [...c.evidence, input.evidence!] }),
+  },
+  // Preview (EU once-only): the applicant, at the accepting node, lets evidence held for their
+  // review go to the other participants, or refuses it (its data is deleted; the case goes on without it).
+  'release-evidence': {
+    from: NOT_TERMINAL,
+    roles: ['applicant'],
+    seat: 'accepting',
+    guard: (c, input) => previewGuard(c, input, true),
+    to: (c) => c.state,
+    apply: (c, input) => ({
+      evidence: c.evidence.map((e) =>
+        e.requestId === input.requestId ? { ...e, ...(e.data === undefined && input.evidence?.data !== undefined ? { data: input.evidence.data } : {}), preview: 'released' as const } : e,
+      ),
+    }),
+  },
+  'refuse-evidence': {
+    from: NOT_TERMINAL,
+    roles: ['applicant'],
+    seat: 'accepting',
+    guard: (c, input) => previewGuard(c, input, false),
+    to: (c) => c.state,
+    apply: (c, input) => ({
+      evidence: c.evidence.map((e) => {
+        if (e.requestId !== input.requestId) return e;
+        const reference: Evidence = { ...e, preview: 'refused' };
+        delete reference.data;
+        return reference;
+      }),
+    }),
   },
   withdraw: { from: OPEN, roles: ['applicant', 'clerk'], seat: 'accepting', needsReason: true, to: () => 'withdrawn' },
   escalate: {
@@ -237,7 +292,8 @@ export function applyCaseAction(c: Case, action: CaseAction, actor: Actor, input
   if (!rule.from.includes(c.state)) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', `A case that is ${c.state} cannot ${action}.`);
   if (rule.needsReason && !input.reason?.trim()) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', `Give a reason to ${action}.`);
   const refusal = rule.guard?.(c, input, actor, now);
-  if (refusal) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', refusal);
+  if (typeof refusal === 'string') throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', refusal);
+  if (refusal) throw new TongbanError(refusal.code, refusal.message);
   const to = rule.to(c, input, actor);
   const changes = rule.apply?.(c, input, actor, now, ids) ?? {};
   return {
@@ -347,5 +403,12 @@ export function handOffRefusal(c: Case, from: string): string | null {
   if (Boolean(c.escalated) !== c.history.some((h) => h.action === 'escalate')) return 'The escalation does not match the history.';
   const fetched = c.history.filter((h) => h.action === 'fetch-evidence');
   if (c.evidence.length !== fetched.length || c.evidence.some((e, i) => e.fetchedBy !== from || e.fetchedAt !== fetched[i]!.at)) return 'The evidence does not match the history.';
+  // Preview: nothing the applicant has not seen, nothing they refused.
+  if (c.evidence.some((e) => e.preview === 'pending')) return 'The case is handed over with evidence its applicant has not released.';
+  if (c.evidence.some((e) => e.preview === 'refused' && e.data !== undefined)) return 'Evidence the applicant refused is handed over with its data.';
+  const count = (action: string) => c.history.filter((h) => h.action === action).length;
+  if (c.evidence.filter((e) => e.preview === 'released').length !== count('release-evidence') || c.evidence.filter((e) => e.preview === 'refused').length !== count('refuse-evidence')) {
+    return 'The previewed evidence does not match the history.';
+  }
   return null;
 }

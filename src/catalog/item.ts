@@ -55,6 +55,11 @@ export const Item = z
     /** Acceptance criteria: the materials a counter checks before accepting (无差别受理). */
     materials: z.array(MaterialSpec).default([]),
     confirmed: z.enum(['yes', 'partial', 'no']),
+    /**
+     * Preview (EU once-only): evidence fetched for a case of this item is held for the applicant's
+     * review before it goes to the deciding node. Optional, no default: items without it are as before.
+     */
+    preview: z.boolean().optional(),
     source: z.string().max(2000),
     defaults: z.boolean().default(false),
     version: z.number().int().min(1),
@@ -79,6 +84,7 @@ export const LocalItemInput = z.object({
   dataElements: z.array(z.string()).min(1),
   timeLimit: TimeLimit,
   materials: z.array(MaterialSpec).default([]),
+  preview: z.boolean().optional(),
   source: z.string().max(2000).default('local'),
 });
 export type LocalItemInput = z.input<typeof LocalItemInput>;

@@ -49,7 +49,8 @@ export class ExchangeClient {
     const { via: requestedVia, ...rest } = input;
     // The subject in its standard form: the provider looks up, and both sides hash, the same value.
     const exchange: ExchangeRequest = { ...rest, subject: normalisedSubject(rest.subject), requestId: randomUUID(), requester: ctx.self };
-    const event = { kind: 'exchange.request', ...exchangeAuditFields(ctx.auditKey, exchange) };
+    // The operator is the person this node authenticated (callers set it from the caller, never from a body).
+    const event = { kind: 'exchange.request', ...exchangeAuditFields(ctx.auditKey, exchange), actor: { subject: exchange.operator.id, node: ctx.self, role: exchange.operator.role } };
     let via: 'bridge' | 'hub' = requestedVia ?? 'bridge';
     try {
       // A consent that is not valid now, or lasts longer than allowed, never leaves this node.

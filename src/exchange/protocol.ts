@@ -61,9 +61,15 @@ export const ResidentIdNumber = z
     return result.value;
   });
 
+/**
+ * The person at the requesting node on whose behalf the request is made, as that node
+ * authenticated them (never a name its caller typed): a staff member's subject and role, or
+ * `operator-token` / `operator` for the node's local operator API. The provider records it as the
+ * requester signed it: the requesting node's word, bound to its signature.
+ */
 export const Operator = z.object({
   id: z.string().min(1).max(64),
-  role: z.enum(['clerk', 'approver', 'supervisor', 'dataAdmin', 'system']),
+  role: z.enum(['clerk', 'approver', 'supervisor', 'dataAdmin', 'operator', 'system']),
 });
 export type Operator = z.infer<typeof Operator>;
 

@@ -159,7 +159,7 @@ async function serve(
     if (!decision.allowed) throw new TongbanError(decision.code, decision.reason);
     const data = await ctx.services.fetch(exchange.service, exchange.subject.value, decision.fields);
     if (!data) throw new TongbanError('SUBJECT_NOT_FOUND', `The ${exchange.service} registry of ${ctx.self} has no such subject.`);
-    await ctx.audit.append({ ...event, kind: 'exchange.provide', outcome: 'allowed', detail: { via, fields: decision.fields.join(','), keyid } });
+    await ctx.audit.append({ ...event, kind: 'exchange.provide', outcome: 'allowed', detail: { ...event.detail, via, fields: decision.fields.join(','), keyid } });
     return await answer({ requestId: exchange.requestId, provider: ctx.self, service: exchange.service, issuedAt: ctx.clock().toISOString(), data });
   } catch (error) {
     return refuse(error, event);
@@ -187,8 +187,12 @@ function consentOrValidation(error: TongbanError): TongbanError {
   return new TongbanError('CONSENT_INVALID', `The consent is malformed: ${error.message}`, { errors: issues });
 }
 
+/**
+ * What the provider records of a request. Its `operator` (and the role in `detail.operatorRole`) is
+ * the requesting node's word, bound to that node's signature: nobody authenticated here, so no `actor`.
+ */
 function eventOf(ctx: ExchangeContext, exchange: ExchangeRequest): Partial<AuditEvent> {
-  return exchangeAuditFields(ctx.auditKey, exchange);
+  return { ...exchangeAuditFields(ctx.auditKey, exchange), detail: { operatorRole: exchange.operator.role } };
 }
 
 type Refuse = (thrown: unknown, event: Partial<AuditEvent>) => Promise<Outcome>;

@@ -11,7 +11,8 @@ const BUSINESS = ['creditCode', 'entityName', 'entityType', 'legalRepresentative
 /**
  * The demo federation: the national hub and four places. Sandu county (Guizhou) sends workers
  * to Anji (Zhejiang) and Changzhou (Jiangsu), so it has direct bridges to both; everything
- * else, Qingpu (Shanghai) included, goes through the hub.
+ * else, Qingpu (Shanghai) included, goes through the hub. A criminal-record certificate (N035)
+ * decided in Anji or Changzhou uses Sandu's household record after the applicant has previewed it.
  */
 export function demoFederation(overrides: Partial<FederationConfigInput> = {}): FederationConfigInput {
   const bridge = (id: string, partner: string, partnerName: string) => ({
@@ -82,6 +83,20 @@ export function demoFederation(overrides: Partial<FederationConfigInput> = {}): 
           {
             itemCode: 'N039',
             grants: [{ provider: '310118', service: 'social-insurance.contribution-history', requesters: ['522732'], fields: INSURANCE, purposes: ['社保参保缴费查询'], consentRequired: false }],
+          },
+        ],
+      },
+      {
+        // Preview (EU once-only): the applicant sees Sandu's household record before the deciding node does.
+        id: 'AGR-HUB-PREVIEW-001',
+        title: '无犯罪记录证明开具 户籍信息共享（申请人预览，经国家平台）',
+        topology: 'hub',
+        parties: ['522732', '330523', '320400'],
+        items: [
+          {
+            itemCode: 'N035',
+            preview: true,
+            grants: [{ provider: '522732', service: 'household.residence-proof', requesters: ['330523', '320400'], fields: HOUSEHOLD, purposes: ['无犯罪记录证明开具'], consentRequired: false }],
           },
         ],
       },

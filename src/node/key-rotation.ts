@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AuditLog } from '../audit/index.ts';
+import { operatorActor, type AuditLog } from '../audit/index.ts';
 import type { NodeConfig } from '../config/index.ts';
 import { buildRotationRequest, rotationStatuses, type DirectoryView } from '../directory/index.ts';
 import { errorCodes, TongbanError, type ErrorCode } from '../errors/index.ts';
@@ -125,7 +125,8 @@ export class KeyRotation {
         await store.keys.add({ kid: next.kid, alg: next.algorithm, publicJwk: next.publicJwk, status: 'pending', createdAt: requestedAt });
       }
       const body = JSON.stringify(await buildRotationRequest(entry, next, overlapSeconds));
-      const event = { kind: 'key.rotation.request', requester: self, detail: { from: current.kid, to: next.kid, overlapSeconds: overlapSeconds ?? null } };
+      // Asked through the operator API: the operator token is who authenticated.
+      const event = { kind: 'key.rotation.request', requester: self, actor: operatorActor(self), detail: { from: current.kid, to: next.kid, overlapSeconds: overlapSeconds ?? null } };
       const url = new URL('/v1/directory/rotations', config.hub!.url).toString();
       let response: Response;
       try {

@@ -165,7 +165,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
   const catalog = async () => new Catalog(await store.catalogItems.list());
-  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages });
+  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages, auditKey });
   registerCaseMessages(messages, cases);
   const negotiations = new NegotiationService({
     self: config.node.division,

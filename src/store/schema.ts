@@ -135,6 +135,10 @@ export interface AuditLogTable {
   subject_hash: string | null;
   detail: string;
   prev_hash: string;
+  /** Migration 012: the authenticated person who acted (null on older entries and on other nodes' acts). */
+  actor_subject: string | null;
+  actor_node: string | null;
+  actor_role: string | null;
   hash: string;
 }
 

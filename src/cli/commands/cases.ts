@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { caseActions, caseActionNames, caseStates, staffCaseActionNames, type CaseAction, type StaffCaseAction } from '../../cases/index.ts';
 import { handlingModes } from '../../catalog/index.ts';
 import { TongbanError } from '../../errors/index.ts';
-import { formatRecord, printJson, printLines, printTable, Refusal } from '../output.ts';
+import { formatRecord, printJson, printLines, printRecord, printTable, Refusal } from '../output.ts';
 import { callNode, locateNode } from './locate.ts';
 
 interface Common {
@@ -42,7 +42,7 @@ interface CaseJson {
     parts: Array<{ node: string; status: string; reason?: string }>;
     materials: Array<{ name: string; kind: string; required: boolean; checked: boolean }>;
     shipments: Array<{ id: string; carrier: string; trackingNumber: string; contents: string[]; to: string; status: string }>;
-    evidence: Array<{ provider: string; service: string; fetchedAt: string; data?: Record<string, unknown> }>;
+    evidence: Array<{ provider: string; service: string; requestId: string; fetchedAt: string; preview?: string; data?: Record<string, unknown> }>;
     decision?: { outcome: string; reason: string };
     result?: { code: string; description: string };
     history: Array<{ action: string; from: string | null; to: string; at: string; actor: { node: string; id: string; role: string }; reason?: string }>;
@@ -96,7 +96,9 @@ function printFullCase(json: unknown): void {
     printTable(['material', 'kind', 'required', 'checked'], c.materials.map((m) => [m.name, m.kind, m.required ? 'yes' : 'no', m.checked ? 'yes' : 'no']));
   }
   for (const e of c.evidence) {
-    printLines(['', `Evidence from ${e.provider} (${e.service}, ${e.fetchedAt.slice(0, 19).replace('T', ' ')})${e.data ? ':' : ': a reference only — no agreement grants this node the data'}`]);
+    const preview = e.preview === 'pending' ? ' — held for the applicant’s preview' : e.preview === 'refused' ? ' — refused by the applicant' : e.preview === 'released' ? ' — released by the applicant' : '';
+    const what = e.data ? ':' : e.preview === 'pending' || e.preview === 'refused' ? '' : ': a reference only — no agreement grants this node the data';
+    printLines(['', `Evidence ${e.requestId} from ${e.provider} (${e.service}, ${e.fetchedAt.slice(0, 19).replace('T', ' ')})${preview}${what}`]);
     if (e.data) printTable(['field', 'value'], Object.entries(e.data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
   }
   printLines(['', 'History:']);
@@ -133,6 +135,7 @@ const REASON: StepOption = { flags: '--reason <text>', description: 'why (record
 const MATERIALS: StepOption = { flags: '--materials <list>', description: 'materials the formal check found complete, comma-separated' };
 const IDENTITY: StepOption = { flags: '--identity-verified', description: "the applicant's identity was checked" };
 const SHIPMENT: StepOption = { flags: '--shipment <id>', description: 'the shipment id (printed by ship, and by case show)', required: true };
+const EVIDENCE: StepOption = { flags: '--evidence <request>', description: 'the request id of the evidence (printed by case show)', required: true };
 
 /** Role and seat come from the state machine (caseActions); what is said here is for people. */
 const STEPS: Record<StaffCaseAction, Step> = {
@@ -191,6 +194,16 @@ const STEPS: Record<StaffCaseAction, Step> = {
       { flags: '--tracking <number>', description: 'tracking number, for post' },
     ],
     example: 'case deliver <case> --node 522732 --method counter',
+  },
+  'release-evidence': {
+    summary: 'preview: let evidence held for your review go to the deciding node',
+    options: [EVIDENCE],
+    example: 'case release-evidence <case> --node 522732 --evidence <request>',
+  },
+  'refuse-evidence': {
+    summary: 'preview: refuse evidence held for your review; it is deleted, never sent, and the case goes on without it',
+    options: [EVIDENCE, { flags: '--reason <text>', description: 'why (recorded in the history)' }],
+    example: 'case refuse-evidence <case> --node 522732 --evidence <request> --reason 信息有误',
   },
   withdraw: { summary: 'withdraw the application (撤回)', options: [REASON], example: 'case withdraw <case> --node 522732 --reason 申请人撤回' },
   escalate: { summary: 'escalate the case to the supervisors (done automatically when overdue)', options: [REASON], example: 'case escalate <case> --node 330523 --reason 逾期' },
@@ -340,6 +353,7 @@ export function casesCommand(program: Command): void {
       if (options.json) return printJson(summary(json));
       printLines(summaryLines(json));
       const latest = (json as CaseJson).case.evidence.at(-1);
+      if (latest) printRecord([['evidence', `${latest.requestId}${latest.preview === 'pending' ? ' (held for the applicant’s preview: release-evidence or refuse-evidence)' : ''}`]]);
       if (latest?.data) printTable(['field', 'value'], Object.entries(latest.data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
     });
 
@@ -366,6 +380,7 @@ export function casesCommand(program: Command): void {
         ...(typeof options.tracking === 'string' && action !== 'ship' ? { trackingNumber: options.tracking } : {}),
         ...(action === 'ship' ? { shipment: { carrier: String(options.carrier ?? ''), trackingNumber: String(options.tracking ?? ''), contents: list(String(options.contents ?? '')) } } : {}),
         ...(typeof options.shipment === 'string' ? { shipmentId: options.shipment } : {}),
+        ...(typeof options.evidence === 'string' ? { requestId: options.evidence } : {}),
         ...(typeof options.requested === 'string' ? { requestedMaterials: list(options.requested) } : {}),
       };
       printCase(options, await call(options, 'POST', `${path}/${action}`, body));

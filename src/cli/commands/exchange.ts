@@ -22,7 +22,6 @@ export function exchangeCommand(program: Command): void {
     .option('--agreement <id>', 'agreement id (default: the one that grants this)')
     .option('--item <code>', 'item code (default: from the agreement)')
     .option('--case <id>', 'case the request belongs to', 'cli')
-    .option('--operator <id>', 'operator id recorded in both audit logs', 'cli-operator')
     .option('--federation <dir>', 'federation folder', 'var/demo')
     .option('--json', 'print the signed answer as JSON; a refusal as {ok: false, code, detail}')
     .action(
@@ -38,7 +37,6 @@ export function exchangeCommand(program: Command): void {
         agreement?: string;
         item?: string;
         case: string;
-        operator: string;
         federation: string;
       }) => {
         const definition = serviceDefinitionById.get(options.service);
@@ -50,7 +48,6 @@ export function exchangeCommand(program: Command): void {
           subject: { type: definition.subject, value: options.subject.trim().toUpperCase() },
           purpose: options.purpose,
           caseId: options.case,
-          operator: { id: options.operator, role: 'clerk' },
           ...(options.via ? { via: options.via } : {}),
           ...(options.fields ? { fields: options.fields.split(',').map((f) => f.trim()) } : {}),
           ...(options.agreement ? { agreementId: options.agreement } : {}),

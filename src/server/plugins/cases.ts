@@ -82,13 +82,14 @@ export function casesPlugin(context: ServerContext): void {
     method: 'GET',
     url: '/v1/cases/:id',
     tag: 'cases',
-    summary: 'One case with its remaining time (green / yellow / red)',
+    summary: 'One case with its remaining time (green / yellow / red); the applicant sees evidence held for their preview, with its data. Every read is audited',
     params: z.object({ id: z.string().max(60) }),
     response: CaseOut,
     errors: [401, 404],
     auth: 'person',
     before: authenticate,
-    handler: async ({ params }, request) => toOut(await runtime.cases.get(await principalOf(request), params.id)),
+    // Audited: every read of a case names its reader (case.read), a refused one too.
+    handler: async ({ params }, request) => toOut(await runtime.cases.read(await principalOf(request), params.id)),
   });
 
   addRoute(app, openapi, {

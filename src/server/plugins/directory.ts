@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { AuditActor } from '../../audit/index.ts';
 import { EncryptionPublicJwk, PublicJwk, verifyBytes, verifyContentDigest, verifyMessage } from '../../crypto/index.ts';
 import { DirectoryEntry, PreviousKey, PublishedService, RotationRequest, rotationStatuses } from '../../directory/index.ts';
 import { isTongbanError, TongbanError, validationError } from '../../errors/index.ts';
@@ -61,6 +62,8 @@ export function directoryPlugin(context: ServerContext): void {
     return runtime.hubDirectory;
   };
   const admin = (request: FastifyRequest) => requireBearer(request, runtime.adminToken, 'hub administrator');
+  /** Who the administrator routes' audit entries name: the holder of the hub's administrator token. */
+  const adminActor: AuditActor = { subject: 'admin-token', node: runtime.config.node.division, role: 'administrator' };
 
   /** Checks the RFC 9421 signature of a directory request against one given key; the replay cache too. */
   const requireSignature = (request: FastifyRequest): void => {
@@ -88,9 +91,9 @@ export function directoryPlugin(context: ServerContext): void {
   };
 
   /** Refusals of enrolments and rotations are security events: logged with the division they name. */
-  const auditRefusal = async (kind: string, division: string | undefined, error: unknown, detail: Record<string, string> = {}) => {
+  const auditRefusal = async (kind: string, division: string | undefined, error: unknown, detail: Record<string, string> = {}, actor?: AuditActor) => {
     if (!isTongbanError(error)) return;
-    await runtime.audit.append({ kind, outcome: 'refused', code: error.code, ...(division ? { requester: division } : {}), detail: { ...detail, reason: error.message.slice(0, 300) } });
+    await runtime.audit.append({ kind, outcome: 'refused', code: error.code, ...(division ? { requester: division } : {}), ...(actor ? { actor } : {}), detail: { ...detail, reason: error.message.slice(0, 300) } });
   };
 
   addRoute(app, openapi, {
@@ -242,10 +245,10 @@ export function directoryPlugin(context: ServerContext): void {
         try {
           record = await hub().decide(params.division, action, 'hub-admin');
         } catch (error) {
-          await auditRefusal('directory.decide', params.division, error, { action });
+          await auditRefusal('directory.decide', params.division, error, { action }, adminActor);
           throw error;
         }
-        await runtime.audit.append({ kind: 'directory.decide', outcome: 'allowed', requester: params.division, detail: { action, status: record.status } });
+        await runtime.audit.append({ kind: 'directory.decide', outcome: 'allowed', requester: params.division, actor: adminActor, detail: { action, status: record.status } });
         return NodeStatus.parse(record);
       },
     });
@@ -271,6 +274,7 @@ export function directoryPlugin(context: ServerContext): void {
           kind: `directory.${action}`,
           outcome: 'allowed',
           requester: params.division,
+          actor: adminActor,
           detail: { status: record.status, kid: record.signingKey.kid, endpoint: record.endpoint },
         });
         return NodeStatus.parse(record);
@@ -315,6 +319,7 @@ export function directoryPlugin(context: ServerContext): void {
           kind: `directory.change.${action}`,
           outcome: 'allowed',
           requester: params.division,
+          actor: adminActor,
           detail: { kind: change.kind, endpoint: change.entry.endpoint, kid: change.entry.signingKey.kid, previousKid: before?.signingKey.kid ?? null },
         });
         return changeView(change, before);

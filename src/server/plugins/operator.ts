@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { operatorActor } from '../../audit/index.ts';
 import { TongbanError } from '../../errors/index.ts';
 import { Consent, ExchangeResponse, Operator, Subject } from '../../exchange/index.ts';
 import { requireBearer } from '../auth.ts';
@@ -16,7 +17,12 @@ const OutgoingRequest = z.object({
   /** When omitted: every field the agreement grants. */
   fields: z.array(z.string()).min(1).optional(),
   caseId: z.string().min(1).max(80).default('ad-hoc'),
-  operator: Operator.default({ id: 'operator', role: 'clerk' }),
+  /**
+   * Who asks is who authenticated: the operator of the request is the caller (the operator token:
+   * `{id: 'operator-token', role: 'operator'}`). Optional; one naming anyone else is refused
+   * (OPERATOR_NOT_CALLER), audited, and nothing is sent.
+   */
+  operator: Operator.optional(),
   consent: Consent.optional(),
   via: z.enum(['bridge', 'hub']).optional(),
 });
@@ -34,12 +40,29 @@ export function operatorPlugin(context: ServerContext): void {
     body: OutgoingRequest,
     response: z.object({ requestId: z.string(), via: z.enum(['bridge', 'hub']), response: ExchangeResponse }),
     // No 409: the request id is fresh, so neither the provider nor the hub can see a replay.
-    errors: [401, 403, 404, 502, 503],
+    errors: [400, 401, 403, 404, 502, 503],
     auth: 'operator',
     before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
     handler: async ({ body }) => {
-      const view = await runtime.exchange.directory.current();
       const self = runtime.config.node.division;
+      const caller = operatorActor(self);
+      const operator = { id: caller.subject, role: 'operator' as const };
+      if (body.operator && (body.operator.id !== operator.id || body.operator.role !== operator.role)) {
+        await runtime.audit.append({
+          kind: 'exchange.request',
+          outcome: 'refused',
+          code: 'OPERATOR_NOT_CALLER',
+          provider: body.provider,
+          service: body.service,
+          purpose: body.purpose,
+          caseId: body.caseId,
+          operator: operator.id,
+          actor: caller,
+          detail: { claimedRole: body.operator.role },
+        });
+        throw new TongbanError('OPERATOR_NOT_CALLER', `The operator of a request is the authenticated caller (${operator.id}); a request cannot be made in the name of ${body.operator.id}.`);
+      }
+      const view = await runtime.exchange.directory.current();
       const found = body.agreementId && body.itemCode && body.fields ? undefined : view.policy.findGrant({ ...body, requester: self }, context.clock());
       const agreementId = body.agreementId ?? found?.agreement.id;
       const itemCode = body.itemCode ?? found?.itemCode;
@@ -48,7 +71,8 @@ export function operatorPlugin(context: ServerContext): void {
         throw new TongbanError('AGREEMENT_NOT_FOUND', `No agreement in force grants ${self} the service ${body.service} of ${body.provider}.`);
       }
       const { via, ...rest } = body;
-      return runtime.client.request({ ...rest, agreementId, itemCode, fields, ...(via ? { via } : {}) });
+      // The caller's operator replaces whatever the body said (it said nothing else, or the same).
+      return runtime.client.request({ ...rest, operator, agreementId, itemCode, fields, ...(via ? { via } : {}) });
     },
   });
 

@@ -114,7 +114,7 @@ export function agreementsOps({ db, clock, dialect }: OpsContext): StoreOps['agr
   };
 }
 
-const AUDIT_COLUMNS = ['seq', 'at', 'kind', 'outcome', 'code', 'request_id', 'requester', 'provider', 'agreement_id', 'item_code', 'service', 'purpose', 'case_id', 'operator', 'subject_hash', 'detail', 'prev_hash', 'hash'] as const;
+const AUDIT_COLUMNS = ['seq', 'at', 'kind', 'outcome', 'code', 'request_id', 'requester', 'provider', 'agreement_id', 'item_code', 'service', 'purpose', 'case_id', 'operator', 'subject_hash', 'detail', 'prev_hash', 'hash', 'actor_subject', 'actor_node', 'actor_role'] as const;
 const auditInsertTexts = new Map<number, string>();
 /** `INSERT INTO audit_log (…) VALUES (?, …), …` for `rows` rows, built once per row count. */
 function auditInsertText(rows: number): string {
@@ -141,7 +141,7 @@ export function auditOps(ctx: OpsContext): StoreOps['audit'] {
       return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
     },
     async insert(entries: readonly AuditEntry[]): Promise<void> {
-      // SQLite allows 32,766 bound values per statement (18 per row): insert in chunks.
+      // SQLite allows 32,766 bound values per statement (21 per row): insert in chunks.
       for (let i = 0; i < entries.length; i += 500) {
         const chunk = entries.slice(i, i + 500).map(toRow);
         await runPrepared(ctx, auditInsertText(chunk.length), chunk.flatMap((row) => AUDIT_COLUMNS.map((c) => row[c])));
@@ -184,6 +184,9 @@ function toRow(e: AuditEntry): AuditLogTable {
     detail: JSON.stringify(e.detail),
     prev_hash: e.prevHash,
     hash: e.hash,
+    actor_subject: e.actor?.subject ?? null,
+    actor_node: e.actor?.node ?? null,
+    actor_role: e.actor?.role ?? null,
   };
 }
 
@@ -207,6 +210,7 @@ function fromRow(r: AuditLogTable): AuditEntry {
     kind: r.kind,
     outcome: r.outcome as AuditEntry['outcome'],
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== null)),
+    ...(r.actor_subject !== null && r.actor_node !== null && r.actor_role !== null ? { actor: { subject: r.actor_subject, node: r.actor_node, role: r.actor_role } } : {}),
     detail: JSON.parse(r.detail) as AuditEntry['detail'],
     prevHash: r.prev_hash,
     hash: r.hash,
