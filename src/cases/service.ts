@@ -138,7 +138,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
    * Online mode: the data an item needs is fetched through a governed exchange, under the
    * agreement that grants it, and kept with the case instead of papers.
    */
-  async fetchEvidence(principal: Principal, id: string, request: { provider: string; service: string; purpose: string; fields?: readonly string[] }): Promise<CaseView> {
+  async fetchEvidence(principal: Principal, id: string, request: { provider: string; service: string; purpose: string; fields?: readonly string[] | undefined; consent?: string | undefined }): Promise<CaseView> {
     const { case: c } = await this.get(principal, id);
     if (principal.role === 'applicant') throw new TongbanError('CASE_FORBIDDEN', 'Applicants do not fetch data from other nodes.');
     if (TERMINAL_STATES.has(c.state)) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', `A case that is ${c.state} takes no more evidence.`);
@@ -160,6 +160,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       operator: { id: principal.id, role: principal.role === 'system' ? 'system' : principal.role },
       subject: { type: 'idNumber', value: c.applicant.idNumber },
       fields: [...fields],
+      ...(request.consent ? { consent: request.consent } : {}),
     });
     // Re-read: the case may have moved while the exchange ran.
     const fresh = (await this.get(principal, id)).case;

@@ -9,6 +9,8 @@ import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../directory
 import { TongbanError } from '../errors/index.ts';
 import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
 import { Messaging } from '../messaging/index.ts';
+import { ConsentService, registerConsentRevocations } from '../identity/consent/index.ts';
+import type { Authenticator } from '../identity/person.ts';
 import { ServiceRegistry } from '../services/index.ts';
 import { describeDatabase, openStore, type Store } from '../store/index.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
@@ -49,6 +51,13 @@ export interface NodeRuntime {
   readonly messages: Messaging;
   /** Agreement negotiation at this node (docs/agreements.md). */
   readonly negotiations: NegotiationService;
+  /** Hub only: consents citizens give, signed by the hub on their behalf (docs/consent.md). */
+  readonly consents: ConsentService | undefined;
+  /**
+   * Who is calling (src/identity/person.ts): the unified identity (issue 12) sets this; until it
+   * does, routes that need a signed-in person answer UNAUTHORIZED.
+   */
+  identity?: Authenticator | undefined;
   readonly calendar: WorkingCalendar;
   readonly clock: () => Date;
   catalog(): Promise<Catalog>;
@@ -141,7 +150,15 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     clock,
     consentMaxDays: config.exchange.consentMaxDays,
     agreementStates: lifecycles,
+    consentReports: messages,
   };
+  let consents: ConsentService | undefined;
+  if (config.node.role === 'hub') {
+    consents = new ConsentService({ self: config.node.division, store, audit, auditKey, signingKey: keys, directory, messages, clock, maxDays: config.exchange.consentMaxDays, agreementStates: lifecycles });
+    consents.register(messages);
+  } else {
+    registerConsentRevocations(messages, { directory, audit, clock });
+  }
   let jobs: BackgroundJobs | undefined;
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
@@ -192,6 +209,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     cases,
     messages,
     negotiations,
+    consents,
     calendar,
     clock,
     catalog,

@@ -84,6 +84,12 @@ export class KyselyStore implements Store {
   get acceptances() {
     return this.#ops.acceptances;
   }
+  get consents() {
+    return this.#ops.consents;
+  }
+  get consentUses() {
+    return this.#ops.consentUses;
+  }
 
   #migrator(): Migrator {
     // Several nodes may share one PostgreSQL database in separate schemas: the migrator must

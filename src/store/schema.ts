@@ -37,7 +37,25 @@ export interface NegotiationTables {
   agreement_acceptances: { agreement_id: string; version: number; hash: string; negotiation_id: string | null; accepted_at: string };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables {
+/** Migration 011: consents the hub signed (hub) and their uses at a provider (nodes). */
+export interface ConsentTables {
+  consents: {
+    id: string;
+    subject_key: string;
+    requester: string;
+    provider: string;
+    artefact: string;
+    status: string;
+    expires_at: string;
+    revoked_at: string | null;
+    use_count: number;
+    last_used_at: string | null;
+    created_at: string;
+  };
+  consent_uses: { consent_id: string; uses: number; last_used_at: string | null; revoked_at: string | null };
+}
+
+export interface Database extends FederationTables, CaseTables, NegotiationTables, ConsentTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;

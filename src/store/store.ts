@@ -171,6 +171,32 @@ export interface AcceptanceRecord {
   readonly acceptedAt: string;
 }
 
+/** A consent the hub signed on a citizen's behalf (migration 011). */
+export interface ConsentRecord {
+  readonly id: string;
+  /** The citizen's keyed subject hash (the hub's audit key): never the ID number in clear. */
+  readonly subjectKey: string;
+  readonly requester: string;
+  readonly provider: string;
+  /** The compact JWS. */
+  readonly artefact: string;
+  readonly status: 'active' | 'revoked';
+  readonly expiresAt: string;
+  readonly revokedAt: string | null;
+  /** Uses as the provider last reported them. */
+  readonly useCount: number;
+  readonly lastUsedAt: string | null;
+  readonly createdAt: string;
+}
+
+/** What a provider knows of one consent it served (migration 011). */
+export interface ConsentUseRecord {
+  readonly consentId: string;
+  readonly uses: number;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+}
+
 /** Repositories usable inside and outside a transaction. */
 export interface StoreOps {
   readonly settings: {
@@ -289,6 +315,27 @@ export interface StoreOps {
     put(acceptance: Omit<AcceptanceRecord, 'negotiationId'> & { negotiationId?: string | null }): Promise<void>;
     get(agreementId: string, version: number): Promise<AcceptanceRecord | undefined>;
     remove(agreementId: string, version: number): Promise<void>;
+  };
+  readonly consents: {
+    add(record: ConsentRecord): Promise<void>;
+    get(id: string): Promise<ConsentRecord | undefined>;
+    /** One citizen's consents, newest first. */
+    listBySubject(subjectKey: string, page: { limit: number; offset: number }): Promise<{ consents: ConsentRecord[]; total: number }>;
+    /** Active → revoked; false when it was not active (already revoked, or unknown). */
+    revoke(id: string, at: string): Promise<boolean>;
+    /** The provider's count, as it reports it: kept only if it names the consent's provider and is higher. */
+    reportUses(id: string, provider: string, uses: number, lastUsedAt: string): Promise<boolean>;
+  };
+  readonly consentUses: {
+    /**
+     * Counts one use of a consent, atomically: refused (nothing counted) when the consent is
+     * revoked here, or single-use and already used. Two concurrent uses of a single-use consent:
+     * exactly one is counted.
+     */
+    use(consentId: string, options: { single: boolean; at: string }): Promise<{ outcome: 'counted' | 'used' | 'revoked'; uses: number }>;
+    /** Records the hub's word that the consent is revoked (idempotent: the first time stays). */
+    revoke(consentId: string, at: string): Promise<void>;
+    get(consentId: string): Promise<ConsentUseRecord | undefined>;
   };
   readonly accounts: {
     add(account: AccountRecord, tokenHash: string): Promise<boolean>;

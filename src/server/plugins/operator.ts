@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TongbanError } from '../../errors/index.ts';
-import { Consent, ExchangeResponse, Operator, Subject } from '../../exchange/index.ts';
+import { ConsentArtefact, ExchangeResponse, Operator, Subject } from '../../exchange/index.ts';
 import { requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute } from '../route.ts';
@@ -17,7 +17,8 @@ const OutgoingRequest = z.object({
   fields: z.array(z.string()).min(1).optional(),
   caseId: z.string().min(1).max(80).default('ad-hoc'),
   operator: Operator.default({ id: 'operator', role: 'clerk' }),
-  consent: Consent.optional(),
+  /** The citizen's consent: the artefact the hub signed (compact JWS), or its id (fetched from the hub). */
+  consent: z.union([z.uuid(), ConsentArtefact]).optional(),
   via: z.enum(['bridge', 'hub']).optional(),
 });
 

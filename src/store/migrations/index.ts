@@ -8,6 +8,7 @@ import * as m006 from './006-audit-incidents.ts';
 import * as m007 from './007-messaging.ts';
 import * as m008 from './008-agreement-states.ts';
 import * as m009 from './009-negotiations.ts';
+import * as m011 from './011-consents.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ export const migrations: Record<string, Migration> = {
   '007-messaging': m007,
   '008-agreement-states': m008,
   '009-negotiations': m009,
+  '011-consents': m011,
 };
 
 export const migrationProvider: MigrationProvider = {

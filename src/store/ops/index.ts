@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { Dialect, StoreOps } from '../store.ts';
 import { acceptancesOps, negotiationsOps } from './negotiations.ts';
+import { consentUsesOps, consentsOps } from './consents.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { accountsOps, caseMessagesOps, casesOps } from './cases.ts';
 import { inboxOps, outboxOps } from './messages.ts';
@@ -28,5 +29,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     accounts: accountsOps(context),
     negotiations: negotiationsOps(context),
     acceptances: acceptancesOps(context),
+    consents: consentsOps(context),
+    consentUses: consentUsesOps(context),
   };
 }
