@@ -89,6 +89,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/audit/checkpoints': 400,
   'POST /v1/directory/rotations': 400,
   'POST /v1/directory/rotations/status': 400,
+  // The {id} is no consent: CONSENT_NOT_FOUND once the signature is checked.
+  'POST /v1/consents/{id}/status': 404,
   // accounts at the node (the {id} is no case: 404 once the caller is let in)
   'GET /v1/cases': 200,
   'POST /v1/cases': 400,
@@ -108,6 +110,9 @@ function need(method: string, path: string): Need {
   if (path === '/v1/exchange/relayed') return 'hub-signature';
   if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox', '/v1/messages/inbox', '/v1/messages/relay'].includes(path)) return 'node-signature';
   if ((path === '/v1/agreements' || path === '/v1/agreements/{id}/state' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
+  if (path === '/v1/consents/{id}/status') return 'node-signature';
+  // Citizens signed in at the hub (issue 12); until the hub's identity provider lands nobody is provable (401).
+  if (path.startsWith('/v1/consents')) return 'account';
   if (path.startsWith('/v1/cases')) return 'account';
   return 'public';
 }

@@ -253,13 +253,7 @@ export function consentContract(backend: Backend): void {
       expect((await hubConsents(t).list(citizen(other.idNumber), { limit: 200, offset: 0 })).consents.find((c) => c.id === theirs.id)?.status).toBe('active');
     });
 
-    it('the routes need a signed-in citizen (401 without one); the status route answers the nodes a consent names, signed', async () => {
-      const hub = t.f.hub.endpoint;
-      for (const [method, path, body] of [['POST', '/v1/consents', grantInput()], ['GET', '/v1/consents', undefined], ['POST', `/v1/consents/${randomUUID()}/revoke`, {}]] as const) {
-        const r = await fetch(new URL(path, hub), { method, ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
-        expect(r.status).toBe(401);
-        expect(((await r.json()) as { code: string }).code).toBe('UNAUTHORIZED');
-      }
+    it('the status route answers the nodes a consent names, signed by the hub', async () => {
       const consent = await grant();
       for (const node of [ANJI, SANDU]) {
         const r = await t.raw({ from: node, to: HUB, path: `/v1/consents/${consent.id}/status`, body: {} });

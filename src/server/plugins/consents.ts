@@ -39,11 +39,13 @@ export function consentsPlugin(context: ServerContext): void {
   const { app, openapi, runtime } = context;
   if (runtime.config.node.role !== 'hub') return;
   const consents = runtime.consents!;
+  nodeRoutes(context);
+  // The citizen's routes need the unified identity (runtime.identity, issue 12): without it nobody
+  // is provable, and the hub does not announce routes nobody can use.
+  const identity = runtime.identity;
+  if (!identity) return;
   const people = new WeakMap<FastifyRequest, Person>();
-  // The unified identity (runtime.identity) proves who calls; without it nobody is provable.
   const authenticate = async (request: FastifyRequest) => {
-    const identity = runtime.identity;
-    if (!identity) throw new TongbanError('UNAUTHORIZED', 'This call needs a citizen signed in at the hub (Authorization: Bearer <access token>).');
     people.set(request, await identity.authenticate(request));
   };
   const personOf = (request: FastifyRequest): Person => {
@@ -92,7 +94,12 @@ export function consentsPlugin(context: ServerContext): void {
     before: authenticate,
     handler: async ({ params }, request) => consents.revoke(personOf(request), params.id),
   });
+}
 
+/** A node the consent names asks the hub for its artefact and status (how a requester resolves a consent id). */
+function nodeRoutes(context: ServerContext): void {
+  const { app, openapi, runtime } = context;
+  const consents = runtime.consents!;
   addRoute(app, openapi, {
     method: 'POST',
     url: '/v1/consents/:id/status',
@@ -100,7 +107,8 @@ export function consentsPlugin(context: ServerContext): void {
     signedAnswer: true,
     tag: 'consents',
     summary: 'Node: the artefact, status and use count of a consent that names the calling node as requester or provider (CONSENT_NOT_FOUND for any other)',
-    params: z.object({ id: z.uuid() }),
+    // Any string: the signature is checked first, an id that is no consent is then CONSENT_NOT_FOUND.
+    params: z.object({ id: z.string().max(80) }),
     bodyDoc: z.object({}),
     raw: true,
     response: ConsentStatusAnswer,
