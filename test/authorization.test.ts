@@ -121,6 +121,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/identity/staff': 400,
   // A Qingpu login: Qingpu has no such staff member (404); the hub signs for its own logins only (403).
   'POST /v1/identity/staff/{login}/disable': { 'node-signature': 404, 'hub-signature': 403 },
+  // The {id} is no consent: CONSENT_NOT_FOUND once the signature is checked.
+  'POST /v1/consents/{id}/status': 404,
   // accounts at the node (the {id} is no case: 404 once the caller is let in)
   'GET /v1/cases': 200,
   'POST /v1/cases': 400,
@@ -145,6 +147,9 @@ function need(method: string, path: string): Need {
   if (path === '/v1/exchange/relayed') return 'hub-signature';
   if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox', '/v1/messages/inbox', '/v1/messages/relay'].includes(path)) return 'node-signature';
   if ((path === '/v1/agreements' || path === '/v1/agreements/{id}/state' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
+  if (path === '/v1/consents/{id}/status') return 'node-signature';
+  // Citizens signed in at the hub.
+  if (path.startsWith('/v1/consents')) return 'person';
   if (path.startsWith('/v1/cases')) return 'person';
   if (path === '/v1/tracker' || path === '/v1/tracker/entries') return 'citizen';
   return 'public';

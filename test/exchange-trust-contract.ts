@@ -17,6 +17,7 @@ import {
 } from '../src/exchange/index.ts';
 import { withResidentIdCheck } from '../src/standards/index.ts';
 import { hubStoreText } from './federation-contract.ts';
+import { signedArtefact } from './support/consent.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
 const SANDU_ANJI = 'AGR-522732-330523-001';
@@ -217,18 +218,11 @@ export function exchangeTrustContract(backend: Backend): void {
     });
   });
 
-  describe('consent: strict, not in the future, not expired, at most 90 days (item 14)', () => {
+  describe('consent: a hub-signed artefact, not yet valid or expired refused, at most 90 days (item 14, issue 12)', () => {
     const day = 86_400_000;
-    const consent = (overrides: Record<string, unknown> = {}) => ({
-      subject: married.idNumber,
-      agreementId: SANDU_ANJI,
-      itemCode: 'N037',
-      provider: '522732',
-      grantedAt: new Date(Date.now() - 60_000).toISOString(),
-      expiresAt: new Date(Date.now() + 30 * day).toISOString(),
-      method: 'counter-signature',
-      ...overrides,
-    });
+    const subject = () => ({ type: 'idNumber' as const, value: married.idNumber });
+    /** An artefact signed with the real hub key: what only the verifier's bounds can refuse. */
+    const consent = (overrides: Record<string, unknown> = {}) => signedArtefact(t.key('100000'), { subject: subject(), expiresAt: new Date(Date.now() + 30 * day).toISOString(), ...overrides });
     const marriageRequest = (c: unknown) => ({
       requestId: randomUUID(),
       requester: '330523',
@@ -239,27 +233,28 @@ export function exchangeTrustContract(backend: Backend): void {
       purpose: '婚姻登记',
       caseId: 'CASE-330523-0002',
       operator: { id: 'clerk-007', role: 'clerk' },
-      subject: { type: 'idNumber', value: married.idNumber },
+      subject: subject(),
       fields: ['maritalStatus'],
       consent: c,
     });
 
     it('a 30-day consent is accepted', async () => {
-      const r = await t.raw({ from: '330523', to: '522732', body: marriageRequest(consent()) });
+      const r = await t.raw({ from: '330523', to: '522732', body: marriageRequest(await consent()) });
       expect(r.status).toBe(200);
       expect(r.json.data.maritalStatus).toBe('20');
     });
 
     it.each([
       ['lasts longer than 90 days', () => consent({ expiresAt: new Date(Date.now() + 100 * day).toISOString() })],
-      ['is granted in the future', () => consent({ grantedAt: new Date(Date.now() + 3_600_000).toISOString() })],
-      ['expires before it is granted', () => consent({ grantedAt: new Date(Date.now() - 60_000).toISOString(), expiresAt: new Date(Date.now() - 120_000).toISOString() })],
-      ['has expired', () => consent({ grantedAt: new Date(Date.now() - 2 * day).toISOString(), expiresAt: new Date(Date.now() - day).toISOString() })],
-      ['carries a member the schema does not know', () => ({ ...consent(), scope: 'everything' })],
+      ['is not valid yet', () => consent({ issuedAt: new Date(Date.now() + 3_600_000).toISOString(), notBefore: new Date(Date.now() + 3_600_000).toISOString() })],
+      ['expires before it is valid', () => consent({ expiresAt: new Date(Date.now() - 120_000).toISOString() })],
+      ['has expired', () => consent({ issuedAt: new Date(Date.now() - 2 * day).toISOString(), notBefore: new Date(Date.now() - 2 * day).toISOString(), expiresAt: new Date(Date.now() - day).toISOString() })],
+      ['carries a member the schema does not know', () => consent({ scope: 'everything' })],
       ['has a malformed date', () => consent({ expiresAt: 'next year' })],
+      ['is no JWS at all (the old unsigned object)', async () => ({ subject: married.idNumber, agreementId: SANDU_ANJI, itemCode: 'N037', provider: '522732', grantedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + day).toISOString(), method: 'counter-signature' })],
     ])('the provider refuses a consent that %s: CONSENT_INVALID, logged', async (_name, make) => {
       const before = await t.auditEntries('522732');
-      const r = await t.raw({ from: '330523', to: '522732', body: marriageRequest(make()) });
+      const r = await t.raw({ from: '330523', to: '522732', body: marriageRequest(await make()) });
       expect(r.status).toBe(403);
       expect(r.json.code).toBe('CONSENT_INVALID');
       const after = await t.auditEntries('522732');
@@ -272,10 +267,10 @@ export function exchangeTrustContract(backend: Backend): void {
       const r = await t.operator('330523', '/v1/operator/exchange', {
         provider: '522732',
         service: 'marriage.status',
-        subject: { type: 'idNumber', value: married.idNumber },
+        subject: subject(),
         purpose: '婚姻登记',
         fields: ['maritalStatus'],
-        consent: consent({ expiresAt: new Date(Date.now() + 365 * day).toISOString() }),
+        consent: await consent({ expiresAt: new Date(Date.now() + 365 * day).toISOString() }),
       });
       expect(r.status).toBe(403);
       expect(r.json.code).toBe('CONSENT_INVALID');

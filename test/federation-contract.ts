@@ -13,6 +13,7 @@ import { sampleSubjects } from '../src/demo/registries.ts';
 import { withResidentIdCheck } from '../src/standards/index.ts';
 import { generateSigningKey, startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 import { postgresUrl } from './support/postgres.ts';
+import { citizen, hubConsents, signedArtefact } from './support/consent.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../bin/tongban.js', import.meta.url).pathname;
@@ -112,25 +113,26 @@ export function federationContract(backend: Backend): void {
       expect(answered.json.response.data.name).toBe(changzhouPerson.name);
     });
 
-    it('with the citizen’s consent, a consent-bound service answers', async () => {
-      const now = Date.now();
-      const consent = { subject: married.idNumber, agreementId: SANDU_ANJI, itemCode: 'N037', provider: '522732', grantedAt: new Date(now - 60_000).toISOString(), expiresAt: new Date(now + 3_600_000).toISOString(), method: 'counter-signature' };
-      const r = await t.raw({ from: '330523', to: '522732', body: baseRequest({ itemCode: 'N037', service: 'marriage.status', purpose: '婚姻登记', subject: { type: 'idNumber', value: married.idNumber }, fields: ['maritalStatus', 'spouseName'], consent }) });
+    it('with the citizen’s consent (an artefact the hub signed), a consent-bound service answers', async () => {
+      const consent = await hubConsents(t).grant(citizen(married.idNumber), {
+        requester: '330523',
+        provider: '522732',
+        agreementId: SANDU_ANJI,
+        itemCode: 'N037',
+        purpose: '婚姻登记',
+        fields: ['maritalStatus', 'spouseName'],
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+        use: 'single',
+      });
+      const r = await t.raw({ from: '330523', to: '522732', body: baseRequest({ itemCode: 'N037', service: 'marriage.status', purpose: '婚姻登记', subject: { type: 'idNumber', value: married.idNumber }, fields: ['maritalStatus', 'spouseName'], consent: consent.artefact }) });
       expect(r.status).toBe(200);
       expect(r.json.data.maritalStatus).toBe('20');
     });
   });
 
   describe('refusals: each produced by a real request, logged on the refusing node, nothing else changed', () => {
-    const consentFor = (subject: string) => ({
-      subject,
-      agreementId: SANDU_ANJI,
-      itemCode: 'N037',
-      provider: '522732',
-      grantedAt: new Date(Date.now() - 60_000).toISOString(),
-      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-      method: 'counter-signature',
-    });
+    /** An artefact the hub signed, for another citizen than the request's. */
+    const consentFor = (subject: string) => signedArtefact(t.key('100000'), { subject: { type: 'idNumber', value: subject } });
     const cases: Array<[string, number, () => Promise<Awaited<ReturnType<TestFederation['raw']>>>]> = [
       ['SIGNATURE_INVALID', 401, () => t.raw({ from: '330523', to: '522732', body: baseRequest(), sendBody: JSON.stringify(baseRequest({ fields: HOUSEHOLD })) })],
       ['REQUEST_EXPIRED', 401, () => t.raw({ from: '330523', to: '522732', body: baseRequest(), clock: () => new Date(Date.now() - 10 * 60_000) })],
@@ -142,7 +144,7 @@ export function federationContract(backend: Backend): void {
       ['FIELD_NOT_ALLOWED', 403, () => t.raw({ from: '330523', to: '522732', body: baseRequest({ fields: ['name', 'householdRelation'] }) })],
       ['PURPOSE_NOT_ALLOWED', 403, () => t.raw({ from: '330523', to: '522732', body: baseRequest({ purpose: '市场营销' }) })],
       ['CONSENT_REQUIRED', 403, () => t.raw({ from: '330523', to: '522732', body: baseRequest({ itemCode: 'N037', service: 'marriage.status', purpose: '婚姻登记', fields: ['maritalStatus'] }) })],
-      ['CONSENT_INVALID', 403, () => t.raw({ from: '330523', to: '522732', body: baseRequest({ itemCode: 'N037', service: 'marriage.status', purpose: '婚姻登记', fields: ['maritalStatus'], consent: consentFor('11010519491231002X') }) })],
+      ['CONSENT_INVALID', 403, async () => t.raw({ from: '330523', to: '522732', body: baseRequest({ itemCode: 'N037', service: 'marriage.status', purpose: '婚姻登记', fields: ['maritalStatus'], consent: await consentFor('11010519491231002X') }) })],
       ['TOPOLOGY_NOT_ALLOWED', 403, () => t.raw({ from: '310118', to: '522732', body: baseRequest({ requester: '310118', agreementId: HUB_AGREEMENT }) })],
       ['SUBJECT_INVALID', 400, () => t.raw({ from: '330523', to: '522732', body: baseRequest({ subject: { type: 'idNumber', value: person.idNumber.slice(0, 17) + (person.idNumber.endsWith('0') ? '1' : '0') } }) })],
       ['SUBJECT_NOT_FOUND', 404, () => t.raw({ from: '330523', to: '522732', body: baseRequest({ subject: { type: 'idNumber', value: withResidentIdCheck('52273219010101999') } }) })],

@@ -159,6 +159,22 @@ function signed(from: string, to: Server, path: string, body: () => unknown, opt
   };
 }
 
+/**
+ * `POST /v1/consents/{id}/status` at the hub, signed by `from`, for a consent a citizen of Sandu gave
+ * Anji (granted once, through the hub's consent service: the citizen routes need the hub's identity provider).
+ */
+function consentStatus(from: string, options: { key?: () => SigningKey; keep?: string; replay?: string } = {}): () => Promise<Answer> {
+  return async () => {
+    state.consent ??= (
+      await t.f.hub.runtime!.consents!.grant(
+        { subject: 'p-conformance', kind: 'citizen', name: '测试', idNumber: person.idNumber, roles: [], via: 'access-token' },
+        { requester: ANJI, provider: SANDU, agreementId: SANDU_ANJI, itemCode: 'N037', purpose: '婚姻登记', fields: ['maritalStatus'], expiresAt: new Date(Date.now() + 86_400_000).toISOString(), use: 'single' },
+      )
+    ).id;
+    return signed(from, HUB, `/v1/consents/${state.consent}/status`, () => ({}), options)();
+  };
+}
+
 /** Runs `send`, then hands its answer to `then` (to keep an id for later calls). */
 function keeping(send: () => Promise<Answer>, then: (answer: Answer) => void | Promise<void>): () => Promise<Answer> {
   return async () => {
@@ -483,6 +499,10 @@ const calls: Array<[string, Call]> = [
   call('rotation: signed by a key the directory does not list', HUB, 'POST', '/v1/directory/rotations', signed('x', HUB, '/v1/directory/rotations', () => ({}), { key: () => state.stranger })),
   call('rotation status', HUB, 'POST', '/v1/directory/rotations/status', signed(ANJI, HUB, '/v1/directory/rotations/status', () => ({ kid: t.key(ANJI).kid }))),
   call('rotation status: a stranger', HUB, 'POST', '/v1/directory/rotations/status', signed('x', HUB, '/v1/directory/rotations/status', () => ({ kid: 'x' }), { key: () => state.stranger })),
+  call('consent status: a node the consent names', HUB, 'POST', '/v1/consents/{id}/status', consentStatus(ANJI, { keep: 'consentStatus' })),
+  call('consent status: replayed', HUB, 'POST', '/v1/consents/{id}/status', consentStatus(ANJI, { replay: 'consentStatus' })),
+  call('consent status: a node it does not name', HUB, 'POST', '/v1/consents/{id}/status', consentStatus(QINGPU)),
+  call('consent status: a stranger', HUB, 'POST', '/v1/consents/{id}/status', consentStatus('x', { key: () => state.stranger })),
   call('change requests (admin)', HUB, 'GET', '/v1/directory/changes', http(HUB, 'GET', '/v1/directory/changes', { token: adminToken })),
   call('change requests: page too large', HUB, 'GET', '/v1/directory/changes', http(HUB, 'GET', '/v1/directory/changes?limit=1001', { token: adminToken })),
   call('approve a change', HUB, 'POST', '/v1/directory/changes/{division}/approve', http(HUB, 'POST', `/v1/directory/changes/${ROTATED}/approve`, { token: adminToken })),

@@ -520,4 +520,55 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(await store.acceptances.get('AGR-T-1', 1)).toBeUndefined();
     });
   });
+
+  describe('consents (migration 011)', () => {
+    const id = '6f1c2f4e-8f7a-4b7e-9d3c-2a1b0c9d8e7f';
+    const record = (overrides: Record<string, unknown> = {}) => ({
+      id,
+      subjectKey: 'a'.repeat(64),
+      requester: '330523',
+      provider: '522732',
+      artefact: 'h.p.s',
+      status: 'active' as const,
+      expiresAt: '2026-12-30T00:00:00.000Z',
+      revokedAt: null,
+      useCount: 0,
+      lastUsedAt: null,
+      createdAt: '2026-11-30T02:00:00.000Z',
+      ...overrides,
+    });
+
+    it('the hub keeps them per citizen, revokes once, and keeps only the provider’s higher counts', async () => {
+      await store.consents.add(record());
+      await store.consents.add(record({ id: '7f1c2f4e-8f7a-4b7e-9d3c-2a1b0c9d8e7f', createdAt: '2026-11-30T03:00:00.000Z' }));
+      await store.consents.add(record({ id: '8f1c2f4e-8f7a-4b7e-9d3c-2a1b0c9d8e7f', subjectKey: 'b'.repeat(64) }));
+      const mine = await store.consents.listBySubject('a'.repeat(64), { limit: 1, offset: 0 });
+      expect(mine.total).toBe(2);
+      expect(mine.consents.map((c) => c.id)).toEqual(['7f1c2f4e-8f7a-4b7e-9d3c-2a1b0c9d8e7f']);
+      expect(await store.consents.revoke(id, '2026-11-30T04:00:00.000Z')).toBe(true);
+      expect(await store.consents.revoke(id, '2026-11-30T05:00:00.000Z')).toBe(false);
+      expect(await store.consents.get(id)).toMatchObject({ status: 'revoked', revokedAt: '2026-11-30T04:00:00.000Z' });
+      expect(await store.consents.reportUses(id, '330523', 3, '2026-11-30T04:00:00.000Z')).toBe(false);
+      expect(await store.consents.reportUses(id, '522732', 3, '2026-11-30T04:00:00.000Z')).toBe(true);
+      expect(await store.consents.reportUses(id, '522732', 2, '2026-11-30T03:00:00.000Z')).toBe(false);
+      expect(await store.consents.get(id)).toMatchObject({ useCount: 3, lastUsedAt: '2026-11-30T04:00:00.000Z' });
+    });
+
+    it('a provider counts uses atomically: of concurrent uses of a single-use consent exactly one counts; none after a revocation', async () => {
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => store.transaction((tx) => tx.consentUses.use(id, { single: true, at: '2026-11-30T02:00:00.000Z' }))));
+      expect(outcomes.filter((o) => o.outcome === 'counted')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.outcome === 'used')).toHaveLength(7);
+      const other = '9f1c2f4e-8f7a-4b7e-9d3c-2a1b0c9d8e7f';
+      const many = await Promise.all(Array.from({ length: 5 }, () => store.transaction((tx) => tx.consentUses.use(other, { single: false, at: '2026-11-30T02:00:00.000Z' }))));
+      expect(many.every((o) => o.outcome === 'counted')).toBe(true);
+      expect(await store.consentUses.get(other)).toMatchObject({ uses: 5, revokedAt: null });
+      await store.consentUses.revoke(other, '2026-11-30T03:00:00.000Z');
+      await store.consentUses.revoke(other, '2026-11-30T04:00:00.000Z');
+      expect(await store.consentUses.use(other, { single: false, at: '2026-11-30T05:00:00.000Z' })).toEqual({ outcome: 'revoked', uses: 5 });
+      expect(await store.consentUses.get(other)).toMatchObject({ uses: 5, revokedAt: '2026-11-30T03:00:00.000Z' });
+      // A revocation that arrives before any use is kept too.
+      await store.consentUses.revoke('af1c2f4e-8f7a-4b7e-9d3c-2a1b0c9d8e7f', '2026-11-30T03:00:00.000Z');
+      expect((await store.consentUses.use('af1c2f4e-8f7a-4b7e-9d3c-2a1b0c9d8e7f', { single: true, at: '2026-11-30T05:00:00.000Z' })).outcome).toBe('revoked');
+    });
+  });
 }

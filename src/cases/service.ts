@@ -161,7 +161,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
    * Online mode: the data an item needs is fetched through a governed exchange, under the
    * agreement that grants it, and kept with the case instead of papers.
    */
-  async fetchEvidence(principal: Principal, id: string, request: { provider: string; service: string; purpose: string; fields?: readonly string[] }): Promise<CaseView> {
+  async fetchEvidence(principal: Principal, id: string, request: { provider: string; service: string; purpose: string; fields?: readonly string[] | undefined; consent?: string | undefined }): Promise<CaseView> {
     const { case: c } = await this.get(principal, id);
     if (isApplicant(principal)) throw new TongbanError('CASE_FORBIDDEN', 'Applicants do not fetch data from other nodes.');
     const actor = actorOf(principal, caseActions['fetch-evidence'].roles);
@@ -191,6 +191,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       operator: { id: principal.id, role: actor.role === 'applicant' ? 'system' : actor.role },
       subject: { type: 'idNumber', value: c.applicant.idNumber },
       fields: [...fields],
+      ...(request.consent ? { consent: request.consent } : {}),
     });
     // Re-read: the case may have moved while the exchange ran.
     const fresh = (await this.get(principal, id)).case;

@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { decryptWith, encryptFor, signJws, verifyJws } from '../crypto/index.ts';
-import { signingKeyFor, type DirectoryEntry } from '../directory/snapshot.ts';
+import { signingKeyFor, type DirectoryEntry, type DirectoryView } from '../directory/snapshot.ts';
 import { errorStatus, isTongbanError, TongbanError, type ErrorCode } from '../errors/index.ts';
 import { exchangeAuditFields } from './audit-fields.ts';
 import type { ExchangeContext } from './context.ts';
 import { signedRequestHeaders, verifyResponse } from './http-messages.ts';
-import { checkConsent } from './consent.ts';
+import { checkConsentArtefact } from './consent.ts';
 import { peerCall, REQUEST_ID_HEADER, type PeerAnswer } from './peer-http.ts';
 import {
   envelopeOf,
@@ -17,10 +17,13 @@ import {
   JWS_TYP_REQUEST,
   JWS_TYP_RESPONSE,
   normalisedSubject,
+  ConsentStatusAnswer,
   RelayResponse,
   REQUEST_TTL_SECONDS,
   type ExchangeRequest,
 } from './protocol.ts';
+
+const CONSENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type OutgoingExchange = Omit<ExchangeRequest, 'requestId' | 'requester'> & {
   /** Route: `bridge` straight to the provider, `hub` through the hub's relay. Defaults to the agreement's topology. */
@@ -48,14 +51,27 @@ export class ExchangeClient {
     const ctx = this.#ctx;
     const { via: requestedVia, ...rest } = input;
     // The subject in its standard form: the provider looks up, and both sides hash, the same value.
-    const exchange: ExchangeRequest = { ...rest, subject: normalisedSubject(rest.subject), requestId: randomUUID(), requester: ctx.self };
+    let exchange: ExchangeRequest = { ...rest, subject: normalisedSubject(rest.subject), requestId: randomUUID(), requester: ctx.self };
     // The operator is the person this node authenticated (callers set it from the caller, never from a body).
-    const event = { kind: 'exchange.request', ...exchangeAuditFields(ctx.auditKey, exchange), actor: { subject: exchange.operator.id, node: ctx.self, role: exchange.operator.role } };
+    const event: { kind: string; detail?: Record<string, string> } & ReturnType<typeof exchangeAuditFields> & { actor: { subject: string; node: string; role: string } } = {
+      kind: 'exchange.request',
+      ...exchangeAuditFields(ctx.auditKey, exchange),
+      actor: { subject: exchange.operator.id, node: ctx.self, role: exchange.operator.role },
+    };
     let via: 'bridge' | 'hub' = requestedVia ?? 'bridge';
     try {
-      // A consent that is not valid now, or lasts longer than allowed, never leaves this node.
-      checkConsent(exchange, ctx.clock(), ctx.consentMaxDays);
       const view = await ctx.directory.current();
+      // A consent named by its id is fetched from the hub (which tells whether it is still active).
+      if (exchange.consent !== undefined && CONSENT_ID.test(exchange.consent)) exchange = { ...exchange, consent: await this.#consentArtefact(view, exchange.consent) };
+      if (exchange.consent === undefined) {
+        // Where the agreement requires consent, a request without one never leaves this node.
+        const decision = view.policy.decide({ ...exchange, hasConsent: false }, ctx.clock(), ctx.agreementStates);
+        if (!decision.allowed && decision.code === 'CONSENT_REQUIRED') throw new TongbanError('CONSENT_REQUIRED', decision.reason);
+      } else {
+        // A consent not signed by the hub, not for this exchange, or not valid now, never leaves this node either.
+        const claims = await checkConsentArtefact(exchange, view, ctx.clock(), ctx.consentMaxDays);
+        event.detail = { consent: claims!.id };
+      }
       via = requestedVia ?? view.policy.get(exchange.agreementId)?.topology ?? 'bridge';
       const provider = view.node(exchange.provider);
       if (!provider) throw new TongbanError('NODE_UNKNOWN', `${exchange.provider} is not in the directory.`);
@@ -70,13 +86,30 @@ export class ExchangeClient {
       if (response.requestId !== exchange.requestId || response.provider !== exchange.provider) {
         throw new TongbanError('PEER_RESPONSE_INVALID', 'The answer is for another request.');
       }
-      await ctx.audit.append({ ...event, outcome: 'allowed', detail: { via, fields: Object.keys(response.data).join(',') } });
+      await ctx.audit.append({ ...event, outcome: 'allowed', detail: { ...event.detail, via, fields: Object.keys(response.data).join(',') } });
       return { requestId: exchange.requestId, via, response };
     } catch (error) {
       const code = isTongbanError(error) ? error.code : 'INTERNAL';
-      await ctx.audit.append({ ...event, outcome: isTongbanError(error) && error.status < 500 ? 'refused' : 'error', code, detail: { via } });
+      await ctx.audit.append({ ...event, outcome: isTongbanError(error) && error.status < 500 ? 'refused' : 'error', code, detail: { ...event.detail, via } });
       throw error;
     }
+  }
+
+  /**
+   * The artefact of the consent `id`, from the hub (a signed request, a signed answer): the hub
+   * answers only the requester or provider the consent names. A revoked or expired one is refused here.
+   */
+  async #consentArtefact(view: DirectoryView, id: string): Promise<string> {
+    const hub = view.hub();
+    if (!hub) throw new TongbanError('DIRECTORY_INVALID', 'The directory does not list the hub.');
+    const url = new URL(`/v1/consents/${id}/status`, hub.endpoint).toString();
+    const answer = await this.#post(url, '{}', hub, 'HUB_UNREACHABLE', id);
+    if (answer.status !== 200) throw remoteProblem(answer.json, hub);
+    const parsed = ConsentStatusAnswer.safeParse(answer.json);
+    if (!parsed.success || parsed.data.id !== id) throw new TongbanError('PEER_RESPONSE_INVALID', 'The hub answered in an unexpected form.');
+    if (parsed.data.status === 'revoked') throw new TongbanError('CONSENT_REVOKED', `The citizen revoked consent ${id}.`);
+    if (parsed.data.status === 'expired') throw new TongbanError('CONSENT_INVALID', `The consent ${id} has expired.`);
+    return parsed.data.artefact;
   }
 
   async #bridge(provider: DirectoryEntry, exchange: ExchangeRequest): Promise<ExchangeResponse> {
@@ -163,6 +196,8 @@ const PROVIDER_ONLY_CODES: ReadonlySet<string> = new Set([
   'SUBJECT_NOT_FOUND',
   'CONSENT_INVALID',
   'CONSENT_REQUIRED',
+  'CONSENT_USED',
+  'CONSENT_REVOKED',
   'SERVICE_UNAVAILABLE',
   'SERVICE_NOT_PUBLISHED',
   'DECRYPTION_FAILED',

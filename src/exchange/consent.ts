@@ -1,36 +1,66 @@
+import type { DirectoryView } from '../directory/snapshot.ts';
 import { TongbanError } from '../errors/index.ts';
-import { DEFAULT_CONSENT_MAX_DAYS, normalisedSubject, type ExchangeRequest } from './protocol.ts';
+import { CONSENT_REVOKED_KIND, CONSENT_USED_KIND, type ConsentClaims } from '../identity/consent/model.ts';
+import { checkConsentCovers, verifyConsent } from '../identity/consent/verify.ts';
+import type { ExchangeContext } from './context.ts';
+import { DEFAULT_CONSENT_MAX_DAYS, type ExchangeRequest } from './protocol.ts';
 
-/** Clocks of two nodes may differ this much (as for message signatures). */
-const CLOCK_SKEW_MS = 30_000;
-const DAY_MS = 86_400_000;
+export { CONSENT_REVOKED_KIND, CONSENT_USED_KIND };
 
 /**
- * A consent may be relied on only for the exchange it names, while it is valid, and for no longer
- * than `maxDays` from its grant: the requester checks before sending, the provider before serving,
- * each against its own clock and its own maximum. Every failure is CONSENT_INVALID.
+ * The exchange's consent artefact, when it carries one: signed by the hub of `view` (offline,
+ * against the key the signed directory lists), covering exactly this exchange, valid now and no
+ * longer than `maxDays`. Requester (before sending) and provider (before serving) both check it.
+ * CONSENT_INVALID otherwise.
  */
-export function checkConsent(
-  exchange: Pick<ExchangeRequest, 'subject' | 'agreementId' | 'itemCode' | 'provider' | 'consent'>,
+export async function checkConsentArtefact(
+  exchange: ExchangeRequest,
+  view: DirectoryView,
   now: Date,
   maxDays: number = DEFAULT_CONSENT_MAX_DAYS,
-): void {
-  const consent = exchange.consent;
-  if (!consent) return;
-  const subject = normalisedSubject({ type: exchange.subject.type, value: consent.subject }).value;
-  const matches =
-    subject === normalisedSubject(exchange.subject).value &&
-    consent.agreementId === exchange.agreementId &&
-    consent.itemCode === exchange.itemCode &&
-    consent.provider === exchange.provider;
-  if (!matches) throw new TongbanError('CONSENT_INVALID', 'The consent does not cover this subject, agreement, item and provider.');
-  const t = now.getTime();
-  const granted = Date.parse(consent.grantedAt);
-  const expires = Date.parse(consent.expiresAt);
-  if (!(expires > granted)) throw new TongbanError('CONSENT_INVALID', 'The consent expires before it is granted.');
-  if (granted > t + CLOCK_SKEW_MS) throw new TongbanError('CONSENT_INVALID', 'The consent is granted in the future.');
-  if (t >= expires) throw new TongbanError('CONSENT_INVALID', 'The consent has expired.');
-  if (expires - granted > maxDays * DAY_MS) {
-    throw new TongbanError('CONSENT_INVALID', `A consent may last at most ${maxDays} days; this one lasts ${Math.ceil((expires - granted) / DAY_MS)}.`);
-  }
+): Promise<ConsentClaims | undefined> {
+  if (exchange.consent === undefined) return undefined;
+  const hub = view.hub();
+  if (!hub) throw new TongbanError('DIRECTORY_INVALID', 'The directory does not list the hub whose key signs consents.');
+  const claims = await verifyConsent(exchange.consent, hub, now);
+  checkConsentCovers(claims, exchange, now, maxDays);
+  return claims;
+}
+
+/** What the provider knows of a consent before it reads its registry: revoked, or a single use already spent. */
+export async function checkConsentUsable(ctx: Pick<ExchangeContext, 'store'>, claims: ConsentClaims): Promise<void> {
+  const known = await ctx.store.consentUses.get(claims.id);
+  if (known?.revokedAt) throw revoked(claims);
+  if (known && claims.use === 'single' && known.uses > 0) throw used(claims);
+}
+
+/**
+ * Counts one use, atomically (two concurrent uses of a single-use consent: exactly one is counted),
+ * and — in the same transaction — queues the new count for the hub (message `consent.used`), so the
+ * citizen sees it there. CONSENT_REVOKED or CONSENT_USED when it may not be used (nothing counted).
+ */
+export async function countConsentUse(ctx: ExchangeContext, claims: ConsentClaims): Promise<number> {
+  const at = ctx.clock().toISOString();
+  const uses = await ctx.store.transaction(async (tx) => {
+    const result = await tx.consentUses.use(claims.id, { single: claims.use === 'single', at });
+    if (result.outcome === 'revoked') throw revoked(claims);
+    if (result.outcome === 'used') throw used(claims);
+    await ctx.consentReports?.send(tx, {
+      destination: claims.issuer,
+      kind: CONSENT_USED_KIND,
+      conversation: `consent:${claims.id}`,
+      payload: { id: claims.id, uses: result.uses, lastUsedAt: at },
+    });
+    return result.uses;
+  });
+  ctx.consentReports?.kick();
+  return uses;
+}
+
+function revoked(claims: ConsentClaims): TongbanError {
+  return new TongbanError('CONSENT_REVOKED', `The citizen revoked consent ${claims.id}.`);
+}
+
+function used(claims: ConsentClaims): TongbanError {
+  return new TongbanError('CONSENT_USED', `Consent ${claims.id} was for a single use, and it has been used.`);
 }

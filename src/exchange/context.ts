@@ -3,7 +3,7 @@ import type { AuditLog } from '../audit/index.ts';
 import type { EncryptionKey, SigningKeySource } from '../crypto/index.ts';
 import type { DirectoryView } from '../directory/snapshot.ts';
 import type { ServiceRegistry } from '../services/index.ts';
-import type { Store } from '../store/index.ts';
+import type { Store, StoreOps } from '../store/index.ts';
 
 /** Where a node gets the directory it may rely on now; throws DIRECTORY_EXPIRED when it may not. */
 export interface DirectorySource {
@@ -27,6 +27,14 @@ export interface ExchangeContext {
   readonly consentMaxDays?: number;
   /** Where each agreement's lifecycle stands here: a suspended or terminated agreement is refused at the next request. */
   readonly agreementStates?: AgreementStateSource;
+  /**
+   * Provider: where the new use count of a consent goes (the messaging outbox, to the hub): queued
+   * in the transaction that counts the use, sent once it committed.
+   */
+  readonly consentReports?: {
+    send(tx: StoreOps, message: { destination: string; kind: string; conversation: string; payload: unknown }): Promise<string>;
+    kick(): void;
+  };
   /** Peer calls give up after this long. */
   readonly peerTimeoutMs?: number;
 }

@@ -1,6 +1,6 @@
 export * from './protocol.ts';
 export type { DirectorySource, ExchangeContext, Outcome } from './context.ts';
-export { checkConsent } from './consent.ts';
+export { checkConsentArtefact, CONSENT_REVOKED_KIND, CONSENT_USED_KIND } from './consent.ts';
 export { provideDirect, provideRelayed } from './provider.ts';
 export { ExchangeClient, type OutgoingExchange, type ExchangeResult } from './client.ts';
 export { relay, type RelayOutcome } from './relay.ts';

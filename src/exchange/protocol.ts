@@ -77,23 +77,22 @@ export type Operator = z.infer<typeof Operator>;
 export const DEFAULT_CONSENT_MAX_DAYS = 90;
 
 /**
- * The citizen's consent, recorded by the requesting node (at the counter or after online identity
- * check). Strict: no unknown members; its period must be a real interval. Whether it is valid *now*
- * and not longer than allowed is checked against the clock by `checkConsent` on both sides.
+ * The citizen's consent: the compact JWS the hub signed on the citizen's behalf (typ
+ * tongban-consent+jws, src/identity/consent), carried as it is. Both sides verify it against the
+ * hub's key from the signed directory and check it covers the exchange; the provider counts its use.
  */
-export const Consent = z
+export const ConsentArtefact = z.string().min(20).max(8_000).regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'a compact JWS');
+
+/** The hub's answer to `POST /v1/consents/:id/status` (to the requester or provider the consent names). */
+export const ConsentStatusAnswer = z
   .object({
-    subject: z.string().min(1).max(40),
-    agreementId: z.string().min(1).max(80),
-    itemCode: z.string().min(1).max(30),
-    provider: Division,
-    grantedAt: z.iso.datetime(),
-    expiresAt: z.iso.datetime(),
-    method: z.enum(['counter-signature', 'online-identity']),
+    id: z.uuid(),
+    status: z.enum(['active', 'revoked', 'expired']),
+    useCount: z.number().int().min(0),
+    artefact: ConsentArtefact,
   })
-  .strict()
-  .refine((c) => Date.parse(c.expiresAt) > Date.parse(c.grantedAt), { message: 'a consent expires after it is granted', path: ['expiresAt'] });
-export type Consent = z.infer<typeof Consent>;
+  .strict();
+export type ConsentStatusAnswer = z.infer<typeof ConsentStatusAnswer>;
 
 /** A governed data request: who asks whom for what, why, in which case, about whom. */
 export const ExchangeRequest = z
@@ -109,7 +108,7 @@ export const ExchangeRequest = z
     operator: Operator,
     subject: Subject,
     fields: z.array(z.string().min(1).max(60)).min(1).max(50),
-    consent: Consent.optional(),
+    consent: ConsentArtefact.optional(),
   })
   .strict();
 export type ExchangeRequest = z.infer<typeof ExchangeRequest>;

@@ -7,7 +7,7 @@ import { serviceDefinitionById } from '../services/index.ts';
 import { storeUnavailable } from '../store/index.ts';
 import { validateCreditCode, validateResidentId } from '../standards/index.ts';
 import { exchangeAuditFields } from './audit-fields.ts';
-import { checkConsent } from './consent.ts';
+import { checkConsentArtefact, checkConsentUsable, countConsentUse } from './consent.ts';
 import type { ExchangeContext, Outcome } from './context.ts';
 import { authenticateRequest, type IncomingRequest, type RequestCheck } from './http-messages.ts';
 import {
@@ -141,7 +141,9 @@ async function serve(
       throw new TongbanError('TOPOLOGY_NOT_ALLOWED', `Agreement ${agreement.id} is a ${agreement.topology} agreement; it cannot be used ${via === 'hub' ? 'through the hub' : 'over a direct bridge'}.`);
     }
     checkSubject(exchange);
-    checkConsent(exchange, ctx.clock(), ctx.consentMaxDays);
+    // The consent artefact: the hub's signature, this very exchange, valid now; then revoked or spent here.
+    const consent = await checkConsentArtefact(exchange, view, ctx.clock(), ctx.consentMaxDays);
+    if (consent) event.detail = { consent: consent.id };
     const decision = view.policy.decide(
       {
         agreementId: exchange.agreementId,
@@ -151,15 +153,18 @@ async function serve(
         service: exchange.service,
         fields: exchange.fields,
         purpose: exchange.purpose,
-        hasConsent: exchange.consent !== undefined,
+        hasConsent: consent !== undefined,
       },
       ctx.clock(),
       ctx.agreementStates,
     );
     if (!decision.allowed) throw new TongbanError(decision.code, decision.reason);
+    if (consent) await checkConsentUsable(ctx, consent);
     const data = await ctx.services.fetch(exchange.service, exchange.subject.value, decision.fields);
     if (!data) throw new TongbanError('SUBJECT_NOT_FOUND', `The ${exchange.service} registry of ${ctx.self} has no such subject.`);
-    await ctx.audit.append({ ...event, kind: 'exchange.provide', outcome: 'allowed', detail: { ...event.detail, via, fields: decision.fields.join(','), keyid } });
+    // Counted only once the data is there to send; of two concurrent single uses exactly one gets here.
+    const uses = consent ? await countConsentUse(ctx, consent) : undefined;
+    await ctx.audit.append({ ...event, kind: 'exchange.provide', outcome: 'allowed', detail: { ...event.detail, via, fields: decision.fields.join(','), keyid, ...(consent ? { consent: consent.id, consentUses: uses! } : {}) } });
     return await answer({ requestId: exchange.requestId, provider: ctx.self, service: exchange.service, issuedAt: ctx.clock().toISOString(), data });
   } catch (error) {
     return refuse(error, event);

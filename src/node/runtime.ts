@@ -10,6 +10,7 @@ import { TongbanError } from '../errors/index.ts';
 import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
 import { NodeIdentity } from '../identity/index.ts';
 import { Messaging } from '../messaging/index.ts';
+import { ConsentService, registerConsentRevocations } from '../identity/consent/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
 import { describeDatabase, openStore, type Store } from '../store/index.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
@@ -51,6 +52,8 @@ export interface NodeRuntime {
   readonly messages: Messaging;
   /** Agreement negotiation at this node (docs/agreements.md). */
   readonly negotiations: NegotiationService;
+  /** Hub only: consents citizens give, signed by the hub on their behalf (docs/consent.md). */
+  readonly consents: ConsentService | undefined;
   readonly calendar: WorkingCalendar;
   /** Who is calling (src/identity): sessions, hub access tokens, machine clients; nodes sign people in at the hub. */
   readonly identity: NodeIdentity;
@@ -150,7 +153,15 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     clock,
     consentMaxDays: config.exchange.consentMaxDays,
     agreementStates: lifecycles,
+    consentReports: messages,
   };
+  let consents: ConsentService | undefined;
+  if (config.node.role === 'hub') {
+    consents = new ConsentService({ self: config.node.division, store, audit, auditKey, signingKey: keys, directory, messages, clock, maxDays: config.exchange.consentMaxDays, agreementStates: lifecycles });
+    consents.register(messages);
+  } else {
+    registerConsentRevocations(messages, { directory, audit, clock });
+  }
   let jobs: BackgroundJobs | undefined;
   // The hub's URL: the node's config names it; the hub is itself, known once it listens.
   let selfEndpoint = '';
@@ -212,6 +223,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     cases,
     messages,
     negotiations,
+    consents,
     calendar,
     identity,
     clock,

@@ -11,6 +11,7 @@ import { auditPlugin } from './plugins/audit.ts';
 import { casesPlugin } from './plugins/cases.ts';
 import { messagesPlugin } from './plugins/messages.ts';
 import { catalogPlugin } from './plugins/catalog.ts';
+import { consentsPlugin } from './plugins/consents.ts';
 import { directoryPlugin } from './plugins/directory.ts';
 import { exchangePlugin } from './plugins/exchange.ts';
 import { healthPlugin } from './plugins/health.ts';
@@ -73,7 +74,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, casesPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, casesPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin]) {
     plugin(context);
   }
   // Rendered at the first request for it (/openapi.json or the reference at /docs), not at start-up.

@@ -96,6 +96,12 @@ export class KyselyStore implements Store {
   get oidcPayloads() {
     return this.#ops.oidcPayloads;
   }
+  get consents() {
+    return this.#ops.consents;
+  }
+  get consentUses() {
+    return this.#ops.consentUses;
+  }
 
   #migrator(): Migrator {
     // Several nodes may share one PostgreSQL database in separate schemas: the migrator must

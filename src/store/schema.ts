@@ -70,7 +70,25 @@ export interface IdentityTables {
   };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables {
+/** Migration 011: consents the hub signed (hub) and their uses at a provider (nodes). */
+export interface ConsentTables {
+  consents: {
+    id: string;
+    subject_key: string;
+    requester: string;
+    provider: string;
+    artefact: string;
+    status: string;
+    expires_at: string;
+    revoked_at: string | null;
+    use_count: number;
+    last_used_at: string | null;
+    created_at: string;
+  };
+  consent_uses: { consent_id: string; uses: number; last_used_at: string | null; revoked_at: string | null };
+}
+
+export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;

@@ -227,6 +227,32 @@ export interface OidcPayloadRecord {
   readonly consumedAt: number | null;
 }
 
+/** A consent the hub signed on a citizen's behalf (migration 011). */
+export interface ConsentRecord {
+  readonly id: string;
+  /** The citizen's keyed subject hash (the hub's audit key): never the ID number in clear. */
+  readonly subjectKey: string;
+  readonly requester: string;
+  readonly provider: string;
+  /** The compact JWS. */
+  readonly artefact: string;
+  readonly status: 'active' | 'revoked';
+  readonly expiresAt: string;
+  readonly revokedAt: string | null;
+  /** Uses as the provider last reported them. */
+  readonly useCount: number;
+  readonly lastUsedAt: string | null;
+  readonly createdAt: string;
+}
+
+/** What a provider knows of one consent it served (migration 011). */
+export interface ConsentUseRecord {
+  readonly consentId: string;
+  readonly uses: number;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+}
+
 /** Repositories usable inside and outside a transaction. */
 export interface StoreOps {
   readonly settings: {
@@ -396,6 +422,27 @@ export interface StoreOps {
     revokeByGrantId(grantId: string): Promise<void>;
     /** Removes what expired before `now` (epoch ms); the number removed. */
     purgeExpired(now: number): Promise<number>;
+  };
+  readonly consents: {
+    add(record: ConsentRecord): Promise<void>;
+    get(id: string): Promise<ConsentRecord | undefined>;
+    /** One citizen's consents, newest first. */
+    listBySubject(subjectKey: string, page: { limit: number; offset: number }): Promise<{ consents: ConsentRecord[]; total: number }>;
+    /** Active → revoked; false when it was not active (already revoked, or unknown). */
+    revoke(id: string, at: string): Promise<boolean>;
+    /** The provider's count, as it reports it: kept only if it names the consent's provider and is higher. */
+    reportUses(id: string, provider: string, uses: number, lastUsedAt: string): Promise<boolean>;
+  };
+  readonly consentUses: {
+    /**
+     * Counts one use of a consent, atomically: refused (nothing counted) when the consent is
+     * revoked here, or single-use and already used. Two concurrent uses of a single-use consent:
+     * exactly one is counted.
+     */
+    use(consentId: string, options: { single: boolean; at: string }): Promise<{ outcome: 'counted' | 'used' | 'revoked'; uses: number }>;
+    /** Records the hub's word that the consent is revoked (idempotent: the first time stays). */
+    revoke(consentId: string, at: string): Promise<void>;
+    get(consentId: string): Promise<ConsentUseRecord | undefined>;
   };
   readonly nonces: {
     /** Remembers a (key, nonce) pair; false when it was seen before (a replay). */

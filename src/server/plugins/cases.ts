@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ActionInputSchema, Case, CaseState, caseMessageKinds, isApplicant, principalFor, staffCaseActionNames, ThreadMessage, type CaseView, type StaffCaseAction, type Principal } from '../../cases/index.ts';
 import { HandlingMode } from '../../catalog/index.ts';
 import { incomingRequest } from '../auth.ts';
+import { ConsentArtefact } from '../../exchange/index.ts';
 import type { ServerContext } from '../context.ts';
 import { StreamLimiter } from '../limits.ts';
 import { addRoute, Page } from '../route.ts';
@@ -113,7 +114,14 @@ export function casesPlugin(context: ServerContext): void {
     tag: 'cases',
     summary: 'Fetch the data the item needs from another node through a governed exchange (instead of papers)',
     params: z.object({ id: z.string().max(60) }),
-    body: z.object({ provider: z.string().regex(/^\d{6}$/), service: z.string(), purpose: z.string().min(1).max(100), fields: z.array(z.string()).min(1).optional() }),
+    body: z.object({
+      provider: z.string().regex(/^\d{6}$/),
+      service: z.string(),
+      purpose: z.string().min(1).max(100),
+      fields: z.array(z.string()).min(1).optional(),
+      /** The applicant's consent, where the agreement requires one: the hub's artefact (compact JWS) or its id. */
+      consent: z.union([z.uuid(), ConsentArtefact]).optional(),
+    }),
     response: CaseOut,
     errors: [401, 403, 404, 409, 502, 503],
     auth: 'person',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { operatorActor } from '../../audit/index.ts';
 import { TongbanError } from '../../errors/index.ts';
-import { Consent, ExchangeResponse, Operator, Subject } from '../../exchange/index.ts';
+import { ConsentArtefact, ExchangeResponse, Operator, Subject } from '../../exchange/index.ts';
 import { requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute } from '../route.ts';
@@ -23,7 +23,8 @@ const OutgoingRequest = z.object({
    * (OPERATOR_NOT_CALLER), audited, and nothing is sent.
    */
   operator: Operator.optional(),
-  consent: Consent.optional(),
+  /** The citizen's consent: the artefact the hub signed (compact JWS), or its id (fetched from the hub). */
+  consent: z.union([z.uuid(), ConsentArtefact]).optional(),
   via: z.enum(['bridge', 'hub']).optional(),
 });
 

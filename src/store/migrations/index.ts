@@ -9,6 +9,7 @@ import * as m007 from './007-messaging.ts';
 import * as m008 from './008-agreement-states.ts';
 import * as m009 from './009-negotiations.ts';
 import * as m010 from './010-identity.ts';
+import * as m011 from './011-consents.ts';
 import * as m012 from './012-audit-actor.ts';
 import * as m013 from './013-node-sessions.ts';
 
@@ -24,6 +25,7 @@ export const migrations: Record<string, Migration> = {
   '008-agreement-states': m008,
   '009-negotiations': m009,
   '010-identity': m010,
+  '011-consents': m011,
   '012-audit-actor': m012,
   '013-node-sessions': m013,
 };

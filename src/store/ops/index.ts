@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { Dialect, StoreOps } from '../store.ts';
 import { acceptancesOps, negotiationsOps } from './negotiations.ts';
+import { consentUsesOps, consentsOps } from './consents.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
 import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
@@ -34,5 +35,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     acceptances: acceptancesOps(context),
     people: peopleOps(context),
     oidcPayloads: oidcPayloadsOps(context),
+    consents: consentsOps(context),
+    consentUses: consentUsesOps(context),
   };
 }
