@@ -542,17 +542,17 @@ export function casesContract(backend: Backend): void {
     expect([named.status, named.json.code]).toEqual([400, 'VALIDATION_FAILED']);
     expect((await api('330523', 'approver', 'GET', `/v1/cases/${id}`)).json.case.state).toBe('accepted');
     const step = await entriesDuring('330523', () => act('330523', 'approver', id, 'start-review'));
-    expect(step.find((e) => e.kind === 'case.start-review')).toMatchObject({ outcome: 'allowed', caseId: id, operator: 'approver', actor: { subject: 'approver', node: '330523', role: 'approver' }, subjectHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(step.find((e) => e.kind === 'case.start-review')).toMatchObject({ outcome: 'allowed', caseId: id, operator: 'client:approver', actor: { subject: 'client:approver', node: '330523', role: 'approver' }, subjectHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     // The applicant's steps name their account, never their ID number.
     const applicantEntries = (await t.auditEntries('522732')).filter((e) => e.caseId === id && e.actor?.role === 'applicant');
     expect(applicantEntries.map((e) => e.kind)).toContain('case.apply');
-    expect(applicantEntries.every((e) => e.actor.subject === 'applicant-a')).toBe(true);
+    expect(applicantEntries.every((e) => e.actor.subject === 'client:applicant-a')).toBe(true);
     expect(JSON.stringify(await t.auditEntries('522732'))).not.toContain(sanduPerson.idNumber);
 
     // A thread message is the signed-in author's: author, node and role a body gives are ignored.
     const posted = await api('330523', 'approver', 'POST', `/v1/cases/${id}/thread`, { text: '请补充户籍信息。', author: 'supervisor', node: '110105', role: 'supervisor' });
     expect(posted.status).toBe(201);
-    expect(posted.json).toMatchObject({ author: 'approver', node: '330523', role: 'approver' });
+    expect(posted.json).toMatchObject({ author: 'client:approver', node: '330523', role: 'approver' });
     const atSandu = await (async () => {
       for (let i = 0; i < 50; i++) {
         const thread = await api('522732', 'clerk', 'GET', `/v1/cases/${id}/thread`);
@@ -561,34 +561,34 @@ export function casesContract(backend: Backend): void {
       }
       throw new Error('the thread message never arrived');
     })();
-    expect(atSandu[0]).toMatchObject({ author: 'approver', node: '330523', role: 'approver' });
-    expect((await t.auditEntries('330523')).find((e) => e.kind === 'case.message' && e.caseId === id && e.outcome === 'sent')).toMatchObject({ actor: { subject: 'approver', node: '330523', role: 'approver' } });
+    expect(atSandu[0]).toMatchObject({ author: 'client:approver', node: '330523', role: 'approver' });
+    expect((await t.auditEntries('330523')).find((e) => e.kind === 'case.message' && e.caseId === id && e.outcome === 'sent')).toMatchObject({ actor: { subject: 'client:approver', node: '330523', role: 'approver' } });
 
     // The exchange a case step makes carries the person who asked, in both logs.
     const fetched = await api('330523', 'approver', 'POST', `/v1/cases/${id}/evidence`, { provider: '522732', service: 'household.residence-proof', purpose: '户籍类证明开具' });
     expect(fetched.status).toBe(200);
     const requestId = fetched.json.case.evidence[0].requestId;
     expect((await t.auditEntries('330523')).filter((e) => e.requestId === requestId).map((e) => [e.kind, e.actor])).toEqual([
-      ['exchange.request', { subject: 'approver', node: '330523', role: 'approver' }],
-      ['case.fetch-evidence', { subject: 'approver', node: '330523', role: 'approver' }],
+      ['exchange.request', { subject: 'client:approver', node: '330523', role: 'approver' }],
+      ['case.fetch-evidence', { subject: 'client:approver', node: '330523', role: 'approver' }],
     ]);
-    expect((await t.auditEntries('522732')).find((e) => e.kind === 'exchange.provide' && e.requestId === requestId)).toMatchObject({ operator: 'approver', requester: '330523', detail: { operatorRole: 'approver' } });
+    expect((await t.auditEntries('522732')).find((e) => e.kind === 'exchange.provide' && e.requestId === requestId)).toMatchObject({ operator: 'client:approver', requester: '330523', detail: { operatorRole: 'approver' } });
   });
 
   it('reads are audited: a case, a list (one entry per call), a thread; a refused read too', async () => {
     const id = await acceptedCase('522732', 'applicant-a', 'N034', 'online', ['330523']);
     const read = await entriesDuring('522732', () => api('522732', 'clerk', 'GET', `/v1/cases/${id}`));
-    expect(read).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'allowed', caseId: id, itemCode: 'N034', actor: { subject: 'clerk', node: '522732', role: 'clerk' }, subjectHash: expect.any(String) })]);
+    expect(read).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'allowed', caseId: id, itemCode: 'N034', actor: { subject: 'client:clerk', node: '522732', role: 'clerk' }, subjectHash: expect.any(String) })]);
     const mine = await entriesDuring('522732', () => api('522732', 'applicant-a', 'GET', `/v1/cases/${id}`));
-    expect(mine).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'allowed', actor: { subject: 'applicant-a', node: '522732', role: 'applicant' } })]);
+    expect(mine).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'allowed', actor: { subject: 'client:applicant-a', node: '522732', role: 'applicant' } })]);
     // The same citizen's entries carry the same keyed subject hash (what a data tracker looks for).
     expect(mine[0].subjectHash).toBe(read[0].subjectHash);
     const probe = await entriesDuring('522732', () => api('522732', 'applicant-b', 'GET', `/v1/cases/${id}`));
-    expect(probe).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'refused', code: 'CASE_NOT_FOUND', caseId: id, actor: { subject: 'applicant-b', node: '522732', role: 'applicant' } })]);
+    expect(probe).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'refused', code: 'CASE_NOT_FOUND', caseId: id, actor: { subject: 'client:applicant-b', node: '522732', role: 'applicant' } })]);
     const listed = await entriesDuring('522732', () => api('522732', 'clerk', 'GET', '/v1/cases?limit=3'));
-    expect(listed).toEqual([expect.objectContaining({ kind: 'case.list', outcome: 'allowed', actor: { subject: 'clerk', node: '522732', role: 'clerk' }, detail: expect.objectContaining({ shown: 3, limit: 3 }) })]);
+    expect(listed).toEqual([expect.objectContaining({ kind: 'case.list', outcome: 'allowed', actor: { subject: 'client:clerk', node: '522732', role: 'clerk' }, detail: expect.objectContaining({ shown: 3, limit: 3 }) })]);
     const thread = await entriesDuring('522732', () => api('522732', 'supervisor', 'GET', `/v1/cases/${id}/thread`));
-    expect(thread).toEqual([expect.objectContaining({ kind: 'case.read-thread', outcome: 'allowed', caseId: id, actor: { subject: 'supervisor', node: '522732', role: 'supervisor' } })]);
+    expect(thread).toEqual([expect.objectContaining({ kind: 'case.read-thread', outcome: 'allowed', caseId: id, actor: { subject: 'client:supervisor', node: '522732', role: 'supervisor' } })]);
     const applicantThread = await entriesDuring('522732', () => api('522732', 'applicant-a', 'GET', `/v1/cases/${id}/thread`));
     expect(applicantThread).toEqual([expect.objectContaining({ kind: 'case.read-thread', outcome: 'refused', code: 'CASE_FORBIDDEN' })]);
   });
@@ -638,7 +638,7 @@ export function casesContract(backend: Backend): void {
     expect(refusedStep.json.case.history.at(-1)).toMatchObject({ action: 'refuse-evidence', actor: { node: '330523', role: 'applicant' }, reason: '户籍地址有误' });
     expect((await t.auditEntries('330523')).find((e) => e.kind === 'case.refuse-evidence' && e.caseId === id && e.outcome === 'allowed')).toMatchObject({
       outcome: 'allowed',
-      actor: { subject: 'applicant-p', node: '330523', role: 'applicant' },
+      actor: { subject: 'client:applicant-p', node: '330523', role: 'applicant' },
       detail: expect.objectContaining({ evidenceRequest: held.requestId }),
     });
     expect((await act('330523', 'applicant-p', id, 'release-evidence', { requestId: held.requestId })).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');

@@ -69,7 +69,9 @@ export function identityProviderContract(backend: Backend): void {
     expect(payload).toMatchObject({ sub: session.claims.sub, client_id: ANJI, name: CITIZEN.name, tongban_kind: 'citizen', tongban_id_number: CITIZEN.idNumber });
     expect(payload.exp! - payload.iat!).toBe(600);
     // A token altered by one character does not verify.
-    const forged = session.accessToken.slice(0, -2) + (session.accessToken.endsWith('A') ? 'BA' : 'AA');
+    // (A character in the middle of the signature: the last one carries unused bits, and replacing two may restore them.)
+    const at = session.accessToken.length - 20;
+    const forged = session.accessToken.slice(0, at) + (session.accessToken[at] === 'A' ? 'B' : 'A') + session.accessToken.slice(at + 1);
     await expect(jwtVerify(forged, jwks, { issuer: `${hub}/oidc`, audience: 'urn:tongban:federation' })).rejects.toThrow();
   });
 
