@@ -135,7 +135,9 @@ export function consentContract(backend: Backend): void {
       expect(claims).toMatchObject({ id: r.json.id, issuer: HUB, subject: { type: 'idNumber', value: married.idNumber } });
       expect((await list(married)).map((c) => c.id)).toContain(r.json.id);
       const hubLog = await t.auditEntries(HUB);
-      expect(hubLog.some((e) => e.kind === 'consent.grant' && e.detail.consent === r.json.id)).toBe(true);
+      // Who granted is who signed in: the subject of the access token, at the hub, as a citizen.
+      const sub = (JSON.parse(Buffer.from((await married.token()).split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
+      expect(hubLog.find((e) => e.kind === 'consent.grant' && e.detail.consent === r.json.id)).toMatchObject({ actor: { subject: sub, node: HUB, role: 'citizen' }, requester: ANJI, provider: SANDU });
       expect(JSON.stringify(hubLog)).not.toContain(married.idNumber);
     });
 
@@ -185,6 +187,7 @@ export function consentContract(backend: Backend): void {
       expect(again.status).toBe(200);
       expect(again.json.revokedAt).toBe(revoked.json.revokedAt);
       expect((await list(married)).find((c) => c.id === consent.id)?.status).toBe('revoked');
+      expect((await t.auditEntries(HUB)).filter((e) => e.kind === 'consent.revoke' && e.detail.consent === consent.id)).toEqual([expect.objectContaining({ outcome: 'allowed', actor: expect.objectContaining({ role: 'citizen' }) })]);
       await until(async () => (await sanduUses(consent.id))?.revokedAt, 20_000, 'the revocation at the provider');
       const next = await raw(consent.artefact);
       expect(next.status).toBe(403);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AgreementStateSource } from '../../agreements/index.ts';
-import { AuditLog, subjectHash } from '../../audit/index.ts';
+import { AuditLog, subjectHash, type AuditActor } from '../../audit/index.ts';
 import type { SigningKeySource } from '../../crypto/index.ts';
 import { TongbanError } from '../../errors/index.ts';
 import type { ConsentStatusAnswer, DirectorySource } from '../../exchange/index.ts';
@@ -151,7 +151,7 @@ export class ConsentService {
     };
     await ctx.store.transaction(async (tx) => {
       await tx.consents.add(record);
-      await AuditLog.appendIn(tx, [{ ...this.#event(record, claims), kind: 'consent.grant', outcome: 'allowed', detail: { consent: claims.id, use: claims.use, expiresAt: claims.expiresAt, fields: claims.fields.join(',') } }], now);
+      await AuditLog.appendIn(tx, [{ ...this.#event(record, claims), actor: this.#actor(person), kind: 'consent.grant', outcome: 'allowed', detail: { consent: claims.id, use: claims.use, expiresAt: claims.expiresAt, fields: claims.fields.join(',') } }], now);
     });
     return viewOf(record, claims, now);
   }
@@ -180,7 +180,7 @@ export class ConsentService {
     const changed = await ctx.store.transaction(async (tx) => {
       if (!(await tx.consents.revoke(id, at))) return false;
       await ctx.messages.send(tx, { destination: record.provider, kind: CONSENT_REVOKED_KIND, conversation: `consent:${id}`, payload: { id, revokedAt: at } });
-      await AuditLog.appendIn(tx, [{ ...this.#event(record, claims), kind: 'consent.revoke', outcome: 'allowed', detail: { consent: id } }], now);
+      await AuditLog.appendIn(tx, [{ ...this.#event(record, claims), actor: this.#actor(person), kind: 'consent.revoke', outcome: 'allowed', detail: { consent: id } }], now);
       return true;
     });
     if (changed) ctx.messages.kick();
@@ -220,6 +220,11 @@ export class ConsentService {
       throw new TongbanError('CONSENT_FORBIDDEN', 'The access token names no enabled citizen account of this hub.');
     }
     return person.idNumber;
+  }
+
+  /** Who acted, as the audit log names them: the citizen's subject at the hub (never their ID number or name). */
+  #actor(person: Person): AuditActor {
+    return { subject: person.subject, node: this.#ctx.self, role: 'citizen' };
   }
 
   #subjectKey(idNumber: string): string {
