@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey } from '../src/crypto/index.ts';
-import { signedRequestHeaders } from '../src/exchange/index.ts';
+import { decryptWith, encryptFor, generateSigningKey, signJws, verifyJws } from '../src/crypto/index.ts';
+import { JWE_CTY, JWS_TYP_REFUSAL, JWS_TYP_REQUEST, REQUEST_TTL_SECONDS, signedRequestHeaders } from '../src/exchange/index.ts';
 import { demoFederation } from '../src/federation/index.ts';
 import type { ConsentGrantInput, ConsentView } from '../src/identity/consent/index.ts';
 import { hubTokens, type HubTokens } from './support/citizen-tokens.ts';
@@ -448,6 +448,53 @@ export function consentContract(backend: Backend): void {
       expect((await relayed(anjis.artefact)).json.code).toBe('CONSENT_INVALID');
       const mine = await qingpuGrant();
       expect((await relayed(mine.artefact, other)).json.code).toBe('CONSENT_INVALID');
+    });
+  });
+
+  describe('through the hub’s relay, straight to the provider: what the requester would not send, the provider refuses itself', () => {
+    /**
+     * A hub-mode request Qingpu signs and seals for Sandu by hand (no requester-side checks), sent
+     * through the hub: the provider's answer is its sealed refusal, opened here as Qingpu would.
+     */
+    const sealedThroughHub = async (consent: string | undefined, who: { idNumber: string } = married) => {
+      const exchange = {
+        requestId: randomUUID(),
+        requester: QINGPU,
+        provider: SANDU,
+        agreementId: HUB_CONSENT,
+        itemCode: 'N037',
+        service: 'marriage.status',
+        purpose: '婚姻登记',
+        caseId: 'CASE-310118-0001',
+        operator: { id: 'clerk-1', role: 'clerk' },
+        subject: { type: 'idNumber', value: who.idNumber },
+        fields: ['maritalStatus'],
+        ...(consent ? { consent } : {}),
+      };
+      const created = Math.floor(Date.now() / 1000);
+      const inner = await signJws(t.key(QINGPU), new TextEncoder().encode(JSON.stringify(exchange)), { typ: JWS_TYP_REQUEST, extra: { created, expires: created + REQUEST_TTL_SECONDS } });
+      const qingpu = t.f.nodes.get(QINGPU)!.runtime!;
+      const sandu = (await qingpu.exchange.directory.current()).node(SANDU)!;
+      const payload = await encryptFor(sandu.encryptionKey, new TextEncoder().encode(inner), JWE_CTY);
+      const { requestId, requester, provider, agreementId, itemCode, service, purpose, fields } = exchange;
+      const r = await t.raw({ from: QINGPU, to: HUB, path: '/v1/relay', body: { envelope: { requestId, requester, provider, agreementId, itemCode, service, purpose, fields }, payload } });
+      expect(r.status).toBe(200);
+      const jws = new TextDecoder().decode(await decryptWith(qingpu.encryptionKey, r.json.payload, JWE_CTY));
+      const verified = await verifyJws(jws, (kid) => (kid === sandu.signingKey.kid ? sandu.signingKey.jwk : null));
+      if (!verified.ok) throw new Error('the provider’s answer is not signed by it');
+      return { typ: verified.header.typ, body: JSON.parse(new TextDecoder().decode(verified.payload)) };
+    };
+
+    it('no consent, another requester’s consent, a consent for another citizen: refused by the provider, sealed for the requester', async () => {
+      const none = await sealedThroughHub(undefined);
+      expect(none).toMatchObject({ typ: JWS_TYP_REFUSAL, body: { problem: { code: 'CONSENT_REQUIRED' } } });
+      const anjis = await grant();
+      expect((await sealedThroughHub(anjis.artefact)).body.problem).toMatchObject({ code: 'CONSENT_INVALID', detail: expect.stringMatching(/another requester/) });
+      const mine = await grant({ requester: QINGPU, agreementId: HUB_CONSENT, fields: ['maritalStatus'], use: 'single' });
+      expect((await sealedThroughHub(mine.artefact, other)).body.problem).toMatchObject({ code: 'CONSENT_INVALID', detail: expect.stringMatching(/another subject/) });
+      // Its own: served (sealed for Qingpu), then spent.
+      expect((await sealedThroughHub(mine.artefact)).body).toMatchObject({ provider: SANDU, data: { maritalStatus: '20' } });
+      expect((await sealedThroughHub(mine.artefact)).body.problem).toMatchObject({ code: 'CONSENT_USED' });
     });
   });
 
