@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -44,8 +44,8 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
   const stored = (home: string) => (JSON.parse(readFileSync(tokenFile(home), 'utf8')) as { hubs: Record<string, any> }).hubs[hub];
 
   /** Starts `tongban login --json` and reads its first line: where the person goes, and the code. */
-  async function startLogin(home: string): Promise<{ cli: RunningTongban; start: DeviceStart }> {
-    const cli = startTongban(['login', '--hub', hub, '--json'], { cwd, env: env(home) });
+  async function startLogin(home: string, args: string[] = ['--hub', hub]): Promise<{ cli: RunningTongban; start: DeviceStart }> {
+    const cli = startTongban(['login', ...args, '--json'], { cwd, env: env(home) });
     const start = JSON.parse(await cli.line((l) => l.startsWith('{'))) as DeviceStart;
     return { cli, start };
   }
@@ -94,7 +94,10 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
     // Fixed ports (free ones found now): the CLI finds each node where its config says.
     t = await startTestFederation('sqlite', { portBase: await freePortRun(5) });
     hub = t.f.hub.endpoint;
+    // The README's commands use the default folder, var/demo: here it is the running test federation.
     cwd = mkdtempSync(join(tmpdir(), 'tongban-login-'));
+    mkdirSync(join(cwd, 'var'));
+    symlinkSync(t.f.dir, join(cwd, 'var', 'demo'));
     for (const name of Object.keys(homes) as Array<keyof typeof homes>) homes[name] = join(cwd, `home-${name}`, 'tongban');
     // A staff member of Sandu, enrolled by Sandu (signed with its key), and a citizen of Sandu's registry.
     const url = new URL('/v1/identity/staff', hub).toString();
@@ -118,7 +121,8 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
   });
 
   it('a clerk signs in at the terminal: code page, confirmation, sign-in form; the tokens are kept in a 0600 file', async () => {
-    const { cli, start } = await startLogin(homes.staff);
+    // As the README says it: the hub of var/demo.
+    const { cli, start } = await startLogin(homes.staff, []);
     expect(start.verificationUri).toBe(`${hub}/oidc/device`);
     expect(start.userCode).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
     expect(start.expiresIn).toBeGreaterThan(60);
@@ -146,7 +150,7 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
   }, 90_000);
 
   it('whoami: the clerk acts at their own node; another node refuses them (STAFF_OF_ANOTHER_NODE), by code or URL', async () => {
-    const own = await runTongban(['whoami', '--node', SANDU, '--federation', t.f.dir], { cwd, env: env(homes.staff) });
+    const own = await runTongban(['whoami', '--node', SANDU], { cwd, env: env(homes.staff) });
     expect(own.code, own.stderr).toBe(0);
     expect(own.stdout).toMatch(/^name\s+王五$/m);
     expect(own.stdout).toMatch(/^roles\s+clerk, approver$/m);
@@ -156,6 +160,13 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
     const json = await runTongban(['whoami', '--node', t.f.nodes.get(SANDU)!.endpoint, '--json'], { cwd, env: env(homes.staff) });
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ kind: 'staff', node: SANDU, actsHere: true });
+    // The case commands use the sign-in too: the clerk lists the cases of their node.
+    const cases = await runTongban(['case', 'list', '--node', SANDU, '--federation', t.f.dir, '--json'], { cwd, env: env(homes.staff) });
+    expect(cases.code, cases.stderr).toBe(0);
+    expect(Array.isArray(JSON.parse(cases.stdout))).toBe(true);
+    const elsewhere = await runTongban(['case', 'list', '--node', ANJI, '--federation', t.f.dir], { cwd, env: env(homes.staff) });
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toMatch(/refused \(STAFF_OF_ANOTHER_NODE\)/);
     for (const node of [ANJI, t.f.nodes.get(ANJI)!.endpoint]) {
       const other = await runTongban(['whoami', '--node', node, '--federation', t.f.dir], { cwd, env: env(homes.staff) });
       expect(other.code).toBe(1);
@@ -178,8 +189,8 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
     expect(after.refreshToken).not.toBe(before.refreshToken);
     expect(after.refreshedAt).toBeDefined();
     expect(statSync(tokenFile(homes.staff)).mode & 0o777).toBe(0o600);
-    // Still valid: no renewal, and the table says who.
-    const again = await runTongban(['login', '--status', '--hub', hub], { cwd, env: env(homes.staff) });
+    // Still valid: no renewal, and the table says who (as the README runs it: the hub of var/demo).
+    const again = await runTongban(['login', '--status'], { cwd, env: env(homes.staff) });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^name\s+王五$/m);
     expect(again.stdout).toMatch(/^node\s+522732$/m);
@@ -194,7 +205,8 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
     // Something to see: Anji asks Sandu for the citizen's household record.
     const asked = await t.operator(ANJI, '/v1/operator/exchange', { provider: SANDU, service: 'household.residence-proof', subject: { type: 'idNumber', value: citizen }, purpose: '户籍类证明开具' });
     expect(asked.status, JSON.stringify(asked.json)).toBe(200);
-    const { cli, start } = await startLogin(homes.citizen);
+    // The hub of a node, by its division code.
+    const { cli, start } = await startLogin(homes.citizen, ['--node', SANDU]);
     expect(start.verificationUriComplete).toBe(`${hub}/oidc/device?user_code=${encodeURIComponent(start.userCode)}`);
     const finished = await approve(start.verificationUriComplete!, start.userCode, citizen, citizenPassword);
     // The first page showed the code filled in (a plain form, submitted by the person).
@@ -215,8 +227,9 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
     const content = JSON.parse(readFileSync(tokenFile(homes.citizen), 'utf8'));
     content.hubs[hub].expiresAt = new Date(Date.now() - 1000).toISOString();
     writeFileSync(tokenFile(homes.citizen), JSON.stringify(content), { mode: 0o600 });
-    const renewed = await runTongban(['tracker', '--hub', hub, '--json'], { cwd, env: env(homes.citizen) });
+    const renewed = await runTongban(['tracker'], { cwd, env: env(homes.citizen) });
     expect(renewed.code, renewed.stderr).toBe(0);
+    expect(renewed.stdout).toMatch(/^WHEN\s+NODE\s+WHO\s+WHAT/);
     expect(Date.parse(stored(homes.citizen).expiresAt)).toBeGreaterThan(Date.now());
     // A citizen acts at any node.
     const me = await runTongban(['whoami', '--node', ANJI, '--federation', t.f.dir], { cwd, env: env(homes.citizen) });
@@ -233,9 +246,9 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
 
   it('logout revokes the refresh token at the hub and deletes the tokens', async () => {
     const { refreshToken } = stored(homes.citizen);
-    const out = await runTongban(['logout', '--hub', hub], { cwd, env: env(homes.citizen) });
+    const out = await runTongban(['logout'], { cwd, env: env(homes.citizen) });
     expect(out.code, out.stderr).toBe(0);
-    expect(out.stdout).toMatch(/Signed out of .*The hub revoked the refresh token\./s);
+    expect(out.stdout).toMatch(/Signed out of .*The hub revoked the refresh token;/s);
     expect(existsSync(tokenFile(homes.citizen))).toBe(false);
     // The hub no longer renews with it.
     const config = await oidc.discovery(new URL(`${hub}/oidc`), 'tongban-cli', { id_token_signed_response_alg: 'EdDSA' }, oidc.None(), { execute: [oidc.allowInsecureRequests] });
@@ -251,7 +264,8 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
   });
 
   it('a sign-in cancelled on the confirmation page ends the command with exit 1 and says it was denied; nothing is stored', async () => {
-    const { cli, start } = await startLogin(homes.denied);
+    // The hub of a node, by the node's folder.
+    const { cli, start } = await startLogin(homes.denied, ['--node', dirname(t.f.nodes.get(ANJI)!.configPath)]);
     const last = await approve(start.verificationUri, start.userCode, STAFF.login, STAFF.password, { cancel: true });
     expect(last.page).toContain('登录已取消');
     const result = await cli.done;

@@ -280,7 +280,7 @@ function deviceError(out: { error?: unknown } | undefined, error: Error | undefi
 /** Security headers of every page the hub's provider renders: no scripts, no external assets, never framed. */
 export const PAGE_HEADERS = {
   'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
 } as const;

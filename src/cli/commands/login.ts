@@ -141,7 +141,7 @@ export function loginCommand(program: Command): void {
       if (options.json) return printJson({ hub, signedOut: true, revoked, ...(reason ? { reason } : {}) });
       printLines([
         `已退出 · Signed out of ${hub}: the tokens are deleted from ${file.path}.`,
-        revoked ? 'The hub revoked the refresh token.' : `The hub did not revoke the refresh token (${reason}); it ends by itself within 14 days, the access token within 10 minutes.`,
+        revoked ? 'The hub revoked the refresh token; an access token already handed out stays valid until it expires (at most 10 minutes).' : `The hub did not revoke the refresh token (${reason}); it ends by itself within 14 days, the access token within 10 minutes.`,
       ]);
     },
   );
