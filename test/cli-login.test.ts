@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
 import { freePortRun } from './free-ports.ts';
 import { runTongban, startTongban, type RunningTongban } from './support/cli.ts';
-import { startTestFederation, type TestFederation } from './support/federation.ts';
+import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
+import { describePostgres } from './support/postgres.ts';
 import { Browser } from './support/identity.ts';
 
 const SANDU = '522732';
@@ -28,10 +29,15 @@ const actionOf = (page: string) => /<form method="post" action="([^"]+)"/.exec(p
 
 /**
  * `tongban login` at the terminal (issue 12, item 7): the real CLI as a child process runs the
- * OAuth device flow against the hub of a real federation (servers on loopback, SQLite), and the
+ * OAuth device flow against the hub of a real federation (servers on loopback; SQLite, and
+ * PostgreSQL when TONGBAN_TEST_DATABASE_URL is set), and the
  * test plays the person's browser on the hub's pages — code entry, confirmation, sign-in form.
  */
-describe('tongban login (device flow), whoami, tracker with the stored sign-in, logout', () => {
+describe('[sqlite] tongban login (device flow), whoami, tracker with the stored sign-in, logout', () => loginSuite('sqlite'));
+// The provider's device codes, grants and refresh tokens in PostgreSQL (the adapter's look-up by user code, consumption, revocation).
+describePostgres('tongban login (device flow), whoami, tracker with the stored sign-in, logout', () => loginSuite('postgres'));
+
+function loginSuite(backend: Backend): void {
   let t: TestFederation;
   let hub: string;
   let cwd: string;
@@ -92,7 +98,7 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
 
   beforeAll(async () => {
     // Fixed ports (free ones found now): the CLI finds each node where its config says.
-    t = await startTestFederation('sqlite', { portBase: await freePortRun(5) });
+    t = await startTestFederation(backend, { portBase: await freePortRun(5) });
     hub = t.f.hub.endpoint;
     // The README's commands use the default folder, var/demo: here it is the running test federation.
     cwd = mkdtempSync(join(tmpdir(), 'tongban-login-'));
@@ -276,4 +282,4 @@ describe('tongban login (device flow), whoami, tracker with the stored sign-in, 
     const reused = await approve(start.verificationUri, start.userCode, STAFF.login, STAFF.password);
     expect(reused.page).toContain('代码无效、已使用或已过期');
   }, 90_000);
-});
+}

@@ -164,7 +164,8 @@ export function loginCommand(program: Command): void {
         let hub = options.hub !== undefined ? hubUrl(options.hub) : config ? hubOfConfig(config) : undefined;
         if (!hub) {
           const hubs = Object.keys(file.read().hubs);
-          if (hubs.length !== 1) throw new TongbanError('BAD_REQUEST', hubs.length === 0 ? 'Not signed in: run tongban login first.' : `Signed in at ${hubs.length} hubs (${hubs.join(', ')}): say which with --hub.`);
+          if (hubs.length === 0) throw new Refusal('UNAUTHORIZED', 401, 'Not signed in at any hub: run tongban login first (or give a token with --token or TONGBAN_TOKEN).');
+          if (hubs.length > 1) throw new TongbanError('BAD_REQUEST', `Signed in at ${hubs.length} hubs (${hubs.join(', ')}): say which with --hub.`);
           hub = hubs[0]!;
         }
         token = (await currentLogin(file, hub, () => new Date())).login.accessToken;
