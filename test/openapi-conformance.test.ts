@@ -287,9 +287,9 @@ beforeAll(async () => {
   state.anjiCase = await apply(ANJI, tokens.anjiClerk);
   // A key no directory lists.
   state.stranger = await generateSigningKey('Ed25519', NEVER);
-  // A citizen signed in at the hub (a real access token), and a staff token signed with the hub's OIDC key.
+  // A citizen signed in at the hub (a real access token of their own, for the federation), and a staff token signed with the hub's OIDC key.
   const hub = await hubTokens(t);
-  tokens.citizen = await hub.signInCitizen('11010519491231002X', { node: SANDU });
+  tokens.citizen = await hub.signInCitizen('11010519491231002X');
   tokens.staffJwt = await hub.craft({ tongban_kind: 'staff', tongban_node: SANDU, tongban_roles: ['clerk'] });
 }, 60_000);
 afterAll(async () => {
