@@ -64,6 +64,8 @@ export interface SignInOptions {
   /** Reuse a browser (its hub session): no password is asked while the session lasts. */
   readonly browser?: Browser;
   readonly scope?: string;
+  /** Extra parameters of the code exchange at the token endpoint (e.g. a `resource`). */
+  readonly tokenParameters?: Record<string, string>;
 }
 
 export interface SignedIn {
@@ -115,7 +117,7 @@ export async function signIn(hubUrl: string, login: string, password: string | u
     if (response.status >= 300 && response.status < 400 && location) {
       const next = new URL(location, url);
       if (next.toString().startsWith(options.redirectUri)) {
-        const tokens = await oidc.authorizationCodeGrant(config, next, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+        const tokens = await oidc.authorizationCodeGrant(config, next, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }, options.tokenParameters);
         return { accessToken: tokens.access_token, idToken: tokens.id_token!, claims: { ...tokens.claims() }, browser, passwordPrompts: prompts };
       }
       url = next;
