@@ -54,18 +54,27 @@ class Browser {
  * and where it sent the browser.
  */
 async function signInAtNode(browser: Browser, node: string, login: string, password: string | undefined, returnPath = '/v1/auth/me') {
+  const { prompts, callbackUrl } = await signInUpToCallback(browser, node, login, password, returnPath);
+  const callback = await browser.fetch(callbackUrl);
+  const location = callback.headers.get('location');
+  return { prompts, callback, location: callback.status >= 300 && callback.status < 400 && location ? new URL(location, callbackUrl) : undefined };
+}
+
+/** As `signInAtNode`, stopping where the hub sends the browser back to the node: the callback URL, not opened. */
+async function signInUpToCallback(browser: Browser, node: string, login: string, password: string | undefined, returnPath = '/v1/auth/me') {
   let url = new URL(`/v1/auth/login?return=${encodeURIComponent(returnPath)}`, node);
   let response = await browser.fetch(url);
   let prompts = 0;
   for (let hops = 0; hops < 25; hops++) {
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
-      if (url.origin === new URL(node).origin && url.pathname === '/v1/auth/callback') return { prompts, callback: response, location: new URL(location, url) };
-      url = new URL(location, url);
+      const next = new URL(location, url);
+      if (next.origin === new URL(node).origin && next.pathname === '/v1/auth/callback') return { prompts, callbackUrl: next };
+      url = next;
       response = await browser.fetch(url);
       continue;
     }
-    if (url.origin === new URL(node).origin) return { prompts, callback: response, location: undefined };
+    if (url.origin === new URL(node).origin) throw new Error(`the node answered ${response.status} before the hub sent the browser back`);
     const page = await response.text();
     const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1];
     if (!action || password === undefined || prompts > 0) throw new Error(`the hub did not sign ${login} in (${response.status})`);
@@ -366,5 +375,40 @@ export function identityRelyingPartyContract(backend: Backend): void {
     const state = new URL(started.headers.get('location')!).searchParams.get('state')!;
     const denied = await fetch(new URL(`/v1/auth/callback?error=access_denied&state=${state}`, sandu), { redirect: 'manual' });
     expect([denied.status, ((await denied.json()) as any).code, denied.headers.getSetCookie()]).toEqual([400, 'LOGIN_FAILED', []]);
+  });
+
+  it('sign-in is bound to the browser that started it: a callback URL handed to another browser opens no session (login CSRF)', async () => {
+    // An attacker starts a sign-in at Sandu, signs in at the hub as themselves, and stops before the callback…
+    const attacker = new Browser();
+    const { callbackUrl } = await signInUpToCallback(attacker, sandu, citizen.idNumber, citizen.password, '/v1/auth/me');
+    expect(callbackUrl.searchParams.get('code')).toBeTruthy();
+    // … and makes a victim's browser open it (a link, an image, a redirect): no session for the victim,
+    // whether it never started a sign-in or started one of its own.
+    const fresh = new Browser();
+    const victim = new Browser();
+    const own = await victim.fetch(new URL('/v1/auth/login?return=/', sandu));
+    expect(own.status).toBe(302);
+    for (const [who, browser] of [['fresh', fresh], ['victim', victim]] as const) {
+      const r = await browser.fetch(callbackUrl);
+      expect([who, r.status, ((await r.json()) as any).code, r.headers.getSetCookie().some((c) => c.startsWith('tongban_session='))]).toEqual([who, 400, 'LOGIN_FAILED', false]);
+      expect(browser.cookies(new URL(sandu)).has('tongban_session')).toBe(false);
+    }
+    // The binding cookie: HttpOnly, SameSite=Lax, only for the sign-in routes, short-lived.
+    expect(attacker.cookies(new URL(sandu)).get('tongban_login')).toBeTruthy();
+    const setLogin = own.headers.getSetCookie().find((c) => c.startsWith('tongban_login='))!;
+    expect(setLogin).toMatch(/; Path=\/v1\/auth\//);
+    expect(setLogin).toMatch(/; HttpOnly/);
+    expect(setLogin).toMatch(/; SameSite=Lax/);
+    expect(setLogin).toMatch(/; Max-Age=600/);
+    // The browser that started it still completes it (the others' attempts did not spend it).
+    const done = await attacker.fetch(callbackUrl);
+    expect(done.status).toBe(302);
+    expect(attacker.cookies(new URL(sandu)).has('tongban_session')).toBe(true);
+    // Two sign-ins started in one browser (two tabs) share its binding: both complete.
+    const tabs = new Browser();
+    const first = await signInUpToCallback(tabs, sandu, citizen.idNumber, citizen.password, '/one');
+    const second = await signInUpToCallback(tabs, sandu, citizen.idNumber, undefined, '/two');
+    expect((await tabs.fetch(second.callbackUrl)).headers.get('location')).toBe('/two');
+    expect((await tabs.fetch(first.callbackUrl)).headers.get('location')).toBe('/one');
   });
 }

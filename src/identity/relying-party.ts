@@ -66,14 +66,18 @@ export class RelyingParty {
     return pending;
   }
 
-  /** Starts a sign-in: remembers state, PKCE verifier and nonce, and answers the hub URL to send the browser to. */
-  async begin(returnTo: string, redirectUri: string): Promise<URL> {
+  /**
+   * Starts a sign-in: remembers state, PKCE verifier and nonce — filed under the state and the
+   * browser's `binding` (its `tongban_login` cookie), so only that browser can complete it — and
+   * answers the hub URL to send the browser to.
+   */
+  async begin(returnTo: string, redirectUri: string, binding: string): Promise<URL> {
     const configuration = await this.configuration();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const now = this.#options.clock().getTime();
-    await this.#options.store.loginStates.put({ stateHash: secretHash(state), codeVerifier, nonce, returnTo, expiresAt: now + LOGIN_TTL_MS });
+    await this.#options.store.loginStates.put({ stateHash: boundStateHash(state, binding), codeVerifier, nonce, returnTo, expiresAt: now + LOGIN_TTL_MS });
     await this.#options.store.loginStates.purge(now).catch(() => 0);
     return oidc.buildAuthorizationUrl(configuration, {
       redirect_uri: redirectUri,
@@ -86,13 +90,15 @@ export class RelyingParty {
   }
 
   /**
-   * Completes a sign-in at the callback: the state must be one this node issued (used once, not
-   * expired), the code is exchanged with the PKCE verifier, the ID token checked (nonce included).
-   * Returns the person and where to go back to. LOGIN_FAILED when anything does not hold.
+   * Completes a sign-in at the callback: the state must be one this node issued to this very
+   * browser (`binding`, from its cookie; used once, not expired), the code is exchanged with the
+   * PKCE verifier, the ID token checked (nonce included). Returns the person and where to go back
+   * to. LOGIN_FAILED when anything does not hold — a callback URL opened by another browser included
+   * (login CSRF: it would sign the victim in as whoever started the sign-in).
    */
-  async complete(callbackUrl: URL): Promise<{ person: Person; returnTo: string }> {
+  async complete(callbackUrl: URL, binding: string | undefined): Promise<{ person: Person; returnTo: string }> {
     const state = callbackUrl.searchParams.get('state');
-    const login = state ? await this.#options.store.loginStates.take(secretHash(state)) : undefined;
+    const login = state && binding ? await this.#options.store.loginStates.take(boundStateHash(state, binding)) : undefined;
     if (!state || !login || login.expiresAt <= this.#options.clock().getTime()) {
       throw new TongbanError('LOGIN_FAILED', 'This sign-in is unknown, already used or expired: start again from the node.');
     }
@@ -111,4 +117,9 @@ export class RelyingParty {
     if (!person) throw new TongbanError('LOGIN_FAILED', "The hub's ID token does not describe a Tongban citizen or staff member.");
     return { person, returnTo: login.returnTo };
   }
+}
+
+/** Where a sign-in's state is filed: the state and the browser's binding together (neither alone finds it). */
+function boundStateHash(state: string, binding: string): string {
+  return secretHash(`${state}.${binding}`);
 }

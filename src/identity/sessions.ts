@@ -34,6 +34,37 @@ export function sessionCookie(id: string, options: { secure: boolean; maxAgeSeco
   return `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${options.maxAgeSeconds}${options.secure ? '; Secure' : ''}`;
 }
 
+/**
+ * The cookie that binds a sign-in to the browser that started it (login CSRF): set by
+ * `GET /v1/auth/login`, sent back to `GET /v1/auth/callback`. A callback URL opened by any other
+ * browser (a link an attacker signed in with their own account) finds no sign-in.
+ */
+export const LOGIN_BINDING_COOKIE = 'tongban_login';
+/** As long as a sign-in may take (the relying party's login state lives as long). */
+export const LOGIN_BINDING_MAX_AGE_SECONDS = 600;
+const LOGIN_BINDING = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The browser's sign-in binding: the one its cookie holds (so sign-ins started in two tabs both
+ * complete), or a new random one (256 bits). `fresh` says whether the cookie must be set.
+ */
+export function loginBinding(cookieHeader: string | undefined): { value: string; fresh: boolean } {
+  const given = parseCookies(cookieHeader).get(LOGIN_BINDING_COOKIE);
+  if (given !== undefined && LOGIN_BINDING.test(given)) return { value: given, fresh: false };
+  return { value: randomBytes(32).toString('base64url'), fresh: true };
+}
+
+/** The binding the callback's request carries (undefined: none, or not one this node sets). */
+export function loginBindingOf(cookieHeader: string | undefined): string | undefined {
+  const given = parseCookies(cookieHeader).get(LOGIN_BINDING_COOKIE);
+  return given !== undefined && LOGIN_BINDING.test(given) ? given : undefined;
+}
+
+/** The Set-Cookie value of the binding: HttpOnly, SameSite=Lax (sent on the hub's top-level redirect back), the sign-in routes only. */
+export function loginBindingCookie(value: string, options: { secure: boolean }): string {
+  return `${LOGIN_BINDING_COOKIE}=${value}; Path=/v1/auth/; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_BINDING_MAX_AGE_SECONDS}${options.secure ? '; Secure' : ''}`;
+}
+
 /** The Set-Cookie value that removes the session cookie. */
 export function clearedSessionCookie(options: { secure: boolean }): string {
   return sessionCookie('', { ...options, maxAgeSeconds: 0 });

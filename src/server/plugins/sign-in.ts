@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ResidentIdNumber } from '../../exchange/index.ts';
-import { checkCsrf, clearedSessionCookie, localReturnPath, MachineClientId, MachineClientRole, machineClientView, Person, sessionCookie } from '../../identity/index.ts';
+import { checkCsrf, clearedSessionCookie, localReturnPath, loginBinding, loginBindingCookie, loginBindingOf, MachineClientId, MachineClientRole, machineClientView, Person, sessionCookie } from '../../identity/index.ts';
 import { requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute, Page } from '../route.ts';
@@ -30,8 +30,13 @@ export function signInPlugin(context: ServerContext): void {
       response: z.string(),
       status: 302,
       rateLimit: context.rateLimits.public,
-      handler: async ({ query }, _request, reply) => {
-        const target = await identity.relyingParty.begin(localReturnPath(query.return), redirectUri());
+      setsCookie: 'tongban_login: binds the sign-in to this browser (HttpOnly, Path=/v1/auth/, SameSite=Lax, 10 minutes, Secure on https); the callback needs it.',
+      handler: async ({ query }, request, reply) => {
+        const returnTo = localReturnPath(query.return);
+        // Login CSRF: only the browser that starts a sign-in can complete it at the callback.
+        const binding = loginBinding(request.headers.cookie);
+        const target = await identity.relyingParty.begin(returnTo, redirectUri(), binding.value);
+        if (binding.fresh) reply.header('set-cookie', loginBindingCookie(binding.value, { secure: identity.secureCookies }));
         return redirect(reply, target.href);
       },
     });
@@ -48,7 +53,7 @@ export function signInPlugin(context: ServerContext): void {
       errors: [400],
       rateLimit: context.rateLimits.public,
       handler: async (_input, request, reply) => {
-        const { person, returnTo } = await identity.relyingParty.complete(new URL(request.url, context.endpoint()));
+        const { person, returnTo } = await identity.relyingParty.complete(new URL(request.url, context.endpoint()), loginBindingOf(request.headers.cookie));
         const session = await identity.sessions.create(person);
         reply.header('set-cookie', sessionCookie(session.id, { secure: identity.secureCookies, maxAgeSeconds: session.maxAgeSeconds }));
         return redirect(reply, returnTo);
