@@ -171,6 +171,24 @@ export function identityProviderContract(backend: Backend): void {
     expect(await page.text()).toContain('Enter the code');
   });
 
+  it('device-flow phishing: the confirmation page names the client and tells the person to cancel a code they did not ask for themselves', async () => {
+    // Someone starts `tongban login` and sends a victim the page with the code filled in.
+    const started = await fetch(`${hub}/oidc/device/auth`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: 'tongban-cli', scope: 'openid tongban offline_access' }).toString() });
+    const { user_code: userCode, verification_uri_complete: complete } = (await started.json()) as { user_code: string; verification_uri_complete: string };
+    const browser = new Browser();
+    const form = await (await browser.fetch(new URL(complete))).text();
+    // The code is shown filled in for the person to submit: the page does not submit itself.
+    expect(form).not.toMatch(/<script/i);
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)![1]!;
+    const confirm = await browser.fetch(new URL(`${hub}/oidc/device`), { method: 'POST', form: { xsrf, user_code: userCode } });
+    const text = await confirm.text();
+    expect(text).toContain('tongban CLI');
+    expect(text).toContain(userCode);
+    expect(text).toContain('If you did not start this sign-in yourself');
+    expect(text).toContain('如果不是您本人');
+    expect(confirm.headers.get('x-frame-options')).toBe('DENY');
+  });
+
   it('staff are enrolled by their own node only: the node is the signer, never the body', async () => {
     const staff = { login: 'clerk-t@522732', name: '王五', password: 'staff-password-3', roles: ['clerk', 'approver'] };
     // Anji signs an enrolment for a Sandu login: refused.
