@@ -35,6 +35,18 @@ describe('rate limits on unauthenticated routes', () => {
     }
   });
 
+  it("the hub's sign-in (everything under /oidc: its pages, password form, token endpoint) is limited per address too: a password spray from one address stops at `max`", async () => {
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      last = await fetch(handle.endpoint + (i % 2 === 0 ? '/oidc/.well-known/openid-configuration' : '/oidc/interaction/made-up-uid'), i % 2 === 0 ? {} : { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'login=a&password=b' });
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 400, 200, 429]);
+    expect(last!.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await last!.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+  });
+
   it('enrolments have their own, smaller limit; they are refused before any work', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {

@@ -47,8 +47,13 @@ export function identityProviderPlugin(context: ServerContext): void {
     }
     return reply;
   };
+  // Unauthenticated, and the password form costs a scrypt each: limited per client address like
+  // every public route — one counter for all of /oidc (pages, form posts, token endpoint) — before
+  // anything is handed over.
+  const limit = context.rateLimits.public;
+  const limited = limit ? [app.rateLimit({ max: limit.max, timeWindow: limit.timeWindow })] : [];
   for (const url of [OIDC_MOUNT, `${OIDC_MOUNT}/*`]) {
-    app.route({ method: [...METHODS], url, onRequest: handOver, handler: async () => undefined });
+    app.route({ method: [...METHODS], url, onRequest: [...limited, handOver], handler: async () => undefined });
   }
 
   const admin = (request: FastifyRequest) => requireBearer(request, runtime.adminToken, 'hub administrator');
