@@ -145,6 +145,30 @@ export function identityProviderContract(backend: Backend): void {
     expect(t.logs.join('\n')).not.toContain(other.idNumber);
   });
 
+  it('the lock holds against concurrent guesses: of many wrong passwords sent at once for one login, at most five are checked', async () => {
+    const target = { idNumber: '330523198811110014', name: '赵六', password: 'target-password-9' };
+    expect((await admin('/v1/identity/citizens', target)).status).toBe(201);
+    // Twelve sign-in forms opened first (each its own interaction and cookies), then submitted at once.
+    const forms = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const browser = new Browser();
+        const params = new URLSearchParams({ response_type: 'code', client_id: SANDU, redirect_uri: callbackOf(SANDU), scope: 'openid', state: 'state-value', nonce: 'nonce-value', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+        let url = new URL(`/oidc/auth?${params}`, hub);
+        let response = await browser.fetch(url);
+        while (response.status >= 300 && response.status < 400) {
+          url = new URL(response.headers.get('location')!, url);
+          response = await browser.fetch(url);
+        }
+        const action = /<form method="post" action="([^"]+)"/.exec(await response.text())![1]!;
+        return { browser, url: new URL(action.replace(/&amp;/g, '&'), url) };
+      }),
+    );
+    const statuses = await Promise.all(forms.map(async ({ browser, url }, i) => (await browser.fetch(url, { method: 'POST', form: { login: target.idNumber, password: `wrong-guess-${i}` } })).status));
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(7);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+  });
+
   it('PKCE is required, and only approved nodes (at their callback) are clients', async () => {
     const auth = (params: Record<string, string>) => fetch(new URL(`/oidc/auth?${new URLSearchParams({ response_type: 'code', scope: 'openid', state: 's', nonce: 'n', ...params })}`, hub), { redirect: 'manual' });
     const noPkce = await auth({ client_id: SANDU, redirect_uri: callbackOf(SANDU) });

@@ -29,6 +29,17 @@ export class LoginThrottle {
     return !entry || entry.count < MAX_FAILED_LOGINS;
   }
 
+  /**
+   * Takes one attempt for this login, at once (no await between the check and the count): false
+   * when it is locked. The attempt counts as failed until `succeeded` says otherwise, so guesses
+   * sent concurrently cannot all pass the check before any of them is counted.
+   */
+  attempt(login: string): boolean {
+    if (!this.allowed(login)) return false;
+    this.failed(login);
+    return true;
+  }
+
   failed(login: string): void {
     const entry = this.#current(login) ?? { count: 0, since: this.#clock().getTime() };
     entry.count += 1;
@@ -105,14 +116,14 @@ export async function handleInteraction(options: InteractionOptions, req: Incomi
   const clientId = String(details.params.client_id ?? '');
   const hashOf = () => subjectHash(options.auditKey, 'login', login);
   if (login === '' || password === '') return page(res, 200, loginPage({ action, clientName, login, error: 'invalid' }));
-  if (!options.throttle.allowed(login)) {
+  // Taken before the password is checked (the check awaits): concurrent guesses count at once.
+  if (!options.throttle.attempt(login)) {
     await options.audit.append({ kind: 'identity.login', outcome: 'refused', code: 'LOGIN_LOCKED', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40) } });
     return page(res, 429, loginPage({ action, clientName, login, error: 'locked' }));
   }
   const person = await options.store.people.byLogin(login);
   const ok = await verifyPassword(password, person?.passwordHash);
   if (!ok || !person || person.disabled) {
-    options.throttle.failed(login);
     await options.audit.append({ kind: 'identity.login', outcome: 'refused', code: 'LOGIN_FAILED', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40) } });
     return page(res, 401, loginPage({ action, clientName, login, error: 'invalid' }));
   }
