@@ -345,6 +345,17 @@ describe('against a running server', () => {
     expect(again.stderr).toBe('tongban: refused (VALIDATION_FAILED): An account clerk-1 already exists.\n');
   });
 
+  it('account add refuses an applicant account: the node says citizens sign in at the hub (exit 1)', async () => {
+    const r = await tongban('account', 'add', '--node', 'hub', '--federation', fedA, '--id', 'applicant-1', '--role', 'applicant', '--name', '张');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^tongban: refused \(VALIDATION_FAILED\): role: a machine client takes one staff role \(clerk, approver, supervisor, dataAdmin, operator\); citizens sign in at the hub/);
+    expect(r.stdout).toBe('');
+    // The option that carried the citizen's ID number is gone.
+    const withIdNumber = await tongban('account', 'add', '--node', 'hub', '--federation', fedA, '--id', 'applicant-2', '--role', 'clerk', '--name', '张', '--id-number', '11010519491231002X');
+    expect(withIdNumber.code).toBe(2);
+    expect(withIdNumber.stderr).toMatch(/--id-number/);
+  });
+
   it('a server on those ports that belongs to another federation is named as such (not "needs the token")', async () => {
     const r = await tongban('directory', 'list', '--federation', fedB);
     expect(r.code).toBe(2);

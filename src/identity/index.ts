@@ -11,5 +11,5 @@ export { HubIdentity, type HubIdentityOptions } from './hub-identity.ts';
 export { NodeIdentity, type NodeIdentityOptions } from './authenticator.ts';
 export { RelyingParty, personFromClaims, localReturnPath, issuerOf, FEDERATION_AUDIENCE, NODE_SCOPES } from './relying-party.ts';
 export { NodeSessions, SESSION_COOKIE, SESSION_IDLE_MS, SESSION_MAX_MS, secretHash, parseCookies, sessionCookie, clearedSessionCookie } from './sessions.ts';
-export { MachineClients, MachineClientId, MachineClientRole, machineClientView } from './machine-clients.ts';
+export { MachineClients, MachineClientId, MachineClientRole, StoredMachineClientRole, APPLICANT_CLIENT_REFUSED, machineClientView } from './machine-clients.ts';
 export { checkCsrf, CSRF_HEADER } from './csrf.ts';
