@@ -124,6 +124,12 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/identity/staff/{login}/disable': { 'node-signature': 404, 'hub-signature': 403 },
   // The {id} is no consent: CONSENT_NOT_FOUND once the signature is checked.
   'POST /v1/consents/{id}/status': 404,
+  // A citizen signed in at the hub (hub only): an empty body is no grant (400), their own list (200),
+  // an {id} that is no UUID (400). Staff of a node are STAFF_OF_ANOTHER_NODE (403) there; the hub's
+  // own staff and machine clients, CONSENT_FORBIDDEN (403): test/consent-contract.ts.
+  'POST /v1/consents': 400,
+  'GET /v1/consents': 200,
+  'POST /v1/consents/{id}/revoke': 400,
   // accounts at the node (the {id} is no case: 404 once the caller is let in)
   'GET /v1/cases': 200,
   'POST /v1/cases': 400,

@@ -139,6 +139,12 @@ const README_NOT_RUN_HERE: Array<[RegExp, string]> = [
   [/^npx tongban exchange request --from <node>/, 'reference syntax; run concretely above it'],
   [/^npx tongban registry sample --node <code>/, 'reference syntax; run concretely above it'],
   [/^npx tongban audit verify \[/, 'reference syntax; --node runs here, --config in the federation suite'],
+  // "Sign in at the terminal": a person in a browser finishes each sign-in; the test plays that browser.
+  [/^npx tongban login$/, 'test/cli-login.test.ts (the browser enters the code and signs in)'],
+  [/^npx tongban login --status/, 'test/cli-login.test.ts (after a sign-in)'],
+  [/^npx tongban whoami --node 522732/, 'test/cli-login.test.ts (after a sign-in)'],
+  [/^npx tongban tracker$/, 'test/cli-login.test.ts (after a citizen signed in)'],
+  [/^npx tongban logout/, 'test/cli-login.test.ts'],
 ];
 
 describe('README commands', () => {

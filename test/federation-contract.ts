@@ -13,7 +13,7 @@ import { sampleSubjects } from '../src/demo/registries.ts';
 import { withResidentIdCheck } from '../src/standards/index.ts';
 import { generateSigningKey, startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 import { postgresUrl } from './support/postgres.ts';
-import { citizen, hubConsents, signedArtefact } from './support/consent.ts';
+import { grantConsent, signedArtefact, signedInCitizen } from './support/consent.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../bin/tongban.js', import.meta.url).pathname;
@@ -114,7 +114,8 @@ export function federationContract(backend: Backend): void {
     });
 
     it('with the citizen’s consent (an artefact the hub signed), a consent-bound service answers', async () => {
-      const consent = await hubConsents(t).grant(citizen(married.idNumber), {
+      // The citizen signs in at the hub and consents there (POST /v1/consents with their access token).
+      const consent = await grantConsent(t, await signedInCitizen(t, married), {
         requester: '330523',
         provider: '522732',
         agreementId: SANDU_ANJI,

@@ -159,20 +159,32 @@ function signed(from: string, to: Server, path: string, body: () => unknown, opt
   };
 }
 
-/**
- * `POST /v1/consents/{id}/status` at the hub, signed by `from`, for a consent a citizen of Sandu gave
- * Anji (granted once, through the hub's consent service: the citizen routes need the hub's identity provider).
- */
+/** What a citizen asks the hub to sign: Anji may have Sandu's marriage record (a grant that requires consent). */
+const consentInput = (overrides: Record<string, unknown> = {}) => ({
+  requester: ANJI,
+  provider: SANDU,
+  agreementId: SANDU_ANJI,
+  itemCode: 'N037',
+  purpose: '婚姻登记',
+  fields: ['maritalStatus'],
+  expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+  use: 'single',
+  ...overrides,
+});
+
+/** The id of a consent the signed-in citizen granted over HTTP (`POST /v1/consents`, once). */
+async function citizenConsent(): Promise<string> {
+  if (!state.consent) {
+    const answer = await http(HUB, 'POST', '/v1/consents', { token: () => tokens.citizen, body: consentInput() })();
+    expect(answer.status).toBe(201);
+    state.consent = (answer.body as { id: string }).id;
+  }
+  return state.consent as string;
+}
+
+/** `POST /v1/consents/{id}/status` at the hub, signed by `from`, for the consent the citizen gave Anji. */
 function consentStatus(from: string, options: { key?: () => SigningKey; keep?: string; replay?: string } = {}): () => Promise<Answer> {
-  return async () => {
-    state.consent ??= (
-      await t.f.hub.runtime!.consents!.grant(
-        { subject: 'p-conformance', kind: 'citizen', name: '测试', idNumber: person.idNumber, roles: [], via: 'access-token' },
-        { requester: ANJI, provider: SANDU, agreementId: SANDU_ANJI, itemCode: 'N037', purpose: '婚姻登记', fields: ['maritalStatus'], expiresAt: new Date(Date.now() + 86_400_000).toISOString(), use: 'single' },
-      )
-    ).id;
-    return signed(from, HUB, `/v1/consents/${state.consent}/status`, () => ({}), options)();
-  };
+  return async () => signed(from, HUB, `/v1/consents/${await citizenConsent()}/status`, () => ({}), options)();
 }
 
 /** Runs `send`, then hands its answer to `then` (to keep an id for later calls). */
@@ -287,6 +299,8 @@ beforeAll(async () => {
   // A citizen signed in at the hub (a real access token: the applicant at Sandu and at the hub alike), and a staff token signed with the hub's OIDC key.
   const hub = await hubTokens(t);
   tokens.citizen = await hub.signInCitizen('11010519491231002X', { node: SANDU });
+  // Another citizen (Sandu's sample person): someone else's consent is not found for them.
+  tokens.otherCitizen = await hub.signInCitizen(person.idNumber, { node: SANDU });
   tokens.staffJwt = await hub.craft({ tongban_kind: 'staff', tongban_node: SANDU, tongban_roles: ['clerk'] });
 }, 60_000);
 afterAll(async () => {
@@ -497,10 +511,22 @@ const calls: Array<[string, Call]> = [
   call('rotation: signed by a key the directory does not list', HUB, 'POST', '/v1/directory/rotations', signed('x', HUB, '/v1/directory/rotations', () => ({}), { key: () => state.stranger })),
   call('rotation status', HUB, 'POST', '/v1/directory/rotations/status', signed(ANJI, HUB, '/v1/directory/rotations/status', () => ({ kid: t.key(ANJI).kid }))),
   call('rotation status: a stranger', HUB, 'POST', '/v1/directory/rotations/status', signed('x', HUB, '/v1/directory/rotations/status', () => ({ kid: 'x' }), { key: () => state.stranger })),
+  // Consent (docs/consent.md): the citizen signed in at the hub grants, lists and revokes; nobody else.
+  call('consent: granted by the signed-in citizen', HUB, 'POST', '/v1/consents', keeping(http(HUB, 'POST', '/v1/consents', { token: () => tokens.citizen, body: () => consentInput() }), (a) => void (state.consent = (a.body as { id: string }).id))),
+  call('consent: malformed', HUB, 'POST', '/v1/consents', http(HUB, 'POST', '/v1/consents', { token: () => tokens.citizen, body: () => consentInput({ use: 'twice' }) })),
+  call('consent: outside the agreement', HUB, 'POST', '/v1/consents', http(HUB, 'POST', '/v1/consents', { token: () => tokens.citizen, body: () => consentInput({ fields: ['householdRelation'] }) })),
+  call('consent: a grant that requires none', HUB, 'POST', '/v1/consents', http(HUB, 'POST', '/v1/consents', { token: () => tokens.citizen, body: () => consentInput({ itemCode: 'N034', purpose: '户籍类证明开具', fields: ['name'] }) })),
+  call('consent: a machine client of the hub', HUB, 'POST', '/v1/consents', http(HUB, 'POST', '/v1/consents', { token: () => tokens.hubApplicant, body: () => consentInput() })),
+  call('consents of the citizen', HUB, 'GET', '/v1/consents', http(HUB, 'GET', '/v1/consents?limit=5', { token: () => tokens.citizen })),
+  call('consents: page too large', HUB, 'GET', '/v1/consents', http(HUB, 'GET', '/v1/consents?limit=201', { token: () => tokens.citizen })),
+  call('consents: a machine client of the hub', HUB, 'GET', '/v1/consents', http(HUB, 'GET', '/v1/consents', { token: () => tokens.hubClerk })),
   call('consent status: a node the consent names', HUB, 'POST', '/v1/consents/{id}/status', consentStatus(ANJI, { keep: 'consentStatus' })),
   call('consent status: replayed', HUB, 'POST', '/v1/consents/{id}/status', consentStatus(ANJI, { replay: 'consentStatus' })),
   call('consent status: a node it does not name', HUB, 'POST', '/v1/consents/{id}/status', consentStatus(QINGPU)),
   call('consent status: a stranger', HUB, 'POST', '/v1/consents/{id}/status', consentStatus('x', { key: () => state.stranger })),
+  call('revoke a consent: someone else’s', HUB, 'POST', '/v1/consents/{id}/revoke', async () => http(HUB, 'POST', `/v1/consents/${await citizenConsent()}/revoke`, { token: () => tokens.otherCitizen, body: {} })()),
+  call('revoke a consent: a machine client of the hub', HUB, 'POST', '/v1/consents/{id}/revoke', async () => http(HUB, 'POST', `/v1/consents/${await citizenConsent()}/revoke`, { token: () => tokens.hubClerk, body: {} })()),
+  call('revoke a consent', HUB, 'POST', '/v1/consents/{id}/revoke', async () => http(HUB, 'POST', `/v1/consents/${await citizenConsent()}/revoke`, { token: () => tokens.citizen, body: {} })()),
   call('change requests (admin)', HUB, 'GET', '/v1/directory/changes', http(HUB, 'GET', '/v1/directory/changes', { token: adminToken })),
   call('change requests: page too large', HUB, 'GET', '/v1/directory/changes', http(HUB, 'GET', '/v1/directory/changes?limit=1001', { token: adminToken })),
   call('approve a change', HUB, 'POST', '/v1/directory/changes/{division}/approve', http(HUB, 'POST', `/v1/directory/changes/${ROTATED}/approve`, { token: adminToken })),

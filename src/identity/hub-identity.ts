@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditLog } from '../audit/index.ts';
 import type { Store } from '../store/index.ts';
 import { handleInteraction, LoginThrottle } from './interactions.ts';
-import { createProvider, OIDC_MOUNT, providerHandler, type Provider } from './oidc-provider.ts';
+import { createProvider, OIDC_MOUNT, PREFILL_PARAM, providerHandler, type Provider } from './oidc-provider.ts';
 import type { OidcKeys } from './oidc-keys.ts';
 
 export interface HubIdentityOptions {
@@ -54,6 +54,7 @@ export class HubIdentity {
       await handleInteraction({ provider, store, audit, auditKey, throttle: this.#throttle, mount: OIDC_MOUNT }, req, res, interaction[1]!);
       return;
     }
+    if (req.method === 'GET' && path === `${OIDC_MOUNT}/device`) req.url = prefilledDeviceUrl(req.url ?? path);
     handle(req, res);
   }
 
@@ -77,4 +78,18 @@ export class HubIdentity {
       throw error;
     }));
   }
+}
+
+/**
+ * The device page opened from the "complete" verification URI (`/oidc/device?user_code=…`): the
+ * code is passed on under another name, so the provider shows the plain form with the code filled
+ * in (the person submits it) instead of a page that submits itself by script.
+ */
+export function prefilledDeviceUrl(url: string): string {
+  const parsed = new URL(url, 'http://hub.invalid');
+  const code = parsed.searchParams.get('user_code');
+  if (code === null) return url;
+  parsed.searchParams.delete('user_code');
+  parsed.searchParams.set(PREFILL_PARAM, code.slice(0, 100));
+  return `${parsed.pathname}${parsed.search}`;
 }

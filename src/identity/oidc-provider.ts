@@ -157,17 +157,20 @@ export async function createProvider(options: IdentityProviderOptions): Promise<
       devInteractions: { enabled: false },
       deviceFlow: {
         enabled: true,
-        userCodeInputSource: (ctx, form, _out, error) => {
-          ctx.type = 'html';
-          ctx.body = simplePage('输入代码 · Enter the code', `<p>输入命令行显示的代码。<br>Enter the code the command line shows.</p>${error ? '<p class="error">代码无效或已过期。 The code is invalid or expired.</p>' : ''}${form}<label for="user_code">代码 · Code</label><input id="user_code" name="user_code" form="op.deviceInputForm" required autocomplete="off"><button type="submit" form="op.deviceInputForm">继续 · Continue</button>`);
+        userCodeInputSource: (ctx, form, out, error) => {
+          const prefill = typeof ctx.query[PREFILL_PARAM] === 'string' ? ctx.query[PREFILL_PARAM] : fieldOf(form, 'user_code');
+          renderPage(ctx, '输入代码 · Enter the code', `<p>输入命令行显示的代码。<br>Enter the code the command line shows.</p>${deviceError(out, error)}${userCodeForm(ctx.oidc.urlFor('code_verification'), fieldOf(form, 'xsrf') ?? '', prefill)}`);
         },
         userCodeConfirmSource: (ctx, form, client, _deviceInfo, userCode) => {
-          ctx.type = 'html';
-          ctx.body = simplePage('确认登录 · Confirm sign-in', `<p>${escapeHtml(client.clientName ?? client.clientId)} 请求登录；确认代码为 <code>${escapeHtml(userCode)}</code>。<br>${escapeHtml(client.clientName ?? client.clientId)} asks to sign in; the code is <code>${escapeHtml(userCode)}</code>.</p>${form}<button type="submit" form="op.deviceConfirmForm">确认 · Confirm</button> <button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">取消 · Cancel</button>`);
+          const name = escapeHtml(client.clientName ?? client.clientId);
+          renderPage(
+            ctx,
+            '确认登录 · Confirm sign-in',
+            `<p>${name} 请求以您的身份登录。请确认此代码与命令行显示的代码相同：<br>${name} asks to sign in as you. Check that this code is the one the command line shows:</p><p class="code"><code>${escapeHtml(userCode)}</code></p>${confirmForm(ctx.oidc.urlFor('code_verification'), fieldOf(form, 'xsrf') ?? '', userCode)}`,
+          );
         },
         successSource: (ctx) => {
-          ctx.type = 'html';
-          ctx.body = simplePage('已登录 · Signed in', '<p>可以返回命令行了。<br>You can go back to the command line.</p>');
+          renderPage(ctx, '已登录 · Signed in', '<p>登录成功，可以返回命令行了。<br>You are signed in: go back to the command line.</p>');
         },
       },
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
@@ -175,12 +178,10 @@ export async function createProvider(options: IdentityProviderOptions): Promise<
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => {
-          ctx.type = 'html';
-          ctx.body = simplePage('退出 · Sign out', `<p>退出通办登录？<br>Sign out of Tongban?</p>${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">退出 · Sign out</button> <button type="submit" form="op.logoutForm">保持登录 · Stay signed in</button>`);
+          renderPage(ctx, '退出 · Sign out', `<p>退出通办登录？<br>Sign out of Tongban?</p>${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">退出 · Sign out</button> <button type="submit" form="op.logoutForm">保持登录 · Stay signed in</button>`);
         },
         postLogoutSuccessSource: (ctx) => {
-          ctx.type = 'html';
-          ctx.body = simplePage('已退出 · Signed out', '<p>您已退出。<br>You are signed out.</p>');
+          renderPage(ctx, '已退出 · Signed out', '<p>您已退出。<br>You are signed out.</p>');
         },
       },
       resourceIndicators: {
@@ -207,8 +208,7 @@ export async function createProvider(options: IdentityProviderOptions): Promise<
       RefreshToken: 14 * 86_400,
     },
     renderError: async (ctx, out) => {
-      ctx.type = 'html';
-      ctx.body = errorPage(String(out.error ?? 'error'), String(out.error_description ?? ''));
+      renderPage(ctx, ERROR_TITLE, errorBody(String(out.error ?? 'error'), String(out.error_description ?? '')));
     },
   };
   const provider = new Provider(issuer.toString().replace(/\/$/, ''), configuration);
@@ -239,7 +239,62 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const PAGE_STYLE = 'body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#222}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1.2rem}.error{color:#b00020;border:1px solid #b00020;padding:.5rem}';
+/**
+ * The query parameter the device page's code arrives in when a browser opens the "complete"
+ * verification URI (`/oidc/device?user_code=…`): oidc-provider would answer that with a page that
+ * submits itself by script; the hub renames the parameter (hub-identity.ts) so the code is shown
+ * filled in on the plain form, and the person submits it.
+ */
+export const PREFILL_PARAM = 'tongban_user_code';
+
+/** A hidden field's value in a form oidc-provider built (its xsrf token, the user code). */
+function fieldOf(form: string, name: string): string | undefined {
+  const match = new RegExp(`name="${name}"[^>]*?value="([^"]*)"|value="([^"]*)"[^>]*?name="${name}"`).exec(form);
+  const value = match?.[1] ?? match?.[2];
+  return value === undefined ? undefined : value.replace(/&quot;|&#39;|&lt;|&gt;|&amp;/g, (e) => ({ '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' })[e]!);
+}
+
+function userCodeForm(action: string, xsrf: string, code: string | undefined): string {
+  return `<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="xsrf" value="${escapeHtml(xsrf)}"><label for="user_code">代码 · Code</label><input id="user_code" name="user_code" required autocomplete="off" autocapitalize="characters" spellcheck="false" value="${escapeHtml(code ?? '')}"><button type="submit">继续 · Continue</button></form>`;
+}
+
+function confirmForm(action: string, xsrf: string, code: string): string {
+  const hidden = `<input type="hidden" name="xsrf" value="${escapeHtml(xsrf)}"><input type="hidden" name="user_code" value="${escapeHtml(code)}">`;
+  return `<form method="post" action="${escapeHtml(action)}">${hidden}<button type="submit" name="confirm" value="yes">确认 · Confirm</button> <button type="submit" name="abort" value="yes">取消 · Cancel</button></form>`;
+}
+
+/** Why the code page is shown again. */
+function deviceError(out: { error?: unknown } | undefined, error: Error | undefined): string {
+  if (!error && !out) return '';
+  const text =
+    error?.name === 'AbortedError'
+      ? '登录已取消，命令行将提示登录被拒绝。 The sign-in was cancelled; the command line says it was denied.'
+      : error?.name === 'NoCodeError'
+        ? '请输入代码。 Enter the code.'
+        : error && ['NotFoundError', 'ExpiredError', 'AlreadyUsedError'].includes(error.name)
+          ? '代码无效、已使用或已过期。 The code is invalid, already used or expired.'
+          : `出错了，请在命令行重新登录。 Something went wrong (${escapeHtml(String(out?.error ?? 'error'))}); run tongban login again.`;
+  return `<p class="error" role="alert">${text}</p>`;
+}
+
+/** Security headers of every page the hub's provider renders: no scripts, no external assets, never framed. */
+export const PAGE_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+} as const;
+
+function renderPage(ctx: KoaContextWithOIDC, title: string, body: string): void {
+  ctx.type = 'html';
+  for (const [name, value] of Object.entries(PAGE_HEADERS)) ctx.set(name, value);
+  ctx.body = simplePage(title, body);
+}
+
+const ERROR_TITLE = '出错了 · Something went wrong';
+const errorBody = (error: string, description: string) => `<p><code>${escapeHtml(error)}</code></p><p>${escapeHtml(description)}</p>`;
+
+const PAGE_STYLE = 'body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem;color:#222}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1.2rem}.code code{font-size:1.6rem;letter-spacing:.15rem}.error{color:#b00020;border:1px solid #b00020;padding:.5rem}';
 
 /** A page of the provider's own (no scripts, no external assets); `body` is trusted HTML. */
 export function simplePage(title: string, body: string): string {
@@ -247,5 +302,5 @@ export function simplePage(title: string, body: string): string {
 }
 
 export function errorPage(error: string, description: string): string {
-  return simplePage('出错了 · Something went wrong', `<p><code>${escapeHtml(error)}</code></p><p>${escapeHtml(description)}</p>`);
+  return simplePage(ERROR_TITLE, errorBody(error, description));
 }

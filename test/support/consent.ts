@@ -1,17 +1,72 @@
 import { randomUUID } from 'node:crypto';
 import { signJws, type SigningKey } from '../../src/crypto/index.ts';
-import { CONSENT_TYP, type ConsentClaims } from '../../src/identity/consent/index.ts';
-import type { Person } from '../../src/identity/person.ts';
+import { CONSENT_TYP, type ConsentClaims, type ConsentGrantInput, type ConsentView } from '../../src/identity/consent/index.ts';
 import type { TestFederation } from './federation.ts';
+import { Browser, signIn } from './identity.ts';
 
-/** A citizen as the hub's authentication proves them (src/identity/person.ts). */
-export function citizen(idNumber: string, subject = `p-${idNumber.slice(-6)}`): Person {
-  return { subject, kind: 'citizen', name: '测试公民', idNumber, roles: [], via: 'access-token' };
+/** The password the consent tests enrol a citizen with (derived from the number: enrolling twice is harmless). */
+export const citizenPassword = (idNumber: string) => `consent-pw-${idNumber}`;
+
+/**
+ * A citizen signed in at the hub for real: enrolled through the administrator's API, signed in
+ * through a node's client (authorization code + PKCE, the hub's form) by a browser that keeps the
+ * hub's session cookie. `token()` answers a hub access token, signing in again through that
+ * session — without the password — once the last one is close to its 10 minutes.
+ */
+export interface SignedInCitizen {
+  readonly idNumber: string;
+  readonly name: string;
+  readonly browser: Browser;
+  token(): Promise<string>;
+  /** Signs in again through the hub session only (no password): how many times the form was shown. */
+  refresh(): Promise<{ token: string; passwordPrompts: number }>;
 }
 
-/** The hub's consent service of the running hub (a new one after each restart). */
-export function hubConsents(t: TestFederation) {
-  return t.f.hub.runtime!.consents!;
+export async function signedInCitizen(t: TestFederation, who: { idNumber: string; name: string }, options: { node?: string } = {}): Promise<SignedInCitizen> {
+  const hub = t.f.hub.endpoint;
+  const enrolled = await fetch(new URL('/v1/identity/citizens', hub), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${t.f.adminToken()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ idNumber: who.idNumber, name: who.name, password: citizenPassword(who.idNumber) }),
+  });
+  if (enrolled.status !== 201 && enrolled.status !== 409) throw new Error(`enrolment: ${enrolled.status} ${await enrolled.text()}`);
+  const node = t.f.nodes.get(options.node ?? '330523')!;
+  const client = { clientId: node.division, redirectUri: `${node.endpoint}/v1/auth/callback` };
+  const browser = new Browser();
+  const first = await signIn(hub, who.idNumber, citizenPassword(who.idNumber), { ...client, browser });
+  let current = { token: first.accessToken, at: Date.now() };
+  const refresh = async () => {
+    const again = await signIn(hub, who.idNumber, undefined, { ...client, browser });
+    current = { token: again.accessToken, at: Date.now() };
+    return { token: again.accessToken, passwordPrompts: again.passwordPrompts };
+  };
+  return {
+    ...who,
+    browser,
+    refresh,
+    async token() {
+      if (Date.now() - current.at > 8 * 60_000) await refresh();
+      return current.token;
+    },
+  };
+}
+
+/** An HTTP call to the hub with a bearer token (or none): status and JSON answer. */
+export async function hubCall(t: TestFederation, method: 'GET' | 'POST', path: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(new URL(path, t.f.hub.endpoint), {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : undefined };
+}
+
+/** `POST /v1/consents` as `citizen`: the consent (201), or an Error with the hub's problem. */
+export async function grantConsent(t: TestFederation, citizen: SignedInCitizen, input: ConsentGrantInput): Promise<ConsentView> {
+  const r = await hubCall(t, 'POST', '/v1/consents', await citizen.token(), input);
+  if (r.status !== 201) throw Object.assign(new Error(`grant: ${r.status} ${JSON.stringify(r.json)}`), { status: r.status, code: r.json?.code });
+  return r.json as ConsentView;
 }
 
 /** Waits until `check` returns something truthy (a delivery through an outbox, a refresh). */

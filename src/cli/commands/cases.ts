@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { caseActions, caseActionNames, caseStates, staffCaseActionNames, type CaseAction, type StaffCaseAction } from '../../cases/index.ts';
 import { handlingModes } from '../../catalog/index.ts';
 import { TongbanError } from '../../errors/index.ts';
+import { currentLogin, TokenFile, tokenFilePath } from '../login/index.ts';
 import { formatRecord, printJson, printLines, printRecord, printTable, Refusal } from '../output.ts';
 import { callNode, locateNode } from './locate.ts';
 
@@ -14,9 +15,17 @@ interface Common {
 
 async function call(options: Common, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const config = locateNode(options.federation, options.node);
-  const token = options.token ?? process.env.TONGBAN_TOKEN;
-  if (!token) throw new TongbanError('UNAUTHORIZED', 'Give your account token with --token or TONGBAN_TOKEN (tongban account add prints it).');
+  const token = options.token || process.env.TONGBAN_TOKEN || (await signedInToken(config.hub?.url));
+  if (!token) throw new TongbanError('UNAUTHORIZED', 'Give your account token with --token or TONGBAN_TOKEN (tongban account add prints it), or sign in at the hub with tongban login.');
   return callNode(config, { method, path, token, ...(body === undefined ? {} : { body }) });
+}
+
+/** The access token of your `tongban login` at the node's hub (renewed when expired), if you signed in there. */
+async function signedInToken(hub: string | undefined): Promise<string | undefined> {
+  if (!hub) return undefined;
+  const file = new TokenFile(tokenFilePath());
+  if (!file.get(hub)) return undefined;
+  return (await currentLogin(file, hub, () => new Date())).login.accessToken;
 }
 
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -24,7 +33,7 @@ const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boo
 function common(command: Command): Command {
   return command
     .requiredOption('--node <code>', 'the node you work at (division code)')
-    .option('--token <token>', 'your account token (or TONGBAN_TOKEN)')
+    .option('--token <token>', 'your account token (or TONGBAN_TOKEN; default: your sign-in of tongban login)')
     .option('--federation <dir>', 'federation folder', 'var/demo')
     .option('--json', 'print JSON');
 }

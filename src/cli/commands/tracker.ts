@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { decodeJwt } from 'jose';
 import { TongbanError } from '../../errors/index.ts';
 import { hubOidc, MAX_TRACKER_PAGE, type TrackerAnswer, type TrackerRow } from '../../tracker/index.ts';
+import { currentLogin, TokenFile, tokenFilePath } from '../login/index.ts';
 import { printJson, printLines, formatTable, Refusal } from '../output.ts';
 import { endpointOf, locateNode } from './locate.ts';
 
@@ -28,18 +29,18 @@ export function trackerCommand(program: Command): void {
     .command('tracker')
     .description('a citizen: every access to your data across the federation, from every node\'s audit log (sign in at the hub first)')
     .option('--hub <url>', "the hub's URL (default: the hub of the federation folder)")
-    .option('--token <token>', 'your hub access token (or TONGBAN_TOKEN)')
+    .option('--token <token>', 'your hub access token (or TONGBAN_TOKEN; default: your sign-in of tongban login)')
     .option('--federation <dir>', 'federation folder (to find the hub when --hub is not given)', 'var/demo')
     .option('--limit <n>', `entries per page (1–${MAX_TRACKER_PAGE})`, '50')
     .option('--all', 'follow every page to the end')
     .option('--cursor <cursor>', 'start at this page (the "next" of an earlier answer)')
     .option('--json', 'print JSON')
     .action(async (options: TrackerOptions) => {
-      const token = options.token ?? process.env.TONGBAN_TOKEN;
-      if (!token) throw new TongbanError('UNAUTHORIZED', 'Give your hub access token with --token or TONGBAN_TOKEN.');
       const limit = Number(options.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TRACKER_PAGE) throw new TongbanError('VALIDATION_FAILED', `--limit must be a whole number from 1 to ${MAX_TRACKER_PAGE}.`);
       const hub = (options.hub ?? endpointOf(locateNode(options.federation, 'hub'))).replace(/\/+$/, '');
+      // --token, TONGBAN_TOKEN, else the sign-in of `tongban login` at this hub (renewed when it has expired).
+      const token = options.token || process.env.TONGBAN_TOKEN || (await currentLogin(new TokenFile(tokenFilePath()), hub, () => new Date())).login.accessToken;
       // The token goes only to the hub that issued it: never handed to a server named by mistake.
       let issuer: unknown;
       try {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AgreementStateSource } from '../../agreements/index.ts';
-import { AuditLog, subjectHash } from '../../audit/index.ts';
+import { AuditLog, subjectHash, type AuditActor } from '../../audit/index.ts';
 import type { SigningKeySource } from '../../crypto/index.ts';
 import { TongbanError } from '../../errors/index.ts';
 import type { ConsentStatusAnswer, DirectorySource } from '../../exchange/index.ts';
@@ -85,7 +85,7 @@ export class ConsentService {
 
   async grant(person: Person, input: ConsentGrantInput): Promise<ConsentView> {
     const ctx = this.#ctx;
-    const subject = citizenOf(person);
+    const subject = await this.#citizen(person);
     const now = ctx.clock();
     const view = await ctx.directory.current();
     const agreement = view.policy.get(input.agreementId);
@@ -151,14 +151,14 @@ export class ConsentService {
     };
     await ctx.store.transaction(async (tx) => {
       await tx.consents.add(record);
-      await AuditLog.appendIn(tx, [{ ...this.#event(record, claims), kind: 'consent.grant', outcome: 'allowed', detail: { consent: claims.id, use: claims.use, expiresAt: claims.expiresAt, fields: claims.fields.join(',') } }], now);
+      await AuditLog.appendIn(tx, [{ ...this.#event(record, claims), actor: this.#actor(person), kind: 'consent.grant', outcome: 'allowed', detail: { consent: claims.id, use: claims.use, expiresAt: claims.expiresAt, fields: claims.fields.join(',') } }], now);
     });
     return viewOf(record, claims, now);
   }
 
   /** The caller's own consents, newest first. */
   async list(person: Person, page: { limit: number; offset: number }): Promise<{ consents: ConsentView[]; total: number }> {
-    const subject = citizenOf(person);
+    const subject = await this.#citizen(person);
     const now = this.#ctx.clock();
     const { consents, total } = await this.#ctx.store.consents.listBySubject(this.#subjectKey(subject), page);
     return { consents: consents.map((r) => viewOf(r, claimsOf(r), now)), total };
@@ -171,7 +171,7 @@ export class ConsentService {
    */
   async revoke(person: Person, id: string): Promise<ConsentView> {
     const ctx = this.#ctx;
-    const subject = citizenOf(person);
+    const subject = await this.#citizen(person);
     const record = await ctx.store.consents.get(id);
     if (!record || record.subjectKey !== this.#subjectKey(subject)) throw new TongbanError('CONSENT_NOT_FOUND', `You have no consent ${id}.`);
     const now = ctx.clock();
@@ -180,7 +180,7 @@ export class ConsentService {
     const changed = await ctx.store.transaction(async (tx) => {
       if (!(await tx.consents.revoke(id, at))) return false;
       await ctx.messages.send(tx, { destination: record.provider, kind: CONSENT_REVOKED_KIND, conversation: `consent:${id}`, payload: { id, revokedAt: at } });
-      await AuditLog.appendIn(tx, [{ ...this.#event(record, claims), kind: 'consent.revoke', outcome: 'allowed', detail: { consent: id } }], now);
+      await AuditLog.appendIn(tx, [{ ...this.#event(record, claims), actor: this.#actor(person), kind: 'consent.revoke', outcome: 'allowed', detail: { consent: id } }], now);
       return true;
     });
     if (changed) ctx.messages.kick();
@@ -201,6 +201,30 @@ export class ConsentService {
       const changed = await tx.consents.reportUses(message.payload.id, message.from, message.payload.uses, message.payload.lastUsedAt);
       return { result: changed ? 'applied' : 'stale' };
     });
+  }
+
+  /**
+   * The ID number of the citizen who is calling, or CONSENT_FORBIDDEN. Only a citizen signed in at
+   * this hub consents, each for themselves: a hub access token (a JWT the hub's OIDC key signed)
+   * whose account the hub still holds, enabled, with that very ID number. Staff, machine clients —
+   * applicant accounts included, although they carry an ID number: an operator named it, no
+   * sign-in proved it — and a token for an account the hub does not hold (or holds with another
+   * number) are refused.
+   */
+  async #citizen(person: Person): Promise<string> {
+    if (person.kind !== 'citizen' || !person.idNumber || person.via !== 'access-token') {
+      throw new TongbanError('CONSENT_FORBIDDEN', 'Only a citizen signed in at the hub (a hub access token) grants, lists and revokes consents, each their own.');
+    }
+    const account = await this.#ctx.store.people.get(person.subject);
+    if (!account || account.kind !== 'citizen' || account.disabled || account.idNumber !== person.idNumber) {
+      throw new TongbanError('CONSENT_FORBIDDEN', 'The access token names no enabled citizen account of this hub.');
+    }
+    return person.idNumber;
+  }
+
+  /** Who acted, as the audit log names them: the citizen's subject at the hub (never their ID number or name). */
+  #actor(person: Person): AuditActor {
+    return { subject: person.subject, node: this.#ctx.self, role: 'citizen' };
   }
 
   #subjectKey(idNumber: string): string {
@@ -226,12 +250,6 @@ export function registerConsentRevocations(messages: Messaging, ctx: { directory
     await tx.consentUses.revoke(message.payload.id, message.payload.revokedAt);
     await AuditLog.appendIn(tx, [{ kind: 'consent.revoked', outcome: 'received', requester: message.from, detail: { consent: message.payload.id } }], ctx.clock());
   });
-}
-
-/** A citizen with a verified ID number, or CONSENT_FORBIDDEN: only citizens consent, each for themselves. */
-function citizenOf(person: Person): string {
-  if (person.kind !== 'citizen' || !person.idNumber) throw new TongbanError('CONSENT_FORBIDDEN', 'Only a signed-in citizen grants, lists and revokes consents, each their own.');
-  return person.idNumber;
 }
 
 /** The claims of an artefact this hub signed and stored (no need to verify its own signature). */

@@ -40,7 +40,8 @@ export function consentsPlugin(context: ServerContext): void {
   if (runtime.config.node.role !== 'hub') return;
   const consents = runtime.consents!;
   nodeRoutes(context);
-  // The citizen is who signed in at the hub (a hub access token), never a name in the body.
+  // The citizen is who signed in at the hub (a hub access token), never a name in the body; the
+  // service refuses anyone else (CONSENT_FORBIDDEN: staff, machine clients, unknown accounts).
   const identity = runtime.identity;
   const people = new WeakMap<FastifyRequest, Person>();
   const authenticate = async (request: FastifyRequest) => {
@@ -61,7 +62,9 @@ export function consentsPlugin(context: ServerContext): void {
     body: ConsentGrantInput,
     response: ConsentOut,
     status: 201,
-    errors: [401, 403, 404, 422],
+    // Refusals of the grant are the provider's own decision (403: AGREEMENT_NOT_FOUND, NOT_A_PARTY,
+    // FIELD_NOT_ALLOWED…), CONSENT_FORBIDDEN for anyone but a signed-in citizen, 422 CONSENT_NOT_REQUIRED.
+    errors: [401, 403, 422],
     auth: 'person',
     before: authenticate,
     handler: async ({ body }, request) => consents.grant(personOf(request), body),
