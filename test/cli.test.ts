@@ -289,19 +289,22 @@ describe('case help', () => {
     }
     expect(text).toMatch(/ship \[options\] <case>\s+clerk at the accepting node \[proxy\]/);
     expect(text).toMatch(/apply \[options\]\s+clerk or applicant at the accepting node/);
+    // Nobody needs an account at the node for the applicant: citizens sign in at the hub.
+    expect(text).toMatch(/a person signed in at the hub \(tongban login\)/);
+    expect(text).toMatch(/machine client of the node\s+\(tongban account add: one staff role\)/);
   });
 
   it.concurrent('each step has its own options, its role and node, its modes and an example', async () => {
     // Commander wraps long option descriptions; join the wrapped lines.
     const help = async (step: string) => ({ stdout: (await tongban('case', step, '--help')).stdout.replace(/\n {20,}/g, ' ') });
     const receive = await help('receive');
-    expect(receive.stdout).toMatch(/^Who: +clerk or approver, with an account at a competent node/m);
+    expect(receive.stdout).toMatch(/^Who: +clerk or approver, acting at a competent node/m);
     expect(receive.stdout).toMatch(/^Modes: +proxy$/m);
     expect(receive.stdout).toMatch(/^Example: +npx tongban case receive <case> --node 330523 --shipment <shipment>/m);
     expect(receive.stdout).toMatch(/--shipment <id>.*\(required\)/);
     expect(receive.stdout).not.toMatch(/--outcome|--carrier|--result-code/);
     const decide = await help('decide');
-    expect(decide.stdout).toMatch(/^Who: +approver, with an account at a competent node/m);
+    expect(decide.stdout).toMatch(/^Who: +approver, acting at a competent node/m);
     expect(decide.stdout).toMatch(/^Modes: +online, proxy, joint$/m);
     expect(decide.stdout).toMatch(/--outcome <outcome>.*\(choices: "grant", "refuse"\)/);
     expect(decide.stdout).toMatch(/--reason <text>.*\(required\)/);
