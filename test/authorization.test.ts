@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
 import type { Person } from '../src/identity/index.ts';
 import { generateSigningKey, startTestFederation, type TestFederation } from './support/federation.ts';
-import { signIn } from './support/identity.ts';
+import { cliClient, signIn } from './support/identity.ts';
 
 /**
  * Every endpoint against every kind of caller. Each route is public, or needs one credential:
@@ -177,11 +177,11 @@ beforeAll(async () => {
   const staffUrl = new URL('/v1/identity/staff', hub).toString();
   const staff = JSON.stringify({ login: 'matrix@330523', name: 'm', password: 'matrix-staff-password', roles: ['clerk'] });
   await fetch(staffUrl, { method: 'POST', headers: await signedRequestHeaders(t.key('330523'), staffUrl, staff, new Date()), body: staff });
-  const callback = (division: string) => `${t.f.nodes.get(division)!.endpoint}/v1/auth/callback`;
-  const signedIn = await signIn(hub, citizen.idNumber, citizen.password, { clientId: '522732', redirectUri: callback('522732') });
+  // Their own credentials (the CLI's client, audience the federation): taken at every node and the hub.
+  const signedIn = await signIn(hub, citizen.idNumber, citizen.password, cliClient());
   tokens['citizen-token'] = signedIn.accessToken;
   citizenSubject = String(signedIn.claims.sub);
-  tokens['foreign-staff-token'] = (await signIn(hub, 'matrix@330523', 'matrix-staff-password', { clientId: '330523', redirectUri: callback('330523') })).accessToken;
+  tokens['foreign-staff-token'] = (await signIn(hub, 'matrix@330523', 'matrix-staff-password', cliClient())).accessToken;
 }, 300_000);
 
 /** A session of Sandu (the cookie, made for each request: sign-out ends the one it is sent): its clerk, or the citizen signed in above. */

@@ -65,10 +65,10 @@ export function casesContract(backend: Backend): void {
       await account(node, 'approver', 'approver');
       await account(node, 'supervisor', 'supervisor');
     }
-    // Applicants are citizens signed in at the hub, through Sandu's sign-in: the same token acts at
-    // Sandu and at Anji (the preview tests have the Sandu citizen apply at Anji).
-    citizens.set('citizen-a', await signedInCitizen(t.f, sanduPerson, { node: '522732' }));
-    citizens.set('citizen-b', await signedInCitizen(t.f, otherPerson, { node: '522732' }));
+    // Applicants are citizens signed in at the hub with their own token (the CLI's client, for the
+    // federation): the same token acts at Sandu and at Anji (the preview tests have the Sandu citizen apply at Anji).
+    citizens.set('citizen-a', await signedInCitizen(t.f, sanduPerson));
+    citizens.set('citizen-b', await signedInCitizen(t.f, otherPerson));
   }, 300_000);
   afterAll(async () => {
     await t?.stop();

@@ -1,10 +1,10 @@
 import * as oidc from 'openid-client';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
 import { DEMO_PASSWORD } from '../src/federation/index.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
-import { Browser, signIn, SignInRefused } from './support/identity.ts';
+import { Browser, cliClient, signIn, SignInRefused } from './support/identity.ts';
 
 const HUB = '100000';
 const SANDU = '522732';
@@ -58,21 +58,68 @@ export function identityProviderContract(backend: Backend): void {
     expect(jwks.keys[0]!.kid).not.toBe(t.key(HUB).kid);
   });
 
-  it('a citizen signs in through a node (authorization code + PKCE): the ID token and the JWT access token carry the claims, verified against the JWKS', async () => {
+  it('a citizen signs in through a node (authorization code + PKCE): the ID token and the JWT access token (for that node only) carry the claims, verified against the JWKS', async () => {
     const session = await signIn(hub, CITIZEN.idNumber, CITIZEN.password, { clientId: ANJI, redirectUri: callbackOf(ANJI) });
     expect(session.passwordPrompts).toBe(1);
     expect(session.claims).toMatchObject({ iss: `${hub}/oidc`, aud: ANJI, name: CITIZEN.name, tongban_kind: 'citizen', tongban_id_number: CITIZEN.idNumber });
     expect(session.claims.tongban_node).toBeUndefined();
     const jwks = createRemoteJWKSet(new URL(`${hub}/oidc/jwks`));
-    const { payload, protectedHeader } = await jwtVerify(session.accessToken, jwks, { issuer: `${hub}/oidc`, audience: 'urn:tongban:federation', typ: 'at+jwt' });
+    const { payload, protectedHeader } = await jwtVerify(session.accessToken, jwks, { issuer: `${hub}/oidc`, audience: `urn:tongban:node:${ANJI}`, typ: 'at+jwt' });
     expect(protectedHeader.alg).toBe('EdDSA');
+    // One audience: Anji's. Anji cannot replay it at another node or the hub.
+    expect(payload.aud).toBe(`urn:tongban:node:${ANJI}`);
     expect(payload).toMatchObject({ sub: session.claims.sub, client_id: ANJI, name: CITIZEN.name, tongban_kind: 'citizen', tongban_id_number: CITIZEN.idNumber });
     expect(payload.exp! - payload.iat!).toBe(600);
     // A token altered by one character does not verify.
     // (A character in the middle of the signature: the last one carries unused bits, and replacing two may restore them.)
     const at = session.accessToken.length - 20;
     const forged = session.accessToken.slice(0, at) + (session.accessToken[at] === 'A' ? 'B' : 'A') + session.accessToken.slice(at + 1);
-    await expect(jwtVerify(forged, jwks, { issuer: `${hub}/oidc`, audience: 'urn:tongban:federation' })).rejects.toThrow();
+    await expect(jwtVerify(forged, jwks, { issuer: `${hub}/oidc`, audience: `urn:tongban:node:${ANJI}` })).rejects.toThrow();
+  });
+
+  it("a node's client cannot ask for another node's or the federation's tokens (invalid_target), at the authorization or the token endpoint", async () => {
+    const challenge = { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+    for (const resource of ['urn:tongban:federation', `urn:tongban:node:${SANDU}`, 'https://elsewhere.example/']) {
+      const params = new URLSearchParams({ response_type: 'code', scope: 'openid tongban', state: 's', nonce: 'n', client_id: ANJI, redirect_uri: callbackOf(ANJI), resource, ...challenge });
+      const r = await fetch(new URL(`/oidc/auth?${params}`, hub), { redirect: 'manual' });
+      expect([resource, r.status]).toEqual([resource, 303]);
+      const back = new URL(r.headers.get('location')!);
+      expect(back.href.startsWith(callbackOf(ANJI))).toBe(true);
+      expect([resource, back.searchParams.get('error')]).toEqual([resource, 'invalid_target']);
+    }
+    // Its own audience, asked for by name, is what it gets anyway.
+    const own = await signIn(hub, CITIZEN.idNumber, CITIZEN.password, { clientId: ANJI, redirectUri: callbackOf(ANJI) });
+    expect(decodeJwt(own.accessToken).aud).toBe(`urn:tongban:node:${ANJI}`);
+    // At the token endpoint: a code exchanged for the federation's resource is refused.
+    const refused = await signIn(hub, CITIZEN.idNumber, CITIZEN.password, { clientId: ANJI, redirectUri: callbackOf(ANJI), tokenParameters: { resource: 'urn:tongban:federation' } }).catch((e: unknown) => e);
+    expect((refused as oidc.ResponseBodyError).error).toBe('invalid_target');
+  });
+
+  it('the CLI signs in by the authorization code flow to a loopback address on any port (RFC 8252), with PKCE: its token is for the federation', async () => {
+    const first = await signIn(hub, CITIZEN.idNumber, CITIZEN.password, cliClient(51001));
+    const { payload } = await jwtVerify(first.accessToken, createRemoteJWKSet(new URL(`${hub}/oidc/jwks`)), { issuer: `${hub}/oidc`, audience: 'urn:tongban:federation', typ: 'at+jwt' });
+    expect(payload).toMatchObject({ client_id: 'tongban-cli', aud: 'urn:tongban:federation', tongban_kind: 'citizen', tongban_id_number: CITIZEN.idNumber });
+    expect(first.claims).toMatchObject({ aud: 'tongban-cli', tongban_id_number: CITIZEN.idNumber });
+    // Another port the same day: the same client (the port is the CLI's choice for one sign-in).
+    const second = await signIn(hub, CITIZEN.idNumber, undefined, { ...cliClient(62002), browser: first.browser });
+    expect(second.passwordPrompts).toBe(0);
+    expect(decodeJwt(second.accessToken).aud).toBe('urn:tongban:federation');
+    // The one credential is taken at every node and at the hub.
+    for (const server of [...[...t.f.nodes.values()].map((n) => n.endpoint), hub]) {
+      const me = await fetch(new URL('/v1/auth/me', server), { headers: { authorization: `Bearer ${first.accessToken}` } });
+      expect([server, me.status]).toEqual([server, 200]);
+    }
+    // Anything but the loopback callback is refused at the hub, never redirected to.
+    const challenge = { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+    const auth = (params: Record<string, string>) => fetch(new URL(`/oidc/auth?${new URLSearchParams({ response_type: 'code', scope: 'openid tongban', state: 's', nonce: 'n', client_id: 'tongban-cli', ...params })}`, hub), { redirect: 'manual' });
+    for (const redirect of ['http://localhost:5000/callback', 'http://evil.example:5000/callback', 'http://127.0.0.1:5000/other', 'https://127.0.0.1:5000/callback', callbackOf(SANDU)]) {
+      expect([redirect, (await auth({ redirect_uri: redirect, ...challenge })).status]).toEqual([redirect, 400]);
+    }
+    // PKCE is required here too; and the CLI's client cannot ask for one node's resource.
+    const noPkce = await auth({ redirect_uri: 'http://127.0.0.1:5000/callback' });
+    expect(new URL(noPkce.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
+    const nodeResource = await auth({ redirect_uri: 'http://127.0.0.1:5000/callback', resource: `urn:tongban:node:${SANDU}`, ...challenge });
+    expect(new URL(nodeResource.headers.get('location')!).searchParams.get('error')).toBe('invalid_target');
   });
 
   it('a wrong password shows the form again with an error, is audited without the login, password or ID number, and five failures lock the login', async () => {

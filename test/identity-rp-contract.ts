@@ -7,7 +7,7 @@ import { sampleSubjects } from '../src/demo/registries.ts';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
 import { oidcKeyFiles } from '../src/identity/index.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
-import { signIn } from './support/identity.ts';
+import { cliClient, signIn } from './support/identity.ts';
 
 const SANDU = '522732';
 const ANJI = '330523';
@@ -203,17 +203,37 @@ export function identityRelyingPartyContract(backend: Backend): void {
     ]);
   });
 
-  it('staff of one node are refused at another with a hub access token too; a citizen’s token works anywhere', async () => {
-    const anjiToken = (await signIn(hub, anjiStaff.login, anjiStaff.password, { clientId: ANJI, redirectUri: `${anji}/v1/auth/callback` })).accessToken;
-    const atSandu = await withBearer(anjiToken, sandu, 'GET', '/v1/cases');
-    expect([atSandu.status, atSandu.json.code]).toEqual([403, 'STAFF_OF_ANOTHER_NODE']);
-    expect((await withBearer(anjiToken, anji, 'GET', '/v1/cases')).status).toBe(200);
-    const citizenToken = (await signIn(hub, citizen.idNumber, citizen.password, { clientId: ANJI, redirectUri: `${anji}/v1/auth/callback` })).accessToken;
+  it('a token a node received at sign-in is for that node only: refused at another node and at the hub (401); the person’s own CLI token works anywhere, staff act at their own node only', async () => {
+    // What Anji's client receives when the person signs in at Anji: tokens for Anji.
+    const citizenAtAnji = (await signIn(hub, citizen.idNumber, citizen.password, { clientId: ANJI, redirectUri: `${anji}/v1/auth/callback` })).accessToken;
+    const staffAtAnji = (await signIn(hub, anjiStaff.login, anjiStaff.password, { clientId: ANJI, redirectUri: `${anji}/v1/auth/callback` })).accessToken;
+    expect((await withBearer(citizenAtAnji, anji, 'GET', '/v1/cases')).status).toBe(200);
+    expect((await withBearer(staffAtAnji, anji, 'GET', '/v1/cases')).status).toBe(200);
+    // Anji replaying them anywhere else gets nowhere: as the citizen or the staff member, at Sandu or the hub.
+    for (const [who, token] of [['citizen', citizenAtAnji], ['staff', staffAtAnji]] as const) {
+      for (const [server, method, path] of [
+        [sandu, 'GET', '/v1/cases'],
+        [sandu, 'GET', '/v1/auth/me'],
+        [sandu, 'POST', '/v1/cases'],
+        [hub, 'GET', '/v1/auth/me'],
+        [hub, 'GET', '/v1/consents'],
+        [hub, 'GET', '/v1/tracker'],
+      ] as const) {
+        const r = await withBearer(token, server, method, path, method === 'POST' ? { itemCode: 'N034', mode: 'online', competentNodes: [ANJI], applicant: { idNumber: citizen.idNumber, name: citizen.name } } : undefined);
+        expect([who, server, path, r.status, r.json.code]).toEqual([who, server, path, 401, 'UNAUTHORIZED']);
+      }
+    }
+    // The person's own credential (the CLI's client): taken at every node; staff still act at their own node only.
+    const citizenToken = (await signIn(hub, citizen.idNumber, citizen.password, cliClient())).accessToken;
     for (const node of [sandu, anji]) {
       const r = await withBearer(citizenToken, node, 'GET', '/v1/cases');
       expect(r.status).toBe(200);
       expect(r.json.cases.every((c: any) => c.case.applicant.idNumber === citizen.idNumber)).toBe(true);
     }
+    const staffToken = (await signIn(hub, anjiStaff.login, anjiStaff.password, cliClient())).accessToken;
+    const atSandu = await withBearer(staffToken, sandu, 'GET', '/v1/cases');
+    expect([atSandu.status, atSandu.json.code]).toEqual([403, 'STAFF_OF_ANOTHER_NODE']);
+    expect((await withBearer(staffToken, anji, 'GET', '/v1/cases')).status).toBe(200);
   });
 
   it('forged, expired, foreign-audience and foreign-issuer tokens are refused (401)', async () => {
@@ -231,12 +251,14 @@ export function identityRelyingPartyContract(backend: Backend): void {
         .setIssuedAt(edit.iat ?? now)
         .setExpirationTime(edit.exp ?? now + 600)
         .sign(edit.key ?? key);
-    // The same token as the hub makes it is taken: the checks below refuse for their reason only.
+    // The same token as the hub makes it is taken (for the federation, or for Sandu): the checks below refuse for their reason only.
     expect((await withBearer(await token({}), sandu, 'GET', '/v1/auth/me')).json).toMatchObject({ kind: 'citizen', idNumber: citizen.idNumber, via: 'access-token' });
+    expect((await withBearer(await token({ aud: `urn:tongban:node:${SANDU}` }), sandu, 'GET', '/v1/auth/me')).json).toMatchObject({ kind: 'citizen', idNumber: citizen.idNumber, via: 'access-token' });
     const stranger = generateKeyPairSync('ed25519').privateKey;
     const refused = {
       expired: await token({ iat: now - 1200, exp: now - 600 }),
       'another audience': await token({ aud: SANDU }),
+      "another node's audience": await token({ aud: `urn:tongban:node:${ANJI}` }),
       'another issuer': await token({ iss: 'http://127.0.0.1:1/oidc' }),
       'another key, the hub’s kid': await token({ key: stranger }),
       'altered payload': real.accessToken.replace(/\.([^.]+)\./, (_m, payload: string) => `.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), tongban_id_number: '11010519491231002X' })).toString('base64url')}.`),

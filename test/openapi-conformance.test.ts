@@ -296,11 +296,11 @@ beforeAll(async () => {
   state.anjiCase = await apply(ANJI, tokens.anjiClerk);
   // A key no directory lists.
   state.stranger = await generateSigningKey('Ed25519', NEVER);
-  // A citizen signed in at the hub (a real access token: the applicant at Sandu and at the hub alike), and a staff token signed with the hub's OIDC key.
+  // A citizen signed in at the hub (a real access token of their own, for the federation: the applicant at Sandu and at the hub alike), and a staff token signed with the hub's OIDC key.
   const hub = await hubTokens(t);
-  tokens.citizen = await hub.signInCitizen('11010519491231002X', { node: SANDU });
+  tokens.citizen = await hub.signInCitizen('11010519491231002X');
   // Another citizen (Sandu's sample person): someone else's consent is not found for them.
-  tokens.otherCitizen = await hub.signInCitizen(person.idNumber, { node: SANDU });
+  tokens.otherCitizen = await hub.signInCitizen(person.idNumber);
   tokens.staffJwt = await hub.craft({ tongban_kind: 'staff', tongban_node: SANDU, tongban_roles: ['clerk'] });
 }, 60_000);
 afterAll(async () => {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import BetterSqlite3 from 'better-sqlite3';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { hubTokens, type HubTokens } from './support/citizen-tokens.ts';
@@ -14,13 +15,15 @@ const HUB = '100000';
 
 /**
  * The citizen's data tracker over a real federation (hub and four nodes, HTTP on loopback): the
- * hub asks every node with the citizen's token, each node answers from its own audit log under its
+ * hub checks the citizen's token and asks every node with a proof minted for that node alone, each node answers from its own audit log under its
  * own keyed hash of the citizen's ID number, signed; nothing about another citizen comes back.
  */
 export function trackerContract(backend: Backend): void {
   let t: TestFederation;
   let tokens: HubTokens;
   let aliceToken: string;
+  /** Alice's token as Anji received it when she signed in there: for Anji only. */
+  let aliceAtAnji: string;
   let bobToken: string;
   let alice: string;
   let bob: string;
@@ -47,9 +50,10 @@ export function trackerContract(backend: Backend): void {
     const people = db.prepare('SELECT id_number AS idNumber FROM household LIMIT 2').all() as Array<{ idNumber: string }>;
     db.close();
     [alice, bob] = people.map((p) => p.idNumber) as [string, string];
-    // Both sign in at the hub (authorization code + PKCE through a node's client): real access tokens.
-    aliceToken = await tokens.signInCitizen(alice, { node: ANJI });
-    bobToken = await tokens.signInCitizen(bob, { node: SANDU });
+    // Both sign in at the hub (authorization code + PKCE through the CLI's loopback client): their own access tokens.
+    aliceToken = await tokens.signInCitizen(alice);
+    aliceAtAnji = await tokens.signInCitizen(alice, { node: ANJI });
+    bobToken = await tokens.signInCitizen(bob);
     // Alice's data is asked for at three nodes (two bridges and one through the hub) and once refused.
     for (const from of [ANJI, CHANGZHOU, QINGPU]) {
       const r = await askSandu(from, alice);
@@ -186,6 +190,8 @@ export function trackerContract(backend: Backend): void {
       ['forged (a key the hub never had)', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { key: tokens.strangerKey }), 401, 'UNAUTHORIZED'],
       ['expired', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { issuedAt: new Date(Date.now() - 3600_000), expiresInSeconds: 600 }), 401, 'UNAUTHORIZED'],
       ['for another audience', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { audience: SANDU }), 401, 'UNAUTHORIZED'],
+      ['the token Anji received at sign-in (for Anji only)', aliceAtAnji, 401, 'UNAUTHORIZED'],
+      ["a tracker proof for another node", await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice, purpose: 'tracker', jti: 'crafted-1' }, { typ: 'tongban-tracker-proof+jwt', audience: `urn:tongban:node:${ANJI}`, expiresInSeconds: 60 }), 401, 'UNAUTHORIZED'],
       ['from another issuer', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { issuer: 'http://127.0.0.1:1/oidc' }), 401, 'UNAUTHORIZED'],
       ['not an access token (typ JWT)', await tokens.craft({ tongban_kind: 'citizen', tongban_id_number: alice }, { typ: 'JWT' }), 401, 'UNAUTHORIZED'],
       ['a staff member', await tokens.craft({ tongban_kind: 'staff', tongban_node: SANDU, tongban_roles: ['clerk'] }), 403, 'TRACKER_CITIZEN_ONLY'],
@@ -217,6 +223,52 @@ export function trackerContract(backend: Backend): void {
     }
   });
 
+  it("sends each node a one-time proof for that node alone, never the citizen's token: refused at another node, at the hub, on other routes and when replayed", async () => {
+    const issuer = `${t.f.hub.endpoint}/oidc`;
+    const received: Array<Record<string, string | string[] | undefined>> = [];
+    await withStandInNode(
+      t,
+      CHANGZHOU,
+      { headers: { 'content-type': 'application/json' }, body: '{}' },
+      async () => {
+        const { status, json } = await hubTracker(aliceToken);
+        expect(status).toBe(200);
+        expect(json.sources.find((s: any) => s.division === CHANGZHOU)).toMatchObject({ status: 'invalid' });
+      },
+      received,
+    );
+    // What a node (a malicious one included) receives in the fan-out: a proof for it, not Alice's token.
+    expect(received).toHaveLength(1);
+    const authorization = String(received[0]!.authorization);
+    expect(authorization).toMatch(/^Bearer /);
+    const proof = authorization.slice(7);
+    expect(proof).not.toBe(aliceToken);
+    expect(decodeProtectedHeader(proof)).toMatchObject({ alg: 'EdDSA', typ: 'tongban-tracker-proof+jwt' });
+    const claims = decodeJwt(proof);
+    expect(claims).toMatchObject({ iss: issuer, aud: `urn:tongban:node:${CHANGZHOU}`, sub: decodeJwt(aliceToken).sub, tongban_id_number: alice, purpose: 'tracker' });
+    expect(claims.exp! - claims.iat!).toBeLessThanOrEqual(60);
+    expect(claims.jti).toEqual(expect.any(String));
+    // Signed by the hub's OIDC key, as its JWKS publishes it.
+    await jwtVerify(proof, createRemoteJWKSet(new URL(`${issuer}/jwks`)), { issuer, audience: `urn:tongban:node:${CHANGZHOU}`, typ: 'tongban-tracker-proof+jwt' });
+    // Replayed elsewhere: another node, the hub's tracker, the routes where a citizen acts.
+    for (const [where, answer] of [
+      ['Sandu tracker entries', await nodeEntries(SANDU, proof)],
+      ['the hub tracker', await hubTracker(proof)],
+    ] as const) {
+      expect([where, answer.status, answer.json.code]).toEqual([where, 401, 'UNAUTHORIZED']);
+    }
+    for (const server of [t.f.nodes.get(SANDU)!.endpoint, t.f.nodes.get(CHANGZHOU)!.endpoint, t.f.hub.endpoint]) {
+      const r = await fetch(new URL('/v1/auth/me', server), { headers: { authorization: `Bearer ${proof}` } });
+      expect([server, r.status]).toEqual([server, 401]);
+    }
+    // At Changzhou itself it opens Alice's entries once; used again it is refused.
+    const first = await nodeEntries(CHANGZHOU, proof);
+    expect(first.status, JSON.stringify(first.json)).toBe(200);
+    expect(first.json.entries.some((e: any) => aliceRequests.has(e.requestId))).toBe(true);
+    const again = await nodeEntries(CHANGZHOU, proof);
+    expect([again.status, again.json.code]).toEqual([401, 'UNAUTHORIZED']);
+  });
+
   it("refuses a node's answer that is unsigned, or a signed answer replayed from another request", async () => {
     const token = aliceToken;
     // A real, signed answer of Changzhou to an earlier request (another nonce).
@@ -240,13 +292,23 @@ export function trackerContract(backend: Backend): void {
   });
 }
 
-/** Puts a server in a node's place that answers every request with `answer` (a malicious or replaying node), then the node back. */
-async function withStandInNode(t: TestFederation, division: string, answer: { headers: Record<string, string>; body: string }, check: () => Promise<void>): Promise<void> {
+/**
+ * Puts a server in a node's place that answers every request with `answer` (a malicious or
+ * replaying node), then the node back. The headers of every request it got go into `received`.
+ */
+async function withStandInNode(
+  t: TestFederation,
+  division: string,
+  answer: { headers: Record<string, string>; body: string },
+  check: () => Promise<void>,
+  received: Array<Record<string, string | string[] | undefined>> = [],
+): Promise<void> {
   const node = t.f.nodes.get(division)!;
   const port = Number(new URL(node.endpoint).port);
   await node.stop();
   const headers = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !['content-length', 'connection', 'keep-alive', 'transfer-encoding', 'date'].includes(name)));
-  const fake: Server = createServer((_request, response) => {
+  const fake: Server = createServer((request, response) => {
+    received.push({ ...request.headers });
     response.writeHead(200, headers);
     response.end(answer.body);
   });

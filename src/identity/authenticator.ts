@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { TongbanError } from '../errors/index.ts';
 import type { Store } from '../store/index.ts';
 import { checkCsrf } from './csrf.ts';
 import { MachineClients } from './machine-clients.ts';
 import type { Authenticator, Person } from './person.ts';
-import { FEDERATION_AUDIENCE, issuerOf, personFromClaims, RelyingParty } from './relying-party.ts';
+import { accessTokenAudiences, issuerOf, remoteHubKeys, verifyAccessToken, type HubTokenVerifier } from './hub-tokens.ts';
+import { RelyingParty } from './relying-party.ts';
 import { NodeSessions, parseCookies, SESSION_COOKIE } from './sessions.ts';
 
 export interface NodeIdentityOptions {
@@ -28,10 +28,19 @@ export class NodeIdentity implements Authenticator {
   readonly #options: NodeIdentityOptions;
   #endpoint: string | undefined;
   #relyingParty: RelyingParty | undefined;
-  #jwks: { issuer: string; keys: JWTVerifyGetKey } | undefined;
+  /** How this server checks what the hub signed (access tokens, tracker proofs): the hub's JWKS, fetched once and cached. */
+  readonly hubTokens: HubTokenVerifier;
 
   constructor(options: NodeIdentityOptions) {
     this.#options = options;
+    const hubUrl = () => this.hubUrl;
+    this.hubTokens = {
+      keys: remoteHubKeys(hubUrl),
+      get issuer() {
+        return issuerOf(hubUrl());
+      },
+      clock: options.clock,
+    };
     this.sessions = new NodeSessions(options.store, options.clock);
     this.machineClients = new MachineClients(options.store, options.self, options.clock);
   }
@@ -103,29 +112,8 @@ export class NodeIdentity implements Authenticator {
     return person;
   }
 
-  async #accessToken(token: string): Promise<Person> {
-    const issuer = issuerOf(this.hubUrl);
-    if (this.#jwks?.issuer !== issuer) this.#jwks = { issuer, keys: createRemoteJWKSet(new URL(`${issuer}/jwks`), { timeoutDuration: 10_000 }) };
-    let payload;
-    try {
-      ({ payload } = await jwtVerify(token, this.#jwks.keys, {
-        issuer,
-        audience: FEDERATION_AUDIENCE,
-        algorithms: ['EdDSA'],
-        typ: 'at+jwt',
-        currentDate: this.#options.clock(),
-        clockTolerance: 5,
-        requiredClaims: ['sub', 'exp', 'iat'],
-      }));
-    } catch (error) {
-      if (error instanceof joseErrors.JWKSTimeout || (error instanceof TypeError && !(error instanceof joseErrors.JOSEError))) {
-        throw new TongbanError('HUB_UNREACHABLE', `The hub's keys (${issuer}/jwks) cannot be fetched to check the access token.`, { cause: error });
-      }
-      const reason = error instanceof joseErrors.JWTExpired ? 'it has expired' : error instanceof joseErrors.JOSEError ? error.code : 'it cannot be read';
-      throw new TongbanError('UNAUTHORIZED', `The access token is not one the hub issued for the federation (${reason}).`);
-    }
-    const person = personFromClaims(payload, 'access-token');
-    if (!person) throw new TongbanError('UNAUTHORIZED', 'The access token does not describe a Tongban citizen or staff member.');
-    return person;
+  /** A hub access token for this server: the person's own (audience the federation) or one issued to this node's client. */
+  #accessToken(token: string): Promise<Person> {
+    return verifyAccessToken(token, this.hubTokens, accessTokenAudiences(this.#options.self));
   }
 }

@@ -3,13 +3,31 @@ export { hashPassword, verifyPassword } from './password.ts';
 export { CitizenEnrolment, StaffEnrolment, StaffLogin, Password, PersonOut, newCitizen, newStaff, checkStaffLogin, personOut, claimsOf, normaliseLogin, maskedIdNumber } from './people.ts';
 export { oidcAdapterFactory, type OidcAdapter, type OidcPayload } from './oidc-adapter.ts';
 export { loadOrCreateOidcKeys, oidcKeyFiles, type OidcKeys, type OidcSigningJwk } from './oidc-keys.ts';
-export { FEDERATION_RESOURCE, CLI_CLIENT_ID, OIDC_MOUNT, ACCESS_TOKEN_TTL_SECONDS, SCOPE_CLAIMS, type Provider } from './oidc-provider.ts';
+export { CLI_CLIENT_ID, CLI_LOOPBACK_REDIRECT, audienceOf, OIDC_MOUNT, ACCESS_TOKEN_TTL_SECONDS, SCOPE_CLAIMS, type Provider } from './oidc-provider.ts';
 export { LoginThrottle, MAX_FAILED_LOGINS, FAILED_LOGIN_WINDOW_MS, loginPage } from './interactions.ts';
 export { HubIdentity, type HubIdentityOptions } from './hub-identity.ts';
 
 // Nodes as relying parties of the hub, and who is calling (rp helper).
 export { NodeIdentity, type NodeIdentityOptions } from './authenticator.ts';
-export { RelyingParty, personFromClaims, localReturnPath, issuerOf, FEDERATION_AUDIENCE, NODE_SCOPES } from './relying-party.ts';
+export { RelyingParty, localReturnPath, NODE_SCOPES } from './relying-party.ts';
+// The one check of what the hub signs (access tokens, the tracker's proofs), and the audiences.
+export {
+  FEDERATION_AUDIENCE,
+  nodeAudience,
+  accessTokenAudiences,
+  ACCESS_TOKEN_TYP,
+  HUB_TOKEN_ALGORITHMS,
+  CLOCK_TOLERANCE_SECONDS,
+  issuerOf,
+  hubJwksUrl,
+  remoteHubKeys,
+  verifyHubToken,
+  verifyAccessToken,
+  personFromClaims,
+  tokenHash,
+  type HubTokenVerifier,
+  type HubTokenExpectation,
+} from './hub-tokens.ts';
 export { NodeSessions, SESSION_COOKIE, SESSION_IDLE_MS, SESSION_MAX_MS, secretHash, parseCookies, sessionCookie, clearedSessionCookie } from './sessions.ts';
 export { MachineClients, MachineClientId, MachineClientRole, StoredMachineClientRole, APPLICANT_CLIENT_REFUSED, machineClientView } from './machine-clients.ts';
 export { checkCsrf, CSRF_HEADER } from './csrf.ts';

@@ -5,12 +5,16 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Store } from '../store/index.ts';
 import { oidcAdapterFactory, type OidcPayload } from './oidc-adapter.ts';
 import type { OidcKeys } from './oidc-keys.ts';
+import { FEDERATION_AUDIENCE, nodeAudience } from './hub-tokens.ts';
 import { claimsOf } from './people.ts';
 
-/** The audience of every access token the hub issues: any node of the federation verifies it. */
-export const FEDERATION_RESOURCE = 'urn:tongban:federation';
-/** The CLI's client (device authorization grant, refresh tokens). */
+/** The CLI's client: the person's own terminal or agent (device authorization, authorization code to a loopback address, refresh tokens). */
 export const CLI_CLIENT_ID = 'tongban-cli';
+/**
+ * The CLI's redirect URI for the authorization code flow (RFC 8252 §7.3): the loopback address,
+ * on any port the CLI listens on for that one sign-in.
+ */
+export const CLI_LOOPBACK_REDIRECT = 'http://127.0.0.1/callback';
 /** Where the provider is mounted in the hub's server: the issuer is `<hubUrl>/oidc`. */
 export const OIDC_MOUNT = '/oidc';
 export const ACCESS_TOKEN_TTL_SECONDS = 600;
@@ -50,6 +54,15 @@ export interface IdentityProviderOptions {
 
 export type Provider = InstanceType<typeof ProviderClass>;
 
+/**
+ * The one audience a client's access tokens are for. A node's client (its division) gets tokens
+ * for that node only — it can replay them nowhere else; the CLI, the person's own credential,
+ * gets tokens for the federation (every node and the hub accept them).
+ */
+export function audienceOf(clientId: string): string {
+  return clientId === CLI_CLIENT_ID ? FEDERATION_AUDIENCE : nodeAudience(clientId);
+}
+
 /** Scopes and the claims they release (ID token, userinfo, access token). */
 export const SCOPE_CLAIMS = {
   openid: ['sub'],
@@ -60,8 +73,8 @@ export const SCOPE_CLAIMS = {
 /**
  * The hub's OpenID Connect provider (docs/identity.md): people from the `people` table, state
  * in the Store, clients derived from the directory (every approved node; the CLI), PKCE (S256)
- * required, consent implicit for these first-party clients, JWT access tokens for the
- * federation signed with the hub's OIDC key (EdDSA).
+ * required, consent implicit for these first-party clients, JWT access tokens signed with the
+ * hub's OIDC key (EdDSA) for one audience per client (`audienceOf`).
  */
 export async function createProvider(options: IdentityProviderOptions): Promise<Provider> {
   const { default: Provider, errors } = await loadOidcProvider();
@@ -111,9 +124,10 @@ export async function createProvider(options: IdentityProviderOptions): Promise<
         client_name: 'tongban CLI',
         application_type: 'native',
         token_endpoint_auth_method: 'none',
-        grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
-        response_types: [],
-        redirect_uris: [],
+        grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        // A native client: oidc-provider takes this loopback URI on any port (RFC 8252 §7.3), never localhost.
+        redirect_uris: [CLI_LOOPBACK_REDIRECT],
         id_token_signed_response_alg: 'EdDSA',
       },
     ],
@@ -186,11 +200,13 @@ export async function createProvider(options: IdentityProviderOptions): Promise<
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => FEDERATION_RESOURCE,
+        defaultResource: (_ctx, client) => audienceOf(client!.clientId),
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, indicator) => {
-          if (indicator !== FEDERATION_RESOURCE) throw new errors.InvalidTarget();
-          return { scope: 'tongban', audience: FEDERATION_RESOURCE, accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'EdDSA' } } };
+        // A client asking for another node's resource, or a node's client for the federation: invalid_target.
+        getResourceServerInfo: (_ctx, indicator, client) => {
+          const audience = audienceOf(client.clientId);
+          if (indicator !== audience) throw new errors.InvalidTarget(`this client's tokens are for ${audience} only`);
+          return { scope: 'tongban', audience, accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'EdDSA' } } };
         },
       },
     },

@@ -1,40 +1,14 @@
 import * as oidc from 'openid-client';
 import { TongbanError } from '../errors/index.ts';
 import type { Store } from '../store/index.ts';
-import { Person } from './person.ts';
+import { issuerOf, personFromClaims } from './hub-tokens.ts';
+import type { Person } from './person.ts';
 import { secretHash } from './sessions.ts';
 
-/** The audience of every hub access token (identity contract). */
-export const FEDERATION_AUDIENCE = 'urn:tongban:federation';
 /** What a node asks the hub for at sign-in. */
 export const NODE_SCOPES = 'openid profile tongban';
 /** How long a sign-in may take between the redirect to the hub and the callback. */
 const LOGIN_TTL_MS = 10 * 60_000;
-
-/** The hub's issuer identifier: `<hubUrl>/oidc` (a trailing slash of the URL ignored). */
-export function issuerOf(hubUrl: string): string {
-  return `${hubUrl.replace(/\/+$/, '')}/oidc`;
-}
-
-/**
- * The Person the hub's claims describe (ID token or JWT access token): the tongban_* claims of the
- * identity contract, checked with the Person schema. Undefined when they do not describe one.
- */
-export function personFromClaims(claims: Record<string, unknown>, via: Person['via']): Person | undefined {
-  const kind = claims.tongban_kind;
-  const base = { subject: claims.sub, name: claims.name, via };
-  const candidate =
-    kind === 'citizen'
-      ? { ...base, kind, idNumber: claims.tongban_id_number, roles: [] }
-      : kind === 'staff'
-        ? { ...base, kind, node: claims.tongban_node, roles: claims.tongban_roles }
-        : undefined;
-  const parsed = Person.safeParse(candidate);
-  if (!parsed.success) return undefined;
-  if (parsed.data.kind === 'citizen' && !parsed.data.idNumber) return undefined;
-  if (parsed.data.kind === 'staff' && !parsed.data.node) return undefined;
-  return parsed.data;
-}
 
 /**
  * A local path to come back to after sign-in: `/…`, never `//host` or `/\host` (an open redirect

@@ -8,7 +8,7 @@ import { encryptionKeyFromJwk, type EncryptionKey, type SigningKey } from '../cr
 import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../directory/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
-import { NodeIdentity } from '../identity/index.ts';
+import { loadOrCreateOidcKeys, NodeIdentity, type OidcKeys } from '../identity/index.ts';
 import { Messaging } from '../messaging/index.ts';
 import { ConsentService, registerConsentRevocations } from '../identity/consent/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
@@ -17,7 +17,6 @@ import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
 import { KeyRing, keyFiles, loadJsonKey, readSigningKeyFile } from './key-ring.ts';
 import { KeyRotation } from './key-rotation.ts';
 import { submitToHub } from './agreement-submit.ts';
-import { hubOidc, remoteHubKeys, type ProofOptions } from '../tracker/index.ts';
 
 /** Everything a running node holds. */
 export interface NodeRuntime {
@@ -59,10 +58,10 @@ export interface NodeRuntime {
   readonly identity: NodeIdentity;
   readonly clock: () => Date;
   /**
-   * How this node checks a citizen's hub access token offline (the data tracker): the hub's JWKS
-   * (`<hubUrl>/oidc/jwks`, cached) and issuer (`<hubUrl>/oidc`); the hub checks against its own.
+   * Hub only: its OpenID Connect keys (read, or created when missing, once): the provider signs
+   * tokens with them, and the data tracker its per-node proofs. Undefined at a node.
    */
-  readonly citizenProof: ProofOptions;
+  readonly oidcKeys: (() => Promise<OidcKeys>) | undefined;
   catalog(): Promise<Catalog>;
   /** This node's directory entry once it knows the URL it is reached at. */
   entry(endpoint: string): DirectoryEntry;
@@ -163,16 +162,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     registerConsentRevocations(messages, { directory, audit, clock });
   }
   let jobs: BackgroundJobs | undefined;
-  // The hub's URL: the node's config names it; the hub is itself, known once it listens.
-  let selfEndpoint = '';
-  const hubUrl = () => (config.node.role === 'hub' ? selfEndpoint : config.hub!.url);
-  const citizenProof: ProofOptions = {
-    keys: remoteHubKeys(hubUrl),
-    get issuer() {
-      return hubOidc(hubUrl()).issuer;
-    },
-    clock,
-  };
+  let oidcKeys: Promise<OidcKeys> | undefined;
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
   const catalog = async () => new Catalog(await store.catalogItems.list());
@@ -227,11 +217,23 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     calendar,
     identity,
     clock,
-    citizenProof,
+    oidcKeys:
+      config.node.role === 'hub'
+        ? () => {
+            if (!oidcKeys) {
+              const pending = loadOrCreateOidcKeys(config);
+              oidcKeys = pending;
+              // A failed read is tried again at the next use.
+              pending.catch(() => {
+                if (oidcKeys === pending) oidcKeys = undefined;
+              });
+            }
+            return oidcKeys;
+          }
+        : undefined,
     catalog,
     entry,
     async start(endpoint: string) {
-      selfEndpoint = endpoint;
       identity.setEndpoint(endpoint);
       if (config.node.role === 'hub') {
         hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock, agreementStates: () => lifecycles.allChanges() });

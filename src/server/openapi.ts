@@ -175,7 +175,7 @@ export class OpenApiRegistry {
             type: 'http',
             scheme: 'bearer',
             bearerFormat: 'JWT',
-            description: "An access token issued by the hub's OpenID provider (audience urn:tongban:federation), checked offline against the hub's JWKS; staff act at their own node only (403 STAFF_OF_ANOTHER_NODE).",
+            description: "An access token issued by the hub's OpenID provider, checked offline against the hub's JWKS: audience urn:tongban:federation (the person's own token, issued to the CLI) or urn:tongban:node:<this server's division> (issued to this node's client; another node's is refused, 401). Staff act at their own node only (403 STAFF_OF_ANOTHER_NODE).",
           },
           machineToken: { type: 'http', scheme: 'bearer', description: "A machine client's token at this node (POST /v1/operator/accounts): named, one staff role, revocable; never a citizen (citizens sign in at the hub)." },
           metricsBearer: { type: 'http', scheme: 'bearer', description: 'The metrics token (config metrics.tokenFile), which reads GET /metrics only; the operator token works too. With metrics.public the endpoint needs none.' },
@@ -184,7 +184,7 @@ export class OpenApiRegistry {
             scheme: 'bearer',
             bearerFormat: 'JWT',
             description:
-              "A citizen's access token from the hub's OpenID Connect provider (a JWT, typ at+jwt, aud urn:tongban:federation, tongban_kind citizen), checked offline against the hub's JWKS (<hubUrl>/oidc/jwks). The data tracker (docs/tracker.md).",
+              "The data tracker (docs/tracker.md), checked offline against the hub's JWKS (<hubUrl>/oidc/jwks): a citizen's own access token (a JWT, typ at+jwt, aud urn:tongban:federation or urn:tongban:node:<this server's division>, tongban_kind citizen), or — at GET /v1/tracker/entries — the hub's tracker proof for this node (typ tongban-tracker-proof+jwt, aud urn:tongban:node:<this server's division>, at most 60 s, used once).",
           },
           nodeSignature: {
             type: 'apiKey',

@@ -6,6 +6,7 @@ import { TongbanError } from '../errors/index.ts';
 import type { DirectorySource } from '../exchange/index.ts';
 import { peerCall, type PeerAnswer } from '../exchange/peer-http.ts';
 import { REQUEST_TTL_SECONDS, SIGNATURE_LABEL } from '../exchange/protocol.ts';
+import { tokenHash } from '../identity/hub-tokens.ts';
 import { NodeTrackerAnswer } from './node-entries.ts';
 import type { CitizenProof } from './proof.ts';
 import { compareRows, TrackerRow } from './rows.ts';
@@ -74,6 +75,8 @@ export function decodeCursor(text: string | undefined): Record<string, number> {
 export interface FederatedTrackerContext {
   readonly directory: DirectorySource;
   readonly clock: () => Date;
+  /** A fresh tracker proof of the citizen for one node (`mintTrackerProof`): what that node is sent, instead of the citizen's token. */
+  readonly proofFor: (division: string) => Promise<string>;
   /** Each node gets this long to answer (default 5 s). */
   readonly timeoutMs?: number;
 }
@@ -81,12 +84,13 @@ export interface FederatedTrackerContext {
 type NodeResult = { readonly entry: DirectoryEntry; readonly status: TrackerSource['status']; readonly code: string | null; readonly answer?: NodeTrackerAnswer };
 
 /**
- * The hub's federated query: every approved node of the directory is asked in parallel, with the
- * citizen's own token (each node checks it and computes its own subject hash); each answer must be
- * signed by that node's directory key and bound to this request; the rows are merged newest first.
- * Nothing is stored at the hub.
+ * The hub's federated query for the citizen the hub verified: every approved node of the directory
+ * is asked in parallel, each with a proof minted for that node alone (never the citizen's own
+ * token, which would let any node act as the citizen elsewhere); each node checks its proof and
+ * computes its own subject hash; each answer must be signed by that node's directory key and bound
+ * to this request; the rows are merged newest first. Nothing is stored at the hub.
  */
-export async function federatedTracker(ctx: FederatedTrackerContext, token: string, proof: CitizenProof, query: TrackerQuery): Promise<TrackerAnswer> {
+export async function federatedTracker(ctx: FederatedTrackerContext, citizen: CitizenProof, query: TrackerQuery): Promise<TrackerAnswer> {
   const view = await ctx.directory.current();
   const cursor = decodeCursor(query.cursor);
   const nodes = [...view.snapshot.nodes].sort((a, b) => (a.division < b.division ? -1 : 1));
@@ -94,8 +98,8 @@ export async function federatedTracker(ctx: FederatedTrackerContext, token: stri
     nodes.map(async (entry): Promise<NodeResult> => {
       const before = cursor[entry.division];
       // A node with nothing older on an earlier page is not asked again.
-      if (before === 0) return { entry, status: 'ok', code: null, answer: { node: entry.division, nonce: null, proof: proof.tokenHash, entries: [], next: null } };
-      return askNode(ctx, entry, token, proof, query.limit, before);
+      if (before === 0) return { entry, status: 'ok', code: null, answer: { node: entry.division, nonce: null, proof: citizen.tokenHash, entries: [], next: null } };
+      return askNode(ctx, entry, query.limit, before);
     }),
   );
   // A k-way merge keeps each node's rows in its own order, so every node's cursor stays a prefix.
@@ -132,7 +136,8 @@ export async function federatedTracker(ctx: FederatedTrackerContext, token: stri
   };
 }
 
-async function askNode(ctx: FederatedTrackerContext, entry: DirectoryEntry, token: string, proof: CitizenProof, limit: number, before: number | undefined): Promise<NodeResult> {
+async function askNode(ctx: FederatedTrackerContext, entry: DirectoryEntry, limit: number, before: number | undefined): Promise<NodeResult> {
+  const proof = await ctx.proofFor(entry.division);
   const nonce = randomBytes(18).toString('base64url');
   const url = new URL(NODE_TRACKER_PATH, entry.endpoint);
   url.searchParams.set('limit', String(limit));
@@ -140,7 +145,7 @@ async function askNode(ctx: FederatedTrackerContext, entry: DirectoryEntry, toke
   if (before !== undefined) url.searchParams.set('before', String(before));
   let response: PeerAnswer;
   try {
-    response = await peerCall(url.toString(), { method: 'GET', headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, timeoutMs: ctx.timeoutMs ?? 5000 });
+    response = await peerCall(url.toString(), { method: 'GET', headers: { authorization: `Bearer ${proof}`, accept: 'application/json' }, timeoutMs: ctx.timeoutMs ?? 5000 });
   } catch {
     return { entry, status: 'unavailable', code: 'PEER_UNREACHABLE' };
   }
@@ -155,8 +160,8 @@ async function askNode(ctx: FederatedTrackerContext, entry: DirectoryEntry, toke
   }
   if (response.status !== 200) return { entry, status: 'refused', code: codeOf(response.body) };
   const parsed = NodeTrackerAnswer.safeParse(parseJson(response.body));
-  // Bound to this request and this citizen: the node, our nonce, the token's hash, only its own rows.
-  if (!parsed.success || parsed.data.node !== entry.division || parsed.data.nonce !== nonce || parsed.data.proof !== proof.tokenHash || parsed.data.entries.some((row) => row.node !== entry.division)) {
+  // Bound to this request and this citizen: the node, our nonce, the hash of its proof, only its own rows.
+  if (!parsed.success || parsed.data.node !== entry.division || parsed.data.nonce !== nonce || parsed.data.proof !== tokenHash(proof) || parsed.data.entries.some((row) => row.node !== entry.division)) {
     return { entry, status: 'invalid', code: 'PEER_RESPONSE_INVALID' };
   }
   return { entry, status: 'ok', code: null, answer: parsed.data };

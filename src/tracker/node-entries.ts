@@ -12,7 +12,7 @@ export const NodeTrackerAnswer = z.object({
   node: z.string().regex(/^\d{6}$/),
   /** The caller's nonce, echoed: the answer is for this request, not a replay of an older one. */
   nonce: z.string().nullable(),
-  /** SHA-256 (base64url) of the access token the request carried: the answer is for this citizen's proof. */
+  /** SHA-256 (base64url) of the token the request carried (the hub's tracker proof, or the citizen's token): the answer is for that proof. */
   proof: z.string(),
   entries: z.array(TrackerRow),
   /** The `before` of the next page (older entries), null on the last. */

@@ -1,92 +1,101 @@
-import { createHash } from 'node:crypto';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { TongbanError } from '../errors/index.ts';
+import { accessTokenAudiences, ACCESS_TOKEN_TYP, CLOCK_TOLERANCE_SECONDS, nodeAudience, tokenHash, verifyHubToken, type HubTokenVerifier } from '../identity/hub-tokens.ts';
 import { validateResidentId } from '../standards/index.ts';
 
-/** The audience of every hub-issued access token (the contract's default resource indicator). */
-export const FEDERATION_AUDIENCE = 'urn:tongban:federation';
-/** RFC 9068: a JWT access token says so in its header; an ID token (or any other JWT) is no proof. */
-export const ACCESS_TOKEN_TYP = 'at+jwt';
-/** The hub signs its OIDC tokens with Ed25519 (identity contract). */
-export const ACCESS_TOKEN_ALGORITHMS = ['EdDSA'];
-/** Clock skew tolerated between the hub and a node when checking exp/nbf/iat. */
-export const CLOCK_TOLERANCE_SECONDS = 30;
+/** The header `typ` of the hub's per-node tracker proof: no access token, no ID token is one. */
+export const TRACKER_PROOF_TYP = 'tongban-tracker-proof+jwt';
+/** A tracker proof lives this long at most (the node refuses a longer one). */
+export const TRACKER_PROOF_TTL_SECONDS = 60;
+/** The `purpose` claim of a tracker proof: it opens `GET /v1/tracker/entries`, nothing else. */
+export const TRACKER_PURPOSE = 'tracker';
+/** The replay cache's key for tracker proofs (their `jti`s). */
+const REPLAY_KEY = 'tracker-proof';
 
-/** A citizen, as a valid hub access token proves them: never what a request body says. */
+/** A citizen, as a verified hub token proves them: never what a request says. */
 export interface CitizenProof {
   /** The hub's `sub`. */
   readonly subject: string;
   /** The resident ID number (GB 11643, normalised) from `tongban_id_number`. */
   readonly idNumber: string;
-  /** SHA-256 of the token (base64url): binds a node's signed answer to the proof it was asked with. */
+  /** SHA-256 of the token (base64url): binds a node's signed answer to the token it was asked with. */
   readonly tokenHash: string;
   /** Expiry of the token (seconds since the epoch). */
   readonly expiresAt: number;
 }
 
-export interface ProofOptions {
-  /** Resolves the hub's verification key for a token header: the hub JWKS in production, a test key in unit tests. */
-  readonly keys: JWTVerifyGetKey;
+/** The citizen the verified claims name: TRACKER_CITIZEN_ONLY (403) for staff, UNAUTHORIZED without a valid ID number. */
+function citizenOf(claims: JWTPayload, token: string): CitizenProof {
+  if (claims.tongban_kind !== 'citizen') throw new TongbanError('TRACKER_CITIZEN_ONLY', 'Only a citizen signed in at the hub can read their data tracker.');
+  const id = typeof claims.tongban_id_number === 'string' ? validateResidentId(claims.tongban_id_number) : undefined;
+  if (!id?.valid) throw new TongbanError('UNAUTHORIZED', 'The token carries no valid resident ID number.');
+  return { subject: claims.sub!, idNumber: id.value, tokenHash: tokenHash(token), expiresAt: claims.exp! };
+}
+
+/**
+ * The citizen's own hub access token at `self` (the hub's `GET /v1/tracker`, or a node asked
+ * directly): typ at+jwt, audience the federation (the CLI's token) or `self`'s node audience.
+ */
+export async function verifyCitizenToken(token: string | undefined, verifier: HubTokenVerifier, self: string): Promise<CitizenProof> {
+  const claims = await verifyHubToken(token, verifier, { typ: ACCESS_TOKEN_TYP, audiences: accessTokenAudiences(self) });
+  return citizenOf(claims, token!);
+}
+
+/**
+ * Who may read `self`'s `GET /v1/tracker/entries`: a tracker proof the hub minted for this node
+ * (typ tongban-tracker-proof+jwt, aud `urn:tongban:node:<self>`, purpose tracker, at most 60 s,
+ * its `jti` never seen here before — `remember` answers false for a replay), or the citizen's own
+ * access token for this node or the federation. Any other token is UNAUTHORIZED.
+ */
+export async function verifyTrackerCaller(
+  token: string | undefined,
+  verifier: HubTokenVerifier,
+  self: string,
+  remember: (key: string, jti: string, expiresAt: number) => Promise<boolean>,
+): Promise<CitizenProof> {
+  let typ: unknown;
+  try {
+    typ = token ? decodeProtectedHeader(token).typ : undefined;
+  } catch {
+    throw new TongbanError('UNAUTHORIZED', "This call needs the hub's tracker proof or the citizen's hub access token.");
+  }
+  if (typ !== TRACKER_PROOF_TYP) return verifyCitizenToken(token, verifier, self);
+  const claims = await verifyHubToken(token, verifier, { typ: TRACKER_PROOF_TYP, audiences: [nodeAudience(self)], requiredClaims: ['jti', 'purpose'], what: 'tracker proof' });
+  if (claims.purpose !== TRACKER_PURPOSE || typeof claims.jti !== 'string' || claims.exp! - claims.iat! > TRACKER_PROOF_TTL_SECONDS) {
+    throw new TongbanError('UNAUTHORIZED', `The tracker proof is not one the hub mints (purpose ${TRACKER_PURPOSE}, at most ${TRACKER_PROOF_TTL_SECONDS} s).`);
+  }
+  const citizen = citizenOf(claims, token!);
+  // Used once: a proof seen again within its lifetime is a replay.
+  if (!(await remember(REPLAY_KEY, claims.jti, claims.exp! + CLOCK_TOLERANCE_SECONDS))) {
+    throw new TongbanError('UNAUTHORIZED', 'This tracker proof was used already.');
+  }
+  return citizen;
+}
+
+/** The hub's OIDC signing key (the one its JWKS publishes) and its issuer. */
+export interface TrackerProofSigner {
+  readonly key: CryptoKey | KeyObject;
+  readonly kid: string;
   /** `<hubUrl>/oidc`. */
   readonly issuer: string;
   readonly clock: () => Date;
 }
 
-/** The issuer and JWKS location of the hub at `hubUrl` (identity contract). */
-export function hubOidc(hubUrl: string): { issuer: string; jwks: URL } {
-  const base = hubUrl.replace(/\/+$/, '');
-  return { issuer: `${base}/oidc`, jwks: new URL(`${base}/oidc/jwks`) };
-}
-
-/** The hub's JWKS, fetched and cached by jose (refetched when a token names a kid it does not know). */
-export function remoteHubKeys(hubUrl: () => string): JWTVerifyGetKey {
-  let resolver: JWTVerifyGetKey | undefined;
-  let forUrl: string | undefined;
-  return (header, token) => {
-    const url = hubUrl();
-    if (!resolver || forUrl !== url) {
-      resolver = createRemoteJWKSet(hubOidc(url).jwks, { timeoutDuration: 5000, cooldownDuration: 30_000 });
-      forUrl = url;
-    }
-    return resolver(header, token);
-  };
-}
-
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
-}
-
 /**
- * Verifies a citizen's proof of sign-in offline: a JWT access token issued by the hub for the
- * federation (signature by a key of the hub's JWKS, `iss`, `aud`, `typ` at+jwt, not expired), of a
- * citizen (`tongban_kind` 'citizen') with a valid resident ID number. UNAUTHORIZED (401) for any
- * token that does not verify; TRACKER_CITIZEN_ONLY (403) for a valid token of someone else (staff).
+ * A tracker proof for one node: the hub vouches, for `TRACKER_PROOF_TTL_SECONDS`, that the citizen
+ * asks that node — and that node only — for their tracker entries, once. The citizen's own token
+ * never leaves the hub.
  */
-export async function verifyCitizenProof(token: string | undefined, options: ProofOptions): Promise<CitizenProof> {
-  if (!token) throw new TongbanError('UNAUTHORIZED', "This call needs the citizen's hub access token (Authorization: Bearer …).");
-  let payload;
-  try {
-    ({ payload } = await jwtVerify(token, options.keys, {
-      issuer: options.issuer,
-      audience: FEDERATION_AUDIENCE,
-      typ: ACCESS_TOKEN_TYP,
-      algorithms: ACCESS_TOKEN_ALGORITHMS,
-      requiredClaims: ['exp', 'sub'],
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      currentDate: options.clock(),
-    }));
-  } catch (error) {
-    // The JWKS could not be fetched: the hub is unreachable, not the caller's fault.
-    if (error instanceof joseErrors.JWKSTimeout || (error instanceof Error && /fetch failed|ECONNREFUSED/.test(error.message))) {
-      throw new TongbanError('HUB_UNREACHABLE', "The hub's signing keys could not be fetched to check the access token; retry later.", { cause: error });
-    }
-    const expired = error instanceof joseErrors.JWTExpired;
-    throw new TongbanError('UNAUTHORIZED', expired ? 'The access token has expired; sign in again.' : 'The access token is not a valid hub access token for the federation.', { cause: error });
-  }
-  if (payload.tongban_kind !== 'citizen') {
-    throw new TongbanError('TRACKER_CITIZEN_ONLY', 'Only a citizen signed in at the hub can read their data tracker.');
-  }
-  const id = typeof payload.tongban_id_number === 'string' ? validateResidentId(payload.tongban_id_number) : undefined;
-  if (!id?.valid) throw new TongbanError('UNAUTHORIZED', 'The access token carries no valid resident ID number.');
-  return { subject: payload.sub!, idNumber: id.value, tokenHash: tokenHash(token), expiresAt: payload.exp! };
+export function mintTrackerProof(signer: TrackerProofSigner, citizen: CitizenProof, division: string): Promise<string> {
+  const iat = Math.floor(signer.clock().getTime() / 1000);
+  return new SignJWT({ tongban_kind: 'citizen', tongban_id_number: citizen.idNumber, purpose: TRACKER_PURPOSE })
+    .setProtectedHeader({ alg: 'EdDSA', typ: TRACKER_PROOF_TYP, kid: signer.kid })
+    .setIssuer(signer.issuer)
+    .setAudience(nodeAudience(division))
+    .setSubject(citizen.subject)
+    .setJti(randomUUID())
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + TRACKER_PROOF_TTL_SECONDS)
+    .sign(signer.key);
 }

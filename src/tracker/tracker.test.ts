@@ -1,8 +1,9 @@
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWTVerifyGetKey } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { chainEntries, subjectHash } from '../audit/index.ts';
 import { isTongbanError } from '../errors/index.ts';
-import { citizenSubjectHash, compareRows, decodeCursor, encodeCursor, tokenHash, trackerRow, verifyCitizenProof } from './index.ts';
+import { tokenHash } from '../identity/hub-tokens.ts';
+import { citizenSubjectHash, compareRows, decodeCursor, encodeCursor, mintTrackerProof, TRACKER_PROOF_TTL_SECONDS, TRACKER_PROOF_TYP, trackerRow, verifyCitizenToken, verifyTrackerCaller } from './index.ts';
 
 const ISSUER = 'http://127.0.0.1:7700/oidc';
 const NOW = new Date('2025-06-01T08:00:00Z');
@@ -46,17 +47,27 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: string; statu
   throw new Error('not refused');
 }
 
+const SELF = '522732';
+
+/** A replay cache in memory (the node's is the store's nonce table). */
+function replayCache(): (key: string, jti: string) => Promise<boolean> {
+  const seen = new Set<string>();
+  return async (key, jti) => !seen.has(`${key} ${jti}`) && Boolean(seen.add(`${key} ${jti}`));
+}
+
 describe("the citizen's proof of sign-in", () => {
-  it('accepts a hub access token of a citizen and keeps the normalised ID number', async () => {
+  it('accepts a hub access token of a citizen for the federation or this node, and keeps the normalised ID number', async () => {
     const hub = await keyPair();
-    const jwt = await token(hub.privateKey);
-    const proof = await verifyCitizenProof(jwt, { keys: hub.keys, issuer: ISSUER, clock: () => NOW });
-    expect(proof).toMatchObject({ subject: 'p-citizen-1', idNumber: ID, tokenHash: tokenHash(jwt) });
+    const options = { keys: hub.keys, issuer: ISSUER, clock: () => NOW };
+    for (const audience of ['urn:tongban:federation', `urn:tongban:node:${SELF}`]) {
+      const jwt = await token(hub.privateKey, { audience });
+      expect(await verifyCitizenToken(jwt, options, SELF), audience).toMatchObject({ subject: 'p-citizen-1', idNumber: ID, tokenHash: tokenHash(jwt) });
+    }
   });
 
   it('hashes the subject exactly as an exchange about the same ID number is audited', async () => {
     const hub = await keyPair();
-    const proof = await verifyCitizenProof(await token(hub.privateKey), { keys: hub.keys, issuer: ISSUER, clock: () => NOW });
+    const proof = await verifyCitizenToken(await token(hub.privateKey), { keys: hub.keys, issuer: ISSUER, clock: () => NOW }, SELF);
     const key = new Uint8Array(32).fill(7);
     expect(citizenSubjectHash(key, proof)).toBe(subjectHash(key, 'idNumber', ID));
   });
@@ -71,6 +82,7 @@ describe("the citizen's proof of sign-in", () => {
       ['signed by another key', token(stranger.privateKey), 401, 'UNAUTHORIZED'],
       ['expired', token(hub.privateKey, { issuedAt: new Date(NOW.getTime() - 3600_000), expiresInSeconds: 600 }), 401, 'UNAUTHORIZED'],
       ['another audience (an ID token for a node client)', token(hub.privateKey, { audience: '522732' }), 401, 'UNAUTHORIZED'],
+      ["another node's audience (a token Anji received at sign-in)", token(hub.privateKey, { audience: 'urn:tongban:node:330523' }), 401, 'UNAUTHORIZED'],
       ['another issuer', token(hub.privateKey, { issuer: 'http://evil.example/oidc' }), 401, 'UNAUTHORIZED'],
       ['not typed as an access token', token(hub.privateKey, { typ: 'JWT' }), 401, 'UNAUTHORIZED'],
       ['a citizen without an ID number', token(hub.privateKey, { claims: { tongban_id_number: undefined } }), 401, 'UNAUTHORIZED'],
@@ -79,16 +91,60 @@ describe("the citizen's proof of sign-in", () => {
       ['a staff token that also names an ID number', token(hub.privateKey, { claims: { tongban_kind: 'staff' } }), 403, 'TRACKER_CITIZEN_ONLY'],
     ];
     for (const [what, jwt, status, code] of cases) {
-      expect(await refusal(verifyCitizenProof(await jwt, options)), what).toEqual({ status, code });
+      expect(await refusal(verifyCitizenToken(await jwt, options, SELF)), what).toEqual({ status, code });
+      expect(await refusal(verifyTrackerCaller(await jwt, options, SELF, replayCache())), what).toEqual({ status, code });
     }
     // The signature covers the claims: a citizen's token with another ID number swapped in fails.
     const [h, p, s] = (await token(hub.privateKey)).split('.');
     const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
     const swapped = Buffer.from(JSON.stringify({ ...payload, tongban_id_number: '110105194912310029' })).toString('base64url');
-    expect(await refusal(verifyCitizenProof(`${h}.${swapped}.${s}`, options))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    expect(await refusal(verifyCitizenToken(`${h}.${swapped}.${s}`, options, SELF))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
     // Unsigned (alg none) is never accepted.
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${p}.`;
-    expect(await refusal(verifyCitizenProof(none, options))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    expect(await refusal(verifyCitizenToken(none, options, SELF))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+  });
+});
+
+describe("the hub's tracker proof for one node", () => {
+  const citizen = { subject: 'p-citizen-1', idNumber: ID, tokenHash: 'h', expiresAt: 0 };
+
+  it('is taken once, at the node it names only, and is no access token anywhere', async () => {
+    const hub = await keyPair();
+    const options = { keys: hub.keys, issuer: ISSUER, clock: () => NOW };
+    const proof = await mintTrackerProof({ key: hub.privateKey, kid: 'hub-oidc-1', issuer: ISSUER, clock: () => NOW }, citizen, SELF);
+    const claims = decodeJwt(proof);
+    expect(decodeProtectedHeader(proof).typ).toBe(TRACKER_PROOF_TYP);
+    expect(claims).toMatchObject({ aud: `urn:tongban:node:${SELF}`, sub: 'p-citizen-1', tongban_id_number: ID, purpose: 'tracker' });
+    expect(claims.exp! - claims.iat!).toBeLessThanOrEqual(TRACKER_PROOF_TTL_SECONDS);
+    const remember = replayCache();
+    // At another node: its audience is not theirs.
+    expect(await refusal(verifyTrackerCaller(proof, options, '330523', remember))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    expect(await verifyTrackerCaller(proof, options, SELF, remember)).toMatchObject({ subject: 'p-citizen-1', idNumber: ID, tokenHash: tokenHash(proof) });
+    // Replayed at the same node.
+    expect(await refusal(verifyTrackerCaller(proof, options, SELF, remember))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    // Where an access token is asked (the hub's own tracker, any other route): another typ.
+    expect(await refusal(verifyCitizenToken(proof, options, SELF))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    // Expired after its 60 s (and the skew).
+    const later = { ...options, clock: () => new Date(NOW.getTime() + 120_000) };
+    const fresh = await mintTrackerProof({ key: hub.privateKey, kid: 'hub-oidc-1', issuer: ISSUER, clock: () => NOW }, citizen, SELF);
+    expect(await refusal(verifyTrackerCaller(fresh, later, SELF, replayCache()))).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+  });
+
+  it('refuses a proof signed by another key, living longer than 60 s, or for another purpose', async () => {
+    const hub = await keyPair();
+    const stranger = await keyPair();
+    const options = { keys: hub.keys, issuer: ISSUER, clock: () => NOW };
+    const proofLike = (key: CryptoKey, claims: Record<string, unknown>, ttl = 60) =>
+      token(key, { typ: TRACKER_PROOF_TYP, audience: `urn:tongban:node:${SELF}`, expiresInSeconds: ttl, claims: { purpose: 'tracker', jti: 'j-1', ...claims } });
+    expect(await verifyTrackerCaller(await proofLike(hub.privateKey, {}), options, SELF, replayCache())).toMatchObject({ idNumber: ID });
+    for (const [what, jwt] of [
+      ['another key', proofLike(stranger.privateKey, {})],
+      ['600 s', proofLike(hub.privateKey, {}, 600)],
+      ['another purpose', proofLike(hub.privateKey, { purpose: 'cases' })],
+      ['no jti', proofLike(hub.privateKey, { jti: undefined })],
+    ] as const) {
+      expect(await refusal(verifyTrackerCaller(await jwt, options, SELF, replayCache())), what).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    }
   });
 });
 

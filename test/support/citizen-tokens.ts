@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { generateKeyPair, importJWK, SignJWT, type CryptoKey } from 'jose';
 import { loadConfig } from '../../src/config/index.ts';
-import { oidcKeyFiles } from '../../src/identity/index.ts';
-import { hubOidc } from '../../src/tracker/index.ts';
+import { issuerOf, oidcKeyFiles } from '../../src/identity/index.ts';
 import type { TestFederation } from './federation.ts';
-import { signIn } from './identity.ts';
+import { cliClient, signIn } from './identity.ts';
 
 export interface CraftOptions {
   /** Sign with this key instead of the hub's OIDC key (a forgery). */
@@ -17,7 +16,11 @@ export interface CraftOptions {
 }
 
 export interface HubTokens {
-  /** Enrols a citizen at the hub (administrator API) and signs them in through `node`'s client: a real access token. */
+  /**
+   * Enrols a citizen at the hub (administrator API) and signs them in: a real access token. Through
+   * the CLI's client (loopback redirect) by default — a token for the federation, taken at every
+   * node and the hub —, or through `node`'s client: a token for that node only.
+   */
   signInCitizen(idNumber: string, options?: { node?: string; name?: string }): Promise<string>;
   /**
    * A token with any claims and header, signed with the hub's own OIDC key read from its key folder
@@ -34,7 +37,7 @@ export async function hubTokens(t: TestFederation): Promise<HubTokens> {
   const jwk = (JSON.parse(readFileSync(oidcKeyFiles(hubConfig).signing, 'utf8')) as { privateJwk: Record<string, string> }).privateJwk;
   const hubKey = (await importJWK(jwk, 'EdDSA')) as CryptoKey;
   const stranger = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-  const issuer = hubOidc(t.f.hub.endpoint).issuer;
+  const issuer = issuerOf(t.f.hub.endpoint);
   return {
     strangerKey: stranger.privateKey,
     async signInCitizen(idNumber, options = {}) {
@@ -45,8 +48,9 @@ export async function hubTokens(t: TestFederation): Promise<HubTokens> {
         body: JSON.stringify({ idNumber, name: options.name ?? '测试公民', password }),
       });
       if (enrolled.status !== 201 && enrolled.status !== 409) throw new Error(`enrolment: ${enrolled.status} ${await enrolled.text()}`);
-      const node = t.f.nodes.get(options.node ?? [...t.f.nodes.keys()][0]!)!;
-      const signedIn = await signIn(t.f.hub.endpoint, idNumber, password, { clientId: node.division, redirectUri: `${node.endpoint}/v1/auth/callback` });
+      const node = options.node === undefined ? undefined : t.f.nodes.get(options.node)!;
+      const client = node ? { clientId: node.division, redirectUri: `${node.endpoint}/v1/auth/callback` } : cliClient();
+      const signedIn = await signIn(t.f.hub.endpoint, idNumber, password, client);
       return signedIn.accessToken;
     },
     craft(claims, options = {}) {
@@ -66,22 +70,23 @@ export async function hubTokens(t: TestFederation): Promise<HubTokens> {
 /** How long a test keeps using one access token before signing in again (they are valid 10 minutes). */
 const RENEW_AFTER_MS = 5 * 60_000;
 
-/** A citizen enrolled at the hub and signed in there for real, as a person at a node's sign-in would. */
+/** A citizen enrolled at the hub and signed in there for real. */
 export interface SignedInCitizen {
   /** The hub's `sub` for them: the subject audit entries and sessions name. */
   readonly subject: string;
   readonly idNumber: string;
   readonly name: string;
   readonly password: string;
-  /** Their hub access token (a JWT for the federation); signed in again when it is 5 minutes old. */
+  /** Their hub access token; signed in again when it is 5 minutes old. */
   accessToken(): Promise<string>;
 }
 
 /**
  * Enrols a citizen at the hub (the administrator API; enrolled already is fine) and signs them in
- * through `node`'s client with the real authorization-code flow (test/support/identity.ts). A
- * citizen acts at any node with that one token. Renewal signs in again in the same browser: the
- * hub's session answers without the password.
+ * with the real authorization-code flow (test/support/identity.ts): through the CLI's client by
+ * default — the person's own token, for the federation, which a citizen uses at any node (as after
+ * `tongban login`) — or through `node`'s client (a token for that node only). Renewal signs in
+ * again in the same browser: the hub's session answers without the password.
  */
 export async function signedInCitizen(f: TestFederation['f'], person: { idNumber: string; name: string }, options: { node?: string; password?: string } = {}): Promise<SignedInCitizen> {
   const password = options.password ?? `pw-${person.idNumber}-secret`;
@@ -91,8 +96,8 @@ export async function signedInCitizen(f: TestFederation['f'], person: { idNumber
     body: JSON.stringify({ idNumber: person.idNumber, name: person.name, password }),
   });
   if (enrolled.status !== 201 && enrolled.status !== 409) throw new Error(`enrolment: ${enrolled.status} ${await enrolled.text()}`);
-  const node = f.nodes.get(options.node ?? [...f.nodes.keys()][0]!)!;
-  const through = { clientId: node.division, redirectUri: `${node.endpoint}/v1/auth/callback` };
+  const node = options.node === undefined ? undefined : f.nodes.get(options.node)!;
+  const through = node ? { clientId: node.division, redirectUri: `${node.endpoint}/v1/auth/callback` } : cliClient();
   let current = await signIn(f.hub.endpoint, person.idNumber, password, through);
   let at = Date.now();
   let renewing: Promise<void> | undefined;

@@ -57,13 +57,15 @@ export class SignInRefused extends Error {
 }
 
 export interface SignInOptions {
-  /** A node's division (its client_id at the hub). */
+  /** A node's division (its client_id at the hub: tokens for that node only), or `tongban-cli` (tokens for the federation). */
   readonly clientId: string;
-  /** That node's callback: `<node endpoint>/v1/auth/callback`. */
+  /** That node's callback: `<node endpoint>/v1/auth/callback`; for the CLI a loopback address (`cliClient`). */
   readonly redirectUri: string;
   /** Reuse a browser (its hub session): no password is asked while the session lasts. */
   readonly browser?: Browser;
   readonly scope?: string;
+  /** Extra parameters of the code exchange at the token endpoint (e.g. a `resource`). */
+  readonly tokenParameters?: Record<string, string>;
 }
 
 export interface SignedIn {
@@ -77,10 +79,20 @@ export interface SignedIn {
 }
 
 /**
- * Signs in at the hub's OpenID Connect provider the way a person does through a node: the node
+ * The CLI's client (`tongban-cli`) with a loopback redirect on `port` (RFC 8252 §7.3: any port):
+ * its access tokens are the person's own credential, for the federation — taken at every node and
+ * the hub. A node's client gets tokens for that node only.
+ */
+export function cliClient(port = 49152 + Math.floor(Math.random() * 16000)): { clientId: string; redirectUri: string } {
+  return { clientId: 'tongban-cli', redirectUri: `http://127.0.0.1:${port}/callback` };
+}
+
+/**
+ * Signs in at the hub's OpenID Connect provider the way a person does through a node (or the CLI): the node
  * (openid-client, public client with PKCE) builds the authorization URL, the browser follows
  * redirects and fills the hub's form, and the code is taken from the redirect to the node's
- * callback (the node itself is not called) and exchanged by the node client.
+ * callback (the node itself is not called) and exchanged by the node client. The access token is
+ * for that node only (`urn:tongban:node:<division>`); with `cliClient()` for the federation.
  */
 export async function signIn(hubUrl: string, login: string, password: string | undefined, options: SignInOptions): Promise<SignedIn> {
   const issuer = new URL(`${hubUrl.replace(/\/+$/, '')}/oidc`);
@@ -105,7 +117,7 @@ export async function signIn(hubUrl: string, login: string, password: string | u
     if (response.status >= 300 && response.status < 400 && location) {
       const next = new URL(location, url);
       if (next.toString().startsWith(options.redirectUri)) {
-        const tokens = await oidc.authorizationCodeGrant(config, next, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+        const tokens = await oidc.authorizationCodeGrant(config, next, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }, options.tokenParameters);
         return { accessToken: tokens.access_token, idToken: tokens.id_token!, claims: { ...tokens.claims() }, browser, passwordPrompts: prompts };
       }
       url = next;

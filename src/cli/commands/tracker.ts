@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { decodeJwt } from 'jose';
 import { TongbanError } from '../../errors/index.ts';
-import { hubOidc, MAX_TRACKER_PAGE, type TrackerAnswer, type TrackerRow } from '../../tracker/index.ts';
+import { issuerOf } from '../../identity/hub-tokens.ts';
+import { MAX_TRACKER_PAGE, type TrackerAnswer, type TrackerRow } from '../../tracker/index.ts';
 import { currentLogin, TokenFile, tokenFilePath } from '../login/index.ts';
 import { printJson, printLines, formatTable, Refusal } from '../output.ts';
 import { endpointOf, locateNode } from './locate.ts';
@@ -48,7 +49,7 @@ export function trackerCommand(program: Command): void {
       } catch {
         throw new TongbanError('UNAUTHORIZED', 'The token is not a hub access token (a JWT); sign in at the hub again.');
       }
-      if (issuer !== hubOidc(hub).issuer) throw new TongbanError('UNAUTHORIZED', `The token was issued by ${String(issuer)}, not by the hub at ${hub}: it is not sent there.`);
+      if (issuer !== issuerOf(hub)) throw new TongbanError('UNAUTHORIZED', `The token was issued by ${String(issuer)}, not by the hub at ${hub}: it is not sent there.`);
 
       const pages: TrackerAnswer[] = [];
       let cursor = options.cursor;

@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
 import { TongbanError } from '../../errors/index.ts';
-import { CLI_CLIENT_ID, FEDERATION_RESOURCE } from '../../identity/oidc-provider.ts';
-import { issuerOf, personFromClaims } from '../../identity/relying-party.ts';
+import { CLI_CLIENT_ID } from '../../identity/oidc-provider.ts';
+import { FEDERATION_AUDIENCE as FEDERATION_RESOURCE, issuerOf, personFromClaims } from '../../identity/hub-tokens.ts';
 import { Refusal } from '../output.ts';
 import { hubKey, type HubLogin, type SignedInPerson, type TokenFile } from './token-file.ts';
 

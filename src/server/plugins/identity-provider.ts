@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { subjectHash } from '../../audit/entry.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest } from '../../exchange/index.ts';
-import { checkStaffLogin, CitizenEnrolment, HubIdentity, loadOrCreateOidcKeys, newCitizen, newStaff, OIDC_MOUNT, PersonOut, personOut, StaffEnrolment, StaffLogin } from '../../identity/index.ts';
+import { checkStaffLogin, CitizenEnrolment, HubIdentity, newCitizen, newStaff, OIDC_MOUNT, PersonOut, personOut, StaffEnrolment, StaffLogin } from '../../identity/index.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute } from '../route.ts';
@@ -19,14 +19,14 @@ export function identityProviderPlugin(context: ServerContext): void {
   const { app, openapi, runtime } = context;
   if (runtime.config.node.role !== 'hub') return;
   // The OIDC keys exist from the first start of the hub on (created if missing), not from its first sign-in.
-  const keys = loadOrCreateOidcKeys(runtime.config);
-  keys.catch(() => {});
+  const keys = () => runtime.oidcKeys!();
+  keys().catch(() => {});
   const identity = new HubIdentity({
     store: runtime.store,
     audit: runtime.audit,
     auditKey: runtime.auditKey,
     clock: context.clock,
-    keys: () => keys,
+    keys,
     endpoint: context.endpoint,
     log: runtime.log,
   });
