@@ -8,7 +8,7 @@ import type { ConsentGrantInput, ConsentView } from '../src/identity/consent/ind
 import { hubTokens, type HubTokens } from './support/citizen-tokens.ts';
 import { grantConsent, hubCall, signedArtefact, signedInCitizen, until, type SignedInCitizen } from './support/consent.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
-import { signIn } from './support/identity.ts';
+import { cliClient, signIn } from './support/identity.ts';
 
 const SANDU_ANJI = 'AGR-522732-330523-001';
 const SANDU_CHANGZHOU = 'AGR-522732-320400-001';
@@ -262,8 +262,8 @@ export function consentContract(backend: Backend): void {
         const body = JSON.stringify({ login, name: '职员', password: 'consent-staff-password', roles: ['clerk', 'supervisor'] });
         const r = await fetch(url, { method: 'POST', headers: await signedRequestHeaders(t.key(division), url, body, new Date()), body });
         expect([201, 409]).toContain(r.status);
-        const node = t.f.nodes.get(division === HUB ? ANJI : division)!;
-        return (await signIn(t.f.hub.endpoint, login, 'consent-staff-password', { clientId: node.division, redirectUri: `${node.endpoint}/v1/auth/callback` })).accessToken;
+        // Their own client's token (the CLI's, for the federation): a node client's would not even be for the hub.
+        return (await signIn(t.f.hub.endpoint, login, 'consent-staff-password', cliClient())).accessToken;
       };
       for (const [token, code] of [
         [await enrolStaff(ANJI, `consent@${ANJI}`), 'STAFF_OF_ANOTHER_NODE'],

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { signJws, type SigningKey } from '../../src/crypto/index.ts';
 import { CONSENT_TYP, type ConsentClaims, type ConsentGrantInput, type ConsentView } from '../../src/identity/consent/index.ts';
 import type { TestFederation } from './federation.ts';
-import { Browser, signIn } from './identity.ts';
+import { Browser, cliClient, signIn } from './identity.ts';
 
 /** The password the consent tests enrol a citizen with (derived from the number: enrolling twice is harmless). */
 export const citizenPassword = (idNumber: string) => `consent-pw-${idNumber}`;
@@ -22,7 +22,7 @@ export interface SignedInCitizen {
   refresh(): Promise<{ token: string; passwordPrompts: number }>;
 }
 
-export async function signedInCitizen(t: TestFederation, who: { idNumber: string; name: string }, options: { node?: string } = {}): Promise<SignedInCitizen> {
+export async function signedInCitizen(t: TestFederation, who: { idNumber: string; name: string }): Promise<SignedInCitizen> {
   const hub = t.f.hub.endpoint;
   const enrolled = await fetch(new URL('/v1/identity/citizens', hub), {
     method: 'POST',
@@ -30,8 +30,8 @@ export async function signedInCitizen(t: TestFederation, who: { idNumber: string
     body: JSON.stringify({ idNumber: who.idNumber, name: who.name, password: citizenPassword(who.idNumber) }),
   });
   if (enrolled.status !== 201 && enrolled.status !== 409) throw new Error(`enrolment: ${enrolled.status} ${await enrolled.text()}`);
-  const node = t.f.nodes.get(options.node ?? '330523')!;
-  const client = { clientId: node.division, redirectUri: `${node.endpoint}/v1/auth/callback` };
+  // The person's own client (the CLI's): a token for the federation, taken at the hub and at every node.
+  const client = cliClient();
   const browser = new Browser();
   const first = await signIn(hub, who.idNumber, citizenPassword(who.idNumber), { ...client, browser });
   let current = { token: first.accessToken, at: Date.now() };
