@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
+import type { Person } from '../src/identity/index.ts';
 import { generateSigningKey, startTestFederation, type TestFederation } from './support/federation.ts';
 import { cliClient, signIn } from './support/identity.ts';
 
 /**
  * Every endpoint against every kind of caller. Each route is public, or needs one credential:
- * the operator token, the hub administrator's token, a person (a machine client's token — clerk,
- * applicant —, a session cookie of the node, a hub access token), or a request signed by an
- * approved node. Anything else is refused with 401/403 — never a 2xx.
+ * the operator token, the hub administrator's token, a person (a machine client's token — one
+ * staff role, never a citizen —, a session cookie of the node, a hub access token), or a request
+ * signed by an approved node. Anything else is refused with 401/403 — never a 2xx.
  */
 type Caller =
   | 'anonymous'
@@ -16,7 +17,7 @@ type Caller =
   | 'operator'
   | 'admin'
   | 'clerk'
-  | 'applicant'
+  | 'citizen-session'
   | 'foreign-clerk'
   | 'staff-session'
   | 'citizen-token'
@@ -26,14 +27,14 @@ type Caller =
   | 'hub-signature';
 type Need = 'public' | 'operator' | 'admin' | 'person' | 'node-signature' | 'hub-signature' | 'citizen';
 
-const CALLERS: Caller[] = ['anonymous', 'random-bearer', 'latin1-bearer', 'operator', 'admin', 'clerk', 'applicant', 'foreign-clerk', 'staff-session', 'citizen-token', 'foreign-staff-token', 'unknown-node-signature', 'node-signature', 'hub-signature'];
+const CALLERS: Caller[] = ['anonymous', 'random-bearer', 'latin1-bearer', 'operator', 'admin', 'clerk', 'foreign-clerk', 'staff-session', 'citizen-session', 'citizen-token', 'foreign-staff-token', 'unknown-node-signature', 'node-signature', 'hub-signature'];
 const ALLOWED: Record<Need, Caller[]> = {
   public: CALLERS,
   operator: ['operator'],
   admin: ['admin'],
-  // Machine clients (clerk, applicant) and the session of Sandu; a citizen's hub token anywhere.
+  // A machine client of Sandu (clerk) and sessions of Sandu (staff, citizen); a citizen's hub token anywhere.
   // Staff of Anji (foreign-staff-token) are nobody at Sandu: 403 STAFF_OF_ANOTHER_NODE.
-  person: ['clerk', 'applicant', 'staff-session', 'citizen-token'],
+  person: ['clerk', 'staff-session', 'citizen-session', 'citizen-token'],
   // The hub signs as a node too (its checkpoints' witness, its relay): any approved signer.
   'node-signature': ['node-signature', 'hub-signature'],
   'hub-signature': ['hub-signature'],
@@ -137,7 +138,7 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/cases/{id}/actions/{action}': 404,
   'POST /v1/cases/{id}/evidence': 400,
   // Applicants never read threads: refused before the case is looked up (nothing is revealed).
-  'GET /v1/cases/{id}/thread': { clerk: 404, 'staff-session': 404, applicant: 403, 'citizen-token': 403 },
+  'GET /v1/cases/{id}/thread': { clerk: 404, 'staff-session': 404, 'citizen-session': 403, 'citizen-token': 403 },
   'POST /v1/cases/{id}/thread': 400,
   // the citizen's data tracker (a hub access token of a citizen)
   'GET /v1/tracker/entries': 200,
@@ -163,11 +164,11 @@ function need(method: string, path: string): Need {
 
 let t: TestFederation;
 const tokens: Record<string, string> = {};
+let citizenSubject = '';
 
 beforeAll(async () => {
   t = await startTestFederation('sqlite', { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
   tokens.clerk = (await t.operator('522732', '/v1/operator/accounts', { id: 'matrix-clerk', role: 'clerk', name: 'm' })).json.token;
-  tokens.applicant = (await t.operator('522732', '/v1/operator/accounts', { id: 'matrix-applicant', role: 'applicant', name: 'm', idNumber: '11010519491231002X' })).json.token;
   tokens['foreign-clerk'] = (await t.operator('330523', '/v1/operator/accounts', { id: 'matrix-foreign', role: 'clerk', name: 'm' })).json.token;
   // People at the hub: a citizen (acts anywhere) and a staff member of Anji (nobody at Sandu).
   const hub = t.f.hub.endpoint;
@@ -177,13 +178,19 @@ beforeAll(async () => {
   const staff = JSON.stringify({ login: 'matrix@330523', name: 'm', password: 'matrix-staff-password', roles: ['clerk'] });
   await fetch(staffUrl, { method: 'POST', headers: await signedRequestHeaders(t.key('330523'), staffUrl, staff, new Date()), body: staff });
   // Their own credentials (the CLI's client, audience the federation): taken at every node and the hub.
-  tokens['citizen-token'] = (await signIn(hub, citizen.idNumber, citizen.password, cliClient())).accessToken;
+  const signedIn = await signIn(hub, citizen.idNumber, citizen.password, cliClient());
+  tokens['citizen-token'] = signedIn.accessToken;
+  citizenSubject = String(signedIn.claims.sub);
   tokens['foreign-staff-token'] = (await signIn(hub, 'matrix@330523', 'matrix-staff-password', cliClient())).accessToken;
 }, 300_000);
 
-/** A session of Sandu's clerk (the cookie, made for each request: sign-out ends the one it is sent). */
-async function staffCookie(): Promise<string> {
-  const { id } = await t.f.nodes.get('522732')!.runtime!.identity.sessions.create({ subject: 'p-matrix-clerk', kind: 'staff', name: 'm', node: '522732', roles: ['clerk'], via: 'session' });
+/** A session of Sandu (the cookie, made for each request: sign-out ends the one it is sent): its clerk, or the citizen signed in above. */
+async function sessionCookie(caller: 'staff-session' | 'citizen-session'): Promise<string> {
+  const person: Person =
+    caller === 'staff-session'
+      ? { subject: 'p-matrix-clerk', kind: 'staff', name: 'm', node: '522732', roles: ['clerk'], via: 'session' }
+      : { subject: citizenSubject, kind: 'citizen', name: 'm', idNumber: '11010519491231002X', roles: [], via: 'session' };
+  const { id } = await t.f.nodes.get('522732')!.runtime!.identity.sessions.create(person);
   return `tongban_session=${id}`;
 }
 afterAll(async () => {
@@ -215,7 +222,7 @@ describe('authorization matrix', () => {
                         : tokens[caller];
             if (bearer && caller !== 'unknown-node-signature') headers.authorization = `Bearer ${bearer}`;
             // A browser of the node's own pages: the cookie, and the CSRF header on changes.
-            if (caller === 'staff-session') headers = { ...headers, cookie: await staffCookie(), 'x-tongban-csrf': '1' };
+            if (caller === 'staff-session' || caller === 'citizen-session') headers = { ...headers, cookie: await sessionCookie(caller), 'x-tongban-csrf': '1' };
             if (caller === 'unknown-node-signature' && body) headers = await signedRequestHeaders(strangerKey, url, body, new Date());
             // A valid signature of an approved node (Qingpu: the hub matrix suspends Anji on the way).
             if (caller === 'node-signature' && body) headers = await signedRequestHeaders(t.key('310118'), url, body, new Date());
@@ -223,7 +230,7 @@ describe('authorization matrix', () => {
             const response = await fetch(url, { method, headers, redirect: 'manual', ...(body ? { body } : {}) });
             // Do not leave event streams open.
             if (response.headers.get('content-type')?.startsWith('text/event-stream')) await response.body?.cancel();
-            // Accounts belong to one node: Sandu's clerk and applicant, nobody at the hub.
+            // Machine clients and sessions belong to one node: Sandu's clerk and sessions are nobody at the hub.
             // A citizen's hub token is taken anywhere (the hub serves cases too); who-am-I answers staff of another node.
             const allowed =
               (ALLOWED[required].includes(caller) && !(required === 'person' && division !== '522732' && caller !== 'citizen-token')) ||

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sampleSubjects } from '../src/demo/registries.ts';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
+import { signedInCitizen, type SignedInCitizen } from './support/citizen-tokens.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
 const SANDU_ANJI_ID = 'AGR-522732-330523-001';
@@ -10,19 +11,24 @@ const SANDU_ANJI_ID = 'AGR-522732-330523-001';
 export function casesContract(backend: Backend): void {
   let t: TestFederation;
   const tokens = new Map<string, string>();
+  /** Citizens signed in at the hub (real access tokens): `citizen-a` is sanduPerson, `citizen-b` otherPerson; each acts at any node. */
+  const citizens = new Map<string, SignedInCitizen>();
   let sanduPerson: { idNumber: string; name: string };
   let otherPerson: { idNumber: string; name: string };
 
-  const account = async (node: string, id: string, role: string, idNumber?: string) => {
-    const r = await t.operator(node, '/v1/operator/accounts', { id, role, name: id, ...(idNumber ? { idNumber } : {}) });
+  /** Staff at the terminal: machine clients of one node, one staff role each. */
+  const account = async (node: string, id: string, role: string) => {
+    const r = await t.operator(node, '/v1/operator/accounts', { id, role, name: id });
     expect(r.status).toBe(201);
     tokens.set(`${node}/${id}`, r.json.token);
   };
+  const tokenOf = async (node: string, who: string) => (citizens.has(who) ? citizens.get(who)!.accessToken() : (tokens.get(`${node}/${who}`) ?? 'none'));
+  const citizen = (who: string) => citizens.get(who)!;
   const api = async (node: string, who: string, method: 'GET' | 'POST', path: string, body?: unknown) => {
     const endpoint = t.f.nodes.get(node)!.endpoint;
     const response = await fetch(new URL(path, endpoint), {
       method,
-      headers: { authorization: `Bearer ${tokens.get(`${node}/${who}`) ?? 'none'}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${await tokenOf(node, who)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: response.status, json: (await response.json()) as any };
@@ -59,18 +65,17 @@ export function casesContract(backend: Backend): void {
       await account(node, 'approver', 'approver');
       await account(node, 'supervisor', 'supervisor');
     }
-    await account('522732', 'applicant-a', 'applicant', sanduPerson.idNumber);
-    await account('522732', 'applicant-b', 'applicant', otherPerson.idNumber);
-    // A Sandu citizen applying at Anji (preview tests).
-    await account('330523', 'applicant-p', 'applicant', sanduPerson.idNumber);
-    await account('330523', 'applicant-q', 'applicant', otherPerson.idNumber);
+    // Applicants are citizens signed in at the hub with their own token (the CLI's client, for the
+    // federation): the same token acts at Sandu and at Anji (the preview tests have the Sandu citizen apply at Anji).
+    citizens.set('citizen-a', await signedInCitizen(t.f, sanduPerson));
+    citizens.set('citizen-b', await signedInCitizen(t.f, otherPerson));
   }, 300_000);
   afterAll(async () => {
     await t?.stop();
   });
 
   it('online (全程网办): a Sandu applicant applies online at home for an Anji item; Anji fetches the household data from Sandu instead of papers and decides', async () => {
-    const applied = await api('522732', 'applicant-a', 'POST', '/v1/cases', {
+    const applied = await api('522732', 'citizen-a', 'POST', '/v1/cases', {
       itemCode: 'N034',
       mode: 'online',
       competentNodes: ['330523'],
@@ -112,7 +117,7 @@ export function casesContract(backend: Backend): void {
   });
 
   it('proxy (异地代收代办): Sandu accepts for Anji, ships the papers; Anji cannot review before receipt, confirms it, decides', async () => {
-    const applied = await api('522732', 'applicant-a', 'POST', '/v1/cases', {
+    const applied = await api('522732', 'citizen-a', 'POST', '/v1/cases', {
       itemCode: 'N010',
       mode: 'proxy',
       competentNodes: ['330523'],
@@ -122,7 +127,7 @@ export function casesContract(backend: Backend): void {
     const id = applied.json.case.id;
     // Notice to complete, once only.
     expect((await act('522732', 'clerk', id, 'request-materials', { reason: '缺少参保缴费凭证', requestedMaterials: ['参保缴费凭证'] })).json.case.state).toBe('pending_materials');
-    await act('522732', 'applicant-a', id, 'complete-materials');
+    await act('522732', 'citizen-a', id, 'complete-materials');
     expect((await act('522732', 'clerk', id, 'request-materials', { reason: 'again', requestedMaterials: ['x'] })).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
     await act('522732', 'clerk', id, 'precheck', checkAll(applied.json.case.materials));
     await act('522732', 'clerk', id, 'accept');
@@ -140,7 +145,7 @@ export function casesContract(backend: Backend): void {
     expect(back.case.shipments[0]).toMatchObject({ status: 'received', receivedAt: expect.any(String) });
     await act('522732', 'clerk', id, 'deliver', { method: 'counter' });
     // The applicant sees their own case, delivered.
-    const mine = await api('522732', 'applicant-a', 'GET', `/v1/cases/${id}`);
+    const mine = await api('522732', 'citizen-a', 'GET', `/v1/cases/${id}`);
     expect(mine.json.case.state).toBe('delivered');
   });
 
@@ -218,7 +223,7 @@ export function casesContract(backend: Backend): void {
   }
 
   it('access: a clerk of a third node cannot read the case; an applicant cannot read another applicant’s', async () => {
-    const id = await acceptedCase('522732', 'applicant-a', 'N034', 'online', ['330523']);
+    const id = await acceptedCase('522732', 'citizen-a', 'N034', 'online', ['330523']);
     await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
     // Changzhou takes no part: it never receives the case, and its staff cannot use Sandu's API.
     expect((await api('320400', 'clerk', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
@@ -227,19 +232,26 @@ export function casesContract(backend: Backend): void {
     const viaSandu = await fetch(new URL(`/v1/cases/${id}`, t.f.nodes.get('522732')!.endpoint), { headers: { authorization: `Bearer ${foreignToken}` } });
     expect(viaSandu.status).toBe(401);
     // Applicant B sees neither A's case nor A's list; applicants cannot act for others.
-    expect((await api('522732', 'applicant-b', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
-    const listOfB = (await api('522732', 'applicant-b', 'GET', '/v1/cases')).json.cases;
+    expect((await api('522732', 'citizen-b', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
+    const listOfB = (await api('522732', 'citizen-b', 'GET', '/v1/cases')).json.cases;
     expect(listOfB.every((c: any) => c.case.applicant.idNumber === otherPerson.idNumber)).toBe(true);
     expect(listOfB.map((c: any) => c.case.id)).not.toContain(id);
-    expect((await api('522732', 'applicant-b', 'POST', `/v1/cases/${id}/actions/withdraw`, { reason: 'x' })).json.code).toBe('CASE_NOT_FOUND');
-    const forged = await api('522732', 'applicant-b', 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: 'x' } });
+    expect((await api('522732', 'citizen-b', 'POST', `/v1/cases/${id}/actions/withdraw`, { reason: 'x' })).json.code).toBe('CASE_NOT_FOUND');
+    const forged = await api('522732', 'citizen-b', 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber: sanduPerson.idNumber, name: 'x' } });
     expect(forged.json.code).toBe('CASE_FORBIDDEN');
     // A's own list holds A's cases only.
-    const own = await api('522732', 'applicant-a', 'GET', '/v1/cases');
+    const own = await api('522732', 'citizen-a', 'GET', '/v1/cases');
     expect(own.json.cases.length).toBeGreaterThan(0);
     expect(own.json.cases.every((c: any) => c.case.applicant.idNumber === sanduPerson.idNumber)).toBe(true);
     // Without a token: 401.
     expect((await fetch(new URL('/v1/cases', t.f.nodes.get('522732')!.endpoint))).status).toBe(401);
+    // The citizen's one sign-in at the hub is taken at another node as well: A reads their case at Anji, B does not.
+    expect((await api('330523', 'citizen-a', 'GET', `/v1/cases/${id}`)).status).toBe(200);
+    expect((await api('330523', 'citizen-b', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
+    // Machine clients act in cases with clerk, approver or supervisor only; the other staff roles take no part.
+    await account('522732', 'data-admin', 'dataAdmin');
+    expect((await api('522732', 'data-admin', 'GET', '/v1/cases')).json.code).toBe('CASE_FORBIDDEN');
+    expect((await api('522732', 'data-admin', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_FORBIDDEN');
   });
 
   it('consultation: a signed thread between the two nodes, escalated to a supervisor, kept in both audit logs', async () => {
@@ -271,8 +283,8 @@ export function casesContract(backend: Backend): void {
     expect(sanduAudit.some((e) => e.kind === 'case.escalate-thread' && e.caseId === id)).toBe(true);
     expect(sanduAudit.some((e) => e.kind === 'case.message' && e.outcome === 'received' && e.caseId === id)).toBe(true);
     // Applicants neither write nor read staff threads, not even on their own case.
-    expect((await api('522732', 'applicant-a', 'POST', `/v1/cases/${id}/thread`, { text: 'hi' })).json.code).toBe('CASE_FORBIDDEN');
-    const read = await api('522732', 'applicant-a', 'GET', `/v1/cases/${id}/thread`);
+    expect((await api('522732', 'citizen-a', 'POST', `/v1/cases/${id}/thread`, { text: 'hi' })).json.code).toBe('CASE_FORBIDDEN');
+    const read = await api('522732', 'citizen-a', 'GET', `/v1/cases/${id}/thread`);
     expect([read.status, read.json.code]).toEqual([403, 'CASE_FORBIDDEN']);
   });
 
@@ -362,8 +374,8 @@ export function casesContract(backend: Backend): void {
     for (const forged of [concluded(`C-330523-${id.slice(9)}`, '330523', '522732'), concluded(`C-522732-${id.slice(9)}F`, '522732', '330523')]) {
       const r = await inbox('330523', '522732', 'case.snapshot', forged);
       expect([r.status, r.json.code]).toEqual([422, 'CASE_COPY_REJECTED']);
-      expect((await api('522732', 'applicant-a', 'GET', `/v1/cases/${forged.id}`)).json.code).toBe('CASE_NOT_FOUND');
-      expect((await api('522732', 'applicant-a', 'GET', '/v1/cases')).json.cases.map((c: any) => c.case.id)).not.toContain(forged.id);
+      expect((await api('522732', 'citizen-a', 'GET', `/v1/cases/${forged.id}`)).json.code).toBe('CASE_NOT_FOUND');
+      expect((await api('522732', 'citizen-a', 'GET', '/v1/cases')).json.cases.map((c: any) => c.case.id)).not.toContain(forged.id);
       expect(await refusedAt('522732', forged.id)).toEqual([expect.objectContaining({ requester: '330523', code: 'CASE_COPY_REJECTED' })]);
     }
     // A second hand-off of a case Anji already holds is refused as well.
@@ -477,8 +489,8 @@ export function casesContract(backend: Backend): void {
     expect(applied.total).toBeGreaterThan(0);
     expect(applied.cases.every((c: any) => c.case.state === 'applied')).toBe(true);
     // An applicant's total counts their own cases only.
-    const mine = (await api('522732', 'applicant-b', 'GET', '/v1/cases?limit=1')).json;
-    expect(mine.total).toBe((await api('522732', 'applicant-b', 'GET', '/v1/cases?limit=1000')).json.cases.length);
+    const mine = (await api('522732', 'citizen-b', 'GET', '/v1/cases?limit=1')).json;
+    expect(mine.total).toBe((await api('522732', 'citizen-b', 'GET', '/v1/cases?limit=1000')).json.cases.length);
     expect((await api('522732', 'clerk', 'GET', '/v1/cases?state=flying')).json.code).toBe('VALIDATION_FAILED');
   });
 
@@ -535,7 +547,7 @@ export function casesContract(backend: Backend): void {
   });
 
   it('a case step, a thread message and the evidence exchange name the signed-in principal; a body naming someone else changes nothing', async () => {
-    const id = await acceptedCase('522732', 'applicant-a', 'N034', 'online', ['330523']);
+    const id = await acceptedCase('522732', 'citizen-a', 'N034', 'online', ['330523']);
     await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
     // The step's body cannot carry an actor (strict schema): refused, nothing recorded.
     const named = await act('330523', 'approver', id, 'start-review', { actor: { node: '330523', id: 'supervisor', role: 'supervisor' } });
@@ -546,7 +558,7 @@ export function casesContract(backend: Backend): void {
     // The applicant's steps name their account, never their ID number.
     const applicantEntries = (await t.auditEntries('522732')).filter((e) => e.caseId === id && e.actor?.role === 'applicant');
     expect(applicantEntries.map((e) => e.kind)).toContain('case.apply');
-    expect(applicantEntries.every((e) => e.actor.subject === 'client:applicant-a')).toBe(true);
+    expect(applicantEntries.every((e) => e.actor.subject === citizen('citizen-a').subject)).toBe(true);
     expect(JSON.stringify(await t.auditEntries('522732'))).not.toContain(sanduPerson.idNumber);
 
     // A thread message is the signed-in author's: author, node and role a body gives are ignored.
@@ -576,20 +588,20 @@ export function casesContract(backend: Backend): void {
   });
 
   it('reads are audited: a case, a list (one entry per call), a thread; a refused read too', async () => {
-    const id = await acceptedCase('522732', 'applicant-a', 'N034', 'online', ['330523']);
+    const id = await acceptedCase('522732', 'citizen-a', 'N034', 'online', ['330523']);
     const read = await entriesDuring('522732', () => api('522732', 'clerk', 'GET', `/v1/cases/${id}`));
     expect(read).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'allowed', caseId: id, itemCode: 'N034', actor: { subject: 'client:clerk', node: '522732', role: 'clerk' }, subjectHash: expect.any(String) })]);
-    const mine = await entriesDuring('522732', () => api('522732', 'applicant-a', 'GET', `/v1/cases/${id}`));
-    expect(mine).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'allowed', actor: { subject: 'client:applicant-a', node: '522732', role: 'applicant' } })]);
+    const mine = await entriesDuring('522732', () => api('522732', 'citizen-a', 'GET', `/v1/cases/${id}`));
+    expect(mine).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'allowed', actor: { subject: citizen('citizen-a').subject, node: '522732', role: 'applicant' } })]);
     // The same citizen's entries carry the same keyed subject hash (what a data tracker looks for).
     expect(mine[0].subjectHash).toBe(read[0].subjectHash);
-    const probe = await entriesDuring('522732', () => api('522732', 'applicant-b', 'GET', `/v1/cases/${id}`));
-    expect(probe).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'refused', code: 'CASE_NOT_FOUND', caseId: id, actor: { subject: 'client:applicant-b', node: '522732', role: 'applicant' } })]);
+    const probe = await entriesDuring('522732', () => api('522732', 'citizen-b', 'GET', `/v1/cases/${id}`));
+    expect(probe).toEqual([expect.objectContaining({ kind: 'case.read', outcome: 'refused', code: 'CASE_NOT_FOUND', caseId: id, actor: { subject: citizen('citizen-b').subject, node: '522732', role: 'applicant' } })]);
     const listed = await entriesDuring('522732', () => api('522732', 'clerk', 'GET', '/v1/cases?limit=3'));
     expect(listed).toEqual([expect.objectContaining({ kind: 'case.list', outcome: 'allowed', actor: { subject: 'client:clerk', node: '522732', role: 'clerk' }, detail: expect.objectContaining({ shown: 3, limit: 3 }) })]);
     const thread = await entriesDuring('522732', () => api('522732', 'supervisor', 'GET', `/v1/cases/${id}/thread`));
     expect(thread).toEqual([expect.objectContaining({ kind: 'case.read-thread', outcome: 'allowed', caseId: id, actor: { subject: 'client:supervisor', node: '522732', role: 'supervisor' } })]);
-    const applicantThread = await entriesDuring('522732', () => api('522732', 'applicant-a', 'GET', `/v1/cases/${id}/thread`));
+    const applicantThread = await entriesDuring('522732', () => api('522732', 'citizen-a', 'GET', `/v1/cases/${id}/thread`));
     expect(applicantThread).toEqual([expect.objectContaining({ kind: 'case.read-thread', outcome: 'refused', code: 'CASE_FORBIDDEN' })]);
   });
 
@@ -600,7 +612,7 @@ export function casesContract(backend: Backend): void {
    * Changzhou may have Sandu's household record for it, after the applicant has seen it. Anji
    * accepts a Sandu citizen's application for Changzhou to decide; Anji's clerk fetches the record.
    */
-  const previewCase = async (who = 'applicant-p') => {
+  const previewCase = async (who = 'citizen-a') => {
     const applied = await api('330523', who, 'POST', '/v1/cases', { itemCode: 'N035', mode: 'online', competentNodes: ['320400'], applicant: { idNumber: sanduPerson.idNumber, name: sanduPerson.name } });
     expect(applied.status).toBe(201);
     const id: string = applied.json.case.id;
@@ -623,14 +635,14 @@ export function casesContract(backend: Backend): void {
     expect([early.status, early.json.code]).toEqual([409, 'EVIDENCE_PREVIEW_PENDING']);
     expect((await api('320400', 'approver', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
     // The applicant sees the evidence with its data; another applicant sees nothing; staff cannot decide for the applicant.
-    const seen = await api('330523', 'applicant-p', 'GET', `/v1/cases/${id}`);
+    const seen = await api('330523', 'citizen-a', 'GET', `/v1/cases/${id}`);
     expect(seen.json.case.evidence[0]).toEqual(held);
-    expect((await api('330523', 'applicant-q', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
-    expect((await act('330523', 'applicant-q', id, 'refuse-evidence', { requestId: held.requestId })).json.code).toBe('CASE_NOT_FOUND');
+    expect((await api('330523', 'citizen-b', 'GET', `/v1/cases/${id}`)).json.code).toBe('CASE_NOT_FOUND');
+    expect((await act('330523', 'citizen-b', id, 'refuse-evidence', { requestId: held.requestId })).json.code).toBe('CASE_NOT_FOUND');
     expect((await act('330523', 'clerk', id, 'release-evidence', { requestId: held.requestId })).json.code).toBe('CASE_FORBIDDEN');
-    expect((await act('330523', 'applicant-p', id, 'refuse-evidence', { requestId: 'no-such-request' })).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    expect((await act('330523', 'citizen-a', id, 'refuse-evidence', { requestId: 'no-such-request' })).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
     // The applicant refuses: the data is gone, the refusal is on record (history and audit), the case goes on.
-    const refusedStep = await act('330523', 'applicant-p', id, 'refuse-evidence', { requestId: held.requestId, reason: '户籍地址有误' });
+    const refusedStep = await act('330523', 'citizen-a', id, 'refuse-evidence', { requestId: held.requestId, reason: '户籍地址有误' });
     expect(refusedStep.status).toBe(200);
     const reference = { ...held };
     delete reference.data;
@@ -638,10 +650,10 @@ export function casesContract(backend: Backend): void {
     expect(refusedStep.json.case.history.at(-1)).toMatchObject({ action: 'refuse-evidence', actor: { node: '330523', role: 'applicant' }, reason: '户籍地址有误' });
     expect((await t.auditEntries('330523')).find((e) => e.kind === 'case.refuse-evidence' && e.caseId === id && e.outcome === 'allowed')).toMatchObject({
       outcome: 'allowed',
-      actor: { subject: 'client:applicant-p', node: '330523', role: 'applicant' },
+      actor: { subject: citizen('citizen-a').subject, node: '330523', role: 'applicant' },
       detail: expect.objectContaining({ evidenceRequest: held.requestId }),
     });
-    expect((await act('330523', 'applicant-p', id, 'release-evidence', { requestId: held.requestId })).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
+    expect((await act('330523', 'citizen-a', id, 'release-evidence', { requestId: held.requestId })).json.code).toBe('CASE_TRANSITION_NOT_ALLOWED');
     expect((await act('330523', 'clerk', id, 'accept')).json.case.state).toBe('accepted');
     // Changzhou gets the case with a reference marked refused: never the data, neither in its copy nor on the way.
     const atChangzhou = await eventually('320400', 'approver', id, (c) => c.state === 'accepted');
@@ -664,7 +676,7 @@ export function casesContract(backend: Backend): void {
     // Released before the hand-off: the hand-off carries it.
     const first = await previewCase();
     const held = (await fetchHousehold('330523', 'clerk', first)).json.case.evidence[0];
-    const released = await act('330523', 'applicant-p', first, 'release-evidence', { requestId: held.requestId });
+    const released = await act('330523', 'citizen-a', first, 'release-evidence', { requestId: held.requestId });
     expect(released.json.case.evidence[0]).toEqual({ ...held, preview: 'released' });
     await act('330523', 'clerk', first, 'accept');
     const there = await eventually('320400', 'approver', first, (c) => c.state === 'accepted');
@@ -679,7 +691,7 @@ export function casesContract(backend: Backend): void {
     const pendingThere = await eventually('320400', 'approver', second, (c) => c.evidence.length === 1);
     expect(pendingThere.case.evidence[0]).toEqual({ provider: '522732', service: 'household.residence-proof', requestId: late.requestId, fetchedAt: late.fetchedAt, fetchedBy: '330523', purpose: '无犯罪记录证明开具', preview: 'pending' });
     expect(await outboxTo('330523', '320400', second)).not.toContain(late.data.householdAddress);
-    await act('330523', 'applicant-p', second, 'release-evidence', { requestId: late.requestId });
+    await act('330523', 'citizen-a', second, 'release-evidence', { requestId: late.requestId });
     const releasedThere = await eventually('320400', 'approver', second, (c) => c.evidence[0]?.preview === 'released');
     expect(releasedThere.case.evidence[0]).toEqual({ ...late, preview: 'released' });
     expect(releasedThere.case.history.at(-1)).toMatchObject({ action: 'release-evidence', actor: { node: '330523', role: 'applicant' } });

@@ -289,19 +289,22 @@ describe('case help', () => {
     }
     expect(text).toMatch(/ship \[options\] <case>\s+clerk at the accepting node \[proxy\]/);
     expect(text).toMatch(/apply \[options\]\s+clerk or applicant at the accepting node/);
+    // Nobody needs an account at the node for the applicant: citizens sign in at the hub.
+    expect(text).toMatch(/a person signed in at the hub \(tongban login\)/);
+    expect(text).toMatch(/machine client of the node\s+\(tongban account add: one staff role\)/);
   });
 
   it.concurrent('each step has its own options, its role and node, its modes and an example', async () => {
     // Commander wraps long option descriptions; join the wrapped lines.
     const help = async (step: string) => ({ stdout: (await tongban('case', step, '--help')).stdout.replace(/\n {20,}/g, ' ') });
     const receive = await help('receive');
-    expect(receive.stdout).toMatch(/^Who: +clerk or approver, with an account at a competent node/m);
+    expect(receive.stdout).toMatch(/^Who: +clerk or approver, acting at a competent node/m);
     expect(receive.stdout).toMatch(/^Modes: +proxy$/m);
     expect(receive.stdout).toMatch(/^Example: +npx tongban case receive <case> --node 330523 --shipment <shipment>/m);
     expect(receive.stdout).toMatch(/--shipment <id>.*\(required\)/);
     expect(receive.stdout).not.toMatch(/--outcome|--carrier|--result-code/);
     const decide = await help('decide');
-    expect(decide.stdout).toMatch(/^Who: +approver, with an account at a competent node/m);
+    expect(decide.stdout).toMatch(/^Who: +approver, acting at a competent node/m);
     expect(decide.stdout).toMatch(/^Modes: +online, proxy, joint$/m);
     expect(decide.stdout).toMatch(/--outcome <outcome>.*\(choices: "grant", "refuse"\)/);
     expect(decide.stdout).toMatch(/--reason <text>.*\(required\)/);
@@ -343,6 +346,17 @@ describe('against a running server', () => {
     const again = await tongban(...args);
     expect(again.code).toBe(1);
     expect(again.stderr).toBe('tongban: refused (VALIDATION_FAILED): An account clerk-1 already exists.\n');
+  });
+
+  it('account add refuses an applicant account: the node says citizens sign in at the hub (exit 1)', async () => {
+    const r = await tongban('account', 'add', '--node', 'hub', '--federation', fedA, '--id', 'applicant-1', '--role', 'applicant', '--name', '张');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^tongban: refused \(VALIDATION_FAILED\): role: a machine client takes one staff role \(clerk, approver, supervisor, dataAdmin, operator\); citizens sign in at the hub/);
+    expect(r.stdout).toBe('');
+    // The option that carried the citizen's ID number is gone.
+    const withIdNumber = await tongban('account', 'add', '--node', 'hub', '--federation', fedA, '--id', 'applicant-2', '--role', 'clerk', '--name', '张', '--id-number', '11010519491231002X');
+    expect(withIdNumber.code).toBe(2);
+    expect(withIdNumber.stderr).toMatch(/--id-number/);
   });
 
   it('a server on those ports that belongs to another federation is named as such (not "needs the token")', async () => {

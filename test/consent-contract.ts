@@ -276,11 +276,13 @@ export function consentContract(backend: Backend): void {
       expect((await list(married)).find((c) => c.id === mine.id)?.status).toBe('active');
     });
 
-    it('machine clients are refused with 403 — an applicant account of the hub too, although it carries the citizen’s number', async () => {
+    it('machine clients are refused with 403 — and none can carry the citizen’s number (an applicant account is refused at creation)', async () => {
       const mine = await grant();
-      const account = async (role: string, extra: Record<string, unknown> = {}) =>
-        (await t.operator(HUB, '/v1/operator/accounts', { id: `consent-${role}-${randomUUID().slice(0, 8)}`, role, name: '机器', ...extra })).json.token as string;
-      for (const token of [await account('clerk'), await account('applicant', { idNumber: married.idNumber })]) {
+      const create = (role: string, extra: Record<string, unknown> = {}) => t.operator(HUB, '/v1/operator/accounts', { id: `consent-${role}-${randomUUID().slice(0, 8)}`, role, name: '机器', ...extra });
+      const account = async (role: string) => (await create(role)).json.token as string;
+      const applicantAccount = await create('applicant', { idNumber: married.idNumber });
+      expect([applicantAccount.status, applicantAccount.json.code]).toEqual([400, 'VALIDATION_FAILED']);
+      for (const token of [await account('clerk'), await account('dataAdmin')]) {
         for (const r of [await hubCall(t, 'POST', '/v1/consents', token, grantInput()), await hubCall(t, 'GET', '/v1/consents', token), await hubCall(t, 'POST', `/v1/consents/${mine.id}/revoke`, token, {})]) {
           expect([r.status, r.json.code]).toEqual([403, 'CONSENT_FORBIDDEN']);
         }

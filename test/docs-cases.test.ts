@@ -1,10 +1,12 @@
-import { runTongban } from './support/cli.ts';
+import { runTongban, startTongban } from './support/cli.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePortRun } from './free-ports.ts';
+import { DEMO_PASSWORD } from '../src/federation/index.ts';
 import { startTestFederation, type TestFederation } from './support/federation.ts';
+import { approveDevice } from './support/identity.ts';
 
 /**
  * docs/cases.md cannot rot: every command of its ```sh blocks runs, in order, against a running
@@ -30,7 +32,21 @@ function words(command: string): string[] {
   return [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
 }
 
-const run = (cwd: string, args: string[], token = '') => runTongban(args, { cwd, env: { TONGBAN_TOKEN: token } });
+/** The CLI as a person at the terminal of `cwd`: its own token folder (TONGBAN_HOME), never the tester's. */
+const env = (cwd: string, token: string) => ({ TONGBAN_TOKEN: token, TONGBAN_HOME: join(cwd, 'home', 'tongban') });
+const run = (cwd: string, args: string[], token = '') => runTongban(args, { cwd, env: env(cwd, token) });
+
+/**
+ * `tongban login` as the page says: the CLI prints the hub's page and a code; the person opens the
+ * page in a browser, enters the code, confirms and signs in (played here); the CLI then stores the sign-in.
+ */
+async function login(cwd: string, args: string[], who: string, password: string) {
+  const cli = startTongban(args, { cwd, env: env(cwd, '') });
+  const code = /Code:\s+(\S+)/.exec(await cli.line((l) => /Code:\s+\S+/.test(l)))![1]!;
+  const page = (await cli.line((l) => /^\s+https?:\/\//.test(l))).trim();
+  await approveDevice(page, code, who, password);
+  return cli.done;
+}
 
 const field = (output: string, label: string) => new RegExp(`^${label}\\s+(\\S+)`, 'm').exec(output)?.[1];
 
@@ -39,7 +55,8 @@ describe('docs/cases.md', () => {
   let cwd: string;
   beforeAll(async () => {
     // Fixed ports (free ones found now), so the CLI finds each node where its config says.
-    t = await startTestFederation('sqlite', { portBase: await freePortRun(5), directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
+    // The demo's people (npm start enrols them): the applicant signs in at the hub as one of its citizens.
+    t = await startTestFederation('sqlite', { portBase: await freePortRun(5), directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 }, demoPeople: { password: DEMO_PASSWORD } });
     // The page's commands use the default folder, var/demo: here it is the running test federation.
     cwd = mkdtempSync(join(tmpdir(), 'tongban-docs-'));
     mkdirSync(join(cwd, 'var'));
@@ -61,6 +78,8 @@ describe('docs/cases.md', () => {
   it('every command runs, in order, and each case ends delivered', async () => {
     const values = new Map<string, string>();
     const cases: Array<{ id: string; mode: string; node: string }> = [];
+    let signedIn = false;
+    const applicantSteps: string[] = [];
     const fill = (command: string) =>
       command.replace(/<([^>]+)>/g, (whole, name: string) => {
         const value = values.get(name);
@@ -72,7 +91,8 @@ describe('docs/cases.md', () => {
     for (const command of commands) {
       expect(command.startsWith('npx tongban '), command).toBe(true);
       const args = words(fill(command)).slice(2);
-      const r = await run(cwd, args);
+      // The applicant signs in as the page says: their login is their ID number, the demo's password theirs.
+      const r = args[0] === 'login' ? await login(cwd, args, values.get('id number')!, DEMO_PASSWORD) : await run(cwd, args);
       expect({ command, code: r.code, stderr: r.stderr }).toEqual({ command, code: 0, stderr: '' });
       // The outputs the page names, read the way it says.
       if (args[0] === 'registry') {
@@ -80,6 +100,17 @@ describe('docs/cases.md', () => {
         expect(person, 'registry sample lists a person').not.toBeNull();
         values.set('id number', person![1]!);
         values.set('name', person![2]!);
+        // As the page says, the demo enrolled them at the hub as a citizen.
+        expect(t.f.people).toContainEqual(expect.objectContaining({ kind: 'citizen', login: person![1] }));
+      }
+      if (args[0] === 'login') {
+        expect(r.stdout).toMatch(/^kind\s+citizen/m);
+        signedIn = true;
+      }
+      // Every command without --token is the applicant's, with the stored sign-in (after tongban login).
+      if (args[0] === 'case' && !args.includes('--token')) {
+        expect(signedIn, `${command}: the applicant signed in first`).toBe(true);
+        applicantSteps.push(command);
       }
       if (args[0] === 'account') values.set(`token of ${args[args.indexOf('--id') + 1]}`, field(r.stdout, 'token')!);
       if (args[0] === 'case' && args[1] === 'apply') {
@@ -99,6 +130,16 @@ describe('docs/cases.md', () => {
       // Each step was done by the role at the node the page says.
       const decide = view.case.history.filter((h) => h.action === 'decide').map((h) => `${h.actor.role}@${h.actor.node}`);
       expect(decide.sort()).toEqual(c.mode === 'joint' ? ['approver@320400', 'approver@330523'] : c.node === '330523' ? ['approver@320400'] : ['approver@330523']);
+    }
+    // The applicant's steps were theirs: applying at Sandu and at Anji, looking and refusing at Anji.
+    expect(applicantSteps.map((c) => words(c).slice(2, 4).join(' '))).toEqual(['case apply', 'case apply', 'case show', 'case refuse-evidence']);
+    for (const c of [cases[0]!, cases.at(-1)!]) {
+      const response = await fetch(new URL(`/v1/cases/${c.id}`, t.f.nodes.get(c.node)!.endpoint), { headers: { authorization: `Bearer ${values.get(clerkAt[c.node]!)}` } });
+      const first = ((await response.json()) as { case: { history: Array<{ action: string; actor: { node: string; id: string; role: string } }> } }).case.history[0]!;
+      expect(first).toMatchObject({ action: 'apply', actor: { node: c.node, id: values.get('id number'), role: 'applicant' } });
+      // Each node's audit names the citizen by their subject at the hub, never a machine client.
+      const applied = (await t.auditEntries(c.node)).find((e) => e.kind === 'case.apply' && e.caseId === c.id);
+      expect(applied.actor).toEqual({ subject: expect.stringMatching(/^p-/), node: c.node, role: 'applicant' });
     }
     // The preview case: the applicant refused the evidence; nobody holds its data, Changzhou never had it.
     const preview = cases.at(-1)!;

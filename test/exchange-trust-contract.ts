@@ -17,6 +17,7 @@ import {
 } from '../src/exchange/index.ts';
 import { withResidentIdCheck } from '../src/standards/index.ts';
 import { hubStoreText } from './federation-contract.ts';
+import { signedInCitizen } from './support/citizen-tokens.ts';
 import { signedArtefact } from './support/consent.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
@@ -323,9 +324,10 @@ export function exchangeTrustContract(backend: Backend): void {
       expect(r.json.data.name).toBe(xPerson.name);
     });
 
-    it('an applicant whose account was created with `…x` sees the cases filed for them, by staff or by themselves', async () => {
-      const applicant = await t.operator('522732', '/v1/operator/accounts', { id: 'x-applicant', role: 'applicant', name: xPerson.name, idNumber: lower() });
-      expect(applicant.status).toBe(201);
+    it('a citizen enrolled at the hub with `…x` sees the cases filed for them, by staff or by themselves', async () => {
+      // The hub normalises the ID number at enrolment: the access token carries `…X`, whatever was typed.
+      const citizen = await signedInCitizen(t.f, { idNumber: lower(), name: xPerson.name }, { node: '522732' });
+      const citizenToken = await citizen.accessToken();
       const clerk = await t.operator('522732', '/v1/operator/accounts', { id: 'x-clerk', role: 'clerk', name: '王' });
       const call = async (token: string, method: string, path: string, body?: unknown) => {
         const response = await fetch(new URL(path, t.f.nodes.get('522732')!.endpoint), {
@@ -338,12 +340,12 @@ export function exchangeTrustContract(backend: Backend): void {
       const application = (idNumber: string) => ({ itemCode: 'N034', mode: 'online', competentNodes: ['330523'], applicant: { idNumber, name: xPerson.name } });
       const byStaff = await call(clerk.json.token, 'POST', '/v1/cases', application(xPerson.idNumber));
       expect(byStaff.status).toBe(201);
-      const byThemselves = await call(applicant.json.token, 'POST', '/v1/cases', application(lower()));
+      const byThemselves = await call(citizenToken, 'POST', '/v1/cases', application(lower()));
       expect(byThemselves.status).toBe(201);
       expect(byThemselves.json.case.applicant.idNumber).toBe(xPerson.idNumber);
-      const mine = await call(applicant.json.token, 'GET', '/v1/cases');
+      const mine = await call(citizenToken, 'GET', '/v1/cases');
       expect(mine.json.cases.map((c: any) => c.case.id).sort()).toEqual([byStaff.json.case.id, byThemselves.json.case.id].sort());
-      expect((await call(applicant.json.token, 'GET', `/v1/cases/${byStaff.json.case.id}`)).status).toBe(200);
+      expect((await call(citizenToken, 'GET', `/v1/cases/${byStaff.json.case.id}`)).status).toBe(200);
     });
   });
 }

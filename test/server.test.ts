@@ -140,16 +140,40 @@ describe('node server', () => {
     }
   });
 
-  it('operator accounts: an applicant’s ID number is validated and kept in its normalised form', async () => {
+  it('operator accounts: machine clients take one staff role; an applicant account is refused (citizens sign in at the hub), and an old one is nobody', async () => {
     const auth = { authorization: 'Bearer ' + runtime.operatorToken, 'content-type': 'application/json' };
-    const bad = await fetch(endpoint + '/v1/operator/accounts', { method: 'POST', headers: auth, body: JSON.stringify({ id: 'app-bad', role: 'applicant', name: '张', idNumber: '110105194912310021' }) });
-    expect(bad.status).toBe(400);
-    expect(await codeOf(bad)).toBe('VALIDATION_FAILED');
-    const good = await fetch(endpoint + '/v1/operator/accounts', { method: 'POST', headers: auth, body: JSON.stringify({ id: 'app-x', role: 'applicant', name: '张', idNumber: ' 11010519491231002x' }) });
-    expect(good.status).toBe(201);
-    const { token } = (await good.json()) as { token: string };
-    const account = await runtime.store.machineClients.byTokenHash(createHash('sha256').update(token).digest('hex'));
-    expect(account?.idNumber).toBe('11010519491231002X');
+    const add = async (body: unknown) => {
+      const res = await fetch(endpoint + '/v1/operator/accounts', { method: 'POST', headers: auth, body: JSON.stringify(body) });
+      return { status: res.status, json: (await res.json()) as { code?: string; detail?: string; errors?: Array<{ path: string; message: string }>; token?: string; role?: string } };
+    };
+    // The applicant accounts of before: refused with or without the ID number they carried, saying where citizens go.
+    for (const body of [
+      { id: 'app-x', role: 'applicant', name: '张', idNumber: '11010519491231002X' },
+      { id: 'app-y', role: 'applicant', name: '张' },
+    ]) {
+      const refused = await add(body);
+      expect(refused.status).toBe(400);
+      expect(refused.json.code).toBe('VALIDATION_FAILED');
+      expect(refused.json.errors).toContainEqual({ path: 'body.role', message: expect.stringContaining('citizens sign in at the hub') });
+    }
+    // A staff-role client carrying an ID number: refused too, never stored with it.
+    const withIdNumber = await add({ id: 'clerk-id', role: 'clerk', name: '王', idNumber: '11010519491231002X' });
+    expect(withIdNumber.status).toBe(400);
+    expect(withIdNumber.json.detail).toMatch(/acts for no citizen/);
+    expect((await add({ id: 'clerk-typo', role: 'clark', name: '王' })).json.errors).toEqual([{ path: 'body.role', message: 'one of clerk, approver, supervisor, dataAdmin, operator' }]);
+    const listed = (await (await fetch(endpoint + '/v1/operator/accounts', { headers: auth })).json()) as { clients: Array<{ id: string }> };
+    for (const id of ['app-x', 'app-y', 'clerk-id', 'clerk-typo']) expect(listed.clients.map((c) => c.id)).not.toContain(id);
+
+    const me = async (token: string) => fetch(endpoint + '/v1/auth/me', { headers: { authorization: `Bearer ${token}` } });
+    const clerk = await add({ id: 'clerk-ok', role: 'clerk', name: '王' });
+    expect(clerk).toMatchObject({ status: 201, json: { role: 'clerk' } });
+    expect(await (await me(clerk.json.token!)).json()).toMatchObject({ subject: 'client:clerk-ok', kind: 'machine', roles: ['clerk'], node: '320400', via: 'machine-token' });
+    // A row left with role applicant (one migration 016 did not see): its token is nobody, never a citizen.
+    const legacy = 'legacy-applicant-token-0123456789abcdef';
+    expect(await runtime.store.machineClients.add({ id: 'legacy-app', name: '张', role: 'applicant', createdAt: '2026-11-01T00:00:00.000Z' }, createHash('sha256').update(legacy).digest('hex'))).toBe(true);
+    const refusedLegacy = await me(legacy);
+    expect(refusedLegacy.status).toBe(401);
+    expect(await codeOf(refusedLegacy)).toBe('UNAUTHORIZED');
   });
 
   it('answers an unknown route with NOT_FOUND and keeps the query string out of the problem', async () => {

@@ -45,6 +45,15 @@ export function storeContract(fresh: () => StoreFixture): void {
     await fixture.drop();
   });
 
+  /** The database behind the store, as the migrations see it. */
+  const raw = (url: string): Kysely<unknown> => {
+    if (!/^postgres/.test(url)) return new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(url) }) });
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get('schema');
+    parsed.searchParams.delete('schema');
+    return new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.toString(), max: 1, ...(schema ? { options: `-c search_path=${schema}` } : {}) }) }) });
+  };
+
   describe('migrations', () => {
     it('are applied once; opening again applies nothing', async () => {
       expect(await store.migrate()).toEqual([]);
@@ -58,15 +67,6 @@ export function storeContract(fresh: () => StoreFixture): void {
   });
 
   describe('migration 007 (messaging)', () => {
-    /** The database behind the store, as the migrations see it. */
-    const raw = (url: string): Kysely<unknown> => {
-      if (!/^postgres/.test(url)) return new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(url) }) });
-      const parsed = new URL(url);
-      const schema = parsed.searchParams.get('schema');
-      parsed.searchParams.delete('schema');
-      return new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.toString(), max: 1, ...(schema ? { options: `-c search_path=${schema}` } : {}) }) }) });
-    };
-
     it('keeps what was queued and applied before it: case outbox rows become case: conversations, case-inbox records the inbox', async () => {
       await store.close();
       // Back to 006, with what a node running it had: a queued hand-off, a delivered one, a case-inbox record.
@@ -95,6 +95,45 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(await store.inbox.get('330523', 'msg-1')).toMatchObject({ kind: 'case', result: 'stale', requestHash: null });
       // Other idempotency records are not touched.
       expect((await store.idempotent('catalog.add', 'k', 'h', async () => 2)).result).toBe(1);
+    });
+  });
+
+  describe('migration 016 (no applicant machine clients)', () => {
+    it('revokes the applicant accounts carried over by migration 013 and erases their ID numbers; staff clients are untouched', async () => {
+      await store.close();
+      // Back to 013, with what a node had: an applicant account (active), one revoked already, a clerk.
+      const db = raw(fixture.url);
+      try {
+        for (const name of Object.keys(migrations).filter((m) => m >= '016').sort().reverse()) {
+          await migrations[name]!.down!(db);
+          await sql`DELETE FROM kysely_migration WHERE name = ${name}`.execute(db);
+        }
+        const row = (id: string, role: string, idNumber: string | null, revokedAt: string | null) =>
+          sql`INSERT INTO machine_clients (id, name, role, id_number, token_hash, created_at, revoked_at)
+              VALUES (${id}, '张', ${role}, ${idNumber}, ${`hash-${id}`}, '2026-11-01T00:00:00.000Z', ${revokedAt})`.execute(db);
+        await row('applicant-1', 'applicant', '11010519491231002X', null);
+        await row('applicant-2', 'applicant', '110105194912310029', '2026-11-02T00:00:00.000Z');
+        await row('clerk-1', 'clerk', null, null);
+      } finally {
+        await db.destroy();
+      }
+      store = await openStore({ url: fixture.url, clock: () => frozen });
+      const { clients } = await store.machineClients.list({ limit: 10, offset: 0 });
+      const byId = new Map(clients.map((c) => [c.id, c]));
+      expect(byId.get('applicant-1')).toMatchObject({ role: 'applicant', revokedAt: expect.any(String) });
+      expect(Date.parse(byId.get('applicant-1')!.revokedAt!)).toBeGreaterThan(Date.parse('2026-11-01T00:00:00.000Z'));
+      // Revoked before: when it was revoked is kept.
+      expect(byId.get('applicant-2')).toMatchObject({ revokedAt: '2026-11-02T00:00:00.000Z' });
+      expect(byId.get('clerk-1')).toMatchObject({ role: 'clerk', revokedAt: null });
+      expect(await store.machineClients.byTokenHash('hash-clerk-1')).toMatchObject({ id: 'clerk-1', revokedAt: null });
+      // No ID number is left behind the store's back.
+      const check = raw(fixture.url);
+      try {
+        const left = await sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM machine_clients WHERE id_number IS NOT NULL`.execute(check);
+        expect(Number(left.rows[0]!.n)).toBe(0);
+      } finally {
+        await check.destroy();
+      }
     });
   });
 

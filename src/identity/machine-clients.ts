@@ -8,13 +8,25 @@ import { secretHash } from './sessions.ts';
 /** A machine client's id: short enough that `client:<id>` fits an actor id (64). */
 export const MachineClientId = z.string().regex(/^[A-Za-z0-9._-]{1,56}$/, 'letters, digits, dot, underscore, hyphen; at most 56');
 
+/** What a node's operator is told when asking for a machine client that would act as a citizen. */
+export const APPLICANT_CLIENT_REFUSED =
+  'a machine client takes one staff role (clerk, approver, supervisor, dataAdmin, operator); citizens sign in at the hub (GET /v1/auth/login at any node) and act with their own session or hub access token';
+
 /**
- * The role of a machine client: one staff role — or `applicant`, the bearer-token applicant
- * accounts of before sign-in at the hub, kept for the CLI walk-through (they carry the ID number
- * they act for); citizens otherwise sign in at the hub.
+ * The role of a machine client: one staff role, never `applicant`. A bearer token that acts as a
+ * citizen would be a citizen's identity held by the node's operator: citizens sign in at the hub.
  */
-export const MachineClientRole = z.union([StaffRole, z.literal('applicant')]);
+export const MachineClientRole = z.enum(StaffRole.options, {
+  error: (issue) => (issue.input === 'applicant' ? APPLICANT_CLIENT_REFUSED : `one of ${StaffRole.options.join(', ')}`),
+});
 export type MachineClientRole = z.infer<typeof MachineClientRole>;
+
+/**
+ * The role a stored machine client may have: a staff role, or `applicant` for the applicant
+ * accounts carried over from before sign-in at the hub (migration 013), all revoked by
+ * migration 016 and refused by `resolve` whatever their row says.
+ */
+export const StoredMachineClientRole = z.union([StaffRole, z.literal('applicant')]);
 
 /** What is shown of a machine client: never its token (only its SHA-256 is kept). */
 export function machineClientView(record: MachineClientRecord) {
@@ -33,10 +45,15 @@ export class MachineClients {
     this.#clock = clock;
   }
 
-  /** Creates a client; the token is returned once. VALIDATION_FAILED when the id is taken. */
-  async create(input: { id: string; name: string; role: MachineClientRole; idNumber?: string | undefined }): Promise<{ client: MachineClientRecord; token: string }> {
+  /** Creates a client for one staff role; the token is returned once. VALIDATION_FAILED when the id is taken or the role is no staff role. */
+  async create(input: { id: string; name: string; role: MachineClientRole }): Promise<{ client: MachineClientRecord & { role: MachineClientRole }; token: string }> {
+    const role = MachineClientRole.safeParse(input.role);
+    if (!role.success) {
+      const message = role.error.issues[0]?.message ?? APPLICANT_CLIENT_REFUSED;
+      throw new TongbanError('VALIDATION_FAILED', `role: ${message}`, { errors: [{ path: 'role', message }] });
+    }
     const token = randomBytes(32).toString('base64url');
-    const client = { id: input.id, name: input.name, role: input.role, idNumber: input.idNumber ?? null, createdAt: this.#clock().toISOString() };
+    const client = { id: input.id, name: input.name, role: role.data, createdAt: this.#clock().toISOString() };
     if (!(await this.#store.machineClients.add(client, secretHash(token)))) throw new TongbanError('VALIDATION_FAILED', `An account ${input.id} already exists.`);
     return { client: { ...client, revokedAt: null }, token };
   }
@@ -51,18 +68,18 @@ export class MachineClients {
     return revoked;
   }
 
-  /** The person a machine token stands for; undefined for an unknown or revoked token. */
+  /**
+   * The machine client a token stands for — always kind `machine`, one staff role, this node —;
+   * undefined for an unknown or revoked token, and for a row with any other role (the applicant
+   * accounts of before sign-in at the hub: revoked by migration 016, and refused here even if a
+   * row escaped it). A machine token never stands for a citizen.
+   */
   async resolve(token: string): Promise<Person | undefined> {
     // Looked up by its SHA-256: any bytes the caller sends are hashed, never compared or measured.
     const client = await this.#store.machineClients.byTokenHash(secretHash(token));
     if (!client || client.revokedAt !== null) return undefined;
-    const subject = `client:${client.id}`;
-    if (client.role === 'applicant') {
-      if (!client.idNumber) return undefined;
-      return { subject, kind: 'citizen', name: client.name, idNumber: client.idNumber, roles: [], via: 'machine-token' };
-    }
     const role = StaffRole.safeParse(client.role);
     if (!role.success) return undefined;
-    return { subject, kind: 'machine', name: client.name, node: this.#self, roles: [role.data], via: 'machine-token' };
+    return { subject: `client:${client.id}`, kind: 'machine', name: client.name, node: this.#self, roles: [role.data], via: 'machine-token' };
   }
 }

@@ -13,10 +13,11 @@ const LOGIN_TTL_MS = 10 * 60_000;
 /**
  * A local path to come back to after sign-in: `/…`, never `//host` or `/\host` (an open redirect
  * through the node); printable ASCII only (other characters percent-encoded, as in a URL), so it
- * can be written in the callback's Location header. VALIDATION_FAILED otherwise.
+ * can be written in the callback's Location header. VALIDATION_FAILED otherwise. Without one:
+ * who-am-I (`/v1/auth/me`), the one page a node serves a person who just signed in.
  */
 export function localReturnPath(value: string | undefined): string {
-  if (value === undefined || value === '') return '/';
+  if (value === undefined || value === '') return '/v1/auth/me';
   const ok = value.length <= 2000 && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') && ![...value].some((ch) => ch.charCodeAt(0) <= 0x20 || ch.charCodeAt(0) >= 0x7f || ch === '\\');
   if (!ok) throw new TongbanError('VALIDATION_FAILED', 'return must be a path on this node (starting with one "/", printable ASCII, other characters percent-encoded).', { errors: [{ path: 'query.return', message: 'a local path' }] });
   return value;

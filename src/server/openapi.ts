@@ -177,7 +177,7 @@ export class OpenApiRegistry {
             bearerFormat: 'JWT',
             description: "An access token issued by the hub's OpenID provider, checked offline against the hub's JWKS: audience urn:tongban:federation (the person's own token, issued to the CLI) or urn:tongban:node:<this server's division> (issued to this node's client; another node's is refused, 401). Staff act at their own node only (403 STAFF_OF_ANOTHER_NODE).",
           },
-          machineToken: { type: 'http', scheme: 'bearer', description: "A machine client's token at this node (POST /v1/operator/accounts): named, one role, revocable." },
+          machineToken: { type: 'http', scheme: 'bearer', description: "A machine client's token at this node (POST /v1/operator/accounts): named, one staff role, revocable; never a citizen (citizens sign in at the hub)." },
           metricsBearer: { type: 'http', scheme: 'bearer', description: 'The metrics token (config metrics.tokenFile), which reads GET /metrics only; the operator token works too. With metrics.public the endpoint needs none.' },
           citizenAccessToken: {
             type: 'http',

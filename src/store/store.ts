@@ -143,14 +143,14 @@ export interface CaseFilter {
 }
 
 /**
- * A node's machine client: a named bearer token scoped to one role, revocable. `applicant` clients
- * (with the ID number they act for) are the applicant accounts of before sign-in at the hub.
+ * A node's machine client: a named bearer token scoped to one staff role, revocable. Role
+ * `applicant` is found only on the applicant accounts of before sign-in at the hub (carried over by
+ * migration 013, revoked and their ID numbers erased by migration 016); none is created any more.
  */
 export interface MachineClientRecord {
   readonly id: string;
   readonly name: string;
   readonly role: 'applicant' | 'clerk' | 'approver' | 'supervisor' | 'dataAdmin' | 'operator';
-  readonly idNumber: string | null;
   readonly createdAt: string;
   readonly revokedAt: string | null;
 }

@@ -66,3 +66,60 @@ export async function hubTokens(t: TestFederation): Promise<HubTokens> {
     },
   };
 }
+
+/** How long a test keeps using one access token before signing in again (they are valid 10 minutes). */
+const RENEW_AFTER_MS = 5 * 60_000;
+
+/** A citizen enrolled at the hub and signed in there for real. */
+export interface SignedInCitizen {
+  /** The hub's `sub` for them: the subject audit entries and sessions name. */
+  readonly subject: string;
+  readonly idNumber: string;
+  readonly name: string;
+  readonly password: string;
+  /** Their hub access token; signed in again when it is 5 minutes old. */
+  accessToken(): Promise<string>;
+}
+
+/**
+ * Enrols a citizen at the hub (the administrator API; enrolled already is fine) and signs them in
+ * with the real authorization-code flow (test/support/identity.ts): through the CLI's client by
+ * default — the person's own token, for the federation, which a citizen uses at any node (as after
+ * `tongban login`) — or through `node`'s client (a token for that node only). Renewal signs in
+ * again in the same browser: the hub's session answers without the password.
+ */
+export async function signedInCitizen(f: TestFederation['f'], person: { idNumber: string; name: string }, options: { node?: string; password?: string } = {}): Promise<SignedInCitizen> {
+  const password = options.password ?? `pw-${person.idNumber}-secret`;
+  const enrolled = await fetch(new URL('/v1/identity/citizens', f.hub.endpoint), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${f.adminToken()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ idNumber: person.idNumber, name: person.name, password }),
+  });
+  if (enrolled.status !== 201 && enrolled.status !== 409) throw new Error(`enrolment: ${enrolled.status} ${await enrolled.text()}`);
+  const node = options.node === undefined ? undefined : f.nodes.get(options.node)!;
+  const through = node ? { clientId: node.division, redirectUri: `${node.endpoint}/v1/auth/callback` } : cliClient();
+  let current = await signIn(f.hub.endpoint, person.idNumber, password, through);
+  let at = Date.now();
+  let renewing: Promise<void> | undefined;
+  const subject = current.claims.sub;
+  if (typeof subject !== 'string' || current.claims.tongban_id_number !== person.idNumber.toUpperCase()) throw new Error(`the hub did not sign in ${person.idNumber} as that citizen`);
+  return {
+    subject,
+    idNumber: person.idNumber,
+    name: person.name,
+    password,
+    async accessToken() {
+      if (Date.now() - at > RENEW_AFTER_MS) {
+        // Callers at the same time share one new sign-in.
+        renewing ??= signIn(f.hub.endpoint, person.idNumber, password, { ...through, browser: current.browser })
+          .then((next) => {
+            current = next;
+            at = Date.now();
+          })
+          .finally(() => (renewing = undefined));
+        await renewing;
+      }
+      return current.accessToken;
+    },
+  };
+}

@@ -135,3 +135,36 @@ export async function signIn(hubUrl: string, login: string, password: string | u
   }
   throw new Error('sign-in: too many redirects');
 }
+
+/**
+ * The person at the browser in the device flow (`tongban login`): opens the page the CLI printed,
+ * enters the code when asked, confirms it on the confirmation page and signs in with the hub's
+ * form. Answers the last page (the one saying to go back to the terminal); throws when the hub
+ * answers a page that is none of these.
+ */
+export async function approveDevice(url: string, code: string, login: string, password: string): Promise<{ status: number; page: string }> {
+  const browser = new Browser();
+  const hidden = (page: string, name: string) => new RegExp(`name="${name}"[^>]*?value="([^"]*)"`).exec(page)?.[1];
+  let at = new URL(url);
+  let response = await browser.fetch(at);
+  for (let hops = 0; hops < 12; hops++) {
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      at = new URL(location, at);
+      response = await browser.fetch(at);
+      continue;
+    }
+    const page = await response.text();
+    const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1]?.replace(/&amp;/g, '&');
+    if (!action) return { status: response.status, page };
+    if (page.includes('role="alert"')) throw new SignInRefused(response.status, page);
+    const target = new URL(action, at);
+    if (page.includes('name="password"')) response = await browser.fetch(target, { method: 'POST', form: { login, password } });
+    else if (page.includes('name="confirm"')) {
+      if (!page.includes(code)) throw new Error(`the confirmation page does not show the code ${code}`);
+      response = await browser.fetch(target, { method: 'POST', form: { xsrf: hidden(page, 'xsrf')!, user_code: hidden(page, 'user_code')!, confirm: 'yes' } });
+    } else response = await browser.fetch(target, { method: 'POST', form: { xsrf: hidden(page, 'xsrf')!, user_code: hidden(page, 'user_code') || code } });
+    at = target;
+  }
+  throw new Error('device sign-in: too many pages');
+}

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { printJson, printLines, printRecord, printTable } from '../output.ts';
 import { callNode, locateNode, operatorTokenOf } from './locate.ts';
 
@@ -17,7 +17,6 @@ interface ClientJson {
   revoked: boolean;
 }
 
-const ROLES = ['clerk', 'approver', 'supervisor', 'dataAdmin', 'operator', 'applicant'];
 const OPERATOR_NOTE = "\nRuns on the node's machine: it uses the operator token in the node's folder.";
 
 function common(command: Command): Command {
@@ -40,18 +39,21 @@ export function accountCommand(program: Command): void {
       .command('add')
       .description("the node's operator: create a machine client for one role; prints its token once")
       .requiredOption('--id <id>', 'client id, e.g. counter-kiosk-1')
-      .addOption(new Option('--role <role>', 'its one role (applicant: an applicant account, with --id-number)').choices(ROLES).makeOptionMandatory())
-      .requiredOption('--name <name>')
-      .option('--id-number <id>', 'applicant accounts: the resident ID number they act for'),
+      // Checked by the node, which says why a role is refused (citizens sign in at the hub).
+      .requiredOption('--role <role>', 'its one staff role: clerk, approver or supervisor (they take case steps), dataAdmin or operator')
+      .requiredOption('--name <name>'),
   )
-    .addHelpText('after', `${OPERATOR_NOTE}\nExample:  npx tongban account add --node 522732 --id clerk-wang --role clerk --name 王`)
-    .action(async (options: Common & { id: string; role: string; name: string; idNumber?: string }) => {
+    .addHelpText(
+      'after',
+      `${OPERATOR_NOTE}\nCitizens get no account: they sign in at the hub and act with their own sign-in.\nExample:  npx tongban account add --node 522732 --id clerk-wang --role clerk --name 王`,
+    )
+    .action(async (options: Common & { id: string; role: string; name: string }) => {
       const config = locateNode(options.federation, options.node);
       const json = (await callNode(config, {
         method: 'POST',
         path: '/v1/operator/accounts',
         token: operatorTokenOf(config),
-        body: { id: options.id, role: options.role, name: options.name, ...(options.idNumber ? { idNumber: options.idNumber } : {}) },
+        body: { id: options.id, role: options.role, name: options.name },
       })) as { id: string; role: string; token: string };
       if (options.json) return printJson(json);
       printRecord([

@@ -16,7 +16,7 @@ interface Common {
 async function call(options: Common, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const config = locateNode(options.federation, options.node);
   const token = options.token || process.env.TONGBAN_TOKEN || (await signedInToken(config.hub?.url));
-  if (!token) throw new TongbanError('UNAUTHORIZED', 'Give your account token with --token or TONGBAN_TOKEN (tongban account add prints it), or sign in at the hub with tongban login.');
+  if (!token) throw new TongbanError('UNAUTHORIZED', "Sign in at the hub with tongban login, or give a token with --token or TONGBAN_TOKEN (a hub access token, or a machine client's: tongban account add prints it).");
   return callNode(config, { method, path, token, ...(body === undefined ? {} : { body }) });
 }
 
@@ -33,7 +33,7 @@ const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boo
 function common(command: Command): Command {
   return command
     .requiredOption('--node <code>', 'the node you work at (division code)')
-    .option('--token <token>', 'your account token (or TONGBAN_TOKEN; default: your sign-in of tongban login)')
+    .option('--token <token>', "a hub access token or a machine client's token, sent as it is (or TONGBAN_TOKEN; default: your sign-in of tongban login)")
     .option('--federation <dir>', 'federation folder', 'var/demo')
     .option('--json', 'print JSON');
 }
@@ -229,11 +229,12 @@ const whoText = (action: CaseAction) => `${rolesOf(action).join(' or ')} at ${SE
 function stepHelp(action: CaseAction, step: Step): string {
   return [
     '',
-    `Who:      ${rolesOf(action).join(' or ')}, with an account at ${SEATS[seatOf(action)]}`,
+    `Who:      ${rolesOf(action).join(' or ')}, acting at ${SEATS[seatOf(action)]}`,
     `Modes:    ${modesOf(step)}`,
     `Example:  npx tongban ${step.example} --token <token>`,
     '',
-    'Give your account token with --token or TONGBAN_TOKEN (`tongban account add` prints it). See docs/cases.md.',
+    'Uses your sign-in of tongban login, or a token in --token or TONGBAN_TOKEN (a hub access token, or a',
+    "machine client's token from tongban account add: staff roles only). See docs/cases.md.",
   ].join('\n');
 }
 
@@ -252,8 +253,10 @@ export function casesCommand(program: Command): void {
       'after',
       [
         '',
-        'Every step is done by a person with an account (tongban account add) at one node:',
-        '  the accepting node is where the applicant applies (e.g. 522732 三都);',
+        'Every step is done by someone the node knows: a person signed in at the hub (tongban login) —',
+        'staff at their own node, the applicant (a citizen) at any node — or a machine client of the node',
+        '(tongban account add: one staff role).',
+        '  The accepting node is where the applicant applies (e.g. 522732 三都);',
         '  the competent node(s) decide (e.g. 330523 安吉; joint handling has several).',
         'Modes: online (data fetched through exchanges instead of papers), proxy (the accepting node',
         'ships the papers), joint (each competent node decides its part). Each step: tongban case <step> --help.',
@@ -267,7 +270,7 @@ export function casesCommand(program: Command): void {
     .requiredOption('--id-number <id>', "the applicant's resident ID number")
     .requiredOption('--name <name>', "the applicant's name")
     .option('--phone <phone>')
-    .addHelpText('after', `\nWho:      clerk or applicant, with an account at ${SEATS.accepting}\nModes:    ${handlingModes.join(', ')}\nExample:  npx tongban case apply --node 522732 --item N010 --mode proxy --competent 330523 --id-number <id number> --name <name> --token <token>`)
+    .addHelpText('after', `\nWho:      clerk or applicant, acting at ${SEATS.accepting}\nModes:    ${handlingModes.join(', ')}\nExample:  npx tongban case apply --node 522732 --item N010 --mode proxy --competent 330523 --id-number <id number> --name <name> --token <token>`)
     .action(async (options: Common & { item: string; mode: string; competent: string; idNumber: string; name: string; phone?: string }) => {
       const json = await call(options, 'POST', '/v1/cases', {
         itemCode: options.item.toUpperCase(),

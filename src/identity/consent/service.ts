@@ -206,10 +206,9 @@ export class ConsentService {
   /**
    * The ID number of the citizen who is calling, or CONSENT_FORBIDDEN. Only a citizen signed in at
    * this hub consents, each for themselves: a hub access token (a JWT the hub's OIDC key signed)
-   * whose account the hub still holds, enabled, with that very ID number. Staff, machine clients —
-   * applicant accounts included, although they carry an ID number: an operator named it, no
-   * sign-in proved it — and a token for an account the hub does not hold (or holds with another
-   * number) are refused.
+   * whose account the hub still holds, enabled, with that very ID number. Staff, machine clients
+   * (never a citizen: one staff role each) and a token for an account the hub does not hold (or
+   * holds with another number) are refused.
    */
   async #citizen(person: Person): Promise<string> {
     if (person.kind !== 'citizen' || !person.idNumber || person.via !== 'access-token') {

@@ -1,12 +1,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ResidentIdNumber } from '../../exchange/index.ts';
-import { checkCsrf, clearedSessionCookie, localReturnPath, loginBinding, loginBindingCookie, loginBindingOf, MachineClientId, MachineClientRole, machineClientView, Person, sessionCookie } from '../../identity/index.ts';
+import { APPLICANT_CLIENT_REFUSED, checkCsrf, clearedSessionCookie, localReturnPath, loginBinding, loginBindingCookie, loginBindingOf, MachineClientId, MachineClientRole, machineClientView, Person, sessionCookie, StoredMachineClientRole } from '../../identity/index.ts';
 import { requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute, Page } from '../route.ts';
 
-const MachineClientOut = z.object({ id: z.string(), name: z.string(), role: MachineClientRole, createdAt: z.string(), revokedAt: z.string().nullable(), revoked: z.boolean() });
+const MachineClientOut = z.object({
+  id: z.string(),
+  name: z.string(),
+  // `applicant`: an applicant account of before sign-in at the hub, listed for the record (revoked by migration 016).
+  role: StoredMachineClientRole,
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+  revoked: z.boolean(),
+});
 
 /**
  * Who is calling, at a node: signing in at the hub (the node as an OpenID Connect relying party),
@@ -100,11 +107,13 @@ export function signInPlugin(context: ServerContext): void {
     method: 'POST',
     url: '/v1/operator/accounts',
     tag: 'operator',
-    summary: 'Operator: create a machine client — a named bearer token scoped to one role (or an applicant account, with its ID number); the token is shown once',
-    body: z
-      .object({ id: MachineClientId, role: MachineClientRole, name: z.string().min(1).max(100), idNumber: ResidentIdNumber.optional() })
-      .refine((a) => (a.role === 'applicant') === (a.idNumber !== undefined), { message: 'applicants, and only applicants, carry an ID number', path: ['idNumber'] }),
-    response: z.object({ id: z.string(), role: z.string(), token: z.string() }),
+    summary: 'Operator: create a machine client — a named bearer token scoped to one staff role; the token is shown once. Never a citizen: citizens sign in at the hub',
+    // Strict: an `idNumber` (the applicant accounts of before) is refused, never dropped silently.
+    body: z.strictObject(
+      { id: MachineClientId, role: MachineClientRole, name: z.string().min(1).max(100) },
+      { error: (issue) => (issue.code === 'unrecognized_keys' && issue.keys.includes('idNumber') ? `a machine client acts for no citizen: ${APPLICANT_CLIENT_REFUSED}` : undefined) },
+    ),
+    response: z.object({ id: z.string(), role: MachineClientRole, token: z.string() }),
     status: 201,
     // An id already taken is refused as VALIDATION_FAILED (400), like any other invalid account.
     errors: [401],

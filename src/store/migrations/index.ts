@@ -12,6 +12,7 @@ import * as m010 from './010-identity.ts';
 import * as m011 from './011-consents.ts';
 import * as m012 from './012-audit-actor.ts';
 import * as m013 from './013-node-sessions.ts';
+import * as m016 from './016-revoke-applicant-clients.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
@@ -28,6 +29,7 @@ export const migrations: Record<string, Migration> = {
   '011-consents': m011,
   '012-audit-actor': m012,
   '013-node-sessions': m013,
+  '016-revoke-applicant-clients': m016,
 };
 
 export const migrationProvider: MigrationProvider = {

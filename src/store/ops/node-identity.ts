@@ -1,14 +1,14 @@
 import type { LoginStateRecord, MachineClientRecord, SessionRecord, StoreOps } from '../store.ts';
 import { isUniqueViolation, type OpsContext } from './context.ts';
 
-type MachineClientRow = { id: string; name: string; role: string; id_number: string | null; created_at: string; revoked_at: string | null };
-const CLIENT_COLUMNS = ['id', 'name', 'role', 'id_number', 'created_at', 'revoked_at'] as const;
+type MachineClientRow = { id: string; name: string; role: string; created_at: string; revoked_at: string | null };
+// id_number (migration 013) is never read: only the applicant accounts of before had one, erased by migration 016.
+const CLIENT_COLUMNS = ['id', 'name', 'role', 'created_at', 'revoked_at'] as const;
 
 const toClient = (r: MachineClientRow): MachineClientRecord => ({
   id: r.id,
   name: r.name,
   role: r.role as MachineClientRecord['role'],
-  idNumber: r.id_number,
   createdAt: r.created_at,
   revokedAt: r.revoked_at,
 });
@@ -19,7 +19,7 @@ export function machineClientsOps({ db, dialect }: OpsContext): StoreOps['machin
       try {
         await db
           .insertInto('machine_clients')
-          .values({ id: client.id, name: client.name, role: client.role, id_number: client.idNumber, token_hash: tokenHash, created_at: client.createdAt, revoked_at: null })
+          .values({ id: client.id, name: client.name, role: client.role, id_number: null, token_hash: tokenHash, created_at: client.createdAt, revoked_at: null })
           .execute();
         return true;
       } catch (error) {
