@@ -191,7 +191,7 @@ async function sessionCookie(caller: 'staff-session' | 'citizen-session'): Promi
       ? { subject: 'p-matrix-clerk', kind: 'staff', name: 'm', node: '522732', roles: ['clerk'], via: 'session' }
       : { subject: citizenSubject, kind: 'citizen', name: 'm', idNumber: '11010519491231002X', roles: [], via: 'session' };
   const { id } = await t.f.nodes.get('522732')!.runtime!.identity.sessions.create(person);
-  return `tongban_session=${id}`;
+  return `tongban_session_522732=${id}`;
 }
 afterAll(async () => {
   await t?.stop();

@@ -14,7 +14,7 @@ const ANJI = '330523';
 
 /**
  * A browser for the relying-party flow: cookies kept per origin (scheme, host and port — stricter
- * than a browser, so two nodes on one host keep their own `tongban_session`), redirects followed
+ * than a browser, which keeps them per host: the test below sends one host's cookies to every port), redirects followed
  * by hand so the test sees every hop.
  */
 class Browser {
@@ -149,13 +149,13 @@ export function identityRelyingPartyContract(backend: Backend): void {
     const first = await signInAtNode(citizenBrowser, sandu, citizen.idNumber, citizen.password, '/v1/cases?limit=5');
     expect(first.prompts).toBe(1);
     expect(first.location!.href).toBe(new URL('/v1/cases?limit=5', sandu).href);
-    const setCookie = first.callback.headers.getSetCookie().find((c) => c.startsWith('tongban_session='))!;
+    const setCookie = first.callback.headers.getSetCookie().find((c) => c.startsWith(`tongban_session_${SANDU}=`))!;
     expect(setCookie).toMatch(/; Path=\//);
     expect(setCookie).toMatch(/; HttpOnly/);
     expect(setCookie).toMatch(/; SameSite=Lax/);
     expect(setCookie).not.toMatch(/Secure/); // the node is reached over plain http here
     // The node stores the cookie's SHA-256 only.
-    const cookieValue = citizenBrowser.cookies(new URL(sandu)).get('tongban_session')!;
+    const cookieValue = citizenBrowser.cookies(new URL(sandu)).get(`tongban_session_${SANDU}`)!;
     const store = t.f.nodes.get(SANDU)!.runtime!.store;
     expect(await store.sessions.get(cookieValue)).toBeUndefined();
     expect(await store.sessions.get(createHash('sha256').update(cookieValue).digest('hex'))).toMatchObject({ person: { kind: 'citizen', idNumber: citizen.idNumber } });
@@ -210,6 +210,20 @@ export function identityRelyingPartyContract(backend: Backend): void {
       ['accept', 'clerk', clerk.claims.sub],
       ['start-review', 'approver', staffSub],
     ]);
+  });
+
+  it('two nodes on one host keep their own sessions in one browser: each node names its cookie after its division (browsers keep cookies per host, not per port)', async () => {
+    const browser = new Browser();
+    await signInAtNode(browser, sandu, citizen.idNumber, citizen.password);
+    const again = await signInAtNode(browser, anji, citizen.idNumber, undefined);
+    expect(again.prompts).toBe(0);
+    // What a real browser sends to either port of 127.0.0.1: every cookie of the host.
+    const jar = [...browser.cookies(new URL(sandu)), ...browser.cookies(new URL(anji))].map(([name, value]) => `${name}=${value}`);
+    expect(jar.filter((c) => c.startsWith('tongban_session_')).map((c) => c.split('=')[0]).sort()).toEqual([`tongban_session_${ANJI}`, `tongban_session_${SANDU}`]);
+    for (const node of [sandu, anji]) {
+      const r = await fetch(new URL('/v1/auth/me', node), { headers: { cookie: jar.join('; ') } });
+      expect([node, r.status, ((await r.json()) as any).idNumber]).toEqual([node, 200, citizen.idNumber]);
+    }
   });
 
   it('a token a node received at sign-in is for that node only: refused at another node and at the hub (401); the person’s own CLI token works anywhere, staff act at their own node only', async () => {
@@ -314,10 +328,10 @@ export function identityRelyingPartyContract(backend: Backend): void {
     expect((await withCookie(browser, sandu, 'POST', '/v1/cases', body, { origin: new URL(sandu).origin })).status).toBe(201);
     expect((await withCookie(browser, sandu, 'POST', '/v1/cases', body, { 'x-tongban-csrf': '1' })).status).toBe(201);
     // Sign-out needs the same proof; afterwards the cookie is worth nothing.
-    const cookie = browser.cookies(new URL(sandu)).get('tongban_session')!;
+    const cookie = browser.cookies(new URL(sandu)).get(`tongban_session_${SANDU}`)!;
     expect((await withCookie(browser, sandu, 'POST', '/v1/auth/logout', undefined, {})).json.code).toBe('CSRF_REJECTED');
     expect((await withCookie(browser, sandu, 'POST', '/v1/auth/logout')).json).toEqual({ signedOut: true });
-    const stale = await fetch(new URL('/v1/cases', sandu), { headers: { cookie: `tongban_session=${cookie}` } });
+    const stale = await fetch(new URL('/v1/cases', sandu), { headers: { cookie: `tongban_session_${SANDU}=${cookie}` } });
     expect(stale.status).toBe(401);
   });
 
@@ -325,7 +339,7 @@ export function identityRelyingPartyContract(backend: Backend): void {
     const browser = new Browser();
     await signInAtNode(browser, anji, anjiStaff.login, anjiStaff.password);
     const controller = new AbortController();
-    const cookie = `tongban_session=${browser.cookies(new URL(anji)).get('tongban_session')}`;
+    const cookie = `tongban_session_${ANJI}=${browser.cookies(new URL(anji)).get(`tongban_session_${ANJI}`)}`;
     const response = await fetch(new URL('/v1/cases/events', anji), { headers: { cookie }, signal: controller.signal });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
@@ -391,12 +405,12 @@ export function identityRelyingPartyContract(backend: Backend): void {
     expect(own.status).toBe(302);
     for (const [who, browser] of [['fresh', fresh], ['victim', victim]] as const) {
       const r = await browser.fetch(callbackUrl);
-      expect([who, r.status, ((await r.json()) as any).code, r.headers.getSetCookie().some((c) => c.startsWith('tongban_session='))]).toEqual([who, 400, 'LOGIN_FAILED', false]);
-      expect(browser.cookies(new URL(sandu)).has('tongban_session')).toBe(false);
+      expect([who, r.status, ((await r.json()) as any).code, r.headers.getSetCookie().some((c) => c.startsWith(`tongban_session_${SANDU}=`))]).toEqual([who, 400, 'LOGIN_FAILED', false]);
+      expect(browser.cookies(new URL(sandu)).has(`tongban_session_${SANDU}`)).toBe(false);
     }
     // The binding cookie: HttpOnly, SameSite=Lax, only for the sign-in routes, short-lived.
-    expect(attacker.cookies(new URL(sandu)).get('tongban_login')).toBeTruthy();
-    const setLogin = own.headers.getSetCookie().find((c) => c.startsWith('tongban_login='))!;
+    expect(attacker.cookies(new URL(sandu)).get(`tongban_login_${SANDU}`)).toBeTruthy();
+    const setLogin = own.headers.getSetCookie().find((c) => c.startsWith(`tongban_login_${SANDU}=`))!;
     expect(setLogin).toMatch(/; Path=\/v1\/auth\//);
     expect(setLogin).toMatch(/; HttpOnly/);
     expect(setLogin).toMatch(/; SameSite=Lax/);
@@ -404,7 +418,7 @@ export function identityRelyingPartyContract(backend: Backend): void {
     // The browser that started it still completes it (the others' attempts did not spend it).
     const done = await attacker.fetch(callbackUrl);
     expect(done.status).toBe(302);
-    expect(attacker.cookies(new URL(sandu)).has('tongban_session')).toBe(true);
+    expect(attacker.cookies(new URL(sandu)).has(`tongban_session_${SANDU}`)).toBe(true);
     // Two sign-ins started in one browser (two tabs) share its binding: both complete.
     const tabs = new Browser();
     const first = await signInUpToCallback(tabs, sandu, citizen.idNumber, citizen.password, '/one');

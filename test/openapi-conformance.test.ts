@@ -201,7 +201,7 @@ function withSession(server: Server, headers: Record<string, string>): () => Pro
   return async () => {
     const runtime = server === HUB ? t.f.hub.runtime! : t.f.nodes.get(server)!.runtime!;
     const { id } = await runtime.identity.sessions.create({ subject: 'p-conformance', kind: 'citizen', name: '王', idNumber: '11010519491231002X', roles: [], via: 'session' });
-    return answerOf(await fetch(new URL('/v1/auth/logout', endpointOf(server)), { method: 'POST', redirect: 'manual', headers: { cookie: `tongban_session=${id}`, ...headers } }));
+    return answerOf(await fetch(new URL('/v1/auth/logout', endpointOf(server)), { method: 'POST', redirect: 'manual', headers: { cookie: `tongban_session_${runtime.config.node.division}=${id}`, ...headers } }));
   };
 }
 

@@ -6,7 +6,7 @@ import { MachineClients } from './machine-clients.ts';
 import type { Authenticator, Person } from './person.ts';
 import { accessTokenAudiences, issuerOf, remoteHubKeys, verifyAccessToken, type HubTokenVerifier } from './hub-tokens.ts';
 import { RelyingParty } from './relying-party.ts';
-import { NodeSessions, parseCookies, SESSION_COOKIE } from './sessions.ts';
+import { NodeSessions, parseCookies, sessionCookieName } from './sessions.ts';
 
 export interface NodeIdentityOptions {
   readonly store: Store;
@@ -74,7 +74,7 @@ export class NodeIdentity implements Authenticator {
 
   /** The session id the request's cookie carries, if any. */
   sessionIdOf(request: FastifyRequest): string | undefined {
-    const value = parseCookies(request.headers.cookie).get(SESSION_COOKIE);
+    const value = parseCookies(request.headers.cookie).get(sessionCookieName(this.#options.self));
     return value ? value : undefined;
   }
 

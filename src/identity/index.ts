@@ -28,6 +28,6 @@ export {
   type HubTokenVerifier,
   type HubTokenExpectation,
 } from './hub-tokens.ts';
-export { NodeSessions, SESSION_COOKIE, SESSION_IDLE_MS, SESSION_MAX_MS, secretHash, parseCookies, sessionCookie, clearedSessionCookie, LOGIN_BINDING_COOKIE, loginBinding, loginBindingOf, loginBindingCookie } from './sessions.ts';
+export { NodeSessions, sessionCookieName, SESSION_IDLE_MS, SESSION_MAX_MS, secretHash, parseCookies, sessionCookie, clearedSessionCookie, loginBindingCookieName, loginBinding, loginBindingOf, loginBindingCookie } from './sessions.ts';
 export { MachineClients, MachineClientId, MachineClientRole, StoredMachineClientRole, APPLICANT_CLIENT_REFUSED, machineClientView } from './machine-clients.ts';
 export { checkCsrf, CSRF_HEADER } from './csrf.ts';

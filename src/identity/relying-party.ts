@@ -70,7 +70,7 @@ export class RelyingParty {
 
   /**
    * Starts a sign-in: remembers state, PKCE verifier and nonce — filed under the state and the
-   * browser's `binding` (its `tongban_login` cookie), so only that browser can complete it — and
+   * browser's `binding` (its `tongban_login_<division>` cookie), so only that browser can complete it — and
    * answers the hub URL to send the browser to.
    */
   async begin(returnTo: string, redirectUri: string, binding: string): Promise<URL> {

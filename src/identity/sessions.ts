@@ -2,8 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Store } from '../store/index.ts';
 import { Person } from './person.ts';
 
-/** The node's session cookie (identity contract). */
-export const SESSION_COOKIE = 'tongban_session';
+/**
+ * The node's session cookie: `tongban_session_<division>`. Named per node because browsers keep
+ * cookies per host, not per port: nodes sharing a host (the demo, a gateway) would otherwise
+ * overwrite each other's sessions and be sent each other's session ids.
+ */
+export function sessionCookieName(division: string): string {
+  return `tongban_session_${division}`;
+}
 
 /** A session ends after this long without a request … */
 export const SESSION_IDLE_MS = 30 * 60_000;
@@ -30,8 +36,8 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 }
 
 /** The Set-Cookie value of a session: HttpOnly, Path=/, SameSite=Lax, Secure on https. */
-export function sessionCookie(id: string, options: { secure: boolean; maxAgeSeconds: number }): string {
-  return `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${options.maxAgeSeconds}${options.secure ? '; Secure' : ''}`;
+export function sessionCookie(id: string, options: { node: string; secure: boolean; maxAgeSeconds: number }): string {
+  return `${sessionCookieName(options.node)}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${options.maxAgeSeconds}${options.secure ? '; Secure' : ''}`;
 }
 
 /**
@@ -39,7 +45,9 @@ export function sessionCookie(id: string, options: { secure: boolean; maxAgeSeco
  * `GET /v1/auth/login`, sent back to `GET /v1/auth/callback`. A callback URL opened by any other
  * browser (a link an attacker signed in with their own account) finds no sign-in.
  */
-export const LOGIN_BINDING_COOKIE = 'tongban_login';
+export function loginBindingCookieName(division: string): string {
+  return `tongban_login_${division}`;
+}
 /** As long as a sign-in may take (the relying party's login state lives as long). */
 export const LOGIN_BINDING_MAX_AGE_SECONDS = 600;
 const LOGIN_BINDING = /^[A-Za-z0-9_-]{43}$/;
@@ -48,25 +56,25 @@ const LOGIN_BINDING = /^[A-Za-z0-9_-]{43}$/;
  * The browser's sign-in binding: the one its cookie holds (so sign-ins started in two tabs both
  * complete), or a new random one (256 bits). `fresh` says whether the cookie must be set.
  */
-export function loginBinding(cookieHeader: string | undefined): { value: string; fresh: boolean } {
-  const given = parseCookies(cookieHeader).get(LOGIN_BINDING_COOKIE);
+export function loginBinding(cookieHeader: string | undefined, node: string): { value: string; fresh: boolean } {
+  const given = parseCookies(cookieHeader).get(loginBindingCookieName(node));
   if (given !== undefined && LOGIN_BINDING.test(given)) return { value: given, fresh: false };
   return { value: randomBytes(32).toString('base64url'), fresh: true };
 }
 
 /** The binding the callback's request carries (undefined: none, or not one this node sets). */
-export function loginBindingOf(cookieHeader: string | undefined): string | undefined {
-  const given = parseCookies(cookieHeader).get(LOGIN_BINDING_COOKIE);
+export function loginBindingOf(cookieHeader: string | undefined, node: string): string | undefined {
+  const given = parseCookies(cookieHeader).get(loginBindingCookieName(node));
   return given !== undefined && LOGIN_BINDING.test(given) ? given : undefined;
 }
 
 /** The Set-Cookie value of the binding: HttpOnly, SameSite=Lax (sent on the hub's top-level redirect back), the sign-in routes only. */
-export function loginBindingCookie(value: string, options: { secure: boolean }): string {
-  return `${LOGIN_BINDING_COOKIE}=${value}; Path=/v1/auth/; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_BINDING_MAX_AGE_SECONDS}${options.secure ? '; Secure' : ''}`;
+export function loginBindingCookie(value: string, options: { node: string; secure: boolean }): string {
+  return `${loginBindingCookieName(options.node)}=${value}; Path=/v1/auth/; HttpOnly; SameSite=Lax; Max-Age=${LOGIN_BINDING_MAX_AGE_SECONDS}${options.secure ? '; Secure' : ''}`;
 }
 
 /** The Set-Cookie value that removes the session cookie. */
-export function clearedSessionCookie(options: { secure: boolean }): string {
+export function clearedSessionCookie(options: { node: string; secure: boolean }): string {
   return sessionCookie('', { ...options, maxAgeSeconds: 0 });
 }
 

@@ -83,6 +83,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     (document ??= openapi.document({
       title: `Tongban ${runtime.config.node.role} ${runtime.config.node.division} ${runtime.config.node.name}`,
       version: '0.1.0',
+      division: runtime.config.node.division,
       description: 'The HTTP interface of one Tongban node. Node-to-node calls are signed with RFC 9421 over RFC 9530 Content-Digest (see docs/protocol.md). Errors are RFC 9457 problem+json with a stable `code`.',
     }));
   app.get('/openapi.json', async () => documentOf());

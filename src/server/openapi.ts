@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sessionCookieName } from '../identity/sessions.ts';
 import type { RouteAuth } from './route.ts';
 
 interface Operation {
@@ -74,7 +75,8 @@ export class OpenApiRegistry {
     this.#operations.push(operation);
   }
 
-  document(info: { title: string; version: string; description?: string }): Record<string, unknown> {
+  document(about: { title: string; version: string; description?: string; division: string }): Record<string, unknown> {
+    const { division, ...info } = about;
     const paths: Record<string, Record<string, unknown>> = {};
     for (const op of this.#operations) {
       const path = op.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -167,7 +169,7 @@ export class OpenApiRegistry {
           sessionCookie: {
             type: 'apiKey',
             in: 'cookie',
-            name: 'tongban_session',
+            name: sessionCookieName(division),
             description:
               "The node's session after signing in at the hub (GET /v1/auth/login): HttpOnly, SameSite=Lax, Secure on https. Requests other than GET must also carry `Origin` equal to the node's origin or `x-tongban-csrf: 1` (else 403 CSRF_REJECTED).",
           },

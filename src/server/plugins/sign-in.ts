@@ -22,6 +22,7 @@ const MachineClientOut = z.object({
 export function signInPlugin(context: ServerContext): void {
   const { app, openapi, runtime } = context;
   const identity = runtime.identity;
+  const self = runtime.config.node.division;
   const operator = (request: FastifyRequest) => requireBearer(request, runtime.operatorToken, 'operator');
 
   // Sign-in at the hub: nodes only (the hub is the provider itself).
@@ -37,13 +38,13 @@ export function signInPlugin(context: ServerContext): void {
       response: z.string(),
       status: 302,
       rateLimit: context.rateLimits.public,
-      setsCookie: 'tongban_login: binds the sign-in to this browser (HttpOnly, Path=/v1/auth/, SameSite=Lax, 10 minutes, Secure on https); the callback needs it.',
+      setsCookie: 'tongban_login_<division>: binds the sign-in to this browser (HttpOnly, Path=/v1/auth/, SameSite=Lax, 10 minutes, Secure on https); the callback needs it.',
       handler: async ({ query }, request, reply) => {
         const returnTo = localReturnPath(query.return);
         // Login CSRF: only the browser that starts a sign-in can complete it at the callback.
-        const binding = loginBinding(request.headers.cookie);
+        const binding = loginBinding(request.headers.cookie, self);
         const target = await identity.relyingParty.begin(returnTo, redirectUri(), binding.value);
-        if (binding.fresh) reply.header('set-cookie', loginBindingCookie(binding.value, { secure: identity.secureCookies }));
+        if (binding.fresh) reply.header('set-cookie', loginBindingCookie(binding.value, { node: self, secure: identity.secureCookies }));
         return redirect(reply, target.href);
       },
     });
@@ -52,17 +53,17 @@ export function signInPlugin(context: ServerContext): void {
       method: 'GET',
       url: '/v1/auth/callback',
       tag: 'identity',
-      summary: "Where the hub sends the browser back: the code is exchanged, the ID token checked, a session of this node opened (cookie tongban_session); redirects to the path sign-in started from",
+      summary: "Where the hub sends the browser back: the code is exchanged, the ID token checked, a session of this node opened (cookie tongban_session_<division>); redirects to the path sign-in started from",
       query: z.object({ code: z.string().max(2000).optional(), state: z.string().max(500).optional(), error: z.string().max(200).optional(), iss: z.string().max(500).optional() }),
       response: z.string(),
       status: 302,
-      setsCookie: 'tongban_session: the session of this node (HttpOnly, Path=/, SameSite=Lax, Secure on https).',
+      setsCookie: 'tongban_session_<division>: the session of this node (HttpOnly, Path=/, SameSite=Lax, Secure on https).',
       errors: [400],
       rateLimit: context.rateLimits.public,
       handler: async (_input, request, reply) => {
-        const { person, returnTo } = await identity.relyingParty.complete(new URL(request.url, context.endpoint()), loginBindingOf(request.headers.cookie));
+        const { person, returnTo } = await identity.relyingParty.complete(new URL(request.url, context.endpoint()), loginBindingOf(request.headers.cookie, self));
         const session = await identity.sessions.create(person);
-        reply.header('set-cookie', sessionCookie(session.id, { secure: identity.secureCookies, maxAgeSeconds: session.maxAgeSeconds }));
+        reply.header('set-cookie', sessionCookie(session.id, { node: self, secure: identity.secureCookies, maxAgeSeconds: session.maxAgeSeconds }));
         return redirect(reply, returnTo);
       },
     });
@@ -74,7 +75,7 @@ export function signInPlugin(context: ServerContext): void {
     tag: 'identity',
     summary: "Sign out of this node: its session ends and the cookie is cleared (the hub's own session stays: sign out there separately)",
     response: z.object({ signedOut: z.boolean() }),
-    setsCookie: 'tongban_session, cleared.',
+    setsCookie: 'tongban_session_<division>, cleared.',
     // 400/413/415 are documented for every POST; a cookie session from another site is 403.
     errors: [403],
     rateLimit: context.rateLimits.public,
@@ -85,7 +86,7 @@ export function signInPlugin(context: ServerContext): void {
         checkCsrf(request, context.endpoint());
         signedOut = await identity.sessions.destroy(id);
       }
-      if (id) reply.header('set-cookie', clearedSessionCookie({ secure: identity.secureCookies }));
+      if (id) reply.header('set-cookie', clearedSessionCookie({ node: self, secure: identity.secureCookies }));
       return { signedOut };
     },
   });
