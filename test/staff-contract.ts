@@ -1,4 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePortRun } from './free-ports.ts';
+import { runTongban } from './support/cli.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 import { signIn, SignInRefused } from './support/identity.ts';
 import { Browser, signInAtNode } from './identity-rp-contract.ts';
@@ -28,7 +33,8 @@ export function staffContract(backend: Backend): void {
   const callbackOf = (division: string) => `${endpoint(division)}/v1/auth/callback`;
 
   beforeAll(async () => {
-    t = await startTestFederation(backend, { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
+    // Fixed ports: the CLI finds the nodes through their folders.
+    t = await startTestFederation(backend, { portBase: await freePortRun(5), directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
     hub = t.f.hub.endpoint;
   }, 300_000);
   afterAll(async () => {
@@ -142,6 +148,56 @@ export function staffContract(backend: Backend): void {
     // The hub's list answers the signer's own staff only: Sandu's list signed by Sandu.
     expect((await call(SANDU, 'GET', '/v1/operator/staff')).json.staff.map((s: any) => s.login)).toContain(`sun@${SANDU}`);
   }, 60_000);
+
+  it('tongban account staff add|list|disable: tables by default, --json, a password from stdin or generated and printed once, refusals exit 1', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tongban-staff-'));
+    const tongban = (args: string[], input?: string) => runTongban([...args, '--federation', t.f.dir], { cwd, env: { TONGBAN_TOKEN: '' }, ...(input === undefined ? {} : { input }) });
+    // Generated: printed once, and it works at the hub.
+    const added = await tongban(['account', 'staff', 'add', '--node', ANJI, '--login', 'feng', '--name', '冯', '--role', 'clerk', '--role', 'approver']);
+    expect([added.code, added.stderr]).toEqual([0, '']);
+    expect(added.stdout).toMatch(new RegExp(`^staff\\s+feng@${ANJI} \\(clerk, approver\\) at ${ANJI} `, 'm'));
+    const password = /^password\s+(\S+)$/m.exec(added.stdout)![1]!;
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(added.stdout).toMatch(/shown once/);
+    expect((await signIn(hub, `feng@${ANJI}`, password, { clientId: ANJI, redirectUri: callbackOf(ANJI) })).claims).toMatchObject({ tongban_roles: ['clerk', 'approver'] });
+    // From standard input (one trailing line ending dropped), --json: no password answered.
+    const piped = await tongban(['account', 'staff', 'add', '--node', ANJI, '--login', `chu@${ANJI}`, '--name', '褚', '--role', 'supervisor', '--password-stdin', '--json'], 'chu-password-from-stdin\n');
+    expect(piped.code).toBe(0);
+    const json = JSON.parse(piped.stdout);
+    expect(json.staff).toMatchObject({ login: `chu@${ANJI}`, roles: ['supervisor'], disabled: false });
+    expect(json).not.toHaveProperty('generatedPassword');
+    await signIn(hub, `chu@${ANJI}`, 'chu-password-from-stdin', { clientId: ANJI, redirectUri: callbackOf(ANJI) });
+    // The list: a table, and --json with the route's shape.
+    const table = await tongban(['account', 'staff', 'list', '--node', ANJI]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^LOGIN\s+NAME\s+ROLES\s+DISABLED\s+CREATED$/m);
+    expect(table.stdout).toMatch(new RegExp(`^feng@${ANJI}\\s+冯\\s+clerk,approver\\s+no\\s`, 'm'));
+    expect(table.stdout).toMatch(new RegExp(`^zhao@${ANJI}\\s+赵\\s+clerk\\s+yes\\s`, 'm'));
+    const listed = JSON.parse((await tongban(['account', 'staff', 'list', '--node', ANJI, '--json', '--limit', '2'])).stdout);
+    expect(listed.staff.length).toBe(2);
+    expect(listed.total).toBeGreaterThan(2);
+    // Disable, with its open session at Anji.
+    const browser = new Browser();
+    await signInAtNode(browser, endpoint(ANJI), `feng@${ANJI}`, password);
+    const disabled = await tongban(['account', 'staff', 'disable', 'feng', '--node', ANJI]);
+    expect([disabled.code, disabled.stderr]).toEqual([0, '']);
+    expect(disabled.stdout).toMatch(/^disabled\s+yes$/m);
+    expect(disabled.stdout).toMatch(/^sessions ended\s+1$/m);
+    expect((await browser.fetch(new URL('/v1/auth/me', endpoint(ANJI)))).status).toBe(401);
+    // Refusals: exit 1 with the code.
+    const foreign = await tongban(['account', 'staff', 'disable', `sun@${SANDU}`, '--node', ANJI]);
+    expect([foreign.code, foreign.stdout]).toEqual([1, '']);
+    expect(foreign.stderr).toMatch(/^tongban: refused \(IDENTITY_NODE_MISMATCH\): /);
+    const taken = await tongban(['account', 'staff', 'add', '--node', ANJI, '--login', 'feng', '--name', '冯', '--role', 'clerk']);
+    expect([taken.code, taken.stderr]).toEqual([1, expect.stringMatching(/^tongban: refused \(PERSON_LOGIN_TAKEN\): /)]);
+    const short = await tongban(['account', 'staff', 'add', '--node', ANJI, '--login', 'wei', '--name', '卫', '--role', 'clerk', '--password-stdin'], 'short\n');
+    expect([short.code, short.stderr]).toEqual([1, expect.stringMatching(/^tongban: refused \(VALIDATION_FAILED\): /)]);
+    const missing = await tongban(['account', 'staff', 'disable', 'nobody', '--node', ANJI]);
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/^tongban: refused \(PERSON_NOT_FOUND\): /)]);
+    // The machine-client commands are unchanged beside them.
+    const machine = await tongban(['account', 'add', '--node', ANJI, '--id', 'staff-kiosk', '--role', 'clerk', '--name', '窗口']);
+    expect(machine.stdout).toMatch(/^token\s+\S{20,}$/m);
+  }, 120_000);
 
   it('a node the hub no longer accepts is told HUB_REFUSED (502); a hub that does not answer is HUB_UNREACHABLE (503); nothing changes at the node', async () => {
     const suspended = await fetch(new URL(`/v1/directory/nodes/${QINGPU}/suspend`, hub), { method: 'POST', headers: { authorization: `Bearer ${t.f.adminToken()}`, 'content-type': 'application/json' }, body: '{}' });
