@@ -79,6 +79,11 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/operator/accounts': 400,
   'GET /v1/operator/accounts': 200,
   'POST /v1/operator/accounts/{id}/revoke': 404, // no such machine client
+  // staff at the hub, through the node (nodes only): an empty body is no enrolment; Sandu's list;
+  // a login of Qingpu is IDENTITY_NODE_MISMATCH (403) before the hub is asked.
+  'POST /v1/operator/staff': 400,
+  'GET /v1/operator/staff': 200,
+  'POST /v1/operator/staff/{login}/disable': 403,
   'POST /v1/operator/agreements/sign': 400,
   'POST /v1/operator/agreements/submit': 400,
   // No reason given: refused before anything changes (the agreement stays active for the rest of the matrix).
@@ -122,6 +127,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/identity/staff': 400,
   // A Qingpu login: Qingpu has no such staff member (404); the hub signs for its own logins only (403).
   'POST /v1/identity/staff/{login}/disable': { 'node-signature': 404, 'hub-signature': 403 },
+  // The signer's own staff (an empty body: the first page).
+  'POST /v1/identity/staff/list': 200,
   // The {id} is no consent: CONSENT_NOT_FOUND once the signature is checked.
   'POST /v1/consents/{id}/status': 404,
   // A citizen signed in at the hub (hub only): an empty body is no grant (400), their own list (200),

@@ -227,7 +227,10 @@ describe('README commands', () => {
         values.set('id number', person[1]!);
         values.set('name', person[2]!);
       }
-      if (args[0] === 'account') tokens.set(node, field(r.stdout, 'token')!);
+      if (args[0] === 'account' && args[1] === 'add') tokens.set(node, field(r.stdout, 'token')!);
+      if (args[0] === 'account' && args[1] === 'staff' && args[2] === 'add') expect(field(r.stdout, 'password')).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      if (args[0] === 'account' && args[1] === 'staff' && args[2] === 'list') expect(r.stdout).toMatch(/^zhao@330523\s+赵\s+clerk,approver\s+no\s/m);
+      if (args[0] === 'account' && args[1] === 'staff' && args[2] === 'disable') expect(r.stdout).toMatch(/^disabled\s+yes$/m);
       if (args[0] === 'template' && args[1] === 'instantiate') values.set('negotiation', field(r.stdout, 'negotiation')!);
       if (args[0] === 'agreement' && args[1] === 'propose') expect(r.stdout).toMatch(/^state\s+proposed$/m);
       // --terms prints exactly the terms a counter-offer starts from (the partner has them once proposed).

@@ -17,7 +17,7 @@ const ANJI = '330523';
  * than a browser, which keeps them per host: the test below sends one host's cookies to every port), redirects followed
  * by hand so the test sees every hop.
  */
-class Browser {
+export class Browser {
   readonly jar = new Map<string, Map<string, string>>();
 
   cookies(url: URL): Map<string, string> {
@@ -53,7 +53,7 @@ class Browser {
  * node's callback. Returns how many times the hub asked for the password, the callback's answer
  * and where it sent the browser.
  */
-async function signInAtNode(browser: Browser, node: string, login: string, password: string | undefined, returnPath = '/v1/auth/me') {
+export async function signInAtNode(browser: Browser, node: string, login: string, password: string | undefined, returnPath = '/v1/auth/me') {
   const { prompts, callbackUrl } = await signInUpToCallback(browser, node, login, password, returnPath);
   const callback = await browser.fetch(callbackUrl);
   const location = callback.headers.get('location');

@@ -467,6 +467,16 @@ const calls: Array<[string, Call]> = [
   ...both('machine clients: page too large', 'GET', '/v1/operator/accounts', (s) => http(s, 'GET', '/v1/operator/accounts?limit=5000', { token: operatorToken(s) })),
   ...both('revoke a machine client', 'POST', '/v1/operator/accounts/{id}/revoke', (s) => http(s, 'POST', '/v1/operator/accounts/conf-twice/revoke', { token: operatorToken(s), body: {} })),
   ...both('revoke: no such machine client', 'POST', '/v1/operator/accounts/{id}/revoke', (s) => http(s, 'POST', '/v1/operator/accounts/nobody/revoke', { token: operatorToken(s), body: {} })),
+  // Staff of the node at the hub, through its operator (nodes only; forwarded signed by the node).
+  call('operator: enrol a staff member', SANDU, 'POST', '/v1/operator/staff', http(SANDU, 'POST', '/v1/operator/staff', { token: operatorToken(SANDU), body: { login: 'conf-staff', name: '冯', roles: ['clerk'] } })),
+  call('operator: enrol a staff member: login taken', SANDU, 'POST', '/v1/operator/staff', http(SANDU, 'POST', '/v1/operator/staff', { token: operatorToken(SANDU), body: { login: 'conf-staff', name: '冯', password: 'conformance-pw-3', roles: ['clerk'] } })),
+  call('operator: enrol a staff member of another node', SANDU, 'POST', '/v1/operator/staff', http(SANDU, 'POST', '/v1/operator/staff', { token: operatorToken(SANDU), body: { login: 'conf@330523', name: '冯', roles: ['clerk'] } })),
+  call('operator: enrol a staff member: invalid', SANDU, 'POST', '/v1/operator/staff', http(SANDU, 'POST', '/v1/operator/staff', { token: operatorToken(SANDU), body: { login: 'conf-staff', name: '冯', roles: ['applicant'] } })),
+  call('operator: staff of the node', SANDU, 'GET', '/v1/operator/staff', http(SANDU, 'GET', '/v1/operator/staff?limit=5', { token: operatorToken(SANDU) })),
+  call('operator: staff: page too large', SANDU, 'GET', '/v1/operator/staff', http(SANDU, 'GET', '/v1/operator/staff?limit=201', { token: operatorToken(SANDU) })),
+  call('operator: disable a staff member', SANDU, 'POST', '/v1/operator/staff/{login}/disable', http(SANDU, 'POST', '/v1/operator/staff/conf-staff/disable', { token: operatorToken(SANDU), body: {} })),
+  call('operator: disable a staff member of another node', SANDU, 'POST', '/v1/operator/staff/{login}/disable', http(SANDU, 'POST', '/v1/operator/staff/conf@330523/disable', { token: operatorToken(SANDU), body: {} })),
+  call('operator: disable: no such staff member', SANDU, 'POST', '/v1/operator/staff/{login}/disable', http(SANDU, 'POST', '/v1/operator/staff/nobody/disable', { token: operatorToken(SANDU), body: {} })),
   ...both('who am I', 'GET', '/v1/auth/me', (s) => http(s, 'GET', '/v1/auth/me', { token: clerkOf(s) })),
   ...both('sign out', 'POST', '/v1/auth/logout', (s) => withSession(s, { 'x-tongban-csrf': '1' })),
   ...both('sign out: asked by another site', 'POST', '/v1/auth/logout', (s) => withSession(s, { origin: 'http://evil.example' })),
@@ -654,6 +664,9 @@ const calls: Array<[string, Call]> = [
   call('disable staff: a login of another node', HUB, 'POST', '/v1/identity/staff/{login}/disable', signed(QINGPU, HUB, '/v1/identity/staff/conf@522732/disable', () => ({}))),
   call('disable staff: no such staff member', HUB, 'POST', '/v1/identity/staff/{login}/disable', signed(QINGPU, HUB, '/v1/identity/staff/nobody@310118/disable', () => ({}))),
   call('disable staff: not a staff login', HUB, 'POST', '/v1/identity/staff/{login}/disable', signed(QINGPU, HUB, '/v1/identity/staff/NOPE/disable', () => ({}))),
+  call("staff list: the signer's own staff", HUB, 'POST', '/v1/identity/staff/list', signed(QINGPU, HUB, '/v1/identity/staff/list', () => ({ limit: 5 }))),
+  call('staff list: page too large, signed', HUB, 'POST', '/v1/identity/staff/list', signed(QINGPU, HUB, '/v1/identity/staff/list', () => ({ limit: 201 }))),
+  call('staff list: a stranger', HUB, 'POST', '/v1/identity/staff/list', signed('x', HUB, '/v1/identity/staff/list', () => ({}), { key: () => state.stranger })),
   // The citizen enrolled above signs in through Sandu: its callback opens a session and redirects.
   call('sign-in callback: signed in at the hub', SANDU, 'GET', '/v1/auth/callback', signInThroughNode(SANDU, '310118197809200044', 'conformance-pw-1')),
 

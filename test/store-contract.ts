@@ -610,4 +610,24 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect((await store.consentUses.use('af1c2f4e-8f7a-4b7e-9d3c-2a1b0c9d8e7f', { single: true, at: '2026-11-30T05:00:00.000Z' })).outcome).toBe('revoked');
     });
   });
+  describe('staff and node sessions (the operator manages staff, issue 12)', () => {
+    it("a node's staff, paged and scoped to that node; every session of one person removed at once", async () => {
+      const staff = (login: string, node: string) => ({ id: `p-${login}`, login, kind: 'staff' as const, name: login, idNumber: null, node, roles: ['clerk'], passwordHash: 'x', disabled: false, createdAt: frozen.toISOString() });
+      for (const login of ['c@330523', 'a@330523', 'b@330523']) expect(await store.people.add(staff(login, '330523'))).toBe(true);
+      await store.people.add(staff('z@522732', '522732'));
+      const first = await store.people.staffOf('330523', { limit: 2, offset: 0 });
+      expect([first.people.map((p) => p.login), first.total]).toEqual([['a@330523', 'b@330523'], 3]);
+      expect((await store.people.staffOf('330523', { limit: 2, offset: 2 })).people.map((p) => p.login)).toEqual(['c@330523']);
+      expect(await store.people.staffOf('440300', { limit: 5, offset: 0 })).toEqual({ people: [], total: 0 });
+
+      const session = (idHash: string, subject: string) => ({ idHash, subject, person: { subject }, createdAt: frozen.toISOString(), idleExpiresAt: frozen.getTime() + 60_000, expiresAt: frozen.getTime() + 120_000 });
+      await store.sessions.add(session('h1', 'p-a'));
+      await store.sessions.add(session('h2', 'p-a'));
+      await store.sessions.add(session('h3', 'p-b'));
+      expect(await store.sessions.removeBySubject('p-a')).toBe(2);
+      expect(await store.sessions.removeBySubject('p-a')).toBe(0);
+      expect([await store.sessions.get('h1'), await store.sessions.get('h2')]).toEqual([undefined, undefined]);
+      expect(await store.sessions.get('h3')).toMatchObject({ subject: 'p-b' });
+    });
+  });
 }

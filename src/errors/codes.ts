@@ -78,6 +78,7 @@ export const errorStatus = {
   PEER_UNREACHABLE: 502,
   PEER_RESPONSE_INVALID: 502,
   HUB_UNREACHABLE: 503,
+  HUB_REFUSED: 502,
   UNAUTHORIZED: 401,
   // the citizen's data tracker
   TRACKER_CITIZEN_ONLY: 403,

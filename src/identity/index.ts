@@ -6,6 +6,7 @@ export { loadOrCreateOidcKeys, oidcKeyFiles, type OidcKeys, type OidcSigningJwk 
 export { CLI_CLIENT_ID, CLI_LOOPBACK_REDIRECT, audienceOf, OIDC_MOUNT, ACCESS_TOKEN_TTL_SECONDS, SCOPE_CLAIMS, type Provider } from './oidc-provider.ts';
 export { LoginThrottle, MAX_FAILED_LOGINS, FAILED_LOGIN_WINDOW_MS, loginPage } from './interactions.ts';
 export { HubIdentity, type HubIdentityOptions } from './hub-identity.ts';
+export { HubStaff, OperatorStaffEnrolment, StaffListed, StaffPage, staffLoginOf, generatePassword, type HubStaffOptions } from './staff-admin.ts';
 
 // Nodes as relying parties of the hub, and who is calling (rp helper).
 export { NodeIdentity, type NodeIdentityOptions } from './authenticator.ts';

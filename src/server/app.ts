@@ -16,6 +16,7 @@ import { directoryPlugin } from './plugins/directory.ts';
 import { exchangePlugin } from './plugins/exchange.ts';
 import { healthPlugin } from './plugins/health.ts';
 import { signInPlugin } from './plugins/sign-in.ts';
+import { staffPlugin } from './plugins/staff.ts';
 import { identityProviderPlugin } from './plugins/identity-provider.ts';
 import { keysPlugin } from './plugins/keys.ts';
 import { loggingPlugin } from './plugins/logging.ts';
@@ -74,7 +75,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, casesPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, staffPlugin, casesPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin]) {
     plugin(context);
   }
   // Rendered at the first request for it (/openapi.json or the reference at /docs), not at start-up.

@@ -158,7 +158,7 @@ export class OpenApiRegistry {
           Problem: { description: 'Error as RFC 9457 problem details', content: problemContent },
           Outage: {
             description:
-              'Any other status is an error of the server, not of the request, as RFC 9457 problem details: 500 (INTERNAL: details are logged, never answered), 502 (a peer, the hub or a registry the operation calls answered wrongly or not at all: PEER_UNREACHABLE, PEER_RESPONSE_INVALID, SERVICE_UNAVAILABLE, DIRECTORY_INVALID) or 503 (STORE_UNAVAILABLE, DIRECTORY_EXPIRED, DIRECTORY_UNAVAILABLE, HUB_UNREACHABLE, or the server closing): retry later. See InternalError, BadGateway and ServiceUnavailable.',
+              'Any other status is an error of the server, not of the request, as RFC 9457 problem details: 500 (INTERNAL: details are logged, never answered), 502 (a peer, the hub or a registry the operation calls answered wrongly or not at all: PEER_UNREACHABLE, PEER_RESPONSE_INVALID, HUB_REFUSED, SERVICE_UNAVAILABLE, DIRECTORY_INVALID) or 503 (STORE_UNAVAILABLE, DIRECTORY_EXPIRED, DIRECTORY_UNAVAILABLE, HUB_UNREACHABLE, or the server closing): retry later. See InternalError, BadGateway and ServiceUnavailable.',
             content: problemContent,
           },
           ...Object.fromEntries(Object.values(PROBLEM_STATUSES).map(({ name, description }) => [name, { description, content: problemContent }])),

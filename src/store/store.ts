@@ -395,6 +395,8 @@ export interface StoreOps {
     /** Moves the idle expiry (never beyond the absolute one). */
     touch(idHash: string, idleExpiresAt: number): Promise<void>;
     remove(idHash: string): Promise<boolean>;
+    /** Removes every session of this person (the hub's `sub`): how many there were. */
+    removeBySubject(subject: string): Promise<number>;
     /** Removes the sessions idle or past their absolute expiry at `now`. */
     purge(now: number): Promise<number>;
   };
@@ -405,6 +407,8 @@ export interface StoreOps {
     byLogin(login: string): Promise<PersonRecord | undefined>;
     /** Disables (or enables) a staff member of `node`; undefined when that node has no staff member with this login. */
     setStaffDisabled(node: string, login: string, disabled: boolean): Promise<PersonRecord | undefined>;
+    /** One page of a node's staff, by login, and how many it has. */
+    staffOf(node: string, page: { limit: number; offset: number }): Promise<{ people: PersonRecord[]; total: number }>;
     /** Staff of a node or citizens, by login. */
     list(filter: { kind?: 'citizen' | 'staff'; node?: string; limit?: number }): Promise<PersonRecord[]>;
   };

@@ -8,10 +8,12 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the real `tongban` CLI (the compiled build) in `cwd`, without debug stacks, with extra env. */
-export function runTongban(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+/** Runs the real `tongban` CLI (the compiled build) in `cwd`, without debug stacks, with extra env (and `input` on its standard input). */
+export function runTongban(args: readonly string[], options: { cwd: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, TONGBAN_DEBUG: '', ...options.env } });
+    // Standard input: given (then closed), or left open as before.
+    if (options.input !== undefined) child.stdin.end(options.input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

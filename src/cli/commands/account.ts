@@ -26,13 +26,33 @@ function common(command: Command): Command {
     .option('--json', 'print JSON');
 }
 
+interface StaffJson {
+  id: string;
+  login: string;
+  name: string;
+  node: string | null;
+  roles: string[];
+  disabled: boolean;
+  createdAt: string;
+}
+
+/** Everything piped in, without the one line ending `echo` or a file adds. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
 /**
  * `tongban account`: the machine clients of a node — named bearer tokens, each scoped to one role,
- * revocable. People (citizens, staff) sign in at the hub instead (`tongban login`, or a browser at
- * GET /v1/auth/login).
+ * revocable — and (`tongban account staff`) the node's staff, people who sign in at the hub,
+ * enrolled and disabled there through the node. People sign in at the hub (`tongban login`, or a
+ * browser at GET /v1/auth/login).
  */
 export function accountCommand(program: Command): void {
-  const account = program.command('account').description("machine clients of a node: named tokens, one role each, revocable");
+  const account = program.command('account').description("machine clients of a node (named tokens, one role each, revocable) and its staff at the hub");
 
   common(
     account
@@ -91,6 +111,88 @@ export function accountCommand(program: Command): void {
       printRecord([
         ['account', `${json.id} (${json.role}) at ${config.node.division} ${config.node.name}`],
         ['revoked', json.revokedAt ?? '-'],
+      ]);
+    });
+
+  staffCommands(account);
+}
+
+const STAFF_NOTE = "\nRuns on the node's machine: it uses the operator token in the node's folder. The node forwards the request to the hub, signed with its key.";
+
+/** `tongban account staff add|list|disable`: the node's staff, who sign in at the hub. */
+function staffCommands(account: Command): void {
+  const staff = account.command('staff').description("the node's staff, people who sign in at the hub: enrolled and disabled there through the node");
+
+  common(
+    staff
+      .command('add')
+      .description("enrol a staff member of the node at the hub; without --password-stdin a strong password is generated and printed once")
+      .requiredOption('--login <login>', "name, or name@<the node's division> (e.g. zhao or zhao@330523)")
+      .requiredOption('--name <name>', 'their name')
+      .option('--role <role>', 'a role: clerk, approver, supervisor, dataAdmin or operator (repeat for more)', collect, [] as string[])
+      .option('--password-stdin', 'read the password from standard input (at least 10 characters)'),
+  )
+    .addHelpText('after', `${STAFF_NOTE}\nExample:  npx tongban account staff add --node 330523 --login zhao --name 赵 --role clerk`)
+    .action(async (options: Common & { login: string; name: string; role: string[]; passwordStdin?: boolean }) => {
+      const config = locateNode(options.federation, options.node);
+      const password = options.passwordStdin ? await readStdin() : undefined;
+      const json = (await callNode(config, {
+        method: 'POST',
+        path: '/v1/operator/staff',
+        token: operatorTokenOf(config),
+        body: { login: options.login, name: options.name, roles: options.role, ...(password === undefined ? {} : { password }) },
+      })) as { staff: StaffJson; generatedPassword?: string };
+      if (options.json) return printJson(json);
+      printRecord([
+        ['staff', `${json.staff.login} (${json.staff.roles.join(', ')}) at ${config.node.division} ${config.node.name}`],
+        ['name', json.staff.name],
+        ...(json.generatedPassword === undefined ? [] : [['password', json.generatedPassword] as [string, string]]),
+      ]);
+      printLines(
+        json.generatedPassword === undefined
+          ? ['', `They sign in at the hub as ${json.staff.login} with the password given.`]
+          : ['', `The password is shown once: hand it to ${json.staff.login} in person. They sign in at the hub with it.`],
+      );
+    });
+
+  common(staff.command('list').description("the node's staff as the hub holds them: login, name, roles, disabled"))
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--offset <n>', 'skip this many', '0')
+    .addHelpText('after', STAFF_NOTE)
+    .action(async (options: Common & { limit: string; offset: string }) => {
+      const config = locateNode(options.federation, options.node);
+      const json = (await callNode(config, {
+        method: 'GET',
+        path: `/v1/operator/staff?limit=${encodeURIComponent(options.limit)}&offset=${encodeURIComponent(options.offset)}`,
+        token: operatorTokenOf(config),
+      })) as { staff: Array<Omit<StaffJson, 'id' | 'node'>>; total: number };
+      if (options.json) return printJson(json);
+      if (json.total === 0) return printLines([`Node ${config.node.division} has no staff at the hub yet.`]);
+      printTable(
+        ['login', 'name', 'roles', 'disabled', 'created'],
+        json.staff.map((s) => [s.login, s.name, s.roles.join(','), s.disabled ? 'yes' : 'no', s.createdAt]),
+      );
+      if (json.total > json.staff.length) printLines([`(${json.staff.length} of ${json.total}; --offset for more)`]);
+    });
+
+  common(
+    staff
+      .command('disable')
+      .description("disable a staff member at the hub (they can no longer sign in) and end their sessions at this node at once")
+      .argument('<login>', "name, or name@<the node's division>"),
+  )
+    .addHelpText('after', `${STAFF_NOTE}\nAn access token the hub issued them before stays valid until it expires (at most 10 minutes), and sessions at other nodes until they end.`)
+    .action(async (login: string, options: Common) => {
+      const config = locateNode(options.federation, options.node);
+      const json = (await callNode(config, { method: 'POST', path: `/v1/operator/staff/${encodeURIComponent(login)}/disable`, token: operatorTokenOf(config), body: {} })) as {
+        staff: StaffJson;
+        sessionsEnded: number;
+      };
+      if (options.json) return printJson(json);
+      printRecord([
+        ['staff', `${json.staff.login} at ${config.node.division} ${config.node.name}`],
+        ['disabled', json.staff.disabled ? 'yes' : 'no'],
+        ['sessions ended', String(json.sessionsEnded)],
       ]);
     });
 }

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { subjectHash } from '../../audit/entry.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest } from '../../exchange/index.ts';
-import { checkStaffLogin, CitizenEnrolment, HubIdentity, newCitizen, newStaff, OIDC_MOUNT, PersonOut, personOut, StaffEnrolment, StaffLogin } from '../../identity/index.ts';
+import { checkStaffLogin, CitizenEnrolment, HubIdentity, newCitizen, newStaff, OIDC_MOUNT, PersonOut, personOut, StaffEnrolment, StaffLogin, StaffPage } from '../../identity/index.ts';
 import { incomingRequest, requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
-import { addRoute } from '../route.ts';
+import { addRoute, Page } from '../route.ts';
 
 const METHODS = ['GET', 'POST', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'] as const;
 
@@ -133,6 +133,26 @@ export function identityProviderPlugin(context: ServerContext): void {
       if (!person) throw new TongbanError('PERSON_NOT_FOUND', `${node} has no staff member ${login.data}.`);
       await runtime.audit.append({ kind: 'identity.disable', outcome: 'allowed', requester: node, subjectHash: personHash(person.id), detail: { kind: 'staff' } });
       return personOut(person);
+    },
+  });
+
+  const StaffListQuery = Page(200, 100).strict();
+  addRoute(app, openapi, {
+    method: 'POST',
+    url: '/v1/identity/staff/list',
+    tag: 'identity',
+    summary:
+      "Node to hub: the signing node's own staff (RFC 9421; a POST because a signed request carries a body digest): login, name, roles, disabled, by login, one page `{limit, offset}` at a time. Never another node's staff, never a password hash",
+    auth: 'node-signature',
+    bodyDoc: StaffListQuery,
+    response: StaffPage,
+    errors: [401, 403],
+    handler: async (_input, request) => {
+      const node = await signer(request);
+      const page = StaffListQuery.safeParse(request.body ?? {});
+      if (!page.success) throw validationError(page.error);
+      const { people, total } = await runtime.store.people.staffOf(node, page.data);
+      return { staff: people.map((p) => ({ login: p.login, name: p.name, roles: [...p.roles], disabled: p.disabled, createdAt: p.createdAt })), total };
     },
   });
 }

@@ -64,6 +64,14 @@ export function peopleOps({ db, dialect }: OpsContext): StoreOps['people'] {
       const row = await db.selectFrom('people').selectAll().where('login', '=', login).executeTakeFirst();
       return row ? personOf(row) : undefined;
     },
+    async staffOf(node, page) {
+      const staff = db.selectFrom('people').where('kind', '=', 'staff').where('node', '=', node);
+      const [rows, count] = await Promise.all([
+        staff.selectAll().orderBy('login').limit(page.limit).offset(page.offset).execute(),
+        staff.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { people: rows.map(personOf), total: Number(count.n) };
+    },
     async list(filter) {
       let query = db.selectFrom('people').selectAll().orderBy('login').limit(filter.limit ?? 200);
       if (filter.kind) query = query.where('kind', '=', filter.kind);

@@ -90,6 +90,10 @@ export function sessionsOps({ db }: OpsContext): StoreOps['sessions'] {
       const deleted = await db.deleteFrom('sessions').where('id_hash', '=', idHash).executeTakeFirst();
       return deleted.numDeletedRows > 0n;
     },
+    async removeBySubject(subject: string): Promise<number> {
+      const deleted = await db.deleteFrom('sessions').where('subject', '=', subject).executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    },
     async purge(now: number): Promise<number> {
       const deleted = await db
         .deleteFrom('sessions')
