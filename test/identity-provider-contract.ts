@@ -210,6 +210,8 @@ export function identityProviderContract(backend: Backend): void {
     expect(text).toContain(userCode);
     expect(text).toContain('If you did not start this sign-in yourself');
     expect(text).toContain('如果不是您本人');
+    // A warning, not a refusal: role="alert" marks the hub's refusals (a wrong code, a wrong password).
+    expect(text).not.toContain('role="alert"');
     expect(confirm.headers.get('x-frame-options')).toBe('DENY');
   });
 

@@ -180,7 +180,7 @@ export async function createProvider(options: IdentityProviderOptions): Promise<
           renderPage(
             ctx,
             '确认登录 · Confirm sign-in',
-            `<p>${name} 请求以您的身份登录。请确认此代码与命令行显示的代码相同：<br>${name} asks to sign in as you. Check that this code is the one the command line shows:</p><p class="code"><code>${escapeHtml(userCode)}</code></p><p class="error" role="alert">如果不是您本人刚在自己的终端上发起此登录（例如有人发来此链接或代码），请取消：确认后对方将以您的身份操作。<br>If you did not start this sign-in yourself, at your own terminal (someone sent you this link or code), cancel: confirming lets them act as you.</p>${confirmForm(ctx.oidc.urlFor('code_verification'), fieldOf(form, 'xsrf') ?? '', userCode)}`,
+            `<p>${name} 请求以您的身份登录。请确认此代码与命令行显示的代码相同：<br>${name} asks to sign in as you. Check that this code is the one the command line shows:</p><p class="code"><code>${escapeHtml(userCode)}</code></p><p class="error" role="note">如果不是您本人刚在自己的终端上发起此登录（例如有人发来此链接或代码），请取消：确认后对方将以您的身份操作。<br>If you did not start this sign-in yourself, at your own terminal (someone sent you this link or code), cancel: confirming lets them act as you.</p>${confirmForm(ctx.oidc.urlFor('code_verification'), fieldOf(form, 'xsrf') ?? '', userCode)}`,
           );
         },
         successSource: (ctx) => {
