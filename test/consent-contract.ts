@@ -165,7 +165,10 @@ export function consentContract(backend: Backend): void {
       expect(second.json.code).toBe('CONSENT_USED');
       expect((await t.auditEntries(SANDU)).at(-1)).toMatchObject({ kind: 'exchange.provide', outcome: 'refused', code: 'CONSENT_USED', detail: { consent: consent.id } });
       expect(await sanduUses(consent.id)).toMatchObject({ uses: 1 });
-      await useCountAtHub(married, consent.id, 1);
+      // Spent: the citizen's list says so (a single-use consent served once is "used", no longer "active").
+      expect(await useCountAtHub(married, consent.id, 1)).toMatchObject({ status: 'used', use: 'single' });
+      // Revoked wins over used.
+      expect((await revoke(consent.id)).json).toMatchObject({ status: 'revoked', useCount: 1 });
     });
 
     it('two concurrent uses of a single-use consent: exactly one is served', async () => {
@@ -435,7 +438,7 @@ export function consentContract(backend: Backend): void {
       expect(provided[0].detail.via).toBe('hub');
       // The hub relayed both, reading neither the consent nor the subject.
       expect(JSON.stringify((await t.auditEntries(HUB)).filter((e) => e.kind === 'exchange.relay'))).not.toContain(married.idNumber);
-      await useCountAtHub(married, consent.id, 1);
+      expect(await useCountAtHub(married, consent.id, 1)).toMatchObject({ status: 'used' });
     });
 
     it('revoked: refused on its next use through the hub; a bridge consent does not pass the relay, nor another citizen’s', async () => {
@@ -514,7 +517,8 @@ export function consentContract(backend: Backend): void {
       expect(listed).toMatchObject({ status: 'active', artefact: consent.artefact });
       const used = await ask(consent.id);
       expect(used.status).toBe(200);
-      await useCountAtHub(married, consent.id, 1);
+      // Until a date: used, and still active.
+      expect(await useCountAtHub(married, consent.id, 1)).toMatchObject({ status: 'active' });
       // A revocation after the restart still reaches the provider.
       expect((await revoke(consent.id)).status).toBe(200);
       await until(async () => (await sanduUses(consent.id))?.revokedAt, 20_000, 'the revocation after a restart');

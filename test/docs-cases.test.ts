@@ -185,6 +185,7 @@ const README_NOT_RUN_HERE: Array<[RegExp, string]> = [
   [/^npx tongban login --status/, 'test/cli-login.test.ts (after a sign-in)'],
   [/^npx tongban whoami --node 522732/, 'test/cli-login.test.ts (after a sign-in)'],
   [/^npx tongban tracker$/, 'test/cli-login.test.ts (after a citizen signed in)'],
+  [/^npx tongban consent list$/, 'test/cli-consent.test.ts (after a citizen signed in; docs/consent.md runs grant, list, revoke)'],
   [/^npx tongban logout/, 'test/cli-login.test.ts'],
 ];
 

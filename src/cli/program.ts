@@ -26,6 +26,7 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Pr
   [['case'], async () => (await import('./commands/cases.ts')).casesCommand],
   [['account'], async () => (await import('./commands/account.ts')).accountCommand],
   [['tracker'], async () => (await import('./commands/tracker.ts')).trackerCommand],
+  [['consent'], async () => (await import('./commands/consent.ts')).consentCommand],
   [['login', 'logout', 'whoami'], async () => (await import('./commands/login.ts')).loginCommand],
 ];
 

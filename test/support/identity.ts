@@ -157,8 +157,9 @@ export async function approveDevice(url: string, code: string, login: string, pa
     const page = await response.text();
     const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1]?.replace(/&amp;/g, '&');
     if (!action) return { status: response.status, page };
-    if (page.includes('role="alert"')) throw new SignInRefused(response.status, page);
     const target = new URL(action, at);
+    // The confirmation page always carries its phishing warning as an alert; elsewhere an alert is a refusal.
+    if (page.includes('role="alert"') && !page.includes('name="confirm"')) throw new SignInRefused(response.status, page);
     if (page.includes('name="password"')) response = await browser.fetch(target, { method: 'POST', form: { login, password } });
     else if (page.includes('name="confirm"')) {
       if (!page.includes(code)) throw new Error(`the confirmation page does not show the code ${code}`);

@@ -359,9 +359,17 @@ export function casesCommand(program: Command): void {
     .requiredOption('--provider <code>', 'the node that holds the data')
     .requiredOption('--service <service>', 'e.g. household.residence-proof')
     .requiredOption('--purpose <purpose>', 'purpose as the agreement names it, e.g. 户籍类证明开具')
+    .option('--fields <list>', 'comma-separated data elements (default: all the agreement grants)')
+    .option('--consent <id or artefact>', "the applicant's consent where the agreement requires one: its id or the artefact the hub signed")
     .addHelpText('after', '\nModes:    online (any mode may use it)\nExample:  npx tongban case evidence <case> --node 330523 --provider 522732 --service household.residence-proof --purpose 户籍类证明开具 --token <token>')
-    .action(async (id: string, options: Common & { provider: string; service: string; purpose: string }) => {
-      const json = await call(options, 'POST', `/v1/cases/${encodeURIComponent(id)}/evidence`, { provider: options.provider, service: options.service, purpose: options.purpose });
+    .action(async (id: string, options: Common & { provider: string; service: string; purpose: string; fields?: string; consent?: string }) => {
+      const json = await call(options, 'POST', `/v1/cases/${encodeURIComponent(id)}/evidence`, {
+        provider: options.provider,
+        service: options.service,
+        purpose: options.purpose,
+        ...(options.fields ? { fields: list(options.fields) } : {}),
+        ...(options.consent ? { consent: options.consent.trim() } : {}),
+      });
       if (options.json) return printJson(summary(json));
       printLines(summaryLines(json));
       const latest = (json as CaseJson).case.evidence.at(-1);

@@ -22,6 +22,7 @@ export function exchangeCommand(program: Command): void {
     .option('--agreement <id>', 'agreement id (default: the one that grants this)')
     .option('--item <code>', 'item code (default: from the agreement)')
     .option('--case <id>', 'case the request belongs to', 'cli')
+    .option('--consent <id or artefact>', "the citizen's consent where the agreement requires one: its id (tongban consent list) or the artefact the hub signed")
     .option('--federation <dir>', 'federation folder', 'var/demo')
     .option('--json', 'print the signed answer as JSON; a refusal as {ok: false, code, detail}')
     .action(
@@ -37,6 +38,7 @@ export function exchangeCommand(program: Command): void {
         agreement?: string;
         item?: string;
         case: string;
+        consent?: string;
         federation: string;
       }) => {
         const definition = serviceDefinitionById.get(options.service);
@@ -52,6 +54,7 @@ export function exchangeCommand(program: Command): void {
           ...(options.fields ? { fields: options.fields.split(',').map((f) => f.trim()) } : {}),
           ...(options.agreement ? { agreementId: options.agreement } : {}),
           ...(options.item ? { itemCode: options.item } : {}),
+          ...(options.consent ? { consent: options.consent.trim() } : {}),
         };
         let answer: { via?: string; requestId?: string; response?: { data?: Record<string, unknown> } & Record<string, unknown> };
         try {

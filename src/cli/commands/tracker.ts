@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { decodeJwt } from 'jose';
 import { TongbanError } from '../../errors/index.ts';
-import { issuerOf } from '../../identity/hub-tokens.ts';
 import { MAX_TRACKER_PAGE, type TrackerAnswer, type TrackerRow } from '../../tracker/index.ts';
-import { currentLogin, TokenFile, tokenFilePath } from '../login/index.ts';
-import { printJson, printLines, formatTable, Refusal } from '../output.ts';
-import { endpointOf, locateNode } from './locate.ts';
+import { printJson, printLines, formatTable } from '../output.ts';
+import { callHub, hubTokenFor, hubUrlOf } from './hub-call.ts';
 
 interface TrackerOptions {
   hub?: string;
@@ -39,17 +36,9 @@ export function trackerCommand(program: Command): void {
     .action(async (options: TrackerOptions) => {
       const limit = Number(options.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TRACKER_PAGE) throw new TongbanError('VALIDATION_FAILED', `--limit must be a whole number from 1 to ${MAX_TRACKER_PAGE}.`);
-      const hub = (options.hub ?? endpointOf(locateNode(options.federation, 'hub'))).replace(/\/+$/, '');
-      // --token, TONGBAN_TOKEN, else the sign-in of `tongban login` at this hub (renewed when it has expired).
-      const token = options.token || process.env.TONGBAN_TOKEN || (await currentLogin(new TokenFile(tokenFilePath()), hub, () => new Date())).login.accessToken;
-      // The token goes only to the hub that issued it: never handed to a server named by mistake.
-      let issuer: unknown;
-      try {
-        issuer = decodeJwt(token).iss;
-      } catch {
-        throw new TongbanError('UNAUTHORIZED', 'The token is not a hub access token (a JWT); sign in at the hub again.');
-      }
-      if (issuer !== issuerOf(hub)) throw new TongbanError('UNAUTHORIZED', `The token was issued by ${String(issuer)}, not by the hub at ${hub}: it is not sent there.`);
+      const hub = hubUrlOf(options);
+      // --token, TONGBAN_TOKEN, else the sign-in of `tongban login` at this hub; sent only to the hub that issued it.
+      const token = await hubTokenFor(hub, options.token);
 
       const pages: TrackerAnswer[] = [];
       let cursor = options.cursor;
@@ -80,21 +69,6 @@ function row(e: TrackerRow): string[] {
 }
 
 async function fetchPage(hub: string, token: string, limit: number, cursor: string | undefined): Promise<TrackerAnswer> {
-  const url = new URL('/v1/tracker', hub);
-  url.searchParams.set('limit', String(limit));
-  if (cursor) url.searchParams.set('cursor', cursor);
-  let response: Response;
-  try {
-    response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
-  } catch {
-    throw new TongbanError('HUB_UNREACHABLE', `The hub at ${hub} does not answer.`);
-  }
-  let json: Record<string, unknown>;
-  try {
-    json = (await response.json()) as Record<string, unknown>;
-  } catch {
-    throw new TongbanError('PEER_RESPONSE_INVALID', `The server at ${hub} did not answer as a Tongban hub (HTTP ${response.status}).`);
-  }
-  if (!response.ok) throw new Refusal(typeof json.code === 'string' ? json.code : `HTTP_${response.status}`, response.status, typeof json.detail === 'string' ? json.detail : `The hub answered ${response.status}.`);
-  return json as unknown as TrackerAnswer;
+  const path = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
+  return (await callHub(hub, token, 'GET', `/v1/tracker?${path.toString()}`)) as unknown as TrackerAnswer;
 }

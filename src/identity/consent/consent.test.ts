@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateSigningKey, signJws, type SigningKey } from '../../crypto/index.ts';
 import { withResidentIdCheck } from '../../standards/index.ts';
-import { checkConsentCovers, ConsentClaims, CONSENT_TYP, signConsent, verifyConsent } from './index.ts';
+import { checkConsentCovers, ConsentClaims, CONSENT_TYP, consentViewStatus, signConsent, verifyConsent } from './index.ts';
 
 const now = new Date('2026-11-30T08:00:00Z');
 const day = 86_400_000;
@@ -111,5 +111,20 @@ describe('consent artefact', () => {
     const x = withResidentIdCheck('11010519491231002');
     if (x.endsWith('X')) expect(ConsentClaims.safeParse({ ...claims, subject: { type: 'idNumber', value: x.toLowerCase() } }).success).toBe(false);
     await expect(signConsent(await generateSigningKey('Ed25519', '100000'), claims)).rejects.toThrow(/another key/);
+  });
+});
+
+describe('a consent as its citizen sees it', () => {
+  const later = new Date(now.getTime() + day).toISOString();
+  const earlier = new Date(now.getTime() - 1000).toISOString();
+  it('is used once a single-use consent has been served; revoked wins over used, used over expired', () => {
+    expect(consentViewStatus({ status: 'active', expiresAt: later, useCount: 0 }, 'single', now)).toBe('active');
+    expect(consentViewStatus({ status: 'active', expiresAt: later, useCount: 1 }, 'single', now)).toBe('used');
+    expect(consentViewStatus({ status: 'active', expiresAt: earlier, useCount: 1 }, 'single', now)).toBe('used');
+    expect(consentViewStatus({ status: 'active', expiresAt: earlier, useCount: 0 }, 'single', now)).toBe('expired');
+    expect(consentViewStatus({ status: 'revoked', expiresAt: later, useCount: 1 }, 'single', now)).toBe('revoked');
+    // A consent until a date is never used up.
+    expect(consentViewStatus({ status: 'active', expiresAt: later, useCount: 5 }, 'until-expiry', now)).toBe('active');
+    expect(consentViewStatus({ status: 'active', expiresAt: earlier, useCount: 5 }, 'until-expiry', now)).toBe('expired');
   });
 });

@@ -77,3 +77,17 @@ export function consentStatus(record: { status: 'active' | 'revoked'; expiresAt:
   if (record.status === 'revoked') return 'revoked';
   return now.getTime() >= Date.parse(record.expiresAt) ? 'expired' : 'active';
 }
+
+/**
+ * Where a consent stands as its citizen sees it (`GET /v1/consents`, `tongban consent list`): as
+ * `consentStatus`, and `used` for a single-use consent the provider has reported served — spent,
+ * though neither revoked nor expired. A revocation still shows as `revoked`. The count is the
+ * provider's, as reported (a moment late): until the report arrives a spent consent shows `active`.
+ */
+export type ConsentViewStatus = ConsentStatus | 'used';
+
+export function consentViewStatus(record: { status: 'active' | 'revoked'; expiresAt: string; useCount: number }, use: ConsentUse, now: Date): ConsentViewStatus {
+  const status = consentStatus(record, now);
+  if (status === 'revoked') return status;
+  return use === 'single' && record.useCount > 0 ? 'used' : status;
+}

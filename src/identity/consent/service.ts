@@ -8,7 +8,7 @@ import type { ConsentStatusAnswer, DirectorySource } from '../../exchange/index.
 import type { Messaging, MessageSender } from '../../messaging/index.ts';
 import type { ConsentRecord, Store } from '../../store/index.ts';
 import type { Person } from '../person.ts';
-import { CONSENT_REVOKED_KIND, CONSENT_USED_KIND, ConsentClaims, ConsentUse, consentStatus, type ConsentStatus } from './model.ts';
+import { CONSENT_REVOKED_KIND, CONSENT_USED_KIND, ConsentClaims, ConsentUse, consentStatus, consentViewStatus, type ConsentViewStatus } from './model.ts';
 import { signConsent } from './sign.ts';
 
 const DAY_MS = 86_400_000;
@@ -34,7 +34,8 @@ export type ConsentGrantInput = z.infer<typeof ConsentGrantInput>;
 /** A consent as its citizen sees it: the terms, where it stands, how often the provider used it, the artefact. */
 export interface ConsentView {
   readonly id: string;
-  readonly status: ConsentStatus;
+  /** active, used (single use, served), revoked or expired. */
+  readonly status: ConsentViewStatus;
   readonly useCount: number;
   readonly lastUsedAt: string | null;
   readonly revokedAt: string | null;
@@ -260,7 +261,7 @@ function claimsOf(record: ConsentRecord): ConsentClaims {
 function viewOf(record: ConsentRecord, claims: ConsentClaims, now: Date): ConsentView {
   return {
     id: record.id,
-    status: consentStatus(record, now),
+    status: consentViewStatus(record, claims.use, now),
     useCount: record.useCount,
     lastUsedAt: record.lastUsedAt,
     revokedAt: record.revokedAt,

@@ -11,7 +11,8 @@ import { contentTypeOf, sendSigned } from '../signed-reply.ts';
 
 const ConsentOut = z.object({
   id: z.uuid(),
-  status: z.enum(['active', 'revoked', 'expired']),
+  /** `used`: a single-use consent the provider reported served (revoked wins over used, used over expired). */
+  status: z.enum(['active', 'used', 'revoked', 'expired']),
   /** Uses as the provider reported them (docs/consent.md): the provider's count, a moment late. */
   useCount: z.number().int().min(0),
   lastUsedAt: z.string().nullable(),
@@ -74,7 +75,7 @@ export function consentsPlugin(context: ServerContext): void {
     method: 'GET',
     url: '/v1/consents',
     tag: 'consents',
-    summary: "Citizen: the caller's own consents, newest first, each with its status (active, revoked, expired) and use count",
+    summary: "Citizen: the caller's own consents, newest first, each with its status (active, used — a single-use consent served —, revoked, expired) and use count",
     query: Page(200, 50),
     response: z.object({ consents: z.array(ConsentOut), total: z.number() }),
     errors: [401, 403],
