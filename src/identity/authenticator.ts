@@ -92,7 +92,11 @@ export class NodeIdentity implements Authenticator {
     }
     const id = this.sessionIdOf(request);
     const person = id ? await this.sessions.resolve(id) : undefined;
-    if (!person) throw new TongbanError('UNAUTHORIZED', 'Sign in at this node (GET /v1/auth/login), or send a hub access token or a machine client token.');
+    if (!person) {
+      // The hub is no relying party: people reach its routes with a hub access token only.
+      const how = this.#options.hubUrl === undefined ? 'Send a hub access token (`tongban login`, then `Authorization: Bearer <token>`) or a machine client token.' : 'Sign in at this node (GET /v1/auth/login in a browser), or send a hub access token (`tongban login`) or a machine client token.';
+      throw new TongbanError('UNAUTHORIZED', how);
+    }
     checkCsrf(request, this.endpoint);
     return person;
   }

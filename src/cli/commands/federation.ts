@@ -74,8 +74,10 @@ function printSummary(f: RunningFederation, ms: number): void {
   if (f.people.length > 0 && f.config.demoPeople) {
     const staff = f.people.filter((p) => p.kind === 'staff');
     lines.push(
-      `Sign-in at the hub (${f.hub.endpoint}/oidc) — DEMO PASSWORD for everyone: ${f.config.demoPeople.password}`,
+      `Sign in — DEMO PASSWORD for everyone: ${f.config.demoPeople.password}`,
       '  !! Published demo password: for trying Tongban out, never for real people or data. !!',
+      `  in a browser, at any node: ${[...f.nodes.values()][0]?.endpoint ?? f.hub.endpoint}/v1/auth/login (the hub's form; then /v1/auth/me shows who you are there)`,
+      `  at the terminal:           npx tongban login --federation ${f.dir}   (then npx tongban whoami --node <division> --federation ${f.dir})`,
       ...f.people.filter((p) => p.kind === 'citizen').map((p) => `  citizen  ${p.login}  ${p.name}`),
       ...[...f.nodes.keys()].map((division) => `  staff    ${staff.filter((p) => p.node === division).map((p) => p.login).join('  ')}`),
     );
