@@ -10,7 +10,7 @@ import { freePortRun } from './free-ports.ts';
 import { runTongban, startTongban, type RunningTongban } from './support/cli.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 import { describePostgres } from './support/postgres.ts';
-import { Browser } from './support/identity.ts';
+import { approveDevice } from './support/identity.ts';
 
 const SANDU = '522732';
 const ANJI = '330523';
@@ -25,7 +25,6 @@ interface DeviceStart {
 
 /** A hidden or filled field of the page's form. */
 const field = (page: string, name: string) => new RegExp(`name="${name}"[^>]*?value="([^"]*)"`).exec(page)?.[1];
-const actionOf = (page: string) => /<form method="post" action="([^"]+)"/.exec(page)?.[1]?.replace(/&amp;/g, '&');
 
 /**
  * `tongban login` at the terminal (issue 12, item 7): the real CLI as a child process runs the
@@ -58,42 +57,18 @@ function loginSuite(backend: Backend): void {
 
   /**
    * The person at the browser: opens `url`, enters the code when the page asks for it, confirms
-   * (or cancels) on the confirmation page, and signs in. Answers the last page.
+   * (or cancels) on the confirmation page, and signs in. Answers the last page — a refusal too.
+   * Every page is plain: no scripts, never framed.
    */
   async function approve(url: string, code: string, login: string, password: string, options: { cancel?: boolean } = {}): Promise<{ status: number; page: string; pages: string[] }> {
-    const browser = new Browser();
-    const pages: string[] = [];
-    let at = new URL(url);
-    let response = await browser.fetch(at);
-    for (let hops = 0; hops < 12; hops++) {
-      const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && location) {
-        at = new URL(location, at);
-        response = await browser.fetch(at);
-        continue;
-      }
-      const page = await response.text();
-      pages.push(page);
-      // Plain pages: no scripts, never framed.
-      expect(page).not.toMatch(/<script|onfocus=|onload=/i);
-      expect(response.headers.get('x-frame-options')).toBe('DENY');
-      const action = actionOf(page);
-      if (!action) return { status: response.status, page, pages };
-      const target = new URL(action, at);
-      if (page.includes('name="password"')) {
-        response = await browser.fetch(target, { method: 'POST', form: { login, password } });
-      } else if (page.includes('name="confirm"')) {
-        expect(page).toContain(code);
-        response = await browser.fetch(target, { method: 'POST', form: { xsrf: field(page, 'xsrf')!, user_code: field(page, 'user_code')!, ...(options.cancel ? { abort: 'yes' } : { confirm: 'yes' }) } });
-      } else {
-        expect(page).toContain('输入代码 · Enter the code');
-        // The code page again, with what went wrong.
-        if (page.includes('role="alert"')) return { status: response.status, page, pages };
-        response = await browser.fetch(target, { method: 'POST', form: { xsrf: field(page, 'xsrf')!, user_code: field(page, 'user_code') || code } });
-      }
-      at = target;
-    }
-    throw new Error('too many pages');
+    return approveDevice(url, code, login, password, {
+      ...options,
+      refusal: 'answer',
+      onPage: (response, page) => {
+        expect(page).not.toMatch(/<script|onfocus=|onload=/i);
+        expect(response.headers.get('x-frame-options')).toBe('DENY');
+      },
+    });
   }
 
   beforeAll(async () => {

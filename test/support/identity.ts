@@ -138,13 +138,22 @@ export async function signIn(hubUrl: string, login: string, password: string | u
 
 /**
  * The person at the browser in the device flow (`tongban login`): opens the page the CLI printed,
- * enters the code when asked, confirms it on the confirmation page and signs in with the hub's
- * form. Answers the last page (the one saying to go back to the terminal); throws when the hub
- * answers a page that is none of these.
+ * enters the code when asked, confirms it on the confirmation page (or cancels, `cancel`) and
+ * signs in with the hub's form. Answers the last page (the one saying to go back to the
+ * terminal) and every page seen (`onPage` sees each as it comes). A refusal by the hub (a page
+ * with `role="alert"`: a wrong code, a wrong password) throws SignInRefused, or is answered as the
+ * last page with `refusal: 'answer'`.
  */
-export async function approveDevice(url: string, code: string, login: string, password: string): Promise<{ status: number; page: string }> {
+export async function approveDevice(
+  url: string,
+  code: string,
+  login: string,
+  password: string,
+  options: { cancel?: boolean; refusal?: 'throw' | 'answer'; onPage?: (response: Response, page: string) => void } = {},
+): Promise<{ status: number; page: string; pages: string[] }> {
   const browser = new Browser();
   const hidden = (page: string, name: string) => new RegExp(`name="${name}"[^>]*?value="([^"]*)"`).exec(page)?.[1];
+  const pages: string[] = [];
   let at = new URL(url);
   let response = await browser.fetch(at);
   for (let hops = 0; hops < 12; hops++) {
@@ -155,15 +164,19 @@ export async function approveDevice(url: string, code: string, login: string, pa
       continue;
     }
     const page = await response.text();
+    pages.push(page);
+    options.onPage?.(response, page);
     const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1]?.replace(/&amp;/g, '&');
-    if (!action) return { status: response.status, page };
+    if (!action) return { status: response.status, page, pages };
+    if (page.includes('role="alert"')) {
+      if (options.refusal === 'answer') return { status: response.status, page, pages };
+      throw new SignInRefused(response.status, page);
+    }
     const target = new URL(action, at);
-    // The confirmation page always carries its phishing warning as an alert; elsewhere an alert is a refusal.
-    if (page.includes('role="alert"') && !page.includes('name="confirm"')) throw new SignInRefused(response.status, page);
     if (page.includes('name="password"')) response = await browser.fetch(target, { method: 'POST', form: { login, password } });
     else if (page.includes('name="confirm"')) {
       if (!page.includes(code)) throw new Error(`the confirmation page does not show the code ${code}`);
-      response = await browser.fetch(target, { method: 'POST', form: { xsrf: hidden(page, 'xsrf')!, user_code: hidden(page, 'user_code')!, confirm: 'yes' } });
+      response = await browser.fetch(target, { method: 'POST', form: { xsrf: hidden(page, 'xsrf')!, user_code: hidden(page, 'user_code')!, ...(options.cancel ? { abort: 'yes' } : { confirm: 'yes' }) } });
     } else response = await browser.fetch(target, { method: 'POST', form: { xsrf: hidden(page, 'xsrf')!, user_code: hidden(page, 'user_code') || code } });
     at = target;
   }
