@@ -58,8 +58,11 @@ export function toProblem(
   return problem;
 }
 
+/** Words of codes that are abbreviations, written as such in titles ("CSRF rejected", "Key ID mismatch"). */
+const ABBREVIATIONS = new Set(['CSRF', 'ID']);
+
 function titleOf(code: ErrorCode): string {
-  const words = code.toLowerCase().split('_');
+  const words = code.split('_').map((word) => (ABBREVIATIONS.has(word) ? word : word.toLowerCase()));
   const first = words[0] ?? '';
   return [first.charAt(0).toUpperCase() + first.slice(1), ...words.slice(1)].join(' ');
 }
