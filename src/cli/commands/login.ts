@@ -50,6 +50,18 @@ export function chooseHub(options: HubChoice): string {
   return hubOfConfig(nodeConfig(options.node ?? 'hub', options.federation));
 }
 
+/**
+ * The hub whose sign-in `login --status` shows: as `chooseHub` when a hub, a node or an existing
+ * federation folder says; otherwise (no folder here) the one sign-in the token file holds.
+ */
+export function statusHub(options: HubChoice, file: TokenFile): string {
+  if (options.hub !== undefined || options.node !== undefined || existsSync(resolve(options.federation))) return chooseHub(options);
+  const hubs = Object.keys(file.read().hubs);
+  if (hubs.length === 1) return hubs[0]!;
+  if (hubs.length === 0) throw new Refusal('UNAUTHORIZED', 401, `Nobody is signed in (${file.path} holds no sign-in): sign in with tongban login --hub <url>.`);
+  throw new TongbanError('BAD_REQUEST', `${file.path} holds sign-ins at ${hubs.length} hubs (${hubs.join(', ')}): say which with --hub.`);
+}
+
 const isLoopback = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 
 function whoLines(login: HubLogin, file: string): Array<[string, string | undefined]> {
@@ -88,8 +100,8 @@ export function loginCommand(program: Command): void {
   )
     .addHelpText('after', `\nThe tokens are kept in ${tokenFilePath()} (mode 0600; TONGBAN_HOME moves it), one sign-in per hub.\nExample:  npx tongban login --hub http://127.0.0.1:7700`)
     .action(async (options: HubChoice & { status?: boolean; json?: boolean }) => {
-      const hub = chooseHub(options);
       const file = new TokenFile(tokenFilePath());
+      const hub = options.status ? statusHub(options, file) : chooseHub(options);
       if (options.status) {
         const { login, freshness } = await currentLogin(file, hub, () => new Date());
         if (options.json) return printJson(statusJson(login, file.path, { renewed: freshness === 'renewed' }));

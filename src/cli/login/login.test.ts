@@ -101,3 +101,18 @@ describe('the complete verification URI', () => {
     expect(prefilledDeviceUrl('/oidc/device?user_code=' + 'X'.repeat(500))).toBe('/oidc/device?tongban_user_code=' + 'X'.repeat(100));
   });
 });
+
+describe('login --status without a federation folder', () => {
+  it('shows the one sign-in the token file holds; with none or several it says what to do', async () => {
+    const { statusHub } = await import('../commands/login.ts');
+    const file = new TokenFile(join(work, 'status', 'tokens.json'));
+    const missing = join(work, 'no-such-folder');
+    expect(() => statusHub({ federation: missing }, file)).toThrow(expect.objectContaining({ code: 'UNAUTHORIZED' }));
+    file.put('http://127.0.0.1:7700', login('http://127.0.0.1:7700'));
+    expect(statusHub({ federation: missing }, file)).toBe('http://127.0.0.1:7700');
+    file.put('https://hub.example.gov.cn', login('https://hub.example.gov.cn'));
+    expect(() => statusHub({ federation: missing }, file)).toThrow(/2 hubs/);
+    // A hub named on the command line wins.
+    expect(statusHub({ federation: missing, hub: 'https://hub.example.gov.cn/' }, file)).toBe('https://hub.example.gov.cn');
+  });
+});
