@@ -180,6 +180,12 @@ export function identityProviderContract(backend: Backend): void {
     expect((await auth({ client_id: '440300', redirect_uri: 'http://127.0.0.1:1/v1/auth/callback', ...challenge })).status).toBe(400);
     // Only the hub is a provider.
     expect((await fetch(`${t.f.nodes.get(SANDU)!.endpoint}/oidc/.well-known/openid-configuration`)).status).toBe(404);
+    // A path the hub's provider does not serve is a 404 like any other: problem+json with a code.
+    for (const path of ['/oidc', '/oidc/', '/oidc/nothing-here']) {
+      const r = await fetch(new URL(path, hub));
+      expect([path, r.status, r.headers.get('content-type')]).toEqual([path, 404, expect.stringMatching(/^application\/problem\+json/)]);
+      expect(((await r.json()) as { code: string }).code).toBe('NOT_FOUND');
+    }
   });
 
   it('the CLI (client tongban-cli) starts a device authorization; a node client cannot', async () => {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type * as OidcModuleNamespace from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC, default as ProviderClass } from 'oidc-provider';
 import type { AuditLog } from '../audit/index.ts';
+import { toProblem } from '../errors/index.ts';
 import type { Store } from '../store/index.ts';
 import { oidcAdapterFactory, type OidcPayload } from './oidc-adapter.ts';
 import type { OidcKeys } from './oidc-keys.ts';
@@ -231,6 +232,15 @@ export async function createProvider(options: IdentityProviderOptions): Promise<
   // URLs the provider writes (discovery, redirects) come from the issuer, never from request
   // headers: the dispatcher sets X-Forwarded-Host/Proto from the issuer on every request.
   provider.proxy = true;
+  // A path the provider does not serve answers like every other Tongban 404: problem+json with a code.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 404 && (ctx.body === undefined || ctx.body === null || ctx.body === 'Not Found')) {
+      ctx.status = 404;
+      ctx.type = 'application/problem+json';
+      ctx.body = JSON.stringify(toProblem('NOT_FOUND', `The hub's sign-in serves no ${ctx.method} ${ctx.path} (see ${provider.issuer}/.well-known/openid-configuration).`));
+    }
+  });
   return provider;
 }
 
