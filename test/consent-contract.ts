@@ -150,7 +150,7 @@ export function consentContract(backend: Backend): void {
       expect(byId.status).toBe(200);
       expect(await sanduUses(consent.id)).toMatchObject({ uses: 2, revokedAt: null });
       // Both audit logs name the consent, never the citizen's number.
-      expect((await t.auditEntries(SANDU)).at(-1)).toMatchObject({ kind: 'exchange.provide', outcome: 'allowed', detail: { consent: consent.id, consentUses: 2 } });
+      expect((await t.auditEntries(SANDU)).at(-1)).toMatchObject({ kind: 'exchange.provide', outcome: 'allowed', detail: { consent: consent.id, consentUses: 2, operatorRole: expect.any(String) } });
       expect((await t.auditEntries(ANJI)).at(-1)).toMatchObject({ kind: 'exchange.request', outcome: 'allowed', detail: { consent: consent.id } });
       // The provider reports its count to the hub through its outbox: the citizen's list shows it.
       const listed = await useCountAtHub(married, consent.id, 2);
@@ -163,7 +163,7 @@ export function consentContract(backend: Backend): void {
       const second = await ask(consent.artefact);
       expect(second.status).toBe(403);
       expect(second.json.code).toBe('CONSENT_USED');
-      expect((await t.auditEntries(SANDU)).at(-1)).toMatchObject({ kind: 'exchange.provide', outcome: 'refused', code: 'CONSENT_USED', detail: { consent: consent.id } });
+      expect((await t.auditEntries(SANDU)).at(-1)).toMatchObject({ kind: 'exchange.provide', outcome: 'refused', code: 'CONSENT_USED', detail: { consent: consent.id, operatorRole: expect.any(String) } });
       expect(await sanduUses(consent.id)).toMatchObject({ uses: 1 });
       // Spent: the citizen's list says so (a single-use consent served once is "used", no longer "active").
       expect(await useCountAtHub(married, consent.id, 1)).toMatchObject({ status: 'used', use: 'single' });

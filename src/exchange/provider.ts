@@ -143,7 +143,7 @@ async function serve(
     checkSubject(exchange);
     // The consent artefact: the hub's signature, this very exchange, valid now; then revoked or spent here.
     const consent = await checkConsentArtefact(exchange, view, ctx.clock(), ctx.consentMaxDays);
-    if (consent) event.detail = { consent: consent.id };
+    if (consent) event.detail = { ...event.detail, consent: consent.id };
     const decision = view.policy.decide(
       {
         agreementId: exchange.agreementId,
