@@ -102,6 +102,12 @@ export class KyselyStore implements Store {
   get consentUses() {
     return this.#ops.consentUses;
   }
+  get certificates() {
+    return this.#ops.certificates;
+  }
+  get statusLists() {
+    return this.#ops.statusLists;
+  }
 
   #migrator(): Migrator {
     // Several nodes may share one PostgreSQL database in separate schemas: the migrator must

@@ -88,7 +88,27 @@ export interface ConsentTables {
   consent_uses: { consent_id: string; uses: number; last_used_at: string | null; revoked_at: string | null };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables {
+/** Migration 018: e-certificates this node issued and the status lists they sit in. */
+export interface CertificateTables {
+  certificates: {
+    id: string;
+    case_id: string;
+    vct: string;
+    subject_key: string;
+    sd_jwt: string;
+    status_list_id: number;
+    status_idx: number;
+    status: string;
+    status_reason: string | null;
+    status_changed_at: string | null;
+    bound_thumbprint: string | null;
+    issued_at: string;
+    expires_at: string;
+  };
+  status_lists: { id: number; size: number; next_idx: number; created_at: string };
+}
+
+export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables, CertificateTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;
