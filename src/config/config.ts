@@ -115,6 +115,18 @@ export const ConfigFile = z
         consentMaxDays: z.number().int().min(1).max(3650).default(90),
       })
       .prefault({}),
+    /** E-certificates this node issues (docs/certificates.md). */
+    certificates: z
+      .object({
+        /**
+         * Indexes in each new status list. A large list hides which certificate a verifier looks up
+         * among many (herd privacy); a full list is followed by a new one.
+         */
+        statusListSize: z.number().int().min(1).max(1_000_000).default(8192),
+        /** How long verifiers may cache a served status list (its `ttl`): a revocation shows within this. */
+        statusListTtlSeconds: z.number().int().min(1).max(86_400).default(60),
+      })
+      .prefault({}),
     /**
      * Who may scrape GET /metrics (counts and ages only, never personal values): the operator
      * token always; also a dedicated metrics token from `tokenFile` (for a Prometheus that must

@@ -11,6 +11,7 @@ import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
 import { loadOrCreateOidcKeys, NodeIdentity, type OidcKeys } from '../identity/index.ts';
 import { Messaging } from '../messaging/index.ts';
 import { ConsentService, registerConsentRevocations } from '../identity/consent/index.ts';
+import { CertificateIssuer, type TrustListSource } from '../issuer/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
 import { describeDatabase, openStore, type Store } from '../store/index.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
@@ -53,6 +54,8 @@ export interface NodeRuntime {
   readonly negotiations: NegotiationService;
   /** Hub only: consents citizens give, signed by the hub on their behalf (docs/consent.md). */
   readonly consents: ConsentService | undefined;
+  /** E-certificates (docs/certificates.md): the hub's trust list as this node knows it, and what this node issues. */
+  readonly certificates: { readonly trustList: TrustListSource; readonly issuer: CertificateIssuer };
   readonly calendar: WorkingCalendar;
   /** Who is calling (src/identity): sessions, hub access tokens, machine clients; nodes sign people in at the hub. */
   readonly identity: NodeIdentity;
@@ -166,7 +169,26 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
   const catalog = async () => new Catalog(await store.catalogItems.list());
-  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages, auditKey });
+  // TODO(certs-hub): the hub's TrustListClient replaces this once wip/certs-hub is merged.
+  const trustList: TrustListSource = {
+    current: async () => {
+      throw new TongbanError('TRUST_LIST_UNAVAILABLE', 'The trust list client is not wired yet.');
+    },
+  };
+  // Nodes issue the certificates of the cases they decide (the hub issues none: it serves no certificate routes).
+  const issuer = new CertificateIssuer({
+    self: config.node.division,
+    store,
+    audit,
+    auditKey,
+    clock,
+    signingKey: keys,
+    trustList,
+    messages,
+    statusListSize: config.certificates.statusListSize,
+    statusListTtlSeconds: config.certificates.statusListTtlSeconds,
+  });
+  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages, auditKey, ...(config.node.role === 'node' ? { onConclude: issuer } : {}) });
   registerCaseMessages(messages, cases);
   const negotiations = new NegotiationService({
     self: config.node.division,
@@ -214,6 +236,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     messages,
     negotiations,
     consents,
+    certificates: { trustList, issuer },
     calendar,
     identity,
     clock,
@@ -235,6 +258,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     entry,
     async start(endpoint: string) {
       identity.setEndpoint(endpoint);
+      issuer.setEndpoint(endpoint);
       if (config.node.role === 'hub') {
         hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock, agreementStates: () => lifecycles.allChanges() });
         hubReady = hubDirectory;
