@@ -102,6 +102,12 @@ export class KyselyStore implements Store {
   get consentUses() {
     return this.#ops.consentUses;
   }
+  get certificateIssuers() {
+    return this.#ops.certificateIssuers;
+  }
+  get certificateIndex() {
+    return this.#ops.certificateIndex;
+  }
 
   #migrator(): Migrator {
     // Several nodes may share one PostgreSQL database in separate schemas: the migrator must

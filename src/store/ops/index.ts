@@ -3,6 +3,7 @@ import type { Database } from '../schema.ts';
 import type { Dialect, StoreOps } from '../store.ts';
 import { acceptancesOps, negotiationsOps } from './negotiations.ts';
 import { consentUsesOps, consentsOps } from './consents.ts';
+import { certificateIndexOps, certificateIssuersOps } from './certificate-trust.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
 import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
@@ -37,5 +38,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     oidcPayloads: oidcPayloadsOps(context),
     consents: consentsOps(context),
     consentUses: consentUsesOps(context),
+    certificateIssuers: certificateIssuersOps(context),
+    certificateIndex: certificateIndexOps(context),
   };
 }
