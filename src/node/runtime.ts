@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { AgreementLifecycles, NegotiationService, registerAgreementStateMessages } from '../agreements/index.ts';
 import { AuditLog } from '../audit/index.ts';
 import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
+import { CertificateIndex, IssuerRegistry, TrustListClient, type TrustListSource } from '../certificates/index.ts';
 import { Catalog } from '../catalog/index.ts';
 import { loadConfig, type NodeConfig } from '../config/index.ts';
 import { encryptionKeyFromJwk, type EncryptionKey, type SigningKey } from '../crypto/index.ts';
@@ -53,6 +54,15 @@ export interface NodeRuntime {
   readonly negotiations: NegotiationService;
   /** Hub only: consents citizens give, signed by the hub on their behalf (docs/consent.md). */
   readonly consents: ConsentService | undefined;
+  /** E-certificates (docs/certificates.md). */
+  readonly certificates: {
+    /** The trust list this node relies on: the hub's own; at a node, its verified copy of the hub's. */
+    readonly trustList: TrustListSource;
+    /** Hub only: issuer authorisations, their keys, the signed trust list. */
+    readonly issuers: IssuerRegistry | undefined;
+    /** Hub only: the certificate index (issuers' reports; the wallet; the tracker's certificate ids). */
+    readonly index: CertificateIndex | undefined;
+  };
   readonly calendar: WorkingCalendar;
   /** Who is calling (src/identity): sessions, hub access tokens, machine clients; nodes sign people in at the hub. */
   readonly identity: NodeIdentity;
@@ -155,10 +165,19 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     consentReports: messages,
   };
   let consents: ConsentService | undefined;
+  let issuers: IssuerRegistry | undefined;
+  let certificateIndex: CertificateIndex | undefined;
+  let trustList: TrustListSource;
   if (config.node.role === 'hub') {
     consents = new ConsentService({ self: config.node.division, store, audit, auditKey, signingKey: keys, directory, messages, clock, maxDays: config.exchange.consentMaxDays, agreementStates: lifecycles });
     consents.register(messages);
+    issuers = new IssuerRegistry({ self: config.node.division, store, signingKey: keys, clock });
+    certificateIndex = new CertificateIndex({ self: config.node.division, store, audit, auditKey, issuers, directory, clock });
+    certificateIndex.register(messages);
+    trustList = issuers;
   } else {
+    // Fetched again as often as the directory, so that a withdrawn issuer is dropped as soon.
+    trustList = new TrustListClient({ hubUrl: config.hub!.url, directory, clock, maxAgeSeconds: config.directory.refreshSeconds, log });
     registerConsentRevocations(messages, { directory, audit, clock });
   }
   let jobs: BackgroundJobs | undefined;
@@ -214,6 +233,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     messages,
     negotiations,
     consents,
+    certificates: { trustList, issuers, index: certificateIndex },
     calendar,
     identity,
     clock,
@@ -236,7 +256,16 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     async start(endpoint: string) {
       identity.setEndpoint(endpoint);
       if (config.node.role === 'hub') {
-        hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock, agreementStates: () => lifecycles.allChanges() });
+        hubDirectory = new HubDirectory({
+          store,
+          hubKey: keys.current(),
+          self: entry(endpoint),
+          snapshotTtlSeconds: config.directory.snapshotTtlSeconds,
+          clock,
+          agreementStates: () => lifecycles.allChanges(),
+          // An approved rotation of an issuer's key retires its old certificate key in the same transaction.
+          onRotationApproved: (tx, rotation) => issuers!.keyRotated(tx, rotation),
+        });
         hubReady = hubDirectory;
       }
       jobs = await startBackgroundJobs(runtime, endpoint, log);
