@@ -1,16 +1,8 @@
 import type { AuditLog } from '../audit/index.ts';
-import type { TrustList } from '../certificates/index.ts';
+import type { TrustListSource } from '../certificates/index.ts';
 import type { SigningKeySource } from '../crypto/index.ts';
 import type { MessageSender } from '../messaging/index.ts';
 import type { Store } from '../store/index.ts';
-
-/** Where the issuer reads the hub's trust list (runtime.certificates.trustList). */
-export interface TrustListSource {
-  /** The last valid list; TRUST_LIST_UNAVAILABLE when there is none. */
-  current(): Promise<TrustList>;
-  /** Fetches it again now (after a key rotation the cached list may not list the new key yet). */
-  refresh?(): Promise<unknown>;
-}
 
 /** What the issuing side of a node works with. */
 export interface IssuerContext {
@@ -22,6 +14,7 @@ export interface IssuerContext {
   readonly clock: () => Date;
   /** Read at each use: an approved key rotation replaces it. */
   readonly signingKey: SigningKeySource;
+  /** The hub's trust list as this node knows it (runtime.certificates.trustList). */
   readonly trustList: TrustListSource;
   /** `certificate.issued` to the hub's index goes through the outbox, in the issuing transaction. */
   readonly messages: MessageSender;

@@ -2,14 +2,11 @@ import { randomInt } from 'node:crypto';
 import type { AuditActor, AuditEvent } from '../audit/index.ts';
 import { subjectHash } from '../audit/index.ts';
 import { cstDate, type Case } from '../cases/index.ts';
-import { certificateTypeForItem, issueCertificate, nodeUrn, type CertificateMetadata, type CertificateType, type TrustedIssuer } from '../certificates/index.ts';
+import { certificateIssuedMessage, certificateTypeForItem, issueCertificate, nodeUrn, type CertificateMetadata, type CertificateType, type TrustedIssuer } from '../certificates/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import { buildLicenseId } from '../standards/index.ts';
 import type { CertificateRecord, StoreOps } from '../store/index.ts';
 import type { IssuerContext } from './context.ts';
-
-/** The message kind that files a new certificate in the hub's index (docs/certificates.md). */
-export const CERTIFICATE_ISSUED_KIND = 'certificate.issued';
 
 /** What a case yields at this node: the certificate to issue, or why none is issued. */
 export type IssuanceDecision =
@@ -85,7 +82,7 @@ async function trustEntry(ctx: IssuerContext, type: CertificateType): Promise<{ 
     if (!entry.types.includes(type.vct)) return { reason: `${ctx.self} is not authorised to issue ${type.vct} (trust list version ${list.version})` };
     if (entry.keys.some((k) => k.kid === kid && k.retiredAt === undefined)) return { entry, hub: list.issuer };
     // A rotation approved since the list was fetched: look once more before giving up.
-    if (attempt > 0 || !ctx.trustList.refresh) return { reason: `the trust list does not list ${kid}, the key ${ctx.self} signs with` };
+    if (attempt > 0) return { reason: `the trust list does not list ${kid}, the key ${ctx.self} signs with` };
     await ctx.trustList.refresh().catch(() => undefined);
   }
 }
@@ -159,12 +156,7 @@ export async function issueIn(tx: StoreOps, ctx: IssuerContext, endpoint: string
     expiresAt: new Date((Date.parse(`${metadata.validUntil}T00:00:00+08:00`) + DAY_MS)).toISOString(),
   };
   if (!(await tx.certificates.add(record))) throw new AlreadyIssued();
-  await ctx.messages.send(tx, {
-    destination: plan.hub,
-    kind: CERTIFICATE_ISSUED_KIND,
-    conversation: `certificate:${record.id}`,
-    payload: { certificateId: record.id, vct: record.vct, holderIdNumber: c.applicant.idNumber, issuedAt: record.issuedAt, expiresAt: record.expiresAt },
-  });
+  await ctx.messages.send(tx, certificateIssuedMessage(plan.hub, { certificateId: record.id, vct: record.vct, holderIdNumber: c.applicant.idNumber, issuedAt: record.issuedAt, expiresAt: record.expiresAt }));
   const event: AuditEvent = {
     kind: 'certificate.issue',
     outcome: 'allowed',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { AgreementLifecycles, NegotiationService, registerAgreementStateMessages } from '../agreements/index.ts';
 import { AuditLog } from '../audit/index.ts';
 import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
+import { CertificateIndex, IssuerRegistry, TrustListClient, type TrustListSource } from '../certificates/index.ts';
 import { Catalog } from '../catalog/index.ts';
 import { loadConfig, type NodeConfig } from '../config/index.ts';
 import { encryptionKeyFromJwk, type EncryptionKey, type SigningKey } from '../crypto/index.ts';
@@ -11,7 +12,7 @@ import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
 import { loadOrCreateOidcKeys, NodeIdentity, type OidcKeys } from '../identity/index.ts';
 import { Messaging } from '../messaging/index.ts';
 import { ConsentService, registerConsentRevocations } from '../identity/consent/index.ts';
-import { CertificateIssuer, type TrustListSource } from '../issuer/index.ts';
+import { CertificateIssuer } from '../issuer/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
 import { describeDatabase, openStore, type Store } from '../store/index.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
@@ -54,8 +55,17 @@ export interface NodeRuntime {
   readonly negotiations: NegotiationService;
   /** Hub only: consents citizens give, signed by the hub on their behalf (docs/consent.md). */
   readonly consents: ConsentService | undefined;
-  /** E-certificates (docs/certificates.md): the hub's trust list as this node knows it, and what this node issues. */
-  readonly certificates: { readonly trustList: TrustListSource; readonly issuer: CertificateIssuer };
+  /** E-certificates (docs/certificates.md). */
+  readonly certificates: {
+    /** The trust list this node relies on: the hub's own; at a node, its verified copy of the hub's. */
+    readonly trustList: TrustListSource;
+    /** Hub only: issuer authorisations, their keys, the signed trust list. */
+    readonly issuers: IssuerRegistry | undefined;
+    /** Hub only: the certificate index (issuers' reports; the wallet; the tracker's certificate ids). */
+    readonly index: CertificateIndex | undefined;
+    /** What this node issues: certificates of the granted cases it concludes, their status lists (nodes only). */
+    readonly issuer: CertificateIssuer;
+  };
   readonly calendar: WorkingCalendar;
   /** Who is calling (src/identity): sessions, hub access tokens, machine clients; nodes sign people in at the hub. */
   readonly identity: NodeIdentity;
@@ -158,10 +168,19 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     consentReports: messages,
   };
   let consents: ConsentService | undefined;
+  let issuers: IssuerRegistry | undefined;
+  let certificateIndex: CertificateIndex | undefined;
+  let trustList: TrustListSource;
   if (config.node.role === 'hub') {
     consents = new ConsentService({ self: config.node.division, store, audit, auditKey, signingKey: keys, directory, messages, clock, maxDays: config.exchange.consentMaxDays, agreementStates: lifecycles });
     consents.register(messages);
+    issuers = new IssuerRegistry({ self: config.node.division, store, signingKey: keys, clock });
+    certificateIndex = new CertificateIndex({ self: config.node.division, store, audit, auditKey, issuers, directory, clock });
+    certificateIndex.register(messages);
+    trustList = issuers;
   } else {
+    // Fetched again as often as the directory, so that a withdrawn issuer is dropped as soon.
+    trustList = new TrustListClient({ hubUrl: config.hub!.url, directory, clock, maxAgeSeconds: config.directory.refreshSeconds, log });
     registerConsentRevocations(messages, { directory, audit, clock });
   }
   let jobs: BackgroundJobs | undefined;
@@ -169,12 +188,6 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
   const catalog = async () => new Catalog(await store.catalogItems.list());
-  // TODO(certs-hub): the hub's TrustListClient replaces this once wip/certs-hub is merged.
-  const trustList: TrustListSource = {
-    current: async () => {
-      throw new TongbanError('TRUST_LIST_UNAVAILABLE', 'The trust list client is not wired yet.');
-    },
-  };
   // Nodes issue the certificates of the cases they decide (the hub issues none: it serves no certificate routes).
   const issuer = new CertificateIssuer({
     self: config.node.division,
@@ -236,7 +249,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     messages,
     negotiations,
     consents,
-    certificates: { trustList, issuer },
+    certificates: { trustList, issuers, index: certificateIndex, issuer },
     calendar,
     identity,
     clock,
@@ -260,7 +273,16 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       identity.setEndpoint(endpoint);
       issuer.setEndpoint(endpoint);
       if (config.node.role === 'hub') {
-        hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock, agreementStates: () => lifecycles.allChanges() });
+        hubDirectory = new HubDirectory({
+          store,
+          hubKey: keys.current(),
+          self: entry(endpoint),
+          snapshotTtlSeconds: config.directory.snapshotTtlSeconds,
+          clock,
+          agreementStates: () => lifecycles.allChanges(),
+          // An approved rotation of an issuer's key retires its old certificate key in the same transaction.
+          onRotationApproved: (tx, rotation) => issuers!.keyRotated(tx, rotation),
+        });
         hubReady = hubDirectory;
       }
       jobs = await startBackgroundJobs(runtime, endpoint, log);

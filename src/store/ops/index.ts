@@ -4,6 +4,7 @@ import type { Dialect, StoreOps } from '../store.ts';
 import { acceptancesOps, negotiationsOps } from './negotiations.ts';
 import { consentUsesOps, consentsOps } from './consents.ts';
 import { certificatesOps, statusListsOps } from './certificates.ts';
+import { certificateIndexOps, certificateIssuersOps } from './certificate-trust.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
 import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
@@ -40,5 +41,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     consentUses: consentUsesOps(context),
     certificates: certificatesOps(context),
     statusLists: statusListsOps(context),
+    certificateIssuers: certificateIssuersOps(context),
+    certificateIndex: certificateIndexOps(context),
   };
 }
