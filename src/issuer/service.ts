@@ -251,6 +251,15 @@ export class CertificateIssuer implements ConcludeHook {
     return this.#view({ ...record, sdJwt, boundThumbprint: thumbprint }, true);
   }
 
+  /**
+   * Before a route reads its input: staff of another node are nobody here (CERTIFICATE_FORBIDDEN,
+   * on record), whatever they send.
+   */
+  async admit(person: Person, kind: string, id: string | undefined): Promise<void> {
+    if (person.kind === 'citizen' || person.node === this.#ctx.self) return;
+    await this.#refuse({ kind, actor: this.#caller(person, []).actor, detail: id === undefined ? {} : { certificate: id.slice(0, 120) } }, 'CERTIFICATE_FORBIDDEN', `Staff of ${person.node ?? 'another node'} have no access to the certificates of ${this.#ctx.self}.`);
+  }
+
   // ---- helpers ----
 
   /**
