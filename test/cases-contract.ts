@@ -140,7 +140,9 @@ export function casesContract(backend: Backend): void {
     expect((await act('330523', 'clerk', id, 'receive', { shipmentId: shipment.id })).json.case.shipments[0].status).toBe('received');
     await act('330523', 'approver', id, 'start-review');
     await act('330523', 'approver', id, 'decide', { outcome: 'grant', reason: '转移接续手续齐全' });
-    await act('330523', 'approver', id, 'conclude', { result: { code: 'B02', description: '开具参保缴费凭证，纸质邮寄' } });
+    // Anji issues the 社会保险参保缴费证明 N010 yields: the fields no evidence of the case carries are given at the conclude.
+    const certificateFields = { socialInsuranceInsuredDivision: '330523', contributionMonths: '96', socialInsuranceStatus: '1' };
+    expect((await act('330523', 'approver', id, 'conclude', { result: { code: 'B02', description: '开具参保缴费凭证，纸质邮寄' }, certificateFields })).status).toBe(200);
     const back = await eventually('522732', 'clerk', id, (c) => c.state === 'concluded');
     expect(back.case.shipments[0]).toMatchObject({ status: 'received', receivedAt: expect.any(String) });
     await act('522732', 'clerk', id, 'deliver', { method: 'counter' });

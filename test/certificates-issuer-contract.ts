@@ -1,5 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/index.ts';
 import { subjectHash } from '../src/audit/index.ts';
 import { decodeCertificate, presentCertificate, verifyPresentation, verifyStatusList, type TrustList } from '../src/certificates/index.ts';
 import { generateSigningKey, signJws, type SigningKey } from '../src/crypto/index.ts';
@@ -97,6 +100,33 @@ export function issuerContract(backend: Backend): void {
     return (mine.json.certificates as any[]).find((c) => c.caseId === id);
   };
 
+  /** Every row of every table (or of one) of a node's database, as text (what an intruder with the database would read). */
+  const databaseText = async (node: string, only?: string): Promise<string> => {
+    const url = loadConfig(t.f.nodes.get(node)!.configPath, {}).database.url;
+    if (!url.startsWith('postgres')) {
+      const db = new BetterSqlite3(url.replace(/^sqlite:/, ''), { readonly: true });
+      try {
+        const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).filter(({ name }) => only === undefined || name === only);
+        return JSON.stringify(tables.map(({ name }) => db.prepare(`SELECT * FROM "${name}"`).all()));
+      } finally {
+        db.close();
+      }
+    }
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get('schema')!;
+    parsed.searchParams.delete('schema');
+    const client = new pg.Client({ connectionString: parsed.toString() });
+    await client.connect();
+    try {
+      const tables = await client.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [schema]);
+      const rows = [];
+      for (const { table_name } of tables.rows.filter((r) => only === undefined || r.table_name === only)) rows.push((await client.query(`SELECT * FROM "${schema}"."${table_name}"`)).rows);
+      return JSON.stringify(rows);
+    } finally {
+      await client.end();
+    }
+  };
+
   beforeAll(async () => {
     t = await startTestFederation(backend, { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
     // Small status lists at Anji (a restart with the setting), before it issues anything.
@@ -170,6 +200,31 @@ export function issuerContract(backend: Backend): void {
       return body.certificates.find((c) => c.certificateId === listed.id);
     }, 20_000, 'the certificate in the wallet');
     expect(wallet.issuer).toBe(ANJI);
+  }, 60_000);
+
+  it('a case accepted at Sandu and concluded at Anji: the certificate is issued at Anji, and its fields never reach Sandu', async () => {
+    const spouse = people[9]!;
+    const applied = await api(SANDU, `${SANDU}/clerk`, 'POST', '/v1/cases', { itemCode: 'N037', mode: 'online', competentNodes: [ANJI], applicant: { idNumber: holder.idNumber, name: holder.name } });
+    const id: string = applied.json.case.id;
+    expect((await act(SANDU, `${SANDU}/clerk`, id, 'precheck', { materials: applied.json.case.materials.map((m: { name: string }) => ({ name: m.name, checked: true })), identityVerified: true })).status).toBe(200);
+    expect((await act(SANDU, `${SANDU}/clerk`, id, 'accept')).status).toBe(200);
+    await until(async () => (await api(ANJI, `${ANJI}/approver`, 'GET', `/v1/cases/${id}`)).status === 200, 20_000, 'the hand-off at Anji');
+    expect((await act(ANJI, `${ANJI}/approver`, id, 'start-review')).status).toBe(200);
+    expect((await act(ANJI, `${ANJI}/approver`, id, 'decide', { outcome: 'grant', reason: '符合条件' })).status).toBe(200);
+    expect((await conclude(ANJI, id, marriageFields(spouse))).status).toBe(200);
+    await until(async () => (await api(SANDU, `${SANDU}/clerk`, 'GET', `/v1/cases/${id}`)).json.case?.state === 'concluded', 20_000, 'the conclude at Sandu');
+    expect(await certificateOfCase(ANJI, id)).toMatchObject({ caseId: id, metadata: { division: ANJI } });
+    // The step as Anji sent it (its outbox) carries none of the certificate's values …
+    const sent = await databaseText(ANJI, 'outbox');
+    expect(sent).toContain(`case:${id}`);
+    expect(sent).not.toContain(spouse.idNumber);
+    expect(sent).not.toContain(spouse.name);
+    // … and Sandu, the accepting node, issued nothing and holds none of them.
+    expect(await certificateOfCase(SANDU, id)).toBeUndefined();
+    const sandu = await databaseText(SANDU);
+    expect(sandu).toContain(id);
+    expect(sandu).not.toContain(spouse.idNumber);
+    expect(sandu).not.toContain(spouse.name);
   }, 60_000);
 
   it('a conclude refused for a missing or invalid certificate field leaves the case decided and issues nothing', async () => {

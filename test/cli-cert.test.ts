@@ -43,8 +43,8 @@ function certCliSuite(backend: Backend): void {
     });
     return { status: response.status, json: (await response.json()) as any };
   };
-  /** The holder's N037 case at `node`, granted and concluded there (with the certificate's fields, or none). */
-  const concludedCase = async (node: string, fields: boolean) => {
+  /** The holder's N037 case at `node`, granted and concluded there (with the certificate's fields, or none; or only decided). */
+  const concludedCase = async (node: string, fields: boolean, conclude = true) => {
     const applied = await api(node, `${node}/clerk`, 'POST', '/v1/cases', { itemCode: 'N037', mode: 'online', competentNodes: [node], applicant: { idNumber: holder.idNumber, name: holder.name } });
     const id: string = applied.json.case.id;
     const steps: Array<[string, string, unknown]> = [
@@ -54,7 +54,7 @@ function certCliSuite(backend: Backend): void {
       ['approver', 'decide', { outcome: 'grant', reason: '符合条件' }],
       ['approver', 'conclude', { result: { code: 'A01', description: '颁发结婚证' }, ...(fields ? { certificateFields: { spouseName: spouse.name, spouseIdNumber: spouse.idNumber, registrationDate: '2026-11-28' } } : {}) }],
     ];
-    for (const [who, action, body] of steps) expect((await api(node, `${node}/${who}`, 'POST', `/v1/cases/${id}/actions/${action}`, body)).status, action).toBe(200);
+    for (const [who, action, body] of conclude ? steps : steps.slice(0, -1)) expect((await api(node, `${node}/${who}`, 'POST', `/v1/cases/${id}/actions/${action}`, body)).status, action).toBe(200);
     return id;
   };
   const certificateOf = async (node: string, caseId: string) => ((await api(node, `${node}/clerk`, 'GET', '/v1/certificates?limit=200')).json.certificates as any[]).find((c) => c.caseId === caseId);
@@ -108,6 +108,19 @@ function certCliSuite(backend: Backend): void {
     const again = await json(['cert', 'issue', '--node', QINGPU, '--case', caseId], `${QINGPU}/approver`);
     expect(again).toMatchObject({ created: false, certificate: { caseId, status: 'valid' } });
     expect(issued.stdout).toContain(again.certificate.id);
+  }, 120_000);
+
+  it('case conclude --certificate-field: the conclude issues the certificate; a required field missing refuses the conclude (exit 1)', async () => {
+    const caseId = await concludedCase(ANJI, false, false);
+    const args = ['case', 'conclude', caseId, '--node', ANJI, '--result-code', 'A01', '--result-description', '颁发结婚证', '--certificate-field', `spouseName=${spouse.name}`];
+    const missing = await cli(args, `${ANJI}/approver`);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/refused \(CERTIFICATE_NOT_ISSUABLE\).*spouseIdNumber/);
+    expect(await certificateOf(ANJI, caseId)).toBeUndefined();
+    const concluded = await cli([...args, '--certificate-field', `spouseIdNumber=${spouse.idNumber}`, '--certificate-field', 'registrationDate=2026-11-28'], `${ANJI}/approver`);
+    expect(concluded.code, concluded.stderr).toBe(0);
+    expect(concluded.stdout).toMatch(/^state\s+concluded$/m);
+    expect(await certificateOf(ANJI, caseId)).toMatchObject({ caseId, status: 'valid', vct: 'urn:tongban:certificate:marriage' });
   }, 120_000);
 
   it('show: the wallet from the hub, one certificate with its fields from its issuer (found through the wallet); staff see metadata only', async () => {

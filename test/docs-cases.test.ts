@@ -186,6 +186,7 @@ const README_NOT_RUN_HERE: Array<[RegExp, string]> = [
   [/^npx tongban whoami --node 522732/, 'test/cli-login.test.ts (after a sign-in)'],
   [/^npx tongban tracker$/, 'test/cli-login.test.ts (after a citizen signed in)'],
   [/^npx tongban consent list$/, 'test/cli-consent.test.ts (after a citizen signed in; docs/consent.md runs grant, list, revoke)'],
+  [/^npx tongban cert show$/, 'test/cli-cert.test.ts (the wallet of a citizen signed in; show <id>, bind, and the staff steps)'],
   [/^npx tongban logout/, 'test/cli-login.test.ts'],
 ];
 

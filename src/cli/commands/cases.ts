@@ -30,6 +30,17 @@ async function signedInToken(hub: string | undefined): Promise<string | undefine
 
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
 
+/** `name=value` pairs (a repeated option) as a record; VALIDATION_FAILED for one without a name. */
+export function namedValues(pairs: readonly string[], option: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new TongbanError('VALIDATION_FAILED', `${option} "${pair}" is not name=value.`);
+    out[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return out;
+}
+
 function common(command: Command): Command {
   return command
     .requiredOption('--node <code>', 'the node you work at (division code)')
@@ -130,6 +141,8 @@ interface StepOption {
   readonly description: string;
   readonly required?: boolean;
   readonly choices?: readonly string[];
+  /** Given several times, each value kept. */
+  readonly repeatable?: boolean;
 }
 
 interface Step {
@@ -193,6 +206,11 @@ const STEPS: Record<StaffCaseAction, Step> = {
     options: [
       { flags: '--result-code <code>', description: 'result code', required: true },
       { flags: '--result-description <text>', description: 'what the applicant receives', required: true },
+      {
+        flags: '--certificate-field <name=value>',
+        description: "granted, when the item yields an e-certificate: a field of it the case's evidence lacks, e.g. spouseName=李四 (repeatable; docs/certificates.md)",
+        repeatable: true,
+      },
     ],
     example: 'case conclude <case> --node 330523 --result-code A01 --result-description 出具证明',
   },
@@ -241,6 +259,7 @@ function stepHelp(action: CaseAction, step: Step): string {
 function addStepOption(command: Command, spec: StepOption, needed: boolean): void {
   const option = new Option(spec.flags, spec.description);
   if (spec.choices) option.choices(spec.choices);
+  if (spec.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
   if (needed) option.makeOptionMandatory();
   command.addOption(option);
 }
@@ -383,7 +402,7 @@ export function casesCommand(program: Command): void {
     const command = common(cases.command(action).description(`${whoText(action)}${step.modes ? ` [${step.modes.join(', ')}]` : ''}: ${step.summary}`).argument('<case>', 'case id'));
     for (const spec of step.options ?? []) addStepOption(command, spec, spec.required === true || (spec === REASON && needsReason(action)));
     command.addHelpText('after', stepHelp(action, step));
-    command.action(async (id: string, options: Common & Record<string, string | boolean | undefined>) => {
+    command.action(async (id: string, options: Common & Record<string, string | string[] | boolean | undefined>) => {
       const path = `/v1/cases/${encodeURIComponent(id)}/actions`;
       const checks = {
         ...(typeof options.materials === 'string' ? { materials: list(options.materials).map((name) => ({ name, checked: true })) } : {}),
@@ -402,6 +421,7 @@ export function casesCommand(program: Command): void {
         ...(typeof options.shipment === 'string' ? { shipmentId: options.shipment } : {}),
         ...(typeof options.evidence === 'string' ? { requestId: options.evidence } : {}),
         ...(typeof options.requested === 'string' ? { requestedMaterials: list(options.requested) } : {}),
+        ...(Array.isArray(options.certificateField) ? { certificateFields: namedValues(options.certificateField, '--certificate-field') } : {}),
       };
       printCase(options, await call(options, 'POST', `${path}/${action}`, body));
     });

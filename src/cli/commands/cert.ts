@@ -6,6 +6,7 @@ import { holderKey, holderKeyPath } from '../holder-key.ts';
 import { currentLogin, TokenFile, tokenFilePath } from '../login/index.ts';
 import { printJson, printLines, printRecord, printTable, Refusal } from '../output.ts';
 import { callHub, hubTokenFor, hubUrlOf } from './hub-call.ts';
+import { namedValues } from './cases.ts';
 import { callNode, locateNode } from './locate.ts';
 
 interface Common {
@@ -102,13 +103,8 @@ export function certCommand(program: Command): void {
     .requiredOption('--case <id>', 'the case id')
     .option('--field <name=value>', "a field the case's evidence lacks, e.g. spouseName=李四 (repeatable)", (value: string, all: string[] = []) => [...all, value])
     .action(async (options: Common & { case: string; field?: string[] }) => {
-      const fields: Record<string, string> = {};
-      for (const pair of options.field ?? []) {
-        const at = pair.indexOf('=');
-        if (at < 1) throw new TongbanError('VALIDATION_FAILED', `--field "${pair}" is not name=value.`);
-        fields[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
-      }
-      const answer = (await callAt(options, options.node!, 'POST', '/v1/certificates/issue', { caseId: options.case, ...(options.field ? { certificateFields: fields } : {}) })) as { certificate: CertificateView; created: boolean };
+      const fields = options.field ? { certificateFields: namedValues(options.field, '--field') } : {};
+      const answer = (await callAt(options, options.node!, 'POST', '/v1/certificates/issue', { caseId: options.case, ...fields })) as { certificate: CertificateView; created: boolean };
       if (options.json) return printJson(answer);
       printCertificate(answer.certificate);
       if (!answer.created) printLines(['', `The case already had this certificate: nothing new was issued.`]);
