@@ -115,6 +115,15 @@ export const ConfigFile = z
         consentMaxDays: z.number().int().min(1).max(3650).default(90),
       })
       .prefault({}),
+    certificates: z
+      .object({
+        /**
+         * Verifier: the longest an issuer's status list is relied on after it was fetched (less
+         * when the list's own ttl is shorter): a revocation is seen within this many seconds.
+         */
+        statusMaxAgeSeconds: z.number().min(0).max(86_400).default(300),
+      })
+      .prefault({}),
     /**
      * Who may scrape GET /metrics (counts and ages only, never personal values): the operator
      * token always; also a dedicated metrics token from `tokenFile` (for a Prometheus that must

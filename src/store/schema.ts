@@ -88,7 +88,13 @@ export interface ConsentTables {
   consent_uses: { consent_id: string; uses: number; last_used_at: string | null; revoked_at: string | null };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables {
+/** Migration 019: a verifier's status-list cache and key-binding challenges. Milliseconds are bigint (strings from PostgreSQL). */
+export interface CertificateVerificationTables {
+  status_list_cache: { uri: string; jwt: string; fetched_at: number | string };
+  certificate_challenges: { nonce: string; requested_by: string; created_at: string; expires_at: number | string; used_at: number | string | null };
+}
+
+export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables, CertificateVerificationTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;

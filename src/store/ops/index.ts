@@ -5,6 +5,7 @@ import { acceptancesOps, negotiationsOps } from './negotiations.ts';
 import { consentUsesOps, consentsOps } from './consents.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
+import { certificateChallengesOps, statusListCacheOps } from './certificate-verification.ts';
 import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
 import { inboxOps, outboxOps } from './messages.ts';
 import { oidcPayloadsOps, peopleOps } from './identity.ts';
@@ -37,5 +38,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     oidcPayloads: oidcPayloadsOps(context),
     consents: consentsOps(context),
     consentUses: consentUsesOps(context),
+    statusListCache: statusListCacheOps(context),
+    certificateChallenges: certificateChallengesOps(context),
   };
 }
