@@ -15,6 +15,7 @@ export {
   type SigningKeySource,
 } from './keys.ts';
 export { toBase64url, fromBase64url } from './base64url.ts';
+export { SM2_SPKI_PREFIX, sm2PublicKeyDer, sm2PublicKeyPem, rawToDer, derToRaw } from './sm2-der.ts';
 export { canonicalJson, signJws, verifyJws, joseAlg, type JwsHeader, type JwsResult } from './jws.ts';
 export { contentDigest, verifyContentDigest } from './content-digest.ts';
 export {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hexToBase64url } from './base64url.ts';
-import { generateSigningKey, signBytes, signingKeyFromJwk, sm2PublicHex, verifyBytes, type SigningAlgorithm } from './keys.ts';
+import { generateSigningKey, signBytes, signingKeyFromJwk, verifyBytes, type SigningAlgorithm } from './keys.ts';
+import { derToRaw, rawToDer, sm2PublicKeyDer, sm2PublicKeyPem } from './sm2-der.ts';
 
 const message = new TextEncoder().encode('三都水族自治县 → 安吉县: household.residence-proof');
 
@@ -54,8 +55,11 @@ describe('SM2 interoperability with OpenSSL (distinguishing ID 1234567812345678)
     const raw = await signBytes(key, message);
     writeFileSync(join(dir, 'msg'), message);
     writeFileSync(join(dir, 'sig'), rawToDer(raw));
-    writeFileSync(join(dir, 'pub.der'), Buffer.concat([SM2_SPKI_PREFIX, Buffer.from(sm2PublicHex(key.publicJwk as { x: string; y: string }), 'hex')]));
+    const jwk = key.publicJwk as { x: string; y: string };
+    writeFileSync(join(dir, 'pub.der'), sm2PublicKeyDer(jwk));
     openssl('pkey', '-pubin', '-inform', 'DER', '-in', 'pub.der', '-out', 'pub.pem');
+    // Our PEM is the same key OpenSSL reads from the DER.
+    expect(sm2PublicKeyPem(jwk)).toBe(readFileSync(join(dir, 'pub.pem'), 'utf8'));
     const verifyWith = (id: string) =>
       openssl('pkeyutl', '-verify', '-pubin', '-inkey', 'pub.pem', '-rawin', '-in', 'msg', '-sigfile', 'sig', '-digest', 'sm3', '-pkeyopt', `distid:${id}`);
     expect(verifyWith('1234567812345678')).toContain('Signature Verified Successfully');
@@ -69,34 +73,8 @@ describe('SM2 interoperability with OpenSSL (distinguishing ID 1234567812345678)
     const spki = createPublicKey(readFileSync(join(dir, 'key.pem'))).export({ format: 'der', type: 'spki' });
     const point = spki.subarray(spki.length - 64);
     const jwk = { kty: 'EC', crv: 'SM2', x: hexToBase64url(point.subarray(0, 32).toString('hex')), y: hexToBase64url(point.subarray(32).toString('hex')) } as const;
-    const raw = derToRaw(readFileSync(join(dir, 'sig2')));
+    const raw = derToRaw(new Uint8Array(readFileSync(join(dir, 'sig2'))));
     expect(await verifyBytes(jwk, message, raw)).toBe(true);
     expect(await verifyBytes(jwk, new TextEncoder().encode('other'), raw)).toBe(false);
   });
 });
-
-// SubjectPublicKeyInfo header for an uncompressed point on the SM2 curve (OID 1.2.156.10197.1.301).
-// The point itself (04 || x || y) follows this header.
-const SM2_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a811ccf5501822d034200', 'hex');
-
-function rawToDer(raw: Uint8Array): Buffer {
-  const int = (bytes: Uint8Array) => {
-    let b = Buffer.from(bytes);
-    while (b.length > 1 && b[0] === 0 && b[1]! < 0x80) b = b.subarray(1);
-    if (b[0]! >= 0x80) b = Buffer.concat([Buffer.from([0]), b]);
-    return Buffer.concat([Buffer.from([0x02, b.length]), b]);
-  };
-  const body = Buffer.concat([int(raw.subarray(0, 32)), int(raw.subarray(32))]);
-  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
-}
-
-function derToRaw(der: Buffer): Uint8Array {
-  let offset = 2;
-  const read = () => {
-    const len = der[offset + 1]!;
-    const value = der.subarray(offset + 2, offset + 2 + len);
-    offset += 2 + len;
-    return Buffer.from(value.subarray(Math.max(0, value.length - 32))).toString('hex').padStart(64, '0');
-  };
-  return new Uint8Array(Buffer.from(read() + read(), 'hex'));
-}
