@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { AgreementLifecycles, NegotiationService, registerAgreementStateMessages } from '../agreements/index.ts';
 import { AuditLog } from '../audit/index.ts';
 import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
+import { StatusListCache, type TrustListSource } from '../certificates/status-lists.ts';
+import { CertificateVerifier } from '../certificates/verifier.ts';
 import { Catalog } from '../catalog/index.ts';
 import { loadConfig, type NodeConfig } from '../config/index.ts';
 import { encryptionKeyFromJwk, type EncryptionKey, type SigningKey } from '../crypto/index.ts';
@@ -53,6 +55,12 @@ export interface NodeRuntime {
   readonly negotiations: NegotiationService;
   /** Hub only: consents citizens give, signed by the hub on their behalf (docs/consent.md). */
   readonly consents: ConsentService | undefined;
+  /** E-certificates (docs/certificates.md): the hub's trust list; this node as a verifier. */
+  readonly certificates: {
+    readonly trustList: TrustListSource;
+    readonly statusLists: StatusListCache;
+    readonly verifier: CertificateVerifier;
+  };
   readonly calendar: WorkingCalendar;
   /** Who is calling (src/identity): sessions, hub access tokens, machine clients; nodes sign people in at the hub. */
   readonly identity: NodeIdentity;
@@ -186,6 +194,13 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   });
   negotiations.register(messages);
   const identity = new NodeIdentity({ store, clock, self: config.node.division, hubUrl: config.hub?.url });
+  // TEMPORARY until the hub's TrustListClient lands (wip/certs-hub): no trust list yet.
+  const trustList: TrustListSource = {
+    current: () => Promise.reject(new TongbanError('TRUST_LIST_UNAVAILABLE', 'No trust list yet.')),
+    refresh: async () => undefined,
+  };
+  const statusLists = new StatusListCache({ store, directory, trustList, clock, maxAgeSeconds: config.certificates.statusMaxAgeSeconds });
+  const verifier = new CertificateVerifier({ self: config.node.division, store, audit, auditKey, clock, trustList, statusLists });
 
   const runtime: NodeRuntime = {
     config,
@@ -214,6 +229,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     messages,
     negotiations,
     consents,
+    certificates: { trustList, statusLists, verifier },
     calendar,
     identity,
     clock,
