@@ -365,6 +365,17 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(await store.audit.bySubjectPage(mine, { before: 1, limit: 10 })).toEqual([]);
       expect(await store.audit.bySubjectPage('e'.repeat(64), { limit: 10 })).toEqual([]);
     });
+
+    it('pages the entries of several subjects at once (an ID number and certificates), newest first, and nobody else’s', async () => {
+      const log = new AuditLog(store);
+      const [id, certificate, other] = ['1'.repeat(64), '2'.repeat(64), '3'.repeat(64)];
+      for (let i = 0; i < 6; i++) await log.append({ kind: 'k', outcome: 'allowed', subjectHash: [id, certificate, other][i % 3]!, detail: { i } });
+      const first = await store.audit.bySubjectsPage([id, certificate], { limit: 3 });
+      expect(first.map((e) => e.seq)).toEqual([5, 4, 2]);
+      expect((await store.audit.bySubjectsPage([id, certificate], { before: 2, limit: 10 })).map((e) => e.seq)).toEqual([1]);
+      expect(await store.audit.bySubjectsPage([], { limit: 10 })).toEqual([]);
+      expect((await store.audit.bySubjectsPage([other], { limit: 10 })).map((e) => e.seq)).toEqual([6, 3]);
+    });
   });
 
   describe('federation records', () => {
@@ -632,6 +643,41 @@ export function storeContract(fresh: () => StoreFixture): void {
       await store.statusListCache.put({ uri, jwt: 'a.b.c', fetchedAt: 1_800_000_000_000 });
       await store.statusListCache.put({ uri, jwt: 'd.e.f', fetchedAt: 1_800_000_060_000 });
       expect(await store.statusListCache.get(uri)).toEqual({ uri, jwt: 'd.e.f', fetchedAt: 1_800_000_060_000 });
+    });
+  });
+  describe('certificate issuers and index (migration 017)', () => {
+    const jwk = { kty: 'OKP' as const, crv: 'Ed25519' as const, x: 'a'.repeat(43) };
+    it('the hub keeps issuers and their keys, replaces them by key, and lists them by division and start', async () => {
+      const issuer = { division: '330523', authority: '安吉县政务服务管理局', authorityCode: '11330523MB330523XC', types: ['urn:tongban:certificate:marriage'], authorisedAt: '2026-11-30T02:00:00.000Z', authorisedBy: 'admin-token', withdrawnAt: null };
+      await store.certificateIssuers.put(issuer);
+      await store.certificateIssuers.put({ ...issuer, division: '320400', authorityCode: '11320400MB3204009J' });
+      await store.certificateIssuers.put({ ...issuer, withdrawnAt: '2026-11-30T03:00:00.000Z' });
+      expect(await store.certificateIssuers.get('330523')).toEqual({ ...issuer, withdrawnAt: '2026-11-30T03:00:00.000Z' });
+      expect((await store.certificateIssuers.list()).map((i) => i.division)).toEqual(['320400', '330523']);
+      expect(await store.certificateIssuers.get('522732')).toBeUndefined();
+      const key = { division: '330523', kid: '330523:b', jwk, from: '2026-11-30T02:00:00.000Z', retiredAt: null, verifyUntil: null };
+      await store.certificateIssuers.putKey(key);
+      await store.certificateIssuers.putKey({ ...key, kid: '330523:a', from: '2026-11-30T04:00:00.000Z' });
+      await store.certificateIssuers.putKey({ ...key, division: '320400', kid: '320400:c' });
+      await store.certificateIssuers.putKey({ ...key, retiredAt: '2026-11-30T04:00:00.000Z', verifyUntil: '2027-11-30T04:00:00.000Z' });
+      expect(await store.certificateIssuers.keys('330523')).toEqual([
+        { ...key, retiredAt: '2026-11-30T04:00:00.000Z', verifyUntil: '2027-11-30T04:00:00.000Z' },
+        { ...key, kid: '330523:a', from: '2026-11-30T04:00:00.000Z' },
+      ]);
+      expect((await store.certificateIssuers.keys()).map((k) => k.kid)).toEqual(['320400:c', '330523:b', '330523:a']);
+    });
+
+    it('files a certificate once (the first filing stays) and lists a holder’s newest first, nobody else’s', async () => {
+      const record = { certificateId: '1.2.156.3005.2.A', subjectKey: 'a'.repeat(64), issuer: '330523', vct: 'urn:tongban:certificate:marriage', issuedAt: '2026-11-30T02:00:00.000Z', expiresAt: '2126-11-30T02:00:00.000Z' };
+      expect(await store.certificateIndex.add(record)).toBe(true);
+      expect(await store.certificateIndex.add({ ...record, issuer: '320400', subjectKey: 'b'.repeat(64) })).toBe(false);
+      expect(await store.certificateIndex.get(record.certificateId)).toEqual(record);
+      expect(await store.certificateIndex.add({ ...record, certificateId: '1.2.156.3005.2.B', issuedAt: '2026-11-30T03:00:00.000Z' })).toBe(true);
+      expect(await store.certificateIndex.add({ ...record, certificateId: '1.2.156.3005.2.C', subjectKey: 'b'.repeat(64) })).toBe(true);
+      const page = await store.certificateIndex.listBySubject('a'.repeat(64), { limit: 1, offset: 0 });
+      expect(page).toEqual({ certificates: [{ ...record, certificateId: '1.2.156.3005.2.B', issuedAt: '2026-11-30T03:00:00.000Z' }], total: 2 });
+      expect((await store.certificateIndex.listBySubject('a'.repeat(64), { limit: 10, offset: 1 })).certificates.map((c) => c.certificateId)).toEqual(['1.2.156.3005.2.A']);
+      expect(await store.certificateIndex.listBySubject('c'.repeat(64), { limit: 10, offset: 0 })).toEqual({ certificates: [], total: 0 });
     });
   });
   describe('staff and node sessions (the operator manages staff, issue 12)', () => {

@@ -3,16 +3,11 @@ import { TongbanError, isTongbanError } from '../errors/index.ts';
 import type { DirectorySource } from '../exchange/index.ts';
 import { peerCall, type PeerAnswer } from '../exchange/peer-http.ts';
 import type { Store } from '../store/index.ts';
-import { verifyStatusList, type TrustList } from './index.ts';
+import { verifyStatusList, type TrustList, type TrustListSource } from './index.ts';
 
 /** Where an issuer serves its status lists, under its directory endpoint. */
 export const STATUS_LIST_PATH = '/v1/certificates/status-lists/';
 
-/** The trust list as a node holds it (runtime.certificates.trustList). */
-export interface TrustListSource {
-  current(): Promise<TrustList>;
-  refresh(): Promise<unknown>;
-}
 
 export interface StatusListCacheContext {
   readonly store: Store;

@@ -43,6 +43,7 @@ const trustListSource = {
   current: async () => trustList,
   refresh: async () => {
     refreshes += 1;
+    return trustList;
   },
 };
 const directory = { current: async () => ({ node: (division: string) => (division === ISSUER ? { endpoint } : undefined) }) } as unknown as DirectorySource;
@@ -209,6 +210,7 @@ describe('status-list cache', () => {
     trustListSource.refresh = async () => {
       refreshes += 1;
       trustList = trustListWith([key, rotated]);
+      return trustList;
     };
     expect(await cache().statusOf(listUri(), 2, ISSUER)).toBe(0);
     // A retired key signs no status list any more.
@@ -216,6 +218,7 @@ describe('status-list cache', () => {
     trustList.issuers[0]!.keys[0]!.retiredAt = new Date(now.getTime() - 1000).toISOString();
     trustListSource.refresh = async () => {
       refreshes += 1;
+      return trustList;
     };
     later(400);
     await expect(cache().statusOf(listUri(), 0, ISSUER)).rejects.toMatchObject({ code: 'CERTIFICATE_STATUS_UNAVAILABLE' });

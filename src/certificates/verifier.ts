@@ -4,7 +4,8 @@ import { TongbanError, isTongbanError, type ErrorCode } from '../errors/index.ts
 import type { Person } from '../identity/person.ts';
 import type { Store } from '../store/index.ts';
 import { certificateTypeByVct, decodeCertificate, verifyPresentation, type VerifiedCertificate } from './index.ts';
-import type { StatusListCache, TrustListSource } from './status-lists.ts';
+import type { TrustListSource } from './index.ts';
+import type { StatusListCache } from './status-lists.ts';
 
 /** How long a key-binding challenge may be used. */
 export const CHALLENGE_SECONDS = 300;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { checkAgreementSuccession, SignedAgreement } from '../agreements/index.ts';
-import { canonicalJson, signJws, verifyJws, type SigningKey } from '../crypto/index.ts';
+import { canonicalJson, signJws, verifyJws, type PublicJwk, type SigningKey } from '../crypto/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import { divisions } from '../standards/index.ts';
-import type { DirectoryChangeRecord, DirectoryNodeRecord, Store } from '../store/index.ts';
+import type { DirectoryChangeRecord, DirectoryNodeRecord, Store, StoreOps } from '../store/index.ts';
 import { enrolmentStep } from './enrolment.ts';
 import { agreementKeysOf, DirectoryEntry, DirectoryView, keyBindingProblem, signingKeyFor, signSnapshot, type DirectorySnapshot } from './snapshot.ts';
 
@@ -16,6 +16,11 @@ export interface HubDirectoryOptions {
   readonly clock: () => Date;
   /** The agreement state changes to publish (each a JWS by a party), in chain order. */
   readonly agreementStates?: () => readonly string[];
+  /**
+   * Called inside the transaction that approves a key rotation (the certificate trust list retires
+   * the node's old key there): a failure rolls the approval back.
+   */
+  readonly onRotationApproved?: (tx: StoreOps, rotation: { division: string; previous: { kid: string; jwk: PublicJwk }; next: { kid: string; jwk: PublicJwk }; at: Date }) => Promise<void>;
 }
 
 /** `typ` of the JWS a node signs with its NEW key to prove it holds it when asking for a rotation. */
@@ -207,6 +212,7 @@ export class HubDirectory {
       };
       await tx.directory.upsert(record);
       await tx.directory.removeChange(division);
+      if (change.kind === 'rotation') await this.#options.onRotationApproved?.(tx, { division, previous: existing.signingKey, next: change.entry.signingKey, at: now });
       return { record, change };
     });
     this.#invalidate();

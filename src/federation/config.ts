@@ -41,6 +41,13 @@ export const FederationConfig = z.object({
     )
     .min(1),
   agreements: z.array(AgreementTemplate).default([]),
+  /**
+   * Nodes the hub authorises to issue certificates once they are approved (what the administrator
+   * does with `POST /v1/certificates/issuers`): each a node of this federation.
+   */
+  certificateIssuers: z
+    .array(z.object({ division: Division, authority: z.string().min(2).max(100), authorityCode: z.string(), types: z.array(z.string()).min(1) }))
+    .default([]),
   directory: z.object({ refreshSeconds: z.number().min(0.2).default(30), snapshotTtlSeconds: z.number().min(1).default(3600) }).prefault({}),
   audit: z.object({ checkpointSeconds: z.number().min(0.2).default(60) }).prefault({}),
   /** E-certificates on every node (the node config's `certificates`); defaults when absent. */
@@ -57,4 +64,5 @@ export const FederationConfig = z.object({
     .optional(),
 });
 export type FederationConfig = z.infer<typeof FederationConfig>;
+export type CertificateIssuerInput = FederationConfig['certificateIssuers'][number];
 export type FederationConfigInput = z.input<typeof FederationConfig>;

@@ -1,4 +1,6 @@
-import type { FederationConfigInput } from './config.ts';
+import { certificateTypeById, certificateTypeForItem } from '../certificates/index.ts';
+import { buildCreditCode, divisions } from '../standards/index.ts';
+import type { CertificateIssuerInput, FederationConfigInput } from './config.ts';
 
 /** The password of every person the demo enrols at the hub: published, so demo material only (start-up warns). */
 export const DEMO_PASSWORD = 'tongban-demo-password';
@@ -39,7 +41,7 @@ export function demoFederation(overrides: Partial<FederationConfigInput> = {}): 
       },
     ],
   });
-  return {
+  const config: FederationConfigInput = {
     dir: 'var/demo',
     portBase: 7700,
     directory: { refreshSeconds: 10, snapshotTtlSeconds: 3600 },
@@ -103,4 +105,27 @@ export function demoFederation(overrides: Partial<FederationConfigInput> = {}): 
     ],
     ...overrides,
   };
+  return { ...config, certificateIssuers: overrides.certificateIssuers ?? demoCertificateIssuers(config) };
+}
+
+/** Anji and Changzhou issue at least these (the issue's scenario), whatever their agreements. */
+const REQUIRED_TYPES: Readonly<Record<string, readonly string[]>> = {
+  '330523': ['marriage', 'household-move', 'social-insurance', 'no-criminal-record'],
+  '320400': ['marriage', 'household-move', 'social-insurance', 'no-criminal-record'],
+};
+
+/**
+ * The demo's certificate issuers: every node, for the certificate types the items of its agreements
+ * can yield (and Anji and Changzhou for the issue's scenario), each under an illustrative authority
+ * — `<place>政务服务管理局` — whose GB 32100 credit code is made up for the demo (a 机关 registered
+ * in the node's division) with valid check characters.
+ */
+export function demoCertificateIssuers(config: Pick<FederationConfigInput, 'nodes' | 'agreements'>): CertificateIssuerInput[] {
+  return config.nodes.flatMap((node) => {
+    const yielded = (config.agreements ?? []).filter((a) => a.parties.includes(node.division)).flatMap((a) => a.items.map((i) => certificateTypeForItem(i.itemCode)?.id));
+    const types = [...new Set([...(REQUIRED_TYPES[node.division] ?? []), ...yielded])].filter((id): id is string => id !== undefined && certificateTypeById(id) !== undefined).sort();
+    if (types.length === 0) return [];
+    const place = divisions.get(node.division)?.name ?? node.division;
+    return [{ division: node.division, authority: `${place}政务服务管理局`, authorityCode: buildCreditCode('1', '1', node.division, `MB${node.division}`), types }];
+  });
 }

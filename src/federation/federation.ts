@@ -209,6 +209,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
       stop: stopAll,
     };
     await approveNodes(federation);
+    await authoriseIssuers(federation);
     if (config.demoPeople) Object.assign(federation, { people: await enrolDemoPeople(federation, config.demoPeople.password) });
     await registerAgreements(federation, options.clock ?? (() => new Date()));
     await waitForConvergence(federation);
@@ -293,6 +294,18 @@ async function approveNodes(f: RunningFederation): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error('not every node enrolled at the hub within 30 s');
+}
+
+/**
+ * The hub administrator authorises the configured certificate issuers (nodes of this federation,
+ * approved by now). Authorising again with the same terms changes nothing (a federation restarted).
+ */
+async function authoriseIssuers(f: RunningFederation): Promise<void> {
+  for (const issuer of f.config.certificateIssuers) {
+    if (!f.nodes.has(issuer.division)) throw new Error(`certificate issuer ${issuer.division} is not a node of the federation`);
+    const { status, json } = await call(new URL('/v1/certificates/issuers', f.hub.endpoint).toString(), f.adminToken(), 'POST', issuer);
+    if (status !== 200) throw new Error(`the hub did not authorise ${issuer.division} as a certificate issuer: ${JSON.stringify(json)}`);
+  }
 }
 
 /**

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { AgreementLifecycles, NegotiationService, registerAgreementStateMessages } from '../agreements/index.ts';
 import { AuditLog } from '../audit/index.ts';
 import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
-import { StatusListCache, type TrustListSource } from '../certificates/status-lists.ts';
+import { CertificateIndex, IssuerRegistry, TrustListClient, type TrustListSource } from '../certificates/index.ts';
+import { StatusListCache } from '../certificates/status-lists.ts';
 import { CertificateVerifier } from '../certificates/verifier.ts';
 import { Catalog } from '../catalog/index.ts';
 import { loadConfig, type NodeConfig } from '../config/index.ts';
@@ -55,10 +56,17 @@ export interface NodeRuntime {
   readonly negotiations: NegotiationService;
   /** Hub only: consents citizens give, signed by the hub on their behalf (docs/consent.md). */
   readonly consents: ConsentService | undefined;
-  /** E-certificates (docs/certificates.md): the hub's trust list; this node as a verifier. */
+  /** E-certificates (docs/certificates.md). */
   readonly certificates: {
+    /** The trust list this node relies on: the hub's own; at a node, its verified copy of the hub's. */
     readonly trustList: TrustListSource;
+    /** Hub only: issuer authorisations, their keys, the signed trust list. */
+    readonly issuers: IssuerRegistry | undefined;
+    /** Hub only: the certificate index (issuers' reports; the wallet; the tracker's certificate ids). */
+    readonly index: CertificateIndex | undefined;
+    /** This node as a verifier: issuers' status lists as fetched from their endpoints, within the configured age. */
     readonly statusLists: StatusListCache;
+    /** This node as a verifier: challenges and verification of presentations (audited). */
     readonly verifier: CertificateVerifier;
   };
   readonly calendar: WorkingCalendar;
@@ -163,10 +171,19 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     consentReports: messages,
   };
   let consents: ConsentService | undefined;
+  let issuers: IssuerRegistry | undefined;
+  let certificateIndex: CertificateIndex | undefined;
+  let trustList: TrustListSource;
   if (config.node.role === 'hub') {
     consents = new ConsentService({ self: config.node.division, store, audit, auditKey, signingKey: keys, directory, messages, clock, maxDays: config.exchange.consentMaxDays, agreementStates: lifecycles });
     consents.register(messages);
+    issuers = new IssuerRegistry({ self: config.node.division, store, signingKey: keys, clock });
+    certificateIndex = new CertificateIndex({ self: config.node.division, store, audit, auditKey, issuers, directory, clock });
+    certificateIndex.register(messages);
+    trustList = issuers;
   } else {
+    // Fetched again as often as the directory, so that a withdrawn issuer is dropped as soon.
+    trustList = new TrustListClient({ hubUrl: config.hub!.url, directory, clock, maxAgeSeconds: config.directory.refreshSeconds, log });
     registerConsentRevocations(messages, { directory, audit, clock });
   }
   let jobs: BackgroundJobs | undefined;
@@ -194,11 +211,6 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   });
   negotiations.register(messages);
   const identity = new NodeIdentity({ store, clock, self: config.node.division, hubUrl: config.hub?.url });
-  // TEMPORARY until the hub's TrustListClient lands (wip/certs-hub): no trust list yet.
-  const trustList: TrustListSource = {
-    current: () => Promise.reject(new TongbanError('TRUST_LIST_UNAVAILABLE', 'No trust list yet.')),
-    refresh: async () => undefined,
-  };
   const statusLists = new StatusListCache({ store, directory, trustList, clock, maxAgeSeconds: config.certificates.statusMaxAgeSeconds });
   const verifier = new CertificateVerifier({ self: config.node.division, store, audit, auditKey, clock, trustList, statusLists });
 
@@ -229,7 +241,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     messages,
     negotiations,
     consents,
-    certificates: { trustList, statusLists, verifier },
+    certificates: { trustList, issuers, index: certificateIndex, statusLists, verifier },
     calendar,
     identity,
     clock,
@@ -252,7 +264,16 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     async start(endpoint: string) {
       identity.setEndpoint(endpoint);
       if (config.node.role === 'hub') {
-        hubDirectory = new HubDirectory({ store, hubKey: keys.current(), self: entry(endpoint), snapshotTtlSeconds: config.directory.snapshotTtlSeconds, clock, agreementStates: () => lifecycles.allChanges() });
+        hubDirectory = new HubDirectory({
+          store,
+          hubKey: keys.current(),
+          self: entry(endpoint),
+          snapshotTtlSeconds: config.directory.snapshotTtlSeconds,
+          clock,
+          agreementStates: () => lifecycles.allChanges(),
+          // An approved rotation of an issuer's key retires its old certificate key in the same transaction.
+          onRotationApproved: (tx, rotation) => issuers!.keyRotated(tx, rotation),
+        });
         hubReady = hubDirectory;
       }
       jobs = await startBackgroundJobs(runtime, endpoint, log);

@@ -108,6 +108,12 @@ export class KyselyStore implements Store {
   get certificateChallenges() {
     return this.#ops.certificateChallenges;
   }
+  get certificateIssuers() {
+    return this.#ops.certificateIssuers;
+  }
+  get certificateIndex() {
+    return this.#ops.certificateIndex;
+  }
 
   #migrator(): Migrator {
     // Several nodes may share one PostgreSQL database in separate schemas: the migrator must

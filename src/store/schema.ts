@@ -94,7 +94,23 @@ export interface CertificateVerificationTables {
   certificate_challenges: { nonce: string; requested_by: string; created_at: string; expires_at: number | string; used_at: number | string | null };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables, CertificateVerificationTables {
+/** Migration 017: certificate issuers, their keys and the certificate index (hub). */
+export interface CertificateTrustTables {
+  certificate_issuers: {
+    division: string;
+    authority: string;
+    authority_code: string;
+    /** JSON array of vct. */
+    types: string;
+    authorised_at: string;
+    authorised_by: string;
+    withdrawn_at: string | null;
+  };
+  certificate_issuer_keys: { division: string; kid: string; jwk: string; from_at: string; retired_at: string | null; verify_until: string | null };
+  certificate_index: { certificate_id: string; subject_key: string; issuer: string; vct: string; issued_at: string; expires_at: string };
+}
+
+export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables, CertificateTrustTables, CertificateVerificationTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;

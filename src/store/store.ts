@@ -272,6 +272,44 @@ export interface CertificateChallengeRecord {
   readonly expiresAt: number;
 }
 
+/** A node the hub administrator authorised to issue certificates (migration 017). */
+export interface CertificateIssuerRecord {
+  readonly division: string;
+  /** 证照颁发机构 and its GB 32100 credit code, as certificates of this issuer name them. */
+  readonly authority: string;
+  readonly authorityCode: string;
+  /** The certificate types (vct) it may issue. */
+  readonly types: readonly string[];
+  readonly authorisedAt: string;
+  readonly authorisedBy: string;
+  /** Set when the administrator withdrew the authorisation (the issuer leaves the trust list). */
+  readonly withdrawnAt: string | null;
+}
+
+/** A key the trust list publishes for an issuer (migration 017): current until a rotation retires it. */
+export interface CertificateIssuerKeyRecord {
+  readonly division: string;
+  readonly kid: string;
+  readonly jwk: PublicJwk;
+  readonly from: string;
+  /** Certificates issued at or after this instant with this key are not trusted. */
+  readonly retiredAt: string | null;
+  /** Certificates issued before `retiredAt` verify with this key until then. */
+  readonly verifyUntil: string | null;
+}
+
+/** One certificate an issuer reported to the hub (message `certificate.issued`, migration 017). */
+export interface CertificateIndexRecord {
+  /** GB/T 36904 identifier. */
+  readonly certificateId: string;
+  /** The hub's keyed hash of the holder's ID number (as for consents): never the number in clear. */
+  readonly subjectKey: string;
+  readonly issuer: string;
+  readonly vct: string;
+  readonly issuedAt: string;
+  readonly expiresAt: string;
+}
+
 /** Repositories usable inside and outside a transaction. */
 export interface StoreOps {
   readonly settings: {
@@ -324,6 +362,8 @@ export interface StoreOps {
     bySubject(subjectHash: string): Promise<AuditEntry[]>;
     /** One page of a subject's entries, newest first: those below sequence `before` (all when absent), at most `limit`. */
     bySubjectPage(subjectHash: string, page: { before?: number; limit: number }): Promise<AuditEntry[]>;
+    /** The same over several subject hashes at once (a citizen's ID-number hash and their certificates' hashes). */
+    bySubjectsPage(subjectHashes: readonly string[], page: { before?: number; limit: number }): Promise<AuditEntry[]>;
   };
   readonly checkpoints: {
     /** False when a checkpoint for that division and seq is already stored. */
@@ -478,6 +518,24 @@ export interface StoreOps {
     use(nonce: string, at: number): Promise<boolean>;
     /** Removes those that expired before `before` (epoch ms); the number removed. */
     purge(before: number): Promise<number>;
+  };
+  readonly certificateIssuers: {
+    /** Inserts or replaces the issuer's authorisation. */
+    put(record: CertificateIssuerRecord): Promise<void>;
+    get(division: string): Promise<CertificateIssuerRecord | undefined>;
+    /** Every issuer ever authorised (withdrawn ones included), by division. */
+    list(): Promise<CertificateIssuerRecord[]>;
+    /** Inserts or replaces (division, kid). */
+    putKey(key: CertificateIssuerKeyRecord): Promise<void>;
+    /** The keys of one issuer (or of all), by division and `from`. */
+    keys(division?: string): Promise<CertificateIssuerKeyRecord[]>;
+  };
+  readonly certificateIndex: {
+    /** Files a certificate; false when its id is filed already (nothing changes). */
+    add(record: CertificateIndexRecord): Promise<boolean>;
+    get(certificateId: string): Promise<CertificateIndexRecord | undefined>;
+    /** One holder's certificates, newest first. */
+    listBySubject(subjectKey: string, page: { limit: number; offset: number }): Promise<{ certificates: CertificateIndexRecord[]; total: number }>;
   };
   readonly nonces: {
     /** Remembers a (key, nonce) pair; false when it was seen before (a replay). */

@@ -41,14 +41,21 @@ export function citizenSubjectHash(auditKey: Uint8Array, proof: CitizenProof): s
   return subjectHash(auditKey, 'idNumber', proof.idNumber);
 }
 
+/** The keyed hash a verification that withheld the holder's ID number is filed under: the certificate's (docs/certificates.md). */
+export function certificateSubjectHash(auditKey: Uint8Array, certificateId: string): string {
+  return subjectHash(auditKey, 'certificate', certificateId);
+}
+
 /**
  * One page of this node's audit entries about the citizen the proof names — only theirs: the
- * subject hash comes from the verified token, never from the request — and a record that they looked.
+ * subject hashes come from the verified token, never from the request (their ID number's, and
+ * those of the certificates the hub's proof names) — and a record that they looked.
  */
 export async function readTrackerEntries(ctx: NodeTrackerContext, proof: CitizenProof, query: NodeTrackerQuery): Promise<NodeTrackerAnswer> {
   const hash = citizenSubjectHash(ctx.auditKey, proof);
+  const hashes = [hash, ...proof.certificates.map((id) => certificateSubjectHash(ctx.auditKey, id))];
   // One row more than asked tells whether another page follows.
-  const found = await ctx.store.audit.bySubjectPage(hash, { limit: query.limit + 1, ...(query.before !== undefined ? { before: query.before } : {}) });
+  const found = await ctx.store.audit.bySubjectsPage(hashes, { limit: query.limit + 1, ...(query.before !== undefined ? { before: query.before } : {}) });
   const page = found.slice(0, query.limit);
   // The look itself is an access to the citizen's record: logged under their hash, with no personal value.
   await ctx.audit.append({ kind: 'tracker.read', outcome: 'allowed', subjectHash: hash, detail: { entries: page.length } });

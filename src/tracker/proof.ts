@@ -1,5 +1,6 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { z } from 'zod';
 import { TongbanError } from '../errors/index.ts';
 import { accessTokenAudiences, ACCESS_TOKEN_TYP, CLOCK_TOLERANCE_SECONDS, nodeAudience, tokenHash, verifyHubToken, type HubTokenVerifier } from '../identity/hub-tokens.ts';
 import { validateResidentId } from '../standards/index.ts';
@@ -23,14 +24,24 @@ export interface CitizenProof {
   readonly tokenHash: string;
   /** Expiry of the token (seconds since the epoch). */
   readonly expiresAt: number;
+  /**
+   * The citizen's certificate ids from the hub's certificate index (a tracker proof only; empty for
+   * the citizen's own token): a node files a verification that withheld the holder's ID number
+   * under the certificate's hash instead, and reads those entries too.
+   */
+  readonly certificates: readonly string[];
 }
 
+/** The most certificate ids one tracker proof names (the hub sends the newest). */
+export const MAX_PROOF_CERTIFICATES = 100;
+const CertificateIds = z.array(z.string().regex(/^[0-9A-Z.]{10,150}$/)).max(MAX_PROOF_CERTIFICATES);
+
 /** The citizen the verified claims name: TRACKER_CITIZEN_ONLY (403) for staff, UNAUTHORIZED without a valid ID number. */
-function citizenOf(claims: JWTPayload, token: string): CitizenProof {
+function citizenOf(claims: JWTPayload, token: string, certificates: readonly string[] = []): CitizenProof {
   if (claims.tongban_kind !== 'citizen') throw new TongbanError('TRACKER_CITIZEN_ONLY', 'Only a citizen signed in at the hub can read their data tracker.');
   const id = typeof claims.tongban_id_number === 'string' ? validateResidentId(claims.tongban_id_number) : undefined;
   if (!id?.valid) throw new TongbanError('UNAUTHORIZED', 'The token carries no valid resident ID number.');
-  return { subject: claims.sub!, idNumber: id.value, tokenHash: tokenHash(token), expiresAt: claims.exp! };
+  return { subject: claims.sub!, idNumber: id.value, tokenHash: tokenHash(token), expiresAt: claims.exp!, certificates };
 }
 
 /**
@@ -65,7 +76,10 @@ export async function verifyTrackerCaller(
   if (claims.purpose !== TRACKER_PURPOSE || typeof claims.jti !== 'string' || claims.exp! - claims.iat! > TRACKER_PROOF_TTL_SECONDS) {
     throw new TongbanError('UNAUTHORIZED', `The tracker proof is not one the hub mints (purpose ${TRACKER_PURPOSE}, at most ${TRACKER_PROOF_TTL_SECONDS} s).`);
   }
-  const citizen = citizenOf(claims, token!);
+  // Only the hub's tracker proof names certificates: the hub read them from its index for this citizen.
+  const certificates = CertificateIds.safeParse(claims.tongban_certificates ?? []);
+  if (!certificates.success) throw new TongbanError('UNAUTHORIZED', 'The tracker proof names certificates in a form the hub does not mint.');
+  const citizen = citizenOf(claims, token!, certificates.data);
   // Used once: a proof seen again within its lifetime is a replay.
   if (!(await remember(REPLAY_KEY, claims.jti, claims.exp! + CLOCK_TOLERANCE_SECONDS))) {
     throw new TongbanError('UNAUTHORIZED', 'This tracker proof was used already.');
@@ -89,7 +103,8 @@ export interface TrackerProofSigner {
  */
 export function mintTrackerProof(signer: TrackerProofSigner, citizen: CitizenProof, division: string): Promise<string> {
   const iat = Math.floor(signer.clock().getTime() / 1000);
-  return new SignJWT({ tongban_kind: 'citizen', tongban_id_number: citizen.idNumber, purpose: TRACKER_PURPOSE })
+  const certificates = citizen.certificates.slice(0, MAX_PROOF_CERTIFICATES);
+  return new SignJWT({ tongban_kind: 'citizen', tongban_id_number: citizen.idNumber, purpose: TRACKER_PURPOSE, ...(certificates.length > 0 ? { tongban_certificates: certificates } : {}) })
     .setProtectedHeader({ alg: 'EdDSA', typ: TRACKER_PROOF_TYP, kid: signer.kid })
     .setIssuer(signer.issuer)
     .setAudience(nodeAudience(division))

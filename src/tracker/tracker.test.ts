@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { chainEntries, subjectHash } from '../audit/index.ts';
 import { isTongbanError } from '../errors/index.ts';
 import { tokenHash } from '../identity/hub-tokens.ts';
-import { citizenSubjectHash, compareRows, decodeCursor, encodeCursor, mintTrackerProof, TRACKER_PROOF_TTL_SECONDS, TRACKER_PROOF_TYP, trackerRow, verifyCitizenToken, verifyTrackerCaller } from './index.ts';
+import { certificateSubjectHash, citizenSubjectHash, compareRows, MAX_PROOF_CERTIFICATES, decodeCursor, encodeCursor, mintTrackerProof, TRACKER_PROOF_TTL_SECONDS, TRACKER_PROOF_TYP, trackerRow, verifyCitizenToken, verifyTrackerCaller } from './index.ts';
 
 const ISSUER = 'http://127.0.0.1:7700/oidc';
 const NOW = new Date('2025-06-01T08:00:00Z');
@@ -106,7 +106,7 @@ describe("the citizen's proof of sign-in", () => {
 });
 
 describe("the hub's tracker proof for one node", () => {
-  const citizen = { subject: 'p-citizen-1', idNumber: ID, tokenHash: 'h', expiresAt: 0 };
+  const citizen = { subject: 'p-citizen-1', idNumber: ID, tokenHash: 'h', expiresAt: 0, certificates: [] };
 
   it('is taken once, at the node it names only, and is no access token anywhere', async () => {
     const hub = await keyPair();
@@ -142,9 +142,35 @@ describe("the hub's tracker proof for one node", () => {
       ['600 s', proofLike(hub.privateKey, {}, 600)],
       ['another purpose', proofLike(hub.privateKey, { purpose: 'cases' })],
       ['no jti', proofLike(hub.privateKey, { jti: undefined })],
+      ['certificates that are no ids', proofLike(hub.privateKey, { tongban_certificates: ['x'] })],
+      ['certificates that are no list', proofLike(hub.privateKey, { tongban_certificates: 'all' })],
+      ['too many certificates', proofLike(hub.privateKey, { tongban_certificates: Array.from({ length: MAX_PROOF_CERTIFICATES + 1 }, (_, i) => `1.2.156.3005.2.${i}`) })],
     ] as const) {
       expect(await refusal(verifyTrackerCaller(await jwt, options, SELF, replayCache())), what).toEqual({ status: 401, code: 'UNAUTHORIZED' });
     }
+  });
+
+  it("carries the citizen's certificate ids from the hub; the citizen's own token names none, whatever it claims", async () => {
+    const hub = await keyPair();
+    const options = { keys: hub.keys, issuer: ISSUER, clock: () => NOW };
+    const certificates = ['1.2.156.3005.2.11100000MB0143035X001.11330523MB330523P.ABC123XYZ789.001.K'];
+    const proof = await mintTrackerProof({ key: hub.privateKey, kid: 'hub-oidc-1', issuer: ISSUER, clock: () => NOW }, { ...citizen, certificates }, SELF);
+    expect(decodeJwt(proof).tongban_certificates).toEqual(certificates);
+    expect((await verifyTrackerCaller(proof, options, SELF, replayCache())).certificates).toEqual(certificates);
+    // None: the claim is left out.
+    expect(decodeJwt(await mintTrackerProof({ key: hub.privateKey, kid: 'hub-oidc-1', issuer: ISSUER, clock: () => NOW }, citizen, SELF))).not.toHaveProperty('tongban_certificates');
+    const own = await token(hub.privateKey, { claims: { tongban_certificates: certificates } });
+    expect((await verifyTrackerCaller(own, options, SELF, replayCache())).certificates).toEqual([]);
+  });
+});
+
+describe('subject hashes the tracker reads', () => {
+  it('are keyed: the ID number and each certificate id have their own hash, another key gives others', () => {
+    const key = new Uint8Array(32).fill(7);
+    const id = '1.2.156.3005.2.X';
+    expect(certificateSubjectHash(key, id)).toBe(subjectHash(key, 'certificate', id));
+    expect(certificateSubjectHash(key, id)).not.toBe(certificateSubjectHash(new Uint8Array(32).fill(8), id));
+    expect(certificateSubjectHash(key, id)).not.toBe(citizenSubjectHash(key, { idNumber: id } as never));
   });
 });
 

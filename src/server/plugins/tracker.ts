@@ -82,7 +82,9 @@ export function trackerPlugin(context: ServerContext): void {
         citizens.set(request, await verifyCitizenToken(bearerToken(request), hubTokens, self));
       },
       handler: async ({ query }, request) => {
-        const citizen = proven(request);
+        // The citizen's certificates from the hub's index: nodes read what they filed under those too.
+        const certificates = (await runtime.certificates.index?.idsOf(proven(request).idNumber)) ?? [];
+        const citizen = { ...proven(request), certificates };
         const proofFor = async (division: string) => mintTrackerProof(await signerOf(), citizen, division);
         return federatedTracker({ directory: runtime.exchange.directory, clock: context.clock, proofFor }, citizen, query);
       },

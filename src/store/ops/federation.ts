@@ -161,6 +161,13 @@ export function auditOps(ctx: OpsContext): StoreOps['audit'] {
       const rows = await query.orderBy('seq', 'desc').limit(page.limit).execute();
       return rows.map(fromRow);
     },
+    async bySubjectsPage(subjectHashes: readonly string[], page: { before?: number; limit: number }): Promise<AuditEntry[]> {
+      if (subjectHashes.length === 0) return [];
+      let query = db.selectFrom('audit_log').selectAll().where('subject_hash', 'in', [...subjectHashes]);
+      if (page.before !== undefined) query = query.where('seq', '<', page.before);
+      const rows = await query.orderBy('seq', 'desc').limit(page.limit).execute();
+      return rows.map(fromRow);
+    },
   };
 }
 
