@@ -191,6 +191,11 @@ export const ActionInputSchema = z
      * released, with the data the destination may hold (recorded by the service, never sent by clients).
      */
     evidence: Evidence.optional(),
+    /**
+     * conclude: values of the fields of the e-certificate a granted case yields (names of its type's
+     * fields; the holder's name and ID number come from the applicant). Kept at the concluding node.
+     */
+    certificateFields: z.record(z.string().max(60), z.string().max(200)).optional(),
   })
   .strict();
 

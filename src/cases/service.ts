@@ -49,7 +49,20 @@ export interface CaseContext {
   readonly messages: MessageSender;
   /** The node's audit key: case entries carry the applicant's keyed subject hash (as exchanges do), so a citizen's accesses can be found. */
   readonly auditKey?: Uint8Array;
+  /** What a granted conclude also writes in its transaction: the e-certificate the case yields (src/issuer). */
+  readonly onConclude?: ConcludeHook;
 }
+
+/**
+ * A write that goes with a conclude, in the same transaction: no concluded case without it, nothing
+ * of it without the conclude. `prepare` runs before the transaction (it may refuse the conclude,
+ * e.g. CERTIFICATE_NOT_ISSUABLE); the write it returns runs inside it and gives the audit entries
+ * to append with the case's own.
+ */
+export interface ConcludeHook {
+  prepare(c: Case, input: ActionInput, principal: Principal): Promise<ConcludeWrite | undefined>;
+}
+export type ConcludeWrite = (tx: StoreOps) => Promise<{ events: AuditEvent[]; sentMessages: boolean }>;
 
 export interface CaseView {
   readonly case: Case;
@@ -148,12 +161,26 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     }
     // A release travels with the entry released (filtered per destination when shared): the other copies hold no data for it yet.
     if (action === 'release-evidence') change.input = { ...input, evidence: next.evidence.find((e) => e.requestId === input.requestId)! };
-    await this.#commit(
-      next,
-      current.case.version,
-      this.#event(principal, next, { kind: `case.${action}`, outcome: 'allowed', detail: { from: current.case.state, to: next.state, ...previewDetail(input) } }, change.actor.role),
-      change,
-    );
+    // Certificate fields are personal values for this node's certificate: they never travel with the step.
+    if (change.input.certificateFields !== undefined) change.input = Object.fromEntries(Object.entries(change.input).filter(([name]) => name !== 'certificateFields')) as ActionInput;
+    // A conclude also writes what the hook prepares (the e-certificate), or nothing at all: a refusal
+    // by the hook, before or inside the transaction, is the conclude's refusal and is on record.
+    const hook = action === 'conclude' ? this.#ctx.onConclude : undefined;
+    try {
+      const write = hook ? await hook.prepare(next, input, principal) : undefined;
+      await this.#commit(
+        next,
+        current.case.version,
+        this.#event(principal, next, { kind: `case.${action}`, outcome: 'allowed', detail: { from: current.case.state, to: next.state, ...previewDetail(input) } }, change.actor.role),
+        change,
+        write,
+      );
+    } catch (error) {
+      if (hook && error instanceof TongbanError && (error.code.startsWith('CERTIFICATE_') || error.code === 'VALIDATION_FAILED')) {
+        await this.#ctx.audit.append(this.#event(principal, current.case, { kind: `case.${action}`, outcome: 'refused', code: error.code, detail: { state: current.case.state } }, change.actor.role));
+      }
+      throw error;
+    }
     return this.#view(next);
   }
 
@@ -345,20 +372,22 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
    * the accepting node's alone. After that every step travels as itself (`case.transition`), for
    * the other participants to replay through the state machine.
    */
-  async #commit(next: Case, expectedVersion: number | undefined, event: AuditEvent, change?: Change): Promise<void> {
+  async #commit(next: Case, expectedVersion: number | undefined, event: AuditEvent, change?: Change, write?: ConcludeWrite): Promise<void> {
     const ctx = this.#ctx;
     const shared = next.acceptedAt !== undefined && change !== undefined;
     // Evidence is filtered per destination against the agreements in force.
     const carriesData = shared && (change.action === 'accept' ? next.evidence.some((e) => e.data) : change.input.evidence?.data !== undefined);
     const policy = carriesData ? (await ctx.directory.current()).policy : undefined;
-    await ctx.store.transaction(async (tx) => {
+    const sent = await ctx.store.transaction(async (tx) => {
       if (!(await tx.cases.put(next, expectedVersion ?? 0))) {
         throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', 'The case changed meanwhile; reload it and try again.');
       }
       if (shared) await this.#share(tx, next, change, policy);
-      await AuditLog.appendIn(tx, [event], ctx.clock());
+      const written = write ? await write(tx) : undefined;
+      await AuditLog.appendIn(tx, [event, ...(written?.events ?? [])], ctx.clock());
+      return written?.sentMessages === true;
     });
-    if (shared) ctx.messages.kick();
+    if (shared || sent) ctx.messages.kick();
     this.emit('change', next);
   }
 

@@ -19,6 +19,8 @@ export interface ActionInput {
   /** release-evidence, refuse-evidence: which evidence (its exchange's request id). */
   readonly requestId?: string;
   readonly evidence?: Evidence;
+  /** conclude: values of the e-certificate's fields the case yields (names of its type's fields); never shared with other nodes. */
+  readonly certificateFields?: Readonly<Record<string, string>>;
 }
 
 /** A guard's refusal: a sentence (CASE_TRANSITION_NOT_ALLOWED), or one with its own code. */

@@ -27,7 +27,7 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Pr
   [['account'], async () => (await import('./commands/account.ts')).accountCommand],
   [['tracker'], async () => (await import('./commands/tracker.ts')).trackerCommand],
   [['consent'], async () => (await import('./commands/consent.ts')).consentCommand],
-  [['cert'], async () => (await import('./commands/cert-holder.ts')).certCommand],
+  [['cert'], async () => (await import('./commands/cert.ts')).certCommand],
   [['login', 'logout', 'whoami'], async () => (await import('./commands/login.ts')).loginCommand],
 ];
 

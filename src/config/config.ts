@@ -115,8 +115,16 @@ export const ConfigFile = z
         consentMaxDays: z.number().int().min(1).max(3650).default(90),
       })
       .prefault({}),
+    /** E-certificates (docs/certificates.md): what this node issues, and how it verifies others'. */
     certificates: z
       .object({
+        /**
+         * Indexes in each new status list. A large list hides which certificate a verifier looks up
+         * among many (herd privacy); a full list is followed by a new one.
+         */
+        statusListSize: z.number().int().min(1).max(1_000_000).default(8192),
+        /** How long verifiers may cache a served status list (its `ttl`): a revocation shows within this. */
+        statusListTtlSeconds: z.number().int().min(1).max(86_400).default(60),
         /**
          * Verifier: the longest an issuer's status list is relied on after it was fetched (less
          * when the list's own ttl is shorter): a revocation is seen within this many seconds.

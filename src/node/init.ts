@@ -25,7 +25,7 @@ export interface InitNodeOptions {
   readonly directory?: { readonly refreshSeconds?: number; readonly snapshotTtlSeconds?: number };
   readonly audit?: { readonly checkpointSeconds?: number };
   /** E-certificates (see the config's `certificates`). */
-  readonly certificates?: { readonly statusMaxAgeSeconds?: number };
+  readonly certificates?: { readonly statusMaxAgeSeconds?: number; readonly statusListTtlSeconds?: number };
   /** Limits on unauthenticated routes (see the config's `server.rateLimit`). */
   readonly rateLimit?: { readonly enabled?: boolean; readonly windowSeconds?: number; readonly max?: number; readonly enrolmentMax?: number };
   readonly clock?: () => Date;

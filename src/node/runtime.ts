@@ -14,6 +14,7 @@ import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
 import { loadOrCreateOidcKeys, NodeIdentity, type OidcKeys } from '../identity/index.ts';
 import { Messaging } from '../messaging/index.ts';
 import { ConsentService, registerConsentRevocations } from '../identity/consent/index.ts';
+import { CertificateIssuer } from '../issuer/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
 import { describeDatabase, openStore, type Store } from '../store/index.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
@@ -68,6 +69,8 @@ export interface NodeRuntime {
     readonly statusLists: StatusListCache;
     /** This node as a verifier: challenges and verification of presentations (audited). */
     readonly verifier: CertificateVerifier;
+    /** What this node issues: certificates of the granted cases it concludes, their status lists (nodes only). */
+    readonly issuer: CertificateIssuer;
   };
   readonly calendar: WorkingCalendar;
   /** Who is calling (src/identity): sessions, hub access tokens, machine clients; nodes sign people in at the hub. */
@@ -191,7 +194,20 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const client = new ExchangeClient(exchange);
   const calendar = WorkingCalendar.china(config.calendar);
   const catalog = async () => new Catalog(await store.catalogItems.list());
-  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages, auditKey });
+  // Nodes issue the certificates of the cases they decide (the hub issues none: it serves no certificate routes).
+  const issuer = new CertificateIssuer({
+    self: config.node.division,
+    store,
+    audit,
+    auditKey,
+    clock,
+    signingKey: keys,
+    trustList,
+    messages,
+    statusListSize: config.certificates.statusListSize,
+    statusListTtlSeconds: config.certificates.statusListTtlSeconds,
+  });
+  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages, auditKey, ...(config.node.role === 'node' ? { onConclude: issuer } : {}) });
   registerCaseMessages(messages, cases);
   const negotiations = new NegotiationService({
     self: config.node.division,
@@ -241,7 +257,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     messages,
     negotiations,
     consents,
-    certificates: { trustList, issuers, index: certificateIndex, statusLists, verifier },
+    certificates: { trustList, issuers, index: certificateIndex, issuer, statusLists, verifier },
     calendar,
     identity,
     clock,
@@ -263,6 +279,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     entry,
     async start(endpoint: string) {
       identity.setEndpoint(endpoint);
+      issuer.setEndpoint(endpoint);
       if (config.node.role === 'hub') {
         hubDirectory = new HubDirectory({
           store,

@@ -108,6 +108,12 @@ export class KyselyStore implements Store {
   get certificateChallenges() {
     return this.#ops.certificateChallenges;
   }
+  get certificates() {
+    return this.#ops.certificates;
+  }
+  get statusLists() {
+    return this.#ops.statusLists;
+  }
   get certificateIssuers() {
     return this.#ops.certificateIssuers;
   }

@@ -94,6 +94,26 @@ export interface CertificateVerificationTables {
   certificate_challenges: { nonce: string; requested_by: string; created_at: string; expires_at: number | string; used_at: number | string | null };
 }
 
+/** Migration 018: e-certificates this node issued and the status lists they sit in. */
+export interface CertificateTables {
+  certificates: {
+    id: string;
+    case_id: string;
+    vct: string;
+    subject_key: string;
+    sd_jwt: string;
+    status_list_id: number;
+    status_idx: number;
+    status: string;
+    status_reason: string | null;
+    status_changed_at: string | null;
+    bound_thumbprint: string | null;
+    issued_at: string;
+    expires_at: string;
+  };
+  status_lists: { id: number; size: number; next_idx: number; created_at: string };
+}
+
 /** Migration 017: certificate issuers, their keys and the certificate index (hub). */
 export interface CertificateTrustTables {
   certificate_issuers: {
@@ -110,7 +130,7 @@ export interface CertificateTrustTables {
   certificate_index: { certificate_id: string; subject_key: string; issuer: string; vct: string; issued_at: string; expires_at: string };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables, CertificateTrustTables, CertificateVerificationTables {
+export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables, CertificateTrustTables, CertificateTables, CertificateVerificationTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;

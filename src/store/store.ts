@@ -272,6 +272,27 @@ export interface CertificateChallengeRecord {
   readonly expiresAt: number;
 }
 
+/** An e-certificate this node issued (migration 018). */
+export interface CertificateRecord {
+  /** GB/T 36904 identifier (证照标识). */
+  readonly id: string;
+  readonly caseId: string;
+  readonly vct: string;
+  /** The holder's keyed subject hash (this node's audit key over their ID number): never the number in clear. */
+  readonly subjectKey: string;
+  /** The full issuance: issuer-signed JWT and every disclosure (the holder's to fetch). */
+  readonly sdJwt: string;
+  readonly statusListId: number;
+  readonly statusIdx: number;
+  readonly status: 'valid' | 'revoked' | 'suspended';
+  readonly statusReason: string | null;
+  readonly statusChangedAt: string | null;
+  /** RFC 7638 thumbprint of the holder key it is bound to (cnf), once bound. */
+  readonly boundThumbprint: string | null;
+  readonly issuedAt: string;
+  readonly expiresAt: string;
+}
+
 /** A node the hub administrator authorised to issue certificates (migration 017). */
 export interface CertificateIssuerRecord {
   readonly division: string;
@@ -308,6 +329,14 @@ export interface CertificateIndexRecord {
   readonly vct: string;
   readonly issuedAt: string;
   readonly expiresAt: string;
+}
+
+/** A status list of this node (migration 018): `nextIdx` of its `size` indexes are handed out. */
+export interface StatusListRecord {
+  readonly id: number;
+  readonly size: number;
+  readonly nextIdx: number;
+  readonly createdAt: string;
 }
 
 /** Repositories usable inside and outside a transaction. */
@@ -518,6 +547,29 @@ export interface StoreOps {
     use(nonce: string, at: number): Promise<boolean>;
     /** Removes those that expired before `before` (epoch ms); the number removed. */
     purge(before: number): Promise<number>;
+  };
+  readonly certificates: {
+    /** Stores an issued certificate; false (nothing written) when its case already has one. */
+    add(record: CertificateRecord): Promise<boolean>;
+    get(id: string): Promise<CertificateRecord | undefined>;
+    byCase(caseId: string): Promise<CertificateRecord | undefined>;
+    /** One page, newest first: every certificate, or one holder's (by subject key); with the true total. */
+    list(filter: { subjectKey?: string }, page: { limit: number; offset: number }): Promise<{ certificates: CertificateRecord[]; total: number }>;
+    /** Moves the status from one of `from` to `to` in one conditional UPDATE; false when it was in none of them. */
+    setStatus(id: string, from: readonly CertificateRecord['status'][], to: CertificateRecord['status'], reason: string, at: string): Promise<boolean>;
+    /** Replaces the issuance by its re-signing bound to a holder key; false when it is bound already. */
+    bind(id: string, sdJwt: string, thumbprint: string): Promise<boolean>;
+    /** The status of every index handed out in one list. */
+    statuses(listId: number): Promise<Array<{ idx: number; status: CertificateRecord['status'] }>>;
+  };
+  readonly statusLists: {
+    /**
+     * The next free index of the newest list, by a conditional UPDATE (`next_idx < size`); when that
+     * list is full (or there is none), a new list of `size` indexes. Concurrent callers never get
+     * the same index; inside a transaction the index is given back if it rolls back.
+     */
+    allocate(size: number): Promise<{ listId: number; idx: number }>;
+    get(id: number): Promise<StatusListRecord | undefined>;
   };
   readonly certificateIssuers: {
     /** Inserts or replaces the issuer's authorisation. */

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { decodeCertificate, nodeUrn, presentCertificate } from '../../certificates/index.ts';
 import type { SigningKey } from '../../crypto/index.ts';
 import { TongbanError } from '../../errors/index.ts';
-import { formatRecord, printJson, printLines, printTable } from '../output.ts';
+import { formatRecord, printJson, printLines, printTable, Refusal } from '../output.ts';
 import { call, common, type Common } from './cases.ts';
 import { callHub, hubTokenFor, hubUrlOf } from './hub-call.ts';
 import { callNode, locateNode } from './locate.ts';
@@ -125,30 +125,21 @@ export function certHolderCommands(cert: Command, options: { holderKey?: () => P
 
 /** The certificate as the issuer hands it to its holder (with all disclosures): from --node, else from the issuer the wallet names. */
 async function fetchIssued(id: string, o: PresentOptions): Promise<string> {
-  const path = `/v1/certificates/${encodeURIComponent(id)}`;
-  let answer: Record<string, unknown>;
-  if (o.node) {
-    const config = locateNode(o.federation, o.node);
-    const hub = config.hub?.url.replace(/\/+$/, '') ?? hubUrlOf(o);
-    answer = (await callNode(config, { method: 'GET', path, token: await hubTokenFor(hub, o.token) })) as Record<string, unknown>;
-  } else {
+  let node = o.node;
+  if (!node) {
     const hub = hubUrlOf(o);
-    const token = await hubTokenFor(hub, o.token);
-    const wallet = (await callHub(hub, token, 'GET', '/v1/wallet')) as { certificates?: Array<{ certificateId: string; endpoint: string }> };
-    const entry = wallet.certificates?.find((c) => c.certificateId === id);
-    if (!entry) throw new TongbanError('CERTIFICATE_NOT_FOUND', `Your wallet at ${hub} holds no certificate ${id}.`);
-    answer = await callHub(entry.endpoint, token, 'GET', path);
+    const wallet = (await callHub(hub, await hubTokenFor(hub, o.token), 'GET', '/v1/wallet')) as { certificates?: Array<{ certificateId: string; issuer: string }> };
+    node = wallet.certificates?.find((c) => c.certificateId === id)?.issuer;
+    if (!node) throw new Refusal('CERTIFICATE_NOT_FOUND', 404, `Your wallet at ${hub} lists no certificate ${id}; name its issuing node with --node.`);
   }
-  if (typeof answer.sdJwt !== 'string') throw new TongbanError('PEER_RESPONSE_INVALID', 'The issuer did not hand over the certificate (no sdJwt in its answer).');
+  const config = locateNode(o.federation, node);
+  const hub = config.hub?.url.replace(/\/+$/, '') ?? hubUrlOf(o);
+  const answer = (await callNode(config, { method: 'GET', path: `/v1/certificates/${encodeURIComponent(id)}`, token: await hubTokenFor(hub, o.token) })) as { sdJwt?: unknown };
+  if (typeof answer.sdJwt !== 'string') throw new TongbanError('PEER_RESPONSE_INVALID', 'The issuer did not hand over the certificate (no sdJwt in its answer): is it yours?');
   return answer.sdJwt;
 }
 
 async function holderKeyOf(options: { holderKey?: () => Promise<SigningKey> }): Promise<SigningKey> {
   if (!options.holderKey) throw new TongbanError('VALIDATION_FAILED', 'This certificate is bound to your holder key, which this command cannot read.');
   return options.holderKey();
-}
-
-/** TEMPORARY: the `cert` group until the issuer's src/cli/commands/cert.ts registers these subcommands. */
-export function certCommand(program: Command): void {
-  certHolderCommands(program.command('cert').description('e-certificates (电子证照): present, verify (see docs/certificates.md)'));
 }

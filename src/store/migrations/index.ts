@@ -13,8 +13,9 @@ import * as m011 from './011-consents.ts';
 import * as m012 from './012-audit-actor.ts';
 import * as m013 from './013-node-sessions.ts';
 import * as m016 from './016-revoke-applicant-clients.ts';
-import * as m019 from './019-certificate-verification.ts';
 import * as m017 from './017-certificate-trust.ts';
+import * as m018 from './018-certificates.ts';
+import * as m019 from './019-certificate-verification.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
@@ -32,8 +33,9 @@ export const migrations: Record<string, Migration> = {
   '012-audit-actor': m012,
   '013-node-sessions': m013,
   '016-revoke-applicant-clients': m016,
-  '019-certificate-verification': m019,
   '017-certificate-trust': m017,
+  '018-certificates': m018,
+  '019-certificate-verification': m019,
 };
 
 export const migrationProvider: MigrationProvider = {

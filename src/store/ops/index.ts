@@ -3,6 +3,7 @@ import type { Database } from '../schema.ts';
 import type { Dialect, StoreOps } from '../store.ts';
 import { acceptancesOps, negotiationsOps } from './negotiations.ts';
 import { consentUsesOps, consentsOps } from './consents.ts';
+import { certificatesOps, statusListsOps } from './certificates.ts';
 import { certificateIndexOps, certificateIssuersOps } from './certificate-trust.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
@@ -41,6 +42,8 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     consentUses: consentUsesOps(context),
     statusListCache: statusListCacheOps(context),
     certificateChallenges: certificateChallengesOps(context),
+    certificates: certificatesOps(context),
+    statusLists: statusListsOps(context),
     certificateIssuers: certificateIssuersOps(context),
     certificateIndex: certificateIndexOps(context),
   };
