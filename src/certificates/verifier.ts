@@ -3,6 +3,7 @@ import { subjectHash, type AuditLog, type AuditEvent } from '../audit/index.ts';
 import { TongbanError, isTongbanError, type ErrorCode } from '../errors/index.ts';
 import type { Person } from '../identity/person.ts';
 import type { Store } from '../store/index.ts';
+import { certificateSubjectHash } from '../tracker/node-entries.ts';
 import { certificateTypeByVct, decodeCertificate, verifyPresentation, type VerifiedCertificate } from './index.ts';
 import type { TrustListSource } from './index.ts';
 import type { StatusListCache } from './status-lists.ts';
@@ -199,7 +200,7 @@ export class CertificateVerifier {
 
   /** The holder's keyed hash: their ID number's when disclosed, else the certificate's (the hub's tracker finds both). */
   #subject(certificateId: string, idNumber: string | undefined): string {
-    return idNumber ? subjectHash(this.#ctx.auditKey, 'idNumber', idNumber.toUpperCase()) : subjectHash(this.#ctx.auditKey, 'certificate', certificateId);
+    return idNumber ? subjectHash(this.#ctx.auditKey, 'idNumber', idNumber.toUpperCase()) : certificateSubjectHash(this.#ctx.auditKey, certificateId);
   }
 }
 
