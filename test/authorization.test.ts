@@ -137,6 +137,12 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/consents': 400,
   'GET /v1/consents': 200,
   'POST /v1/consents/{id}/revoke': 400,
+  // E-certificates at the hub: the administrator's issuers (an empty body is no authorisation; Anji,
+  // a demo issuer, is withdrawn), the public trust list, a citizen's own (empty) wallet.
+  'POST /v1/certificates/issuers': 400,
+  'POST /v1/certificates/issuers/{division}/withdraw': 200,
+  'GET /v1/certificates/trust-list': 200,
+  'GET /v1/wallet': 200,
   // accounts at the node (the {id} is no case: 404 once the caller is let in)
   'GET /v1/cases': 200,
   'POST /v1/cases': 400,
@@ -156,6 +162,8 @@ function need(method: string, path: string): Need {
   // /metrics: the operator token (or a metrics token, not configured here).
   if (path.startsWith('/v1/operator/') || path === '/metrics') return 'operator';
   if (path.startsWith('/v1/directory/nodes') || path.startsWith('/v1/directory/changes') || path === '/v1/audit/incidents' || path === '/v1/identity/citizens') return 'admin';
+  if (path.startsWith('/v1/certificates/issuers')) return 'admin';
+  if (path === '/v1/wallet') return 'person';
   if (path.startsWith('/v1/identity/staff')) return 'node-signature';
   if (path === '/v1/auth/me') return 'person';
   if (path === '/v1/exchange/relayed') return 'hub-signature';

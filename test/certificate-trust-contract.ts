@@ -13,7 +13,9 @@ import { subjectHash } from '../src/audit/index.ts';
 import { demoCertificateIssuers } from '../src/federation/demo.ts';
 import { buildCreditCode, buildLicenseId } from '../src/standards/index.ts';
 import { certificateSubjectHash } from '../src/tracker/index.ts';
+import { signedRequestHeaders } from '../src/exchange/index.ts';
 import { hubTokens, type HubTokens } from './support/citizen-tokens.ts';
+import { cliClient, signIn } from './support/identity.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
 const HUB = '100000';
@@ -200,9 +202,13 @@ export function certificateTrustContract(backend: Backend): void {
     expect(mine.text).not.toContain(alice);
     const his = await wallet(await tokens.signInCitizen(bob));
     expect(his.json.certificates.map((c: any) => c.certificateId)).toEqual([bobs.certificateId]);
-    // Staff (a hub token of Anji's clerk, the hub's own machine client) and the anonymous.
-    const staff = await tokens.craft({ tongban_kind: 'staff', tongban_node: ANJI, tongban_roles: ['clerk'] });
-    expect((await wallet(staff)).status).toBe(401);
+    // Staff signed in at the hub (Anji's clerk, enrolled by Anji), the hub's own machine client, the anonymous.
+    const staffUrl = new URL('/v1/identity/staff', t.f.hub.endpoint).toString();
+    const staffBody = JSON.stringify({ login: 'wallet@330523', name: '王', password: 'wallet-staff-password', roles: ['clerk'] });
+    expect((await fetch(staffUrl, { method: 'POST', headers: await signedRequestHeaders(t.key(ANJI), staffUrl, staffBody, new Date()), body: staffBody })).status).toBe(201);
+    const staff = (await signIn(t.f.hub.endpoint, 'wallet@330523', 'wallet-staff-password', cliClient())).accessToken;
+    // The hub's authenticator refuses staff of a node before the wallet is asked.
+    expect((await wallet(staff)).json).toMatchObject({ status: 403, code: 'STAFF_OF_ANOTHER_NODE' });
     const machine = (await t.operator(HUB, '/v1/operator/accounts', { id: 'wallet-clerk', role: 'clerk', name: '王' })).json.token as string;
     expect((await wallet(machine)).json).toMatchObject({ status: 403, code: 'CERTIFICATE_FORBIDDEN' });
     expect((await wallet(undefined)).status).toBe(401);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agreement, emptyLifecycle, nextStateChange, signStateChange } from '../src/agreements/index.ts';
 import { generateEncryptionKey, signJws, type SigningKey } from '../src/crypto/index.ts';
 import { buildRotationRequest, type DirectoryEntry } from '../src/directory/index.ts';
+import { buildCreditCode } from '../src/standards/index.ts';
 import { sealEnvelope } from '../src/messaging/index.ts';
 import { CHECKPOINT_TYP } from '../src/node/jobs.ts';
 import { hubTokens } from './support/citizen-tokens.ts';
@@ -537,6 +538,16 @@ const calls: Array<[string, Call]> = [
   call('revoke a consent: someone else’s', HUB, 'POST', '/v1/consents/{id}/revoke', async () => http(HUB, 'POST', `/v1/consents/${await citizenConsent()}/revoke`, { token: () => tokens.otherCitizen, body: {} })()),
   call('revoke a consent: a machine client of the hub', HUB, 'POST', '/v1/consents/{id}/revoke', async () => http(HUB, 'POST', `/v1/consents/${await citizenConsent()}/revoke`, { token: () => tokens.hubClerk, body: {} })()),
   call('revoke a consent', HUB, 'POST', '/v1/consents/{id}/revoke', async () => http(HUB, 'POST', `/v1/consents/${await citizenConsent()}/revoke`, { token: () => tokens.citizen, body: {} })()),
+  // E-certificates at the hub (docs/certificates.md): the node this test enrolled and approved becomes an issuer and is withdrawn again.
+  call('authorise an issuer', HUB, 'POST', '/v1/certificates/issuers', http(HUB, 'POST', '/v1/certificates/issuers', { token: adminToken, body: { division: ROTATED, authority: '越秀区政务服务管理局', authorityCode: buildCreditCode('1', '1', ROTATED, `MB${ROTATED}`), types: ['marriage'] } })),
+  call('authorise an issuer: not an approved node', HUB, 'POST', '/v1/certificates/issuers', http(HUB, 'POST', '/v1/certificates/issuers', { token: adminToken, body: { division: NEVER, authority: '深圳市政务服务管理局', authorityCode: buildCreditCode('1', '1', NEVER, `MB${NEVER}`), types: ['marriage'] } })),
+  call('authorise an issuer: no such type', HUB, 'POST', '/v1/certificates/issuers', http(HUB, 'POST', '/v1/certificates/issuers', { token: adminToken, body: { division: ROTATED, authority: '越秀区政务服务管理局', authorityCode: buildCreditCode('1', '1', ROTATED, `MB${ROTATED}`), types: ['passport'] } })),
+  call('trust list', HUB, 'GET', '/v1/certificates/trust-list', http(HUB, 'GET', '/v1/certificates/trust-list')),
+  call('wallet of the citizen', HUB, 'GET', '/v1/wallet', http(HUB, 'GET', '/v1/wallet?limit=5', { token: () => tokens.citizen })),
+  call('wallet: page too large', HUB, 'GET', '/v1/wallet', http(HUB, 'GET', '/v1/wallet?limit=201', { token: () => tokens.citizen })),
+  call('wallet: a machine client of the hub', HUB, 'GET', '/v1/wallet', http(HUB, 'GET', '/v1/wallet', { token: () => tokens.hubClerk })),
+  call('withdraw an issuer', HUB, 'POST', '/v1/certificates/issuers/{division}/withdraw', http(HUB, 'POST', `/v1/certificates/issuers/${ROTATED}/withdraw`, { token: adminToken, body: {} })),
+  call('withdraw an issuer: never authorised', HUB, 'POST', '/v1/certificates/issuers/{division}/withdraw', http(HUB, 'POST', `/v1/certificates/issuers/${NEVER}/withdraw`, { token: adminToken, body: {} })),
   call('change requests (admin)', HUB, 'GET', '/v1/directory/changes', http(HUB, 'GET', '/v1/directory/changes', { token: adminToken })),
   call('change requests: page too large', HUB, 'GET', '/v1/directory/changes', http(HUB, 'GET', '/v1/directory/changes?limit=1001', { token: adminToken })),
   call('approve a change', HUB, 'POST', '/v1/directory/changes/{division}/approve', http(HUB, 'POST', `/v1/directory/changes/${ROTATED}/approve`, { token: adminToken })),

@@ -108,7 +108,7 @@ export function certificateTrustPlugin(context: ServerContext): void {
     url: '/v1/wallet',
     tag: 'certificates',
     summary:
-      "Citizen: the caller's own certificates as their issuers reported them to the hub, newest first — type, issuer, validity and the issuer's endpoint, where the holder fetches the certificate itself (the hub holds none). CERTIFICATE_FORBIDDEN for staff and machine clients",
+      "Citizen: the caller's own certificates as their issuers reported them to the hub, newest first — type, issuer, validity and the issuer's endpoint, where the holder fetches the certificate itself (the hub holds none). CERTIFICATE_FORBIDDEN for the hub's staff and machine clients (staff of a node: STAFF_OF_ANOTHER_NODE)",
     query: Page(200, 50),
     response: z.object({ certificates: z.array(WalletEntry), total: z.number().int() }),
     errors: [401, 403],
