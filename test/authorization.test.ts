@@ -153,10 +153,23 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   // Applicants never read threads: refused before the case is looked up (nothing is revealed).
   'GET /v1/cases/{id}/thread': { clerk: 404, 'staff-session': 404, 'citizen-session': 403, 'citizen-token': 403 },
   'POST /v1/cases/{id}/thread': 400,
+  // e-certificates a node issued (nodes only; the {id} is no certificate, an empty body no request):
+  // staff of the node list them, a citizen lists their own; a status list id that is no number.
+  'GET /v1/certificates/status-lists/{listId}': 400,
+  'GET /v1/certificates': { clerk: 200, 'staff-session': 200, 'citizen-session': 403, 'citizen-token': 403 },
+  'GET /v1/certificates/mine': { clerk: 403, 'staff-session': 403, 'citizen-session': 200, 'citizen-token': 200 },
+  'GET /v1/certificates/{id}': 404,
+  'POST /v1/certificates/issue': 400,
+  'POST /v1/certificates/{id}/revoke': 400,
+  'POST /v1/certificates/{id}/suspend': 400,
+  'POST /v1/certificates/{id}/reinstate': 400,
+  'POST /v1/certificates/{id}/bind': 400,
   // the citizen's data tracker (a hub access token of a citizen)
   'GET /v1/tracker/entries': 200,
   'GET /v1/tracker': 200,
 };
+
+const ISSUER_ROUTES: ReadonlySet<string> = new Set(['/v1/certificates', '/v1/certificates/mine', '/v1/certificates/{id}', '/v1/certificates/issue', '/v1/certificates/{id}/revoke', '/v1/certificates/{id}/suspend', '/v1/certificates/{id}/reinstate', '/v1/certificates/{id}/bind']);
 
 function need(method: string, path: string): Need {
   // /metrics: the operator token (or a metrics token, not configured here).
@@ -172,6 +185,9 @@ function need(method: string, path: string): Need {
   if (path === '/v1/consents/{id}/status') return 'node-signature';
   // Citizens signed in at the hub.
   if (path.startsWith('/v1/consents')) return 'person';
+  // The issuing node's certificates: its status lists are public; the rest is for its staff and the holders.
+  if (path.startsWith('/v1/certificates/status-lists/')) return 'public';
+  if (ISSUER_ROUTES.has(path)) return 'person';
   if (path.startsWith('/v1/cases')) return 'person';
   if (path === '/v1/tracker' || path === '/v1/tracker/entries') return 'citizen';
   return 'public';

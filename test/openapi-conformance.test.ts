@@ -9,6 +9,7 @@ import { buildRotationRequest, type DirectoryEntry } from '../src/directory/inde
 import { buildCreditCode } from '../src/standards/index.ts';
 import { sealEnvelope } from '../src/messaging/index.ts';
 import { CHECKPOINT_TYP } from '../src/node/jobs.ts';
+import { makeHolderProof } from '../src/issuer/index.ts';
 import { hubTokens } from './support/citizen-tokens.ts';
 import { generateSigningKey, startTestFederation, type TestFederation } from './support/federation.ts';
 import { Browser } from './support/identity.ts';
@@ -303,6 +304,31 @@ beforeAll(async () => {
   // Another citizen (Sandu's sample person): someone else's consent is not found for them.
   tokens.otherCitizen = await hub.signInCitizen(person.idNumber);
   tokens.staffJwt = await hub.craft({ tongban_kind: 'staff', tongban_node: SANDU, tongban_roles: ['clerk'] });
+  // E-certificates: Anji grants and concludes the citizen's N037 case and issues the 结婚证; another case stays decided.
+  tokens.anjiApprover = await account(ANJI, 'conf-anji-approver', 'approver');
+  tokens.anjiDataAdmin = await account(ANJI, 'conf-anji-data', 'dataAdmin');
+  const decided = async () => {
+    const step = async (token: string, path: string, body: unknown) => {
+      const r = await fetch(new URL(path, endpointOf(ANJI)), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(r.status, path).toBeLessThan(300);
+      return (await r.json()) as { case: { id: string; materials: Array<{ name: string }> } };
+    };
+    const { case: c } = await step(tokens.anjiClerk!, '/v1/cases', { itemCode: 'N037', mode: 'online', competentNodes: [ANJI], applicant: { idNumber: '11010519491231002X', name: '测试公民' } });
+    await step(tokens.anjiClerk!, `/v1/cases/${c.id}/actions/precheck`, { materials: c.materials.map((m) => ({ name: m.name, checked: true })), identityVerified: true });
+    await step(tokens.anjiClerk!, `/v1/cases/${c.id}/actions/accept`, {});
+    await step(tokens.anjiApprover!, `/v1/cases/${c.id}/actions/start-review`, {});
+    await step(tokens.anjiApprover!, `/v1/cases/${c.id}/actions/decide`, { outcome: 'grant', reason: '符合条件' });
+    return { id: c.id, step };
+  };
+  const granted = await decided();
+  await granted.step(tokens.anjiApprover!, `/v1/cases/${granted.id}/actions/conclude`, { result: { code: 'A01', description: '颁发结婚证' }, certificateFields: { spouseName: person.name, spouseIdNumber: person.idNumber, registrationDate: '2026-11-28' } });
+  state.certificateCase = granted.id;
+  state.openCertificateCase = (await decided()).id;
+  const listed = (await (await fetch(new URL('/v1/certificates', endpointOf(ANJI)), { headers: { authorization: `Bearer ${tokens.anjiClerk}` } })).json()) as { certificates: Array<{ id: string; caseId: string; statusList: { uri: string } }> };
+  const certificate = listed.certificates.find((c) => c.caseId === granted.id)!;
+  state.certificate = encodeURIComponent(certificate.id);
+  state.statusList = new URL(certificate.statusList.uri).pathname;
+  state.holderKey = await generateSigningKey('Ed25519', 'holder');
 }, 60_000);
 afterAll(async () => {
   await t?.stop();
@@ -756,6 +782,44 @@ const calls: Array<[string, Call]> = [
   call('tracker', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?limit=5', { token: () => tokens.citizen })),
   call('tracker: an unreadable cursor', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?cursor=xyz', { token: () => tokens.citizen })),
   call('tracker: a staff token', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker', { token: () => tokens.staffJwt })),
+
+  // E-certificates issued at Anji (nodes only; Sandu's document is every node's): the citizen's 结婚证 from beforeAll.
+  call('status list', ANJI, 'GET', '/v1/certificates/status-lists/{listId}', http(ANJI, 'GET', () => state.statusList)),
+  call('status list: none such', ANJI, 'GET', '/v1/certificates/status-lists/{listId}', http(ANJI, 'GET', '/v1/certificates/status-lists/9999')),
+  call('certificates issued here', ANJI, 'GET', '/v1/certificates', http(ANJI, 'GET', '/v1/certificates?limit=5', { token: () => tokens.anjiClerk })),
+  call('certificates: page too large', ANJI, 'GET', '/v1/certificates', http(ANJI, 'GET', '/v1/certificates?limit=201', { token: () => tokens.anjiClerk })),
+  call('certificates: a citizen', ANJI, 'GET', '/v1/certificates', http(ANJI, 'GET', '/v1/certificates', { token: () => tokens.citizen })),
+  call('my certificates', ANJI, 'GET', '/v1/certificates/mine', http(ANJI, 'GET', '/v1/certificates/mine', { token: () => tokens.citizen })),
+  call('my certificates: page too large', ANJI, 'GET', '/v1/certificates/mine', http(ANJI, 'GET', '/v1/certificates/mine?limit=201', { token: () => tokens.citizen })),
+  call('my certificates: staff', ANJI, 'GET', '/v1/certificates/mine', http(ANJI, 'GET', '/v1/certificates/mine', { token: () => tokens.anjiClerk })),
+  call('a certificate: its holder', ANJI, 'GET', '/v1/certificates/{id}', http(ANJI, 'GET', () => `/v1/certificates/${state.certificate}`, { token: () => tokens.citizen })),
+  call('a certificate: staff in no role that reads them', ANJI, 'GET', '/v1/certificates/{id}', http(ANJI, 'GET', () => `/v1/certificates/${state.certificate}`, { token: () => tokens.anjiDataAdmin })),
+  call('a certificate: someone else’s', ANJI, 'GET', '/v1/certificates/{id}', http(ANJI, 'GET', () => `/v1/certificates/${state.certificate}`, { token: () => tokens.otherCitizen })),
+  call('issue: a clerk', ANJI, 'POST', '/v1/certificates/issue', http(ANJI, 'POST', '/v1/certificates/issue', { token: () => tokens.anjiClerk, body: () => ({ caseId: state.certificateCase }) })),
+  call('issue: no such case', ANJI, 'POST', '/v1/certificates/issue', http(ANJI, 'POST', '/v1/certificates/issue', { token: () => tokens.anjiApprover, body: { caseId: 'C-330523-NOSUCHCASE' } })),
+  call('issue: a case not concluded', ANJI, 'POST', '/v1/certificates/issue', http(ANJI, 'POST', '/v1/certificates/issue', { token: () => tokens.anjiApprover, body: () => ({ caseId: state.openCertificateCase }) })),
+  call('issue: the case has its certificate', ANJI, 'POST', '/v1/certificates/issue', http(ANJI, 'POST', '/v1/certificates/issue', { token: () => tokens.anjiApprover, body: () => ({ caseId: state.certificateCase }) })),
+  call('issue: malformed', ANJI, 'POST', '/v1/certificates/issue', http(ANJI, 'POST', '/v1/certificates/issue', { token: () => tokens.anjiApprover, body: { case: 'x' } })),
+  call('bind: a proof by another key', ANJI, 'POST', '/v1/certificates/{id}/bind', async () => {
+    const proof = await makeHolderProof(await generateSigningKey('Ed25519', 'holder'), ANJI, decodeURIComponent(state.certificate), new Date());
+    return http(ANJI, 'POST', `/v1/certificates/${state.certificate}/bind`, { token: () => tokens.citizen, body: { jwk: state.holderKey.publicJwk, proof } })();
+  }),
+  call('bind: a clerk', ANJI, 'POST', '/v1/certificates/{id}/bind', http(ANJI, 'POST', () => `/v1/certificates/${state.certificate}/bind`, { token: () => tokens.anjiClerk, body: () => ({ jwk: state.holderKey.publicJwk, proof: 'a.b.c' }) })),
+  call('bind: someone else’s', ANJI, 'POST', '/v1/certificates/{id}/bind', http(ANJI, 'POST', () => `/v1/certificates/${state.certificate}/bind`, { token: () => tokens.otherCitizen, body: () => ({ jwk: state.holderKey.publicJwk, proof: 'a.b.c' }) })),
+  call('bind: malformed', ANJI, 'POST', '/v1/certificates/{id}/bind', http(ANJI, 'POST', () => `/v1/certificates/${state.certificate}/bind`, { token: () => tokens.citizen, body: { jwk: { kty: 'RSA' } } })),
+  ...['bind', 'bind: again'].map((name) =>
+    call(name, ANJI, 'POST', '/v1/certificates/{id}/bind', async () => {
+      const proof = await makeHolderProof(state.holderKey, ANJI, decodeURIComponent(state.certificate), new Date());
+      return http(ANJI, 'POST', `/v1/certificates/${state.certificate}/bind`, { token: () => tokens.citizen, body: { jwk: state.holderKey.publicJwk, proof } })();
+    }),
+  ),
+  ...(['suspend', 'reinstate', 'revoke'] as const).flatMap((action) => [
+    call(`${action}: a clerk`, ANJI, 'POST', `/v1/certificates/{id}/${action}`, http(ANJI, 'POST', () => `/v1/certificates/${state.certificate}/${action}`, { token: () => tokens.anjiClerk, body: { reason: 'conformance' } })),
+    call(`${action}: no such certificate`, ANJI, 'POST', `/v1/certificates/{id}/${action}`, http(ANJI, 'POST', `/v1/certificates/1.2.156.NOPE/${action}`, { token: () => tokens.anjiApprover, body: { reason: 'conformance' } })),
+    call(`${action}: no reason`, ANJI, 'POST', `/v1/certificates/{id}/${action}`, http(ANJI, 'POST', () => `/v1/certificates/${state.certificate}/${action}`, { token: () => tokens.anjiApprover, body: {} })),
+    call(action, ANJI, 'POST', `/v1/certificates/{id}/${action}`, http(ANJI, 'POST', () => `/v1/certificates/${state.certificate}/${action}`, { token: () => tokens.anjiApprover, body: { reason: 'conformance' } })),
+    call(`${action}: again`, ANJI, 'POST', `/v1/certificates/{id}/${action}`, http(ANJI, 'POST', () => `/v1/certificates/${state.certificate}/${action}`, { token: () => tokens.anjiApprover, body: { reason: 'conformance' } })),
+  ]),
 
   // Agreement lifecycle (last: the Sandu–Anji agreement is suspended and resumed on the way, the Changzhou bridge terminated).
   call('agreement suspend', SANDU, 'POST', '/v1/operator/agreements/{id}/suspend', keeping(http(SANDU, 'POST', `/v1/operator/agreements/${SANDU_ANJI}/suspend`, { token: operatorToken(SANDU), body: { reason: 'conformance' } }), (a) => void (state.stateChange = (a.body as { jws: string }).jws))),

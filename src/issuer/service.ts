@@ -43,8 +43,14 @@ const STATUS_ROLES = ['approver', 'supervisor'] as const;
 /** How long a served status list is valid (its `exp`); verifiers refetch after its `ttl`. */
 const STATUS_LIST_VALID_SECONDS = 86_400;
 
-/** Who calls, for the certificate routes: the holder (a citizen, by ID number) or staff of this node in one of their roles. */
-type Caller = { readonly kind: 'holder'; readonly actor: AuditActor; readonly subjectKey: string } | { readonly kind: 'staff'; readonly actor: AuditActor; readonly roles: readonly string[] };
+/**
+ * Who calls, for the certificate routes: the holder (a citizen, by ID number), staff of this node
+ * in one of the roles the step takes, or someone else (refused, yet named in the audit entry).
+ */
+type Caller =
+  | { readonly kind: 'holder'; readonly actor: AuditActor; readonly subjectKey: string }
+  | { readonly kind: 'staff'; readonly actor: AuditActor }
+  | { readonly kind: 'other'; readonly actor: AuditActor };
 
 /**
  * The issuing side of a node (docs/certificates.md): a granted case concluded here yields its
@@ -102,9 +108,9 @@ export class CertificateIssuer implements ConcludeHook {
    * missing). The case's certificate if it has one already (`created: false`).
    */
   async issueForCase(person: Person, caseId: string, fields: Readonly<Record<string, string>> | undefined): Promise<{ certificate: CertificateView; created: boolean }> {
-    const caller = this.#caller(person, STATUS_ROLES.filter((r) => r === 'approver'));
-    const refused = (code: ErrorCode, message: string) => this.#refuse({ kind: 'certificate.issue', caseId: caseId.slice(0, 80), actor: caller?.actor }, code, message);
-    if (!caller || caller.kind !== 'staff') return refused('CERTIFICATE_FORBIDDEN', 'Certificates are issued by an approver of the issuing node.');
+    const caller = this.#caller(person, ['approver']);
+    const refused = (code: ErrorCode, message: string) => this.#refuse({ kind: 'certificate.issue', caseId: caseId.slice(0, 80), actor: caller.actor }, code, message);
+    if (caller.kind !== 'staff') return refused('CERTIFICATE_FORBIDDEN', 'Certificates are issued by an approver of the issuing node.');
     const c = await this.#ctx.store.cases.get(caseId);
     if (!c || !c.competentNodes.includes(this.#ctx.self)) return refused('CASE_NOT_FOUND', `No case ${caseId} decided at ${this.#ctx.self}.`);
     const existing = await this.#ctx.store.certificates.byCase(c.id);
@@ -146,7 +152,7 @@ export class CertificateIssuer implements ConcludeHook {
   async changeStatus(person: Person, id: string, action: StatusAction, reason: string): Promise<CertificateView> {
     const caller = this.#caller(person, STATUS_ROLES);
     const kind = `certificate.${action}`;
-    if (!caller || caller.kind !== 'staff') return this.#refuse({ kind, actor: caller?.actor, detail: { certificate: id.slice(0, 120) } }, 'CERTIFICATE_FORBIDDEN', `Certificates are ${action === 'revoke' ? 'revoked' : action === 'suspend' ? 'suspended' : 'reinstated'} by an approver or supervisor of the issuing node.`);
+    if (caller.kind !== 'staff') return this.#refuse({ kind, actor: caller.actor, detail: { certificate: id.slice(0, 120) } }, 'CERTIFICATE_FORBIDDEN', `Certificates are ${action === 'revoke' ? 'revoked' : action === 'suspend' ? 'suspended' : 'reinstated'} by an approver or supervisor of the issuing node.`);
     const record = await this.#ctx.store.certificates.get(id);
     if (!record) return this.#refuse({ kind, actor: caller.actor, detail: { certificate: id.slice(0, 120) } }, 'CERTIFICATE_NOT_FOUND', `${this.#ctx.self} issued no certificate ${id}.`);
     const change = STATUS_CHANGES[action];
@@ -186,7 +192,7 @@ export class CertificateIssuer implements ConcludeHook {
   /** Staff of this node: one page of the certificates issued here, newest first (metadata and status only). */
   async list(person: Person, page: { limit: number; offset: number }): Promise<{ certificates: CertificateView[]; total: number }> {
     const caller = this.#caller(person, READING_ROLES);
-    if (!caller || caller.kind !== 'staff') return this.#refuse({ kind: 'certificate.list', actor: caller?.actor }, 'CERTIFICATE_FORBIDDEN', 'The certificates issued here are listed to staff of this node; a holder lists theirs with GET /v1/certificates/mine.');
+    if (caller.kind !== 'staff') return this.#refuse({ kind: 'certificate.list', actor: caller.actor }, 'CERTIFICATE_FORBIDDEN', 'The certificates issued here are listed to staff of this node; a holder lists theirs with GET /v1/certificates/mine.');
     const found = await this.#ctx.store.certificates.list({}, page);
     await this.#ctx.audit.append({ kind: 'certificate.list', outcome: 'allowed', actor: caller.actor, detail: { limit: page.limit, offset: page.offset, shown: found.certificates.length, total: found.total } });
     return { certificates: found.certificates.map((r) => this.#view(r, false)), total: found.total };
@@ -195,7 +201,7 @@ export class CertificateIssuer implements ConcludeHook {
   /** A citizen: their certificates from this node, each with its full SD-JWT. */
   async mine(person: Person, page: { limit: number; offset: number }): Promise<{ certificates: CertificateView[]; total: number }> {
     const caller = this.#caller(person, []);
-    if (!caller || caller.kind !== 'holder') return this.#refuse({ kind: 'certificate.read', actor: caller?.actor }, 'CERTIFICATE_FORBIDDEN', 'Only citizens hold certificates: staff list the certificates issued here with GET /v1/certificates.');
+    if (caller.kind !== 'holder') return this.#refuse({ kind: 'certificate.read', actor: caller.actor }, 'CERTIFICATE_FORBIDDEN', 'Only citizens hold certificates: staff list the certificates issued here with GET /v1/certificates.');
     const found = await this.#ctx.store.certificates.list({ subjectKey: caller.subjectKey }, page);
     await this.#ctx.audit.append({ kind: 'certificate.read', outcome: 'allowed', actor: caller.actor, subjectHash: caller.subjectKey, detail: { shown: found.certificates.length, certificates: found.certificates.map((r) => r.id).join(',').slice(0, 500) } });
     return { certificates: found.certificates.map((r) => this.#view(r, true)), total: found.total };
@@ -204,8 +210,8 @@ export class CertificateIssuer implements ConcludeHook {
   /** One certificate: its holder gets the SD-JWT, staff of this node metadata and status; anyone else nothing. */
   async get(person: Person, id: string): Promise<CertificateView> {
     const caller = this.#caller(person, READING_ROLES);
-    const about = { kind: 'certificate.read', actor: caller?.actor, detail: { certificate: id.slice(0, 120) } };
-    if (!caller) return this.#refuse(about, 'CERTIFICATE_FORBIDDEN', `Certificates of ${this.#ctx.self} are shown to their holders and to staff of ${this.#ctx.self}.`);
+    const about = { kind: 'certificate.read', actor: caller.actor, detail: { certificate: id.slice(0, 120) } };
+    if (caller.kind === 'other') return this.#refuse(about, 'CERTIFICATE_FORBIDDEN', `Certificates of ${this.#ctx.self} are shown to their holders and to staff of ${this.#ctx.self}.`);
     const record = await this.#ctx.store.certificates.get(id);
     // Another citizen's certificate is not found for them: its existence is not revealed.
     if (!record || (caller.kind === 'holder' && record.subjectKey !== caller.subjectKey)) return this.#refuse(about, 'CERTIFICATE_NOT_FOUND', `No certificate ${id} of yours at ${this.#ctx.self}.`);
@@ -221,8 +227,8 @@ export class CertificateIssuer implements ConcludeHook {
    */
   async bind(person: Person, id: string, jwk: PublicJwk, proof: string): Promise<CertificateView> {
     const caller = this.#caller(person, []);
-    const about = { kind: 'certificate.bind', actor: caller?.actor, detail: { certificate: id.slice(0, 120) } };
-    if (!caller || caller.kind !== 'holder') return this.#refuse(about, 'CERTIFICATE_FORBIDDEN', 'A certificate is bound to a key by its holder.');
+    const about = { kind: 'certificate.bind', actor: caller.actor, detail: { certificate: id.slice(0, 120) } };
+    if (caller.kind !== 'holder') return this.#refuse(about, 'CERTIFICATE_FORBIDDEN', 'A certificate is bound to a key by its holder.');
     const record = await this.#ctx.store.certificates.get(id);
     if (!record || record.subjectKey !== caller.subjectKey) return this.#refuse(about, 'CERTIFICATE_NOT_FOUND', `No certificate ${id} of yours at ${this.#ctx.self}.`);
     const known = { ...about, subjectHash: record.subjectKey, caseId: record.caseId };
@@ -245,27 +251,34 @@ export class CertificateIssuer implements ConcludeHook {
     return this.#view({ ...record, sdJwt, boundThumbprint: thumbprint }, true);
   }
 
+  /**
+   * Before a route reads its input: staff of another node are nobody here (CERTIFICATE_FORBIDDEN,
+   * on record), whatever they send.
+   */
+  async admit(person: Person, kind: string, id: string | undefined): Promise<void> {
+    if (person.kind === 'citizen' || person.node === this.#ctx.self) return;
+    await this.#refuse({ kind, actor: this.#caller(person, []).actor, detail: id === undefined ? {} : { certificate: id.slice(0, 120) } }, 'CERTIFICATE_FORBIDDEN', `Staff of ${person.node ?? 'another node'} have no access to the certificates of ${this.#ctx.self}.`);
+  }
+
   // ---- helpers ----
 
   /**
    * The caller as a holder (a citizen with their ID number) or as staff of this node acting in one
    * of `roles` (the first they hold); undefined for anyone else (staff of another node, other roles).
    */
-  #caller(person: Person, roles: readonly string[]): Caller | undefined {
+  #caller(person: Person, roles: readonly string[]): Caller {
     const self = this.#ctx.self;
+    const actor = (role: string): AuditActor => ({ subject: person.subject, node: self, role });
     if (person.kind === 'citizen') {
-      if (!person.idNumber) return undefined;
-      return { kind: 'holder', actor: { subject: person.subject, node: self, role: 'holder' }, subjectKey: subjectHash(this.#ctx.auditKey, 'idNumber', person.idNumber) };
+      return person.idNumber ? { kind: 'holder', actor: actor('holder'), subjectKey: subjectHash(this.#ctx.auditKey, 'idNumber', person.idNumber) } : { kind: 'other', actor: actor('citizen') };
     }
-    if (person.node !== self) return undefined;
-    const role = roles.find((r) => (person.roles as readonly string[]).includes(r));
-    return role ? { kind: 'staff', actor: { subject: person.subject, node: self, role }, roles: person.roles } : undefined;
+    const role = person.node === self ? roles.find((r) => (person.roles as readonly string[]).includes(r)) : undefined;
+    return role ? { kind: 'staff', actor: actor(role) } : { kind: 'other', actor: actor(person.roles[0] ?? person.kind) };
   }
 
   /** Records a refusal (who, what, the code) and throws it. */
-  async #refuse(event: Omit<AuditEvent, 'outcome' | 'code' | 'actor'> & { actor?: AuditActor | undefined }, code: ErrorCode, message: string): Promise<never> {
-    const { actor, ...rest } = event;
-    await this.#ctx.audit.append({ ...rest, ...(actor ? { actor } : {}), outcome: 'refused', code });
+  async #refuse(event: Omit<AuditEvent, 'outcome' | 'code'>, code: ErrorCode, message: string): Promise<never> {
+    await this.#ctx.audit.append({ ...event, outcome: 'refused', code });
     throw new TongbanError(code, message);
   }
 

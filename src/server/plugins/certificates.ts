@@ -48,10 +48,13 @@ export function certificatesPlugin(context: ServerContext): void {
   if (runtime.config.node.role !== 'node') return;
   const issuer = runtime.certificates.issuer;
   // Who calls, wherever they belong (identify, not authenticate): staff of another node are
-  // refused by the issuer as CERTIFICATE_FORBIDDEN, on record like every other refusal.
+  // refused as CERTIFICATE_FORBIDDEN before their input is read, on record like every other refusal.
   const people = new WeakMap<FastifyRequest, Person>();
-  const authenticate = async (request: FastifyRequest) => {
-    people.set(request, await runtime.identity.identify(request));
+  const authenticated = (kind: string) => async (request: FastifyRequest) => {
+    const person = await runtime.identity.identify(request);
+    const id = (request.params as { id?: unknown } | undefined)?.id;
+    await issuer.admit(person, kind, typeof id === 'string' ? id : undefined);
+    people.set(request, person);
   };
   const personOf = (request: FastifyRequest): Person => {
     const person = people.get(request);
@@ -85,7 +88,7 @@ export function certificatesPlugin(context: ServerContext): void {
     response: CertificatePage,
     errors: [401, 403],
     auth: 'person',
-    before: authenticate,
+    before: authenticated('certificate.list'),
     handler: async ({ query }, request) => issuer.list(personOf(request), query),
   });
 
@@ -98,7 +101,7 @@ export function certificatesPlugin(context: ServerContext): void {
     response: CertificatePage,
     errors: [401, 403],
     auth: 'person',
-    before: authenticate,
+    before: authenticated('certificate.read'),
     handler: async ({ query }, request) => issuer.mine(personOf(request), query),
   });
 
@@ -111,7 +114,7 @@ export function certificatesPlugin(context: ServerContext): void {
     response: CertificateOut,
     errors: [401, 403, 404],
     auth: 'person',
-    before: authenticate,
+    before: authenticated('certificate.read'),
     handler: async ({ params }, request) => issuer.get(personOf(request), params.id),
   });
 
@@ -125,7 +128,7 @@ export function certificatesPlugin(context: ServerContext): void {
     response: z.object({ certificate: CertificateOut, created: z.boolean() }),
     errors: [401, 403, 404, 422],
     auth: 'person',
-    before: authenticate,
+    before: authenticated('certificate.issue'),
     handler: async ({ body }, request) => issuer.issueForCase(personOf(request), body.caseId, body.certificateFields),
   });
 
@@ -140,7 +143,7 @@ export function certificatesPlugin(context: ServerContext): void {
       response: CertificateOut,
       errors: [401, 403, 404, 409],
       auth: 'person',
-      before: authenticate,
+      before: authenticated(`certificate.${action}`),
       handler: async ({ params, body }, request) => issuer.changeStatus(personOf(request), params.id, action, body.reason),
     });
   }
@@ -156,7 +159,7 @@ export function certificatesPlugin(context: ServerContext): void {
     response: CertificateOut,
     errors: [401, 403, 404, 409, 422],
     auth: 'person',
-    before: authenticate,
+    before: authenticated('certificate.bind'),
     handler: async ({ params, body }, request) => issuer.bind(personOf(request), params.id, body.jwk, body.proof),
   });
 }
