@@ -645,6 +645,38 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(await store.statusListCache.get(uri)).toEqual({ uri, jwt: 'd.e.f', fetchedAt: 1_800_000_060_000 });
     });
   });
+  describe('issued certificates and status lists (migration 018)', () => {
+    it('indexes handed out in transactions at once are distinct; a full list is followed by a new one; one taken in a rolled-back transaction is handed out again', async () => {
+      const taken = await Promise.all(Array.from({ length: 11 }, () => store.transaction((tx) => tx.statusLists.allocate(4))));
+      expect(new Set(taken.map((s) => `${s.listId}#${s.idx}`)).size).toBe(11);
+      expect(taken.map((s) => `${s.listId}#${s.idx}`).sort()).toEqual(['1#0', '1#1', '1#2', '1#3', '2#0', '2#1', '2#2', '2#3', '3#0', '3#1', '3#2']);
+      await expect(
+        store.transaction(async (tx) => {
+          expect(await tx.statusLists.allocate(4)).toEqual({ listId: 3, idx: 3 });
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await store.statusLists.allocate(4)).toEqual({ listId: 3, idx: 3 });
+      expect(await store.statusLists.get(3)).toMatchObject({ id: 3, size: 4, nextIdx: 4 });
+      expect(await store.statusLists.get(4)).toBeUndefined();
+    });
+    it('one certificate per case; status changes only from the states named; bound once', async () => {
+      const record = { id: 'CERT-1', caseId: 'C-330523-X1', vct: 'urn:tongban:certificate:marriage', subjectKey: 'a'.repeat(64), sdJwt: 'jwt~d1~', statusListId: 1, statusIdx: 0, status: 'valid' as const, statusReason: null, statusChangedAt: null, boundThumbprint: null, issuedAt: frozen.toISOString(), expiresAt: '2126-11-30T00:00:00.000Z' };
+      expect(await store.certificates.add(record)).toBe(true);
+      expect(await store.certificates.add({ ...record, id: 'CERT-2', statusIdx: 1 })).toBe(false);
+      expect(await store.certificates.byCase('C-330523-X1')).toEqual(record);
+      expect(await store.certificates.setStatus('CERT-1', ['suspended'], 'valid', 'x', frozen.toISOString())).toBe(false);
+      expect(await store.certificates.setStatus('CERT-1', ['valid', 'suspended'], 'revoked', '撤销', frozen.toISOString())).toBe(true);
+      expect(await store.certificates.setStatus('CERT-1', ['valid', 'suspended'], 'revoked', 'again', frozen.toISOString())).toBe(false);
+      expect(await store.certificates.get('CERT-1')).toMatchObject({ status: 'revoked', statusReason: '撤销' });
+      expect(await store.certificates.statuses(1)).toEqual([{ idx: 0, status: 'revoked' }]);
+      expect(await store.certificates.bind('CERT-1', 'bound~d1~', 't'.repeat(43))).toBe(true);
+      expect(await store.certificates.bind('CERT-1', 'other~d1~', 'u'.repeat(43))).toBe(false);
+      expect(await store.certificates.get('CERT-1')).toMatchObject({ sdJwt: 'bound~d1~', boundThumbprint: 't'.repeat(43) });
+      expect(await store.certificates.list({ subjectKey: 'b'.repeat(64) }, { limit: 10, offset: 0 })).toEqual({ certificates: [], total: 0 });
+      expect((await store.certificates.list({ subjectKey: 'a'.repeat(64) }, { limit: 10, offset: 0 })).total).toBe(1);
+    });
+  });
   describe('certificate issuers and index (migration 017)', () => {
     const jwk = { kty: 'OKP' as const, crv: 'Ed25519' as const, x: 'a'.repeat(43) };
     it('the hub keeps issuers and their keys, replaces them by key, and lists them by division and start', async () => {
@@ -678,38 +710,6 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(page).toEqual({ certificates: [{ ...record, certificateId: '1.2.156.3005.2.B', issuedAt: '2026-11-30T03:00:00.000Z' }], total: 2 });
       expect((await store.certificateIndex.listBySubject('a'.repeat(64), { limit: 10, offset: 1 })).certificates.map((c) => c.certificateId)).toEqual(['1.2.156.3005.2.A']);
       expect(await store.certificateIndex.listBySubject('c'.repeat(64), { limit: 10, offset: 0 })).toEqual({ certificates: [], total: 0 });
-    });
-  });
-  describe('issued certificates and status lists (migration 018)', () => {
-    it('indexes handed out in transactions at once are distinct; a full list is followed by a new one; one taken in a rolled-back transaction is handed out again', async () => {
-      const taken = await Promise.all(Array.from({ length: 11 }, () => store.transaction((tx) => tx.statusLists.allocate(4))));
-      expect(new Set(taken.map((s) => `${s.listId}#${s.idx}`)).size).toBe(11);
-      expect(taken.map((s) => `${s.listId}#${s.idx}`).sort()).toEqual(['1#0', '1#1', '1#2', '1#3', '2#0', '2#1', '2#2', '2#3', '3#0', '3#1', '3#2']);
-      await expect(
-        store.transaction(async (tx) => {
-          expect(await tx.statusLists.allocate(4)).toEqual({ listId: 3, idx: 3 });
-          throw new Error('rolled back');
-        }),
-      ).rejects.toThrow('rolled back');
-      expect(await store.statusLists.allocate(4)).toEqual({ listId: 3, idx: 3 });
-      expect(await store.statusLists.get(3)).toMatchObject({ id: 3, size: 4, nextIdx: 4 });
-      expect(await store.statusLists.get(4)).toBeUndefined();
-    });
-    it('one certificate per case; status changes only from the states named; bound once', async () => {
-      const record = { id: 'CERT-1', caseId: 'C-330523-X1', vct: 'urn:tongban:certificate:marriage', subjectKey: 'a'.repeat(64), sdJwt: 'jwt~d1~', statusListId: 1, statusIdx: 0, status: 'valid' as const, statusReason: null, statusChangedAt: null, boundThumbprint: null, issuedAt: frozen.toISOString(), expiresAt: '2126-11-30T00:00:00.000Z' };
-      expect(await store.certificates.add(record)).toBe(true);
-      expect(await store.certificates.add({ ...record, id: 'CERT-2', statusIdx: 1 })).toBe(false);
-      expect(await store.certificates.byCase('C-330523-X1')).toEqual(record);
-      expect(await store.certificates.setStatus('CERT-1', ['suspended'], 'valid', 'x', frozen.toISOString())).toBe(false);
-      expect(await store.certificates.setStatus('CERT-1', ['valid', 'suspended'], 'revoked', '撤销', frozen.toISOString())).toBe(true);
-      expect(await store.certificates.setStatus('CERT-1', ['valid', 'suspended'], 'revoked', 'again', frozen.toISOString())).toBe(false);
-      expect(await store.certificates.get('CERT-1')).toMatchObject({ status: 'revoked', statusReason: '撤销' });
-      expect(await store.certificates.statuses(1)).toEqual([{ idx: 0, status: 'revoked' }]);
-      expect(await store.certificates.bind('CERT-1', 'bound~d1~', 't'.repeat(43))).toBe(true);
-      expect(await store.certificates.bind('CERT-1', 'other~d1~', 'u'.repeat(43))).toBe(false);
-      expect(await store.certificates.get('CERT-1')).toMatchObject({ sdJwt: 'bound~d1~', boundThumbprint: 't'.repeat(43) });
-      expect(await store.certificates.list({ subjectKey: 'b'.repeat(64) }, { limit: 10, offset: 0 })).toEqual({ certificates: [], total: 0 });
-      expect((await store.certificates.list({ subjectKey: 'a'.repeat(64) }, { limit: 10, offset: 0 })).total).toBe(1);
     });
   });
   describe('staff and node sessions (the operator manages staff, issue 12)', () => {
