@@ -62,7 +62,8 @@ export class StatusListCache {
     if (!node) throw unavailable(`The issuer ${issuer} is not in the directory: its status list cannot be fetched.`);
     const base = node.endpoint.replace(/\/+$/, '') + STATUS_LIST_PATH;
     const id = uri.startsWith(base) ? uri.slice(base.length) : '';
-    if (!/^[A-Za-z0-9._~-]{1,100}$/.test(id)) {
+    // One path segment of plain characters, not a dot segment: the list is this very resource of the issuer's.
+    if (!/^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,99}$/.test(id)) {
       throw new TongbanError('CERTIFICATE_MALFORMED', `The certificate's status list is not at its issuer's endpoint (${base}…): it is not fetched.`);
     }
     return base + id;

@@ -180,7 +180,7 @@ describe('status-list cache', () => {
 
   it("never fetches a status URI outside the issuer's directory endpoint", async () => {
     const lists = cache();
-    for (const uri of [`${elsewhereEndpoint}${STATUS_LIST_PATH}L1`, `${endpoint}/v1/other/L1`, `${endpoint}${STATUS_LIST_PATH}../../x`, `${endpoint}${STATUS_LIST_PATH}L1?x=1`, `${endpoint}@${elsewhereEndpoint.slice(7)}${STATUS_LIST_PATH}L1`]) {
+    for (const uri of [`${elsewhereEndpoint}${STATUS_LIST_PATH}L1`, `${endpoint}/v1/other/L1`, `${endpoint}${STATUS_LIST_PATH}../../x`, `${endpoint}${STATUS_LIST_PATH}..`, `${endpoint}${STATUS_LIST_PATH}L1%2F..`, `${endpoint}${STATUS_LIST_PATH}L1?x=1`, `${endpoint}@${elsewhereEndpoint.slice(7)}${STATUS_LIST_PATH}L1`]) {
       await expect(lists.statusOf(uri, 0, ISSUER), uri).rejects.toMatchObject({ code: 'CERTIFICATE_MALFORMED' });
     }
     // An issuer the directory does not list: nowhere to fetch from.
