@@ -164,12 +164,18 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/certificates/{id}/suspend': 400,
   'POST /v1/certificates/{id}/reinstate': 400,
   'POST /v1/certificates/{id}/bind': 400,
+  // this node as a verifier (nodes only): its staff get a challenge, citizens do not; an empty body
+  // is no verification and no presentation for a case.
+  'POST /v1/certificates/challenges': { clerk: 201, 'staff-session': 201, 'citizen-session': 403, 'citizen-token': 403 },
+  'POST /v1/certificates/verify': 400,
+  'POST /v1/cases/{id}/certificates': 400,
   // the citizen's data tracker (a hub access token of a citizen)
   'GET /v1/tracker/entries': 200,
   'GET /v1/tracker': 200,
 };
 
 const ISSUER_ROUTES: ReadonlySet<string> = new Set(['/v1/certificates', '/v1/certificates/mine', '/v1/certificates/{id}', '/v1/certificates/issue', '/v1/certificates/{id}/revoke', '/v1/certificates/{id}/suspend', '/v1/certificates/{id}/reinstate', '/v1/certificates/{id}/bind']);
+const VERIFIER_ROUTES: ReadonlySet<string> = new Set(['/v1/certificates/challenges', '/v1/certificates/verify']);
 
 function need(method: string, path: string): Need {
   // /metrics: the operator token (or a metrics token, not configured here).
@@ -187,7 +193,7 @@ function need(method: string, path: string): Need {
   if (path.startsWith('/v1/consents')) return 'person';
   // The issuing node's certificates: its status lists are public; the rest is for its staff and the holders.
   if (path.startsWith('/v1/certificates/status-lists/')) return 'public';
-  if (ISSUER_ROUTES.has(path)) return 'person';
+  if (ISSUER_ROUTES.has(path) || VERIFIER_ROUTES.has(path)) return 'person';
   if (path.startsWith('/v1/cases')) return 'person';
   if (path === '/v1/tracker' || path === '/v1/tracker/entries') return 'citizen';
   return 'public';

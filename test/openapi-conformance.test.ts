@@ -10,6 +10,7 @@ import { buildCreditCode } from '../src/standards/index.ts';
 import { sealEnvelope } from '../src/messaging/index.ts';
 import { CHECKPOINT_TYP } from '../src/node/jobs.ts';
 import { makeHolderProof } from '../src/issuer/index.ts';
+import { presentCertificate } from '../src/certificates/index.ts';
 import { hubTokens } from './support/citizen-tokens.ts';
 import { generateSigningKey, startTestFederation, type TestFederation } from './support/federation.ts';
 import { Browser } from './support/identity.ts';
@@ -328,6 +329,15 @@ beforeAll(async () => {
   const certificate = listed.certificates.find((c) => c.caseId === granted.id)!;
   state.certificate = encodeURIComponent(certificate.id);
   state.statusList = new URL(certificate.statusList.uri).pathname;
+  // The holder's own copy (before the calls below bind it), and a case at Sandu the holder applied for: what Sandu verifies.
+  const held = (await (await fetch(new URL(`/v1/certificates/${state.certificate}`, endpointOf(ANJI)), { headers: { authorization: `Bearer ${tokens.citizen}` } })).json()) as { sdJwt: string };
+  state.presentation = await presentCertificate(held.sdJwt, { disclose: ['holderName', 'holderIdNumber'], now: new Date() });
+  const holderCase = await fetch(new URL('/v1/cases', endpointOf(SANDU)), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokens.clerk}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ itemCode: 'N034', mode: 'online', competentNodes: [ANJI], applicant: { idNumber: '11010519491231002X', name: '测试公民' } }),
+  });
+  state.holderCase = ((await holderCase.json()) as { case: { id: string } }).case.id;
   state.holderKey = await generateSigningKey('Ed25519', 'holder');
 }, 60_000);
 afterAll(async () => {
@@ -782,6 +792,19 @@ const calls: Array<[string, Call]> = [
   call('tracker', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?limit=5', { token: () => tokens.citizen })),
   call('tracker: an unreadable cursor', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?cursor=xyz', { token: () => tokens.citizen })),
   call('tracker: a staff token', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker', { token: () => tokens.staffJwt })),
+
+  // E-certificates verified at Sandu (nodes only): the citizen's 结婚证 from beforeAll, before Anji suspends and revokes it below.
+  call('challenge', SANDU, 'POST', '/v1/certificates/challenges', http(SANDU, 'POST', '/v1/certificates/challenges', { token: clerkOf(SANDU), body: {} })),
+  call('challenge: a citizen', SANDU, 'POST', '/v1/certificates/challenges', http(SANDU, 'POST', '/v1/certificates/challenges', { token: applicantOf(SANDU), body: {} })),
+  call('verify', SANDU, 'POST', '/v1/certificates/verify', http(SANDU, 'POST', '/v1/certificates/verify', { token: clerkOf(SANDU), body: () => ({ presentation: state.presentation, reason: '一致性测试' }) })),
+  call('verify: a citizen', SANDU, 'POST', '/v1/certificates/verify', http(SANDU, 'POST', '/v1/certificates/verify', { token: applicantOf(SANDU), body: () => ({ presentation: state.presentation, reason: '一致性测试' }) })),
+  call('verify: a disclosure the issuer never signed', SANDU, 'POST', '/v1/certificates/verify', http(SANDU, 'POST', '/v1/certificates/verify', { token: clerkOf(SANDU), body: () => ({ presentation: `${state.presentation}${Buffer.from('["c2FsdA","holderName","x"]').toString('base64url')}~`, reason: '一致性测试' }) })),
+  call('verify: not a presentation', SANDU, 'POST', '/v1/certificates/verify', http(SANDU, 'POST', '/v1/certificates/verify', { token: clerkOf(SANDU), body: { presentation: 'a.b.c~', reason: '一致性测试' } })),
+  call('case certificate', SANDU, 'POST', '/v1/cases/{id}/certificates', http(SANDU, 'POST', () => `/v1/cases/${state.holderCase}/certificates`, { token: clerkOf(SANDU), body: () => ({ presentation: state.presentation }) })),
+  call('case certificate: the applicant', SANDU, 'POST', '/v1/cases/{id}/certificates', http(SANDU, 'POST', () => `/v1/cases/${state.holderCase}/certificates`, { token: applicantOf(SANDU), body: () => ({ presentation: state.presentation }) })),
+  call('case certificate: another applicant’s case', SANDU, 'POST', '/v1/cases/{id}/certificates', http(SANDU, 'POST', () => `/v1/cases/${caseOf(SANDU)()}/certificates`, { token: clerkOf(SANDU), body: () => ({ presentation: state.presentation }) })),
+  call('case certificate: a closed case', SANDU, 'POST', '/v1/cases/{id}/certificates', http(SANDU, 'POST', () => `/v1/cases/${state.withdrawn[SANDU]}/certificates`, { token: clerkOf(SANDU), body: () => ({ presentation: state.presentation }) })),
+  call('case certificate: no such case', SANDU, 'POST', '/v1/cases/{id}/certificates', http(SANDU, 'POST', '/v1/cases/C-522732-NOPE/certificates', { token: clerkOf(SANDU), body: () => ({ presentation: state.presentation }) })),
 
   // E-certificates issued at Anji (nodes only; Sandu's document is every node's): the citizen's 结婚证 from beforeAll.
   call('status list', ANJI, 'GET', '/v1/certificates/status-lists/{listId}', http(ANJI, 'GET', () => state.statusList)),

@@ -621,6 +621,30 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect((await store.consentUses.use('af1c2f4e-8f7a-4b7e-9d3c-2a1b0c9d8e7f', { single: true, at: '2026-11-30T05:00:00.000Z' })).outcome).toBe('revoked');
     });
   });
+  describe('certificate verification (migration 019)', () => {
+    it('a challenge is used once, by exactly one of concurrent uses, and not after it expires', async () => {
+      const at = frozen.getTime();
+      await store.certificateChallenges.add({ nonce: 'n-concurrent-0000001', requestedBy: 'p-clerk', createdAt: frozen.toISOString(), expiresAt: at + 300_000 });
+      const uses = await Promise.all(Array.from({ length: 8 }, () => store.transaction((tx) => tx.certificateChallenges.use('n-concurrent-0000001', at + 1000))));
+      expect(uses.filter(Boolean)).toHaveLength(1);
+      expect(await store.certificateChallenges.use('n-concurrent-0000001', at + 2000)).toBe(false);
+      await store.certificateChallenges.add({ nonce: 'n-expiring-000000001', requestedBy: 'p-clerk', createdAt: frozen.toISOString(), expiresAt: at + 300_000 });
+      expect(await store.certificateChallenges.use('n-expiring-000000001', at + 300_000)).toBe(false);
+      expect(await store.certificateChallenges.use('n-unknown-0000000001', at)).toBe(false);
+      // Expired ones are purged; a fresh one stays.
+      await store.certificateChallenges.add({ nonce: 'n-fresh-000000000001', requestedBy: 'p-clerk', createdAt: frozen.toISOString(), expiresAt: at + 900_000 });
+      expect(await store.certificateChallenges.purge(at + 600_000)).toBe(2);
+      expect(await store.certificateChallenges.use('n-fresh-000000000001', at + 600_000)).toBe(true);
+    });
+
+    it('the status-list cache keeps the last list fetched per URI', async () => {
+      const uri = 'http://127.0.0.1:7702/v1/certificates/status-lists/L1';
+      expect(await store.statusListCache.get(uri)).toBeUndefined();
+      await store.statusListCache.put({ uri, jwt: 'a.b.c', fetchedAt: 1_800_000_000_000 });
+      await store.statusListCache.put({ uri, jwt: 'd.e.f', fetchedAt: 1_800_000_060_000 });
+      expect(await store.statusListCache.get(uri)).toEqual({ uri, jwt: 'd.e.f', fetchedAt: 1_800_000_060_000 });
+    });
+  });
   describe('issued certificates and status lists (migration 018)', () => {
     it('indexes handed out in transactions at once are distinct; a full list is followed by a new one; one taken in a rolled-back transaction is handed out again', async () => {
       const taken = await Promise.all(Array.from({ length: 11 }, () => store.transaction((tx) => tx.statusLists.allocate(4))));

@@ -12,7 +12,8 @@ export type FindGrant = (
  * between it and the provider grants it that service for the case's item (and, when the entry
  * records its purpose, for that purpose), with the fields that grant allows. Otherwise it gets a
  * reference (provider, service, request, time, no data) to fetch under an agreement of its own.
- * The provider's own data always goes back to it whole. Evidence held for the applicant's preview
+ * The provider's own data always goes back to it whole, and so does what the applicant disclosed
+ * in a certificate they presented for the case. Evidence held for the applicant's preview
  * (`pending`) or refused by them goes to nobody: a reference at most. Pure.
  */
 export function evidenceFor(destination: string, entries: readonly Evidence[], itemCode: string, findGrant: FindGrant, now: Date): Evidence[] {
@@ -23,6 +24,8 @@ export function evidenceFor(destination: string, entries: readonly Evidence[], i
       return reference;
     }
     if (!entry.data || entry.provider === destination) return entry;
+    // A presented certificate: the holder disclosed these fields for this case, to its nodes.
+    if (entry.certificate) return entry;
     const found = findGrant({ requester: destination, provider: entry.provider, service: entry.service, itemCode }, now);
     const { data, ...reference } = entry;
     if (!found || (entry.purpose !== undefined && !found.grant.purposes.includes(entry.purpose))) return reference;

@@ -101,6 +101,23 @@ export const Evidence = z.object({
    * goes on without it. Absent: an item without preview (as before).
    */
   preview: z.enum(['pending', 'released', 'refused']).optional(),
+  /**
+   * An e-certificate the applicant presented instead of a paper copy (POST /v1/cases/:id/certificates):
+   * `provider` is its issuer, `service` its type (vct), `requestId` the verification's id, `data`
+   * the fields the holder disclosed that the item needs. The holder chose to disclose them for
+   * this case, so they travel to the case's other nodes with it.
+   */
+  certificate: z
+    .object({
+      id: z.string().min(1).max(120),
+      vct: z.string().min(1).max(100),
+      issuer: Division,
+      verifiedAt: z.iso.datetime(),
+      /** The staff member who verified it (their subject at the verifying node `fetchedBy`). */
+      verifiedBy: z.string().min(1).max(100),
+    })
+    .strict()
+    .optional(),
 });
 export type Evidence = z.infer<typeof Evidence>;
 

@@ -254,6 +254,40 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   }
 
   /**
+   * A certificate the applicant presented, as evidence instead of a paper copy: `verify` checks the
+   * presentation against this case (its own audit entry) and gives the entry; it is recorded as the
+   * evidence of a fetch and travels to the other participants with the disclosed data.
+   */
+  async addCertificate(principal: Principal, id: string, verify: (c: Case) => Promise<Omit<Evidence, 'fetchedAt' | 'fetchedBy'>>): Promise<CaseView> {
+    const { case: c } = await this.get(principal, id);
+    if (isApplicant(principal)) throw new TongbanError('CASE_FORBIDDEN', 'Staff of a node involved verify the certificates an applicant presents.');
+    const actor = actorOf(principal, ['clerk', 'approver']);
+    if (TERMINAL_STATES.has(c.state)) throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', `A case that is ${c.state} takes no more evidence.`);
+    const entry = await verify(c);
+    // Re-read: the case may have moved while the certificate was verified.
+    const fresh = (await this.get(principal, id)).case;
+    const at = this.#ctx.clock().toISOString();
+    const evidence: Evidence = { ...entry, fetchedAt: at, fetchedBy: this.#ctx.self };
+    const change: Change = { action: 'fetch-evidence', actor, input: { reason: `certificate ${entry.certificate?.id ?? ''} of ${entry.provider}`.slice(0, 1000), evidence }, at, ids: [] };
+    const next = applyCaseAction(fresh, change.action, change.actor, change.input, at, () => randomUUID());
+    await this.#commit(
+      next,
+      fresh.version,
+      this.#event(principal, next, {
+        kind: 'case.certificate',
+        outcome: 'allowed',
+        requestId: evidence.requestId,
+        provider: evidence.provider,
+        service: evidence.service,
+        ...(evidence.purpose ? { purpose: evidence.purpose } : {}),
+        detail: { certificate: evidence.certificate?.id ?? null, fields: Object.keys(evidence.data ?? {}).join(',') },
+      }, actor.role),
+      change,
+    );
+    return this.#view(next);
+  }
+
+  /**
    * A read of a case by a person (GET /v1/cases/:id): the case as `get` gives it, audited with the
    * reader and the outcome — a refusal too (CASE_NOT_FOUND), so probing for cases is on record.
    */

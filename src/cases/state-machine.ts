@@ -1,3 +1,4 @@
+import { certificateTypeByVct } from '../certificates/index.ts';
 import { TongbanError, type ErrorCode } from '../errors/index.ts';
 import { participantsOf, TERMINAL_STATES, caseStates, type Actor, type Case, type CaseState, type Evidence, type Material, type Part, type Shipment } from './model.ts';
 
@@ -214,9 +215,20 @@ export const caseActions = {
           ? 'Evidence is recorded by the node that fetched it, when it fetched it.'
           : input.evidence.preview !== undefined && (input.evidence.preview !== 'pending' || actor.node !== c.acceptingNode)
             ? 'Evidence for preview is fetched by the accepting node and held there for the applicant.'
-            : null,
+            : input.evidence.certificate && (input.evidence.preview !== undefined || input.evidence.certificate.issuer !== input.evidence.provider || input.evidence.certificate.vct !== input.evidence.service)
+              ? 'A presented certificate is recorded under its issuer and type, without preview.'
+              : null,
     to: (c) => c.state,
-    apply: (c, input) => ({ evidence: [...c.evidence, input.evidence!] }),
+    apply: (c, input) => {
+      const entry = input.evidence!;
+      // A presented certificate replaces the paper copy of the material of its name (结婚证…).
+      const material = entry.certificate ? certificateTypeByVct(entry.certificate.vct)?.name : undefined;
+      if (!material || !c.materials.some((m) => m.name === material)) return { evidence: [...c.evidence, entry] };
+      return {
+        evidence: [...c.evidence, entry],
+        materials: c.materials.map((m) => (m.name === material ? { ...m, kind: 'electronic' as const, checked: true, note: `电子证照 ${entry.certificate!.id}` } : m)),
+      };
+    },
   },
   // Preview (EU once-only): the applicant, at the accepting node, lets evidence held for their
   // review go to the other participants, or refuses it (its data is deleted; the case goes on without it).

@@ -115,7 +115,7 @@ export const ConfigFile = z
         consentMaxDays: z.number().int().min(1).max(3650).default(90),
       })
       .prefault({}),
-    /** E-certificates this node issues (docs/certificates.md). */
+    /** E-certificates (docs/certificates.md): what this node issues, and how it verifies others'. */
     certificates: z
       .object({
         /**
@@ -125,6 +125,11 @@ export const ConfigFile = z
         statusListSize: z.number().int().min(1).max(1_000_000).default(8192),
         /** How long verifiers may cache a served status list (its `ttl`): a revocation shows within this. */
         statusListTtlSeconds: z.number().int().min(1).max(86_400).default(60),
+        /**
+         * Verifier: the longest an issuer's status list is relied on after it was fetched (less
+         * when the list's own ttl is shorter): a revocation is seen within this many seconds.
+         */
+        statusMaxAgeSeconds: z.number().min(0).max(86_400).default(300),
       })
       .prefault({}),
     /**

@@ -50,6 +50,8 @@ export const FederationConfig = z.object({
     .default([]),
   directory: z.object({ refreshSeconds: z.number().min(0.2).default(30), snapshotTtlSeconds: z.number().min(1).default(3600) }).prefault({}),
   audit: z.object({ checkpointSeconds: z.number().min(0.2).default(60) }).prefault({}),
+  /** E-certificates on every node (the node config's `certificates`); defaults when absent. */
+  certificates: z.object({ statusMaxAgeSeconds: z.number().min(0).optional(), statusListTtlSeconds: z.number().int().min(1).optional() }).optional(),
   /**
    * People the federation enrols at the hub, all with this one published password (demo only;
    * start-up warns): one staff member per role at every node (`clerk@<division>`, …) and a few

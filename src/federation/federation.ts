@@ -184,6 +184,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
             directory: { refreshSeconds: config.directory.refreshSeconds },
             audit: config.audit,
             ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+            ...(config.certificates ? { certificates: config.certificates } : {}),
             ...(node.name ? { name: node.name } : {}),
             ...(schemaUrl(`${config.schemaPrefix}_${node.division}`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_${node.division}`)! } : {}),
           });

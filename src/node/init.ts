@@ -24,6 +24,8 @@ export interface InitNodeOptions {
   readonly services?: readonly ServiceConfig[];
   readonly directory?: { readonly refreshSeconds?: number; readonly snapshotTtlSeconds?: number };
   readonly audit?: { readonly checkpointSeconds?: number };
+  /** E-certificates (see the config's `certificates`). */
+  readonly certificates?: { readonly statusMaxAgeSeconds?: number; readonly statusListTtlSeconds?: number };
   /** Limits on unauthenticated routes (see the config's `server.rateLimit`). */
   readonly rateLimit?: { readonly enabled?: boolean; readonly windowSeconds?: number; readonly max?: number; readonly enrolmentMax?: number };
   readonly clock?: () => Date;
@@ -64,6 +66,7 @@ export async function initNode(options: InitNodeOptions): Promise<InitNodeResult
     ...(options.hub ? { hub: options.hub } : {}),
     ...(options.directory ? { directory: options.directory } : {}),
     ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.certificates ? { certificates: options.certificates } : {}),
     ...(options.services ? { services: options.services } : {}),
     ...(options.demo ? { demo: true } : {}),
   };

@@ -88,6 +88,7 @@ export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string
   void checkpoint().catch(report);
   every(60, async () => {
     await runtime.store.nonces.purge(Math.floor(runtime.clock().getTime() / 1000));
+    await runtime.store.certificateChallenges.purge(runtime.clock().getTime());
   });
 
   return {

@@ -3,6 +3,8 @@ import { AgreementLifecycles, NegotiationService, registerAgreementStateMessages
 import { AuditLog } from '../audit/index.ts';
 import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
 import { CertificateIndex, IssuerRegistry, TrustListClient, type TrustListSource } from '../certificates/index.ts';
+import { StatusListCache } from '../certificates/status-lists.ts';
+import { CertificateVerifier } from '../certificates/verifier.ts';
 import { Catalog } from '../catalog/index.ts';
 import { loadConfig, type NodeConfig } from '../config/index.ts';
 import { encryptionKeyFromJwk, type EncryptionKey, type SigningKey } from '../crypto/index.ts';
@@ -63,6 +65,10 @@ export interface NodeRuntime {
     readonly issuers: IssuerRegistry | undefined;
     /** Hub only: the certificate index (issuers' reports; the wallet; the tracker's certificate ids). */
     readonly index: CertificateIndex | undefined;
+    /** This node as a verifier: issuers' status lists as fetched from their endpoints, within the configured age. */
+    readonly statusLists: StatusListCache;
+    /** This node as a verifier: challenges and verification of presentations (audited). */
+    readonly verifier: CertificateVerifier;
     /** What this node issues: certificates of the granted cases it concludes, their status lists (nodes only). */
     readonly issuer: CertificateIssuer;
   };
@@ -221,6 +227,8 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   });
   negotiations.register(messages);
   const identity = new NodeIdentity({ store, clock, self: config.node.division, hubUrl: config.hub?.url });
+  const statusLists = new StatusListCache({ store, directory, trustList, clock, maxAgeSeconds: config.certificates.statusMaxAgeSeconds });
+  const verifier = new CertificateVerifier({ self: config.node.division, store, audit, auditKey, clock, trustList, statusLists });
 
   const runtime: NodeRuntime = {
     config,
@@ -249,7 +257,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     messages,
     negotiations,
     consents,
-    certificates: { trustList, issuers, index: certificateIndex, issuer },
+    certificates: { trustList, issuers, index: certificateIndex, issuer, statusLists, verifier },
     calendar,
     identity,
     clock,

@@ -9,6 +9,7 @@ import { agreementLifecyclePlugin } from './plugins/agreement-lifecycle.ts';
 import { agreementsPlugin } from './plugins/agreements.ts';
 import { auditPlugin } from './plugins/audit.ts';
 import { casesPlugin } from './plugins/cases.ts';
+import { certificateVerificationPlugin } from './plugins/certificate-verification.ts';
 import { certificatesPlugin } from './plugins/certificates.ts';
 import { messagesPlugin } from './plugins/messages.ts';
 import { catalogPlugin } from './plugins/catalog.ts';
@@ -77,7 +78,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, staffPlugin, casesPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin, certificateTrustPlugin, certificatesPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, staffPlugin, casesPlugin, certificateVerificationPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin, certificateTrustPlugin, certificatesPlugin]) {
     plugin(context);
   }
   // Rendered at the first request for it (/openapi.json or the reference at /docs), not at start-up.

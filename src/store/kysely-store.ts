@@ -102,6 +102,12 @@ export class KyselyStore implements Store {
   get consentUses() {
     return this.#ops.consentUses;
   }
+  get statusListCache() {
+    return this.#ops.statusListCache;
+  }
+  get certificateChallenges() {
+    return this.#ops.certificateChallenges;
+  }
   get certificates() {
     return this.#ops.certificates;
   }

@@ -88,6 +88,12 @@ export interface ConsentTables {
   consent_uses: { consent_id: string; uses: number; last_used_at: string | null; revoked_at: string | null };
 }
 
+/** Migration 019: a verifier's status-list cache and key-binding challenges. Milliseconds are bigint (strings from PostgreSQL). */
+export interface CertificateVerificationTables {
+  status_list_cache: { uri: string; jwt: string; fetched_at: number | string };
+  certificate_challenges: { nonce: string; requested_by: string; created_at: string; expires_at: number | string; used_at: number | string | null };
+}
+
 /** Migration 018: e-certificates this node issued and the status lists they sit in. */
 export interface CertificateTables {
   certificates: {
@@ -124,7 +130,7 @@ export interface CertificateTrustTables {
   certificate_index: { certificate_id: string; subject_key: string; issuer: string; vct: string; issued_at: string; expires_at: string };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables, CertificateTrustTables, CertificateTables {
+export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables, CertificateTrustTables, CertificateTables, CertificateVerificationTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;

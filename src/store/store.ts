@@ -253,6 +253,25 @@ export interface ConsentUseRecord {
   readonly revokedAt: string | null;
 }
 
+/** An issuer's signed status list as a verifier last fetched it (migration 019). */
+export interface CachedStatusList {
+  readonly uri: string;
+  /** The compact JWS (typ statuslist+jwt), verified before it was stored and again at each use. */
+  readonly jwt: string;
+  /** Epoch milliseconds. */
+  readonly fetchedAt: number;
+}
+
+/** A nonce a verifier handed out for key binding (migration 019). */
+export interface CertificateChallengeRecord {
+  readonly nonce: string;
+  /** The staff member who asked for it (their subject). */
+  readonly requestedBy: string;
+  readonly createdAt: string;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
 /** An e-certificate this node issued (migration 018). */
 export interface CertificateRecord {
   /** GB/T 36904 identifier (证照标识). */
@@ -516,6 +535,18 @@ export interface StoreOps {
     /** Records the hub's word that the consent is revoked (idempotent: the first time stays). */
     revoke(consentId: string, at: string): Promise<void>;
     get(consentId: string): Promise<ConsentUseRecord | undefined>;
+  };
+  readonly statusListCache: {
+    get(uri: string): Promise<CachedStatusList | undefined>;
+    /** Inserts or replaces the list of `uri`. */
+    put(entry: CachedStatusList): Promise<void>;
+  };
+  readonly certificateChallenges: {
+    add(challenge: CertificateChallengeRecord): Promise<void>;
+    /** Uses a challenge at `at` (epoch ms), atomically: false when it is unknown, used already or expired. */
+    use(nonce: string, at: number): Promise<boolean>;
+    /** Removes those that expired before `before` (epoch ms); the number removed. */
+    purge(before: number): Promise<number>;
   };
   readonly certificates: {
     /** Stores an issued certificate; false (nothing written) when its case already has one. */

@@ -6,14 +6,15 @@ import { currentLogin, TokenFile, tokenFilePath } from '../login/index.ts';
 import { formatRecord, printJson, printLines, printRecord, printTable, Refusal } from '../output.ts';
 import { callNode, locateNode } from './locate.ts';
 
-interface Common {
+export interface Common {
   node: string;
   token?: string;
   federation: string;
   json?: boolean;
 }
 
-async function call(options: Common, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+/** One call to the node of `--node` with the caller's token (--token, TONGBAN_TOKEN or their sign-in at that node's hub). */
+export async function call(options: Common, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const config = locateNode(options.federation, options.node);
   const token = options.token || process.env.TONGBAN_TOKEN || (await signedInToken(config.hub?.url));
   if (!token) throw new TongbanError('UNAUTHORIZED', "Sign in at the hub with tongban login, or give a token with --token or TONGBAN_TOKEN (a hub access token, or a machine client's: tongban account add prints it).");
@@ -41,7 +42,8 @@ export function namedValues(pairs: readonly string[], option: string): Record<st
   return out;
 }
 
-function common(command: Command): Command {
+/** The options every command at a node takes: --node, --token, --federation, --json. */
+export function common(command: Command): Command {
   return command
     .requiredOption('--node <code>', 'the node you work at (division code)')
     .option('--token <token>', "a hub access token or a machine client's token, sent as it is (or TONGBAN_TOKEN; default: your sign-in of tongban login)")
@@ -393,6 +395,25 @@ export function casesCommand(program: Command): void {
       printLines(summaryLines(json));
       const latest = (json as CaseJson).case.evidence.at(-1);
       if (latest) printRecord([['evidence', `${latest.requestId}${latest.preview === 'pending' ? ' (held for the applicant’s preview: release-evidence or refuse-evidence)' : ''}`]]);
+      if (latest?.data) printTable(['field', 'value'], Object.entries(latest.data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    });
+
+  common(
+    cases
+      .command('certificate')
+      .description("clerk or approver at a node involved: take a certificate the applicant presents (tongban cert present) as evidence instead of a paper copy")
+      .argument('<case>', 'case id'),
+  )
+    .requiredOption('--presentation <file>', 'the presentation file, or - for standard input')
+    .option('--nonce <nonce>', 'the challenge the holder answered (key-bound certificates: tongban cert challenge)')
+    .addHelpText('after', '\nExample:  npx tongban case certificate <case> --node 320400 --presentation marriage.sdjwt --token <token>')
+    .action(async (id: string, options: Common & { presentation: string; nonce?: string }) => {
+      const { readPresentation } = await import('./cert-holder.ts');
+      const json = await call(options, 'POST', `/v1/cases/${encodeURIComponent(id)}/certificates`, { presentation: readPresentation(options.presentation), ...(options.nonce ? { nonce: options.nonce } : {}) });
+      if (options.json) return printJson(summary(json));
+      printLines(summaryLines(json));
+      const latest = (json as CaseJson).case.evidence.at(-1);
+      if (latest) printRecord([['evidence', `${latest.service} from ${latest.provider} (${latest.requestId})`]]);
       if (latest?.data) printTable(['field', 'value'], Object.entries(latest.data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
     });
 

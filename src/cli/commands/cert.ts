@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { decodeCertificate } from '../../certificates/index.ts';
 import { TongbanError } from '../../errors/index.ts';
 import { makeHolderProof, type CertificateView, type StatusAction } from '../../issuer/index.ts';
-import { holderKey, holderKeyPath } from '../holder-key.ts';
+import { holderKey, holderKeyPath, readHolderKey } from '../holder-key.ts';
+import { certHolderCommands } from './cert-holder.ts';
 import { currentLogin, TokenFile, tokenFilePath } from '../login/index.ts';
 import { printJson, printLines, printRecord, printTable, Refusal } from '../output.ts';
 import { callHub, hubTokenFor, hubUrlOf } from './hub-call.ts';
@@ -97,7 +98,7 @@ function printCertificate(view: CertificateView): void {
  * a key of their own (kept in holder-key.json beside the token file).
  */
 export function certCommand(program: Command): void {
-  const cert = program.command('cert').description('e-certificates (电子证照): issue, show, revoke, suspend, reinstate, bind (see docs/certificates.md)');
+  const cert = program.command('cert').description('e-certificates (电子证照): issue, show, revoke, suspend, reinstate, bind, present, challenge, verify (see docs/certificates.md)');
 
   common(cert.command('issue').description("approver at the issuing node: issue the certificate of a granted case concluded there (or show the one it has)"), true)
     .requiredOption('--case <id>', 'the case id')
@@ -156,5 +157,14 @@ export function certCommand(program: Command): void {
     if (options.json) return printJson({ ...view, holderKey: key.kid });
     printCertificate(view);
     printLines(['', `Bound to your holder key ${key.kid} (${holderKeyPath()}): keep that file; without it the certificate cannot be presented.`]);
+  });
+
+  // The holder's present and the verifier's challenge and verify (helper D's file).
+  certHolderCommands(cert, {
+    holderKey: async () => {
+      const key = readHolderKey();
+      if (!key) throw new TongbanError('CONFIG_INVALID', `This certificate is bound to a holder key, and there is none in ${holderKeyPath()}: present it from the machine it was bound on.`);
+      return key;
+    },
   });
 }

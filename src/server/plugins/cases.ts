@@ -21,7 +21,7 @@ const TimeStatusOut = z.object({
   overdue: z.boolean(),
   light: z.enum(['green', 'yellow', 'red', 'none']),
 });
-const CaseOut = z.object({ case: Case, time: TimeStatusOut });
+export const CaseOut = z.object({ case: Case, time: TimeStatusOut });
 
 /** What staff and applicants may send; evidence is recorded by the node itself (POST …/evidence). */
 const ActionBody = ActionInputSchema.omit({ evidence: true });
@@ -218,6 +218,6 @@ export function casesPlugin(context: ServerContext): void {
   });
 }
 
-function toOut(view: CaseView) {
+export function toOut(view: CaseView) {
   return { case: view.case, time: view.time };
 }

@@ -15,6 +15,7 @@ import * as m013 from './013-node-sessions.ts';
 import * as m016 from './016-revoke-applicant-clients.ts';
 import * as m017 from './017-certificate-trust.ts';
 import * as m018 from './018-certificates.ts';
+import * as m019 from './019-certificate-verification.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
@@ -34,6 +35,7 @@ export const migrations: Record<string, Migration> = {
   '016-revoke-applicant-clients': m016,
   '017-certificate-trust': m017,
   '018-certificates': m018,
+  '019-certificate-verification': m019,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -7,6 +7,7 @@ import { certificatesOps, statusListsOps } from './certificates.ts';
 import { certificateIndexOps, certificateIssuersOps } from './certificate-trust.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
+import { certificateChallengesOps, statusListCacheOps } from './certificate-verification.ts';
 import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
 import { inboxOps, outboxOps } from './messages.ts';
 import { oidcPayloadsOps, peopleOps } from './identity.ts';
@@ -39,6 +40,8 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     oidcPayloads: oidcPayloadsOps(context),
     consents: consentsOps(context),
     consentUses: consentUsesOps(context),
+    statusListCache: statusListCacheOps(context),
+    certificateChallenges: certificateChallengesOps(context),
     certificates: certificatesOps(context),
     statusLists: statusListsOps(context),
     certificateIssuers: certificateIssuersOps(context),
