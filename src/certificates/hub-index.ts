@@ -4,7 +4,7 @@ import { TongbanError } from '../errors/index.ts';
 import type { DirectorySource } from '../exchange/index.ts';
 import type { Person } from '../identity/person.ts';
 import type { Messaging } from '../messaging/index.ts';
-import { validateCreditCode, validateLicenseId, validateResidentId } from '../standards/index.ts';
+import { validateLicenseId, validateResidentId } from '../standards/index.ts';
 import type { CertificateIndexRecord, Store, StoreOps } from '../store/index.ts';
 import type { IssuerRegistry } from './hub-trust.ts';
 import { CERTIFICATE_ISSUED_KIND, CertificateIssuedMessage } from './index-message.ts';
@@ -121,13 +121,15 @@ export class CertificateIndex {
     if (id.issuerCode !== issuer.authorityCode || id.typeCode !== type.typeCode) {
       throw new TongbanError('CERTIFICATE_ISSUER_UNTRUSTED', `Certificate ${payload.certificateId} does not name ${from}'s authority code ${issuer.authorityCode} and the type code of ${type.id}.`);
     }
-    const holder = type.holderCodeType === '111' ? validateResidentId(payload.holderIdNumber) : validateCreditCode(payload.holderIdNumber);
+    // The wallet is a citizen's: an entity's certificate (a business licence) is filed under the
+    // citizen who applied for it and holds it, like any other.
+    const holder = validateResidentId(payload.holderIdNumber);
     if (!holder.valid || holder.value !== payload.holderIdNumber) {
-      throw new TongbanError('VALIDATION_FAILED', `holderIdNumber: not a valid ${type.holderCodeType === '111' ? 'resident ID number' : 'credit code'} in its normalised form.`, { errors: [{ path: 'holderIdNumber', message: 'invalid' }] });
+      throw new TongbanError('VALIDATION_FAILED', 'holderIdNumber: not a valid resident ID number in its normalised form.', { errors: [{ path: 'holderIdNumber', message: 'invalid' }] });
     }
     return {
       certificateId: payload.certificateId,
-      subjectKey: subjectHash(this.#ctx.auditKey, type.holderCodeType === '111' ? 'idNumber' : 'creditCode', payload.holderIdNumber),
+      subjectKey: subjectHash(this.#ctx.auditKey, 'idNumber', payload.holderIdNumber),
       issuer: from,
       vct: payload.vct,
       issuedAt: payload.issuedAt,

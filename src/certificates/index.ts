@@ -18,7 +18,7 @@ export { issueCertificate } from './issue.ts';
 export { presentCertificate, decodeCertificate, type DecodedCertificate } from './present.ts';
 export { STATUS_VALUE, signStatusList, verifyStatusList } from './status-list.ts';
 export { IssuerKey, TrustedIssuer, TrustList, signTrustList, verifyTrustList, issuerKeyFor } from './trust-list.ts';
-export { verifyPresentation, type VerifyPresentationOptions } from './verify.ts';
+export { verifyPresentation, isRefusedAfterSignature, type VerifyPresentationOptions } from './verify.ts';
 // Hub and node wiring (helper B): the certificate index message, the issuer registry and trust list, the wallet, the node's trust list client.
 export { CERTIFICATE_ISSUED_KIND, CertificateIssuedMessage, certificateIssuedMessage } from './index-message.ts';
 export { IssuerAuthorisation, IssuerRegistry, TRUST_LIST_TTL_SECONDS, type IssuerRegistryOptions, type IssuerView, type TrustListSource } from './hub-trust.ts';

@@ -4,7 +4,7 @@ import { TongbanError, isTongbanError, type ErrorCode } from '../errors/index.ts
 import type { Person } from '../identity/person.ts';
 import type { Store } from '../store/index.ts';
 import { certificateSubjectHash } from '../tracker/node-entries.ts';
-import { certificateTypeByVct, decodeCertificate, verifyPresentation, type VerifiedCertificate } from './index.ts';
+import { certificateTypeByVct, decodeCertificate, isRefusedAfterSignature, verifyPresentation, type VerifiedCertificate } from './index.ts';
 import type { TrustListSource } from './index.ts';
 import type { StatusListCache } from './status-lists.ts';
 
@@ -72,18 +72,6 @@ export interface VerifierContext {
   readonly statusLists: Pick<StatusListCache, 'statusOf'>;
 }
 
-/** Codes refused after the issuer's signature verified: the certificate id and disclosures are the issuer's. */
-const AFTER_SIGNATURE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'CERTIFICATE_NOT_YET_VALID',
-  'CERTIFICATE_EXPIRED',
-  'CERTIFICATE_KEY_BINDING_INVALID',
-  'CERTIFICATE_REVOKED',
-  'CERTIFICATE_SUSPENDED',
-  'CERTIFICATE_STATUS_UNAVAILABLE',
-  'CERTIFICATE_HOLDER_MISMATCH',
-  'CERTIFICATE_FIELD_NOT_DISCLOSED',
-]);
-
 /**
  * A node as a verifier of e-certificates: challenges for key binding, and verification of a
  * presentation against the hub's trust list and the issuer's status list. Every attempt is
@@ -115,7 +103,7 @@ export class CertificateVerifier {
   async verify(staff: VerifyingStaff, request: VerificationRequest): Promise<Verification> {
     const id = randomUUID();
     const now = this.#ctx.clock();
-    let certificate: VerifiedCertificate;
+    let certificate: VerifiedCertificate | undefined;
     try {
       // Used before anything else, so one challenge serves one attempt however it ends.
       if (request.nonce !== undefined && !(await this.#ctx.store.certificateChallenges.use(request.nonce, now.getTime()))) {
@@ -135,7 +123,9 @@ export class CertificateVerifier {
       }
       request.check?.(certificate);
     } catch (error) {
-      if (isTongbanError(error)) await this.#ctx.audit.append(this.#refusal(staff, request, id, error.code));
+      // Filed under the certificate and its holder only when the issuer's signature verified: a
+      // refusal before that (a spent challenge, a forged presentation) names nobody.
+      if (isTongbanError(error)) await this.#ctx.audit.append(this.#refusal(staff, request, id, error.code, certificate !== undefined || isRefusedAfterSignature(error)));
       throw error;
     }
     await this.#ctx.audit.append({
@@ -173,9 +163,9 @@ export class CertificateVerifier {
    * is the issuer's: the entry names it and is filed for its holder. Before that nothing in the
    * presentation is trusted, so nothing of it is recorded or used as a subject.
    */
-  #refusal(staff: VerifyingStaff, request: VerificationRequest, id: string, code: ErrorCode): AuditEvent {
+  #refusal(staff: VerifyingStaff, request: VerificationRequest, id: string, code: ErrorCode, signatureVerified: boolean): AuditEvent {
     const base = { ...this.#common(staff, request, id), outcome: 'refused' as const, code };
-    if (!AFTER_SIGNATURE.has(code)) return { ...base, detail: { reason: request.reason } };
+    if (!signatureVerified) return { ...base, detail: { reason: request.reason } };
     let decoded: ReturnType<typeof decodeCertificate>;
     try {
       decoded = decodeCertificate(request.presentation);
@@ -213,8 +203,17 @@ export class CertificateVerifier {
 export function certificateEvidenceData(certificate: Pick<VerifiedCertificate, 'vct' | 'disclosed'>, item: { readonly code: string; readonly dataElements: readonly string[] }, applicantIdNumber: string): Record<string, string> {
   const type = certificateTypeByVct(certificate.vct);
   if (!type) throw new TongbanError('CERTIFICATE_MALFORMED', `${certificate.vct} is not a certificate type of the catalogue.`);
+  // Evidence must be the applicant's own: the certificate names its holder and that is the
+  // applicant. An entity's certificate (营业执照) names an entity, which a case does not record yet:
+  // it cannot be tied to the applicant, so it is not taken as evidence.
+  if (type.holderCodeType !== '111') {
+    throw new TongbanError('CERTIFICATE_HOLDER_MISMATCH', `A ${type.name} names an entity, not the applicant: cases do not record an entity to compare it with, so it is not taken as evidence.`);
+  }
   const holder = certificate.disclosed.holderIdNumber;
-  if (holder !== undefined && holder.toUpperCase() !== applicantIdNumber.toUpperCase()) {
+  if (holder === undefined) {
+    throw new TongbanError('CERTIFICATE_FIELD_NOT_DISCLOSED', `Evidence for a case must show whose it is: present the ${type.name} again disclosing holderIdNumber (持证人公民身份号码).`);
+  }
+  if (holder.toUpperCase() !== applicantIdNumber.toUpperCase()) {
     throw new TongbanError('CERTIFICATE_HOLDER_MISMATCH', `The ${type.name} presented is not the applicant's: its holder's ID number differs.`);
   }
   const needed = type.fields.filter((f) => item.dataElements.includes(f.dataElement ?? f.name));

@@ -15,7 +15,7 @@ import {
   trustListFor,
   type IssuerFixture,
 } from '../../test/support/certificate-fixtures.ts';
-import { certificateTypeById, decodeCertificate, presentCertificate, verifyPresentation, type TrustList, type VerifyPresentationOptions } from './index.ts';
+import { certificateTypeById, decodeCertificate, isRefusedAfterSignature, presentCertificate, verifyPresentation, type TrustList, type VerifyPresentationOptions } from './index.ts';
 
 const now = new Date('2026-03-10T02:00:00Z');
 const AUDIENCE = `urn:tongban:node:${CHANGZHOU}`;
@@ -171,6 +171,31 @@ describe('disclosures', () => {
 });
 
 describe('issuer trust', () => {
+  it('a certificate id naming another issuer’s authority (or another type or serial) is refused, even signed by a trusted issuer', async () => {
+    const { buildLicenseId } = await import('../standards/index.ts');
+    // A real Changzhou certificate id: Anji, trusted, signs a certificate claiming it (filed under it, it would reach that holder's tracker).
+    const victimId = buildLicenseId({ typeCode: marriage.typeCode, issuerCode: authorityOf(CHANGZHOU).authorityCode, serial: 'VICTIM000001', version: '001' });
+    const genuine = await issueFixture(anji, 'marriage', now);
+    const claimed = await resign(genuine, anji.key, { payload: (p) => ({ ...p, jti: victimId, certificate: { ...(p.certificate as object), id: victimId } }) });
+    await expectCode(verifyPresentation(claimed, options()), 'CERTIFICATE_MALFORMED');
+    const other = decodeCertificate(genuine).metadata;
+    const wrongSerial = buildLicenseId({ typeCode: marriage.typeCode, issuerCode: other.authorityCode, serial: 'OTHER0000001', version: '001' });
+    const reSerialled = await resign(genuine, anji.key, { payload: (p) => ({ ...p, jti: wrongSerial, certificate: { ...(p.certificate as object), id: wrongSerial } }) });
+    await expectCode(verifyPresentation(reSerialled, options()), 'CERTIFICATE_MALFORMED');
+  });
+
+  it('tells a refusal made after the issuer’s signature verified from one made before', async () => {
+    const expired = await issueFixture(anji, 'marriage', now);
+    const later = new Date(now.getTime() + 200 * 365 * 86_400_000);
+    const after = await verifyPresentation(expired, options({ now: later })).catch((e: unknown) => e);
+    expect(after).toMatchObject({ code: 'CERTIFICATE_EXPIRED' });
+    expect(isRefusedAfterSignature(after)).toBe(true);
+    const forged = await resign(expired, changzhou.key, {});
+    const before = await verifyPresentation(forged, options()).catch((e: unknown) => e);
+    expect(before).toMatchObject({ code: 'CERTIFICATE_SIGNATURE_INVALID' });
+    expect(isRefusedAfterSignature(before)).toBe(false);
+  });
+
   it('an issuer not on the trust list is refused', async () => {
     const issued = await issueFixture(anji, 'marriage', now);
     await expectCode(verifyPresentation(issued, options({ trustList: trustListFor([changzhou], { now }) })), 'CERTIFICATE_ISSUER_UNTRUSTED');

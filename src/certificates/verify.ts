@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { fromBase64url, verifyBytes, type PublicJwk } from '../crypto/index.ts';
 import { TongbanError, type ErrorCode } from '../errors/index.ts';
+import { validateLicenseId } from '../standards/index.ts';
 import { NODE_URN_PREFIX, type CertificatePayload, type VerifiedCertificate } from './model.ts';
 import { decodeDisclosure, parseSdJwt, type ParsedSdJwt } from './parse.ts';
 import { decodeJson, digestOf } from './sd-jwt.ts';
@@ -59,6 +60,28 @@ export async function verifyPresentation(presentation: string, options: VerifyPr
   if (!algFits(jwk, header.alg) || !(await verifyBytes(jwk, new TextEncoder().encode(parsed.signingInput), fromBase64url(parsed.signature)))) {
     throw fail('CERTIFICATE_SIGNATURE_INVALID', "The issuer's signature does not verify.");
   }
+  try {
+    return await afterSignature(parsed, payload, type, issuer, issuedAt, disclosed, options);
+  } catch (error) {
+    if (error instanceof TongbanError) refusedAfterSignature.add(error);
+    throw error;
+  }
+}
+
+/**
+ * Refusals made once the issuer's signature had verified: the certificate named in them is the
+ * issuer's, not the presenter's invention (a verifier may file such a refusal under its holder).
+ */
+const refusedAfterSignature = new WeakSet<TongbanError>();
+
+/** Whether verifyPresentation refused `error` after the issuer's signature verified. */
+export function isRefusedAfterSignature(error: unknown): boolean {
+  return error instanceof TongbanError && refusedAfterSignature.has(error);
+}
+
+async function afterSignature(parsed: ParsedSdJwt, payload: CertificatePayload, type: CertificateType, issuer: string, issuedAt: Date, disclosed: Record<string, string>, options: VerifyPresentationOptions): Promise<VerifiedCertificate> {
+  const { header } = parsed;
+  const now = options.now;
 
   const nowSeconds = now.getTime() / 1000;
   if (payload.nbf > nowSeconds + SKEW_SECONDS || payload.iat > nowSeconds + SKEW_SECONDS) {
@@ -87,6 +110,16 @@ export async function verifyPresentation(presentation: string, options: VerifyPr
   };
 }
 
+/**
+ * The GB/T 36904 identifier names the type, the issuing authority and the serial: they must be the
+ * certificate's own, so that no issuer can present (and have filed under) another's certificate id.
+ * The authority code itself is then checked against the trust list.
+ */
+function idNamesItself(m: CertificatePayload['certificate']): boolean {
+  const id = validateLicenseId(m.id);
+  return id.valid && id.parsed!.typeCode === m.typeCode && id.parsed!.issuerCode === m.authorityCode && id.parsed!.serial === m.number;
+}
+
 /** The issuer signed these together: one that contradicts another is not a Tongban certificate. */
 function checkConsistent(payload: CertificatePayload, type: CertificateType, issuer: string): void {
   const m = payload.certificate;
@@ -95,6 +128,7 @@ function checkConsistent(payload: CertificatePayload, type: CertificateType, iss
     : m.division !== issuer ? 'the division is not the issuer'
     : m.typeCode !== type.typeCode || m.typeName !== type.name ? `the type code is not a ${type.name}'s`
     : m.holderCodeType !== type.holderCodeType ? 'the holder code type does not fit the type'
+    : !idNamesItself(m) ? 'the certificate id (GB/T 36904) does not name its own type code, authority code and number'
     : payload.nbf > payload.exp ? 'nbf is after exp'
     : undefined;
   if (problem) throw fail('CERTIFICATE_MALFORMED', `Inconsistent certificate: ${problem}.`);
