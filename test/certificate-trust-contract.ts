@@ -134,12 +134,18 @@ export function certificateTrustContract(backend: Backend): void {
     expect(entryOf(after, QINGPU)!.types).toContain(HOUSEHOLD_MOVE);
     const again = await admin('/v1/certificates/issuers', qingpu);
     expect(again.json.changed).toBe(false);
+    // The types as the answer names them (vct) are the same terms: sent back, nothing changes.
+    const echoed = await admin('/v1/certificates/issuers', { ...qingpu, types: changed.json.types });
+    expect(echoed.status, echoed.text).toBe(200);
+    expect(echoed.json.changed).toBe(false);
     expect((await trustList()).list.version).toBe(before + 1);
 
     const refused = async (body: unknown) => (await admin('/v1/certificates/issuers', body)).json;
     expect(await refused({ ...qingpu, authorityCode: '11310118MB3101181Z' })).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     expect(await refused({ ...qingpu, authorityCode: issuers.get(ANJI)!.authorityCode })).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ path: 'authorityCode' }] });
-    expect(await refused({ ...qingpu, types: ['passport'] })).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    // An unknown type: the refusal names the valid ones.
+    expect(await refused({ ...qingpu, types: ['passport'] })).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: [{ path: 'body.types.0', message: expect.stringContaining('marriage') }] });
+    expect(await refused({ ...qingpu, types: ['marriage', 'urn:tongban:certificate:marriage'] })).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     // A division the directory has not approved (never enrolled).
     expect(await refused({ ...qingpu, division: NEVER, authorityCode: buildCreditCode('1', '1', NEVER, `MB${NEVER}`) })).toMatchObject({ status: 403, code: 'NODE_NOT_APPROVED' });
     expect((await trustList()).list.version).toBe(before + 1);

@@ -5,7 +5,7 @@ import { TongbanError } from '../errors/index.ts';
 import { validateCreditCode } from '../standards/index.ts';
 import type { CertificateIssuerKeyRecord, CertificateIssuerRecord, Store, StoreOps } from '../store/index.ts';
 import { signTrustList, type TrustList } from './trust-list.ts';
-import { certificateTypeById, certificateTypeByVct } from './types.ts';
+import { certificateTypeById, certificateTypeByVct, certificateTypes } from './types.ts';
 
 const DAY_MS = 86_400_000;
 /** A trust list is good for an hour (`nextUpdate`); the hub signs a fresh one at half that, or at once after a change. */
@@ -13,6 +13,10 @@ export const TRUST_LIST_TTL_SECONDS = 3600;
 const VERSION_KEY = 'certificates.trustListVersion';
 
 /** What the administrator sends to authorise a node as an issuer (or to change its authorisation). */
+/** The names a type is given by in a request: its id or its vct. */
+const CERTIFICATE_TYPE_NAMES = certificateTypes.flatMap((t) => [t.id, t.vct]) as [string, ...string[]];
+const typeIdOf = (name: string) => certificateTypeByVct(name)?.id ?? name;
+
 export const IssuerAuthorisation = z
   .object({
     division: z.string().regex(/^\d{6}$/, 'a division code has six digits'),
@@ -23,12 +27,15 @@ export const IssuerAuthorisation = z
       const result = validateCreditCode(code);
       return result.valid && result.value === code;
     }, 'a valid GB 32100 unified social credit code'),
-    /** Certificate type ids (marriage, household-move, social-insurance, no-criminal-record, business-licence). */
+    /**
+     * Certificate types, by id (marriage, household-move, social-insurance, no-criminal-record,
+     * business-licence) or by vct (`urn:tongban:certificate:<id>`, as the answer and the trust list name them).
+     */
     types: z
-      .array(z.string().refine((id) => certificateTypeById(id) !== undefined, 'a certificate type id'))
+      .array(z.enum(CERTIFICATE_TYPE_NAMES))
       .min(1)
       .max(10)
-      .refine((ids) => new Set(ids).size === ids.length, 'a type is listed twice'),
+      .refine((names) => new Set(names.map(typeIdOf)).size === names.length, 'a type is listed twice'),
   })
   .strict();
 export type IssuerAuthorisation = z.infer<typeof IssuerAuthorisation>;
@@ -97,7 +104,7 @@ export class IssuerRegistry implements TrustListSource {
     const { store, clock } = this.#options;
     const now = clock();
     const at = now.toISOString();
-    const types = input.types.map((id) => certificateTypeById(id)!.vct);
+    const types = input.types.map((name) => certificateTypeById(typeIdOf(name))!.vct);
     return store.transaction(async (tx) => {
       const node = await tx.directory.get(input.division);
       if (!node || node.status !== 'approved' || node.role !== 'node') throw new TongbanError('NODE_NOT_APPROVED', `${input.division} is not an approved node of the directory.`);
