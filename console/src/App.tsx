@@ -65,7 +65,7 @@ export function App() {
   }
 
   return (
-    <ConfigProvider locale={language === 'en' ? enUS : zhCN} csp={{ nonce }}>
+    <ConfigProvider locale={language === 'en' ? enUS : zhCN} csp={{ nonce }} button={{ autoInsertSpace: false }}>
       <Layout style={{ minHeight: '100vh' }}>
         <Layout.Header style={{ display: 'flex', flexWrap: 'wrap', alignItems: 'center', gap: 12, height: 'auto', lineHeight: 1.5, padding: '12px 16px' }}>
           <Typography.Text strong style={{ color: '#fff', fontSize: 18 }}>
