@@ -2,7 +2,7 @@
  * Regenerates console/src/api/schema.d.ts, the console's typed API, from a node's OpenAPI
  * document: `npm run console:api` builds a node's server in memory (a throw-away node folder, no
  * port opened) and reads its /openapi.json; `npm run console:api -- http://127.0.0.1:7701`
- * reads a running node's instead.
+ * reads a running node's instead. `--out <file>` writes elsewhere (the test compares the two).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,8 +42,10 @@ export async function schemaTypes(document: Record<string, unknown>): Promise<st
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const from = process.argv[2];
+  const args = process.argv.slice(2);
+  const out = args.includes('--out') ? args[args.indexOf('--out') + 1]! : TARGET;
+  const from = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--out');
   const document = from ? ((await (await fetch(new URL('/openapi.json', from))).json()) as Record<string, unknown>) : await nodeOpenApi();
-  writeFileSync(TARGET, await schemaTypes(document));
-  console.log(`wrote ${TARGET}`);
+  writeFileSync(out, await schemaTypes(document));
+  console.log(`wrote ${out}`);
 }
