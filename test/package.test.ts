@@ -32,13 +32,18 @@ const tongban = (...args: string[]) =>
   execFileSync('npx', ['--no', '--', 'tongban', ...args], { cwd: join(work, 'app'), encoding: 'utf8', env: { ...process.env, TONGBAN_DEBUG: '' } });
 
 describe('npm pack', () => {
-  it('ships the compiled build, its data and the SM2 worker, and neither sources nor tests', () => {
+  it('ships the compiled build, the built web console, its data and the SM2 worker, and neither sources nor tests', () => {
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('dist/cli/main.d.ts');
     expect(files).toContain('dist/crypto/sm2-worker.mjs');
     expect(files).toContain('data/divisions/gb2260.json');
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.endsWith('.test.js'))).toEqual([]);
     expect(files).not.toContain('dist/.tsbuildinfo');
+    // The web console, built (the nodes serve dist/console at /console/), never its sources.
+    expect(files).toContain('dist/console/index.html');
+    expect(files.some((f) => /^dist\/console\/assets\/index-[\w-]+\.js$/.test(f))).toBe(true);
+    expect(files.filter((f) => f.startsWith('console/'))).toEqual([]);
+    expect(files).not.toContain('dist/.console-build');
   });
 
   it('installs without tsx and its tongban binary validates an ID number and prints its help', () => {

@@ -1,9 +1,11 @@
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { TongbanError } from '../errors/index.ts';
+import { sessionCookieName } from '../identity/index.ts';
 import type { NodeRuntime } from '../node/index.ts';
 import type { ServerContext } from './context.ts';
 import { registerApiReference } from './api-docs.ts';
+import { DEFAULT_CONSOLE_DIR, registerConsole } from './console.ts';
 import { OpenApiRegistry } from './openapi.ts';
 import { agreementLifecyclePlugin } from './plugins/agreement-lifecycle.ts';
 import { agreementsPlugin } from './plugins/agreements.ts';
@@ -42,6 +44,8 @@ export interface BuildServerOptions {
   readonly logStream?: { write(line: string): void };
   /** The URL peers reach this node at; set later by listenNode when it is not known yet. */
   readonly endpoint?: () => string;
+  /** The built web console (dist/console unless given; a folder without it serves 404s). */
+  readonly consoleDir?: string;
 }
 
 /** The node's HTTP server: one plugin per domain, every route schema-first, every error problem+json. */
@@ -92,6 +96,11 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     }));
   app.get('/openapi.json', async () => documentOf());
   registerApiReference(app, documentOf);
+  // The console signs in through the node's /v1/auth/login: nodes only (the hub has no such route).
+  if (runtime.config.node.role === 'node') {
+    const { division, name } = runtime.config.node;
+    await registerConsole(app, { dir: options.consoleDir ?? DEFAULT_CONSOLE_DIR, division, name, sessionCookie: sessionCookieName(division) });
+  }
   await app.ready();
   return app;
 }

@@ -5,13 +5,15 @@ import { ensurePostgresDatabase } from './postgres.ts';
 
 /**
  * The CLI tests and the federations they start run bin/tongban.js, which runs the compiled
- * dist/. Building here (tsc -b: well under a second when nothing changed) means every vitest
+ * dist/. Building here (tsc -b and the console: well under a second each when nothing changed) means every vitest
  * run, `npm test` or a single file, tests the sources as checked out, never a stale build.
  */
 function build(): void {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  // The web console the nodes serve (dist/console): rebuilt only when console/ changed.
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-console.ts'], { cwd: root, stdio: 'inherit' });
 }
 
 /**

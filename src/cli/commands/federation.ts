@@ -76,8 +76,8 @@ function printSummary(f: RunningFederation, ms: number): void {
     lines.push(
       `Sign in — DEMO PASSWORD for everyone: ${f.config.demoPeople.password}`,
       '  !! Published demo password: for trying Tongban out, never for real people or data. !!',
-      `  in a browser, at any node: ${[...f.nodes.values()][0]?.endpoint ?? f.hub.endpoint}/v1/auth/login (the hub's form; then /v1/auth/me shows who you are there)`,
-      `  at the terminal:           npx tongban login --federation ${f.dir}   (then npx tongban whoami --node <division> --federation ${f.dir})`,
+      `  in a browser:    ${[...f.nodes.values()][0]?.endpoint ?? f.hub.endpoint}/console/ (the web console, at every node; sign in there with the hub's form)`,
+      `  at the terminal: npx tongban login --federation ${f.dir}   (then npx tongban whoami --node <division> --federation ${f.dir})`,
       ...f.people.filter((p) => p.kind === 'citizen').map((p) => `  citizen  ${p.login}  ${p.name}`),
       ...[...f.nodes.keys()].map((division) => `  staff    ${staff.filter((p) => p.node === division).map((p) => p.login).join('  ')}`),
     );

@@ -1,0 +1,99 @@
+import { Button, ConfigProvider, Layout, Result, Space, Spin, Tag, Typography } from 'antd';
+import enUS from 'antd/locale/en_US';
+import zhCN from 'antd/locale/zh_CN';
+import { useCallback, useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, pageMeta, type Me } from './api/client.ts';
+import { chooseLanguage, type Language } from './i18n.ts';
+import { useRoute } from './router.ts';
+import { CaseDetail } from './views/CaseDetail.tsx';
+import { CaseList } from './views/CaseList.tsx';
+
+const CASE_ROLES = new Set(['clerk', 'approver', 'supervisor']);
+const division = pageMeta('tongban-division');
+const nodeName = pageMeta('tongban-node-name');
+const nonce = pageMeta('csp-nonce');
+
+type Who = { state: 'loading' } | { state: 'anonymous' } | { state: 'failed' } | { state: 'signed-in'; me: Me };
+
+/** The shell: who is signed in at this node, the language, and the view their role has. */
+export function App() {
+  const { t, i18n } = useTranslation();
+  const language: Language = i18n.language === 'en' ? 'en' : 'zh';
+  const [who, setWho] = useState<Who>(() => (pageMeta('tongban-session') === '1' ? { state: 'loading' } : { state: 'anonymous' }));
+  const route = useRoute();
+
+  const load = useCallback(async () => {
+    setWho({ state: 'loading' });
+    const { data, response } = await api.GET('/v1/auth/me');
+    setWho(data ? { state: 'signed-in', me: data } : response.status === 401 ? { state: 'anonymous' } : { state: 'failed' });
+  }, []);
+  useEffect(() => {
+    // Without a session cookie nobody is signed in: no call only to be refused.
+    if (pageMeta('tongban-session') === '1') void load();
+  }, [load]);
+
+  const signOut = async () => {
+    await api.POST('/v1/auth/logout');
+    setWho({ state: 'anonymous' });
+  };
+  const signInHref = `/v1/auth/login?return=${encodeURIComponent(window.location.pathname)}`;
+
+  let body;
+  if (who.state === 'loading') body = <Spin aria-label={t('loading')} />;
+  else if (who.state === 'failed') body = <Result status="error" title={t('loadFailed')} extra={<Button onClick={() => void load()}>{t('retry')}</Button>} />;
+  else if (who.state === 'anonymous')
+    body = (
+      <Result
+        status="info"
+        title={t('signIn')}
+        subTitle={t('signInPrompt')}
+        extra={
+          <Button type="primary" href={signInHref}>
+            {t('signIn')}
+          </Button>
+        }
+      />
+    );
+  else {
+    const { me } = who;
+    const citizen = me.kind === 'citizen';
+    if (!me.actsHere) body = <Result status="403" title={t('staffOfAnotherNode', { node: me.node ?? '?' })} subTitle={t('staffOfAnotherNodeDetail', { here: division })} />;
+    else if (!citizen && !me.roles.some((r) => CASE_ROLES.has(r)))
+      body = <Result status="info" title={t('noCaseRole', { roles: me.roles.map((r) => t(`role.${r}`)).join(', ') })} subTitle={t('noCaseRoleDetail')} />;
+    else body = route.view === 'case' ? <CaseDetail id={route.id} /> : <CaseList citizen={citizen} />;
+  }
+
+  return (
+    <ConfigProvider locale={language === 'en' ? enUS : zhCN} csp={{ nonce }} button={{ autoInsertSpace: false }}>
+      <Layout style={{ minHeight: '100vh' }}>
+        <Layout.Header style={{ display: 'flex', flexWrap: 'wrap', alignItems: 'center', gap: 12, height: 'auto', lineHeight: 1.5, padding: '12px 16px' }}>
+          <Typography.Text strong style={{ color: '#fff', fontSize: 18 }}>
+            {t('appTitle')}
+          </Typography.Text>
+          <Typography.Text style={{ color: '#fff' }} data-testid="node">
+            {t('node')} {nodeName} ({division})
+          </Typography.Text>
+          <Space wrap style={{ marginLeft: 'auto' }}>
+            {who.state === 'signed-in' && (
+              <Typography.Text style={{ color: '#fff' }} data-testid="person">
+                {who.me.name} <Tag>{who.me.kind === 'citizen' ? t('kind.citizen') : who.me.roles.map((r) => t(`role.${r}`)).join(', ')}</Tag>
+              </Typography.Text>
+            )}
+            <Button size="small" lang={language === 'en' ? 'zh-CN' : 'en'} aria-label={t('switchLanguageLabel')} onClick={() => chooseLanguage(language === 'en' ? 'zh' : 'en')}>
+              {t('switchLanguage')}
+            </Button>
+            {who.state === 'signed-in' && (
+              <Button size="small" onClick={() => void signOut()}>
+                {t('signOut')}
+              </Button>
+            )}
+          </Space>
+        </Layout.Header>
+        <Layout.Content style={{ padding: 16, maxWidth: 1200, width: '100%', margin: '0 auto' }}>
+          <main>{body}</main>
+        </Layout.Content>
+      </Layout>
+    </ConfigProvider>
+  );
+}
