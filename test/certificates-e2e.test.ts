@@ -143,6 +143,9 @@ function certificatesEndToEnd(backend: Backend): void {
     const certificate = mine.json.certificates.find((c: Json) => c.caseId === anjiCase.id);
     expect(certificate).toMatchObject({ vct: MARRIAGE.vct, status: 'valid', bound: false });
     certificateId = certificate.id;
+    // The conclude's answer, and the case as Anji answers it, name the certificate: id, type, status only.
+    expect(concluded.certificate).toEqual({ id: certificateId, vct: MARRIAGE.vct, status: 'valid' });
+    expect((await http(ANJI, 'GET', `/v1/cases/${anjiCase.id}`, { token: anjiClerk })).json.certificate).toEqual({ id: certificateId, vct: MARRIAGE.vct, status: 'valid' });
     expect(certificate.sdJwt.split('~').filter(Boolean)).toHaveLength(6);
     statusListUri = certificate.statusList.uri;
   }, 300_000);
@@ -312,6 +315,8 @@ function certificatesEndToEnd(backend: Backend): void {
     writeFileSync(file, await full(nonce));
     await cli(['case', 'certificate', caseId, '--node', CHANGZHOU, '--presentation', file, '--nonce', nonce, '--json'], verifierToken);
     const read = await http(CHANGZHOU, 'GET', `/v1/cases/${caseId}`, { token: verifierToken });
+    // A certificate taken as evidence is not one this node issued for the case.
+    expect(read.json.certificate).toBeUndefined();
     const evidence = read.json.case.evidence;
     expect(evidence).toHaveLength(1);
     expect(evidence[0]).toMatchObject({

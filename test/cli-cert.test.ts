@@ -78,9 +78,11 @@ function certCliSuite(backend: Backend): void {
 
   it('issue: an approver issues the certificate of a case concluded before the node was authorised; again it shows the same one; a clerk is refused', async () => {
     const caseId = await concludedCase(QINGPU, false);
-    const early = await cli(['cert', 'issue', '--node', QINGPU, '--case', caseId, '--field', `spouseName=${spouse.name}`], `${QINGPU}/approver`);
+    const early = await cli(['cert', 'issue', '--node', QINGPU, '--case', caseId, '--certificate-field', `spouseName=${spouse.name}`], `${QINGPU}/approver`);
     expect(early.code).toBe(1);
     expect(early.stderr).toMatch(/refused \(CERTIFICATE_NOT_ISSUABLE\)/);
+    // Not issued: the case names no certificate.
+    expect((await json(['case', 'show', caseId, '--node', QINGPU], `${QINGPU}/clerk`)).certificate).toBeUndefined();
     const authorised = await fetch(new URL('/v1/certificates/issuers', t.f.hub.endpoint), {
       method: 'POST',
       headers: { authorization: `Bearer ${t.f.adminToken()}`, 'content-type': 'application/json' },
@@ -89,13 +91,15 @@ function certCliSuite(backend: Backend): void {
     expect(authorised.status).toBe(200);
     await t.f.nodes.get(QINGPU)!.runtime!.certificates.trustList.refresh();
 
-    const fields = ['--field', `spouseName=${spouse.name}`, '--field', `spouseIdNumber=${spouse.idNumber}`, '--field', 'registrationDate=2026-11-28'];
+    const fields = ['--certificate-field', `spouseName=${spouse.name}`, '--certificate-field', `spouseIdNumber=${spouse.idNumber}`, '--certificate-field', 'registrationDate=2026-11-28'];
     const clerk = await cli(['cert', 'issue', '--node', QINGPU, '--case', caseId, ...fields], `${QINGPU}/clerk`);
     expect(clerk.code).toBe(1);
     expect(clerk.stderr).toMatch(/refused \(CERTIFICATE_FORBIDDEN\)/);
-    const badField = await cli(['cert', 'issue', '--node', QINGPU, '--case', caseId, '--field', 'spouseName'], `${QINGPU}/approver`);
+    const badField = await cli(['cert', 'issue', '--node', QINGPU, '--case', caseId, '--certificate-field', 'spouseName'], `${QINGPU}/approver`);
     expect(badField.code).toBe(2);
-    expect(badField.stderr).toMatch(/not name=value/);
+    expect(badField.stderr).toMatch(/--certificate-field "spouseName" is not name=value/);
+    // The old flag is gone: one name for the same thing in both commands.
+    expect((await cli(['cert', 'issue', '--node', QINGPU, '--case', caseId, '--field', 'spouseName=x'], `${QINGPU}/approver`)).code).toBe(2);
 
     const issued = await cli(['cert', 'issue', '--node', QINGPU, '--case', caseId, ...fields], `${QINGPU}/approver`);
     expect(issued.code, issued.stderr).toBe(0);
@@ -108,6 +112,9 @@ function certCliSuite(backend: Backend): void {
     const again = await json(['cert', 'issue', '--node', QINGPU, '--case', caseId], `${QINGPU}/approver`);
     expect(again).toMatchObject({ created: false, certificate: { caseId, status: 'valid' } });
     expect(issued.stdout).toContain(again.certificate.id);
+    // The case, as its issuing node answers it, names the certificate issued later too.
+    const shown = await cli(['case', 'show', caseId, '--node', QINGPU], `${QINGPU}/clerk`);
+    expect(shown.stdout).toMatch(new RegExp(`^certificate\\s+${again.certificate.id.replaceAll('.', '\\.')}$`, 'm'));
   }, 120_000);
 
   it('case conclude --certificate-field: the conclude issues the certificate; a required field missing refuses the conclude (exit 1)', async () => {
@@ -116,11 +123,23 @@ function certCliSuite(backend: Backend): void {
     const missing = await cli(args, `${ANJI}/approver`);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/refused \(CERTIFICATE_NOT_ISSUABLE\).*spouseIdNumber/);
+    // The refusal says how to give the field at the terminal.
+    expect(missing.stderr).toContain('--certificate-field name=value');
     expect(await certificateOf(ANJI, caseId)).toBeUndefined();
     const concluded = await cli([...args, '--certificate-field', `spouseIdNumber=${spouse.idNumber}`, '--certificate-field', 'registrationDate=2026-11-28'], `${ANJI}/approver`);
     expect(concluded.code, concluded.stderr).toBe(0);
     expect(concluded.stdout).toMatch(/^state\s+concluded$/m);
-    expect(await certificateOf(ANJI, caseId)).toMatchObject({ caseId, status: 'valid', vct: 'urn:tongban:certificate:marriage' });
+    const issued = await certificateOf(ANJI, caseId);
+    expect(issued).toMatchObject({ caseId, status: 'valid', vct: 'urn:tongban:certificate:marriage' });
+    // The conclude's answer names it; case show too, with --json; its status follows a revocation.
+    expect(concluded.stdout).toMatch(new RegExp(`^certificate\\s+${issued.id.replaceAll('.', '\\.')}$`, 'm'));
+    expect((await json(['case', 'show', caseId, '--node', ANJI], `${ANJI}/clerk`)).certificate).toEqual({ id: issued.id, vct: 'urn:tongban:certificate:marriage', status: 'valid' });
+    expect((await cli(['case', 'show', caseId, '--node', ANJI], `${ANJI}/clerk`)).stdout).toMatch(new RegExp(`^certificate\\s+${issued.id.replaceAll('.', '\\.')}$`, 'm'));
+    // The applicant reads their case with the certificate's id, and no field of it.
+    const asApplicant = await json(['case', 'show', caseId, '--node', ANJI], 'holder');
+    expect(asApplicant.certificate).toEqual({ id: issued.id, vct: 'urn:tongban:certificate:marriage', status: 'valid' });
+    await json(['cert', 'revoke', issued.id, '--node', ANJI, '--reason', '测试'], `${ANJI}/approver`);
+    expect((await cli(['case', 'show', caseId, '--node', ANJI], `${ANJI}/clerk`)).stdout).toMatch(/^certificate\s+\S+ \(revoked\)$/m);
   }, 120_000);
 
   it('show: the wallet from the hub, one certificate with its fields from its issuer (found through the wallet); staff see metadata only', async () => {
@@ -128,9 +147,10 @@ function certCliSuite(backend: Backend): void {
     const { id } = await certificateOf(ANJI, caseId);
     const wallet = await until(async () => ((await json(['cert', 'show'], 'holder')).certificates as any[]).find((c) => c.certificateId === id), 20_000, 'the certificate in the wallet');
     expect(wallet).toMatchObject({ issuer: ANJI, typeName: '结婚证' });
+    expect(wallet.status).toBe('valid');
     const table = await cli(['cert', 'show'], 'holder');
-    expect(table.stdout).toMatch(/^CERTIFICATE\s+TYPE\s+ISSUER\s+ISSUED\s+EXPIRES$/m);
-    expect(table.stdout).toMatch(new RegExp(`^${id.replaceAll('.', '\\.')}\\s+结婚证\\s+${ANJI} `, 'm'));
+    expect(table.stdout).toMatch(/^CERTIFICATE\s+TYPE\s+ISSUER\s+ISSUED\s+EXPIRES\s+STATUS$/m);
+    expect(table.stdout).toMatch(new RegExp(`^${id.replaceAll('.', '\\.')}\\s+结婚证\\s+${ANJI} .*\\svalid$`, 'm'));
 
     const shown = await cli(['cert', 'show', id], 'holder');
     expect(shown.code, shown.stderr).toBe(0);
@@ -146,6 +166,42 @@ function certCliSuite(backend: Backend): void {
     const unknown = await cli(['cert', 'show', '1.2.156.3005.2.NOPE'], 'holder');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/refused \(CERTIFICATE_NOT_FOUND\)/);
+  }, 120_000);
+
+  it('wallet: each certificate with the status its issuer gives now (suspended, revoked)', async () => {
+    const [suspended, revoked, kept] = [
+      await certificateOf(ANJI, await concludedCase(ANJI, true)),
+      await certificateOf(ANJI, await concludedCase(ANJI, true)),
+      await certificateOf(ANJI, await concludedCase(ANJI, true)),
+    ];
+    await json(['cert', 'suspend', suspended.id, '--node', ANJI, '--reason', '调查中'], `${ANJI}/approver`);
+    await json(['cert', 'revoke', revoked.id, '--node', ANJI, '--reason', '登记撤销'], `${ANJI}/approver`);
+    const ids = [suspended.id, revoked.id, kept.id];
+    const entries = await until(async () => {
+      const found = ((await json(['cert', 'show'], 'holder')).certificates as any[]).filter((c) => ids.includes(c.certificateId));
+      return found.length === 3 ? found : undefined;
+    }, 20_000, 'the three certificates in the wallet');
+    expect(Object.fromEntries(entries.map((c) => [c.certificateId, c.status]))).toEqual({ [suspended.id]: 'suspended', [revoked.id]: 'revoked', [kept.id]: 'valid' });
+    const table = (await cli(['cert', 'show'], 'holder')).stdout;
+    const row = (id: string) => new RegExp(`^${id.replaceAll('.', '\\.')}\\s.*\\s(\\S+)$`, 'm').exec(table)?.[1];
+    expect([row(suspended.id), row(revoked.id), row(kept.id)]).toEqual(['suspended', 'revoked', 'valid']);
+  }, 120_000);
+
+  it('list: staff of the issuing node list its certificates (metadata and status, no field); a holder is refused', async () => {
+    const { id } = await certificateOf(ANJI, await concludedCase(ANJI, true));
+    const listed = await json(['cert', 'list', '--node', ANJI, '--limit', '200'], `${ANJI}/clerk`);
+    const entry = (listed.certificates as any[]).find((c) => c.id === id);
+    expect(entry).toMatchObject({ status: 'valid', typeName: '结婚证', bound: false });
+    expect(entry.sdJwt).toBeUndefined();
+    expect(listed.total).toBeGreaterThanOrEqual(listed.certificates.length);
+    const table = await cli(['cert', 'list', '--node', ANJI, '--limit', '200'], `${ANJI}/supervisor`);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^CERTIFICATE\s+TYPE\s+CASE\s+STATUS\s+ISSUED\s+EXPIRES\s+BOUND$/m);
+    expect(table.stdout).toMatch(new RegExp(`^${id.replaceAll('.', '\\.')}\\s+结婚证\\s+\\S+\\s+valid\\s`, 'm'));
+    expect(table.stdout).not.toContain(spouse.name);
+    const holderList = await cli(['cert', 'list', '--node', ANJI], 'holder');
+    expect(holderList.code).toBe(1);
+    expect(holderList.stderr).toMatch(/refused \(CERTIFICATE_FORBIDDEN\)/);
   }, 120_000);
 
   it('suspend, reinstate, revoke: a supervisor or approver of the issuing node; revoked is final; a clerk is refused', async () => {
@@ -181,5 +237,27 @@ function certCliSuite(backend: Backend): void {
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/refused \(CERTIFICATE_ALREADY_BOUND\)/);
     expect(JSON.parse(readFileSync(keyFile, 'utf8'))).toEqual(key);
+
+    // Presenting it: a field it does not carry is named with those it does; without a verifier, the flags to give.
+    const unknown = await cli(['cert', 'present', id, '--node', ANJI, '--fields', 'holderName,nosuchfield'], 'holder');
+    // A usage error (exit 2), as for any argument the command cannot take.
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^tongban: .*nosuchfield.*holderName, holderIdNumber, spouseName, spouseIdNumber, registrationDate/);
+    const noAudience = await cli(['cert', 'present', id, '--node', ANJI, '--fields', 'holderName'], 'holder');
+    expect(noAudience.code).toBe(2);
+    expect(noAudience.stderr).toContain('--audience <division> --nonce <nonce>');
+    expect(noAudience.stderr).toContain('tongban cert challenge');
+    const out = join(cwd, 'bound.sdjwt');
+    const presented = await json(['cert', 'present', id, '--node', ANJI, '--fields', 'holderName,spouseName', '--audience', QINGPU, '--nonce', 'n'.repeat(22), '--out', out], 'holder');
+    expect(presented).toEqual({ file: out, disclosed: ['holderName', 'spouseName'], withheld: ['holderIdNumber', 'spouseIdNumber', 'registrationDate'], keyBound: true });
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(decodeCertificate(readFileSync(out, 'utf8').trim()).disclosures).toEqual({ holderName: holder.name, spouseName: spouse.name });
+  }, 120_000);
+
+  it('present --json without --out: the presentation with the names disclosed and withheld', async () => {
+    const { id } = await certificateOf(ANJI, await concludedCase(ANJI, true));
+    const presented = await json(['cert', 'present', id, '--node', ANJI, '--fields', 'holderIdNumber'], 'holder');
+    expect(presented).toMatchObject({ disclosed: ['holderIdNumber'], withheld: ['holderName', 'spouseName', 'spouseIdNumber', 'registrationDate'], keyBound: false });
+    expect(decodeCertificate(presented.presentation).disclosures).toEqual({ holderIdNumber: holder.idNumber });
   }, 120_000);
 }

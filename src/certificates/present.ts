@@ -55,9 +55,10 @@ export async function presentCertificate(
   const type = certificateTypeByVct(decoded.vct);
   if (!type) throw new TongbanError('CERTIFICATE_MALFORMED', `Unknown certificate type ${decoded.vct}.`);
   const unknown = options.disclose.filter((name) => !type.fields.some((f) => f.name === name));
-  if (unknown.length > 0) throw new TongbanError('VALIDATION_FAILED', `A ${type.name} has no field ${unknown.join(', ')}.`);
+  const carried = Object.keys(decoded.disclosures).join(', ');
+  if (unknown.length > 0) throw new TongbanError('VALIDATION_FAILED', `A ${type.name} has no field ${unknown.join(', ')} (this one carries ${carried}).`);
   const absent = options.disclose.filter((name) => !(name in decoded.disclosures));
-  if (absent.length > 0) throw new TongbanError('VALIDATION_FAILED', `This ${type.name} does not carry ${absent.join(', ')}.`);
+  if (absent.length > 0) throw new TongbanError('VALIDATION_FAILED', `This ${type.name} does not carry ${absent.join(', ')} (it carries ${carried}).`);
   const frame = Object.fromEntries(options.disclose.map((name) => [name, true]));
 
   if (!decoded.boundJwk) return await sdJwtInstance({}).present(issued, frame);
@@ -66,7 +67,7 @@ export async function presentCertificate(
   if (jwkThumbprint(holderKey.publicJwk) !== jwkThumbprint(decoded.boundJwk)) {
     throw new TongbanError('VALIDATION_FAILED', 'The holder key is not the one this certificate is bound to.');
   }
-  if (!audience) throw new TongbanError('VALIDATION_FAILED', 'A bound certificate is presented to a named verifier (audience).');
+  if (!audience) throw new TongbanError('VALIDATION_FAILED', "A bound certificate is presented to a named verifier (audience) with its challenge (nonce).");
   // A verifier that issued no challenge still gets a unique KB-JWT (SD-JWT requires a nonce).
   const nonce = options.nonce ?? randomBytes(16).toString('base64url');
   const iat = Math.floor(options.now.getTime() / 1000);

@@ -61,7 +61,7 @@ export async function decideIssuance(ctx: IssuerContext, c: Case, given: Readonl
     else if (field.required) missing.push(`${field.label} (${field.name})`);
   }
   if (missing.length > 0) {
-    throw new TongbanError('CERTIFICATE_NOT_ISSUABLE', `A ${type.name} needs ${missing.join(', ')}: give ${missing.length > 1 ? 'them' : 'it'} in certificateFields (the case's evidence has no such value).`);
+    throw new TongbanError('CERTIFICATE_NOT_ISSUABLE', `A ${type.name} needs ${missing.join(', ')}: give ${missing.length > 1 ? 'them' : 'it'} in certificateFields (at the terminal: --certificate-field name=value; the case's evidence has no such value).`);
   }
   return { kind: 'issue', plan: { type, entry: trusted.entry, hub: trusted.hub, c, personal } };
 }

@@ -198,6 +198,15 @@ export class CertificateIssuer implements ConcludeHook {
     return { certificates: found.certificates.map((r) => this.#view(r, false)), total: found.total };
   }
 
+  /**
+   * The certificate this node issued for a case (id, type, status: no personal field), for the
+   * case's own answer to whoever may read the case; undefined when it issued none.
+   */
+  async ofCase(caseId: string): Promise<{ id: string; vct: string; status: CertificateRecord['status'] } | undefined> {
+    const record = await this.#ctx.store.certificates.byCase(caseId);
+    return record && { id: record.id, vct: record.vct, status: record.status };
+  }
+
   /** A citizen: their certificates from this node, each with its full SD-JWT. */
   async mine(person: Person, page: { limit: number; offset: number }): Promise<{ certificates: CertificateView[]; total: number }> {
     const caller = this.#caller(person, []);

@@ -70,12 +70,14 @@ interface CaseJson {
     history: Array<{ action: string; from: string | null; to: string; at: string; actor: { node: string; id: string; role: string }; reason?: string }>;
   };
   time: { light: string; deadline: string | null; remainingDays: number; unit: string; clockStopped: boolean; started: boolean };
+  /** The e-certificate issued for the case: answered by its issuing node only. */
+  certificate?: { id: string; vct: string; status: string };
 }
 
 /** Summary a counter clerk reads: state, light, deadline (the JSON shape scripts rely on). */
 function summary(json: unknown) {
-  const { case: c, time } = json as CaseJson;
-  return { id: c.id, state: c.state, item: c.itemName, mode: c.mode, competent: c.competentNodes, light: time.light, deadline: time.deadline, remainingDays: time.remainingDays };
+  const { case: c, time, certificate } = json as CaseJson;
+  return { id: c.id, state: c.state, item: c.itemName, mode: c.mode, competent: c.competentNodes, light: time.light, deadline: time.deadline, remainingDays: time.remainingDays, ...(certificate ? { certificate } : {}) };
 }
 
 function timeText(time: CaseJson['time']): string {
@@ -85,7 +87,7 @@ function timeText(time: CaseJson['time']): string {
 }
 
 function summaryLines(json: unknown): string[] {
-  const { case: c, time } = json as CaseJson;
+  const { case: c, time, certificate } = json as CaseJson;
   return formatRecord([
     ['case', c.id],
     ['item', `${c.itemCode} ${c.itemName}`],
@@ -97,6 +99,7 @@ function summaryLines(json: unknown): string[] {
     ...c.shipments.map((s) => ['shipment', `${s.id} to ${s.to}: ${s.carrier} ${s.trackingNumber} (${s.status})`] as const),
     ['decision', c.decision ? `${c.decision.outcome}: ${c.decision.reason}` : undefined],
     ['result', c.result ? `${c.result.code} ${c.result.description}` : undefined],
+    ['certificate', certificate ? `${certificate.id}${certificate.status === 'valid' ? '' : ` (${certificate.status})`}` : undefined],
   ]);
 }
 

@@ -39,6 +39,7 @@ interface VerificationJson {
 
 interface PresentOptions {
   fields: string;
+  json?: boolean;
   node?: string;
   audience?: string;
   nonce?: string;
@@ -66,13 +67,21 @@ export function certHolderCommands(cert: Command, options: { holderKey?: () => P
     .option('--hub <url>', "the hub's URL (default: the hub of the federation folder)")
     .option('--token <token>', 'your hub access token (or TONGBAN_TOKEN; default: your sign-in of tongban login)')
     .option('--federation <dir>', 'federation folder', 'var/demo')
-    .addHelpText('after', '\nExample:  npx tongban cert present <id> --fields holderName,holderIdNumber,spouseName --audience 320400 --out marriage.sdjwt')
+    .option('--json', 'print JSON: {file, disclosed, withheld, keyBound} with --out, else {presentation, disclosed, withheld, keyBound}')
+    .addHelpText('after', '\nExample:  npx tongban cert present <id> --fields holderName,holderIdNumber,spouseName --audience 320400 --nonce <nonce> --out marriage.sdjwt')
     .action(async (id: string, o: PresentOptions) => {
       const fields = list(o.fields);
       if (fields.length === 0) throw new TongbanError('VALIDATION_FAILED', '--fields names no field.');
       if (o.audience !== undefined && !/^\d{6}$/.test(o.audience)) throw new TongbanError('VALIDATION_FAILED', '--audience is the verifying node’s six-digit division code.');
       const issued = await fetchIssued(id, o);
-      const bound = decodeCertificate(issued).boundJwk !== undefined;
+      const decoded = decodeCertificate(issued);
+      const bound = decoded.boundJwk !== undefined;
+      const carried = Object.keys(decoded.disclosures);
+      const absent = fields.filter((name) => !carried.includes(name));
+      if (absent.length > 0) throw new TongbanError('VALIDATION_FAILED', `This ${decoded.metadata.typeName} has no field ${absent.join(', ')}: --fields takes ${carried.join(', ')}.`);
+      if (bound && !o.audience) {
+        throw new TongbanError('VALIDATION_FAILED', 'This certificate is bound to your holder key: it is presented to one verifier. Pass --audience <division> --nonce <nonce>, the nonce from tongban cert challenge at that verifier.');
+      }
       const presentation = await presentCertificate(issued, {
         disclose: fields,
         now: new Date(),
@@ -80,9 +89,12 @@ export function certHolderCommands(cert: Command, options: { holderKey?: () => P
         ...(o.nonce ? { nonce: o.nonce } : {}),
         ...(bound ? { holderKey: await holderKeyOf(options) } : {}),
       });
-      if (!o.out) return printLines([presentation]);
+      // Field names only: the values are in the presentation, nowhere else.
+      const summary = { disclosed: fields, withheld: carried.filter((name) => !fields.includes(name)), keyBound: bound };
+      if (!o.out) return o.json ? printJson({ presentation, ...summary }) : printLines([presentation]);
       // It holds the disclosed values: the holder's file alone.
       writeFileSync(o.out, presentation + '\n', { mode: 0o600 });
+      if (o.json) return printJson({ file: o.out, ...summary });
       process.stderr.write(`tongban: wrote the presentation (${fields.join(', ')}) to ${o.out}\n`);
     });
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { decodeCertificate } from '../../certificates/index.ts';
+import { CertificateStatus, decodeCertificate } from '../../certificates/index.ts';
 import { TongbanError } from '../../errors/index.ts';
 import { makeHolderProof, type CertificateView, type StatusAction } from '../../issuer/index.ts';
 import { holderKey, holderKeyPath, readHolderKey } from '../holder-key.ts';
@@ -27,7 +27,8 @@ interface WalletEntry {
   issuerName: string;
   issuedAt: string;
   expiresAt: string;
-  endpoint: string;
+  /** Null when the issuer has left the directory. */
+  endpoint: string | null;
 }
 
 function common(command: Command, nodeRequired: boolean): Command {
@@ -55,9 +56,39 @@ async function callAt(options: Common, node: string, method: 'GET' | 'POST', pat
 
 /** The citizen's wallet at the hub: every certificate issued to them, with its issuing node. */
 async function wallet(options: Common): Promise<WalletEntry[]> {
+  return (await walletWithToken(options)).certificates;
+}
+
+async function walletWithToken(options: Common): Promise<{ certificates: WalletEntry[]; token: string }> {
   const hub = hubUrlOf(options);
-  const answer = (await callHub(hub, await hubTokenFor(hub, options.token), 'GET', '/v1/wallet')) as unknown as { certificates: WalletEntry[] };
-  return answer.certificates;
+  const token = await hubTokenFor(hub, options.token);
+  const answer = (await callHub(hub, token, 'GET', '/v1/wallet')) as unknown as { certificates: WalletEntry[] };
+  return { certificates: answer.certificates, token };
+}
+
+/** What a wallet entry's issuer says of its status now; `unknown` when it does not answer as expected. */
+type WalletStatus = CertificateStatus | 'unknown';
+
+/**
+ * The status of each wallet entry, asked of its issuer at the endpoint the hub's wallet names (the
+ * hub's verified directory), as the holder, all at once: the wallet itself knows only issuances.
+ */
+async function walletStatuses(entries: readonly WalletEntry[], token: string): Promise<WalletStatus[]> {
+  return Promise.all(
+    entries.map(async (entry): Promise<WalletStatus> => {
+      if (!entry.endpoint) return 'unknown';
+      try {
+        const url = new URL(`/v1/certificates/${encodeURIComponent(entry.certificateId)}`, entry.endpoint);
+        if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'unknown';
+        const response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+        if (!response.ok) return 'unknown';
+        const status = CertificateStatus.safeParse(((await response.json()) as { status?: unknown }).status);
+        return status.success ? status.data : 'unknown';
+      } catch {
+        return 'unknown';
+      }
+    }),
+  );
 }
 
 /** The node that issued `id`: --node, else the issuer the holder's wallet at the hub names. */
@@ -98,27 +129,29 @@ function printCertificate(view: CertificateView): void {
  * a key of their own (kept in holder-key.json beside the token file).
  */
 export function certCommand(program: Command): void {
-  const cert = program.command('cert').description('e-certificates (电子证照): issue, show, revoke, suspend, reinstate, bind, present, challenge, verify (see docs/certificates.md)');
+  const cert = program.command('cert').description('e-certificates (电子证照): issue, list, show, revoke, suspend, reinstate, bind, present, challenge, verify (see docs/certificates.md)');
 
   common(cert.command('issue').description("approver at the issuing node: issue the certificate of a granted case concluded there (or show the one it has)"), true)
     .requiredOption('--case <id>', 'the case id')
-    .option('--field <name=value>', "a field the case's evidence lacks, e.g. spouseName=李四 (repeatable)", (value: string, all: string[] = []) => [...all, value])
-    .action(async (options: Common & { case: string; field?: string[] }) => {
-      const fields = options.field ? { certificateFields: namedValues(options.field, '--field') } : {};
+    .option('--certificate-field <name=value>', "a field the case's evidence lacks, e.g. spouseName=李四 (repeatable; as for case conclude)", (value: string, all: string[] = []) => [...all, value])
+    .action(async (options: Common & { case: string; certificateField?: string[] }) => {
+      const fields = options.certificateField ? { certificateFields: namedValues(options.certificateField, '--certificate-field') } : {};
       const answer = (await callAt(options, options.node!, 'POST', '/v1/certificates/issue', { caseId: options.case, ...fields })) as { certificate: CertificateView; created: boolean };
       if (options.json) return printJson(answer);
       printCertificate(answer.certificate);
       if (!answer.created) printLines(['', `The case already had this certificate: nothing new was issued.`]);
     });
 
-  common(cert.command('show').description('a holder: your wallet (every certificate issued to you, from the hub); with an id, that certificate from its issuing node, with its fields').argument('[id]', 'the certificate id (证照标识)'), false).action(
+  common(cert.command('show').description('a holder: your wallet (every certificate issued to you, from the hub, each with its status from its issuer); with an id, that certificate from its issuing node, with its fields').argument('[id]', 'the certificate id (证照标识)'), false).action(
     async (id: string | undefined, options: Common) => {
       if (id === undefined) {
-        const certificates = await wallet(options);
+        const { certificates: entries, token } = await walletWithToken(options);
+        const statuses = await walletStatuses(entries, token);
+        const certificates = entries.map((c, i) => ({ ...c, status: statuses[i]! }));
         if (options.json) return printJson({ certificates });
         return printTable(
-          ['certificate', 'type', 'issuer', 'issued', 'expires'],
-          certificates.map((c) => [c.certificateId, c.typeName, `${c.issuer} ${c.issuerName}`, day(c.issuedAt), day(c.expiresAt)]),
+          ['certificate', 'type', 'issuer', 'issued', 'expires', 'status'],
+          certificates.map((c) => [c.certificateId, c.typeName, `${c.issuer} ${c.issuerName}`, day(c.issuedAt), day(c.expiresAt), c.status]),
           '(no certificate has been issued to you)',
         );
       }
@@ -127,6 +160,21 @@ export function certCommand(program: Command): void {
       printCertificate(view);
     },
   );
+
+  common(cert.command('list').description('clerk, approver or supervisor at the issuing node: the certificates issued there, newest first (metadata and status, no personal field)'), true)
+    .option('--limit <n>', 'at most this many (1–200)', (v) => Number(v), 50)
+    .option('--offset <n>', 'skip this many first', (v) => Number(v), 0)
+    .addHelpText('after', '\nExample:  npx tongban cert list --node 330523 --token <token>')
+    .action(async (options: Common & { limit: number; offset: number }) => {
+      const answer = (await callAt(options, options.node!, 'GET', `/v1/certificates?limit=${options.limit}&offset=${options.offset}`)) as { certificates: CertificateView[]; total: number };
+      if (options.json) return printJson(answer);
+      printTable(
+        ['certificate', 'type', 'case', 'status', 'issued', 'expires', 'bound'],
+        answer.certificates.map((c) => [c.id, c.typeName, c.caseId, c.status, day(c.issuedAt), day(c.expiresAt), c.bound ? 'yes' : 'no']),
+        `(${options.node} has issued no certificate)`,
+      );
+      if (answer.total > options.offset + answer.certificates.length) printLines(['', `${answer.certificates.length} of ${answer.total}: the next with --offset ${options.offset + answer.certificates.length}.`]);
+    });
 
   const statusCommands: ReadonlyArray<[StatusAction, string]> = [
     ['revoke', 'approver or supervisor at the issuing node: revoke a certificate (final); verifiers refuse it once their copy of the status list is refreshed'],

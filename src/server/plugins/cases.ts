@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ActionInputSchema, Case, CaseState, caseMessageKinds, isApplicant, principalFor, staffCaseActionNames, ThreadMessage, type CaseView, type StaffCaseAction, type Principal } from '../../cases/index.ts';
 import { HandlingMode } from '../../catalog/index.ts';
+import { CertificateStatus } from '../../certificates/index.ts';
+import type { NodeRuntime } from '../../node/index.ts';
 import { incomingRequest } from '../auth.ts';
 import { ConsentArtefact } from '../../exchange/index.ts';
 import type { ServerContext } from '../context.ts';
@@ -21,7 +23,9 @@ const TimeStatusOut = z.object({
   overdue: z.boolean(),
   light: z.enum(['green', 'yellow', 'red', 'none']),
 });
-export const CaseOut = z.object({ case: Case, time: TimeStatusOut });
+/** The e-certificate this node issued for the case (only at the issuing node): no personal field. */
+const CaseCertificateOut = z.object({ id: z.string(), vct: z.string(), status: CertificateStatus });
+export const CaseOut = z.object({ case: Case, time: TimeStatusOut, certificate: CaseCertificateOut.optional() });
 
 /** What staff and applicants may send; evidence is recorded by the node itself (POST …/evidence). */
 const ActionBody = ActionInputSchema.omit({ evidence: true });
@@ -60,7 +64,7 @@ export function casesPlugin(context: ServerContext): void {
     errors: [401, 403, 404],
     auth: 'person',
     before: authenticate,
-    handler: async ({ body }, request) => toOut(await runtime.cases.apply(await principalOf(request), body)),
+    handler: async ({ body }, request) => caseAnswer(runtime, await runtime.cases.apply(await principalOf(request), body)),
   });
 
   addRoute(app, openapi, {
@@ -90,7 +94,7 @@ export function casesPlugin(context: ServerContext): void {
     auth: 'person',
     before: authenticate,
     // Audited: every read of a case names its reader (case.read), a refused one too.
-    handler: async ({ params }, request) => toOut(await runtime.cases.read(await principalOf(request), params.id)),
+    handler: async ({ params }, request) => caseAnswer(runtime, await runtime.cases.read(await principalOf(request), params.id)),
   });
 
   addRoute(app, openapi, {
@@ -104,7 +108,7 @@ export function casesPlugin(context: ServerContext): void {
     errors: [401, 403, 404, 409],
     auth: 'person',
     before: authenticate,
-    handler: async ({ params, body }, request) => toOut(await runtime.cases.act(await principalOf(request), params.id, params.action, body)),
+    handler: async ({ params, body }, request) => caseAnswer(runtime, await runtime.cases.act(await principalOf(request), params.id, params.action, body)),
   });
 
   // Nodes only: no agreement can name the hub (its parties are approved nodes), so it fetches no evidence.
@@ -126,7 +130,7 @@ export function casesPlugin(context: ServerContext): void {
     errors: [401, 403, 404, 409, 502, 503],
     auth: 'person',
     before: authenticate,
-    handler: async ({ params, body }, request) => toOut(await runtime.cases.fetchEvidence(await principalOf(request), params.id, body)),
+    handler: async ({ params, body }, request) => caseAnswer(runtime, await runtime.cases.fetchEvidence(await principalOf(request), params.id, body)),
   });
 
   addRoute(app, openapi, {
@@ -220,4 +224,14 @@ export function casesPlugin(context: ServerContext): void {
 
 export function toOut(view: CaseView) {
   return { case: view.case, time: view.time };
+}
+
+/**
+ * One case as answered: with the certificate this node issued for it, if any (a node's
+ * `certificates` hold only its own issuances, so only the issuing node names one). The list
+ * leaves it out: one lookup per case.
+ */
+export async function caseAnswer(runtime: NodeRuntime, view: CaseView) {
+  const certificate = runtime.config.node.role === 'node' ? await runtime.certificates.issuer.ofCase(view.case.id) : undefined;
+  return { ...toOut(view), ...(certificate ? { certificate } : {}) };
 }

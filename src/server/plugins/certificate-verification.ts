@@ -7,7 +7,7 @@ import { TongbanError } from '../../errors/index.ts';
 import type { Person } from '../../identity/person.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute } from '../route.ts';
-import { CaseOut, toOut } from './cases.ts';
+import { CaseOut, caseAnswer } from './cases.ts';
 
 /** A presentation as the holder's wallet or `tongban cert present` writes it: `<jwt>~<disclosures>~[<kb-jwt>]`. */
 const Presentation = z.string().trim().min(10).max(64_000).regex(/^[A-Za-z0-9_\-.~]+$/, 'an SD-JWT presentation: base64url parts joined by "." and "~"');
@@ -128,7 +128,7 @@ export function certificateVerificationPlugin(context: ServerContext): void {
           certificate: { id: certificate.metadata.id, vct: certificate.vct, issuer: certificate.issuer, verifiedAt: verification.at, verifiedBy: principal.id },
         };
       });
-      return toOut(view);
+      return caseAnswer(runtime, view);
     },
   });
 }
