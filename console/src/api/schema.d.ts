@@ -585,6 +585,12 @@ export interface paths {
                                     updatedAt: string;
                                     version: number;
                                 };
+                                certificate?: {
+                                    id: string;
+                                    /** @enum {string} */
+                                    status: "valid" | "revoked" | "suspended";
+                                    vct: string;
+                                };
                                 time: {
                                     clockStopped: boolean;
                                     deadline: string | null;
@@ -767,6 +773,12 @@ export interface paths {
                                 /** Format: date-time */
                                 updatedAt: string;
                                 version: number;
+                            };
+                            certificate?: {
+                                id: string;
+                                /** @enum {string} */
+                                status: "valid" | "revoked" | "suspended";
+                                vct: string;
                             };
                             time: {
                                 clockStopped: boolean;
@@ -952,6 +964,12 @@ export interface paths {
                                 /** Format: date-time */
                                 updatedAt: string;
                                 version: number;
+                            };
+                            certificate?: {
+                                id: string;
+                                /** @enum {string} */
+                                status: "valid" | "revoked" | "suspended";
+                                vct: string;
                             };
                             time: {
                                 clockStopped: boolean;
@@ -1172,6 +1190,12 @@ export interface paths {
                                 updatedAt: string;
                                 version: number;
                             };
+                            certificate?: {
+                                id: string;
+                                /** @enum {string} */
+                                status: "valid" | "revoked" | "suspended";
+                                vct: string;
+                            };
                             time: {
                                 clockStopped: boolean;
                                 deadline: string | null;
@@ -1366,6 +1390,12 @@ export interface paths {
                                 /** Format: date-time */
                                 updatedAt: string;
                                 version: number;
+                            };
+                            certificate?: {
+                                id: string;
+                                /** @enum {string} */
+                                status: "valid" | "revoked" | "suspended";
+                                vct: string;
                             };
                             time: {
                                 clockStopped: boolean;
@@ -1565,6 +1595,12 @@ export interface paths {
                                 /** Format: date-time */
                                 updatedAt: string;
                                 version: number;
+                            };
+                            certificate?: {
+                                id: string;
+                                /** @enum {string} */
+                                status: "valid" | "revoked" | "suspended";
+                                vct: string;
                             };
                             time: {
                                 clockStopped: boolean;
