@@ -10,6 +10,11 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// Always a production build, whoever runs this: under the test set-up NODE_ENV is "test", and a
+// build made then would carry React's and Ant Design's development warnings into the browser.
+process.env.NODE_ENV = 'production';
+/** Part of the stamp: a change to how the console is built rebuilds it too. */
+const RECIPE = 'production-1';
 const STAMP = join(root, 'dist', '.console-build');
 
 function files(dir: string): string[] {
@@ -19,7 +24,7 @@ function files(dir: string): string[] {
 }
 
 function sourcesHash(): string {
-  const hash = createHash('sha256');
+  const hash = createHash('sha256').update(RECIPE).update('\0');
   for (const file of [...files(join(root, 'console')), join(root, 'package-lock.json')]) hash.update(`${relative(root, file)}\0`).update(readFileSync(file)).update('\0');
   return hash.digest('hex');
 }
@@ -31,7 +36,7 @@ if (built && !process.argv.includes('--force')) {
 } else {
   const started = Date.now();
   const { build } = await import('vite');
-  await build({ configFile: join(root, 'console', 'vite.config.ts') });
+  await build({ configFile: join(root, 'console', 'vite.config.ts'), mode: 'production' });
   writeFileSync(STAMP, hash);
   console.log(`console: built dist/console in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
