@@ -57,11 +57,25 @@ async function exchangeBenchmarks(): Promise<void> {
   const cleanups: Array<() => Promise<void>> = [];
   try {
     const subject = sampleSubjects(f.registryPath('522732'), 1).people[0]!.idNumber;
+    const failures = new Map<string, number>();
+    const failed = (reason: string) => failures.set(reason, (failures.get(reason) ?? 0) + 1);
     const operatorCall = (from: string, body: object) => {
       const url = new URL('/v1/operator/exchange', f.nodes.get(from)!.endpoint).toString();
       const headers = { 'content-type': 'application/json', authorization: `Bearer ${f.operatorToken(from)}` };
       const text = JSON.stringify(body);
-      return async () => (await fetch(url, { method: 'POST', headers, body: text }).then(async (r) => (await r.arrayBuffer(), r.ok)));
+      return async () => {
+        // A failure is counted with its reason (status and problem code, or the network error), so
+        // that a run with errors says why.
+        try {
+          const r = await fetch(url, { method: 'POST', headers, body: text });
+          const answer = await r.text();
+          if (!r.ok) failed(`${from}: ${r.status} ${/"code":"(\w+)"/.exec(answer)?.[1] ?? ''}`.trim());
+          return r.ok;
+        } catch (error) {
+          failed(`${from}: ${(error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error))}`);
+          return false;
+        }
+      };
     };
     const request = { provider: '522732', service: 'household.residence-proof', subject: { type: 'idNumber', value: subject }, purpose: '户籍类证明开具', fields: ['name', 'householdAddress'] };
 
@@ -158,6 +172,8 @@ async function exchangeBenchmarks(): Promise<void> {
       }
     }
     results.memory.loaded_mb = round(peak, 1);
+    // Why operator calls failed (bridge and hub scenarios), when any did: "<from node>: <status> <code>" → count.
+    if (failures.size > 0) results.exchange.failures = Object.fromEntries(failures);
     const measured: Record<string, LoadResult> = Object.fromEntries(Object.entries(parts).map(([name, r]) => [name, combine(r)]));
 
     for (const [name, r] of Object.entries(measured)) {

@@ -59,7 +59,7 @@ describe('npm run bench', () => {
     expect(typeof results.start!.first_seconds).toBe('number');
     // No exchange scenario failed: the ratios compare working paths.
     for (const scenario of ['bare', 'signed', 'bridge', 'hub', ...(pgRequired ? ['bridge_pg'] : [])]) {
-      expect(results.exchange![`${scenario}_errors`], scenario).toBe(0);
+      expect(results.exchange![`${scenario}_errors`], `${scenario}: ${JSON.stringify(results.exchange!.failures ?? {})}`).toBe(0);
     }
   }, 600_000);
 
