@@ -1,14 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../src/federation/index.ts';
 import { initNode, openNode } from '../src/node/index.ts';
 import { buildServer } from '../src/server/index.ts';
 import { DEFAULT_CONSOLE_DIR } from '../src/server/console.ts';
+import { browserMissing, launchBrowser, openPage, pageWidth, shot, signIn as signInAt, unlabelled } from './support/browser.ts';
 import { generateSigningKey, startTestFederation, type TestFederation } from './support/federation.ts';
 
 /**
@@ -18,22 +19,8 @@ import { generateSigningKey, startTestFederation, type TestFederation } from './
 const SANDU = '522732';
 const ANJI = '330523';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SHOTS = fileURLToPath(new URL('../test-results/console/', import.meta.url));
 const STATE_LABELS: Record<string, string> = { applied: '已申办', accepted: '已受理', in_review: '审查中' };
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-
-function chromiumPath(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-const executablePath = chromiumPath();
-// Without chromium the browser tests cannot run: skipped on a developer's machine (said so),
-// a failure under CI, where .ci/run installs it.
-const browserMissing = !executablePath && !process.env.CI;
-if (browserMissing) console.warn('test/console.test.ts: chromium is not installed (`apt-get install -y chromium`): the browser tests are SKIPPED.');
+const missing = browserMissing('test/console.test.ts');
 
 describe('the console build and how a node serves it', () => {
   it('the committed API types are what `npm run console:api` generates from the node’s OpenAPI document', () => {
@@ -72,7 +59,7 @@ describe('the console build and how a node serves it', () => {
   });
 });
 
-describe.skipIf(browserMissing)('the web console in a browser', () => {
+describe.skipIf(missing)('the web console in a browser', () => {
   let t: TestFederation;
   let browser: Browser;
   let sandu: string;
@@ -81,8 +68,6 @@ describe.skipIf(browserMissing)('the web console in a browser', () => {
   let caseState = '';
 
   beforeAll(async () => {
-    expect(executablePath, 'chromium is required under CI (.ci/run installs it with apt)').toBeDefined();
-    mkdirSync(SHOTS, { recursive: true });
     t = await startTestFederation('sqlite', { demoPeople: { password: DEMO_PASSWORD } });
     sandu = t.f.nodes.get(SANDU)!.endpoint;
     // Two citizens of Sandu's registry; the clerk's counter opens a proxy case for each.
@@ -102,54 +87,15 @@ describe.skipIf(browserMissing)('the web console in a browser', () => {
       cases[key] = opened.case.id;
       caseState = opened.case.state;
     }
-    browser = await chromium.launch({ executablePath: executablePath!, args: CHROMIUM_ARGS });
+    browser = await launchBrowser();
   }, 300_000);
   afterAll(async () => {
     await browser?.close();
     await t?.stop();
   });
 
-  /** A fresh browser profile (no cookies: no hub session either), recording console errors and failed requests. */
-  async function open(width: number, height: number) {
-    const context: BrowserContext = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
-    const page: Page = await context.newPage();
-    const errors: string[] = [];
-    const failed: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()} (${m.location().url}:${m.location().lineNumber}:${m.location().columnNumber})`);
-    });
-    page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => failed.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400) failed.push(`${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`);
-    });
-    return { context, page, errors, failed };
-  }
-
-  /** From the console's sign-in button through the hub's own login page, back to the console. */
-  async function signIn(page: Page, login: string) {
-    await page.goto(new URL('/console/', sandu).href);
-    await page.getByRole('link', { name: '登录' }).click();
-    await page.waitForURL((url) => url.origin === new URL(t.f.hub.endpoint).origin);
-    await page.getByLabel(/登录名/).fill(login);
-    await page.getByLabel(/密码/).fill(DEMO_PASSWORD);
-    await page.getByRole('button', { name: /登录/ }).click();
-    await page.waitForURL((url) => url.origin === new URL(sandu).origin && url.pathname === '/console/');
-  }
-
-  /** A screenshot once nothing is loading any more. */
-  async function shot(page: Page, name: string) {
-    await expect.poll(() => page.locator('.ant-spin-spinning').count()).toBe(0);
-    await page.screenshot({ path: join(SHOTS, name), fullPage: true });
-  }
-
-  /** Every input, select and button on the page has a name: a label, its text, an aria-label (its own or an icon's) or a title around it. */
-  async function unlabelled(page: Page): Promise<string[]> {
-    // A string: it runs in the page (the test is type-checked without the DOM's types).
-    return page.evaluate<string[]>(`[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, [role=combobox]')]
-      .filter((el) => !(el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.labels?.length || el.textContent?.trim() || el.querySelector('[aria-label]') || el.closest('[title]')))
-      .map((el) => el.outerHTML.slice(0, 120))`);
-  }
+  const open = (width: number, height: number) => openPage(browser, width, height);
+  const signIn = (page: Page, login: string) => signInAt(page, sandu, t.f.hub.endpoint, login);
 
   it('serves the page with a nonce CSP, no caching of the page, and immutable hashed assets', async () => {
     const page = await fetch(new URL('/console/cases/anything', sandu));
@@ -245,11 +191,11 @@ describe.skipIf(browserMissing)('the web console in a browser', () => {
       expect(await page.getByText(citizens[1]!.name).count()).toBe(0);
       expect(await unlabelled(page)).toEqual([]);
       // Nothing wider than the phone: the table scrolls inside itself.
-      expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      expect(await pageWidth(page)).toBeLessThanOrEqual(390);
       await shot(page, 'citizen-cases-390.png');
       await page.getByRole('link', { name: cases.a }).click();
       await page.getByRole('heading', { name: '办理记录' }).waitFor();
-      expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      expect(await pageWidth(page)).toBeLessThanOrEqual(390);
       await shot(page, 'citizen-case-390.png');
       expect(errors).toEqual([]);
       expect(failed).toEqual([]);

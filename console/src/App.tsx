@@ -1,18 +1,57 @@
-import { Button, ConfigProvider, Layout, Result, Space, Spin, Tag, Typography } from 'antd';
+import { Button, ConfigProvider, Layout, Menu, Result, Space, Spin, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, pageMeta, type Me } from './api/client.ts';
 import { chooseLanguage, type Language } from './i18n.ts';
-import { useRoute } from './router.ts';
+import { navFor } from './nav.ts';
+import { navigate, useRoute, type Route } from './router.ts';
+import { Admin } from './views/admin/Admin.tsx';
 import { CaseDetail } from './views/CaseDetail.tsx';
 import { CaseList } from './views/CaseList.tsx';
+import { Apply } from './views/citizen/Apply.tsx';
+import { Consents } from './views/citizen/Consents.tsx';
+import { Tracker } from './views/citizen/Tracker.tsx';
+import { Wallet } from './views/citizen/Wallet.tsx';
+import { Governance } from './views/governance/Governance.tsx';
+import { NotFound } from './views/NotFound.tsx';
+import { NewCase } from './views/staff/NewCase.tsx';
+import { Queue } from './views/staff/Queue.tsx';
 
 const CASE_ROLES = new Set(['clerk', 'approver', 'supervisor']);
 const division = pageMeta('tongban-division');
 const nodeName = pageMeta('tongban-node-name');
 const nonce = pageMeta('csp-nonce');
+
+/** The view a route names, for this person (each view asks the node, which refuses what they may not see). */
+function viewOf(route: Route, me: Me): ReactNode {
+  const citizen = me.kind === 'citizen';
+  switch (route.view) {
+    case 'list':
+      return <CaseList citizen={citizen} />;
+    case 'case':
+      return <CaseDetail id={route.id} citizen={citizen} />;
+    case 'newCase':
+      return <NewCase me={me} />;
+    case 'queue':
+      return <Queue me={me} />;
+    case 'apply':
+      return <Apply me={me} />;
+    case 'consents':
+      return <Consents me={me} />;
+    case 'wallet':
+      return <Wallet me={me} />;
+    case 'tracker':
+      return <Tracker me={me} />;
+    case 'admin':
+      return <Admin me={me} section={route.section} {...(route.id ? { id: route.id } : {})} />;
+    case 'governance':
+      return <Governance me={me} section={route.section} />;
+    case 'notFound':
+      return <NotFound />;
+  }
+}
 
 type Who = { state: 'loading' } | { state: 'anonymous' } | { state: 'failed' } | { state: 'signed-in'; me: Me };
 
@@ -59,9 +98,9 @@ export function App() {
     const { me } = who;
     const citizen = me.kind === 'citizen';
     if (!me.actsHere) body = <Result status="403" title={t('staffOfAnotherNode', { node: me.node ?? '?' })} subTitle={t('staffOfAnotherNodeDetail', { here: division })} />;
-    else if (!citizen && !me.roles.some((r) => CASE_ROLES.has(r)))
+    else if (!citizen && route.view === 'list' && !me.roles.some((r) => CASE_ROLES.has(r)))
       body = <Result status="info" title={t('noCaseRole', { roles: me.roles.map((r) => t(`role.${r}`)).join(', ') })} subTitle={t('noCaseRoleDetail')} />;
-    else body = route.view === 'case' ? <CaseDetail id={route.id} /> : <CaseList citizen={citizen} />;
+    else body = viewOf(route, me);
   }
 
   return (
@@ -90,6 +129,22 @@ export function App() {
             )}
           </Space>
         </Layout.Header>
+        {who.state === 'signed-in' && navFor(who.me).length > 0 && (
+          <nav aria-label={t('menu')}>
+            <Menu
+              mode="horizontal"
+              selectedKeys={[window.location.pathname]}
+              items={navFor(who.me).map((entry) => ({
+                key: entry.href,
+                label: (
+                  <a href={entry.href} onClick={(e) => navigate(e, entry.href)}>
+                    {t(entry.label)}
+                  </a>
+                ),
+              }))}
+            />
+          </nav>
+        )}
         <Layout.Content style={{ padding: 16, maxWidth: 1200, width: '100%', margin: '0 auto' }}>
           <main>{body}</main>
         </Layout.Content>

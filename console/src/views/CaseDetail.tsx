@@ -1,19 +1,23 @@
 import { Alert, Card, Descriptions, Empty, List, Space, Spin, Tag, Timeline, Typography } from 'antd';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type CaseOut } from '../api/client.ts';
 import { navigate } from '../router.ts';
+import { CitizenCaseActions } from './citizen/CaseActions.tsx';
+import { StaffCaseActions } from './staff/CaseActions.tsx';
 import { TimeTag } from './TimeTag.tsx';
 
 /** One case (GET /v1/cases/{id}, audited by the node): what it is, its materials, its evidence, its history. */
-export function CaseDetail({ id }: { id: string }) {
+export function CaseDetail({ id, citizen }: { id: string; citizen: boolean }) {
   const { t } = useTranslation();
   const [view, setView] = useState<CaseOut | undefined>();
   const [missing, setMissing] = useState(false);
 
+  const [loads, setLoads] = useState(0);
+  const reload = useCallback(() => setLoads((n) => n + 1), []);
+
   useEffect(() => {
     let current = true;
-    setView(undefined);
     setMissing(false);
     void api.GET('/v1/cases/{id}', { params: { path: { id } } }).then(({ data }) => {
       if (!current) return;
@@ -23,7 +27,9 @@ export function CaseDetail({ id }: { id: string }) {
     return () => {
       current = false;
     };
-  }, [id]);
+  }, [id, loads]);
+  // Another case: nothing of the last one stays on the screen while this one loads.
+  useEffect(() => setView(undefined), [id]);
 
   const back = (
     <a href="/console/" onClick={(e) => navigate(e, '/console/')}>
@@ -61,6 +67,7 @@ export function CaseDetail({ id }: { id: string }) {
         <Descriptions.Item label={t('competentNodes')}>{c.competentNodes.join(', ')}</Descriptions.Item>
         <Descriptions.Item label={t('updated')}>{new Date(c.updatedAt).toLocaleString()}</Descriptions.Item>
       </Descriptions>
+      {citizen ? <CitizenCaseActions view={view} reload={reload} /> : <StaffCaseActions view={view} reload={reload} />}
       <Card title={<Typography.Title level={3} style={{ margin: 0, fontSize: 16 }}>{t('materials')}</Typography.Title>} size="small">
         {c.materials.length === 0 ? (
           <Empty description={t('noMaterials')} image={Empty.PRESENTED_IMAGE_SIMPLE} />

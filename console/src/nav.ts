@@ -1,0 +1,21 @@
+import type { Me } from './api/client.ts';
+
+/** One entry of the console's menu: a path under /console/ and its label's i18n key. */
+export interface NavEntry {
+  readonly href: string;
+  readonly label: string;
+}
+
+const has = (me: Me, ...roles: string[]) => me.kind !== 'citizen' && me.roles.some((r) => roles.includes(r));
+
+/**
+ * What each person's menu offers at this node, by who they are. The node refuses what a role may
+ * not do whatever the menu shows: this only spares people links that would be refused.
+ */
+export function navFor(me: Me): NavEntry[] {
+  if (!me.actsHere) return [];
+  if (me.kind === 'citizen') return [{ href: '/console/', label: 'myCases' }];
+  const entries: NavEntry[] = [];
+  if (has(me, 'clerk', 'approver', 'supervisor')) entries.push({ href: '/console/', label: 'cases' });
+  return entries;
+}
