@@ -82,6 +82,9 @@ export const errorStatus = {
   UNAUTHORIZED: 401,
   // the citizen's data tracker
   TRACKER_CITIZEN_ONLY: 403,
+  // a citizen's calls a node relays to the hub (wallet, tracker, consents)
+  CITIZEN_ONLY: 403,
+  HUB_SIGN_IN_NEEDED: 401,
   // audit
   CHECKPOINT_CONFLICT: 409,
   CHECKPOINT_BACKWARDS: 409,

@@ -98,7 +98,7 @@ export class RelyingParty {
    * to. LOGIN_FAILED when anything does not hold — a callback URL opened by another browser included
    * (login CSRF: it would sign the victim in as whoever started the sign-in).
    */
-  async complete(callbackUrl: URL, binding: string | undefined): Promise<{ person: Person; returnTo: string }> {
+  async complete(callbackUrl: URL, binding: string | undefined): Promise<{ person: Person; returnTo: string; accessToken?: { token: string; expiresAt: number } }> {
     const state = callbackUrl.searchParams.get('state');
     const login = state && binding ? await this.#options.store.loginStates.take(boundStateHash(state, binding)) : undefined;
     if (!state || !login || login.expiresAt <= this.#options.clock().getTime()) {
@@ -117,7 +117,11 @@ export class RelyingParty {
     const claims = tokens.claims();
     const person = claims ? personFromClaims(claims, 'session') : undefined;
     if (!person) throw new TongbanError('LOGIN_FAILED', "The hub's ID token does not describe a Tongban citizen or staff member.");
-    return { person, returnTo: login.returnTo };
+    // A citizen's access token (for this node's client only) is kept for the node's relay to the
+    // hub; staff need none. Its expiry as the hub said it, never beyond the token's own `exp`.
+    const expiresIn = tokens.expiresIn();
+    const accessToken = person.kind === 'citizen' && tokens.access_token && expiresIn !== undefined ? { token: tokens.access_token, expiresAt: this.#options.clock().getTime() + expiresIn * 1000 } : undefined;
+    return { person, returnTo: login.returnTo, ...(accessToken ? { accessToken } : {}) };
   }
 }
 

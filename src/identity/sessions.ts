@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Store } from '../store/index.ts';
 import { Person } from './person.ts';
 
@@ -91,10 +91,15 @@ export class NodeSessions {
     this.#clock = clock;
   }
 
-  async create(person: Person): Promise<{ id: string; maxAgeSeconds: number }> {
+  /**
+   * Opens a session. `hubToken`: a citizen's hub access token from the sign-in (issued to this
+   * node's client) with its expiry, kept sealed (sealHubToken) for the node's relay to the hub.
+   */
+  async create(person: Person, hubToken?: { token: string; expiresAt: number }): Promise<{ id: string; maxAgeSeconds: number }> {
     const id = randomBytes(32).toString('base64url');
     const now = this.#clock().getTime();
-    await this.#store.sessions.add({ idHash: secretHash(id), subject: person.subject, person, createdAt: new Date(now).toISOString(), idleExpiresAt: now + SESSION_IDLE_MS, expiresAt: now + SESSION_MAX_MS });
+    const sealed = hubToken && hubToken.expiresAt > now ? { sealed: sealHubToken(id, hubToken.token), expiresAt: hubToken.expiresAt } : undefined;
+    await this.#store.sessions.add({ idHash: secretHash(id), subject: person.subject, person, createdAt: new Date(now).toISOString(), idleExpiresAt: now + SESSION_IDLE_MS, expiresAt: now + SESSION_MAX_MS, hubToken: sealed });
     // Best effort: expired sessions and abandoned sign-ins do not pile up.
     await this.#store.sessions.purge(now).catch(() => 0);
     return { id, maxAgeSeconds: Math.floor(SESSION_MAX_MS / 1000) };
@@ -118,7 +123,45 @@ export class NodeSessions {
     return { ...parsed.data, via: 'session' };
   }
 
+  /**
+   * The hub access token of a live session, unsealed with its id (undefined when the session is
+   * unknown or over, carries none, or the token has expired: it is never refreshed, so a session
+   * cookie relays nothing to the hub past the token's own expiry).
+   */
+  async hubToken(id: string): Promise<string | undefined> {
+    if (!(await this.resolve(id))) return undefined;
+    const session = await this.#store.sessions.get(secretHash(id));
+    if (!session?.hubToken || this.#clock().getTime() >= session.hubToken.expiresAt) return undefined;
+    return openHubToken(id, session.hubToken.sealed);
+  }
+
   async destroy(id: string): Promise<boolean> {
     return this.#store.sessions.remove(secretHash(id));
+  }
+}
+
+/** The key a session's hub token is sealed with: derived from the session id (the cookie's secret), which the store never holds. */
+function sealingKey(sessionId: string): Buffer {
+  return createHmac('sha256', sessionId).update('tongban session hub token v1', 'utf8').digest();
+}
+
+/** AES-256-GCM under the session's key: `<iv>.<ciphertext>.<tag>` (base64url). A copy of the store alone opens nothing. */
+export function sealHubToken(sessionId: string, token: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealingKey(sessionId), iv);
+  const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
+  return [iv, body, cipher.getAuthTag()].map((b) => b.toString('base64url')).join('.');
+}
+
+/** The token `sealHubToken` sealed for this session id; undefined when it does not open (another session's, altered). */
+export function openHubToken(sessionId: string, sealed: string): string | undefined {
+  const [iv, body, tag] = sealed.split('.').map((p) => Buffer.from(p, 'base64url'));
+  if (!iv || !body || !tag || iv.length !== 12 || tag.length !== 16) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', sealingKey(sessionId), iv);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
   }
 }

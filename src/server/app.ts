@@ -11,6 +11,7 @@ import { agreementLifecyclePlugin } from './plugins/agreement-lifecycle.ts';
 import { agreementsPlugin } from './plugins/agreements.ts';
 import { auditPlugin } from './plugins/audit.ts';
 import { casesPlugin } from './plugins/cases.ts';
+import { citizenRelayPlugin } from './plugins/citizen-relay.ts';
 import { certificateVerificationPlugin } from './plugins/certificate-verification.ts';
 import { certificatesPlugin } from './plugins/certificates.ts';
 import { messagesPlugin } from './plugins/messages.ts';
@@ -82,7 +83,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, staffPlugin, casesPlugin, certificateVerificationPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin, certificateTrustPlugin, certificatesPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, staffPlugin, casesPlugin, certificateVerificationPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin, certificateTrustPlugin, certificatesPlugin, citizenRelayPlugin]) {
     plugin(context);
   }
   // Rendered at the first request for it (/openapi.json or the reference at /docs), not at start-up.

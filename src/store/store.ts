@@ -173,6 +173,11 @@ export interface SessionRecord {
   readonly createdAt: string;
   readonly idleExpiresAt: number;
   readonly expiresAt: number;
+  /**
+   * A citizen's hub access token, sealed by the identity domain with a key only the session's
+   * cookie yields (never readable from the store alone), and its expiry (ms since the epoch).
+   */
+  readonly hubToken?: { readonly sealed: string; readonly expiresAt: number } | undefined;
 }
 
 /** What the store needs to know of a negotiation; the body is the domain's (src/agreements), parsed there. */

@@ -5,6 +5,8 @@ import { HandlingMode } from '../../catalog/index.ts';
 import { CertificateStatus } from '../../certificates/index.ts';
 import type { NodeRuntime } from '../../node/index.ts';
 import { incomingRequest } from '../auth.ts';
+import { TongbanError } from '../../errors/index.ts';
+import type { Person } from '../../identity/person.ts';
 import { ConsentArtefact } from '../../exchange/index.ts';
 import type { ServerContext } from '../context.ts';
 import { StreamLimiter } from '../limits.ts';
@@ -42,8 +44,15 @@ export function casesPlugin(context: ServerContext): void {
    * token), as a case principal at this node (principalFor): run in the route's onRequest hook.
    */
   const principals = new WeakMap<FastifyRequest, Principal>();
+  const people = new WeakMap<FastifyRequest, Person>();
   const authenticate = async (request: FastifyRequest) => {
     principals.set(request, await lookUp(request));
+  };
+  // Applying: the person too (a citizen applies as themselves, named as their sign-in names them).
+  const authenticateApplicant = async (request: FastifyRequest) => {
+    const person = await runtime.identity.authenticate(request);
+    people.set(request, person);
+    principals.set(request, principalFor(person, self));
   };
   const principalOf = async (request: FastifyRequest): Promise<Principal> => principals.get(request) ?? lookUp(request);
   const lookUp = async (request: FastifyRequest): Promise<Principal> => principalFor(await runtime.identity.authenticate(request), self);
@@ -57,14 +66,31 @@ export function casesPlugin(context: ServerContext): void {
       itemCode: z.string().min(1).max(30),
       mode: HandlingMode,
       competentNodes: z.array(z.string().regex(/^\d{6}$/)).min(1).max(10),
-      applicant: z.object({ idNumber: z.string().min(15).max(18), name: z.string().min(1).max(50), phone: z.string().max(20).optional() }),
+      /** Staff: the applicant they accept for. A citizen applies for themselves: left out, the sign-in names them (an ID number of anyone else is CASE_FORBIDDEN). */
+      applicant: z.object({ idNumber: z.string().min(15).max(18), name: z.string().min(1).max(50), phone: z.string().max(20).optional() }).optional(),
+      /** A citizen applying for themselves: a phone number to reach them by. */
+      phone: z.string().max(20).optional(),
     }),
     response: CaseOut,
     status: 201,
     errors: [401, 403, 404],
     auth: 'person',
-    before: authenticate,
-    handler: async ({ body }, request) => caseAnswer(runtime, await runtime.cases.apply(await principalOf(request), body)),
+    before: authenticateApplicant,
+    handler: async ({ body }, request) => {
+      const { applicant, phone, ...rest } = body;
+      const person = people.get(request);
+      let who;
+      if (person?.kind === 'citizen') {
+        // Never a name or number the body sets: the citizen's own, as the hub's sign-in proved them.
+        if (applicant && applicant.idNumber.toUpperCase() !== person.idNumber) throw new TongbanError('CASE_FORBIDDEN', 'Applicants apply for themselves.');
+        const reach = phone ?? applicant?.phone;
+        who = { idNumber: person.idNumber!, name: person.name, ...(reach ? { phone: reach } : {}) };
+      } else {
+        if (!applicant) throw new TongbanError('VALIDATION_FAILED', 'Staff name the applicant they accept for.', { errors: [{ path: 'body.applicant', message: 'required for staff' }] });
+        who = applicant;
+      }
+      return caseAnswer(runtime, await runtime.cases.apply(await principalOf(request), { ...rest, applicant: who }));
+    },
   });
 
   addRoute(app, openapi, {

@@ -9,7 +9,7 @@ import type { ServerContext } from '../context.ts';
 import { addRoute, Page } from '../route.ts';
 import { contentTypeOf, sendSigned } from '../signed-reply.ts';
 
-const ConsentOut = z.object({
+export const ConsentOut = z.object({
   id: z.uuid(),
   /** `used`: a single-use consent the provider reported served (revoked wins over used, used over expired). */
   status: z.enum(['active', 'used', 'revoked', 'expired']),

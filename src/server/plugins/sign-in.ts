@@ -61,8 +61,8 @@ export function signInPlugin(context: ServerContext): void {
       errors: [400],
       rateLimit: context.rateLimits.public,
       handler: async (_input, request, reply) => {
-        const { person, returnTo } = await identity.relyingParty.complete(new URL(request.url, context.endpoint()), loginBindingOf(request.headers.cookie, self));
-        const session = await identity.sessions.create(person);
+        const { person, returnTo, accessToken } = await identity.relyingParty.complete(new URL(request.url, context.endpoint()), loginBindingOf(request.headers.cookie, self));
+        const session = await identity.sessions.create(person, accessToken);
         reply.header('set-cookie', sessionCookie(session.id, { node: self, secure: identity.secureCookies, maxAgeSeconds: session.maxAgeSeconds }));
         return redirect(reply, returnTo);
       },

@@ -74,13 +74,13 @@ export function sessionsOps({ db }: OpsContext): StoreOps['sessions'] {
     async add(record: SessionRecord): Promise<void> {
       await db
         .insertInto('sessions')
-        .values({ id_hash: record.idHash, subject: record.subject, person: JSON.stringify(record.person), created_at: record.createdAt, idle_expires_at: record.idleExpiresAt, expires_at: record.expiresAt })
+        .values({ id_hash: record.idHash, subject: record.subject, person: JSON.stringify(record.person), created_at: record.createdAt, idle_expires_at: record.idleExpiresAt, expires_at: record.expiresAt, hub_token: record.hubToken?.sealed ?? null, hub_token_expires_at: record.hubToken?.expiresAt ?? null })
         .execute();
     },
     async get(idHash: string): Promise<SessionRecord | undefined> {
       const row = await db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
       return row
-        ? { idHash: row.id_hash, subject: row.subject, person: JSON.parse(row.person) as unknown, createdAt: row.created_at, idleExpiresAt: Number(row.idle_expires_at), expiresAt: Number(row.expires_at) }
+        ? { idHash: row.id_hash, subject: row.subject, person: JSON.parse(row.person) as unknown, createdAt: row.created_at, idleExpiresAt: Number(row.idle_expires_at), expiresAt: Number(row.expires_at), ...(row.hub_token && row.hub_token_expires_at != null ? { hubToken: { sealed: row.hub_token, expiresAt: Number(row.hub_token_expires_at) } } : {}) }
         : undefined;
     },
     async touch(idHash: string, idleExpiresAt: number): Promise<void> {
