@@ -14,7 +14,14 @@ const has = (me: Me, ...roles: string[]) => me.kind !== 'citizen' && me.roles.so
  */
 export function navFor(me: Me): NavEntry[] {
   if (!me.actsHere) return [];
-  if (me.kind === 'citizen') return [{ href: '/console/', label: 'myCases' }];
+  if (me.kind === 'citizen')
+    return [
+      { href: '/console/', label: 'myCases' },
+      { href: '/console/apply', label: 'citizen.nav.apply' },
+      { href: '/console/consents', label: 'citizen.nav.consents' },
+      { href: '/console/wallet', label: 'citizen.nav.wallet' },
+      { href: '/console/tracker', label: 'citizen.nav.tracker' },
+    ];
   const entries: NavEntry[] = [];
   if (has(me, 'clerk', 'approver', 'supervisor')) entries.push({ href: '/console/', label: 'cases' });
   return entries;

@@ -627,7 +627,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        applicant: {
+                        applicant?: {
                             idNumber: string;
                             name: string;
                             phone?: string;
@@ -636,6 +636,7 @@ export interface paths {
                         itemCode: string;
                         /** @enum {string} */
                         mode: "online" | "proxy" | "joint";
+                        phone?: string;
                     };
                 };
             };
@@ -3353,6 +3354,387 @@ export interface paths {
                 default: components["responses"]["Outage"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Citizen (signed in at this node): their consents at the hub, newest first, with their status */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            consents: {
+                                agreementId: string;
+                                artefact: string;
+                                createdAt: string;
+                                expiresAt: string;
+                                fields: string[];
+                                /** Format: uuid */
+                                id: string;
+                                itemCode: string;
+                                lastUsedAt: string | null;
+                                notBefore: string;
+                                provider: string;
+                                purpose: string;
+                                requester: string;
+                                revokedAt: string | null;
+                                service: string;
+                                /** @enum {string} */
+                                status: "active" | "used" | "revoked" | "expired";
+                                /** @enum {string} */
+                                use: "single" | "until-expiry";
+                                useCount: number;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        /** Citizen (signed in at this node): give a consent at the hub (the terms of a grant that requires it: GET /v1/me/options) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        agreementId: string;
+                        /** Format: date-time */
+                        expiresAt: string;
+                        fields: string[];
+                        itemCode: string;
+                        provider: string;
+                        purpose: string;
+                        requester: string;
+                        service?: string;
+                        /** @enum {string} */
+                        use: "single" | "until-expiry";
+                    };
+                };
+            };
+            responses: {
+                /** @description Success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agreementId: string;
+                            artefact: string;
+                            createdAt: string;
+                            expiresAt: string;
+                            fields: string[];
+                            /** Format: uuid */
+                            id: string;
+                            itemCode: string;
+                            lastUsedAt: string | null;
+                            notBefore: string;
+                            provider: string;
+                            purpose: string;
+                            requester: string;
+                            revokedAt: string | null;
+                            service: string;
+                            /** @enum {string} */
+                            status: "active" | "used" | "revoked" | "expired";
+                            /** @enum {string} */
+                            use: "single" | "until-expiry";
+                            useCount: number;
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                422: components["responses"]["Problem"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/consents/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Citizen (signed in at this node): revoke one of their consents at the hub */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agreementId: string;
+                            artefact: string;
+                            createdAt: string;
+                            expiresAt: string;
+                            fields: string[];
+                            /** Format: uuid */
+                            id: string;
+                            itemCode: string;
+                            lastUsedAt: string | null;
+                            notBefore: string;
+                            provider: string;
+                            purpose: string;
+                            requester: string;
+                            revokedAt: string | null;
+                            service: string;
+                            /** @enum {string} */
+                            status: "active" | "used" | "revoked" | "expired";
+                            /** @enum {string} */
+                            use: "single" | "until-expiry";
+                            useCount: number;
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a citizen's forms offer, from this node's directory: the nodes that can decide an application, and the grants of agreements in force that need the citizen's consent (agreement, item, provider, requester, service, fields, purposes) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            consentGrants: {
+                                agreementId: string;
+                                fields: string[];
+                                itemCode: string;
+                                provider: string;
+                                providerName: string;
+                                purposes: string[];
+                                requester: string;
+                                requesterName: string;
+                                service: string;
+                            }[];
+                            nodes: {
+                                division: string;
+                                name: string;
+                            }[];
+                        };
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/tracker": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Citizen (signed in at this node): who read their data, across the federation (the hub's tracker: every node asked, those that do not answer listed as unavailable) */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            entries: {
+                                actorNode: string | null;
+                                agreementId: string | null;
+                                at: string;
+                                caseId: string | null;
+                                code: string | null;
+                                consentRef: string | null;
+                                fields: string[];
+                                itemCode: string | null;
+                                kind: string;
+                                node: string;
+                                outcome: string;
+                                provider: string | null;
+                                purpose: string | null;
+                                requester: string | null;
+                                requestId: string | null;
+                                role: string | null;
+                                seq: number;
+                                service: string | null;
+                            }[];
+                            next: string | null;
+                            sources: {
+                                code: string | null;
+                                division: string;
+                                entries: number;
+                                name: string;
+                                /** @enum {string} */
+                                status: "ok" | "unavailable" | "refused" | "invalid";
+                            }[];
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/wallet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Citizen (signed in at this node): their certificates across the federation, from the hub's wallet, each with its status — from this node for the certificates it issued, `unknown` for the others (ask their issuer) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            certificates: {
+                                certificateId: string;
+                                endpoint: string | null;
+                                expiresAt: string;
+                                issuedAt: string;
+                                issuer: string;
+                                issuerName: string;
+                                status: ("valid" | "revoked" | "suspended") | "unknown";
+                                typeName: string;
+                                vct: string;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

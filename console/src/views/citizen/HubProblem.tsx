@@ -1,0 +1,31 @@
+import { Alert, Button } from 'antd';
+import { useTranslation } from 'react-i18next';
+
+/** A problem+json answer's code and detail, whatever the call. */
+export function problemOf(error: unknown): { code: string; detail: string } {
+  const e = typeof error === 'object' && error !== null ? (error as { code?: unknown; detail?: unknown }) : {};
+  return { code: typeof e.code === 'string' ? e.code : '', detail: typeof e.detail === 'string' ? e.detail : '' };
+}
+
+/**
+ * What a view relayed to the hub shows when the node could not relay: sign in again when the
+ * session's hub sign-in has expired (HUB_SIGN_IN_NEEDED), else the refusal.
+ */
+export function HubProblem({ error }: { error: unknown }) {
+  const { t } = useTranslation();
+  const { code, detail } = problemOf(error);
+  if (code === 'HUB_SIGN_IN_NEEDED')
+    return (
+      <Alert
+        type="warning"
+        showIcon
+        title={t('citizen.signInAgain')}
+        action={
+          <Button type="primary" href={`/v1/auth/login?return=${encodeURIComponent(window.location.pathname)}`}>
+            {t('citizen.signInAgainButton')}
+          </Button>
+        }
+      />
+    );
+  return <Alert type="error" showIcon title={t('citizen.hubFailed', { detail: detail || code || t('loadFailed') })} />;
+}
