@@ -7,7 +7,7 @@ import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest, signedRequestHeaders } from '../../exchange/index.ts';
 import { ConsentGrantInput } from '../../identity/consent/index.ts';
 import type { Person } from '../../identity/person.ts';
-import { federatedTracker, mintTrackerProof, TrackerAnswer, TrackerQuery, type TrackerProofSigner } from '../../tracker/index.ts';
+import { citizenSubjectHash, federatedTracker, mintTrackerProof, TrackerAnswer, TrackerQuery, type TrackerProofSigner } from '../../tracker/index.ts';
 import { incomingRequest } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
 import { addRoute, Page } from '../route.ts';
@@ -67,8 +67,17 @@ function hubRoutes(context: ServerContext): void {
         throw new TongbanError('BAD_REQUEST', 'The body is not JSON.');
       }
       const node = auth.node.division;
-      const { person, proof } = await relayedCitizen(body.accessToken, hubTokens, node);
-      await runtime.audit.append({ kind: 'citizen.relay', outcome: 'allowed', requester: node, actor: { subject: person.subject, node, role: 'citizen' }, detail: { op: body.call.op } });
+      let citizen;
+      try {
+        citizen = await relayedCitizen(body.accessToken, hubTokens, node);
+      } catch (error) {
+        // A node relaying a token that is not its own citizen's (another node's, expired, staff): on record.
+        if (error instanceof TongbanError) await runtime.audit.append({ kind: 'citizen.relay', outcome: 'refused', code: error.code, requester: node, detail: { op: body.call.op } });
+        throw error;
+      }
+      const { person, proof } = citizen;
+      // On the citizen's record (their tracker lists it): which node called the hub for them, for what.
+      await runtime.audit.append({ kind: 'citizen.relay', outcome: 'allowed', requester: node, subjectHash: citizenSubjectHash(runtime.auditKey, proof), actor: { subject: person.subject, node, role: 'citizen' }, detail: { op: body.call.op } });
       return dispatch(body.call, person, async (query) => {
         const citizen = { ...proof, certificates: await index.idsOf(proof.idNumber) };
         const proofFor = async (division: string) => mintTrackerProof(await signerOf(), citizen, division);
@@ -99,27 +108,27 @@ function nodeRoutes(context: ServerContext): void {
   const self = runtime.config.node.division;
   const hubUrl = runtime.config.hub!.url;
 
-  // The citizen each request was authenticated as, and their session's hub token (set in onRequest).
-  const callers = new WeakMap<FastifyRequest, { person: Person; token: string }>();
-  const citizenWithToken = async (request: FastifyRequest) => {
-    const person = await identity.authenticate(request);
+  // Who each request was authenticated as (onRequest: before the body is read); the handler then
+  // requires a citizen with a live hub token in their session (after the body's own checks).
+  const people = new WeakMap<FastifyRequest, Person>();
+  const authenticate = async (request: FastifyRequest) => {
+    people.set(request, await identity.authenticate(request));
+  };
+  const callerOf = async (request: FastifyRequest): Promise<{ person: Person; token: string }> => {
+    const person = people.get(request);
+    if (!person) throw new TongbanError('UNAUTHORIZED', 'Sign in at this node.');
     if (person.kind !== 'citizen') throw new TongbanError('CITIZEN_ONLY', 'These are a citizen’s own views: staff and machine clients have none.');
     const session = person.via === 'session' ? identity.sessionIdOf(request) : undefined;
     const token = session ? await identity.sessions.hubToken(session) : undefined;
     if (!token) {
       throw new TongbanError('HUB_SIGN_IN_NEEDED', person.via === 'session' ? 'Your sign-in at the hub has expired for this view: sign in again.' : 'With a hub access token, call the hub itself (GET /v1/wallet, /v1/tracker, /v1/consents); this node relays only for a browser session.');
     }
-    callers.set(request, { person, token });
-  };
-  const callerOf = (request: FastifyRequest) => {
-    const found = callers.get(request);
-    if (!found) throw new TongbanError('UNAUTHORIZED', 'Sign in at this node.');
-    return found;
+    return { person, token };
   };
 
   /** The call, signed by this node, to the hub's relay; the hub's refusal passed on (hubRefusal). */
   const relay = async (request: FastifyRequest, call: RelayCall): Promise<unknown> => {
-    const { token } = callerOf(request);
+    const { token } = await callerOf(request);
     const url = new URL(CITIZEN_RELAY_PATH, hubUrl).toString();
     const text = JSON.stringify({ accessToken: token, call });
     const headers = await signedRequestHeaders(runtime.keys.current(), url, text, context.clock());
@@ -138,7 +147,7 @@ function nodeRoutes(context: ServerContext): void {
     if (!parsed.success) throw new TongbanError('PEER_RESPONSE_INVALID', 'The hub answered in a form this node does not know.');
     return parsed.data;
   };
-  const common = { auth: 'person' as const, before: citizenWithToken, tag: 'citizen' };
+  const common = { auth: 'person' as const, before: authenticate, tag: 'citizen' };
 
   addRoute(app, openapi, {
     ...common,
@@ -151,7 +160,7 @@ function nodeRoutes(context: ServerContext): void {
     errors: [401, 403],
     handler: async ({ query }, request) => {
       const wallet = answer(z.object({ certificates: z.array(WalletEntry), total: z.number() }), await relay(request, { op: 'wallet', ...query }));
-      const ours = wallet.certificates.some((c) => c.issuer === self) ? await runtime.certificates.issuer.mine(callerOf(request).person, { limit: 200, offset: 0 }) : { certificates: [] };
+      const ours = wallet.certificates.some((c) => c.issuer === self) ? await runtime.certificates.issuer.mine((await callerOf(request)).person, { limit: 200, offset: 0 }) : { certificates: [] };
       const status = new Map<string, z.infer<typeof MyWalletEntry>['status']>(ours.certificates.map((c) => [c.id, c.status]));
       return { certificates: wallet.certificates.map((c) => ({ ...c, status: status.get(c.certificateId) ?? ('unknown' as const) })), total: wallet.total };
     },
@@ -213,9 +222,7 @@ function nodeRoutes(context: ServerContext): void {
     }),
     errors: [401, 403],
     auth: 'person',
-    before: async (request) => {
-      await identity.authenticate(request);
-    },
+    before: authenticate,
     handler: async () => {
       const view = await runtime.exchange.directory.current();
       return { nodes: nodeOptions(view), consentGrants: consentOptions(view) };
