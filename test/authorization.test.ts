@@ -172,6 +172,17 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   // the citizen's data tracker (a hub access token of a citizen)
   'GET /v1/tracker/entries': 200,
   'GET /v1/tracker': 200,
+  // A citizen's hub views through their node (nodes only): the citizen's session carries the hub token
+  // of its sign-in (200); staff have none (403 CITIZEN_ONLY); a bearer token is relayed by no node
+  // (401 HUB_SIGN_IN_NEEDED: call the hub itself). An empty body is no consent; the {id} is no UUID.
+  'GET /v1/me/wallet': { clerk: 403, 'staff-session': 403, 'citizen-session': 200, 'citizen-token': 401 },
+  'GET /v1/me/tracker': { clerk: 403, 'staff-session': 403, 'citizen-session': 200, 'citizen-token': 401 },
+  'GET /v1/me/consents': { clerk: 403, 'staff-session': 403, 'citizen-session': 200, 'citizen-token': 401 },
+  'POST /v1/me/consents': 400,
+  'POST /v1/me/consents/{id}/revoke': 400,
+  'GET /v1/me/options': 200,
+  // The hub's end of that relay, signed by the node: an empty body is no relayed call.
+  'POST /v1/citizen/relay': 400,
 };
 
 const ISSUER_ROUTES: ReadonlySet<string> = new Set(['/v1/certificates', '/v1/certificates/mine', '/v1/certificates/{id}', '/v1/certificates/issue', '/v1/certificates/{id}/revoke', '/v1/certificates/{id}/suspend', '/v1/certificates/{id}/reinstate', '/v1/certificates/{id}/bind']);
@@ -188,7 +199,9 @@ function need(method: string, path: string): Need {
   if (path === '/v1/exchange/relayed') return 'hub-signature';
   if (['/v1/exchange', '/v1/relay', '/v1/directory/enrolments', '/v1/directory/rotations', '/v1/directory/rotations/status', '/v1/cases/inbox', '/v1/messages/inbox', '/v1/messages/relay'].includes(path)) return 'node-signature';
   if ((path === '/v1/agreements' || path === '/v1/agreements/{id}/state' || path === '/v1/audit/checkpoints') && method === 'POST') return 'node-signature';
-  if (path === '/v1/consents/{id}/status') return 'node-signature';
+  if (path === '/v1/consents/{id}/status' || path === '/v1/citizen/relay') return 'node-signature';
+  // A citizen signed in at the node (their hub views relayed by it); the options, anyone signed in.
+  if (path.startsWith('/v1/me/')) return 'person';
   // Citizens signed in at the hub.
   if (path.startsWith('/v1/consents')) return 'person';
   // The issuing node's certificates: its status lists are public; the rest is for its staff and the holders.
@@ -202,6 +215,8 @@ function need(method: string, path: string): Need {
 let t: TestFederation;
 const tokens: Record<string, string> = {};
 let citizenSubject = '';
+/** The citizen's hub access token for Sandu's own client, as Sandu's sign-in gets it: kept in the citizen's session. */
+let citizenNodeToken = '';
 
 beforeAll(async () => {
   t = await startTestFederation('sqlite', { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
@@ -218,6 +233,8 @@ beforeAll(async () => {
   const signedIn = await signIn(hub, citizen.idNumber, citizen.password, cliClient());
   tokens['citizen-token'] = signedIn.accessToken;
   citizenSubject = String(signedIn.claims.sub);
+  const sandu = t.f.nodes.get('522732')!.endpoint;
+  citizenNodeToken = (await signIn(hub, citizen.idNumber, citizen.password, { clientId: '522732', redirectUri: `${sandu}/v1/auth/callback` })).accessToken;
   tokens['foreign-staff-token'] = (await signIn(hub, 'matrix@330523', 'matrix-staff-password', cliClient())).accessToken;
 }, 300_000);
 
@@ -227,7 +244,8 @@ async function sessionCookie(caller: 'staff-session' | 'citizen-session'): Promi
     caller === 'staff-session'
       ? { subject: 'p-matrix-clerk', kind: 'staff', name: 'm', node: '522732', roles: ['clerk'], via: 'session' }
       : { subject: citizenSubject, kind: 'citizen', name: 'm', idNumber: '11010519491231002X', roles: [], via: 'session' };
-  const { id } = await t.f.nodes.get('522732')!.runtime!.identity.sessions.create(person);
+  const hubToken = caller === 'citizen-session' ? { token: citizenNodeToken, expiresAt: Date.now() + 300_000 } : undefined;
+  const { id } = await t.f.nodes.get('522732')!.runtime!.identity.sessions.create(person, hubToken);
   return `tongban_session_522732=${id}`;
 }
 afterAll(async () => {

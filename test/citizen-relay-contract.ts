@@ -10,7 +10,7 @@ const SANDU = '522732';
 const ANJI = '330523';
 const HUB = '100000';
 const SANDU_ANJI = 'AGR-522732-330523-001';
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 /**
  * A citizen's hub views through the node they signed in at (the console's wallet, tracker and

@@ -14,7 +14,7 @@ import { startTestFederation, type TestFederation } from './support/federation.t
 const SANDU = '522732';
 const ANJI = '330523';
 const CHANGZHOU = '320400';
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s console in a browser', () => {
   let t: TestFederation;

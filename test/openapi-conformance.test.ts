@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agreement, emptyLifecycle, nextStateChange, signStateChange } from '../src/agreements/index.ts';
 import { generateEncryptionKey, signJws, type SigningKey } from '../src/crypto/index.ts';
@@ -208,6 +209,31 @@ function withSession(server: Server, headers: Record<string, string>): () => Pro
   };
 }
 
+/**
+ * A call to Sandu as the citizen signed in there in a browser: the session cookie (with the CSRF
+ * header), whose session keeps the hub token Sandu's sign-in got for them (made by Sandu's runtime once).
+ */
+function asSignedInCitizen(method: 'GET' | 'POST', path: Lazy<string>, body?: unknown): () => Promise<Answer> {
+  return async () => {
+    if (!state.citizenSession) {
+      const runtime = t.f.nodes.get(SANDU)!.runtime!;
+      const person = { subject: String(decodeJwt(tokens.citizenAtSandu!).sub), kind: 'citizen' as const, name: '测试公民', idNumber: '11010519491231002X', roles: [], via: 'session' as const };
+      state.citizenSession = (await runtime.identity.sessions.create(person, { token: tokens.citizenAtSandu!, expiresAt: Date.now() + 300_000 })).id;
+    }
+    const response = await fetch(new URL(value(path), endpointOf(SANDU)), {
+      method,
+      headers: { cookie: `tongban_session_${SANDU}=${state.citizenSession}`, 'x-tongban-csrf': '1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return answerOf(response);
+  };
+}
+
+/** The hub's relay of a citizen's call, signed by Sandu, with the citizen's token for Sandu's client (or `token`). */
+function citizenRelay(call: () => unknown, options: { token?: () => string; keep?: string; replay?: string } = {}): () => Promise<Answer> {
+  return signed(SANDU, HUB, '/v1/citizen/relay', () => ({ accessToken: (options.token ?? (() => tokens.citizenAtSandu!))(), call: call() }), options);
+}
+
 /** Signs in at the node as a browser does (its login, the hub's form, back): the answer of the node's callback. */
 function signInThroughNode(server: Server, login: string, password: string): () => Promise<Answer> {
   return async () => {
@@ -305,6 +331,11 @@ beforeAll(async () => {
   // Another citizen (Sandu's sample person): someone else's consent is not found for them.
   tokens.otherCitizen = await hub.signInCitizen(person.idNumber);
   tokens.staffJwt = await hub.craft({ tongban_kind: 'staff', tongban_node: SANDU, tongban_roles: ['clerk'] });
+  // The same citizen signed in through Sandu's client (a token for Sandu only: what Sandu's session keeps and relays),
+  // a staff member's token for Sandu's client, and one of Anji's staff (nobody at Sandu).
+  tokens.citizenAtSandu = await hub.signInCitizen('11010519491231002X', { node: SANDU });
+  tokens.sanduStaffForSandu = await hub.craft({ tongban_kind: 'staff', tongban_node: SANDU, tongban_roles: ['clerk'], name: '王' }, { audience: `urn:tongban:node:${SANDU}` });
+  tokens.anjiStaffJwt = await hub.craft({ tongban_kind: 'staff', tongban_node: ANJI, tongban_roles: ['clerk'], name: '李' });
   // E-certificates: Anji grants and concludes the citizen's N037 case and issues the 结婚证; another case stays decided.
   tokens.anjiApprover = await account(ANJI, 'conf-anji-approver', 'approver');
   tokens.anjiDataAdmin = await account(ANJI, 'conf-anji-data', 'dataAdmin');
@@ -792,6 +823,31 @@ const calls: Array<[string, Call]> = [
   call('tracker', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?limit=5', { token: () => tokens.citizen })),
   call('tracker: an unreadable cursor', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?cursor=xyz', { token: () => tokens.citizen })),
   call('tracker: a staff token', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker', { token: () => tokens.staffJwt })),
+
+  // A citizen's hub views through the node they signed in at (Sandu relays, signed, to the hub's POST /v1/citizen/relay).
+  call('my wallet, relayed', SANDU, 'GET', '/v1/me/wallet', asSignedInCitizen('GET', '/v1/me/wallet?limit=5')),
+  call('my wallet: page too large', SANDU, 'GET', '/v1/me/wallet', asSignedInCitizen('GET', '/v1/me/wallet?limit=201')),
+  call('my wallet: staff', SANDU, 'GET', '/v1/me/wallet', http(SANDU, 'GET', '/v1/me/wallet', { token: clerkOf(SANDU) })),
+  call('my tracker, relayed', SANDU, 'GET', '/v1/me/tracker', asSignedInCitizen('GET', '/v1/me/tracker?limit=5')),
+  call('my tracker: a bad limit', SANDU, 'GET', '/v1/me/tracker', asSignedInCitizen('GET', '/v1/me/tracker?limit=0')),
+  call('my tracker: staff', SANDU, 'GET', '/v1/me/tracker', http(SANDU, 'GET', '/v1/me/tracker', { token: clerkOf(SANDU) })),
+  call('my consents, relayed', SANDU, 'GET', '/v1/me/consents', asSignedInCitizen('GET', '/v1/me/consents')),
+  call('my consents: a bad offset', SANDU, 'GET', '/v1/me/consents', asSignedInCitizen('GET', '/v1/me/consents?offset=-1')),
+  call('my consents: staff', SANDU, 'GET', '/v1/me/consents', http(SANDU, 'GET', '/v1/me/consents', { token: clerkOf(SANDU) })),
+  call('give a consent, relayed', SANDU, 'POST', '/v1/me/consents', keeping(asSignedInCitizen('POST', '/v1/me/consents', consentInput()), (a) => void (state.relayedConsent = (a.body as { id: string }).id))),
+  call('give a consent: one that is not needed', SANDU, 'POST', '/v1/me/consents', asSignedInCitizen('POST', '/v1/me/consents', consentInput({ itemCode: 'N034', purpose: '户籍类证明开具', fields: ['name'] }))),
+  call('give a consent: staff', SANDU, 'POST', '/v1/me/consents', http(SANDU, 'POST', '/v1/me/consents', { token: clerkOf(SANDU), body: () => consentInput() })),
+  call('revoke a consent, relayed', SANDU, 'POST', '/v1/me/consents/{id}/revoke', async () => asSignedInCitizen('POST', `/v1/me/consents/${state.relayedConsent}/revoke`, {})()),
+  call('revoke a consent: none such', SANDU, 'POST', '/v1/me/consents/{id}/revoke', asSignedInCitizen('POST', `/v1/me/consents/${randomUUID()}/revoke`, {})),
+  call('revoke a consent: staff', SANDU, 'POST', '/v1/me/consents/{id}/revoke', http(SANDU, 'POST', `/v1/me/consents/${randomUUID()}/revoke`, { token: clerkOf(SANDU), body: {} })),
+  call('the options of a citizen’s forms', SANDU, 'GET', '/v1/me/options', asSignedInCitizen('GET', '/v1/me/options')),
+  call('the options: staff of another node', SANDU, 'GET', '/v1/me/options', http(SANDU, 'GET', '/v1/me/options', { token: () => tokens.anjiStaffJwt })),
+  call('relay: a wallet', HUB, 'POST', '/v1/citizen/relay', citizenRelay(() => ({ op: 'wallet' }), { keep: 'citizenRelayed' })),
+  call('relay: replayed', HUB, 'POST', '/v1/citizen/relay', signed('x', HUB, '/v1/citizen/relay', () => undefined, { replay: 'citizenRelayed' })),
+  call('relay: an unknown call', HUB, 'POST', '/v1/citizen/relay', citizenRelay(() => ({ op: 'everything' }))),
+  call('relay: a staff member’s token', HUB, 'POST', '/v1/citizen/relay', citizenRelay(() => ({ op: 'wallet' }), { token: () => tokens.sanduStaffForSandu! })),
+  call('relay: revoke a consent that is none', HUB, 'POST', '/v1/citizen/relay', citizenRelay(() => ({ op: 'consent-revoke', id: randomUUID() }))),
+  call('relay: a consent that is not needed', HUB, 'POST', '/v1/citizen/relay', citizenRelay(() => ({ op: 'consent-grant', grant: consentInput({ itemCode: 'N034', purpose: '户籍类证明开具', fields: ['name'] }) }))),
 
   // E-certificates verified at Sandu (nodes only): the citizen's 结婚证 from beforeAll, before Anji suspends and revokes it below.
   call('challenge', SANDU, 'POST', '/v1/certificates/challenges', http(SANDU, 'POST', '/v1/certificates/challenges', { token: clerkOf(SANDU), body: {} })),
