@@ -171,6 +171,7 @@ export function citizenRelayContract(backend: Backend): void {
     expect(options.json.nodes.map((n: Json) => n.division)).toEqual([SANDU, '310118', '320400', ANJI].sort());
     expect(options.json.consentGrants).toEqual(expect.arrayContaining([expect.objectContaining({ agreementId: SANDU_ANJI, provider: SANDU, requester: ANJI, service: 'marriage.status', itemCode: 'N037' })]));
     expect(options.json.consentGrants.every((g: Json) => typeof g.providerName === 'string' && g.purposes.length > 0)).toBe(true);
+    expect(options.json.previewItems).toEqual(['N035']);
   });
 
   it('a citizen applies as themselves: the applicant is the sign-in, never a name or number the body sets', async () => {

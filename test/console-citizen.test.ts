@@ -90,6 +90,8 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
       expect(await page.getByTestId('applicant').textContent()).toBe(a.name);
       await pick(page, '事项', 'N035');
       await pick(page, '审批地区', CHANGZHOU);
+      // N035 is marked for preview by the agreement in force: the applicant is told before applying.
+      await page.getByText('本事项共享的数据会先由您预览').waitFor();
       expect(await unlabelled(page)).toEqual([]);
       await shot(page, 'citizen-apply-1280.png');
       await page.getByRole('button', { name: '提交申请' }).click();
@@ -145,16 +147,67 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
       expect(await row.locator('[data-status]').getAttribute('data-status')).toBe('valid');
       await shot(page, 'citizen-wallet-1280.png');
 
-      // The tracker: Anji's reads of the case, Sandu's exchange of the household record; every node listed.
+      // The tracker: Anji's reads of the case, Sandu's exchange of the household record, the hub's
+      // record of Anji calling it for them; every node of the federation listed.
       await page.getByRole('link', { name: '数据查询记录' }).click();
       await page.getByRole('heading', { name: '数据查询记录' }).waitFor();
       await page.locator('.ant-table-row').first().waitFor();
-      const text = await page.locator('.ant-table-tbody').textContent();
-      expect(text).toContain(SANDU);
-      expect(text).toContain(ANJI);
-      expect(await page.getByTestId('tracker-sources').locator('[data-source]').count()).toBe(5);
+      const kinds = await page.locator('[data-kind]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-kind')));
+      expect(kinds).toEqual(expect.arrayContaining(['case.apply', 'case.read', 'case.release-evidence', 'case.refuse-evidence', 'exchange.provide', 'consent.grant', 'consent.revoke', 'certificate.issue', 'citizen.relay']));
+      expect(await page.locator('.ant-table-row', { hasText: '提供数据' }).first().textContent()).toContain(`(${SANDU})`);
+      expect(await page.getByTestId('tracker-sources').locator('[data-source="ok"]').count()).toBe(5);
       await shot(page, 'citizen-tracker-1280.png');
+
+      // In English: the same views, the labels translated.
+      await page.getByRole('button', { name: /Switch to English/ }).click();
+      await page.getByRole('heading', { name: 'Data tracker' }).waitFor();
+      expect(await page.getByText('data provided').count()).toBeGreaterThan(0);
+      await shot(page, 'citizen-tracker-en-1280.png');
+      await page.getByRole('link', { name: 'Certificate wallet' }).click();
+      await page.locator('.ant-table-row', { hasText: mine.certificate }).getByText('valid').waitFor();
+      await shot(page, 'citizen-wallet-en-1280.png');
+      await page.getByRole('link', { name: 'My consents' }).click();
+      await page.locator('.ant-table-row', { hasText: 'marriage.status' }).getByText('revoked').waitFor();
+      await page.getByRole('link', { name: 'Apply online' }).click();
+      await page.getByLabel('Item').waitFor();
+      expect(await unlabelled(page)).toEqual([]);
+      await page.getByRole('link', { name: 'My cases' }).click();
+      await page.getByRole('link', { name: mine.applied }).click();
+      await page.getByRole('heading', { name: 'History' }).waitFor();
+      await page.getByText('released').first().waitFor();
+      await shot(page, 'citizen-case-en-1280.png');
       expect(await pageWidth(page)).toBeLessThanOrEqual(1280);
+      expect(errors).toEqual([]);
+      expect(failed).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
+
+  it('at phone width every view of the citizen fits the screen (no sideways scroll), every control labelled', async () => {
+    const { context, page, errors, failed } = await openPage(browser, 390, 844);
+    try {
+      await signInAt(page, anji, t.f.hub.endpoint, citizens[0]!.login);
+      await page.getByRole('link', { name: mine.applied }).waitFor();
+      const views: Array<[string, string, string]> = [
+        ['/console/', '我的办件', 'citizen-cases-390.png'],
+        ['/console/apply', '在线申办', 'citizen-apply-390.png'],
+        ['/console/consents', '我的授权', 'citizen-consents-390.png'],
+        ['/console/wallet', '证照夹', 'citizen-wallet-390.png'],
+        ['/console/tracker', '数据查询记录', 'citizen-tracker-390.png'],
+        [`/console/cases/${mine.applied}`, '办理记录', 'citizen-case-390.png'],
+      ];
+      for (const [path, heading, file] of views) {
+        await page.goto(new URL(path, anji).href);
+        await page.getByRole('heading', { name: heading }).waitFor();
+        // The tracker asks every node through the hub: it may take a few seconds.
+        await expect.poll(() => page.locator('.ant-spin-spinning').count(), { timeout: 30_000 }).toBe(0);
+        if (path === '/console/wallet') await page.getByText(mine.certificate).waitFor();
+        if (path === '/console/tracker') await page.locator('.ant-table-row').first().waitFor();
+        expect(await pageWidth(page), path).toBeLessThanOrEqual(390);
+        expect(await unlabelled(page), path).toEqual([]);
+        await shot(page, file);
+      }
       expect(errors).toEqual([]);
       expect(failed).toEqual([]);
     } finally {
@@ -178,7 +231,7 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
       const visit = async (path: string, heading: string) => {
         await page.goto(new URL(path, anji).href);
         await page.getByRole('heading', { name: heading }).waitFor();
-        await expect.poll(() => page.locator('.ant-spin-spinning').count()).toBe(0);
+        await expect.poll(() => page.locator('.ant-spin-spinning').count(), { timeout: 30_000 }).toBe(0);
         expect(await pageWidth(page), path).toBeLessThanOrEqual(390);
         expect(await unlabelled(page), path).toEqual([]);
       };

@@ -46,3 +46,10 @@ export function consentOptions(view: DirectoryView): ConsentOption[] {
   }
   return options;
 }
+
+/** The items an agreement in force marks for preview: evidence fetched for their cases waits for the applicant's release. */
+export function previewItems(view: DirectoryView): string[] {
+  const codes = new Set<string>();
+  for (const { agreement } of view.agreements) for (const item of agreement.items) if (item.preview) codes.add(item.itemCode);
+  return [...codes].sort();
+}

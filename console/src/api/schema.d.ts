@@ -3564,7 +3564,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What a citizen's forms offer, from this node's directory: the nodes that can decide an application, and the grants of agreements in force that need the citizen's consent (agreement, item, provider, requester, service, fields, purposes) */
+        /** What a citizen's forms offer, from this node's directory: the nodes that can decide an application, the grants of agreements in force that need the citizen's consent (agreement, item, provider, requester, service, fields, purposes) and the items marked for preview */
         get: {
             parameters: {
                 query?: never;
@@ -3596,6 +3596,7 @@ export interface paths {
                                 division: string;
                                 name: string;
                             }[];
+                            previewItems: string[];
                         };
                     };
                 };

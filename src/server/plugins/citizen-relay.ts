@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { importJWK } from 'jose';
 import { z } from 'zod';
-import { CITIZEN_RELAY_PATH, consentOptions, hubRefusal, nodeOptions, RelayRequest, relayedCitizen, type RelayCall } from '../../citizen-relay/index.ts';
+import { CITIZEN_RELAY_PATH, consentOptions, hubRefusal, nodeOptions, previewItems, RelayRequest, relayedCitizen, type RelayCall } from '../../citizen-relay/index.ts';
 import { CertificateStatus, WalletEntry } from '../../certificates/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest, signedRequestHeaders } from '../../exchange/index.ts';
@@ -215,17 +215,19 @@ function nodeRoutes(context: ServerContext): void {
     method: 'GET',
     url: '/v1/me/options',
     tag: 'citizen',
-    summary: "What a citizen's forms offer, from this node's directory: the nodes that can decide an application, and the grants of agreements in force that need the citizen's consent (agreement, item, provider, requester, service, fields, purposes)",
+    summary: "What a citizen's forms offer, from this node's directory: the nodes that can decide an application, the grants of agreements in force that need the citizen's consent (agreement, item, provider, requester, service, fields, purposes) and the items marked for preview",
     response: z.object({
       nodes: z.array(z.object({ division: z.string(), name: z.string() })),
       consentGrants: z.array(z.object({ agreementId: z.string(), itemCode: z.string(), provider: z.string(), providerName: z.string(), requester: z.string(), requesterName: z.string(), service: z.string(), fields: z.array(z.string()), purposes: z.array(z.string()) })),
+      /** Items an agreement in force marks for preview (the applicant releases or refuses what is fetched). */
+      previewItems: z.array(z.string()),
     }),
     errors: [401, 403],
     auth: 'person',
     before: authenticate,
     handler: async () => {
       const view = await runtime.exchange.directory.current();
-      return { nodes: nodeOptions(view), consentGrants: consentOptions(view) };
+      return { nodes: nodeOptions(view), consentGrants: consentOptions(view), previewItems: previewItems(view) };
     },
   });
 }

@@ -19,6 +19,7 @@ export function Apply({ me }: { me: Me }) {
   const { t } = useTranslation();
   const [items, setItems] = useState<Item[] | undefined>();
   const [nodes, setNodes] = useState<NodeOption[]>([]);
+  const [preview, setPreview] = useState<string[]>([]);
   const [itemCode, setItemCode] = useState<string | undefined>();
   const [mode, setMode] = useState<Mode | undefined>();
   const [competent, setCompetent] = useState<string[]>([]);
@@ -28,7 +29,10 @@ export function Apply({ me }: { me: Me }) {
 
   useEffect(() => {
     void api.GET('/v1/catalog/items', { params: { query: { limit: 500, audience: 'individual' } } }).then(({ data }) => setItems(data?.items ?? []));
-    void api.GET('/v1/me/options').then(({ data }) => setNodes(data?.nodes ?? []));
+    void api.GET('/v1/me/options').then(({ data }) => {
+      setNodes(data?.nodes ?? []);
+      setPreview(data?.previewItems ?? []);
+    });
   }, []);
   const item = useMemo(() => items?.find((i) => i.code === itemCode), [items, itemCode]);
   const joint = mode === 'joint';
@@ -96,7 +100,7 @@ export function Apply({ me }: { me: Me }) {
             <Form.Item label={t('citizen.apply.phone')} htmlFor="apply-phone">
               <Input id="apply-phone" inputMode="tel" maxLength={20} value={phone} onChange={(e) => setPhone(e.target.value)} autoComplete="tel" />
             </Form.Item>
-            {item.preview && <Alert type="info" showIcon title={t('citizen.apply.preview')} style={{ marginBottom: 16 }} />}
+            {(item.preview || preview.includes(item.code)) && <Alert type="info" showIcon title={t('citizen.apply.preview')} style={{ marginBottom: 16 }} />}
             {item.materials.length > 0 && (
               <Card size="small" title={t('citizen.apply.materials')} style={{ marginBottom: 16 }}>
                 <List size="small" dataSource={item.materials} renderItem={(m) => <List.Item>{m.name} <Tag>{m.required ? t('required') : t('optional')}</Tag></List.Item>} />

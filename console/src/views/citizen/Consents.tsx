@@ -20,6 +20,7 @@ export function Consents(_props: { me: Me }) {
   const [consents, setConsents] = useState<Consent[] | undefined>();
   const [problem, setProblem] = useState<unknown>();
   const [options, setOptions] = useState<Option[]>([]);
+  const [names, setNames] = useState<Map<string, string>>(new Map());
   const [choice, setChoice] = useState<number | undefined>();
   const [purpose, setPurpose] = useState<string | undefined>();
   const [fields, setFields] = useState<string[]>([]);
@@ -35,7 +36,10 @@ export function Consents(_props: { me: Me }) {
   }, []);
   useEffect(() => {
     void load();
-    void api.GET('/v1/me/options').then(({ data }) => setOptions(data?.consentGrants ?? []));
+    void api.GET('/v1/me/options').then(({ data }) => {
+      setOptions(data?.consentGrants ?? []);
+      setNames(new Map((data?.nodes ?? []).map((n) => [n.division, n.name])));
+    });
   }, [load]);
   const option = choice === undefined ? undefined : options[choice];
 
@@ -135,8 +139,8 @@ export function Consents(_props: { me: Me }) {
           locale={{ emptyText: t('citizen.consents.none') }}
           columns={[
             { title: t('citizen.consents.status'), key: 'status', render: (_, c) => <Tag color={STATUS_COLOURS[c.status]}>{t(`citizen.consents.status.${c.status}`)}</Tag> },
-            { title: t('citizen.consents.provider'), key: 'provider', dataIndex: 'provider' },
-            { title: t('citizen.consents.requester'), key: 'requester', dataIndex: 'requester' },
+            { title: t('citizen.consents.provider'), key: 'provider', render: (_, c) => `${names.get(c.provider) ?? c.provider} (${c.provider})` },
+            { title: t('citizen.consents.requester'), key: 'requester', render: (_, c) => `${names.get(c.requester) ?? c.requester} (${c.requester})` },
             { title: t('citizen.consents.service'), key: 'service', dataIndex: 'service' },
             { title: t('citizen.consents.purpose'), key: 'purpose', dataIndex: 'purpose' },
             { title: t('citizen.consents.fields'), key: 'fields', render: (_, c) => c.fields.join(', ') },

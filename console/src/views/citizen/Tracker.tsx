@@ -38,6 +38,9 @@ export function Tracker(_props: { me: Me }) {
     void load();
   }, [load]);
 
+  // Nodes by name, as the hub's answer lists them.
+  const names = new Map(sources.map((s) => [s.division, s.name]));
+  const nodeName = (division: string | null) => (division ? `${names.get(division) ?? division} (${division})` : null);
   return (
     <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
       <Typography.Title level={2} style={{ margin: 0 }}>
@@ -67,11 +70,11 @@ export function Tracker(_props: { me: Me }) {
           locale={{ emptyText: t('citizen.tracker.none') }}
           columns={[
             { title: t('citizen.tracker.at'), key: 'at', render: (_, r) => new Date(r.at).toLocaleString() },
-            { title: t('citizen.tracker.node'), key: 'node', dataIndex: 'node' },
-            { title: t('citizen.tracker.kind'), key: 'kind', dataIndex: 'kind' },
-            { title: t('citizen.tracker.who'), key: 'who', render: (_, r) => [r.requester ?? r.actorNode, r.role ? t(`role.${r.role}`, { defaultValue: r.role }) : null].filter(Boolean).join(' · ') },
+            { title: t('citizen.tracker.node'), key: 'node', render: (_, r) => nodeName(r.node) },
+            { title: t('citizen.tracker.kind'), key: 'kind', render: (_, r) => <span data-kind={r.kind}>{t(`citizen.kind.${r.kind}`, { defaultValue: r.kind })}</span> },
+            { title: t('citizen.tracker.who'), key: 'who', render: (_, r) => [nodeName(r.requester ?? r.actorNode), r.role ? t(`role.${r.role}`, { defaultValue: r.role }) : null].filter(Boolean).join(' · ') },
             { title: t('citizen.tracker.purpose'), key: 'purpose', render: (_, r) => [r.purpose, r.itemCode, r.service].filter(Boolean).join(' · ') },
-            { title: t('citizen.tracker.outcome'), key: 'outcome', render: (_, r) => <Tag color={r.outcome === 'allowed' ? 'green' : 'red'}>{r.outcome}</Tag> },
+            { title: t('citizen.tracker.outcome'), key: 'outcome', render: (_, r) => <Tag color={r.outcome === 'allowed' ? 'green' : 'red'}>{t(`citizen.tracker.outcome.${r.outcome}`, { defaultValue: r.outcome })}</Tag> },
           ]}
         />
       )}
