@@ -263,4 +263,27 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
       await context.close();
     }
   }, 180_000);
+
+  it('once the sign-in’s hub token has expired, the hub views say so and offer to sign in again (the refusal provoked on purpose)', async () => {
+    const { context, page, errors, failed } = await openPage(browser, 1280, 800);
+    try {
+      // A session whose hub token is past its expiry (as ten minutes after signing in).
+      const b = citizens[1]!;
+      const sessions = t.f.nodes.get(ANJI)!.runtime!.identity.sessions;
+      const { id } = await sessions.create({ subject: 'p-console-expired', kind: 'citizen', name: b.name, idNumber: b.login, roles: [], via: 'session' }, { token: 'expired.hub.token', expiresAt: Date.now() + 200 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await context.addCookies([{ name: `tongban_session_${ANJI}`, value: id, url: anji, httpOnly: true, sameSite: 'Lax' }]);
+      await page.goto(new URL('/console/wallet', anji).href);
+      await page.getByRole('heading', { name: '证照夹' }).waitFor();
+      await page.getByText('您在国家平台的登录已过期，请重新登录后查看。').waitFor();
+      expect(await page.getByRole('link', { name: '重新登录' }).getAttribute('href')).toBe('/v1/auth/login?return=%2Fconsole%2Fwallet');
+      expect(await unlabelled(page)).toEqual([]);
+      await shot(page, 'citizen-sign-in-again-1280.png');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^error: Failed to load resource: the server responded with a status of 401 \(Unauthorized\) \(http:\/\/127\.0\.0\.1:\d+\/v1\/me\/wallet\?limit=200:0:0\)$/);
+      expect(failed).toEqual(['GET /v1/me/wallet 401']);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });
