@@ -76,7 +76,7 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
     await t?.stop();
   });
 
-  it('a citizen applies, previews and releases (and refuses) held evidence, gives and revokes a consent, sees their certificate and who read their data', async () => {
+  it('a citizen applies, previews and releases (and refuses, then withdraws) held evidence, gives and revokes a consent, sees their certificate and who read their data', async () => {
     const { context, page, errors, failed } = await openPage(browser, 1280, 800);
     try {
       const a = citizens[0]!;
@@ -124,6 +124,12 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
       const refused = (await http('GET', `/v1/cases/${mine.refused}`, clerk)).json.case.evidence[0];
       expect(refused.preview).toBe('refused');
       expect(refused.data).toBeUndefined();
+      // The applicant withdraws that one (an open case): with a reason.
+      await page.getByLabel('撤回原因').fill('改为现场办理');
+      await page.getByRole('button', { name: '撤回申请' }).click();
+      await page.locator('.ant-descriptions-item-content .ant-tag', { hasText: '已撤回' }).waitFor();
+      expect(await page.getByRole('button', { name: '撤回申请' }).count()).toBe(0);
+      expect((await http('GET', `/v1/cases/${mine.refused}`, clerk)).json.case).toMatchObject({ state: 'withdrawn' });
 
       // A consent: Sandu's marriage record for Anji (a grant that needs it), then revoked.
       await page.getByRole('link', { name: '我的授权' }).click();
@@ -153,7 +159,7 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
       await page.getByRole('heading', { name: '数据查询记录' }).waitFor();
       await page.locator('.ant-table-row').first().waitFor();
       const kinds = await page.locator('[data-kind]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-kind')));
-      expect(kinds).toEqual(expect.arrayContaining(['case.apply', 'case.read', 'case.release-evidence', 'case.refuse-evidence', 'exchange.provide', 'consent.grant', 'consent.revoke', 'certificate.issue', 'citizen.relay']));
+      expect(kinds).toEqual(expect.arrayContaining(['case.apply', 'case.read', 'case.release-evidence', 'case.refuse-evidence', 'case.withdraw', 'exchange.provide', 'consent.grant', 'consent.revoke', 'certificate.issue', 'citizen.relay']));
       expect(await page.locator('.ant-table-row', { hasText: '提供数据' }).first().textContent()).toContain(`(${SANDU})`);
       expect(await page.getByTestId('tracker-sources').locator('[data-source="ok"]').count()).toBe(5);
       await shot(page, 'citizen-tracker-1280.png');
