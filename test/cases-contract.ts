@@ -520,10 +520,12 @@ export function casesContract(backend: Backend): void {
   it('competent nodes: the directory’s nodes for an item, those whose agreement covers it first', async () => {
     const answer = await api('522732', 'clerk', 'GET', '/v1/cases/competent-nodes?itemCode=N010&mode=proxy');
     expect(answer.status).toBe(200);
-    const nodes: Array<{ division: string; name: string; agreements: string[] }> = answer.json.nodes;
+    const nodes: Array<{ division: string; name: string; agreements: string[]; grants: unknown[] }> = answer.json.nodes;
     expect(nodes.map((n) => n.division).sort()).toEqual(['310118', '320400', '330523', '522732']);
     expect(nodes.find((n) => n.division === '330523')!.agreements).toEqual([SANDU_ANJI_ID]);
     expect(nodes.find((n) => n.division === '310118')!.agreements).toEqual([]);
+    // The evidence Sandu may fetch from Anji for N010, under their agreement.
+    expect(nodes.find((n) => n.division === '330523')!.grants).toEqual([{ service: 'social-insurance.contribution-history', agreement: SANDU_ANJI_ID, purposes: ['养老保险关系转移接续'], consentRequired: false }]);
     // Covered ones first.
     const covered = nodes.map((n) => n.agreements.length > 0);
     expect(covered).toEqual([...covered].sort((a, b) => Number(b) - Number(a)));

@@ -353,10 +353,11 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   /**
    * Where an application for `itemCode` can be decided, as this node knows it: every node of the
    * directory but the hub, each with the agreements in force that cover the item with this node
-   * accepting and that node deciding (in `mode`, when given); nodes with an agreement first. The
+   * accepting and that node deciding (in `mode`, when given), and the services it grants this node
+   * for the item (the evidence a case of it can fetch there); nodes with an agreement first. The
    * directory is public: anyone signed in may ask (a counter's form, a citizen's application).
    */
-  async competentNodes(itemCode: string, mode?: Case['mode']): Promise<Array<{ division: string; name: string; agreements: string[] }>> {
+  async competentNodes(itemCode: string, mode?: Case['mode']): Promise<Array<{ division: string; name: string; agreements: string[]; grants: Array<{ service: string; agreement: string; purposes: string[]; consentRequired: boolean }> }>> {
     const item = (await this.#ctx.catalog()).get(itemCode);
     if (!item) throw new TongbanError('ITEM_NOT_FOUND', `There is no item ${itemCode} in the catalogue.`);
     const view = await this.#ctx.directory.current();
@@ -370,8 +371,14 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
         )
         .map(({ agreement: a }) => a.id)
         .sort();
+    const grants = (division: string) =>
+      view.agreements.flatMap(({ agreement: a }) =>
+        a.items
+          .filter((i) => i.itemCode === item.code)
+          .flatMap((i) => i.grants.filter((g) => g.provider === division && g.requesters.includes(self)).map((g) => ({ service: g.service, agreement: a.id, purposes: [...g.purposes], consentRequired: g.consentRequired }))),
+      );
     return nodes
-      .map((n) => ({ division: n.division, name: n.name, agreements: covering(n.division) }))
+      .map((n) => ({ division: n.division, name: n.name, agreements: covering(n.division), grants: grants(n.division) }))
       .sort((a, b) => Number(b.agreements.length > 0) - Number(a.agreements.length > 0) || a.division.localeCompare(b.division));
   }
 

@@ -1822,7 +1822,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Where an application for an item can be decided: the directory’s nodes, each with the agreements in force covering the item with this node accepting and it deciding (in `mode`, if given), those first */
+        /** Where an application for an item can be decided: the directory’s nodes, each with the agreements in force covering the item with this node accepting and it deciding (in `mode`, if given), those first, and the services it grants this node for the item */
         get: {
             parameters: {
                 query: {
@@ -1845,6 +1845,12 @@ export interface paths {
                             nodes: {
                                 agreements: string[];
                                 division: string;
+                                grants: {
+                                    agreement: string;
+                                    consentRequired: boolean;
+                                    purposes: string[];
+                                    service: string;
+                                }[];
                                 name: string;
                             }[];
                         };

@@ -104,9 +104,20 @@ export function casesPlugin(context: ServerContext): void {
     method: 'GET',
     url: '/v1/cases/competent-nodes',
     tag: 'cases',
-    summary: 'Where an application for an item can be decided: the directory’s nodes, each with the agreements in force covering the item with this node accepting and it deciding (in `mode`, if given), those first',
+    summary: 'Where an application for an item can be decided: the directory’s nodes, each with the agreements in force covering the item with this node accepting and it deciding (in `mode`, if given), those first, and the services it grants this node for the item',
     query: z.object({ itemCode: z.string().min(1).max(30), mode: HandlingMode.optional() }),
-    response: z.object({ nodes: z.array(z.object({ division: z.string(), name: z.string(), agreements: z.array(z.string()) })) }),
+    response: z.object({
+      nodes: z.array(
+        z.object({
+          division: z.string(),
+          name: z.string(),
+          /** Agreements in force under which that node decides the item for applications accepted here. */
+          agreements: z.array(z.string()),
+          /** What that node provides this one for the item: the evidence a case can fetch there (POST /v1/cases/{id}/evidence). */
+          grants: z.array(z.object({ service: z.string(), agreement: z.string(), purposes: z.array(z.string()), consentRequired: z.boolean() })),
+        }),
+      ),
+    }),
     errors: [401, 404],
     auth: 'person',
     before: authenticate,
