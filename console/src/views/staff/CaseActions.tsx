@@ -223,7 +223,7 @@ function StepDialog({ step, view, node, partners, onClose, onDone }: { step: Ste
               <Input maxLength={40} />
             </Form.Item>
             <Form.Item name="resultDescription" label={t('staff.resultDescription')}>
-              <Input.TextArea maxLength={1000} autoSize={{ minRows: 2 }} />
+              <Input.TextArea maxLength={1000} rows={2} />
             </Form.Item>
             {view.certificateForm && c.decision?.outcome === 'grant' && (
               <Card size="small" title={t('staff.certificateFields', { name: view.certificateForm.name })}>
@@ -272,12 +272,12 @@ function StepDialog({ step, view, node, partners, onClose, onDone }: { step: Ste
         )}
         {has('reason') && (
           <Form.Item name="reason" label={t('staff.reason')} rules={[{ required: true, whitespace: true, message: t('staff.required') }]}>
-            <Input.TextArea maxLength={1000} autoSize={{ minRows: 2 }} />
+            <Input.TextArea maxLength={1000} rows={2} />
           </Form.Item>
         )}
         {has('decision') && (
           <Form.Item name="reason" label={t('staff.reason')} rules={[{ required: true, whitespace: true, message: t('staff.required') }]}>
-            <Input.TextArea maxLength={1000} autoSize={{ minRows: 2 }} />
+            <Input.TextArea maxLength={1000} rows={2} />
           </Form.Item>
         )}
         {refusal && <Alert role="alert" type="error" showIcon title={t('staff.refusedTitle')} description={refusal} />}
@@ -350,7 +350,7 @@ function Thread({ id, accepted }: { id: string; accepted: boolean }) {
       ) : (
       <Form form={form} name={`thread-${id}`} layout="vertical" onFinish={(values) => void post(values)} style={{ marginTop: 12 }}>
         <Form.Item name="text" label={t('staff.consult')} rules={[{ required: true, whitespace: true, message: t('staff.required') }]}>
-          <Input.TextArea maxLength={4000} autoSize={{ minRows: 2 }} />
+          <Input.TextArea maxLength={4000} rows={2} />
         </Form.Item>
         <Form.Item name="escalation" valuePropName="checked">
           <Checkbox>{t('staff.escalateToSupervisor')}</Checkbox>
