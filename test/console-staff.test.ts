@@ -275,12 +275,26 @@ describe.skipIf(missing)('the staff console in a browser', () => {
     }
   }, 120_000);
 
-  it('the approver’s queue at phone width', async () => {
+  it('the approver’s queue at phone width: a case accepted at Sandu’s counter arrives, its row expands', async () => {
     const { context, page, errors, failed } = await openPage(browser, 390, 844);
     try {
       await signIn(page, anji, hub, `approver@${ANJI}`);
       await page.goto(new URL('/console/queue', anji).href);
       await page.getByRole('heading', { name: '待审批' }).waitFor();
+      // Sandu's counter (a machine client) accepts a case for Anji meanwhile.
+      const token = (await t.operator(SANDU, '/v1/operator/accounts', { id: 'staff-test-counter', role: 'clerk', name: 'counter' })).json.token as string;
+      const call = async (path: string, body: unknown) => {
+        const response = await fetch(new URL(path, sandu), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(response.status).toBeLessThan(300);
+        return ((await response.json()) as { case: { id: string; materials: Array<{ name: string }> } }).case;
+      };
+      const c = await call('/v1/cases', { itemCode: 'N034', mode: 'proxy', competentNodes: [ANJI], applicant: { idNumber: applicant.idNumber, name: applicant.name } });
+      await call(`/v1/cases/${c.id}/actions/precheck`, { materials: c.materials.map((m) => ({ name: m.name, checked: true })), identityVerified: true });
+      await call(`/v1/cases/${c.id}/actions/accept`, {});
+      const link = page.getByRole('link', { name: c.id, exact: true });
+      await link.waitFor({ timeout: 30_000 });
+      await page.locator('tr', { has: link }).getByRole('button').first().click();
+      await page.getByText('无共享数据').waitFor();
       expect(await pageWidth(page)).toBeLessThanOrEqual(390);
       expect(await unlabelled(page)).toEqual([]);
       await shot(page, 'staff-queue-390.png');

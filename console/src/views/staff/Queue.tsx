@@ -1,39 +1,53 @@
-import { Alert, Button, Descriptions, Empty, List, Result, Space, Table, Tag, Typography } from 'antd';
-import { useCallback, useEffect, useState } from 'react';
+import { Alert, Button, Empty, Result, Space, Table, Tag, Typography } from 'antd';
+import { Fragment, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, pageMeta, type CaseOut, type Me } from '../../api/client.ts';
 import { useLiveRefresh } from '../../live.ts';
 import { caseHref, navigate } from '../../router.ts';
 import { TimeTag } from '../TimeTag.tsx';
 import { problemDetail } from './common.ts';
+import './staff.css';
 
 const PAGE = 20;
 
-/** The evidence fetched for a case, as the approver reviews it before deciding. */
+/** The evidence fetched for a case, as the approver reviews it before deciding (wrapping: the table scrolls sideways, not this). */
 function EvidenceOf({ view }: { view: CaseOut }) {
   const { t } = useTranslation();
   const evidence = view.case.evidence;
   if (evidence.length === 0) return <Empty description={t('noEvidence')} image={Empty.PRESENTED_IMAGE_SIMPLE} />;
   return (
-    <List
-      size="small"
-      dataSource={evidence}
-      renderItem={(e) => (
-        <List.Item>
-          <Descriptions size="small" column={{ xs: 1, sm: 1, md: 2 }} title={`${e.service} · ${e.provider}`}>
-            <Descriptions.Item label={t('fetchedAt')}>{new Date(e.fetchedAt).toLocaleString()}</Descriptions.Item>
-            {e.purpose && <Descriptions.Item label={t('purpose')}>{e.purpose}</Descriptions.Item>}
-            {e.data
-              ? Object.entries(e.data).map(([field, value]) => (
-                  <Descriptions.Item key={field} label={field}>
-                    {typeof value === 'string' ? value : JSON.stringify(value)}
-                  </Descriptions.Item>
-                ))
-              : <Descriptions.Item label={t('staff.data')}>{t('staff.referenceOnly')}</Descriptions.Item>}
-          </Descriptions>
-        </List.Item>
-      )}
-    />
+    <Space orientation="vertical" size="middle" className="staff-evidence">
+      {evidence.map((e) => (
+        <div key={e.requestId}>
+          <Typography.Text strong>
+            {e.service} · {e.provider}
+          </Typography.Text>
+          <dl className="staff-fields">
+            <dt>{t('fetchedAt')}</dt>
+            <dd>{new Date(e.fetchedAt).toLocaleString()}</dd>
+            {e.purpose && (
+              <>
+                <dt>{t('purpose')}</dt>
+                <dd>{e.purpose}</dd>
+              </>
+            )}
+            {e.data ? (
+              Object.entries(e.data).map(([field, value]) => (
+                <Fragment key={field}>
+                  <dt>{field}</dt>
+                  <dd>{typeof value === 'string' ? value : JSON.stringify(value)}</dd>
+                </Fragment>
+              ))
+            ) : (
+              <>
+                <dt>{t('staff.data')}</dt>
+                <dd>{t('staff.referenceOnly')}</dd>
+              </>
+            )}
+          </dl>
+        </div>
+      ))}
+    </Space>
   );
 }
 
