@@ -246,11 +246,26 @@ describe.skipIf(missing)('the staff console in a browser', () => {
     }
   }, 240_000);
 
-  it('at phone width and in English: the new-case form and the case fit, nothing scrolls sideways', async () => {
+  it('at phone width and in English: the case list follows a new case live; the new-case form and the case fit, nothing scrolls sideways', async () => {
     const { context, page, errors, failed } = await openPage(browser, 390, 844);
     try {
       await signIn(page, sandu, hub, `clerk@${SANDU}`);
-      await page.goto(new URL('/console/cases/new', sandu).href);
+      await page.getByRole('button', { name: /Switch to English/ }).click();
+      await page.getByRole('heading', { name: 'Cases' }).waitFor();
+      // A case opened at another counter of Sandu (a machine client) appears without a reload.
+      const token = (await t.operator(SANDU, '/v1/operator/accounts', { id: 'staff-test-list', role: 'clerk', name: 'counter' })).json.token as string;
+      const response = await fetch(new URL('/v1/cases', sandu), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ itemCode: 'N037', mode: 'online', competentNodes: [ANJI], applicant: { idNumber: applicant.idNumber, name: applicant.name } }),
+      });
+      expect(response.status).toBe(201);
+      const id = ((await response.json()) as { case: { id: string } }).case.id;
+      await page.getByRole('link', { name: id, exact: true }).waitFor({ timeout: 30_000 });
+      expect(await pageWidth(page)).toBeLessThanOrEqual(390);
+      await shot(page, 'staff-cases-live-en-390.png');
+      await page.getByRole('button', { name: /Switch to Chinese/ }).click();
+      await page.getByRole('link', { name: '异地受理' }).click();
       await page.getByRole('heading', { name: '异地受理' }).waitFor();
       await page.getByRole('button', { name: /Switch to English/ }).click();
       await page.getByRole('heading', { name: 'Accept for another region' }).waitFor();
