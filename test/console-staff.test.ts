@@ -186,6 +186,17 @@ describe.skipIf(missing)('the staff console in a browser', () => {
       await a.getByRole('link', { name: opened, exact: true }).click();
       await a.getByRole('heading', { name: '办理记录' }).waitFor();
       await a.getByTestId('thread').getByText('申请人原件已寄出，请查收后审查。').waitFor();
+      // Reviewing before the paper materials arrived: the node refuses, the dialog says why and stays open.
+      await a.getByRole('button', { name: '开始审查', exact: true }).click();
+      await dialog(a).getByRole('button', { name: '提交' }).click();
+      await dialog(a).getByRole('alert').filter({ hasText: 'The physical materials have not been received yet.' }).waitFor();
+      expect(approver.failed).toEqual([`POST /v1/cases/${opened}/actions/start-review 409`]);
+      expect(approver.errors).toEqual([expect.stringMatching(/^error: Failed to load resource: the server responded with a status of 409 /)]);
+      await shot(a, 'staff-step-refused-1280.png');
+      await dialog(a).getByRole('button', { name: '取消' }).click();
+      await dialog(a).waitFor({ state: 'detached' });
+      approver.failed.length = 0;
+      approver.errors.length = 0;
       await step(a, '签收材料', async () => {
         await dialog(a).getByRole('radio').first().check();
       });
