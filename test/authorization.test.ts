@@ -147,6 +147,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'GET /v1/cases': 200,
   'POST /v1/cases': 400,
   'GET /v1/cases/events': 200,
+  // No itemCode: refused once the caller is let in.
+  'GET /v1/cases/competent-nodes': 400,
   'GET /v1/cases/{id}': 404,
   'POST /v1/cases/{id}/actions/{action}': 404,
   'POST /v1/cases/{id}/evidence': 400,

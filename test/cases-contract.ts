@@ -496,6 +496,44 @@ export function casesContract(backend: Backend): void {
     expect((await api('522732', 'clerk', 'GET', '/v1/cases?state=flying')).json.code).toBe('VALIDATION_FAILED');
   });
 
+  it('the decision queue lists the cases this node decides, from hand-over to conclusion, in the database', async () => {
+    const id = await acceptedCase('522732', 'clerk', 'N010', 'proxy', ['330523']);
+    await eventually('330523', 'approver', id, (c) => c.state === 'accepted');
+    const queue = async (node: string, who: string, extra = '') => (await api(node, who, 'GET', `/v1/cases?queue=decision&limit=1000${extra}`)).json;
+    const anji = await queue('330523', 'approver');
+    expect(anji.cases.map((c: any) => c.case.id)).toContain(id);
+    expect(anji.total).toBe(anji.cases.length);
+    expect(anji.cases.every((c: any) => c.case.competentNodes.includes('330523') && ['accepted', 'in_review', 'special_procedure', 'suspended', 'decided'].includes(c.case.state))).toBe(true);
+    // Sandu accepted it but does not decide it: not in Sandu's queue, though in its list.
+    expect((await queue('522732', 'clerk')).cases.map((c: any) => c.case.id)).not.toContain(id);
+    expect((await api('522732', 'clerk', 'GET', '/v1/cases?limit=1000')).json.cases.map((c: any) => c.case.id)).toContain(id);
+    // With a state: the intersection; a state outside the queue gives nothing.
+    expect((await queue('330523', 'approver', '&state=accepted')).cases.map((c: any) => c.case.id)).toContain(id);
+    expect((await queue('330523', 'approver', '&state=applied')).total).toBe(0);
+    // The store filter itself (the index's table): Anji decides it, Sandu does not.
+    const store = (node: string) => t.f.nodes.get(node)!.runtime!.store;
+    expect((await store('330523').cases.list({ competent: '330523', limit: 1000 })).map((c) => c.id)).toContain(id);
+    expect((await store('522732').cases.list({ competent: '522732', limit: 1000 })).map((c) => c.id)).not.toContain(id);
+    expect(await store('330523').cases.count({ competent: '330523', states: ['accepted'] })).toBeGreaterThan(0);
+  });
+
+  it('competent nodes: the directory’s nodes for an item, those whose agreement covers it first', async () => {
+    const answer = await api('522732', 'clerk', 'GET', '/v1/cases/competent-nodes?itemCode=N010&mode=proxy');
+    expect(answer.status).toBe(200);
+    const nodes: Array<{ division: string; name: string; agreements: string[]; grants: unknown[] }> = answer.json.nodes;
+    expect(nodes.map((n) => n.division).sort()).toEqual(['310118', '320400', '330523', '522732']);
+    expect(nodes.find((n) => n.division === '330523')!.agreements).toEqual([SANDU_ANJI_ID]);
+    expect(nodes.find((n) => n.division === '310118')!.agreements).toEqual([]);
+    // The evidence Sandu may fetch from Anji for N010, under their agreement.
+    expect(nodes.find((n) => n.division === '330523')!.grants).toEqual([{ service: 'social-insurance.contribution-history', agreement: SANDU_ANJI_ID, purposes: ['养老保险关系转移接续'], consentRequired: false }]);
+    // Covered ones first.
+    const covered = nodes.map((n) => n.agreements.length > 0);
+    expect(covered).toEqual([...covered].sort((a, b) => Number(b) - Number(a)));
+    // A citizen may ask too (their application form); an unknown item is ITEM_NOT_FOUND.
+    expect((await api('522732', 'citizen-a', 'GET', '/v1/cases/competent-nodes?itemCode=N010')).status).toBe(200);
+    expect((await api('522732', 'clerk', 'GET', '/v1/cases/competent-nodes?itemCode=N999')).json.code).toBe('ITEM_NOT_FOUND');
+  });
+
   it('escalation walks every open case in pages', async () => {
     const anji = t.f.nodes.get('330523')!.runtime!;
     const ids: string[] = [];

@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
 import { DEMO_PASSWORD } from '../src/federation/index.ts';
 import { freePortRun } from './free-ports.ts';
-import { runTongban, startTongban } from './support/cli.ts';
+import { runTongban } from './support/cli.ts';
 import { signedInCitizen, until, type SignedInCitizen } from './support/consent.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
-import { approveDevice, cliClient, signIn } from './support/identity.ts';
+import { deviceLogin, fillPlaceholders, shLines, words } from './support/docs.ts';
+import { cliClient, signIn } from './support/identity.ts';
 import { describePostgres } from './support/postgres.ts';
 
 const SANDU = '522732';
@@ -192,13 +193,7 @@ describe('docs/consent.md worked example', () => {
 
   it('every command runs as the page says', async () => {
     const env = { TONGBAN_HOME: join(cwd, 'home', 'tongban'), TONGBAN_TOKEN: '' };
-    const lines: Array<{ command: string; comment: string }> = [];
-    for (const block of DOC.matchAll(/```sh\n([\s\S]*?)```/g)) {
-      for (const line of block[1]!.split('\n')) {
-        const [, command, comment] = /^([^#]*?)\s*(?:#\s*(.*))?$/.exec(line.trim())!;
-        if (command) lines.push({ command: command!, comment: comment ?? '' });
-      }
-    }
+    const lines = shLines(DOC);
     expect(lines.map((l) => l.command.split(' ').slice(2, 4).join(' '))).toEqual([
       'registry sample',
       'login',
@@ -213,20 +208,11 @@ describe('docs/consent.md worked example', () => {
     let lists = 0;
     for (const { command, comment } of lines) {
       expect(command.startsWith('npx tongban '), command).toBe(true);
-      const filled = command.replace(/<([^>]+)>/g, (whole, name: string) => {
-        const value = values.get(name);
-        if (value === undefined) throw new Error(`"${whole}" in \`${command}\` is not filled by any earlier output`);
-        return value;
-      });
-      const args = [...filled.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!).slice(2);
+      const args = words(fillPlaceholders(command, values)).slice(2);
       let r;
       if (args[0] === 'login') {
         // The person opens the page, enters the code and signs in as the demo citizen (ID number, demo password).
-        const running = startTongban(args, { cwd, env });
-        const code = /Code:\s+(\S+)/.exec(await running.line((l) => /Code:\s+\S+/.test(l)))![1]!;
-        const page = (await running.line((l) => /^\s+https?:\/\//.test(l))).trim();
-        await approveDevice(page, code, values.get('id number')!, DEMO_PASSWORD);
-        r = await running.done;
+        r = await deviceLogin(args, { cwd, env }, values.get('id number')!, DEMO_PASSWORD);
         expect(r.stdout).toMatch(/^kind\s+citizen/m);
       } else if (args[0] === 'consent' && args[1] === 'list' && lists++ > 0) {
         // "A moment later": the provider's count reaches the hub through its outbox.

@@ -1,4 +1,4 @@
-import { runTongban, startTongban } from './support/cli.ts';
+import { runTongban } from './support/cli.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePortRun } from './free-ports.ts';
 import { DEMO_PASSWORD } from '../src/federation/index.ts';
 import { startTestFederation, type TestFederation } from './support/federation.ts';
-import { approveDevice } from './support/identity.ts';
+import { deviceLogin, field, fillPlaceholders, shCommands, words } from './support/docs.ts';
 
 /**
  * docs/cases.md cannot rot: every command of its ```sh blocks runs, in order, against a running
@@ -14,41 +14,11 @@ import { approveDevice } from './support/identity.ts';
  */
 const DOC = readFileSync(new URL('../docs/cases.md', import.meta.url), 'utf8');
 
-/** The commands of a markdown page's ```sh blocks (comments dropped, `\` continuations joined). */
-export function shCommands(markdown: string): string[] {
-  const commands: string[] = [];
-  for (const block of markdown.matchAll(/```sh\n([\s\S]*?)```/g)) {
-    const joined = block[1]!.replace(/\\\n\s*/g, ' ');
-    for (const line of joined.split('\n')) {
-      const command = line.replace(/\s+#.*$/, '').trim();
-      if (command && !command.startsWith('#')) commands.push(command);
-    }
-  }
-  return commands;
-}
-
-/** Splits a command line as a shell would for these pages: whitespace-separated words, "…" quoted. */
-function words(command: string): string[] {
-  return [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
-}
-
 /** The CLI as a person at the terminal of `cwd`: its own token folder (TONGBAN_HOME), never the tester's. */
 const env = (cwd: string, token: string) => ({ TONGBAN_TOKEN: token, TONGBAN_HOME: join(cwd, 'home', 'tongban') });
 const run = (cwd: string, args: string[], token = '') => runTongban(args, { cwd, env: env(cwd, token) });
 
-/**
- * `tongban login` as the page says: the CLI prints the hub's page and a code; the person opens the
- * page in a browser, enters the code, confirms and signs in (played here); the CLI then stores the sign-in.
- */
-async function login(cwd: string, args: string[], who: string, password: string) {
-  const cli = startTongban(args, { cwd, env: env(cwd, '') });
-  const code = /Code:\s+(\S+)/.exec(await cli.line((l) => /Code:\s+\S+/.test(l)))![1]!;
-  const page = (await cli.line((l) => /^\s+https?:\/\//.test(l))).trim();
-  await approveDevice(page, code, who, password);
-  return cli.done;
-}
-
-const field = (output: string, label: string) => new RegExp(`^${label}\\s+(\\S+)`, 'm').exec(output)?.[1];
+const login = (cwd: string, args: string[], who: string, password: string) => deviceLogin(args, { cwd, env: env(cwd, '') }, who, password);
 
 describe('docs/cases.md', () => {
   let t: TestFederation;
@@ -80,12 +50,7 @@ describe('docs/cases.md', () => {
     const cases: Array<{ id: string; mode: string; node: string }> = [];
     let signedIn = false;
     const applicantSteps: string[] = [];
-    const fill = (command: string) =>
-      command.replace(/<([^>]+)>/g, (whole, name: string) => {
-        const value = values.get(name);
-        if (value === undefined) throw new Error(`"${whole}" in \`${command}\` is not filled by any earlier output`);
-        return value;
-      });
+    const fill = (command: string) => fillPlaceholders(command, values);
     const commands = shCommands(DOC);
     expect(commands.length).toBeGreaterThan(25);
     for (const command of commands) {
@@ -213,13 +178,8 @@ describe('README commands', () => {
     const tokens = new Map<string, string>();
     let ran = 0;
     for (const command of all.filter((c) => !skipped.includes(c))) {
-      const filled = command.replace(/<([^>]+)>/g, (whole, name: string) => {
-        const key = name.startsWith('an ID number') || name === 'the same' || name === 'id' ? 'id number' : name.startsWith('shipment') ? 'shipment' : name;
-        const value = values.get(key);
-        if (value === undefined) throw new Error(`"${whole}" in \`${command}\` is not filled by any earlier output`);
-        return value;
-      });
-      const args = words(filled).slice(2);
+      const key = (name: string) => (name.startsWith('an ID number') || name === 'the same' || name === 'id' ? 'id number' : name.startsWith('shipment') ? 'shipment' : name);
+      const args = words(fillPlaceholders(command, values, key)).slice(2);
       const node = args.includes('--node') ? args[args.indexOf('--node') + 1]! : '';
       const r = await run(cwd, args, tokens.get(node) ?? '');
       expect({ command, code: r.code, stderr: r.stderr }).toEqual({ command, code: 0, stderr: '' });

@@ -4,30 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../src/federation/index.ts';
 import { freePortRun } from './free-ports.ts';
-import { runTongban, startTongban, type CliResult } from './support/cli.ts';
+import { runTongban, type CliResult } from './support/cli.ts';
 import { until } from './support/consent.ts';
 import { startTestFederation, type TestFederation } from './support/federation.ts';
-import { approveDevice } from './support/identity.ts';
+import { deviceLogin, field, fillPlaceholders, shLines, words } from './support/docs.ts';
 
 const DOC = readFileSync(new URL('../docs/certificates.md', import.meta.url), 'utf8');
 const ANJI = '330523';
 const CHANGZHOU = '320400';
-
-/** The lines of the page's ```sh blocks: `\` continuations joined, each split into command and comment. */
-function shLines(markdown: string): Array<{ command: string; comment: string }> {
-  const lines: Array<{ command: string; comment: string }> = [];
-  for (const block of markdown.matchAll(/```sh\n([\s\S]*?)```/g)) {
-    for (const line of block[1]!.replace(/\\\n\s*/g, ' ').split('\n')) {
-      const [, command, comment] = /^([^#]*?)\s*(?:#\s*(.*))?$/.exec(line.trim())!;
-      if (command) lines.push({ command: command!, comment: comment ?? '' });
-    }
-  }
-  return lines;
-}
-
-/** Splits a command line as a shell would for these pages: whitespace-separated words, "…" quoted. */
-const words = (command: string) => [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
-const field = (output: string, label: string) => new RegExp(`^${label}\\s+(\\S+)`, 'm').exec(output)?.[1];
 
 /**
  * docs/certificates.md's worked example cannot rot: every command of its ```sh block runs, in
@@ -89,12 +73,7 @@ describe('docs/certificates.md worked example', () => {
     let signedIn = false;
     for (const { command, comment } of lines) {
       expect(command.startsWith('npx tongban '), command).toBe(true);
-      const filled = command.replace(/<([^>]+)>/g, (whole, name: string) => {
-        const value = values.get(name);
-        if (value === undefined) throw new Error(`"${whole}" in \`${command}\` is not filled by any earlier output`);
-        return value;
-      });
-      const args = words(filled).slice(2);
+      const args = words(fillPlaceholders(command, values)).slice(2);
       // Staff give the token `account add` printed; the holder's commands (cert show, present) use the sign-in.
       const citizen = (args[0] === 'cert' && ['show', 'present'].includes(args[1]!)) || args[0] === 'tracker';
       expect({ command, token: args.includes('--token') }).toEqual({ command, token: !citizen && !['registry', 'account', 'login'].includes(args[0]!) });
@@ -104,11 +83,7 @@ describe('docs/certificates.md worked example', () => {
       let r: CliResult;
       if (args[0] === 'login') {
         // The holder opens the page, enters the code and signs in with their ID number and the demo password.
-        const running = startTongban(args, { cwd, env });
-        const code = /Code:\s+(\S+)/.exec(await running.line((l) => /Code:\s+\S+/.test(l)))![1]!;
-        const page = (await running.line((l) => /^\s+https?:\/\//.test(l))).trim();
-        await approveDevice(page, code, values.get('id number')!, DEMO_PASSWORD);
-        r = await running.done;
+        r = await deviceLogin(args, { cwd, env }, values.get('id number')!, DEMO_PASSWORD);
         expect(r.stdout).toMatch(/^kind\s+citizen/m);
         signedIn = true;
       } else if (/a minute later|a moment after/.test(comment)) {

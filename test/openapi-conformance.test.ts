@@ -751,6 +751,10 @@ const calls: Array<[string, Call]> = [
   // Cases, at Sandu and at the hub (a node too): each applies a case with Anji competent in beforeAll.
   ...both('list', 'GET', '/v1/cases', (s) => http(s, 'GET', '/v1/cases?limit=5', { token: clerkOf(s) })),
   ...both('list: page too large', 'GET', '/v1/cases', (s) => http(s, 'GET', '/v1/cases?limit=1001', { token: clerkOf(s) })),
+  ...both('list: the decision queue', 'GET', '/v1/cases', (s) => http(s, 'GET', '/v1/cases?queue=decision&limit=5', { token: clerkOf(s) })),
+  ...both('competent nodes for an item', 'GET', '/v1/cases/competent-nodes', (s) => http(s, 'GET', '/v1/cases/competent-nodes?itemCode=N010&mode=proxy', { token: clerkOf(s) })),
+  ...both('competent nodes: no such item', 'GET', '/v1/cases/competent-nodes', (s) => http(s, 'GET', '/v1/cases/competent-nodes?itemCode=N999', { token: clerkOf(s) })),
+  ...both('competent nodes: no item', 'GET', '/v1/cases/competent-nodes', (s) => http(s, 'GET', '/v1/cases/competent-nodes', { token: clerkOf(s) })),
   ...both('apply', 'POST', '/v1/cases', (s) => http(s, 'POST', '/v1/cases', { token: clerkOf(s), body: () => ({ itemCode: 'N034', mode: 'online', competentNodes: [ANJI], applicant: person }) })),
   ...both('apply: for someone else', 'POST', '/v1/cases', (s) => http(s, 'POST', '/v1/cases', { token: applicantOf(s), body: () => ({ itemCode: 'N034', mode: 'online', competentNodes: [ANJI], applicant: person }) })),
   ...both('apply: no such item', 'POST', '/v1/cases', (s) => http(s, 'POST', '/v1/cases', { token: clerkOf(s), body: () => ({ itemCode: 'N999', mode: 'online', competentNodes: [ANJI], applicant: person }) })),

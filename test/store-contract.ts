@@ -526,6 +526,35 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(byId.map((c) => c.id)).toEqual([21, 22, 23, 24, 25].map(caseNumber));
     });
 
+    it('the cases a node decides (migration 023): filtered in the database, and filled in for cases stored before it', async () => {
+      for (let i = 1; i <= 6; i++) {
+        const c = aCase(i);
+        // Cases 5 and 6: accepted at Anji, decided at Sandu and Changzhou.
+        const decidedHere = i >= 5 ? { ...c, acceptingNode: '330523', competentNodes: ['522732', '320400'], parts: [{ node: '522732', status: 'pending' as const }, { node: '320400', status: 'pending' as const }] } : c;
+        expect(await store.cases.put(i % 2 ? { ...decidedHere, state: 'accepted', version: 2 } : decidedHere, i % 2 ? undefined : 0)).toBe(true);
+      }
+      const decides = async (node: string, states?: string[]) => (await store.cases.list({ competent: node, ...(states ? { states } : {}), limit: 100, order: 'id' })).map((c) => c.id);
+      expect(await decides('330523')).toEqual([1, 2, 3, 4].map(caseNumber));
+      expect(await decides('522732')).toEqual([5, 6].map(caseNumber));
+      expect(await decides('330523', ['accepted'])).toEqual([1, 3].map(caseNumber));
+      expect(await store.cases.count({ participant: '330523', competent: '522732' })).toBe(2);
+      expect(await store.cases.count({ competent: '310118' })).toBe(0);
+      // Back to before 023 and up again: the table is filled in from the cases' bodies.
+      await store.close();
+      const db = raw(fixture.url);
+      try {
+        for (const name of Object.keys(migrations).filter((m) => m >= '023').sort().reverse()) {
+          await migrations[name]!.down!(db);
+          await sql`DELETE FROM kysely_migration WHERE name = ${name}`.execute(db);
+        }
+      } finally {
+        await db.destroy();
+      }
+      store = await openStore({ url: fixture.url, clock: () => frozen });
+      expect(await decides('330523')).toEqual([1, 2, 3, 4].map(caseNumber));
+      expect(await decides('320400')).toEqual([5, 6].map(caseNumber));
+    });
+
     it('outbox: a message waits only behind earlier ones of the same conversation to the same node', async () => {
       const t0 = frozen.getTime();
       await store.outbox.enqueue({ id: 'a1', destination: '330523', conversation: 'case:C-A', kind: 'case.transition', payload: {} });

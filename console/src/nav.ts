@@ -24,5 +24,7 @@ export function navFor(me: Me): NavEntry[] {
     ];
   const entries: NavEntry[] = [];
   if (has(me, 'clerk', 'approver', 'supervisor')) entries.push({ href: '/console/', label: 'cases' });
+  if (has(me, 'clerk')) entries.push({ href: '/console/cases/new', label: 'staff.newCase' });
+  if (has(me, 'approver', 'supervisor')) entries.push({ href: '/console/queue', label: 'staff.queue' });
   return entries;
 }

@@ -88,6 +88,13 @@ interface Change {
   readonly ids: readonly string[];
 }
 
+/**
+ * An approver's queue (GET /v1/cases?queue=decision): the states in which a case waits on its
+ * competent node — to start the review, to decide, back from a special procedure or a suspension,
+ * to conclude once decided.
+ */
+export const DECISION_QUEUE_STATES: readonly CaseState[] = ['accepted', 'in_review', 'special_procedure', 'suspended', 'decided'];
+
 /** States a case can still move from: the overdue monitor pages over these only. */
 const NOT_TERMINAL: readonly CaseState[] = caseStates.filter((state) => !TERMINAL_STATES.has(state));
 
@@ -320,14 +327,17 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
   }
 
   /** One page of the cases the caller may see, newest first, with the true total; filtered and paged by the database. */
-  async list(principal: Principal, page: { state?: CaseState | undefined; limit: number; offset: number }): Promise<{ cases: CaseView[]; total: number }> {
+  async list(principal: Principal, page: { state?: CaseState | undefined; queue?: 'decision' | undefined; limit: number; offset: number }): Promise<{ cases: CaseView[]; total: number }> {
     if (!isApplicant(principal) && principal.node !== this.#ctx.self) {
       await this.#ctx.audit.append({ kind: 'case.list', outcome: 'refused', code: 'CASE_FORBIDDEN', actor: auditActor(principal), detail: { shown: 0 } });
       return { cases: [], total: 0 };
     }
+    // The decision queue: cases this node decides, from hand-over to conclusion.
+    const states = page.queue === 'decision' ? DECISION_QUEUE_STATES.filter((s) => !page.state || s === page.state) : page.state ? [page.state] : undefined;
     const filter = {
       ...(isApplicant(principal) ? { applicantId: principal.subject ?? '\u0000' } : { participant: this.#ctx.self }),
-      ...(page.state ? { states: [page.state] } : {}),
+      ...(page.queue === 'decision' ? { competent: this.#ctx.self } : {}),
+      ...(states ? { states } : {}),
     };
     const [cases, total] = await Promise.all([this.#ctx.store.cases.list({ ...filter, limit: page.limit, offset: page.offset }), this.#ctx.store.cases.count(filter)]);
     // One entry per list call (not one per case): who listed, what filter, how many they were shown.
@@ -335,9 +345,41 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
       kind: 'case.list',
       outcome: 'allowed',
       actor: auditActor(principal),
-      detail: { state: page.state ?? null, limit: page.limit, offset: page.offset, shown: cases.length, total },
+      detail: { state: page.state ?? null, queue: page.queue ?? null, limit: page.limit, offset: page.offset, shown: cases.length, total },
     });
     return { cases: cases.map((c) => this.#view(c)), total };
+  }
+
+  /**
+   * Where an application for `itemCode` can be decided, as this node knows it: every node of the
+   * directory but the hub, each with the agreements in force that cover the item with this node
+   * accepting and that node deciding (in `mode`, when given), and the services it grants this node
+   * for the item (the evidence a case of it can fetch there); nodes with an agreement first. The
+   * directory is public: anyone signed in may ask (a counter's form, a citizen's application).
+   */
+  async competentNodes(itemCode: string, mode?: Case['mode']): Promise<Array<{ division: string; name: string; agreements: string[]; grants: Array<{ service: string; agreement: string; purposes: string[]; consentRequired: boolean }> }>> {
+    const item = (await this.#ctx.catalog()).get(itemCode);
+    if (!item) throw new TongbanError('ITEM_NOT_FOUND', `There is no item ${itemCode} in the catalogue.`);
+    const view = await this.#ctx.directory.current();
+    const self = this.#ctx.self;
+    const nodes = view.snapshot.nodes.filter((n) => n.role === 'node' && view.node(n.division));
+    const covering = (division: string) =>
+      view.agreements
+        .filter(({ agreement: a }) => a.parties.includes(self) && a.parties.includes(division))
+        .filter(({ agreement: a }) =>
+          a.items.some((i) => i.itemCode === item.code && (!i.acceptingNodes || i.acceptingNodes.includes(self)) && (!i.decidingNodes || i.decidingNodes.includes(division)) && (!mode || !i.mode || i.mode === mode)),
+        )
+        .map(({ agreement: a }) => a.id)
+        .sort();
+    const grants = (division: string) =>
+      view.agreements.flatMap(({ agreement: a }) =>
+        a.items
+          .filter((i) => i.itemCode === item.code)
+          .flatMap((i) => i.grants.filter((g) => g.provider === division && g.requesters.includes(self)).map((g) => ({ service: g.service, agreement: a.id, purposes: [...g.purposes], consentRequired: g.consentRequired }))),
+      );
+    return nodes
+      .map((n) => ({ division: n.division, name: n.name, agreements: covering(n.division), grants: grants(n.division) }))
+      .sort((a, b) => Number(b.agreements.length > 0) - Number(a.agreements.length > 0) || a.division.localeCompare(b.division));
   }
 
   visibleTo(principal: Principal, c: Case): boolean {

@@ -66,6 +66,23 @@ export async function decideIssuance(ctx: IssuerContext, c: Case, given: Readonl
   return { kind: 'issue', plan: { type, entry: trusted.entry, hub: trusted.hub, c, personal } };
 }
 
+/**
+ * The certificate a case's item yields, as a form asks for it at conclusion: its type and the
+ * fields that can be given in certificateFields (not the holder's, which are the applicant's),
+ * each with the value the case's evidence already has, if any. Undefined when the item yields none.
+ */
+export function certificateFormOf(c: Case): { vct: string; name: string; nameEn: string; fields: Array<{ name: string; label: string; required: boolean; value?: string }> } | undefined {
+  const type = certificateTypeForItem(c.itemCode);
+  if (!type) return undefined;
+  const fields = type.fields
+    .filter((f) => !(f.name in HOLDER_FIELDS))
+    .map((f) => {
+      const value = fromEvidence(c, f.name, f.dataElement);
+      return { name: f.name, label: f.label, required: f.required, ...(value !== undefined ? { value } : {}) };
+    });
+  return { vct: type.vct, name: type.name, nameEn: type.nameEn, fields };
+}
+
 /** This node's trust-list entry for the type, with the key it signs with now; else why not. */
 async function trustEntry(ctx: IssuerContext, type: CertificateType): Promise<{ entry: TrustedIssuer; hub: string } | { reason: string }> {
   const kid = ctx.signingKey.current().kid;

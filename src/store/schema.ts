@@ -270,6 +270,8 @@ export interface InboxMessagesTable {
 export interface CaseTables {
   cases: CasesTable;
   case_participants: { case_id: string; node: string };
+  /** Migration 023: the nodes that decide each case. */
+  case_competent_nodes: { case_id: string; node: string };
   case_messages: { id: string; case_id: string; at: string; body: string };
   outbox: OutboxTable;
   inbox_messages: InboxMessagesTable;

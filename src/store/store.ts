@@ -135,9 +135,11 @@ export interface InboxRecord {
   readonly receivedAt: string;
 }
 
-/** Which cases: those a node takes part in, an applicant's own, in some states. */
+/** Which cases: those a node takes part in or decides, an applicant's own, in some states. */
 export interface CaseFilter {
   readonly participant?: string;
+  /** Cases this node decides (one of their competent nodes). */
+  readonly competent?: string;
   readonly applicantId?: string;
   readonly states?: readonly string[];
 }

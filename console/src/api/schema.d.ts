@@ -442,6 +442,7 @@ export interface paths {
                 query?: {
                     limit?: number;
                     offset?: number;
+                    queue?: "decision";
                     state?: "applied" | "pending_materials" | "accepted" | "rejected" | "in_review" | "special_procedure" | "suspended" | "returned" | "decided" | "concluded" | "delivered" | "withdrawn";
                 };
                 header?: never;
@@ -589,6 +590,17 @@ export interface paths {
                                     id: string;
                                     /** @enum {string} */
                                     status: "valid" | "revoked" | "suspended";
+                                    vct: string;
+                                };
+                                certificateForm?: {
+                                    fields: {
+                                        label: string;
+                                        name: string;
+                                        required: boolean;
+                                        value?: string;
+                                    }[];
+                                    name: string;
+                                    nameEn: string;
                                     vct: string;
                                 };
                                 time: {
@@ -781,6 +793,17 @@ export interface paths {
                                 status: "valid" | "revoked" | "suspended";
                                 vct: string;
                             };
+                            certificateForm?: {
+                                fields: {
+                                    label: string;
+                                    name: string;
+                                    required: boolean;
+                                    value?: string;
+                                }[];
+                                name: string;
+                                nameEn: string;
+                                vct: string;
+                            };
                             time: {
                                 clockStopped: boolean;
                                 deadline: string | null;
@@ -970,6 +993,17 @@ export interface paths {
                                 id: string;
                                 /** @enum {string} */
                                 status: "valid" | "revoked" | "suspended";
+                                vct: string;
+                            };
+                            certificateForm?: {
+                                fields: {
+                                    label: string;
+                                    name: string;
+                                    required: boolean;
+                                    value?: string;
+                                }[];
+                                name: string;
+                                nameEn: string;
                                 vct: string;
                             };
                             time: {
@@ -1197,6 +1231,17 @@ export interface paths {
                                 status: "valid" | "revoked" | "suspended";
                                 vct: string;
                             };
+                            certificateForm?: {
+                                fields: {
+                                    label: string;
+                                    name: string;
+                                    required: boolean;
+                                    value?: string;
+                                }[];
+                                name: string;
+                                nameEn: string;
+                                vct: string;
+                            };
                             time: {
                                 clockStopped: boolean;
                                 deadline: string | null;
@@ -1396,6 +1441,17 @@ export interface paths {
                                 id: string;
                                 /** @enum {string} */
                                 status: "valid" | "revoked" | "suspended";
+                                vct: string;
+                            };
+                            certificateForm?: {
+                                fields: {
+                                    label: string;
+                                    name: string;
+                                    required: boolean;
+                                    value?: string;
+                                }[];
+                                name: string;
+                                nameEn: string;
                                 vct: string;
                             };
                             time: {
@@ -1603,6 +1659,17 @@ export interface paths {
                                 status: "valid" | "revoked" | "suspended";
                                 vct: string;
                             };
+                            certificateForm?: {
+                                fields: {
+                                    label: string;
+                                    name: string;
+                                    required: boolean;
+                                    value?: string;
+                                }[];
+                                name: string;
+                                nameEn: string;
+                                vct: string;
+                            };
                             time: {
                                 clockStopped: boolean;
                                 deadline: string | null;
@@ -1743,6 +1810,61 @@ export interface paths {
                 default: components["responses"]["Outage"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cases/competent-nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where an application for an item can be decided: the directory’s nodes, each with the agreements in force covering the item with this node accepting and it deciding (in `mode`, if given), those first, and the services it grants this node for the item */
+        get: {
+            parameters: {
+                query: {
+                    itemCode: string;
+                    mode?: "online" | "proxy" | "joint";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            nodes: {
+                                agreements: string[];
+                                division: string;
+                                grants: {
+                                    agreement: string;
+                                    consentRequired: boolean;
+                                    purposes: string[];
+                                    service: string;
+                                }[];
+                                name: string;
+                            }[];
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -2,6 +2,7 @@ import { Alert, Card, Descriptions, Empty, List, Space, Spin, Tag, Timeline, Typ
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type CaseOut } from '../api/client.ts';
+import { useLiveRefresh } from '../live.ts';
 import { navigate } from '../router.ts';
 import { CitizenCaseActions } from './citizen/CaseActions.tsx';
 import { StaffCaseActions } from './staff/CaseActions.tsx';
@@ -30,6 +31,8 @@ export function CaseDetail({ id, citizen }: { id: string; citizen: boolean }) {
   }, [id, loads]);
   // Another case: nothing of the last one stays on the screen while this one loads.
   useEffect(() => setView(undefined), [id]);
+  // Live: this case changed at this node (a step here, or one replayed from another node).
+  useLiveRefresh(reload, (event) => event.kind === 'case' && event.data.id === id);
 
   const back = (
     <a href="/console/" onClick={(e) => navigate(e, '/console/')}>

@@ -2,6 +2,7 @@ import { Alert, Button, Form, Select, Space, Table, Tag, Typography } from 'antd
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, CASE_STATES, type CaseOut, type CaseState } from '../api/client.ts';
+import { useLiveRefresh } from '../live.ts';
 import { caseHref, navigate } from '../router.ts';
 import { TimeTag } from './TimeTag.tsx';
 
@@ -33,6 +34,8 @@ export function CaseList({ citizen }: { citizen: boolean }) {
   useEffect(() => {
     void load();
   }, [load]);
+  // Live: a case this person may see changed (the node sends only those); reload the page shown.
+  useLiveRefresh(() => void load(), (event) => event.kind === 'case');
 
   return (
     <Space orientation="vertical" size="middle" style={{ width: '100%' }}>

@@ -1,8 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ActionInputSchema, Case, CaseState, caseMessageKinds, isApplicant, principalFor, staffCaseActionNames, ThreadMessage, type CaseView, type StaffCaseAction, type Principal } from '../../cases/index.ts';
+import { ActionInputSchema, Case, CaseState, caseMessageKinds, TERMINAL_STATES, isApplicant, principalFor, staffCaseActionNames, ThreadMessage, type CaseView, type StaffCaseAction, type Principal } from '../../cases/index.ts';
 import { HandlingMode } from '../../catalog/index.ts';
 import { CertificateStatus } from '../../certificates/index.ts';
+import { certificateFormOf } from '../../issuer/index.ts';
 import type { NodeRuntime } from '../../node/index.ts';
 import { incomingRequest } from '../auth.ts';
 import { TongbanError } from '../../errors/index.ts';
@@ -27,7 +28,17 @@ const TimeStatusOut = z.object({
 });
 /** The e-certificate this node issued for the case (only at the issuing node): no personal field. */
 const CaseCertificateOut = z.object({ id: z.string(), vct: z.string(), status: CertificateStatus });
-export const CaseOut = z.object({ case: Case, time: TimeStatusOut, certificate: CaseCertificateOut.optional() });
+/**
+ * At a competent node, before its certificate exists: the e-certificate the case's item yields and
+ * the fields a conclusion may give (certificateFields), with the values its evidence already has.
+ */
+const CaseCertificateFormOut = z.object({
+  vct: z.string(),
+  name: z.string(),
+  nameEn: z.string(),
+  fields: z.array(z.object({ name: z.string(), label: z.string(), required: z.boolean(), value: z.string().optional() })),
+});
+export const CaseOut = z.object({ case: Case, time: TimeStatusOut, certificate: CaseCertificateOut.optional(), certificateForm: CaseCertificateFormOut.optional() });
 
 /** What staff and applicants may send; evidence is recorded by the node itself (POST …/evidence). */
 const ActionBody = ActionInputSchema.omit({ evidence: true });
@@ -98,7 +109,13 @@ export function casesPlugin(context: ServerContext): void {
     url: '/v1/cases',
     tag: 'cases',
     summary: 'The cases the caller may see: staff, those their node takes part in; applicants, their own',
-    query: z.object({ state: CaseState.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) }),
+    query: z.object({
+      state: CaseState.optional(),
+      /** `decision`: the approver's queue, the cases this node decides that wait on it (accepted to decided). */
+      queue: z.enum(['decision']).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    }),
     response: z.object({ cases: z.array(CaseOut), total: z.number() }),
     errors: [401],
     auth: 'person',
@@ -107,6 +124,30 @@ export function casesPlugin(context: ServerContext): void {
       const page = await runtime.cases.list(await principalOf(request), query);
       return { cases: page.cases.map(toOut), total: page.total };
     },
+  });
+
+  addRoute(app, openapi, {
+    method: 'GET',
+    url: '/v1/cases/competent-nodes',
+    tag: 'cases',
+    summary: 'Where an application for an item can be decided: the directory’s nodes, each with the agreements in force covering the item with this node accepting and it deciding (in `mode`, if given), those first, and the services it grants this node for the item',
+    query: z.object({ itemCode: z.string().min(1).max(30), mode: HandlingMode.optional() }),
+    response: z.object({
+      nodes: z.array(
+        z.object({
+          division: z.string(),
+          name: z.string(),
+          /** Agreements in force under which that node decides the item for applications accepted here. */
+          agreements: z.array(z.string()),
+          /** What that node provides this one for the item: the evidence a case can fetch there (POST /v1/cases/{id}/evidence). */
+          grants: z.array(z.object({ service: z.string(), agreement: z.string(), purposes: z.array(z.string()), consentRequired: z.boolean() })),
+        }),
+      ),
+    }),
+    errors: [401, 404],
+    auth: 'person',
+    before: authenticate,
+    handler: async ({ query }) => ({ nodes: await runtime.cases.competentNodes(query.itemCode, query.mode) }),
   });
 
   addRoute(app, openapi, {
@@ -259,5 +300,8 @@ export function toOut(view: CaseView) {
  */
 export async function caseAnswer(runtime: NodeRuntime, view: CaseView) {
   const certificate = runtime.config.node.role === 'node' ? await runtime.certificates.issuer.ofCase(view.case.id) : undefined;
-  return { ...toOut(view), ...(certificate ? { certificate } : {}) };
+  const c = view.case;
+  // Only where the case is decided and nothing is issued yet: the approver's conclusion form.
+  const form = !certificate && runtime.config.node.role === 'node' && c.competentNodes.includes(runtime.config.node.division) && !TERMINAL_STATES.has(c.state) ? certificateFormOf(c) : undefined;
+  return { ...toOut(view), ...(certificate ? { certificate } : {}), ...(form ? { certificateForm: form } : {}) };
 }

@@ -17,6 +17,7 @@ import * as m017 from './017-certificate-trust.ts';
 import * as m018 from './018-certificates.ts';
 import * as m019 from './019-certificate-verification.ts';
 import * as m021 from './021-session-hub-token.ts';
+import * as m023 from './023-case-competent-nodes.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   '018-certificates': m018,
   '019-certificate-verification': m019,
   '021-session-hub-token': m021,
+  '023-case-competent-nodes': m023,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -10,6 +10,9 @@ export function casesOps({ db }: OpsContext): StoreOps['cases'] {
     if (filter.participant) {
       query = query.innerJoin('case_participants', 'case_participants.case_id', 'cases.id').where('case_participants.node', '=', filter.participant);
     }
+    if (filter.competent) {
+      query = query.innerJoin('case_competent_nodes', 'case_competent_nodes.case_id', 'cases.id').where('case_competent_nodes.node', '=', filter.competent);
+    }
     if (filter.applicantId !== undefined) query = query.where('cases.applicant_id', '=', filter.applicantId);
     if (filter.states) query = filter.states.length === 0 ? query.where(sql<boolean>`1 = 0`) : query.where('cases.state', 'in', [...filter.states]);
     return query;
@@ -45,6 +48,9 @@ export function casesOps({ db }: OpsContext): StoreOps['cases'] {
       if (written === 0n) return false;
       for (const node of participantsOf(c)) {
         await db.insertInto('case_participants').values({ case_id: c.id, node }).onConflict((oc) => oc.doNothing()).execute();
+      }
+      for (const node of new Set(c.competentNodes)) {
+        await db.insertInto('case_competent_nodes').values({ case_id: c.id, node }).onConflict((oc) => oc.doNothing()).execute();
       }
       return true;
     },

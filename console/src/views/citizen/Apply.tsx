@@ -8,11 +8,11 @@ import { problemOf } from './HubProblem.tsx';
 
 type Item = paths['/v1/catalog/items']['get']['responses'][200]['content']['application/json']['items'][number];
 type Mode = Item['modes'][number];
-type NodeOption = paths['/v1/me/options']['get']['responses'][200]['content']['application/json']['nodes'][number];
+type NodeOption = paths['/v1/cases/competent-nodes']['get']['responses'][200]['content']['application/json']['nodes'][number];
 
 /**
  * A citizen applies online at this node (POST /v1/cases): an item of the catalogue, one of its
- * modes, the deciding node(s) from the directory. The applicant is the signed-in citizen: the node
+ * modes, the deciding node(s) from the directory (those under an agreement for the item first). The applicant is the signed-in citizen: the node
  * takes them from the sign-in, the form sends no name or ID number.
  */
 export function Apply({ me }: { me: Me }) {
@@ -29,11 +29,20 @@ export function Apply({ me }: { me: Me }) {
 
   useEffect(() => {
     void api.GET('/v1/catalog/items', { params: { query: { limit: 500, audience: 'individual' } } }).then(({ data }) => setItems(data?.items ?? []));
-    void api.GET('/v1/me/options').then(({ data }) => {
-      setNodes(data?.nodes ?? []);
-      setPreview(data?.previewItems ?? []);
-    });
+    void api.GET('/v1/me/options').then(({ data }) => setPreview(data?.previewItems ?? []));
   }, []);
+  // Where this item can be decided, in this mode: the directory's nodes, those under an agreement first.
+  useEffect(() => {
+    setNodes([]);
+    if (!itemCode || !mode) return;
+    let current = true;
+    void api.GET('/v1/cases/competent-nodes', { params: { query: { itemCode, mode } } }).then(({ data }) => {
+      if (current) setNodes(data?.nodes ?? []);
+    });
+    return () => {
+      current = false;
+    };
+  }, [itemCode, mode]);
   const item = useMemo(() => items?.find((i) => i.code === itemCode), [items, itemCode]);
   const joint = mode === 'joint';
 
@@ -94,7 +103,7 @@ export function Apply({ me }: { me: Me }) {
                 mode={joint ? 'multiple' : undefined}
                 value={joint ? competent : competent[0]}
                 onChange={(value: string | string[]) => setCompetent(Array.isArray(value) ? value : [value])}
-                options={nodes.map((n) => ({ value: n.division, label: `${n.name} (${n.division})` }))}
+                options={nodes.map((n) => ({ value: n.division, label: `${n.name} (${n.division})${n.agreements.length > 0 ? ` · ${t('citizen.apply.covered')}` : ''}` }))}
               />
             </Form.Item>
             <Form.Item label={t('citizen.apply.phone')} htmlFor="apply-phone">
