@@ -14,6 +14,7 @@ import { startTestFederation, type TestFederation } from './support/federation.t
 const SANDU = '522732';
 const ANJI = '330523';
 const CHANGZHOU = '320400';
+const QINGPU = '310118';
 type Json = any;
 
 describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s console in a browser', () => {
@@ -221,7 +222,7 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
     }
   }, 180_000);
 
-  it('another citizen, at phone width and in English, sees none of it — by the menu or by direct URLs', async () => {
+  it('another citizen, at phone width and in English, sees none of it — by the menu or by direct URLs; a node that is down is listed as unavailable', async () => {
     const { context, page, errors, failed } = await openPage(browser, 390, 844);
     try {
       const b = citizens[1]!;
@@ -248,10 +249,19 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
       await page.getByText('No certificates').waitFor();
       expect(await page.getByText(mine.certificate).count()).toBe(0);
       await shot(page, 'citizen-other-wallet-390.png');
-      await visit('/console/tracker', 'Data tracker');
-      await page.getByTestId('tracker-sources').waitFor();
-      for (const id of [mine.applied, mine.refused]) expect(await page.getByText(id).count()).toBe(0);
-      await shot(page, 'citizen-other-tracker-390.png');
+      // Qingpu is down meanwhile: listed as unavailable, the others answer.
+      const qingpu = t.f.nodes.get(QINGPU)!;
+      await qingpu.stop();
+      try {
+        await visit('/console/tracker', 'Data tracker');
+        await page.getByTestId('tracker-sources').waitFor();
+        expect(await page.getByTestId('tracker-sources').locator('[data-source="unavailable"]').textContent()).toMatch(/^.+: unavailable$/);
+        expect(await page.getByTestId('tracker-sources').locator('[data-source="ok"]').count()).toBe(4);
+        for (const id of [mine.applied, mine.refused]) expect(await page.getByText(id).count()).toBe(0);
+        await shot(page, 'citizen-other-tracker-390.png');
+      } finally {
+        await qingpu.start();
+      }
       await visit('/console/apply', 'Apply online');
       expect(await page.getByTestId('applicant').textContent()).toBe(b.name);
       await shot(page, 'citizen-other-apply-390.png');
