@@ -16,6 +16,9 @@ import { ConsentOut } from './consents.ts';
 /** A wallet entry as the node shows it: with the status its issuer gives, `unknown` where this node cannot ask. */
 const MyWalletEntry = WalletEntry.extend({ status: z.union([CertificateStatus, z.literal('unknown')]) });
 const ConsentList = z.object({ consents: z.array(ConsentOut), total: z.number() });
+const WalletPage = z.object({ certificates: z.array(WalletEntry), total: z.number() });
+/** What the hub's relay answers: what the hub's own route of that call answers. */
+const RelayAnswer = z.union([WalletPage, TrackerAnswer, ConsentList, ConsentOut]);
 
 /**
  * A citizen's own hub views, through the node they signed in at (the console talks to that node
@@ -51,7 +54,7 @@ function hubRoutes(context: ServerContext): void {
       "Node: a signed-in citizen's own call relayed by the node they signed in at — their wallet, data tracker, consents (list, grant, revoke) — with the hub access token the hub issued to that node's client for them (another node's token, or an expired one, is refused); answered as the hub's own routes answer the citizen",
     bodyDoc: RelayRequest,
     raw: true,
-    response: z.unknown(),
+    response: RelayAnswer,
     errors: [401, 403, 404, 409, 422],
     handler: async (_input, request) => {
       const view = await runtime.exchange.directory.current();
@@ -86,7 +89,7 @@ function hubRoutes(context: ServerContext): void {
     },
   });
 
-  function dispatch(call: RelayCall, person: Person, tracker: (query: TrackerQuery) => Promise<TrackerAnswer>): Promise<unknown> {
+  function dispatch(call: RelayCall, person: Person, tracker: (query: TrackerQuery) => Promise<TrackerAnswer>): Promise<z.input<typeof RelayAnswer>> {
     switch (call.op) {
       case 'wallet':
         return index!.wallet(person, call);
@@ -159,7 +162,7 @@ function nodeRoutes(context: ServerContext): void {
     response: z.object({ certificates: z.array(MyWalletEntry), total: z.number() }),
     errors: [401, 403],
     handler: async ({ query }, request) => {
-      const wallet = answer(z.object({ certificates: z.array(WalletEntry), total: z.number() }), await relay(request, { op: 'wallet', ...query }));
+      const wallet = answer(WalletPage, await relay(request, { op: 'wallet', ...query }));
       const ours = wallet.certificates.some((c) => c.issuer === self) ? await runtime.certificates.issuer.mine((await callerOf(request)).person, { limit: 200, offset: 0 }) : { certificates: [] };
       const status = new Map<string, z.infer<typeof MyWalletEntry>['status']>(ours.certificates.map((c) => [c.id, c.status]));
       return { certificates: wallet.certificates.map((c) => ({ ...c, status: status.get(c.certificateId) ?? ('unknown' as const) })), total: wallet.total };
