@@ -3686,7 +3686,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What a citizen's forms offer, from this node's directory: the nodes that can decide an application, the grants of agreements in force that need the citizen's consent (agreement, item, provider, requester, service, fields, purposes) and the items marked for preview */
+        /** What a citizen's forms offer, from this node's directory: its nodes (division and name), the grants of agreements in force that need the citizen's consent (agreement, item, provider, requester, service, fields, purposes) and the items marked for preview */
         get: {
             parameters: {
                 query?: never;

@@ -218,7 +218,7 @@ function nodeRoutes(context: ServerContext): void {
     method: 'GET',
     url: '/v1/me/options',
     tag: 'citizen',
-    summary: "What a citizen's forms offer, from this node's directory: the nodes that can decide an application, the grants of agreements in force that need the citizen's consent (agreement, item, provider, requester, service, fields, purposes) and the items marked for preview",
+    summary: "What a citizen's forms offer, from this node's directory: its nodes (division and name), the grants of agreements in force that need the citizen's consent (agreement, item, provider, requester, service, fields, purposes) and the items marked for preview",
     response: z.object({
       nodes: z.array(z.object({ division: z.string(), name: z.string() })),
       consentGrants: z.array(z.object({ agreementId: z.string(), itemCode: z.string(), provider: z.string(), providerName: z.string(), requester: z.string(), requesterName: z.string(), service: z.string(), fields: z.array(z.string()), purposes: z.array(z.string()) })),
