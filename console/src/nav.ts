@@ -17,5 +17,6 @@ export function navFor(me: Me): NavEntry[] {
   if (me.kind === 'citizen') return [{ href: '/console/', label: 'myCases' }];
   const entries: NavEntry[] = [];
   if (has(me, 'clerk', 'approver', 'supervisor')) entries.push({ href: '/console/', label: 'cases' });
+  if (has(me, 'dataAdmin', 'operator')) entries.push({ href: '/console/admin/agreements', label: 'admin.menu' });
   return entries;
 }
