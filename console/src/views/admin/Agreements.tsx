@@ -20,7 +20,9 @@ function title({ level, children }: { level: 3; children: string }) {
 export function Agreements() {
   const { t } = useTranslation();
   const agreements = useLoad(() => api.GET('/v1/operator/agreements', { params: { query: { limit: 200 } } }), [], POLL_MS);
-  const negotiations = useLoad(() => api.GET('/v1/operator/agreements/drafts', { params: { query: {} } }), [], POLL_MS);
+  // Asked once the node let this person read its agreements: a refusal is shown once, not twice.
+  const allowed = agreements.data !== undefined;
+  const negotiations = useLoad(() => api.GET('/v1/operator/agreements/drafts', { params: { query: {} } }), [], POLL_MS, allowed);
   if (agreements.problem) return <ProblemView problem={agreements.problem} onRetry={agreements.reload} />;
   return (
     <Space orientation="vertical" size="middle" style={{ width: '100%' }}>

@@ -32,8 +32,9 @@ type Answer<T> = { data?: T; error?: unknown; response: Response };
 /**
  * One read of the node's API, again every `pollMs` while the view is shown (a partner's step
  * arrives through the convener a moment later); the last answer stays on screen meanwhile.
+ * Nothing is asked until `enabled`.
  */
-export function useLoad<T>(read: () => Promise<Answer<T>>, deps: readonly unknown[], pollMs?: number) {
+export function useLoad<T>(read: () => Promise<Answer<T>>, deps: readonly unknown[], pollMs?: number, enabled = true) {
   const [data, setData] = useState<T | undefined>();
   const [problem, setProblem] = useState<Problem | undefined>();
   const [loads, setLoads] = useState(0);
@@ -42,21 +43,27 @@ export function useLoad<T>(read: () => Promise<Answer<T>>, deps: readonly unknow
   const reload = useCallback(() => setLoads((n) => n + 1), []);
   useEffect(() => {
     let current = true;
+    if (!enabled) return;
+    let timer: number | undefined;
     const once = async () => {
       const { data: d, error, response } = await readRef.current();
       if (!current) return;
       if (d !== undefined) {
         setData(d);
         setProblem(undefined);
-      } else setProblem(problemOf(error, response));
+      } else {
+        setProblem(problemOf(error, response));
+        // A refusal (401, 403, 404) stays one: asking again would only repeat it.
+        if (response.status >= 400 && response.status < 500 && timer !== undefined) window.clearInterval(timer);
+      }
     };
     void once();
-    const timer = pollMs ? window.setInterval(() => void once(), pollMs) : undefined;
+    if (pollMs) timer = window.setInterval(() => void once(), pollMs);
     return () => {
       current = false;
-      if (timer) window.clearInterval(timer);
+      if (timer !== undefined) window.clearInterval(timer);
     };
-  }, [...deps, loads, pollMs]);
+  }, [...deps, loads, pollMs, enabled]);
   // Another subject: nothing of the last one stays on the screen.
   useEffect(() => setData(undefined), deps);
   return { data, problem, reload };
