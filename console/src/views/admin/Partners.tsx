@@ -13,7 +13,10 @@ export function Partners() {
   if (directory.problem) return <ProblemView problem={directory.problem} onRetry={directory.reload} />;
   if (!directory.data) return <Spin aria-label={t('loading')} />;
   const others = directory.data.nodes.filter((n) => n.division !== self);
-  if (others.length === 0) return <Empty description={t('admin.partners.none')} />;
+  // Parties of this node's agreements the directory no longer lists: suspended, revoked or removed by the hub's administrator.
+  const listed = new Set(directory.data.nodes.map((n) => n.division));
+  const gone = [...new Set((agreements.data?.agreements ?? []).flatMap((a) => a.terms.parties))].filter((d) => d !== self && !listed.has(d));
+  if (others.length === 0 && gone.length === 0) return <Empty description={t('admin.partners.none')} />;
   return (
     <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
       <Typography.Paragraph style={{ margin: 0 }}>
@@ -66,6 +69,17 @@ export function Partners() {
           </Card>
         );
       })}
+      {gone.map((division) => (
+        <Card key={division} size="small" data-testid={`partner-${division}`} title={<Typography.Title level={3} style={{ margin: 0, fontSize: 16 }}>{division}</Typography.Title>} extra={<Tag color="red">{t('admin.partners.notListed')}</Tag>}>
+          {(agreements.data?.agreements ?? [])
+            .filter((a) => a.terms.parties.includes(division))
+            .map((a) => (
+              <div key={a.terms.id}>
+                <Link href={adminHref('agreements', a.terms.id)}>{a.terms.id}</Link> <StateTag state={a.state} />
+              </div>
+            ))}
+        </Card>
+      ))}
     </Space>
   );
 }
