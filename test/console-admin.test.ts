@@ -165,8 +165,14 @@ describe.skipIf(missing)('the data administrator’s console', () => {
   it('every section at phone width (390 px) and in English, without sideways scrolling', async () => {
     const { context, page, errors, failed } = await open(390, 844);
     try {
+      // A draft of Sandu's with Changzhou (through the operator API, as the CLI would), opened later with its editor.
+      const now = Date.now();
+      const draft = await t.operator(SANDU, '/v1/operator/agreements/drafts', { template: 'labour-cooperation', params: { id: 'AGR-522732-320400-UI2', convener: SANDU, partners: ['320400'], validFrom: new Date(now).toISOString(), validUntil: new Date(now + 365 * 86_400_000).toISOString() } });
+      expect(draft.status).toBe(201);
+      // A data administrator without a case role starts at the agreements.
       await signIn(page, sandu, `dataadmin@${SANDU}`);
-      await page.goto(new URL('/console/admin/services', sandu).href);
+      await page.getByRole('heading', { name: '本节点的合作协议' }).waitFor();
+      await page.getByRole('link', { name: '数据服务' }).click();
       await page.getByRole('heading', { name: /户籍证明/ }).waitFor();
       await page.getByRole('button', { name: /Switch to English/ }).click();
       const sections: Array<[string, string, (p: Page) => Promise<unknown>]> = [
@@ -190,11 +196,8 @@ describe.skipIf(missing)('the data administrator’s console', () => {
       expect(await pageWidth(page)).toBeLessThanOrEqual(390);
       expect(await unlabelled(page)).toEqual([]);
       await shot(page, 'admin-agreement-en-390.png');
-      // A draft of Sandu's with Changzhou (through the operator API, as the CLI would), opened with its editor.
-      const now = Date.now();
-      const draft = await t.operator(SANDU, '/v1/operator/agreements/drafts', { template: 'labour-cooperation', params: { id: 'AGR-522732-320400-UI2', convener: SANDU, partners: ['320400'], validFrom: new Date(now).toISOString(), validUntil: new Date(now + 365 * 86_400_000).toISOString() } });
-      expect(draft.status).toBe(201);
-      await page.goto(new URL(`/console/admin/negotiations/${draft.json.id}`, sandu).href);
+      await page.getByRole('link', { name: 'Agreements', exact: true }).click();
+      await page.getByRole('link', { name: draft.json.id }).click();
       await page.getByRole('heading', { name: 'Changes to the terms' }).waitFor();
       await page.getByRole('button', { name: 'Change the terms' }).click();
       await page.getByTestId('terms-editor').waitFor();

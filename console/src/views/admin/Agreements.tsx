@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, pageMeta } from '../../api/client.ts';
 import { go } from '../../router.ts';
+import { GrantsTable } from './GrantsTable.tsx';
 import { adminHref, Link, ProblemAlert, ProblemView, problemOf, StateTag, useLoad, type AgreementAtNode, type NegotiationSummary, type Problem } from './shared.tsx';
 
 const self = pageMeta('tongban-division');
@@ -99,7 +100,6 @@ export function AgreementDetail({ id }: { id: string }) {
         <Alert type="warning" showIcon title={t('admin.agreements.notFound', { id })} />
       </Space>
     );
-  const grants = a.terms.items.flatMap((item) => item.grants.map((g) => ({ ...g, itemCode: item.itemCode, key: `${item.itemCode}:${g.provider}:${g.service}` })));
   return (
     <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
       {back}
@@ -127,22 +127,7 @@ export function AgreementDetail({ id }: { id: string }) {
       </Descriptions>
       <LifecycleSteps agreement={a} done={reload} />
       <Card size="small" title={title({ level: 3, children: t('admin.grants') })}>
-        <Table
-          size="small"
-          rowKey="key"
-          dataSource={grants}
-          pagination={false}
-          scroll={{ x: 'max-content' }}
-          columns={[
-            { title: t('admin.item'), dataIndex: 'itemCode' },
-            { title: t('admin.provider'), dataIndex: 'provider' },
-            { title: t('admin.service'), dataIndex: 'service' },
-            { title: t('admin.requesters'), key: 'to', render: (_, g) => g.requesters.join(', ') },
-            { title: t('admin.fields'), key: 'fields', render: (_, g) => g.fields.join(', ') },
-            { title: t('admin.purposes'), key: 'purposes', render: (_, g) => g.purposes.join('；') },
-            { title: t('admin.consent'), key: 'consent', render: (_, g) => (g.consentRequired ? t('admin.consentRequired') : t('admin.consentNotRequired')) },
-          ]}
-        />
+        <GrantsTable terms={a.terms} />
       </Card>
       <Card size="small" title={title({ level: 3, children: t('admin.negotiations.title') })}>
         <NegotiationTable rows={negotiations.data} />

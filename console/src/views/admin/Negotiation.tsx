@@ -2,6 +2,7 @@ import { Alert, Button, Card, Descriptions, Empty, Form, Input, InputNumber, Sel
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, pageMeta } from '../../api/client.ts';
+import { GrantsTable } from './GrantsTable.tsx';
 import { adminHref, Link, parseChange, ProblemAlert, ProblemView, problemOf, StateTag, useLoad, type ChangeLine, type Negotiation, type Problem, type Terms } from './shared.tsx';
 
 const self = pageMeta('tongban-division');
@@ -122,6 +123,23 @@ export function NegotiationView({ id }: { id: string }) {
             <DiffTable changes={n.changesFromTemplate ?? []} testId="template-diff" />
           </>
         )}
+      </Card>
+      <Card
+        size="small"
+        title={
+          <Typography.Title level={3} style={{ margin: 0, fontSize: 16 }}>
+            {t('admin.terms', { which: shown ? t('admin.terms.round', { number: shown.number }) : t('admin.terms.current') })}
+          </Typography.Title>
+        }
+      >
+        <Descriptions size="small" column={{ xs: 1, sm: 1, md: 2 }} style={{ marginBottom: 8 }}>
+          <Descriptions.Item label={t('admin.parties')}>{(shown?.terms ?? n.terms).parties.join(', ')}</Descriptions.Item>
+          <Descriptions.Item label={t('admin.topology')}>{t(`admin.topology.${(shown?.terms ?? n.terms).topology}`)}</Descriptions.Item>
+          <Descriptions.Item label={t('admin.validity')}>
+            {new Date((shown?.terms ?? n.terms).validFrom).toLocaleDateString()} – {new Date((shown?.terms ?? n.terms).validUntil).toLocaleDateString()}
+          </Descriptions.Item>
+        </Descriptions>
+        <GrantsTable terms={shown?.terms ?? n.terms} />
       </Card>
       <Card size="small" title={<Typography.Title level={3} style={{ margin: 0, fontSize: 16 }}>{t('admin.history')}</Typography.Title>}>
         <Timeline
