@@ -164,7 +164,7 @@ export const negotiationActions = {
   register: { from: ['signed'], roles: ['operator', 'dataAdmin', 'system'], seat: 'convener', to: () => 'registered' },
   activate: {
     from: ['registered'],
-    roles: ['operator', 'system'],
+    roles: ['operator', 'dataAdmin', 'system'],
     seat: 'party',
     guard: (n, _input, _actor, now) => (Date.parse(now) < Date.parse(n.terms.validFrom) ? notAllowed(`The agreement is valid from ${n.terms.validFrom}.`) : null),
     to: () => 'active',

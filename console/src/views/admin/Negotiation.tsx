@@ -7,7 +7,7 @@ import { adminHref, Link, parseChange, ProblemAlert, ProblemView, problemOf, Sta
 
 const self = pageMeta('tongban-division');
 const POLL_MS = 2000;
-type Step = 'edit' | 'propose' | 'counter' | 'accept' | 'sign' | 'register' | 'abandon';
+type Step = 'edit' | 'propose' | 'counter' | 'accept' | 'sign' | 'register' | 'activate' | 'abandon';
 
 const KIND_COLOURS: Record<ChangeLine['kind'], string> = { added: 'green', removed: 'red', changed: 'gold' };
 
@@ -205,6 +205,8 @@ function Steps({ n, done }: { n: Negotiation; done: () => void }) {
   }
   if (n.state === 'accepted' && !signed) button('sign', () => void step('sign'), true);
   if (n.state === 'signed' && convener) button('register', () => void step('register'), true);
+  // Registered before its validFrom: any party brings it into force once that time has come.
+  if (n.state === 'registered' && Date.now() >= Date.parse(n.terms.validFrom)) button('activate', () => void step('activate'), true);
   const abandonable = ['draft', 'proposed', 'countered', 'accepted'].includes(n.state);
 
   if (buttons.length === 0 && !abandonable && !forwarded && !problem) return null;
