@@ -102,6 +102,12 @@ export function dataAdminContract(backend: Backend): void {
     const audited = (await t.auditEntries(SANDU)).filter((e) => e.kind === 'agreement.negotiate' && e.detail.negotiation === id && e.outcome === 'allowed' && e.requester === SANDU && e.actor?.role !== 'system');
     expect(audited.map((e) => e.detail.action)).toEqual(['draft', 'edit', 'propose', 'accept', 'sign', 'register']);
     for (const e of audited) expect(e.actor).toEqual({ subject: subjects.sandu, node: SANDU, role: 'dataAdmin' });
+    // At Anji, the steps its data administrator sent to the convener, under their subject.
+    const atAnjiLog = (await t.auditEntries(ANJI)).filter((e) => e.kind === 'agreement.negotiate' && e.detail.negotiation === id && e.outcome === 'allowed');
+    expect(atAnjiLog.map((e) => [e.detail.action, e.operator, e.actor])).toEqual([
+      ['counter', `dataAdmin:dataadmin@${ANJI}`, { subject: subjects.anji, node: ANJI, role: 'dataAdmin' }],
+      ['sign', `dataAdmin:dataadmin@${ANJI}`, { subject: subjects.anji, node: ANJI, role: 'dataAdmin' }],
+    ]);
 
     // Both nodes list it in force; Sandu's services show the grants it makes.
     for (const [node, token] of [
