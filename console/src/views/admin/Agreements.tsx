@@ -88,7 +88,7 @@ function NegotiationTable({ rows }: { rows: NegotiationSummary[] | undefined }) 
 export function AgreementDetail({ id }: { id: string }) {
   const { t } = useTranslation();
   const { data, problem, reload } = useLoad(() => api.GET('/v1/operator/agreements', { params: { query: { limit: 200 } } }), [id], POLL_MS);
-  const negotiations = useLoad(() => api.GET('/v1/operator/agreements/drafts', { params: { query: { agreementId: id } } }), [id]);
+  const negotiations = useLoad(() => api.GET('/v1/operator/agreements/drafts', { params: { query: { agreementId: id } } }), [id], POLL_MS, data !== undefined);
   const back = <Link href={adminHref('agreements')}>← {t('admin.agreements.back')}</Link>;
   if (problem) return <ProblemView problem={problem} onRetry={reload} />;
   if (!data) return <Spin aria-label={t('loading')} />;
