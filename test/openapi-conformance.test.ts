@@ -492,6 +492,9 @@ const calls: Array<[string, Call]> = [
 
   // Operator API (every server).
   ...both('operator directory', 'GET', '/v1/operator/directory', (s) => http(s, 'GET', '/v1/operator/directory', { token: operatorToken(s) })),
+  call('data administrator: the agreements this node relies on', SANDU, 'GET', '/v1/operator/agreements', http(SANDU, 'GET', '/v1/operator/agreements?limit=50', { token: operatorToken(SANDU) })),
+  call('data administrator: agreements: page too large', SANDU, 'GET', '/v1/operator/agreements', http(SANDU, 'GET', '/v1/operator/agreements?limit=201', { token: operatorToken(SANDU) })),
+  call('data administrator: the services this node publishes and their grants', SANDU, 'GET', '/v1/operator/services', http(SANDU, 'GET', '/v1/operator/services', { token: operatorToken(SANDU) })),
   ...both('refresh', 'POST', '/v1/operator/directory/refresh', (s) => http(s, 'POST', '/v1/operator/directory/refresh', { token: operatorToken(s) })),
   ...both('operator audit', 'GET', '/v1/operator/audit', (s) => http(s, 'GET', '/v1/operator/audit?from=1&limit=3', { token: operatorToken(s) })),
   ...both('operator audit: page too large', 'GET', '/v1/operator/audit', (s) => http(s, 'GET', '/v1/operator/audit?limit=100000', { token: operatorToken(s) })),
@@ -941,6 +944,20 @@ describe('OpenAPI conformance: real answers against each server’s own /openapi
           expect(record(server, method, template, answer), `${server} ${method} ${template}`).toEqual([]);
           expect(answer.status, `${server} ${method} ${template}`).toBe(401);
         });
+      await Promise.all(work.map((w) => w()));
+    }
+  });
+
+  it('every data-admin operation refuses a clerk (403 ADMIN_ROLE_REQUIRED), before reading anything', async () => {
+    for (const server of [SANDU, HUB] as const) {
+      const work = operationsOf(server)
+        .filter(([, , operation]) => (operation.security ?? []).map((s) => Object.keys(s)[0]).join() === 'operatorBearer,sessionCookie,hubAccessToken,machineToken')
+        .map(([template, method]) => async () => {
+          const answer = await http(server, method, pathOf(template, server), { token: clerkOf(server), ...(method === 'POST' ? { body: {} } : {}) })();
+          expect(record(server, method, template, answer), `${server} ${method} ${template}`).toEqual([]);
+          expect([answer.status, (answer.body as { code?: string }).code], `${server} ${method} ${template}`).toEqual([403, 'ADMIN_ROLE_REQUIRED']);
+        });
+      expect(work.length, server).toBeGreaterThan(0);
       await Promise.all(work.map((w) => w()));
     }
   });

@@ -98,6 +98,8 @@ export function App() {
     const { me } = who;
     const citizen = me.kind === 'citizen';
     if (!me.actsHere) body = <Result status="403" title={t('staffOfAnotherNode', { node: me.node ?? '?' })} subTitle={t('staffOfAnotherNodeDetail', { here: division })} />;
+    // A data administrator without a case role starts at their own views.
+    else if (!citizen && route.view === 'list' && !me.roles.some((r) => CASE_ROLES.has(r)) && me.roles.some((r) => r === 'dataAdmin' || r === 'operator')) body = viewOf({ view: 'admin', section: 'agreements' }, me);
     else if (!citizen && route.view === 'list' && !me.roles.some((r) => CASE_ROLES.has(r)))
       body = <Result status="info" title={t('noCaseRole', { roles: me.roles.map((r) => t(`role.${r}`)).join(', ') })} subTitle={t('noCaseRoleDetail')} />;
     else body = viewOf(route, me);

@@ -19,5 +19,6 @@ export function navFor(me: Me): NavEntry[] {
   if (has(me, 'clerk', 'approver', 'supervisor')) entries.push({ href: '/console/', label: 'cases' });
   if (has(me, 'clerk')) entries.push({ href: '/console/cases/new', label: 'staff.newCase' });
   if (has(me, 'approver', 'supervisor')) entries.push({ href: '/console/queue', label: 'staff.queue' });
+  if (has(me, 'dataAdmin', 'operator')) entries.push({ href: '/console/admin/agreements', label: 'admin.menu' });
   return entries;
 }

@@ -104,6 +104,7 @@ export const errorStatus = {
   DECRYPTION_FAILED: 400,
   // identity: nodes as relying parties of the hub (src/identity)
   STAFF_OF_ANOTHER_NODE: 403,
+  ADMIN_ROLE_REQUIRED: 403,
   CSRF_REJECTED: 403,
   LOGIN_FAILED: 400,
   MACHINE_CLIENT_NOT_FOUND: 404,

@@ -27,6 +27,7 @@ import { keysPlugin } from './plugins/keys.ts';
 import { loggingPlugin } from './plugins/logging.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { negotiationsPlugin } from './plugins/negotiations.ts';
+import { dataAdminPlugin } from './plugins/data-admin.ts';
 import { operatorPlugin } from './plugins/operator.ts';
 import { standardsPlugin } from './plugins/standards.ts';
 import { trackerPlugin } from './plugins/tracker.ts';
@@ -82,7 +83,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, staffPlugin, casesPlugin, certificateVerificationPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin, certificateTrustPlugin, certificatesPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, staffPlugin, casesPlugin, certificateVerificationPlugin, messagesPlugin, negotiationsPlugin, dataAdminPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin, certificateTrustPlugin, certificatesPlugin]) {
     plugin(context);
   }
   // Rendered at the first request for it (/openapi.json or the reference at /docs), not at start-up.

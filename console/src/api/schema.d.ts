@@ -408,6 +408,7 @@ export interface paths {
                             idNumber?: string;
                             /** @enum {string} */
                             kind: "citizen" | "staff" | "machine";
+                            login?: string;
                             name: string;
                             node?: string;
                             roles: ("clerk" | "approver" | "supervisor" | "dataAdmin" | "operator")[];
@@ -3761,6 +3762,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/operator/agreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator or data administrator: the registered agreements this node relies on (the directory’s versions), each with its terms, the parties that signed it and where it stands here (active, suspended — by whom, when, why —, terminated, expired), by id */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agreements: {
+                                signedBy: string[];
+                                /** @enum {string} */
+                                state: "active" | "suspended" | "terminated" | "expired";
+                                stateChange?: {
+                                    /** @enum {string} */
+                                    action: "suspend" | "resume" | "terminate";
+                                    actor: string;
+                                    at: string;
+                                    party: string;
+                                    reason: string;
+                                };
+                                terms: {
+                                    id: string;
+                                    items: {
+                                        acceptance?: {
+                                            conditions: string[];
+                                            materials: {
+                                                /** @enum {string} */
+                                                kind: "electronic" | "physical";
+                                                name: string;
+                                                required: boolean;
+                                            }[];
+                                        };
+                                        acceptingNodes?: string[];
+                                        decidingNodes?: string[];
+                                        grants: {
+                                            consentRequired: boolean;
+                                            fields: string[];
+                                            provider: string;
+                                            purposes: string[];
+                                            requesters: string[];
+                                            service: string;
+                                        }[];
+                                        itemCode: string;
+                                        /** @enum {string} */
+                                        mode?: "online" | "proxy" | "joint";
+                                        preview?: boolean;
+                                        steps?: {
+                                            party: string;
+                                            steps: string[];
+                                        }[];
+                                        timeLimitDays?: number;
+                                    }[];
+                                    parties: string[];
+                                    permissions?: {
+                                        party: string;
+                                        /** @enum {string} */
+                                        role: "clerk" | "approver" | "supervisor" | "dataAdmin" | "operator";
+                                        services: string[];
+                                    }[];
+                                    security?: string;
+                                    securityDuties?: {
+                                        contacts: {
+                                            email?: string;
+                                            name: string;
+                                            party: string;
+                                            phone?: string;
+                                        }[];
+                                        encryptionRequired: boolean;
+                                        incidentNotificationHours: number;
+                                        retentionDays: number;
+                                    };
+                                    serviceLevels?: {
+                                        availabilityPercent: number;
+                                        responseSeconds: number;
+                                    };
+                                    title: string;
+                                    /** @enum {string} */
+                                    topology: "bridge" | "hub";
+                                    /** Format: date-time */
+                                    validFrom: string;
+                                    /** Format: date-time */
+                                    validUntil: string;
+                                    version: number;
+                                };
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/operator/agreements/{id}/resume": {
         parameters: {
             query?: never;
@@ -3770,7 +3893,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: resume an agreement this node suspended (only the suspending party may) */
+        /** Operator or data administrator: resume an agreement this node suspended (only the suspending party may) */
         post: {
             parameters: {
                 query?: never;
@@ -3783,7 +3906,6 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @default operator */
                         actor?: string;
                         reason: string;
                     };
@@ -3844,7 +3966,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: suspend an agreement this node is a party to, at once, with a reason: refused here from the next request on; the hub and the other parties are told (signed) */
+        /** Operator or data administrator: suspend an agreement this node is a party to, at once, with a reason: refused here from the next request on; the hub and the other parties are told (signed) */
         post: {
             parameters: {
                 query?: never;
@@ -3857,7 +3979,6 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @default operator */
                         actor?: string;
                         reason: string;
                     };
@@ -3918,7 +4039,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: terminate an agreement this node is a party to (final) */
+        /** Operator or data administrator: terminate an agreement this node is a party to (final) */
         post: {
             parameters: {
                 query?: never;
@@ -3931,7 +4052,6 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @default operator */
                         actor?: string;
                         reason: string;
                     };
@@ -4106,7 +4226,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: the negotiations this node takes part in, newest first; an active one carries where its agreement stands now (`agreementState`: suspended, terminated, expired, and the step that put it there) */
+        /** Operator or data administrator: the negotiations this node takes part in, newest first; an active one carries where its agreement stands now (`agreementState`: suspended, terminated, expired, and the step that put it there) */
         get: {
             parameters: {
                 query?: {
@@ -4148,11 +4268,12 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
         put?: never;
-        /** Operator: draft an agreement with this node as convener — from terms, or by instantiating a template for partners (`template`, `params`); version n+1 of an agreement in force is an amendment */
+        /** Operator or data administrator: draft an agreement with this node as convener — from terms, or by instantiating a template for partners (`template`, `params`); version n+1 of an agreement in force is an amendment */
         post: {
             parameters: {
                 query?: never;
@@ -4465,7 +4586,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: one negotiation as this node holds it, each round with its diff against the round it answers (and against the template it came from); once active, where its agreement stands now (`agreementState`, `agreementStateChange`: who suspended or terminated it, when, why) */
+        /** Operator or data administrator: one negotiation as this node holds it, each round with its diff against the round it answers (and against the template it came from); once active, where its agreement stands now (`agreementState`, `agreementStateChange`: who suspended or terminated it, when, why) */
         get: {
             parameters: {
                 query?: never;
@@ -4751,6 +4872,7 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 404: components["responses"]["NotFound"];
                 default: components["responses"]["Outage"];
             };
@@ -4772,7 +4894,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub */
+        /** Operator or data administrator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub */
         post: {
             parameters: {
                 query?: never;
@@ -5158,7 +5280,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: the learning metric — per negotiation its rounds and hours from draft to active; agreements from templates against those from scratch */
+        /** Operator or data administrator: the learning metric — per negotiation its rounds and hours from draft to active; agreements from templates against those from scratch */
         get: {
             parameters: {
                 query?: never;
@@ -5206,6 +5328,7 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
@@ -5459,7 +5582,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: the library of agreement templates (id, what it extends, its items) */
+        /** Operator or data administrator: the library of agreement templates (id, what it extends, its items) */
         get: {
             parameters: {
                 query?: never;
@@ -5486,6 +5609,7 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
@@ -5504,7 +5628,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: one template with what it inherits folded in (TEMPLATE_NOT_FOUND when there is none) */
+        /** Operator or data administrator: one template with what it inherits folded in (TEMPLATE_NOT_FOUND when there is none) */
         get: {
             parameters: {
                 query?: never;
@@ -5580,6 +5704,7 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 404: components["responses"]["NotFound"];
                 default: components["responses"]["Outage"];
             };
@@ -5671,7 +5796,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: the directory this node relies on (version, expiry, nodes, agreements) */
+        /** Operator or data administrator: the directory this node relies on (version, expiry, nodes with their key ids — RFC 7638 thumbprints — and services, agreements) */
         get: {
             parameters: {
                 query?: never;
@@ -5699,15 +5824,23 @@ export interface paths {
                             lastError: string | null;
                             nodes: {
                                 division: string;
+                                encryptionKid: string;
                                 endpoint: string;
                                 name: string;
+                                previousKids: {
+                                    kid: string;
+                                    validUntil: string;
+                                }[];
                                 role: string;
+                                services: string[];
+                                signingKid: string;
                             }[];
                             version: number | null;
                         };
                     };
                 };
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
@@ -5728,7 +5861,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: fetch the directory from the hub now instead of at the next refresh */
+        /** Operator or data administrator: fetch the directory from the hub now instead of at the next refresh */
         post: {
             parameters: {
                 query?: never;
@@ -5752,6 +5885,7 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 413: components["responses"]["PayloadTooLarge"];
                 415: components["responses"]["UnsupportedMediaType"];
                 default: components["responses"]["Outage"];
@@ -5854,7 +5988,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: this node's signing key and its latest rotation (unsent, pending, approved or rejected), asking the hub first while one is pending */
+        /** Operator or data administrator: this node's signing key and its latest rotation (unsent, pending, approved or rejected), asking the hub first while one is pending (rotating stays the operator's) */
         get: {
             parameters: {
                 query?: never;
@@ -5896,6 +6030,7 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
@@ -6025,6 +6160,60 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator or data administrator: the data services this node publishes (id, subject, the fields it can deliver) and, for each, the grants of the agreements it relies on: to whom, under which item, which fields, for which purposes, whether the citizen’s consent is required, and where the agreement stands */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            fields: string[];
+                            grants: {
+                                agreementId: string;
+                                agreementVersion: number;
+                                consentRequired: boolean;
+                                fields: string[];
+                                itemCode: string;
+                                purposes: string[];
+                                requesters: string[];
+                                /** @enum {string} */
+                                state: "active" | "suspended" | "terminated" | "expired";
+                            }[];
+                            id: string;
+                            subject: string;
+                        }[];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
