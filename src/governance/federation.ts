@@ -37,6 +37,8 @@ export async function askNodeReport(entry: DirectoryEntry, key: SigningKey, now:
     return { entry, status: 'unavailable', code: 'PEER_UNREACHABLE' };
   }
   if (response.status >= 500) return { entry, status: 'unavailable', code: codeOf(response.body) };
+  // The node refused the caller (unsigned: it refuses before it signs anything).
+  if (response.status === 401 || response.status === 403) return { entry, status: 'refused', code: codeOf(response.body) };
   if (!(await verifyResponse(entry, response, { method: 'POST', url, headers }, now()))) return { entry, status: 'invalid', code: 'SIGNATURE_INVALID' };
   if (response.status !== 200) return { entry, status: 'refused', code: codeOf(response.body) };
   const parsed = NodeReport.safeParse(parseJson(response.body));
