@@ -17,5 +17,7 @@ export function navFor(me: Me): NavEntry[] {
   if (me.kind === 'citizen') return [{ href: '/console/', label: 'myCases' }];
   const entries: NavEntry[] = [];
   if (has(me, 'clerk', 'approver', 'supervisor')) entries.push({ href: '/console/', label: 'cases' });
+  // Governance figures: supervisors and data administrators (the node refuses everyone else).
+  if (has(me, 'supervisor', 'dataAdmin')) entries.push({ href: '/console/governance/progress', label: 'governance.menu' });
   return entries;
 }

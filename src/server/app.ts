@@ -97,10 +97,11 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     }));
   app.get('/openapi.json', async () => documentOf());
   registerApiReference(app, documentOf);
-  // The console signs in through the node's /v1/auth/login: nodes only (the hub has no such route).
-  if (runtime.config.node.role === 'node') {
-    const { division, name } = runtime.config.node;
-    await registerConsole(app, { dir: options.consoleDir ?? DEFAULT_CONSOLE_DIR, division, name, sessionCookie: sessionCookieName(division) });
+  // The console signs in through the node's /v1/auth/login. The hub has no such route: its console
+  // shows only what it publishes to anyone (the governance dashboards) and signs nobody in.
+  {
+    const { division, name, role } = runtime.config.node;
+    await registerConsole(app, { dir: options.consoleDir ?? DEFAULT_CONSOLE_DIR, division, name, sessionCookie: sessionCookieName(division), role });
   }
   await app.ready();
   return app;
