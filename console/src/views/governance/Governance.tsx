@@ -1,6 +1,6 @@
-import { Alert, Button, Descriptions, Empty, Menu, Space, Spin, Table, Tag, Typography } from 'antd';
+import { Alert, Button, Descriptions, Empty, Space, Spin, Table, Tag, Typography } from 'antd';
 import type { ColumnsType } from 'antd/es/table';
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useState, type MouseEvent, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type FederationReport, type Me, type NodeReport } from '../../api/client.ts';
 import { navigate } from '../../router.ts';
@@ -41,20 +41,16 @@ export function Governance({ me, section, hub = false }: { me?: Me; section: str
   }, [hub, loads, t]);
 
   if (!current) return <Empty description={t('pageNotFound')} />;
+  // Links that wrap on a narrow screen (a horizontal menu would fold sections away behind "…").
   const menu = (
-    <nav aria-label={t('governance.sections')}>
-      <Menu
-        mode="horizontal"
-        selectedKeys={[current]}
-        items={GOVERNANCE_SECTIONS.map((s) => ({
-          key: s,
-          label: (
-            <a href={sectionHref(s)} onClick={(e) => navigate(e, sectionHref(s))} aria-current={s === current ? 'page' : undefined}>
-              {t(`governance.section.${s}`)}
-            </a>
-          ),
-        }))}
-      />
+    <nav aria-label={t('governance.sections')} data-testid="governance-sections">
+      <Space wrap size="small">
+        {GOVERNANCE_SECTIONS.map((s) => (
+          <Button key={s} type={s === current ? 'primary' : 'default'} href={sectionHref(s)} onClick={(e) => navigate(e as MouseEvent<HTMLAnchorElement>, sectionHref(s))} aria-current={s === current ? 'page' : undefined}>
+            {t(`governance.section.${s}`)}
+          </Button>
+        ))}
+      </Space>
     </nav>
   );
 
