@@ -1,4 +1,8 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import * as m020 from '../src/store/migrations/020-governance.ts';
 import { AuditLog, type AuditEvent } from '../src/audit/index.ts';
 import { openCase, type Case } from '../src/cases/index.ts';
 import { nodeReport } from '../src/governance/index.ts';
@@ -129,6 +133,34 @@ export function governanceContract(fresh: () => StoreFixture): void {
     expect(await store.governance.lastProbe(SANDU)).toEqual({ division: SANDU, at: base - 1000, ok: false, status: null, latencyMs: null });
     expect(await store.governance.pruneProbes(base - 10_000)).toBe(1);
     expect(await store.governance.lastProbe(ANJI)).toBeUndefined();
+  });
+
+  it('migration 020 fills the mode and competent nodes of cases stored before it', async () => {
+    await store.cases.put(kase(SANDU, [ANJI, CHANGZHOU], 'A'));
+    await store.cases.put(kase(ANJI, [SANDU], 'B'));
+    await store.close();
+    // Back to 019 (the columns and indexes gone), then 020 again over the cases already there.
+    const url = fixture.url;
+    let db: Kysely<unknown>;
+    if (!/^postgres/.test(url)) db = new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(url) }) });
+    else {
+      const parsed = new URL(url);
+      const schema = parsed.searchParams.get('schema');
+      parsed.searchParams.delete('schema');
+      db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: parsed.toString(), max: 1, ...(schema ? { options: `-c search_path=${schema}` } : {}) }) }) });
+    }
+    try {
+      await m020.down(db);
+      await m020.up(db);
+    } finally {
+      await db.destroy();
+    }
+    store = await openStore({ url, clock: () => now });
+    const flows = await store.governance.caseFlows();
+    expect(flows.map((f) => [f.accepting, f.competent, f.mode, f.cases]).sort()).toEqual([
+      [ANJI, SANDU, expect.any(String), 1],
+      [SANDU, `${CHANGZHOU},${ANJI}`, 'joint', 1],
+    ].sort());
   });
 
   it('an empty node reports zeros, not errors', async () => {
