@@ -85,9 +85,11 @@ export function governanceContract(fresh: () => StoreFixture): void {
     await audit.idle();
   };
 
-  it('counts cases per accepting node, competent nodes and mode, leaving withdrawn ones out', async () => {
+  it('counts cases per accepting node, competent nodes, mode and state', async () => {
     await seed();
-    const flows = await store.governance.caseFlows();
+    const all = await store.governance.caseFlows();
+    expect(all.filter((f) => f.state === 'withdrawn')).toEqual([{ accepting: SANDU, competent: ANJI, mode: expect.any(String), state: 'withdrawn', cases: 1 }]);
+    const flows = all.filter((f) => f.state !== 'withdrawn');
     const total = (accepting: string, competent: string) => flows.filter((f) => f.accepting === accepting && f.competent === competent).reduce((s, f) => s + f.cases, 0);
     expect(total(SANDU, ANJI)).toBe(3);
     // Competent nodes are stored sorted.
@@ -157,10 +159,10 @@ export function governanceContract(fresh: () => StoreFixture): void {
     }
     store = await openStore({ url, clock: () => now });
     const flows = await store.governance.caseFlows();
-    expect(flows.map((f) => [f.accepting, f.competent, f.mode, f.cases]).sort()).toEqual([
-      [ANJI, SANDU, expect.any(String), 1],
-      [SANDU, `${CHANGZHOU},${ANJI}`, 'joint', 1],
-    ].sort());
+    expect(flows.map((f) => [f.accepting, f.competent, f.mode, f.state, f.cases]).sort()).toEqual([
+      [ANJI, SANDU, expect.any(String), 'applied', 1],
+      [SANDU, `${CHANGZHOU},${ANJI}`, 'joint', 'applied', 1],
+    ]);
   });
 
   it('an empty node reports zeros, not errors', async () => {

@@ -350,11 +350,12 @@ export interface HealthProbe {
   readonly latencyMs: number | null;
 }
 
-/** Cases per accepting node, competent nodes (sorted, ','-joined) and mode. */
+/** Cases per accepting node, competent nodes (sorted, ','-joined), mode and state. */
 export interface CaseFlow {
   readonly accepting: string;
   readonly competent: string;
   readonly mode: string;
+  readonly state: string;
   readonly cases: number;
 }
 
@@ -620,7 +621,7 @@ export interface StoreOps {
   };
   /** Aggregates for the governance dashboards: counts from GROUP BY over indexes (migration 020), never rows. */
   readonly governance: {
-    /** Cases (withdrawn ones left out) per accepting node, competent nodes and mode. */
+    /** Cases per accepting node, competent nodes, mode and state: one scan of a covering index. */
     caseFlows(): Promise<CaseFlow[]>;
     /** Distinct applicants of the cases `self` accepted for other regions (withdrawn ones left out). */
     applicantsServed(self: string): Promise<number>;
