@@ -146,7 +146,19 @@ function Progress({ report }: { report: FederationReport }) {
           { title: t('governance.enabled'), dataIndex: 'enabled' },
           { title: t('governance.dueEnabled'), key: 'due', render: (_, r) => `${r.dueEnabled} / ${r.due}` },
           { title: t('governance.score'), key: 'score', render: (_, r) => `${percent(r.score)}%` },
-          { title: t('governance.overdue'), key: 'overdue', render: (_, r) => (r.overdue.length === 0 ? t('governance.none') : r.overdue.join(' ')) },
+          {
+            title: t('governance.overdue'),
+            key: 'overdue',
+            // The count, then the codes wrapped in a bounded column (a long list must not widen the table).
+            render: (_, r) =>
+              r.overdue.length === 0 ? (
+                t('governance.none')
+              ) : (
+                <Typography.Text style={{ display: 'inline-block', maxWidth: 320, whiteSpace: 'normal' }}>
+                  <strong>{r.overdue.length}</strong> {r.overdue.join(' ')}
+                </Typography.Text>
+              ),
+          },
           { title: t('governance.partners'), key: 'partners', render: (_, r) => r.partners.map((p) => `${p.partner}: ${p.items}`).join(', ') || t('governance.none') },
         ]}
       />
