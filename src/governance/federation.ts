@@ -199,7 +199,18 @@ export async function federationReport(ctx: FederationContext): Promise<Federati
     audit: answers.map((a, i) => {
       const checkpoint = checkpoints[i];
       const reported = a.report?.audit.seq ?? null;
-      const status = incidents[i]! > 0 ? 'incident' : reported === null ? 'unknown' : !checkpoint ? 'unwitnessed' : reported >= checkpoint.seq ? 'witnessed' : 'behind';
+      const status =
+        incidents[i]! > 0
+          ? 'incident'
+          : reported === null
+            ? 'unknown'
+            : !checkpoint
+              ? 'unwitnessed'
+              : reported < checkpoint.seq
+                ? 'behind'
+                : reported === checkpoint.seq && a.report!.audit.hash !== checkpoint.hash
+                  ? 'mismatch'
+                  : 'witnessed';
       return {
         division: a.entry.division,
         name: a.entry.name,

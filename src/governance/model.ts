@@ -118,8 +118,13 @@ export const LearningGroupOut = z.object({
 export const AuditRow = z.object({
   ...NodeRef,
   source: SourceStatus,
-  /** witnessed: the node's head is at or past the hub's last checkpoint of it; incident: the hub recorded a rewritten or truncated chain; unwitnessed: no checkpoint yet; unknown: the node did not answer. */
-  status: z.enum(['witnessed', 'incident', 'unwitnessed', 'behind', 'unknown']),
+  /**
+   * witnessed: the node's head is at or past the hub's last checkpoint of it (same hash at the same
+   * sequence number); incident: the hub recorded a rewritten or truncated chain; mismatch: the node
+   * reports another hash at the checkpoint's sequence number; behind: a head below the checkpoint;
+   * unwitnessed: no checkpoint yet; unknown: the node did not answer.
+   */
+  status: z.enum(['witnessed', 'incident', 'mismatch', 'unwitnessed', 'behind', 'unknown']),
   reportedSeq: z.number().int().nullable(),
   checkpoint: z.object({ seq: z.number().int(), at: z.string() }).nullable(),
   incidents: z.number().int(),

@@ -3397,7 +3397,7 @@ export interface paths {
                                 /** @enum {string} */
                                 source: "ok" | "unavailable" | "refused" | "invalid";
                                 /** @enum {string} */
-                                status: "witnessed" | "incident" | "unwitnessed" | "behind" | "unknown";
+                                status: "witnessed" | "incident" | "mismatch" | "unwitnessed" | "behind" | "unknown";
                             }[];
                             balance: {
                                 assumption: {

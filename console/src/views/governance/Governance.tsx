@@ -342,7 +342,7 @@ function Audit({ report, own }: { report: FederationReport | undefined; own: Nod
             rowKey={(r) => r.division}
             columns={[
               { title: t('governance.node'), key: 'node', render: (_, r) => nodeLabel(r) },
-              { title: t('governance.chainStatus'), key: 'status', render: (_, r) => <Tag color={r.status === 'witnessed' ? 'green' : r.status === 'incident' || r.status === 'behind' ? 'red' : 'default'}>{t(`governance.status.${r.status}`)}</Tag> },
+              { title: t('governance.chainStatus'), key: 'status', render: (_, r) => <Tag color={r.status === 'witnessed' ? 'green' : r.status === 'incident' || r.status === 'behind' || r.status === 'mismatch' ? 'red' : 'default'}>{t(`governance.status.${r.status}`)}</Tag> },
               { title: t('governance.reportedSeq'), key: 'seq', render: (_, r) => r.reportedSeq ?? t('governance.none') },
               { title: t('governance.checkpoint'), key: 'cp', render: (_, r) => r.checkpoint?.seq ?? t('governance.none') },
               { title: t('governance.checkpointAt'), key: 'at', render: (_, r) => (r.checkpoint ? new Date(r.checkpoint.at).toLocaleString(i18n.language === 'en' ? 'en-GB' : 'zh-CN') : t('governance.none')) },
