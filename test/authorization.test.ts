@@ -183,6 +183,17 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   // the citizen's data tracker (a hub access token of a citizen)
   'GET /v1/tracker/entries': 200,
   'GET /v1/tracker': 200,
+  // Governance (docs/governance.md): the node's report for the hub (an empty body is no nonce); the
+  // node's figures and the relayed hub report are for its supervisors and data administrators only
+  // (a clerk, a staff session of a clerk, a citizen: GOVERNANCE_FORBIDDEN). The hub's report is public.
+  'POST /v1/governance/report': 400,
+  'GET /v1/governance/node': { clerk: 403, 'staff-session': 403, 'citizen-session': 403, 'citizen-token': 403 },
+  'GET /v1/governance/federation': { clerk: 403, 'staff-session': 403, 'citizen-session': 403, 'citizen-token': 403 },
+};
+
+/** Where the hub answers a path differently from the node (the same path, another auth kind). */
+const EXPECTED_AT_HUB: Record<string, number> = {
+  'GET /v1/governance/federation': 200,
 };
 
 const ISSUER_ROUTES: ReadonlySet<string> = new Set(['/v1/certificates', '/v1/certificates/mine', '/v1/certificates/{id}', '/v1/certificates/issue', '/v1/certificates/{id}/revoke', '/v1/certificates/{id}/suspend', '/v1/certificates/{id}/reinstate', '/v1/certificates/{id}/bind']);
@@ -196,8 +207,12 @@ function dataAdminRoute(method: string, path: string): boolean {
   return /^\/v1\/operator\/agreements\/\{id\}\/(suspend|resume|terminate)$/.test(path);
 }
 
-function need(method: string, path: string): Need {
+function need(method: string, path: string, division: string): Need {
   if (dataAdminRoute(method, path)) return 'data-admin';
+  if (path === '/v1/governance/report') return 'hub-signature';
+  if (path === '/v1/governance/node') return 'person';
+  // The hub publishes its report; a node relays it to its own staff.
+  if (path === '/v1/governance/federation') return division === '100000' ? 'public' : 'person';
   // /metrics: the operator token (or a metrics token, not configured here).
   if (path.startsWith('/v1/operator/') || path === '/metrics') return 'operator';
   if (path.startsWith('/v1/directory/nodes') || path.startsWith('/v1/directory/changes') || path === '/v1/audit/incidents' || path === '/v1/identity/citizens') return 'admin';
@@ -271,7 +286,7 @@ describe('authorization matrix', () => {
       for (const [template, methods] of Object.entries(doc.paths)) {
         for (const method of Object.keys(methods).map((m) => m.toUpperCase())) {
           const path = template.replace('{division}', '330523').replace('{code}', template.includes('divisions') ? '522732' : 'N034').replace('{id}', 'AGR-522732-330523-001').replace('{action}', 'accept').replace('{login}', 'matrix@310118');
-          const required = need(method, template);
+          const required = need(method, template, division);
           for (const caller of CALLERS) {
             // The data administrators are tried where their role matters; elsewhere they are people like the clerk.
             if (DATA_ADMIN_CALLERS.includes(caller) && !['data-admin', 'operator', 'admin'].includes(required)) continue;
@@ -309,7 +324,7 @@ describe('authorization matrix', () => {
               if (![401, 403].includes(response.status)) problems.push(`${method} ${path} as ${caller} must be refused (got ${response.status})`);
             } else {
               // Allowed callers get exactly what the route gives them: not a 401 or a 403.
-              const entry = EXPECTED[`${method} ${template}`];
+              const entry = (division === '100000' ? EXPECTED_AT_HUB[`${method} ${template}`] : undefined) ?? EXPECTED[`${method} ${template}`];
               const expected = typeof entry === 'number' ? entry : entry?.[caller];
               if (expected === undefined) problems.push(`${method} ${template} as ${caller}: no expected status in EXPECTED (got ${response.status})`);
               else if (response.status !== expected) problems.push(`${method} ${path} as ${caller}: ${response.status}, expected ${expected}`);
@@ -328,7 +343,7 @@ describe('the data administrator’s routes (auth kind data-admin)', () => {
   it('refuse a clerk, a citizen and another node’s data administrator with 403 and a stable code, at every such route', async () => {
     const sandu = t.f.nodes.get('522732')!.endpoint;
     const doc = (await (await fetch(new URL('/openapi.json', sandu))).json()) as { paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>> };
-    const routes = Object.entries(doc.paths).flatMap(([template, methods]) => Object.keys(methods).map((m) => [m.toUpperCase(), template] as const)).filter(([m, p]) => need(m, p) === 'data-admin');
+    const routes = Object.entries(doc.paths).flatMap(([template, methods]) => Object.keys(methods).map((m) => [m.toUpperCase(), template] as const)).filter(([m, p]) => need(m, p, '522732') === 'data-admin');
     expect(routes.length).toBeGreaterThanOrEqual(14);
     const problems: string[] = [];
     for (const [method, template] of routes) {

@@ -285,6 +285,7 @@ beforeAll(async () => {
   tokens.clerk = await account(SANDU, 'conf-clerk', 'clerk');
   tokens.anjiClerk = await account(ANJI, 'conf-anji-clerk', 'clerk');
   tokens.hubClerk = await account(HUB, 'conf-hub-clerk', 'clerk');
+  tokens.supervisor = await account(SANDU, 'conf-supervisor', 'supervisor');
   const apply = async (server: Server, token: string) => {
     const applied = await fetch(new URL('/v1/cases', endpointOf(server)), {
       method: 'POST',
@@ -799,6 +800,17 @@ const calls: Array<[string, Call]> = [
   call('tracker', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?limit=5', { token: () => tokens.citizen })),
   call('tracker: an unreadable cursor', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?cursor=xyz', { token: () => tokens.citizen })),
   call('tracker: a staff token', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker', { token: () => tokens.staffJwt })),
+  // Governance (docs/governance.md): the hub's published report; at a node, its own figures and the
+  // hub's report relayed, for its supervisors and data administrators; the node's report, for the hub only.
+  call('governance: the federation report', HUB, 'GET', '/v1/governance/federation', http(HUB, 'GET', '/v1/governance/federation')),
+  call('governance: the hub report relayed', SANDU, 'GET', '/v1/governance/federation', http(SANDU, 'GET', '/v1/governance/federation', { token: () => tokens.supervisor })),
+  call('governance: the hub report, a clerk', SANDU, 'GET', '/v1/governance/federation', http(SANDU, 'GET', '/v1/governance/federation', { token: () => tokens.clerk })),
+  call('governance: the node', SANDU, 'GET', '/v1/governance/node', http(SANDU, 'GET', '/v1/governance/node', { token: () => tokens.supervisor })),
+  call('governance: the node, a clerk', SANDU, 'GET', '/v1/governance/node', http(SANDU, 'GET', '/v1/governance/node', { token: () => tokens.clerk })),
+  call('governance: the report for the hub', SANDU, 'POST', '/v1/governance/report', signed(HUB, SANDU, '/v1/governance/report', () => ({ nonce: 'conformance-nonce-0001' }), { keep: 'governanceReport' })),
+  call('governance: the report, replayed', SANDU, 'POST', '/v1/governance/report', signed(HUB, SANDU, '/v1/governance/report', () => undefined, { replay: 'governanceReport' })),
+  call('governance: the report, no nonce', SANDU, 'POST', '/v1/governance/report', signed(HUB, SANDU, '/v1/governance/report', () => ({}))),
+  call('governance: the report, asked by a node', SANDU, 'POST', '/v1/governance/report', signed(ANJI, SANDU, '/v1/governance/report', () => ({ nonce: 'conformance-nonce-0002' }))),
 
   // E-certificates verified at Sandu (nodes only): the citizen's 结婚证 from beforeAll, before Anji suspends and revokes it below.
   call('challenge', SANDU, 'POST', '/v1/certificates/challenges', http(SANDU, 'POST', '/v1/certificates/challenges', { token: clerkOf(SANDU), body: {} })),

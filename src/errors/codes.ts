@@ -85,6 +85,8 @@ export const errorStatus = {
   // audit
   CHECKPOINT_CONFLICT: 409,
   CHECKPOINT_BACKWARDS: 409,
+  // governance dashboards (src/governance)
+  GOVERNANCE_FORBIDDEN: 403,
   // cases
   CASE_NOT_FOUND: 404,
   CASE_FORBIDDEN: 403,

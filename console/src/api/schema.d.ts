@@ -3482,6 +3482,442 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/governance/federation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Supervisor or data administrator of this node: the hub's published federation report, fetched by this node and checked against the hub's directory key (HUB_UNREACHABLE when the hub does not answer, PEER_RESPONSE_INVALID when the answer is not signed by it) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            at: string;
+                            audit: {
+                                checkpoint: {
+                                    at: string;
+                                    seq: number;
+                                } | null;
+                                division: string;
+                                incidents: number;
+                                name: string;
+                                reportedSeq: number | null;
+                                /** @enum {string} */
+                                source: "ok" | "unavailable" | "refused" | "invalid";
+                                /** @enum {string} */
+                                status: "witnessed" | "incident" | "mismatch" | "unwitnessed" | "behind" | "unknown";
+                            }[];
+                            balance: {
+                                assumption: {
+                                    otherProvinceDays: number;
+                                    sameProvinceDays: number;
+                                };
+                                nodes: {
+                                    acceptedByOthers: number | null;
+                                    acceptedForOthers: number | null;
+                                    division: string;
+                                    name: string;
+                                    partners: {
+                                        acceptedByPartner: number;
+                                        acceptedForPartner: number;
+                                        partner: string;
+                                    }[];
+                                    savings: {
+                                        applicants: number;
+                                        days: number;
+                                        daysPerApplicant: number | null;
+                                        trips: number;
+                                        tripsPerApplicant: number | null;
+                                    } | null;
+                                    /** @enum {string} */
+                                    source: "ok" | "unavailable" | "refused" | "invalid";
+                                }[];
+                            };
+                            hub: string;
+                            learning: {
+                                fromScratch: {
+                                    active: number;
+                                    agreements: number;
+                                    medianHoursToActive: number | null;
+                                    medianRounds: number | null;
+                                };
+                                fromTemplate: {
+                                    active: number;
+                                    agreements: number;
+                                    medianHoursToActive: number | null;
+                                    medianRounds: number | null;
+                                };
+                                templates: {
+                                    active: number;
+                                    agreements: number;
+                                    medianHoursToActive: number | null;
+                                    medianRounds: number | null;
+                                    template: string;
+                                }[];
+                            };
+                            progress: {
+                                dueItems: number;
+                                nationalItems: number;
+                                nodes: {
+                                    division: string;
+                                    due: number;
+                                    dueEnabled: number;
+                                    enabled: number;
+                                    name: string;
+                                    overdue: string[];
+                                    partners: {
+                                        items: number;
+                                        partner: string;
+                                    }[];
+                                    rank: number;
+                                    score: number;
+                                }[];
+                            };
+                            sources: {
+                                code: string | null;
+                                division: string;
+                                name: string;
+                                /** @enum {string} */
+                                status: "ok" | "unavailable" | "refused" | "invalid";
+                            }[];
+                            trust: {
+                                nodes: {
+                                    availability: number | null;
+                                    dataQuality: number | null;
+                                    division: string;
+                                    incidents: number;
+                                    maxLatencyMs: number | null;
+                                    meanLatencyMs: number | null;
+                                    name: string;
+                                    probes: number;
+                                    refusals: {
+                                        code: string;
+                                        count: number;
+                                    }[];
+                                    signatureFailures: number | null;
+                                    /** @enum {string} */
+                                    source: "ok" | "unavailable" | "refused" | "invalid";
+                                }[];
+                                windowHours: number;
+                            };
+                        };
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/governance/node": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Supervisor or data administrator of this node: this node's own governance figures (what it answers the hub) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            at: string;
+                            audit: {
+                                hash: string | null;
+                                seq: number;
+                            };
+                            balance: {
+                                acceptedByPartner: number;
+                                acceptedForPartner: number;
+                                partner: string;
+                            }[];
+                            cases: {
+                                byState: {
+                                    [key: string]: number;
+                                };
+                                total: number;
+                            };
+                            dataQuality: {
+                                count: number;
+                                service: string;
+                            }[];
+                            learning: {
+                                agreementId: string;
+                                hoursToActive: number | null;
+                                negotiation: string;
+                                /** @enum {string} */
+                                origin: "template" | "scratch";
+                                rounds: number;
+                                state: string;
+                                template: string | null;
+                            }[];
+                            node: string;
+                            nonce: string | null;
+                            refusals: {
+                                code: string;
+                                count: number;
+                                partner: string | null;
+                            }[];
+                            savings: {
+                                applicants: number;
+                                days: number;
+                                daysPerApplicant: number | null;
+                                trips: number;
+                                tripsPerApplicant: number | null;
+                            };
+                            signatureFailures: {
+                                code: string;
+                                count: number;
+                                partner: string | null;
+                            }[];
+                        };
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/governance/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hub: this node's governance figures — cases per state, workload balance per partner, trips and days saved, exchange refusals per partner and code, signature failures, data-quality findings, its audit head, its negotiations — counts only, no personal data; signed and bound to the hub's request and nonce */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                    "Content-Digest": string;
+                    /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                    Signature: string;
+                    /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                    "Signature-Input": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        nonce: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            at: string;
+                            audit: {
+                                hash: string | null;
+                                seq: number;
+                            };
+                            balance: {
+                                acceptedByPartner: number;
+                                acceptedForPartner: number;
+                                partner: string;
+                            }[];
+                            cases: {
+                                byState: {
+                                    [key: string]: number;
+                                };
+                                total: number;
+                            };
+                            dataQuality: {
+                                count: number;
+                                service: string;
+                            }[];
+                            learning: {
+                                agreementId: string;
+                                hoursToActive: number | null;
+                                negotiation: string;
+                                /** @enum {string} */
+                                origin: "template" | "scratch";
+                                rounds: number;
+                                state: string;
+                                template: string | null;
+                            }[];
+                            node: string;
+                            nonce: string | null;
+                            refusals: {
+                                code: string;
+                                count: number;
+                                partner: string | null;
+                            }[];
+                            savings: {
+                                applicants: number;
+                                days: number;
+                                daysPerApplicant: number | null;
+                                trips: number;
+                                tripsPerApplicant: number | null;
+                            };
+                            signatureFailures: {
+                                code: string;
+                                count: number;
+                                partner: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Malformed request: invalid JSON, or parameters or body not matching the schema (BAD_REQUEST, VALIDATION_FAILED, …). */
+                400: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or wrong credentials: bearer token, or RFC 9421 signature (UNAUTHORIZED, SIGNATURE_INVALID, REQUEST_EXPIRED, REPLAYED_REQUEST, …). */
+                401: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Authenticated but not allowed: outside the agreement, the role or the case (AGREEMENT_*, FIELD_NOT_GRANTED, CASE_FORBIDDEN, …). */
+                403: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The state forbids it or it contradicts what is stored (version conflicts, checkpoint conflicts, …). */
+                409: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body exceeds the server body limit (PAYLOAD_TOO_LARGE). */
+                413: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
+                415: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["Outage"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages/inbox": {
         parameters: {
             query?: never;
