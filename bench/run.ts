@@ -14,6 +14,7 @@ import { AuditLog, auditPages, chainEntries, verifyChain } from '../src/audit/in
 import { contentDigest, generateSigningKey, signBytes, verifyBytes } from '../src/crypto/index.ts';
 import { sampleSubjects } from '../src/demo/registries.ts';
 import { demoFederation, startFederation } from '../src/federation/index.ts';
+import { nodeReport } from '../src/governance/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { closedLoop, round, type LoadResult } from './load.ts';
 import { assertCompiled, freePortBase, timeDemoStart } from './startup.ts';
@@ -21,11 +22,16 @@ import { assertCompiled, freePortBase, timeDemoStart } from './startup.ts';
 const quick = process.argv.includes('--quick');
 /** `--exchange-only`: the exchange scenarios alone (for comparing levers quickly). */
 const exchangeOnly = process.argv.includes('--exchange-only');
+/** `--governance-only`: the governance dashboards' queries over a large SQLite store alone. */
+const governanceOnly = process.argv.includes('--governance-only');
+/** `--governance-cases <n>`: another number of cases for that scenario (1M in the full bench, 200k in the quick one). */
+const governanceCasesIndex = process.argv.indexOf('--governance-cases');
 const sizes = quick
-  ? { seconds: 2.5, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 200_000, appends: 5_000, verify: 100_000, tracker: 1_000_000, caseSeconds: 3 }
-  : { seconds: 10, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 2_000_000, appends: 50_000, verify: 1_000_000, tracker: 10_000_000, caseSeconds: 10 };
+  ? { seconds: 2.5, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 200_000, appends: 5_000, verify: 100_000, tracker: 1_000_000, caseSeconds: 3, governanceCases: 200_000 }
+  : { seconds: 10, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 2_000_000, appends: 50_000, verify: 1_000_000, tracker: 10_000_000, caseSeconds: 10, governanceCases: 1_000_000 };
+if (governanceCasesIndex > 0) sizes.governanceCases = Number(process.argv[governanceCasesIndex + 1]);
 const pgUrl = process.env.TONGBAN_BENCH_DATABASE_URL ?? process.env.TONGBAN_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const results: Record<string, Record<string, unknown>> = { meta: {}, start: {}, exchange: {}, policy: {}, audit: {}, memory: {}, cases: {} };
+const results: Record<string, Record<string, unknown>> = { meta: {}, start: {}, exchange: {}, policy: {}, audit: {}, memory: {}, cases: {}, governance: {} };
 const outIndex = process.argv.indexOf('--out');
 const outPath = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
 const work = mkdtempSync(join(tmpdir(), 'tongban-bench-'));
@@ -465,6 +471,102 @@ async function auditBenchmarks(): Promise<void> {
   results.audit.tracker_vs_primary_key_lookup = round(bySubject / bySeq, 2);
 }
 
+/**
+ * `governance.*`: the dashboards over a node's store of `governanceCases` cases (and as many audit
+ * entries, one in twenty refused), bulk-inserted into SQLite. Each query is timed (median of 5) as
+ * the node runs it (migration 020's indexes), and against the same query forced to scan the table
+ * (`NOT INDEXED`) and a plain `COUNT(*)`: the baseline of the same run, reported as ratios.
+ */
+async function governanceBenchmark(): Promise<void> {
+  const n = sizes.governanceCases;
+  log(`governance: ${n} cases and ${n} audit entries in SQLite…`);
+  const path = join(work, 'governance.sqlite');
+  const empty = await openStore({ url: path });
+  await empty.close();
+  const db = new BetterSqlite3(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  const self = '522732';
+  const partners = ['330523', '320400', '310118', '522701', '110105', '440104'];
+  const states = ['applied', 'accepted', 'in_review', 'decided', 'concluded', 'delivered', 'rejected', 'withdrawn'];
+  // A case body of a realistic size (the table scan of the baseline reads it; the indexed queries do not).
+  const body = JSON.stringify({ note: 'x'.repeat(600) });
+  const insertCase = db.prepare('INSERT INTO cases (id, version, state, accepting_node, applicant_id, body, updated_at, mode, competent) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?)');
+  const insertAudit = db.prepare(
+    "INSERT INTO audit_log (seq, at, kind, outcome, code, requester, provider, service, detail, prev_hash, hash) VALUES (?, '2026-01-01T00:00:00.000Z', ?, ?, ?, ?, ?, 'household.residence-proof', '{}', ?, ?)",
+  );
+  const filler = '0'.repeat(64);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 100_000) {
+    db.transaction(() => {
+      for (let j = i; j < Math.min(i + 100_000, n); j++) {
+        // Half accepted here for a partner, a third accepted by a partner for us, the rest local; one in ten joint.
+        const partner = partners[j % partners.length]!;
+        const kind = j % 6;
+        const accepting = kind < 3 ? self : kind < 5 ? partner : self;
+        const joint = j % 10 === 0;
+        const competent = kind === 5 ? self : accepting === self ? (joint ? [partner, partners[(j + 1) % partners.length]!].sort().join(',') : partner) : joint ? [self, partners[(j + 1) % partners.length]!].sort().join(',') : self;
+        insertCase.run(`C-${accepting}-${String(j).padStart(10, '0')}`, states[j % states.length], accepting, `ID${j % Math.max(1, Math.floor(n / 3))}`, body, '2026-01-01T00:00:00.000Z', joint ? 'joint' : j % 2 ? 'online' : 'proxy', competent);
+        const refused = j % 20 === 0;
+        insertAudit.run(j + 1, refused ? 'exchange.provide' : 'exchange.provide', refused ? 'refused' : 'allowed', refused ? (j % 40 === 0 ? 'SIGNATURE_INVALID' : 'PURPOSE_NOT_ALLOWED') : null, partner, self, filler, filler);
+      }
+    })();
+  }
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  results.governance.fill_s = round((performance.now() - t0) / 1000, 1);
+  db.exec('ANALYZE');
+  const median = async (run: () => unknown | Promise<unknown>) => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const start = performance.now();
+      await run();
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    return times[2]!;
+  };
+  // Baselines, in the same process and file: the same GROUP BY scanning the table, and COUNT(*).
+  const fullScan = await median(() => db.prepare('SELECT accepting_node, competent, mode, state, COUNT(*) FROM cases NOT INDEXED GROUP BY accepting_node, competent, mode, state').all());
+  const countAll = await median(() => db.prepare('SELECT COUNT(*) FROM cases').get());
+  const auditScan = await median(() => db.prepare("SELECT kind, code, requester, provider, service, COUNT(*) FROM audit_log NOT INDEXED WHERE outcome IN ('refused', 'error') GROUP BY code, kind, requester, provider, service").all());
+  db.close();
+
+  const store = await openStore({ url: path });
+  try {
+    const queries: Record<string, () => Promise<unknown>> = {
+      case_flows: () => store.governance.caseFlows(),
+      applicants_served: () => store.governance.applicantsServed(self),
+      audit_findings: () => store.governance.auditFindings(),
+    };
+    const perQuery: Record<string, number> = {};
+    for (const [name, run] of Object.entries(queries)) perQuery[name] = round(await median(run), 1);
+    // The node's dashboards as the hub and its staff ask for them (each is one node report; the
+    // console's sections read the parts): the whole report, queries run concurrently.
+    const report = await median(() => nodeReport({ self, store, clock: () => new Date(), learning: async () => [] }));
+    // What each dashboard's part of the report costs (cases per state come with the case flows).
+    const dashboards: Record<string, number> = {
+      balance: round(perQuery.case_flows! + perQuery.applicants_served!, 1),
+      trust: perQuery.audit_findings!,
+      node_report: round(report, 1),
+    };
+    const slowest = Object.entries(perQuery).sort((a, b) => b[1] - a[1])[0]!;
+    results.governance.cases = n;
+    results.governance.audit_entries = n;
+    results.governance.query_ms = perQuery;
+    results.governance.dashboard_ms = dashboards;
+    results.governance.slowest_ms = Math.max(...Object.values(dashboards));
+    results.governance.slowest_query = slowest[0];
+    results.governance.case_flows_full_scan_ms = round(fullScan, 1);
+    results.governance.count_all_ms = round(countAll, 2);
+    results.governance.case_flows_vs_full_scan = round(perQuery.case_flows! / fullScan, 3);
+    results.governance.audit_findings_full_scan_ms = round(auditScan, 1);
+    results.governance.audit_findings_vs_full_scan = round(perQuery.audit_findings! / auditScan, 3);
+    results.governance.node_report_vs_full_scan = round(report / fullScan, 2);
+  } finally {
+    await store.close();
+  }
+}
+
 /** `start.*`: npm start's command, a first start that creates the demo and a second that reuses it (bench/startup.ts). */
 async function startBenchmarks(): Promise<void> {
   const portBase = await freePortBase();
@@ -485,17 +587,22 @@ async function main(): Promise<void> {
   results.meta = { quick, sizes, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), at: new Date().toISOString() };
   const started = performance.now();
   try {
-    if (!exchangeOnly) await startBenchmarks();
-    await exchangeBenchmarks();
-    if (!exchangeOnly) {
-      policyBenchmark();
-      await auditBenchmarks();
+    if (governanceOnly) await governanceBenchmark();
+    else {
+      if (!exchangeOnly) await startBenchmarks();
+      await exchangeBenchmarks();
+      if (!exchangeOnly) {
+        policyBenchmark();
+        await auditBenchmarks();
+        await governanceBenchmark();
+      }
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   results.meta.seconds = round((performance.now() - started) / 1000, 1);
-  const out = outPath ?? join(import.meta.dirname, 'results', exchangeOnly ? 'exchange.json' : 'latest.json');
+  const name = exchangeOnly ? 'exchange.json' : governanceOnly ? 'governance.json' : 'latest.json';
+  const out = outPath ?? join(import.meta.dirname, 'results', name);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   const rows: string[] = [];
@@ -503,7 +610,7 @@ async function main(): Promise<void> {
     if (section === 'meta') continue;
     for (const [key, value] of Object.entries(values)) rows.push(`${`${section}.${key}`.padEnd(42)} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
   }
-  process.stdout.write(`Tongban benchmarks (${quick ? 'quick' : 'full'}; ${results.meta.cpus} cores, ${results.meta.seconds} s)\n${rows.join('\n')}\nwritten to ${outPath ?? `bench/results/${exchangeOnly ? 'exchange' : 'latest'}.json`}\n`);
+  process.stdout.write(`Tongban benchmarks (${quick ? 'quick' : 'full'}; ${results.meta.cpus} cores, ${results.meta.seconds} s)\n${rows.join('\n')}\nwritten to ${outPath ?? `bench/results/${name}`}\n`);
 }
 
 await main();

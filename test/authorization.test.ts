@@ -24,13 +24,20 @@ type Caller =
   | 'foreign-staff-token'
   | 'unknown-node-signature'
   | 'node-signature'
-  | 'hub-signature';
-type Need = 'public' | 'operator' | 'admin' | 'person' | 'node-signature' | 'hub-signature' | 'citizen';
+  | 'hub-signature'
+  | 'data-admin-session'
+  | 'data-admin-client'
+  | 'foreign-data-admin-token';
+type Need = 'public' | 'operator' | 'admin' | 'person' | 'node-signature' | 'hub-signature' | 'citizen' | 'data-admin';
 
-const CALLERS: Caller[] = ['anonymous', 'random-bearer', 'latin1-bearer', 'operator', 'admin', 'clerk', 'foreign-clerk', 'staff-session', 'citizen-session', 'citizen-token', 'foreign-staff-token', 'unknown-node-signature', 'node-signature', 'hub-signature'];
+/** Data administrators: of Sandu (a session, a machine client) and of Anji (its own hub access token), tried on the operator, administrator and data-admin routes. */
+const DATA_ADMIN_CALLERS: Caller[] = ['data-admin-session', 'data-admin-client', 'foreign-data-admin-token'];
+const CALLERS: Caller[] = ['anonymous', 'random-bearer', 'latin1-bearer', 'operator', 'admin', 'clerk', 'foreign-clerk', 'staff-session', 'citizen-session', 'citizen-token', 'foreign-staff-token', 'unknown-node-signature', 'node-signature', 'hub-signature', ...DATA_ADMIN_CALLERS];
 const ALLOWED: Record<Need, Caller[]> = {
   public: CALLERS,
   operator: ['operator'],
+  // The operator token, or a data administrator of Sandu; clerks, citizens and Anji's data administrator: 403.
+  'data-admin': ['operator', 'data-admin-session', 'data-admin-client'],
   admin: ['admin'],
   // A machine client of Sandu (clerk) and sessions of Sandu (staff, citizen); a citizen's hub token anywhere.
   // Staff of Anji (foreign-staff-token) are nobody at Sandu: 403 STAFF_OF_ANOTHER_NODE.
@@ -98,6 +105,8 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'GET /v1/operator/agreements/drafts/{id}': 404,
   'POST /v1/operator/agreements/drafts/{id}/actions': 400,
   'GET /v1/operator/agreements/report': 200,
+  'GET /v1/operator/agreements': 200,
+  'GET /v1/operator/services': 200,
   // hub administrator
   'GET /v1/directory/nodes': 200,
   // Anji is approved: approving it again is not a step the enrolment table allows.
@@ -185,12 +194,36 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'GET /v1/me/options': 200,
   // The hub's end of that relay, signed by the node: an empty body is no relayed call.
   'POST /v1/citizen/relay': 400,
+  // Governance (docs/governance.md): the node's report for the hub (an empty body is no nonce); the
+  // node's figures and the relayed hub report are for its supervisors and data administrators only
+  // (a clerk, a staff session of a clerk, a citizen: GOVERNANCE_FORBIDDEN). The hub's report is public.
+  'POST /v1/governance/report': 400,
+  'GET /v1/governance/node': { clerk: 403, 'staff-session': 403, 'citizen-session': 403, 'citizen-token': 403 },
+  'GET /v1/governance/federation': { clerk: 403, 'staff-session': 403, 'citizen-session': 403, 'citizen-token': 403 },
+};
+
+/** Where the hub answers a path differently from the node (the same path, another auth kind). */
+const EXPECTED_AT_HUB: Record<string, number> = {
+  'GET /v1/governance/federation': 200,
 };
 
 const ISSUER_ROUTES: ReadonlySet<string> = new Set(['/v1/certificates', '/v1/certificates/mine', '/v1/certificates/{id}', '/v1/certificates/issue', '/v1/certificates/{id}/revoke', '/v1/certificates/{id}/suspend', '/v1/certificates/{id}/reinstate', '/v1/certificates/{id}/bind']);
 const VERIFIER_ROUTES: ReadonlySet<string> = new Set(['/v1/certificates/challenges', '/v1/certificates/verify']);
 
-function need(method: string, path: string): Need {
+/** What a node's data administrator uses (src/server/data-admin.ts): agreements, negotiations, templates, services, the directory, the keys' status. */
+function dataAdminRoute(method: string, path: string): boolean {
+  if (path === '/v1/operator/agreements' || path === '/v1/operator/services' || path.startsWith('/v1/operator/directory')) return true;
+  if (path === '/v1/operator/keys') return method === 'GET';
+  if (/^\/v1\/operator\/agreements\/(templates|drafts|report)/.test(path)) return true;
+  return /^\/v1\/operator\/agreements\/\{id\}\/(suspend|resume|terminate)$/.test(path);
+}
+
+function need(method: string, path: string, division: string): Need {
+  if (dataAdminRoute(method, path)) return 'data-admin';
+  if (path === '/v1/governance/report') return 'hub-signature';
+  if (path === '/v1/governance/node') return 'person';
+  // The hub publishes its report; a node relays it to its own staff.
+  if (path === '/v1/governance/federation') return division === '100000' ? 'public' : 'person';
   // /metrics: the operator token (or a metrics token, not configured here).
   if (path.startsWith('/v1/operator/') || path === '/metrics') return 'operator';
   if (path.startsWith('/v1/directory/nodes') || path.startsWith('/v1/directory/changes') || path === '/v1/audit/incidents' || path === '/v1/identity/citizens') return 'admin';
@@ -238,14 +271,20 @@ beforeAll(async () => {
   const sandu = t.f.nodes.get('522732')!.endpoint;
   citizenNodeToken = (await signIn(hub, citizen.idNumber, citizen.password, { clientId: '522732', redirectUri: `${sandu}/v1/auth/callback` })).accessToken;
   tokens['foreign-staff-token'] = (await signIn(hub, 'matrix@330523', 'matrix-staff-password', cliClient())).accessToken;
+  tokens['data-admin-client'] = (await t.operator('522732', '/v1/operator/accounts', { id: 'matrix-data', role: 'dataAdmin', name: 'm' })).json.token;
+  const anjiAdmin = JSON.stringify({ login: 'matrixdata@330523', name: 'm', password: 'matrix-staff-password', roles: ['dataAdmin'] });
+  await fetch(staffUrl, { method: 'POST', headers: await signedRequestHeaders(t.key('330523'), staffUrl, anjiAdmin, new Date()), body: anjiAdmin });
+  tokens['foreign-data-admin-token'] = (await signIn(hub, 'matrixdata@330523', 'matrix-staff-password', cliClient())).accessToken;
 }, 300_000);
 
 /** A session of Sandu (the cookie, made for each request: sign-out ends the one it is sent): its clerk, or the citizen signed in above. */
-async function sessionCookie(caller: 'staff-session' | 'citizen-session'): Promise<string> {
+async function sessionCookie(caller: 'staff-session' | 'citizen-session' | 'data-admin-session'): Promise<string> {
   const person: Person =
     caller === 'staff-session'
       ? { subject: 'p-matrix-clerk', kind: 'staff', name: 'm', node: '522732', roles: ['clerk'], via: 'session' }
-      : { subject: citizenSubject, kind: 'citizen', name: 'm', idNumber: '11010519491231002X', roles: [], via: 'session' };
+      : caller === 'data-admin-session'
+        ? { subject: 'p-matrix-data', kind: 'staff', name: 'm', node: '522732', roles: ['dataAdmin'], login: 'dataadmin@522732', via: 'session' }
+        : { subject: citizenSubject, kind: 'citizen', name: 'm', idNumber: '11010519491231002X', roles: [], via: 'session' };
   const hubToken = caller === 'citizen-session' ? { token: citizenNodeToken, expiresAt: Date.now() + 300_000 } : undefined;
   const { id } = await t.f.nodes.get('522732')!.runtime!.identity.sessions.create(person, hubToken);
   return `tongban_session_522732=${id}`;
@@ -265,8 +304,10 @@ describe('authorization matrix', () => {
       for (const [template, methods] of Object.entries(doc.paths)) {
         for (const method of Object.keys(methods).map((m) => m.toUpperCase())) {
           const path = template.replace('{division}', '330523').replace('{code}', template.includes('divisions') ? '522732' : 'N034').replace('{id}', 'AGR-522732-330523-001').replace('{action}', 'accept').replace('{login}', 'matrix@310118');
-          const required = need(method, template);
+          const required = need(method, template, division);
           for (const caller of CALLERS) {
+            // The data administrators are tried where their role matters; elsewhere they are people like the clerk.
+            if (DATA_ADMIN_CALLERS.includes(caller) && !['data-admin', 'operator', 'admin'].includes(required)) continue;
             const url = new URL(path, server.endpoint).toString();
             const body = method === 'GET' ? undefined : '{}';
             let headers: Record<string, string> = method === 'GET' ? {} : { 'content-type': 'application/json' };
@@ -279,7 +320,7 @@ describe('authorization matrix', () => {
                         : tokens[caller];
             if (bearer && caller !== 'unknown-node-signature') headers.authorization = `Bearer ${bearer}`;
             // A browser of the node's own pages: the cookie, and the CSRF header on changes.
-            if (caller === 'staff-session' || caller === 'citizen-session') headers = { ...headers, cookie: await sessionCookie(caller), 'x-tongban-csrf': '1' };
+            if (caller === 'staff-session' || caller === 'citizen-session' || caller === 'data-admin-session') headers = { ...headers, cookie: await sessionCookie(caller), 'x-tongban-csrf': '1' };
             if (caller === 'unknown-node-signature' && body) headers = await signedRequestHeaders(strangerKey, url, body, new Date());
             // A valid signature of an approved node (Qingpu: the hub matrix suspends Anji on the way).
             if (caller === 'node-signature' && body) headers = await signedRequestHeaders(t.key('310118'), url, body, new Date());
@@ -290,7 +331,7 @@ describe('authorization matrix', () => {
             // Machine clients and sessions belong to one node: Sandu's clerk and sessions are nobody at the hub.
             // A citizen's hub token is taken anywhere (the hub serves cases too); who-am-I answers staff of another node.
             const allowed =
-              (ALLOWED[required].includes(caller) && !(required === 'person' && division !== '522732' && caller !== 'citizen-token')) ||
+              (ALLOWED[required].includes(caller) && !(required === 'person' && division !== '522732' && caller !== 'citizen-token') && !(required === 'data-admin' && division !== '522732' && caller !== 'operator')) ||
               (template === '/v1/auth/me' && caller === 'foreign-staff-token');
             table.push(`${method} ${template} ${caller} → ${response.status}`);
             if (template === '/v1/directory/enrolments') {
@@ -301,7 +342,7 @@ describe('authorization matrix', () => {
               if (![401, 403].includes(response.status)) problems.push(`${method} ${path} as ${caller} must be refused (got ${response.status})`);
             } else {
               // Allowed callers get exactly what the route gives them: not a 401 or a 403.
-              const entry = EXPECTED[`${method} ${template}`];
+              const entry = (division === '100000' ? EXPECTED_AT_HUB[`${method} ${template}`] : undefined) ?? EXPECTED[`${method} ${template}`];
               const expected = typeof entry === 'number' ? entry : entry?.[caller];
               if (expected === undefined) problems.push(`${method} ${template} as ${caller}: no expected status in EXPECTED (got ${response.status})`);
               else if (response.status !== expected) problems.push(`${method} ${path} as ${caller}: ${response.status}, expected ${expected}`);
@@ -315,3 +356,38 @@ describe('authorization matrix', () => {
   }
 });
 
+
+describe('the data administrator’s routes (auth kind data-admin)', () => {
+  it('refuse a clerk, a citizen and another node’s data administrator with 403 and a stable code, at every such route', async () => {
+    const sandu = t.f.nodes.get('522732')!.endpoint;
+    const doc = (await (await fetch(new URL('/openapi.json', sandu))).json()) as { paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>> };
+    const routes = Object.entries(doc.paths).flatMap(([template, methods]) => Object.keys(methods).map((m) => [m.toUpperCase(), template] as const)).filter(([m, p]) => need(m, p, '522732') === 'data-admin');
+    expect(routes.length).toBeGreaterThanOrEqual(14);
+    const problems: string[] = [];
+    for (const [method, template] of routes) {
+      // Documented as the operator token or a person: each of them (operatorBearer first, for the CLI's tools).
+      const security = doc.paths[template]![method.toLowerCase()]!.security!;
+      expect(security.map((s) => Object.keys(s)[0]), template).toEqual(['operatorBearer', 'sessionCookie', 'hubAccessToken', 'machineToken']);
+      const url = new URL(template.replace('{id}', 'AGR-522732-330523-001'), sandu);
+      for (const [caller, code] of [
+        ['clerk', 'ADMIN_ROLE_REQUIRED'],
+        ['staff-session', 'ADMIN_ROLE_REQUIRED'],
+        ['citizen-token', 'ADMIN_ROLE_REQUIRED'],
+        ['citizen-session', 'ADMIN_ROLE_REQUIRED'],
+        ['foreign-data-admin-token', 'STAFF_OF_ANOTHER_NODE'],
+      ] as const) {
+        const session = caller === 'staff-session' || caller === 'citizen-session';
+        const headers: Record<string, string> = session ? { cookie: await sessionCookie(caller), 'x-tongban-csrf': '1' } : { authorization: `Bearer ${tokens[caller]}` };
+        const response = await fetch(url, { method, headers: method === 'GET' ? headers : { ...headers, 'content-type': 'application/json' }, ...(method === 'GET' ? {} : { body: '{}' }) });
+        const body = (await response.json()) as { code?: string };
+        if (response.status !== 403 || body.code !== code) problems.push(`${method} ${template} as ${caller}: ${response.status} ${body.code}, expected 403 ${code}`);
+      }
+      // A change with the session cookie but without the CSRF header (a cross-site form): refused before anything is read.
+      if (method === 'POST') {
+        const response = await fetch(url, { method, headers: { cookie: await sessionCookie('data-admin-session'), 'content-type': 'application/json' }, body: '{}' });
+        if (response.status !== 403 || ((await response.json()) as { code?: string }).code !== 'CSRF_REJECTED') problems.push(`${method} ${template}: a data administrator's session without the CSRF header is not CSRF_REJECTED`);
+      }
+    }
+    expect(problems).toEqual([]);
+  }, 60_000);
+});

@@ -117,8 +117,11 @@ describe.skipIf(missing)('the web console in a browser', () => {
     const missing = await fetch(new URL('/console/assets/missing.js', sandu));
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    // The hub has no sign-in of a node: no console there.
-    expect((await fetch(new URL('/console/', t.f.hub.endpoint))).status).toBe(404);
+    // The hub serves the console too (issue 14: its published governance dashboards, no sign-in), with the same CSP.
+    const hubPage = await fetch(new URL('/console/', t.f.hub.endpoint));
+    expect(hubPage.status).toBe(200);
+    expect(hubPage.headers.get('content-security-policy')).not.toContain('unsafe');
+    expect(await hubPage.text()).toContain('<meta name="tongban-role" content="hub">');
     expect(readdirSync(join(DEFAULT_CONSOLE_DIR, 'assets')).some((f) => asset.endsWith(f))).toBe(true);
   });
 

@@ -28,6 +28,15 @@ describe('list endpoints answer bounded pages', () => {
     expect((await get('522732', '/v1/catalog/items?limit=501')).json.code).toBe('VALIDATION_FAILED');
   });
 
+  it('the agreements a node relies on (operator or data administrator): pages with a true total; more than 200 at once is refused', async () => {
+    const operator = t.f.operatorToken('522732');
+    const all = await get('522732', '/v1/operator/agreements', operator);
+    expect(all.json.total).toBeGreaterThanOrEqual(2);
+    const page = await get('522732', '/v1/operator/agreements?limit=1&offset=1', operator);
+    expect([page.json.agreements.map((a: any) => a.terms.id), page.json.total]).toEqual([[all.json.agreements[1].terms.id], all.json.total]);
+    expect((await get('522732', '/v1/operator/agreements?limit=201', operator)).json.code).toBe('VALIDATION_FAILED');
+  });
+
   it('the directory and its change requests (administrator): pages with a true total; more than 1000 at once is refused', async () => {
     const admin = t.f.adminToken();
     const page = await get('100000', '/v1/directory/nodes?limit=2&offset=1', admin);

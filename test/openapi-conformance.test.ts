@@ -311,6 +311,7 @@ beforeAll(async () => {
   tokens.clerk = await account(SANDU, 'conf-clerk', 'clerk');
   tokens.anjiClerk = await account(ANJI, 'conf-anji-clerk', 'clerk');
   tokens.hubClerk = await account(HUB, 'conf-hub-clerk', 'clerk');
+  tokens.supervisor = await account(SANDU, 'conf-supervisor', 'supervisor');
   const apply = async (server: Server, token: string) => {
     const applied = await fetch(new URL('/v1/cases', endpointOf(server)), {
       method: 'POST',
@@ -523,6 +524,9 @@ const calls: Array<[string, Call]> = [
 
   // Operator API (every server).
   ...both('operator directory', 'GET', '/v1/operator/directory', (s) => http(s, 'GET', '/v1/operator/directory', { token: operatorToken(s) })),
+  call('data administrator: the agreements this node relies on', SANDU, 'GET', '/v1/operator/agreements', http(SANDU, 'GET', '/v1/operator/agreements?limit=50', { token: operatorToken(SANDU) })),
+  call('data administrator: agreements: page too large', SANDU, 'GET', '/v1/operator/agreements', http(SANDU, 'GET', '/v1/operator/agreements?limit=201', { token: operatorToken(SANDU) })),
+  call('data administrator: the services this node publishes and their grants', SANDU, 'GET', '/v1/operator/services', http(SANDU, 'GET', '/v1/operator/services', { token: operatorToken(SANDU) })),
   ...both('refresh', 'POST', '/v1/operator/directory/refresh', (s) => http(s, 'POST', '/v1/operator/directory/refresh', { token: operatorToken(s) })),
   ...both('operator audit', 'GET', '/v1/operator/audit', (s) => http(s, 'GET', '/v1/operator/audit?from=1&limit=3', { token: operatorToken(s) })),
   ...both('operator audit: page too large', 'GET', '/v1/operator/audit', (s) => http(s, 'GET', '/v1/operator/audit?limit=100000', { token: operatorToken(s) })),
@@ -827,6 +831,17 @@ const calls: Array<[string, Call]> = [
   call('tracker', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?limit=5', { token: () => tokens.citizen })),
   call('tracker: an unreadable cursor', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker?cursor=xyz', { token: () => tokens.citizen })),
   call('tracker: a staff token', HUB, 'GET', '/v1/tracker', http(HUB, 'GET', '/v1/tracker', { token: () => tokens.staffJwt })),
+  // Governance (docs/governance.md): the hub's published report; at a node, its own figures and the
+  // hub's report relayed, for its supervisors and data administrators; the node's report, for the hub only.
+  call('governance: the federation report', HUB, 'GET', '/v1/governance/federation', http(HUB, 'GET', '/v1/governance/federation')),
+  call('governance: the hub report relayed', SANDU, 'GET', '/v1/governance/federation', http(SANDU, 'GET', '/v1/governance/federation', { token: () => tokens.supervisor })),
+  call('governance: the hub report, a clerk', SANDU, 'GET', '/v1/governance/federation', http(SANDU, 'GET', '/v1/governance/federation', { token: () => tokens.clerk })),
+  call('governance: the node', SANDU, 'GET', '/v1/governance/node', http(SANDU, 'GET', '/v1/governance/node', { token: () => tokens.supervisor })),
+  call('governance: the node, a clerk', SANDU, 'GET', '/v1/governance/node', http(SANDU, 'GET', '/v1/governance/node', { token: () => tokens.clerk })),
+  call('governance: the report for the hub', SANDU, 'POST', '/v1/governance/report', signed(HUB, SANDU, '/v1/governance/report', () => ({ nonce: 'conformance-nonce-0001' }), { keep: 'governanceReport' })),
+  call('governance: the report, replayed', SANDU, 'POST', '/v1/governance/report', signed(HUB, SANDU, '/v1/governance/report', () => undefined, { replay: 'governanceReport' })),
+  call('governance: the report, no nonce', SANDU, 'POST', '/v1/governance/report', signed(HUB, SANDU, '/v1/governance/report', () => ({}))),
+  call('governance: the report, asked by a node', SANDU, 'POST', '/v1/governance/report', signed(ANJI, SANDU, '/v1/governance/report', () => ({ nonce: 'conformance-nonce-0002' }))),
 
   // A citizen's hub views through the node they signed in at (Sandu relays, signed, to the hub's POST /v1/citizen/relay).
   call('my wallet, relayed', SANDU, 'GET', '/v1/me/wallet', asSignedInCitizen('GET', '/v1/me/wallet?limit=5')),
@@ -997,6 +1012,20 @@ describe('OpenAPI conformance: real answers against each server’s own /openapi
           expect(record(server, method, template, answer), `${server} ${method} ${template}`).toEqual([]);
           expect(answer.status, `${server} ${method} ${template}`).toBe(401);
         });
+      await Promise.all(work.map((w) => w()));
+    }
+  });
+
+  it('every data-admin operation refuses a clerk (403 ADMIN_ROLE_REQUIRED), before reading anything', async () => {
+    for (const server of [SANDU, HUB] as const) {
+      const work = operationsOf(server)
+        .filter(([, , operation]) => (operation.security ?? []).map((s) => Object.keys(s)[0]).join() === 'operatorBearer,sessionCookie,hubAccessToken,machineToken')
+        .map(([template, method]) => async () => {
+          const answer = await http(server, method, pathOf(template, server), { token: clerkOf(server), ...(method === 'POST' ? { body: {} } : {}) })();
+          expect(record(server, method, template, answer), `${server} ${method} ${template}`).toEqual([]);
+          expect([answer.status, (answer.body as { code?: string }).code], `${server} ${method} ${template}`).toEqual([403, 'ADMIN_ROLE_REQUIRED']);
+        });
+      expect(work.length, server).toBeGreaterThan(0);
       await Promise.all(work.map((w) => w()));
     }
   });

@@ -23,6 +23,8 @@ const CASE_ROLES = new Set(['clerk', 'approver', 'supervisor']);
 const division = pageMeta('tongban-division');
 const nodeName = pageMeta('tongban-node-name');
 const nonce = pageMeta('csp-nonce');
+/** The hub's console: no sign-in, only the governance dashboards it publishes. */
+const hub = pageMeta('tongban-role') === 'hub';
 
 /** The view a route names, for this person (each view asks the node, which refuses what they may not see). */
 function viewOf(route: Route, me: Me): ReactNode {
@@ -79,7 +81,8 @@ export function App() {
   const signInHref = `/v1/auth/login?return=${encodeURIComponent(window.location.pathname)}`;
 
   let body;
-  if (who.state === 'loading') body = <Spin aria-label={t('loading')} />;
+  if (hub) body = <Governance hub section={route.view === 'governance' ? route.section : route.view === 'list' ? 'progress' : ''} />;
+  else if (who.state === 'loading') body = <Spin aria-label={t('loading')} />;
   else if (who.state === 'failed') body = <Result status="error" title={t('loadFailed')} extra={<Button onClick={() => void load()}>{t('retry')}</Button>} />;
   else if (who.state === 'anonymous')
     body = (
@@ -98,6 +101,8 @@ export function App() {
     const { me } = who;
     const citizen = me.kind === 'citizen';
     if (!me.actsHere) body = <Result status="403" title={t('staffOfAnotherNode', { node: me.node ?? '?' })} subTitle={t('staffOfAnotherNodeDetail', { here: division })} />;
+    // A data administrator without a case role starts at their own views.
+    else if (!citizen && route.view === 'list' && !me.roles.some((r) => CASE_ROLES.has(r)) && me.roles.some((r) => r === 'dataAdmin' || r === 'operator')) body = viewOf({ view: 'admin', section: 'agreements' }, me);
     else if (!citizen && route.view === 'list' && !me.roles.some((r) => CASE_ROLES.has(r)))
       body = <Result status="info" title={t('noCaseRole', { roles: me.roles.map((r) => t(`role.${r}`)).join(', ') })} subTitle={t('noCaseRoleDetail')} />;
     else body = viewOf(route, me);
@@ -129,7 +134,12 @@ export function App() {
             )}
           </Space>
         </Layout.Header>
-        {who.state === 'signed-in' && navFor(who.me).length > 0 && (
+        {hub && (
+          <nav aria-label={t('menu')}>
+            <Menu mode="horizontal" selectedKeys={['governance']} items={[{ key: 'governance', label: <a href="/console/governance/progress" onClick={(e) => navigate(e, '/console/governance/progress')}>{t('governance.menu')}</a> }]} />
+          </nav>
+        )}
+        {!hub && who.state === 'signed-in' && navFor(who.me).length > 0 && (
           <nav aria-label={t('menu')}>
             <Menu
               mode="horizontal"

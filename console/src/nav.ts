@@ -26,5 +26,8 @@ export function navFor(me: Me): NavEntry[] {
   if (has(me, 'clerk', 'approver', 'supervisor')) entries.push({ href: '/console/', label: 'cases' });
   if (has(me, 'clerk')) entries.push({ href: '/console/cases/new', label: 'staff.newCase' });
   if (has(me, 'approver', 'supervisor')) entries.push({ href: '/console/queue', label: 'staff.queue' });
+  if (has(me, 'dataAdmin', 'operator')) entries.push({ href: '/console/admin/agreements', label: 'admin.menu' });
+  // Governance figures: supervisors and data administrators (the node refuses everyone else).
+  if (has(me, 'supervisor', 'dataAdmin')) entries.push({ href: '/console/governance/progress', label: 'governance.menu' });
   return entries;
 }

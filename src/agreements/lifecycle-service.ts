@@ -1,4 +1,4 @@
-import { operatorActor, type AuditLog } from '../audit/index.ts';
+import { operatorActor, type AuditActor, type AuditLog } from '../audit/index.ts';
 import type { PublicJwk, SigningKeySource } from '../crypto/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import type { MessageSender } from '../messaging/index.ts';
@@ -89,8 +89,11 @@ export class AgreementLifecycles implements AgreementStateSource {
     return [...this.#byId.values()].flatMap((l) => l.changes.map((c) => c.jws));
   }
 
-  /** This node's operator takes a step: checked against the table, signed by this node, applied here at once. */
-  act(agreementId: string, action: LifecycleAction, by: { actor: string; reason: string | undefined }): Promise<{ change: StateChange; jws: string; agreement: SignedAgreement }> {
+  /**
+   * This node's operator or data administrator takes a step: checked against the table, signed by this node, applied here at once.
+   * `by.actor` is the name signed into the change; `by.caller` who authenticated (the audit entry's actor; the operator token when absent).
+   */
+  act(agreementId: string, action: LifecycleAction, by: { actor: string; reason: string | undefined; caller?: AuditActor }): Promise<{ change: StateChange; jws: string; agreement: SignedAgreement }> {
     return this.#serial(async () => {
       const { self, clock, signingKey } = this.#options;
       const view = await this.#options.directory.current();
@@ -99,7 +102,7 @@ export class AgreementLifecycles implements AgreementStateSource {
         const change = nextStateChange(this.lifecycle(agreementId), signed.agreement, action, { party: self, actor: by.actor }, by.reason, clock());
         const jws = await signStateChange(change, signingKey.current());
         const { messages } = this.#options;
-        await this.#apply(view, signed, jws, 'local', self, async (tx) => {
+        await this.#apply(view, signed, jws, 'local', self, by.caller, async (tx) => {
           if (!messages) return;
           for (const party of signed.agreement.parties.filter((p) => p !== self)) {
             await messages.send(tx, { destination: party, kind: STATE_MESSAGE_KIND, conversation: `agreement:${agreementId}`, payload: { change: jws } });
@@ -109,7 +112,7 @@ export class AgreementLifecycles implements AgreementStateSource {
         return { change, jws, agreement: signed };
       } catch (error) {
         if (error instanceof TongbanError && error.code !== 'AGREEMENT_STATE_CONFLICT') {
-          await this.#options.audit.append({ kind: 'agreement.state', outcome: 'refused', code: error.code, agreementId, operator: by.actor.slice(0, 100), actor: operatorActor(self), detail: { action, source: 'local', reason: error.message.slice(0, 300) } });
+          await this.#options.audit.append({ kind: 'agreement.state', outcome: 'refused', code: error.code, agreementId, operator: by.actor.slice(0, 100), actor: by.caller ?? operatorActor(self), detail: { action, source: 'local', reason: error.message.slice(0, 300) } });
         }
         throw error;
       }
@@ -134,7 +137,7 @@ export class AgreementLifecycles implements AgreementStateSource {
         }
         throw error;
       }
-      return this.#apply(view, signed, jws, source, from);
+      return this.#apply(view, signed, jws, source, from, undefined);
     });
   }
 
@@ -169,6 +172,7 @@ export class AgreementLifecycles implements AgreementStateSource {
     jws: string,
     source: ChangeSource,
     from: string | undefined,
+    caller: AuditActor | undefined,
     alsoInTransaction?: (tx: StoreOps) => Promise<void>,
   ): Promise<{ applied: boolean; change: StateChange }> {
     const { store, audit, clock, self } = this.#options;
@@ -215,7 +219,7 @@ export class AgreementLifecycles implements AgreementStateSource {
       requester: change.party,
       operator: change.actor,
       // A step this node took (through its operator API): who authenticated. Another party's step names its node in `requester`.
-      ...(source === 'local' ? { actor: operatorActor(self) } : {}),
+      ...(source === 'local' ? { actor: caller ?? operatorActor(self) } : {}),
       detail: { action: change.action, from: change.from, to: change.to, seq: change.seq, at: change.at, reason: change.reason, source, ...(from && from !== self ? { via: from } : {}) },
     });
     this.#options.onApplied?.(change);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { AuditLog, operatorActor, type AuditEvent } from '../audit/index.ts';
+import { AuditLog, operatorActor, type AuditActor, type AuditEvent } from '../audit/index.ts';
 import { canonicalJson, type PublicJwk, type SigningKeySource } from '../crypto/index.ts';
 import { TongbanError, validationError } from '../errors/index.ts';
 import type { Messaging, ReceivedMessage } from '../messaging/index.ts';
@@ -107,8 +107,11 @@ export class NegotiationService {
     return learningReport(await this.list({ limit: 1000 }));
   }
 
-  /** A draft by this node (the convener), from terms or from a template; an amendment when version n is in force. */
-  async draft(request: DraftRequest, actor: NegotiationActor): Promise<Negotiation> {
+  /**
+   * A draft by this node (the convener), from terms or from a template; an amendment when version n is in force.
+   * `caller`: who authenticated (the audit entry's actor; the operator token when absent).
+   */
+  async draft(request: DraftRequest, actor: NegotiationActor, caller?: AuditActor): Promise<Negotiation> {
     const { self, store } = this.#o;
     const fromTemplate = 'template' in request;
     const terms = fromTemplate ? instantiateTemplate(request.template, request.params, templateLibrary) : request.terms;
@@ -132,7 +135,7 @@ export class NegotiationService {
     );
     await store.transaction(async (tx) => {
       if (!(await tx.negotiations.put(n, 0))) throw new TongbanError('NEGOTIATION_TRANSITION_NOT_ALLOWED', `A negotiation ${id} exists already.`);
-      await this.#audit(tx, n, 'draft', actor);
+      await this.#audit(tx, n, 'draft', actor, caller);
     });
     return n;
   }
@@ -142,18 +145,18 @@ export class NegotiationService {
    * another party it is checked against the local copy, this node's acceptance or signature is
    * recorded, and the step goes to the convener, which sequences it.
    */
-  async act(id: string, action: NegotiationAction, actor: NegotiationActor, input: NegotiationInput): Promise<{ negotiation: Negotiation; forwardedTo?: string }> {
+  async act(id: string, action: NegotiationAction, actor: NegotiationActor, input: NegotiationInput, caller?: AuditActor): Promise<{ negotiation: Negotiation; forwardedTo?: string }> {
     // A party's step applied meanwhile (from the inbox): read again and apply to what is there now.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#actOnce(id, action, actor, input, attempt < 3);
+        return await this.#actOnce(id, action, actor, input, attempt < 3, caller);
       } catch (error) {
         if (!(error instanceof StaleWrite) || attempt >= 3) throw error;
       }
     }
   }
 
-  async #actOnce(id: string, action: NegotiationAction, actor: NegotiationActor, input: NegotiationInput, retrying: boolean): Promise<{ negotiation: Negotiation; forwardedTo?: string }> {
+  async #actOnce(id: string, action: NegotiationAction, actor: NegotiationActor, input: NegotiationInput, retrying: boolean, caller: AuditActor | undefined): Promise<{ negotiation: Negotiation; forwardedTo?: string }> {
     const { self, store, messages } = this.#o;
     const person = { ...actor, node: self };
     let n = await this.get(id);
@@ -172,24 +175,24 @@ export class NegotiationService {
         const offered = input.terms ?? n.terms;
         Object.assign(step, { answers: input.answers ?? latest?.number, authorSignature: await signRound(offered, this.#o.signingKey.current()) });
       }
-      if (action === 'register') return { negotiation: await this.#register(n, person) };
+      if (action === 'register') return { negotiation: await this.#register(n, person, caller) };
       const next = applyNegotiationAction(n, action, person, step, this.#now());
       if (n.convener !== self) {
         // Checked against our copy; the convener applies it for good (it may have moved on).
         await store.transaction(async (tx) => {
           await this.#recordOwnConsent(tx, next, action);
           await messages.send(tx, { destination: n.convener, kind: NEGOTIATION_STEP, conversation: `agreement:${n.agreementId}`, payload: { negotiation: id, action, actor: person, ...step } });
-          await this.#audit(tx, next, action, person);
+          await this.#audit(tx, next, action, person, caller);
         });
         messages.kick();
         return { negotiation: n, forwardedTo: n.convener };
       }
       n = next;
-      await this.#commit(n, action, person, async (tx) => this.#recordOwnConsent(tx, n, action));
+      await this.#commit(n, action, person, async (tx) => this.#recordOwnConsent(tx, n, action), undefined, caller);
       return { negotiation: n };
     } catch (error) {
       if (error instanceof StaleWrite && retrying) throw error;
-      if (error instanceof TongbanError) await this.#o.audit.append(this.#event(n, action, person, 'refused', error.code));
+      if (error instanceof TongbanError) await this.#o.audit.append(this.#event(n, action, person, 'refused', error.code, caller));
       throw error;
     }
   }
@@ -295,13 +298,13 @@ export class NegotiationService {
     return null;
   }
 
-  async #register(n: Negotiation, actor: NegotiationActor): Promise<Negotiation> {
+  async #register(n: Negotiation, actor: NegotiationActor, caller: AuditActor | undefined): Promise<Negotiation> {
     // The table decides first (state, convener), then the hub: nothing is submitted that the table refuses.
     const registered = applyNegotiationAction(n, 'register', actor, {}, this.#now());
     const latest = latestRound(n)!;
     await this.#o.submit({ agreement: latest.terms, signatures: n.signatures.map((s) => ({ division: s.party, jws: s.jws })) });
     let next = registered;
-    await this.#commit(registered, 'register', actor);
+    await this.#commit(registered, 'register', actor, undefined, undefined, caller);
     const system: NegotiationActor = { node: this.#o.self, id: 'system', role: 'system' };
     if (this.#o.clock().getTime() >= Date.parse(n.terms.validFrom)) {
       next = applyNegotiationAction(registered, 'activate', system, {}, this.#now());
@@ -323,44 +326,44 @@ export class NegotiationService {
     await tx.acceptances.put({ agreementId: n.agreementId, version: n.terms.version, hash: latest.hash, negotiationId: n.id, acceptedAt: this.#now() });
   }
 
-  async #commit(n: Negotiation, action: string, actor: NegotiationActor, extra?: (tx: StoreOps) => Promise<void>, expected?: number): Promise<void> {
+  async #commit(n: Negotiation, action: string, actor: NegotiationActor, extra?: (tx: StoreOps) => Promise<void>, expected?: number, caller?: AuditActor): Promise<void> {
     await this.#o.store.transaction(async (tx) => {
-      await this.#write(tx, n, expected ?? n.version - 1, action, actor);
+      await this.#write(tx, n, expected ?? n.version - 1, action, actor, caller);
       await extra?.(tx);
     });
     this.#o.messages.kick();
   }
 
   /** Stores the convener's copy (compare-and-set), audits the step and sends the copy to every other party. */
-  async #write(tx: StoreOps, n: Negotiation, expected: number, action: string, actor: NegotiationActor): Promise<void> {
+  async #write(tx: StoreOps, n: Negotiation, expected: number, action: string, actor: NegotiationActor, caller?: AuditActor): Promise<void> {
     if (!(await tx.negotiations.put(n, expected))) throw new StaleWrite(n.id);
-    await this.#written(tx, n, action, actor);
+    await this.#written(tx, n, action, actor, caller);
   }
 
   /** What follows a stored step: this node's acceptance superseded, the audit entry, a copy to every other party. */
-  async #written(tx: StoreOps, n: Negotiation, action: string, actor: NegotiationActor): Promise<void> {
+  async #written(tx: StoreOps, n: Negotiation, action: string, actor: NegotiationActor, caller?: AuditActor): Promise<void> {
     await this.#supersede(tx, n);
-    await AuditLog.appendIn(tx, [this.#event(n, action, actor, 'allowed')], this.#o.clock());
+    await AuditLog.appendIn(tx, [this.#event(n, action, actor, 'allowed', undefined, caller)], this.#o.clock());
     for (const party of partiesOf(n).filter((p) => p !== this.#o.self)) {
       await this.#o.messages.send(tx, { destination: party, kind: NEGOTIATION_COPY, conversation: `agreement:${n.agreementId}`, payload: n });
     }
   }
 
-  async #audit(tx: StoreOps, n: Negotiation, action: string, actor: NegotiationActor): Promise<void> {
-    await AuditLog.appendIn(tx, [this.#event(n, action, actor, 'allowed')], this.#o.clock());
+  async #audit(tx: StoreOps, n: Negotiation, action: string, actor: NegotiationActor, caller?: AuditActor): Promise<void> {
+    await AuditLog.appendIn(tx, [this.#event(n, action, actor, 'allowed', undefined, caller)], this.#o.clock());
   }
 
-  #event(n: Negotiation, action: string, actor: NegotiationActor, outcome: 'allowed' | 'refused' | 'received', code?: string): AuditEvent {
+  #event(n: Negotiation, action: string, actor: NegotiationActor, outcome: 'allowed' | 'refused' | 'received', code?: string, caller?: AuditActor): AuditEvent {
     return {
       kind: 'agreement.negotiate',
       outcome,
       ...(code ? { code } : {}),
       agreementId: n.agreementId,
       requester: actor.node,
-      // `operator`: the name given with the step (a label); `actor`: who authenticated at this node —
-      // the operator token for steps taken through the operator API, the node itself for its own.
+      // `operator`: the name the step is recorded under (the operator token's label, or the person's login);
+      // `actor`: who authenticated at this node — the person (`caller`), the operator token, or the node itself for its own.
       operator: `${actor.role}:${actor.id}`,
-      ...(actor.node === this.#o.self && outcome !== 'received' ? { actor: actor.role === 'system' ? { subject: 'system', node: actor.node, role: 'system' } : operatorActor(actor.node) } : {}),
+      ...(actor.node === this.#o.self && outcome !== 'received' ? { actor: actor.role === 'system' ? { subject: 'system', node: actor.node, role: 'system' } : (caller ?? operatorActor(actor.node)) } : {}),
       detail: { negotiation: n.id, action, state: n.state, version: n.terms.version, rounds: n.rounds.length },
     };
   }

@@ -167,10 +167,12 @@ describe('negotiation guards', () => {
     expect(codeOf(() => applyNegotiationAction(all.proposed, 'accept', { node: B, id: 'clerk-1', role: 'clerk' }, { round: 1, hash: latestRound(all.proposed)!.hash }, now()))).toBe(
       'NEGOTIATION_FORBIDDEN',
     );
-    // Only an operator (who holds the node key) signs.
+    // Only the node's operator or its data administrator (who negotiates for the node) signs with the node key.
     expect(codeOf(() => applyNegotiationAction(all.accepted, 'sign', { node: B, id: 'sup', role: 'supervisor' }, { hash: latestRound(all.accepted)!.hash, jws: 'jws-x-y-z-w' }, now()))).toBe(
       'NEGOTIATION_FORBIDDEN',
     );
+    const signed = applyNegotiationAction(all.accepted, 'sign', { node: B, id: 'dataadmin@' + B, role: 'dataAdmin' }, { hash: latestRound(all.accepted)!.hash, jws: 'jws-x-y-z-w' }, now());
+    expect(signed.history.at(-1)).toMatchObject({ action: 'sign', actor: { id: 'dataadmin@' + B, role: 'dataAdmin' } });
     expect(codeOf(() => openNegotiation({ id: 'NEG-outsider', terms }, op('310118'), now()))).toBe('NEGOTIATION_FORBIDDEN');
   });
 

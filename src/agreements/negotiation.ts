@@ -148,7 +148,8 @@ export const negotiationActions = {
   },
   sign: {
     from: ['accepted'],
-    roles: ['operator'],
+    // The node's key signs: its operator, or its data administrator (who negotiates for the node).
+    roles: ['operator', 'dataAdmin'],
     seat: 'party',
     guard: (n, input, actor) => {
       // A party signs only the exact terms it accepted: anything else has its own code.
@@ -160,10 +161,10 @@ export const negotiationActions = {
     to: (n, _input, actor) => (partiesOf(n).every((p) => p === actor.node || n.signatures.some((s) => s.party === p)) ? 'signed' : 'accepted'),
     apply: (n, input, actor, now) => ({ signatures: [...n.signatures, { party: actor.node, hash: input.hash!, jws: input.jws!, at: now }] }),
   },
-  register: { from: ['signed'], roles: ['operator', 'system'], seat: 'convener', to: () => 'registered' },
+  register: { from: ['signed'], roles: ['operator', 'dataAdmin', 'system'], seat: 'convener', to: () => 'registered' },
   activate: {
     from: ['registered'],
-    roles: ['operator', 'system'],
+    roles: ['operator', 'dataAdmin', 'system'],
     seat: 'party',
     guard: (n, _input, _actor, now) => (Date.parse(now) < Date.parse(n.terms.validFrom) ? notAllowed(`The agreement is valid from ${n.terms.validFrom}.`) : null),
     to: () => 'active',

@@ -88,6 +88,8 @@ export const errorStatus = {
   // audit
   CHECKPOINT_CONFLICT: 409,
   CHECKPOINT_BACKWARDS: 409,
+  // governance dashboards (src/governance)
+  GOVERNANCE_FORBIDDEN: 403,
   // cases
   CASE_NOT_FOUND: 404,
   CASE_FORBIDDEN: 403,
@@ -107,6 +109,7 @@ export const errorStatus = {
   DECRYPTION_FAILED: 400,
   // identity: nodes as relying parties of the hub (src/identity)
   STAFF_OF_ANOTHER_NODE: 403,
+  ADMIN_ROLE_REQUIRED: 403,
   CSRF_REJECTED: 403,
   LOGIN_FAILED: 400,
   MACHINE_CLIENT_NOT_FOUND: 404,

@@ -160,7 +160,14 @@ async function serve(
     );
     if (!decision.allowed) throw new TongbanError(decision.code, decision.reason);
     if (consent) await checkConsentUsable(ctx, consent);
-    const data = await ctx.services.fetch(exchange.service, exchange.subject.value, decision.fields);
+    const data = await ctx.services.fetch(exchange.service, exchange.subject.value, decision.fields).catch(async (error: unknown) => {
+      // A registry record failing the data dictionary's validators: a data-quality finding for the
+      // governance dashboards (src/governance), with the field names and no value.
+      if (isTongbanError(error) && error.code === 'SERVICE_UNAVAILABLE' && error.errors?.length) {
+        await ctx.audit.append({ kind: 'data.quality', outcome: 'refused', code: 'SERVICE_UNAVAILABLE', requester: exchange.requester, provider: ctx.self, service: exchange.service, detail: { fields: error.errors.map((e) => e.path ?? '').join(',').slice(0, 500) } });
+      }
+      throw error;
+    });
     if (!data) throw new TongbanError('SUBJECT_NOT_FOUND', `The ${exchange.service} registry of ${ctx.self} has no such subject.`);
     // Counted only once the data is there to send; of two concurrent single uses exactly one gets here.
     const uses = consent ? await countConsentUse(ctx, consent) : undefined;

@@ -123,7 +123,7 @@ export function personFromClaims(claims: Record<string, unknown>, via: Person['v
     kind === 'citizen'
       ? { ...base, kind, idNumber: claims.tongban_id_number, roles: [] }
       : kind === 'staff'
-        ? { ...base, kind, node: claims.tongban_node, roles: claims.tongban_roles }
+        ? { ...base, kind, node: claims.tongban_node, roles: claims.tongban_roles, ...(claims.tongban_login === undefined ? {} : { login: claims.tongban_login }) }
         : undefined;
   const parsed = Person.safeParse(candidate);
   if (!parsed.success) return undefined;

@@ -68,7 +68,7 @@ export function audienceOf(clientId: string): string {
 export const SCOPE_CLAIMS = {
   openid: ['sub'],
   profile: ['name'],
-  tongban: ['tongban_kind', 'tongban_id_number', 'tongban_node', 'tongban_roles'],
+  tongban: ['tongban_kind', 'tongban_id_number', 'tongban_node', 'tongban_roles', 'tongban_login'],
 } as const;
 
 /**

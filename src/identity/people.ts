@@ -113,6 +113,6 @@ export function claimsOf(p: PersonRecord): Record<string, unknown> {
     name: p.name,
     tongban_kind: p.kind,
     ...(p.kind === 'citizen' && p.idNumber ? { tongban_id_number: p.idNumber } : {}),
-    ...(p.kind === 'staff' ? { tongban_node: p.node, tongban_roles: [...p.roles] } : {}),
+    ...(p.kind === 'staff' ? { tongban_node: p.node, tongban_roles: [...p.roles], tongban_login: p.login } : {}),
   };
 }

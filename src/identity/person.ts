@@ -19,6 +19,8 @@ export const Person = z.object({
   idNumber: z.string().min(15).max(18).optional(),
   /** Staff and machine clients: the division code of the node they belong to. */
   node: z.string().regex(/^\d{6}$/).optional(),
+  /** Staff: their login at the hub (`dataadmin@522732`): the name their steps on agreements are recorded under. */
+  login: z.string().min(3).max(64).optional(),
   /** Staff: their roles at their node; a machine client: its one role; citizens: none. */
   roles: z.array(StaffRole).max(5),
   /** How this request proved it. */

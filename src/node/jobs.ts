@@ -1,6 +1,7 @@
 import { witnessCheckpoint } from '../audit/index.ts';
 import { signJws } from '../crypto/index.ts';
 import { signedRequestHeaders } from '../exchange/index.ts';
+import { probeNodes } from '../governance/index.ts';
 import type { NodeRuntime } from './runtime.ts';
 
 export interface BackgroundJobs {
@@ -11,6 +12,8 @@ export interface BackgroundJobs {
 }
 
 export const CHECKPOINT_TYP = 'tongban-checkpoint+jws';
+/** How often the hub probes each node's /health. */
+export const PROBE_INTERVAL_SECONDS = 60;
 
 /**
  * The timers a node runs besides serving requests: directory refresh and enrolment at the
@@ -86,6 +89,12 @@ export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string
     if (head) onHead(head.seq);
   });
   void checkpoint().catch(report);
+  if (config.node.role === 'hub') {
+    // Availability and latency of every approved node, for the trust dashboard (src/governance).
+    every(PROBE_INTERVAL_SECONDS, async () => {
+      await probeNodes({ store: runtime.store, directory: runtime.exchange.directory, clock: runtime.clock });
+    });
+  }
   every(60, async () => {
     await runtime.store.nonces.purge(Math.floor(runtime.clock().getTime() / 1000));
     await runtime.store.certificateChallenges.purge(runtime.clock().getTime());

@@ -20,6 +20,7 @@ import { certificateTrustPlugin } from './plugins/certificate-trust.ts';
 import { consentsPlugin } from './plugins/consents.ts';
 import { directoryPlugin } from './plugins/directory.ts';
 import { exchangePlugin } from './plugins/exchange.ts';
+import { governancePlugin } from './plugins/governance.ts';
 import { healthPlugin } from './plugins/health.ts';
 import { signInPlugin } from './plugins/sign-in.ts';
 import { staffPlugin } from './plugins/staff.ts';
@@ -28,6 +29,7 @@ import { keysPlugin } from './plugins/keys.ts';
 import { loggingPlugin } from './plugins/logging.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { negotiationsPlugin } from './plugins/negotiations.ts';
+import { dataAdminPlugin } from './plugins/data-admin.ts';
 import { operatorPlugin } from './plugins/operator.ts';
 import { standardsPlugin } from './plugins/standards.ts';
 import { trackerPlugin } from './plugins/tracker.ts';
@@ -83,7 +85,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     },
     endpoint: options.endpoint ?? (() => runtime.config.server.publicUrl ?? `http://${runtime.config.server.host}:${runtime.config.server.port}`),
   };
-  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, staffPlugin, casesPlugin, certificateVerificationPlugin, messagesPlugin, negotiationsPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin, certificateTrustPlugin, certificatesPlugin, citizenRelayPlugin]) {
+  for (const plugin of [loggingPlugin, metricsPlugin, healthPlugin, standardsPlugin, catalogPlugin, directoryPlugin, agreementsPlugin, agreementLifecyclePlugin, exchangePlugin, auditPlugin, operatorPlugin, keysPlugin, signInPlugin, staffPlugin, casesPlugin, certificateVerificationPlugin, messagesPlugin, negotiationsPlugin, dataAdminPlugin, identityProviderPlugin, trackerPlugin, consentsPlugin, certificateTrustPlugin, certificatesPlugin, governancePlugin, citizenRelayPlugin]) {
     plugin(context);
   }
   // Rendered at the first request for it (/openapi.json or the reference at /docs), not at start-up.
@@ -97,10 +99,11 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     }));
   app.get('/openapi.json', async () => documentOf());
   registerApiReference(app, documentOf);
-  // The console signs in through the node's /v1/auth/login: nodes only (the hub has no such route).
-  if (runtime.config.node.role === 'node') {
-    const { division, name } = runtime.config.node;
-    await registerConsole(app, { dir: options.consoleDir ?? DEFAULT_CONSOLE_DIR, division, name, sessionCookie: sessionCookieName(division) });
+  // The console signs in through the node's /v1/auth/login. The hub has no such route: its console
+  // shows only what it publishes to anyone (the governance dashboards) and signs nobody in.
+  {
+    const { division, name, role } = runtime.config.node;
+    await registerConsole(app, { dir: options.consoleDir ?? DEFAULT_CONSOLE_DIR, division, name, sessionCookie: sessionCookieName(division), role });
   }
   await app.ready();
   return app;

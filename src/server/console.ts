@@ -19,6 +19,8 @@ export interface ConsoleOptions {
   readonly name: string;
   /** The node's session cookie (tongban_session_<division>): whether the page may ask who is signed in. */
   readonly sessionCookie: string;
+  /** The hub serves the console too, with no sign-in: its published governance dashboards only. */
+  readonly role?: 'node' | 'hub';
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -45,7 +47,8 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
       .replaceAll('__TONGBAN_NONCE__', nonce)
       .replaceAll('__TONGBAN_DIVISION__', escapeHtml(options.division))
       .replaceAll('__TONGBAN_NODE_NAME__', escapeHtml(options.name))
-      .replaceAll('__TONGBAN_SESSION__', signedIn ? '1' : '0');
+      .replaceAll('__TONGBAN_SESSION__', signedIn ? '1' : '0')
+      .replaceAll('__TONGBAN_ROLE__', options.role ?? 'node');
     return reply
       .header('content-security-policy', contentSecurityPolicy(nonce))
       .header('cache-control', 'no-store')

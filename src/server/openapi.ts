@@ -35,6 +35,8 @@ const SECURITY: Record<RouteAuth, Array<Record<string, string[]>>> = {
   'node-signature': [{ nodeSignature: [] }],
   'hub-signature': [{ hubSignature: [] }],
   citizen: [{ citizenAccessToken: [] }],
+  // The operator token (the CLI), or a person of this node in the role dataAdmin or operator (the console).
+  'data-admin': [{ operatorBearer: [] }, { sessionCookie: [] }, { hubAccessToken: [] }, { machineToken: [] }],
 };
 
 /** The reason phrase and meaning of each problem status, for components/responses. */
@@ -164,7 +166,12 @@ export class OpenApiRegistry {
           ...Object.fromEntries(Object.values(PROBLEM_STATUSES).map(({ name, description }) => [name, { description, content: problemContent }])),
         },
         securitySchemes: {
-          operatorBearer: { type: 'http', scheme: 'bearer', description: "The node's operator token (keys/operator-token): the local operator API." },
+          operatorBearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              "The node's operator token (keys/operator-token): the local operator API. The agreement, template, directory and key routes also take a person of this node in the role dataAdmin or operator (session cookie, hub access token, machine client token); anyone else authenticated is refused (403 ADMIN_ROLE_REQUIRED, or STAFF_OF_ANOTHER_NODE).",
+          },
           adminBearer: { type: 'http', scheme: 'bearer', description: "The hub administrator's token (keys/admin-token, hub only): directory decisions and audit incidents." },
           sessionCookie: {
             type: 'apiKey',

@@ -14,9 +14,11 @@ export interface RouteRateLimit {
  * a bearer token (the node's operator token, the hub administrator's, or the metrics token), a
  * person (`runtime.identity.authenticate`: the node's session cookie, a hub access token or a
  * machine client's token), an RFC 9421 signature by a node in the directory or by the
- * hub, a citizen's hub-issued access token (the data tracker), or nothing.
+ * hub, a citizen's hub-issued access token (the data tracker), or nothing. `data-admin`: the
+ * node's operator token, or a person of this node holding the role dataAdmin or operator
+ * (src/server/data-admin.ts); anyone else authenticated is refused with 403.
  */
-export type RouteAuth = 'public' | 'operator' | 'admin' | 'person' | 'metrics' | 'node-signature' | 'hub-signature' | 'citizen';
+export type RouteAuth = 'public' | 'operator' | 'admin' | 'person' | 'metrics' | 'node-signature' | 'hub-signature' | 'citizen' | 'data-admin';
 
 export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -90,11 +92,11 @@ export function addRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     ...(spec.setsCookie ? { setsCookie: spec.setsCookie } : {}),
     // A route with input can be sent a malformed one; a route that takes a body, one that is too large or
     // not JSON; an authenticated route, a caller without credentials; a rate-limited one, too many
-    // requests. An unexpected error (500), a failing peer (502) or an unavailable database or
+    // requests; a data-admin route, a person without the role (403). An unexpected error (500), a failing peer (502) or an unavailable database or
     // directory or a closing server (503) can answer any route: the document describes them once
     // (each operation's `default`), not in this list.
     errors: [
-      ...new Set([...(spec.method !== 'GET' || spec.params || spec.query ? [400] : []), ...(spec.method === 'GET' ? [] : [413, 415]), ...(auth !== 'public' ? [401] : []), ...(spec.rateLimit ? [429] : []), ...(spec.errors ?? [])]),
+      ...new Set([...(spec.method !== 'GET' || spec.params || spec.query ? [400] : []), ...(spec.method === 'GET' ? [] : [413, 415]), ...(auth !== 'public' ? [401] : []), ...(auth === 'data-admin' ? [403] : []), ...(spec.rateLimit ? [429] : []), ...(spec.errors ?? [])]),
     ].sort((a, b) => a - b),
   });
   app.route({

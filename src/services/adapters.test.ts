@@ -65,7 +65,8 @@ describe('service registry over an SQL view', () => {
       expect(await registry.fetch('household.residence-proof', '11010519491231002X', ['name', 'householdDivision'])).toEqual({ name: '张三', householdDivision: '110105' });
       expect(await registry.fetch('household.residence-proof', '52273219900101001X', ['name'])).toBeNull();
       // A row with an invalid division code is not passed on as if it were good.
-      await expect(registry.fetch('household.residence-proof', '110105194912310021', ['householdDivision'])).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      // The field names (never the values) go with the refusal: the provider records a data-quality finding (src/governance).
+      await expect(registry.fetch('household.residence-proof', '110105194912310021', ['householdDivision'])).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', errors: [{ path: 'householdDivision', message: 'fails the data dictionary' }] });
       await expect(registry.fetch('marriage.status', '11010519491231002X', ['name'])).rejects.toMatchObject({ code: 'SERVICE_NOT_PUBLISHED' });
     } finally {
       await registry.close();

@@ -44,7 +44,10 @@ export class ServiceRegistry {
     for (const field of fields) out[field] = record[field] ?? null;
     const issues = validateRecord(out);
     if (issues.length > 0) {
-      throw new TongbanError('SERVICE_UNAVAILABLE', `The data source returned invalid data for ${issues.map((i) => i.path).join(', ')}.`);
+      // The paths (field names) only, never the values: the provider records them as a data-quality finding.
+      throw new TongbanError('SERVICE_UNAVAILABLE', `The data source returned invalid data for ${issues.map((i) => i.path).join(', ')}.`, {
+        errors: issues.map((i) => ({ path: i.path, message: 'fails the data dictionary' })),
+      });
     }
     return out;
   }

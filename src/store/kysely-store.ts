@@ -120,6 +120,9 @@ export class KyselyStore implements Store {
   get certificateIndex() {
     return this.#ops.certificateIndex;
   }
+  get governance() {
+    return this.#ops.governance;
+  }
 
   #migrator(): Migrator {
     // Several nodes may share one PostgreSQL database in separate schemas: the migrator must

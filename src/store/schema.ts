@@ -130,7 +130,12 @@ export interface CertificateTrustTables {
   certificate_index: { certificate_id: string; subject_key: string; issuer: string; vct: string; issued_at: string; expires_at: string };
 }
 
-export interface Database extends FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables, CertificateTrustTables, CertificateTables, CertificateVerificationTables {
+/** The hub's probes of each node's /health (migration 020). */
+export interface GovernanceTables {
+  health_probes: { division: string; at: number | string; ok: number; status: number | null; latency_ms: number | null };
+}
+
+export interface Database extends GovernanceTables, FederationTables, CaseTables, NegotiationTables, IdentityTables, NodeIdentityTables, ConsentTables, CertificateTrustTables, CertificateTables, CertificateVerificationTables {
   node_settings: NodeSettingsTable;
   node_keys: NodeKeysTable;
   catalog_items: CatalogItemsTable;
@@ -236,6 +241,9 @@ export interface CasesTable {
   applicant_id: string;
   body: string;
   updated_at: string;
+  /** Migration 020: the handling mode and the competent divisions (sorted, ','-joined), for the governance counts. */
+  mode: string | null;
+  competent: string | null;
 }
 
 export interface OutboxTable {

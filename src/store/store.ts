@@ -346,6 +346,36 @@ export interface StatusListRecord {
   readonly createdAt: string;
 }
 
+/** A hub's probe of a node's /health (src/governance). */
+export interface HealthProbe {
+  readonly division: string;
+  /** Milliseconds since the epoch. */
+  readonly at: number;
+  readonly ok: boolean;
+  /** The HTTP status, null when nothing answered. */
+  readonly status: number | null;
+  readonly latencyMs: number | null;
+}
+
+/** Cases per accepting node, competent nodes (sorted, ','-joined), mode and state. */
+export interface CaseFlow {
+  readonly accepting: string;
+  readonly competent: string;
+  readonly mode: string;
+  readonly state: string;
+  readonly cases: number;
+}
+
+/** Audit entries refused or in error, counted per kind, code and parties. */
+export interface AuditFinding {
+  readonly kind: string;
+  readonly code: string | null;
+  readonly requester: string | null;
+  readonly provider: string | null;
+  readonly service: string | null;
+  readonly count: number;
+}
+
 /** Repositories usable inside and outside a transaction. */
 export interface StoreOps {
   readonly settings: {
@@ -595,6 +625,22 @@ export interface StoreOps {
     get(certificateId: string): Promise<CertificateIndexRecord | undefined>;
     /** One holder's certificates, newest first. */
     listBySubject(subjectKey: string, page: { limit: number; offset: number }): Promise<{ certificates: CertificateIndexRecord[]; total: number }>;
+  };
+  /** Aggregates for the governance dashboards: counts from GROUP BY over indexes (migration 020), never rows. */
+  readonly governance: {
+    /** Cases per accepting node, competent nodes, mode and state: one scan of a covering index. */
+    caseFlows(): Promise<CaseFlow[]>;
+    /** Distinct applicants of the cases `self` accepted for other regions (withdrawn ones left out). */
+    applicantsServed(self: string): Promise<number>;
+    casesByState(): Promise<Record<string, number>>;
+    /** Audit entries refused or in error, per kind, code, requester, provider and service. */
+    auditFindings(): Promise<AuditFinding[]>;
+    /** Hub: records a probe (once per division and millisecond). */
+    addProbe(probe: HealthProbe): Promise<void>;
+    /** Hub: per division, probes since `since` (ms), how many answered, latency of those that did, the last one's time. */
+    probeSummary(since: number): Promise<Array<{ division: string; probes: number; ok: number; meanLatencyMs: number | null; maxLatencyMs: number | null; lastAt: number }>>;
+    lastProbe(division: string): Promise<HealthProbe | undefined>;
+    pruneProbes(before: number): Promise<number>;
   };
   readonly nonces: {
     /** Remembers a (key, nonce) pair; false when it was seen before (a replay). */

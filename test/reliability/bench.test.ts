@@ -23,6 +23,9 @@ const NAMED = [
   'memory.idle_mb',
   'memory.loaded_mb',
   'start.seconds',
+  // Issue 14: the governance dashboards over 1M cases (200k quick) on SQLite, and their baseline.
+  'governance.slowest_ms',
+  'governance.case_flows_vs_full_scan',
 ] as const;
 
 describe('npm run bench', () => {
@@ -83,4 +86,21 @@ describe('npm run bench', () => {
     expect(results.start?.seconds).toBeUndefined();
     expect(results.audit?.tracker_entries).toBeUndefined();
   }, 600_000);
+
+  it('--quick --governance-only --governance-cases (as docs/benchmarks.md names them) runs the governance scenario alone', async () => {
+    const out = join(REPO, 'test-results', 'bench-governance-only.json');
+    rmSync(out, { force: true });
+    const proc = spawn('npm', ['run', 'bench', '--', '--quick', '--governance-only', '--governance-cases', '20000', '--out', out], { cwd: REPO, env: { ...process.env, TONGBAN_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+    expect(code, output.slice(-3000)).toBe(0);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, Record<string, unknown>>;
+    expect(results.governance?.cases).toBe(20_000);
+    for (const key of ['slowest_ms', 'case_flows_vs_full_scan', 'audit_findings_vs_full_scan']) {
+      expect(Number.isFinite(results.governance?.[key]) && (results.governance![key] as number) > 0, `governance.${key} = ${JSON.stringify(results.governance?.[key])}`).toBe(true);
+    }
+    expect(results.exchange?.signed_rps).toBeUndefined();
+  }, 300_000);
 });

@@ -24,9 +24,12 @@ export type Case = CaseOut['case'];
 export type TimeStatus = CaseOut['time'];
 export type CaseState = Case['state'];
 
+export type FederationReport = Json<paths['/v1/governance/federation']['get']['responses'][200]>;
+export type NodeReport = Json<paths['/v1/governance/node']['get']['responses'][200]>;
+
 export const CASE_STATES: readonly CaseState[] = ['applied', 'pending_materials', 'accepted', 'rejected', 'in_review', 'special_procedure', 'suspended', 'returned', 'decided', 'concluded', 'delivered', 'withdrawn'];
 
 /** What the page was rendered with (src/server/console.ts): the node, a nonce, whether a session cookie came. */
-export function pageMeta(name: 'csp-nonce' | 'tongban-division' | 'tongban-node-name' | 'tongban-session'): string {
+export function pageMeta(name: 'csp-nonce' | 'tongban-division' | 'tongban-node-name' | 'tongban-session' | 'tongban-role'): string {
   return document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? '';
 }

@@ -408,6 +408,7 @@ export interface paths {
                             idNumber?: string;
                             /** @enum {string} */
                             kind: "citizen" | "staff" | "machine";
+                            login?: string;
                             name: string;
                             node?: string;
                             roles: ("clerk" | "approver" | "supervisor" | "dataAdmin" | "operator")[];
@@ -3482,6 +3483,442 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/governance/federation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Supervisor or data administrator of this node: the hub's published federation report, fetched by this node and checked against the hub's directory key (HUB_UNREACHABLE when the hub does not answer, PEER_RESPONSE_INVALID when the answer is not signed by it) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            at: string;
+                            audit: {
+                                checkpoint: {
+                                    at: string;
+                                    seq: number;
+                                } | null;
+                                division: string;
+                                incidents: number;
+                                name: string;
+                                reportedSeq: number | null;
+                                /** @enum {string} */
+                                source: "ok" | "unavailable" | "refused" | "invalid";
+                                /** @enum {string} */
+                                status: "witnessed" | "incident" | "mismatch" | "unwitnessed" | "behind" | "unknown";
+                            }[];
+                            balance: {
+                                assumption: {
+                                    otherProvinceDays: number;
+                                    sameProvinceDays: number;
+                                };
+                                nodes: {
+                                    acceptedByOthers: number | null;
+                                    acceptedForOthers: number | null;
+                                    division: string;
+                                    name: string;
+                                    partners: {
+                                        acceptedByPartner: number;
+                                        acceptedForPartner: number;
+                                        partner: string;
+                                    }[];
+                                    savings: {
+                                        applicants: number;
+                                        days: number;
+                                        daysPerApplicant: number | null;
+                                        trips: number;
+                                        tripsPerApplicant: number | null;
+                                    } | null;
+                                    /** @enum {string} */
+                                    source: "ok" | "unavailable" | "refused" | "invalid";
+                                }[];
+                            };
+                            hub: string;
+                            learning: {
+                                fromScratch: {
+                                    active: number;
+                                    agreements: number;
+                                    medianHoursToActive: number | null;
+                                    medianRounds: number | null;
+                                };
+                                fromTemplate: {
+                                    active: number;
+                                    agreements: number;
+                                    medianHoursToActive: number | null;
+                                    medianRounds: number | null;
+                                };
+                                templates: {
+                                    active: number;
+                                    agreements: number;
+                                    medianHoursToActive: number | null;
+                                    medianRounds: number | null;
+                                    template: string;
+                                }[];
+                            };
+                            progress: {
+                                dueItems: number;
+                                nationalItems: number;
+                                nodes: {
+                                    division: string;
+                                    due: number;
+                                    dueEnabled: number;
+                                    enabled: number;
+                                    name: string;
+                                    overdue: string[];
+                                    partners: {
+                                        items: number;
+                                        partner: string;
+                                    }[];
+                                    rank: number;
+                                    score: number;
+                                }[];
+                            };
+                            sources: {
+                                code: string | null;
+                                division: string;
+                                name: string;
+                                /** @enum {string} */
+                                status: "ok" | "unavailable" | "refused" | "invalid";
+                            }[];
+                            trust: {
+                                nodes: {
+                                    availability: number | null;
+                                    dataQuality: number | null;
+                                    division: string;
+                                    incidents: number;
+                                    maxLatencyMs: number | null;
+                                    meanLatencyMs: number | null;
+                                    name: string;
+                                    probes: number;
+                                    refusals: {
+                                        code: string;
+                                        count: number;
+                                    }[];
+                                    signatureFailures: number | null;
+                                    /** @enum {string} */
+                                    source: "ok" | "unavailable" | "refused" | "invalid";
+                                }[];
+                                windowHours: number;
+                            };
+                        };
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/governance/node": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Supervisor or data administrator of this node: this node's own governance figures (what it answers the hub) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            at: string;
+                            audit: {
+                                hash: string | null;
+                                seq: number;
+                            };
+                            balance: {
+                                acceptedByPartner: number;
+                                acceptedForPartner: number;
+                                partner: string;
+                            }[];
+                            cases: {
+                                byState: {
+                                    [key: string]: number;
+                                };
+                                total: number;
+                            };
+                            dataQuality: {
+                                count: number;
+                                service: string;
+                            }[];
+                            learning: {
+                                agreementId: string;
+                                hoursToActive: number | null;
+                                negotiation: string;
+                                /** @enum {string} */
+                                origin: "template" | "scratch";
+                                rounds: number;
+                                state: string;
+                                template: string | null;
+                            }[];
+                            node: string;
+                            nonce: string | null;
+                            refusals: {
+                                code: string;
+                                count: number;
+                                partner: string | null;
+                            }[];
+                            savings: {
+                                applicants: number;
+                                days: number;
+                                daysPerApplicant: number | null;
+                                trips: number;
+                                tripsPerApplicant: number | null;
+                            };
+                            signatureFailures: {
+                                code: string;
+                                count: number;
+                                partner: string | null;
+                            }[];
+                        };
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/governance/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hub: this node's governance figures — cases per state, workload balance per partner, trips and days saved, exchange refusals per partner and code, signature failures, data-quality findings, its audit head, its negotiations — counts only, no personal data; signed and bound to the hub's request and nonce */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                    "Content-Digest": string;
+                    /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                    Signature: string;
+                    /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                    "Signature-Input": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        nonce: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            at: string;
+                            audit: {
+                                hash: string | null;
+                                seq: number;
+                            };
+                            balance: {
+                                acceptedByPartner: number;
+                                acceptedForPartner: number;
+                                partner: string;
+                            }[];
+                            cases: {
+                                byState: {
+                                    [key: string]: number;
+                                };
+                                total: number;
+                            };
+                            dataQuality: {
+                                count: number;
+                                service: string;
+                            }[];
+                            learning: {
+                                agreementId: string;
+                                hoursToActive: number | null;
+                                negotiation: string;
+                                /** @enum {string} */
+                                origin: "template" | "scratch";
+                                rounds: number;
+                                state: string;
+                                template: string | null;
+                            }[];
+                            node: string;
+                            nonce: string | null;
+                            refusals: {
+                                code: string;
+                                count: number;
+                                partner: string | null;
+                            }[];
+                            savings: {
+                                applicants: number;
+                                days: number;
+                                daysPerApplicant: number | null;
+                                trips: number;
+                                tripsPerApplicant: number | null;
+                            };
+                            signatureFailures: {
+                                code: string;
+                                count: number;
+                                partner: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Malformed request: invalid JSON, or parameters or body not matching the schema (BAD_REQUEST, VALIDATION_FAILED, …). */
+                400: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or wrong credentials: bearer token, or RFC 9421 signature (UNAUTHORIZED, SIGNATURE_INVALID, REQUEST_EXPIRED, REPLAYED_REQUEST, …). */
+                401: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Authenticated but not allowed: outside the agreement, the role or the case (AGREEMENT_*, FIELD_NOT_GRANTED, CASE_FORBIDDEN, …). */
+                403: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The state forbids it or it contradicts what is stored (version conflicts, checkpoint conflicts, …). */
+                409: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body exceeds the server body limit (PAYLOAD_TOO_LARGE). */
+                413: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not application/json (UNSUPPORTED_MEDIA_TYPE). */
+                415: {
+                    headers: {
+                        /** @description RFC 9530 digest of the body (sha-256, or sm3 for SM2 keys); covered by the signature. */
+                        "Content-Digest"?: string;
+                        /** @description RFC 9421 signature value (label `sig`) by the key named in Signature-Input. */
+                        Signature?: string;
+                        /** @description RFC 9421 signature parameters: label `sig`, covered components (@method, @target-uri, content-digest, content-type …), created, expires, nonce, keyid (the signer key thumbprint in the directory), alg. */
+                        "Signature-Input"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                default: components["responses"]["Outage"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/consents": {
         parameters: {
             query?: never;
@@ -4144,6 +4581,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/operator/agreements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator or data administrator: the registered agreements this node relies on (the directory’s versions), each with its terms, the parties that signed it and where it stands here (active, suspended — by whom, when, why —, terminated, expired), by id */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agreements: {
+                                signedBy: string[];
+                                /** @enum {string} */
+                                state: "active" | "suspended" | "terminated" | "expired";
+                                stateChange?: {
+                                    /** @enum {string} */
+                                    action: "suspend" | "resume" | "terminate";
+                                    actor: string;
+                                    at: string;
+                                    party: string;
+                                    reason: string;
+                                };
+                                terms: {
+                                    id: string;
+                                    items: {
+                                        acceptance?: {
+                                            conditions: string[];
+                                            materials: {
+                                                /** @enum {string} */
+                                                kind: "electronic" | "physical";
+                                                name: string;
+                                                required: boolean;
+                                            }[];
+                                        };
+                                        acceptingNodes?: string[];
+                                        decidingNodes?: string[];
+                                        grants: {
+                                            consentRequired: boolean;
+                                            fields: string[];
+                                            provider: string;
+                                            purposes: string[];
+                                            requesters: string[];
+                                            service: string;
+                                        }[];
+                                        itemCode: string;
+                                        /** @enum {string} */
+                                        mode?: "online" | "proxy" | "joint";
+                                        preview?: boolean;
+                                        steps?: {
+                                            party: string;
+                                            steps: string[];
+                                        }[];
+                                        timeLimitDays?: number;
+                                    }[];
+                                    parties: string[];
+                                    permissions?: {
+                                        party: string;
+                                        /** @enum {string} */
+                                        role: "clerk" | "approver" | "supervisor" | "dataAdmin" | "operator";
+                                        services: string[];
+                                    }[];
+                                    security?: string;
+                                    securityDuties?: {
+                                        contacts: {
+                                            email?: string;
+                                            name: string;
+                                            party: string;
+                                            phone?: string;
+                                        }[];
+                                        encryptionRequired: boolean;
+                                        incidentNotificationHours: number;
+                                        retentionDays: number;
+                                    };
+                                    serviceLevels?: {
+                                        availabilityPercent: number;
+                                        responseSeconds: number;
+                                    };
+                                    title: string;
+                                    /** @enum {string} */
+                                    topology: "bridge" | "hub";
+                                    /** Format: date-time */
+                                    validFrom: string;
+                                    /** Format: date-time */
+                                    validUntil: string;
+                                    version: number;
+                                };
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/operator/agreements/{id}/resume": {
         parameters: {
             query?: never;
@@ -4153,7 +4712,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: resume an agreement this node suspended (only the suspending party may) */
+        /** Operator or data administrator: resume an agreement this node suspended (only the suspending party may) */
         post: {
             parameters: {
                 query?: never;
@@ -4166,7 +4725,6 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @default operator */
                         actor?: string;
                         reason: string;
                     };
@@ -4227,7 +4785,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: suspend an agreement this node is a party to, at once, with a reason: refused here from the next request on; the hub and the other parties are told (signed) */
+        /** Operator or data administrator: suspend an agreement this node is a party to, at once, with a reason: refused here from the next request on; the hub and the other parties are told (signed) */
         post: {
             parameters: {
                 query?: never;
@@ -4240,7 +4798,6 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @default operator */
                         actor?: string;
                         reason: string;
                     };
@@ -4301,7 +4858,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: terminate an agreement this node is a party to (final) */
+        /** Operator or data administrator: terminate an agreement this node is a party to (final) */
         post: {
             parameters: {
                 query?: never;
@@ -4314,7 +4871,6 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @default operator */
                         actor?: string;
                         reason: string;
                     };
@@ -4489,7 +5045,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: the negotiations this node takes part in, newest first; an active one carries where its agreement stands now (`agreementState`: suspended, terminated, expired, and the step that put it there) */
+        /** Operator or data administrator: the negotiations this node takes part in, newest first; an active one carries where its agreement stands now (`agreementState`: suspended, terminated, expired, and the step that put it there) */
         get: {
             parameters: {
                 query?: {
@@ -4531,11 +5087,12 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
         put?: never;
-        /** Operator: draft an agreement with this node as convener — from terms, or by instantiating a template for partners (`template`, `params`); version n+1 of an agreement in force is an amendment */
+        /** Operator or data administrator: draft an agreement with this node as convener — from terms, or by instantiating a template for partners (`template`, `params`); version n+1 of an agreement in force is an amendment */
         post: {
             parameters: {
                 query?: never;
@@ -4848,7 +5405,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: one negotiation as this node holds it, each round with its diff against the round it answers (and against the template it came from); once active, where its agreement stands now (`agreementState`, `agreementStateChange`: who suspended or terminated it, when, why) */
+        /** Operator or data administrator: one negotiation as this node holds it, each round with its diff against the round it answers (and against the template it came from); once active, where its agreement stands now (`agreementState`, `agreementStateChange`: who suspended or terminated it, when, why) */
         get: {
             parameters: {
                 query?: never;
@@ -5134,6 +5691,7 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 404: components["responses"]["NotFound"];
                 default: components["responses"]["Outage"];
             };
@@ -5155,7 +5713,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub */
+        /** Operator or data administrator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub */
         post: {
             parameters: {
                 query?: never;
@@ -5541,7 +6099,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: the learning metric — per negotiation its rounds and hours from draft to active; agreements from templates against those from scratch */
+        /** Operator or data administrator: the learning metric — per negotiation its rounds and hours from draft to active; agreements from templates against those from scratch */
         get: {
             parameters: {
                 query?: never;
@@ -5589,6 +6147,7 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
@@ -5842,7 +6401,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: the library of agreement templates (id, what it extends, its items) */
+        /** Operator or data administrator: the library of agreement templates (id, what it extends, its items) */
         get: {
             parameters: {
                 query?: never;
@@ -5869,6 +6428,7 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
@@ -5887,7 +6447,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: one template with what it inherits folded in (TEMPLATE_NOT_FOUND when there is none) */
+        /** Operator or data administrator: one template with what it inherits folded in (TEMPLATE_NOT_FOUND when there is none) */
         get: {
             parameters: {
                 query?: never;
@@ -5963,6 +6523,7 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 404: components["responses"]["NotFound"];
                 default: components["responses"]["Outage"];
             };
@@ -6054,7 +6615,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: the directory this node relies on (version, expiry, nodes, agreements) */
+        /** Operator or data administrator: the directory this node relies on (version, expiry, nodes with their key ids — RFC 7638 thumbprints — and services, agreements) */
         get: {
             parameters: {
                 query?: never;
@@ -6082,15 +6643,23 @@ export interface paths {
                             lastError: string | null;
                             nodes: {
                                 division: string;
+                                encryptionKid: string;
                                 endpoint: string;
                                 name: string;
+                                previousKids: {
+                                    kid: string;
+                                    validUntil: string;
+                                }[];
                                 role: string;
+                                services: string[];
+                                signingKid: string;
                             }[];
                             version: number | null;
                         };
                     };
                 };
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
@@ -6111,7 +6680,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator: fetch the directory from the hub now instead of at the next refresh */
+        /** Operator or data administrator: fetch the directory from the hub now instead of at the next refresh */
         post: {
             parameters: {
                 query?: never;
@@ -6135,6 +6704,7 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 413: components["responses"]["PayloadTooLarge"];
                 415: components["responses"]["UnsupportedMediaType"];
                 default: components["responses"]["Outage"];
@@ -6237,7 +6807,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Operator: this node's signing key and its latest rotation (unsent, pending, approved or rejected), asking the hub first while one is pending */
+        /** Operator or data administrator: this node's signing key and its latest rotation (unsent, pending, approved or rejected), asking the hub first while one is pending (rotating stays the operator's) */
         get: {
             parameters: {
                 query?: never;
@@ -6279,6 +6849,7 @@ export interface paths {
                     };
                 };
                 401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };
@@ -6408,6 +6979,60 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator or data administrator: the data services this node publishes (id, subject, the fields it can deliver) and, for each, the grants of the agreements it relies on: to whom, under which item, which fields, for which purposes, whether the citizen’s consent is required, and where the agreement stands */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            fields: string[];
+                            grants: {
+                                agreementId: string;
+                                agreementVersion: number;
+                                consentRequired: boolean;
+                                fields: string[];
+                                itemCode: string;
+                                purposes: string[];
+                                requesters: string[];
+                                /** @enum {string} */
+                                state: "active" | "suspended" | "terminated" | "expired";
+                            }[];
+                            id: string;
+                            subject: string;
+                        }[];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
                 default: components["responses"]["Outage"];
             };
         };

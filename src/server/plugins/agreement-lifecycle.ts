@@ -3,8 +3,9 @@ import { agreementStates, lifecycleActionNames } from '../../agreements/index.ts
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest } from '../../exchange/index.ts';
 import { notifyStateChange } from '../../node/index.ts';
-import { incomingRequest, requireBearer } from '../auth.ts';
+import { incomingRequest } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
+import { actorOf, auditActorOf, dataAdminAuth } from '../data-admin.ts';
 import { addRoute } from '../route.ts';
 
 const IdParam = z.object({ id: z.string().min(3).max(80) });
@@ -21,8 +22,11 @@ const Applied = z.object({
 });
 const StepBody = z.object({
   reason: z.string().trim().min(1).max(500),
-  /** Who at this node takes the step (recorded, signed and audited with it). */
-  actor: z.string().trim().min(1).max(100).default('operator'),
+  /**
+   * Who at this node takes the step (recorded, signed and audited with it). With the operator token, any name
+   * (`operator` when absent); a person signed in is who they are (their login; another name is OPERATOR_NOT_CALLER).
+   */
+  actor: z.string().trim().min(1).max(100).optional(),
 });
 const Step = z.object({
   agreementId: z.string(),
@@ -87,6 +91,8 @@ export function agreementLifecyclePlugin(context: ServerContext): void {
   });
 
   if (runtime.config.node.role !== 'node') return;
+  const self = runtime.config.node.division;
+  const admin = dataAdminAuth({ operatorToken: runtime.operatorToken, identity: runtime.identity, self });
   for (const action of lifecycleActionNames) {
     addRoute(app, openapi, {
       method: 'POST',
@@ -94,18 +100,20 @@ export function agreementLifecyclePlugin(context: ServerContext): void {
       tag: 'operator',
       summary:
         action === 'suspend'
-          ? 'Operator: suspend an agreement this node is a party to, at once, with a reason: refused here from the next request on; the hub and the other parties are told (signed)'
+          ? 'Operator or data administrator: suspend an agreement this node is a party to, at once, with a reason: refused here from the next request on; the hub and the other parties are told (signed)'
           : action === 'resume'
-            ? 'Operator: resume an agreement this node suspended (only the suspending party may)'
-            : 'Operator: terminate an agreement this node is a party to (final)',
+            ? 'Operator or data administrator: resume an agreement this node suspended (only the suspending party may)'
+            : 'Operator or data administrator: terminate an agreement this node is a party to (final)',
       params: IdParam,
       body: StepBody,
       response: Step,
       errors: [400, 401, 403, 409],
-      auth: 'operator',
-      before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
-      handler: async ({ params, body }) => {
-        const { change, jws, agreement } = await runtime.lifecycles.act(params.id, action, { actor: body.actor, reason: body.reason });
+      auth: admin.auth,
+      before: admin.before,
+      handler: async ({ params, body }, request) => {
+        const caller = await admin.callerOf(request);
+        const actor = actorOf(caller, self, body.actor).id;
+        const { change, jws, agreement } = await runtime.lifecycles.act(params.id, action, { actor, reason: body.reason, caller: auditActorOf(caller, self) });
         const view = await runtime.exchange.directory.current();
         const notified = await notifyStateChange(view, agreement, jws, runtime.config.node.division, runtime.signingKey, context.clock);
         return { ...change, jws, notified };

@@ -3,6 +3,7 @@ import { MAX_OVERLAP_SECONDS } from '../../directory/index.ts';
 import { KeyStatus } from '../../node/index.ts';
 import { requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
+import { dataAdminAuth } from '../data-admin.ts';
 import { addRoute } from '../route.ts';
 
 const RotateRequest = z
@@ -23,6 +24,8 @@ export function keysPlugin(context: ServerContext): void {
   const rotation = runtime.rotation;
   if (!rotation) return;
   const operator = (request: Parameters<typeof requireBearer>[0]) => requireBearer(request, runtime.operatorToken, 'operator');
+  // Reading where the keys stand is also the data administrator's (the console's enrolment view); rotating is the operator's.
+  const admin = dataAdminAuth({ operatorToken: runtime.operatorToken, identity: runtime.identity, self: runtime.config.node.division });
 
   addRoute(app, openapi, {
     method: 'POST',
@@ -42,11 +45,11 @@ export function keysPlugin(context: ServerContext): void {
     method: 'GET',
     url: '/v1/operator/keys',
     tag: 'operator',
-    summary: "Operator: this node's signing key and its latest rotation (unsent, pending, approved or rejected), asking the hub first while one is pending",
+    summary: "Operator or data administrator: this node's signing key and its latest rotation (unsent, pending, approved or rejected), asking the hub first while one is pending (rotating stays the operator's)",
     response: KeyStatus,
     errors: [401],
-    auth: 'operator',
-    before: operator,
+    auth: admin.auth,
+    before: admin.before,
     handler: async () => {
       // The hub's word is fresher than the timer's; when it cannot be reached, what is known locally.
       await rotation.check(true).catch(() => undefined);

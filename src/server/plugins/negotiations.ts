@@ -13,10 +13,9 @@ import {
   standingOf,
   templateLibrary,
   type NegotiationAction,
-  type NegotiationActor,
 } from '../../agreements/index.ts';
-import { requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
+import { actorOf, auditActorOf, dataAdminAuth } from '../data-admin.ts';
 import { addRoute } from '../route.ts';
 
 /** Where the agreement stands once its negotiation is active: suspended, terminated or expired since (its lifecycle at this node). */
@@ -50,8 +49,9 @@ export function negotiationsPlugin(context: ServerContext): void {
   const { app, openapi, runtime } = context;
   if (runtime.config.node.role !== 'node') return;
   const self = runtime.config.node.division;
-  const operator = { auth: 'operator' as const, tag: 'operator', before: (request: Parameters<typeof requireBearer>[0]) => requireBearer(request, runtime.operatorToken, 'operator') };
-  const actor = (id: string | undefined): NegotiationActor => ({ node: self, id: id ?? 'operator', role: 'operator' });
+  // The operator token, or a data administrator (or operations staff) of this node: the step is recorded under who took it.
+  const admin = dataAdminAuth({ operatorToken: runtime.operatorToken, identity: runtime.identity, self });
+  const operator = { auth: admin.auth, tag: 'operator', before: admin.before };
   // Once active, the negotiation is done: what counts is where the agreement stands in its lifecycle here.
   const standing = (n: Negotiation) => (n.state === 'active' ? standingOf(runtime.lifecycles.lifecycle(n.agreementId), n.terms, runtime.clock()) : undefined);
   const describe = (n: Negotiation) => describeNegotiation(n, standing(n));
@@ -60,7 +60,7 @@ export function negotiationsPlugin(context: ServerContext): void {
     ...operator,
     method: 'GET',
     url: '/v1/operator/agreements/templates',
-    summary: 'Operator: the library of agreement templates (id, what it extends, its items)',
+    summary: 'Operator or data administrator: the library of agreement templates (id, what it extends, its items)',
     response: z.array(z.object({ id: z.string(), version: z.number(), title: z.string(), description: z.string(), extends: z.string().nullable(), items: z.array(z.string()) })),
     errors: [401],
     handler: async () =>
@@ -74,7 +74,7 @@ export function negotiationsPlugin(context: ServerContext): void {
     ...operator,
     method: 'GET',
     url: '/v1/operator/agreements/templates/:id',
-    summary: 'Operator: one template with what it inherits folded in (TEMPLATE_NOT_FOUND when there is none)',
+    summary: 'Operator or data administrator: one template with what it inherits folded in (TEMPLATE_NOT_FOUND when there is none)',
     params: z.object({ id: z.string().max(80) }),
     response: AgreementTemplate,
     errors: [401, 404],
@@ -87,19 +87,22 @@ export function negotiationsPlugin(context: ServerContext): void {
     url: '/v1/operator/agreements/drafts',
     status: 201,
     summary:
-      'Operator: draft an agreement with this node as convener — from terms, or by instantiating a template for partners (`template`, `params`); version n+1 of an agreement in force is an amendment',
+      'Operator or data administrator: draft an agreement with this node as convener — from terms, or by instantiating a template for partners (`template`, `params`); version n+1 of an agreement in force is an amendment',
     bodyDoc: z.union([z.object({ terms: Agreement, id: z.string().optional(), operator: Person }), z.object({ template: z.string(), params: z.unknown(), id: z.string().optional(), operator: Person })]),
     body: z.object({ operator: Person }).passthrough(),
     response: NegotiationView,
     errors: [400, 401, 403, 404, 409],
-    handler: async ({ body }) => describe(await runtime.negotiations.draft(parseDraftRequest(body), actor(body.operator))),
+    handler: async ({ body }, request) => {
+      const caller = await admin.callerOf(request);
+      return describe(await runtime.negotiations.draft(parseDraftRequest(body), actorOf(caller, self, body.operator), auditActorOf(caller, self)));
+    },
   });
 
   addRoute(app, openapi, {
     ...operator,
     method: 'GET',
     url: '/v1/operator/agreements/drafts',
-    summary: 'Operator: the negotiations this node takes part in, newest first; an active one carries where its agreement stands now (`agreementState`: suspended, terminated, expired, and the step that put it there)',
+    summary: 'Operator or data administrator: the negotiations this node takes part in, newest first; an active one carries where its agreement stands now (`agreementState`: suspended, terminated, expired, and the step that put it there)',
     query: z.object({ agreementId: z.string().max(80).optional() }),
     response: z.array(NegotiationSummary),
     errors: [401],
@@ -125,7 +128,7 @@ export function negotiationsPlugin(context: ServerContext): void {
     method: 'GET',
     url: '/v1/operator/agreements/drafts/:id',
     summary:
-      "Operator: one negotiation as this node holds it, each round with its diff against the round it answers (and against the template it came from); once active, where its agreement stands now (`agreementState`, `agreementStateChange`: who suspended or terminated it, when, why)",
+      "Operator or data administrator: one negotiation as this node holds it, each round with its diff against the round it answers (and against the template it came from); once active, where its agreement stands now (`agreementState`, `agreementStateChange`: who suspended or terminated it, when, why)",
     params: z.object({ id: z.string().max(100) }),
     response: NegotiationView,
     errors: [401, 404],
@@ -137,7 +140,7 @@ export function negotiationsPlugin(context: ServerContext): void {
     method: 'POST',
     url: '/v1/operator/agreements/drafts/:id/actions',
     summary:
-      "Operator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub",
+      "Operator or data administrator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub",
     params: z.object({ id: z.string().max(100) }),
     body: z.object({
       action: z.enum(negotiationActionNames as [NegotiationAction, ...NegotiationAction[]]),
@@ -150,9 +153,10 @@ export function negotiationsPlugin(context: ServerContext): void {
     }),
     response: z.object({ negotiation: NegotiationView, forwardedTo: z.string().optional() }),
     errors: [400, 401, 403, 404, 409, 502, 503],
-    handler: async ({ params, body }) => {
+    handler: async ({ params, body }, request) => {
       const { action, operator: person, ...input } = body;
-      const { negotiation, forwardedTo } = await runtime.negotiations.act(params.id, action, actor(person), input);
+      const caller = await admin.callerOf(request);
+      const { negotiation, forwardedTo } = await runtime.negotiations.act(params.id, action, actorOf(caller, self, person), input, auditActorOf(caller, self));
       return { negotiation: describe(negotiation), ...(forwardedTo ? { forwardedTo } : {}) };
     },
   });
@@ -161,7 +165,7 @@ export function negotiationsPlugin(context: ServerContext): void {
     ...operator,
     method: 'GET',
     url: '/v1/operator/agreements/report',
-    summary: 'Operator: the learning metric — per negotiation its rounds and hours from draft to active; agreements from templates against those from scratch',
+    summary: 'Operator or data administrator: the learning metric — per negotiation its rounds and hours from draft to active; agreements from templates against those from scratch',
     response: z.object({
       records: z.array(z.object({ negotiation: z.string(), agreementId: z.string(), version: z.number(), origin: z.enum(['template', 'scratch']), template: z.string().optional(), state: z.string(), rounds: z.number(), draftedAt: z.string(), activeAt: z.string().optional(), hoursToActive: z.number().optional() })),
       fromTemplate: LearningGroup,

@@ -4,6 +4,7 @@ import { TongbanError } from '../../errors/index.ts';
 import { ConsentArtefact, ExchangeResponse, Operator, Subject } from '../../exchange/index.ts';
 import { requireBearer } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
+import { dataAdminAuth } from '../data-admin.ts';
 import { addRoute } from '../route.ts';
 
 const OutgoingRequest = z.object({
@@ -31,6 +32,7 @@ const OutgoingRequest = z.object({
 /** The local operator API: what staff tools (the CLI, later the console) ask their own node to do. */
 export function operatorPlugin(context: ServerContext): void {
   const { app, openapi, runtime } = context;
+  const admin = dataAdminAuth({ operatorToken: runtime.operatorToken, identity: runtime.identity, self: runtime.config.node.division });
 
   // Nodes only: no agreement can name the hub (its parties are approved nodes), so it requests no data.
   if (runtime.config.node.role === 'node') addRoute(app, openapi, {
@@ -81,11 +83,11 @@ export function operatorPlugin(context: ServerContext): void {
     method: 'POST',
     url: '/v1/operator/directory/refresh',
     tag: 'operator',
-    summary: 'Operator: fetch the directory from the hub now instead of at the next refresh',
+    summary: 'Operator or data administrator: fetch the directory from the hub now instead of at the next refresh',
     response: z.object({ refreshed: z.boolean(), version: z.number().nullable() }),
     errors: [401],
-    auth: 'operator',
-    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    auth: admin.auth,
+    before: admin.before,
     handler: async () => {
       const refreshed = (await runtime.directoryClient?.refresh()) ?? true;
       return { refreshed, version: runtime.directoryClient?.status().version ?? null };
@@ -96,18 +98,30 @@ export function operatorPlugin(context: ServerContext): void {
     method: 'GET',
     url: '/v1/operator/directory',
     tag: 'operator',
-    summary: "Operator: the directory this node relies on (version, expiry, nodes, agreements)",
+    summary: "Operator or data administrator: the directory this node relies on (version, expiry, nodes with their key ids — RFC 7638 thumbprints — and services, agreements)",
     response: z.object({
       version: z.number().nullable(),
       issuedAt: z.string().nullable(),
       expiresAt: z.string().nullable(),
       lastError: z.string().nullable(),
-      nodes: z.array(z.object({ division: z.string(), name: z.string(), endpoint: z.string(), role: z.string() })),
+      nodes: z.array(
+        z.object({
+          division: z.string(),
+          name: z.string(),
+          endpoint: z.string(),
+          role: z.string(),
+          signingKid: z.string(),
+          encryptionKid: z.string(),
+          /** Signing keys replaced by approved rotations, still valid for messages until validUntil. */
+          previousKids: z.array(z.object({ kid: z.string(), validUntil: z.string() })),
+          services: z.array(z.string()),
+        }),
+      ),
       agreements: z.array(z.object({ id: z.string(), version: z.number(), topology: z.string(), parties: z.array(z.string()) })),
     }),
     errors: [401],
-    auth: 'operator',
-    before: (request) => requireBearer(request, runtime.operatorToken, 'operator'),
+    auth: admin.auth,
+    before: admin.before,
     handler: async () => {
       let view;
       try {
@@ -118,7 +132,16 @@ export function operatorPlugin(context: ServerContext): void {
       const status = runtime.directoryClient?.status() ?? { version: view?.version ?? null, issuedAt: view?.snapshot.issuedAt ?? null, expiresAt: view?.snapshot.expiresAt ?? null, lastError: null };
       return {
         ...status,
-        nodes: (view?.snapshot.nodes ?? []).map(({ division, name, endpoint, role }) => ({ division, name, endpoint, role })),
+        nodes: (view?.snapshot.nodes ?? []).map(({ division, name, endpoint, role, signingKey, encryptionKey, previousKeys, services }) => ({
+          division,
+          name,
+          endpoint,
+          role,
+          signingKid: signingKey.kid,
+          encryptionKid: encryptionKey.kid,
+          previousKids: (previousKeys ?? []).map(({ kid, validUntil }) => ({ kid, validUntil })),
+          services: services.map((s) => s.id),
+        })),
         // The versions in force at this node, which may differ from what the hub offered.
         agreements: (view?.agreements ?? []).map(({ agreement: a }) => ({ id: a.id, version: a.version, topology: a.topology, parties: a.parties })),
       };

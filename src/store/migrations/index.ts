@@ -16,6 +16,7 @@ import * as m016 from './016-revoke-applicant-clients.ts';
 import * as m017 from './017-certificate-trust.ts';
 import * as m018 from './018-certificates.ts';
 import * as m019 from './019-certificate-verification.ts';
+import * as m020 from './020-governance.ts';
 import * as m021 from './021-session-hub-token.ts';
 import * as m023 from './023-case-competent-nodes.ts';
 
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   '017-certificate-trust': m017,
   '018-certificates': m018,
   '019-certificate-verification': m019,
+  '020-governance': m020,
   '021-session-hub-token': m021,
   '023-case-competent-nodes': m023,
 };

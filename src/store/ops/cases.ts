@@ -1,6 +1,7 @@
 import { Case as CaseSchema, ThreadMessage as ThreadMessageSchema, participantsOf, type Case, type ThreadMessage } from '../../cases/model.ts';
 import { sql } from 'kysely';
 import type { CaseFilter, StoreOps } from '../store.ts';
+import { competentKey } from '../migrations/020-governance.ts';
 import { isUniqueViolation, type OpsContext } from './context.ts';
 
 export function casesOps({ db }: OpsContext): StoreOps['cases'] {
@@ -28,7 +29,7 @@ export function casesOps({ db }: OpsContext): StoreOps['cases'] {
      * version exactly one changes a row, on SQLite and on PostgreSQL alike.
      */
     async put(c: Case, expectedVersion?: number): Promise<boolean> {
-      const changes = { version: c.version, state: c.state, accepting_node: c.acceptingNode, applicant_id: c.applicant.idNumber, body: JSON.stringify(c), updated_at: c.updatedAt };
+      const changes = { version: c.version, state: c.state, accepting_node: c.acceptingNode, applicant_id: c.applicant.idNumber, body: JSON.stringify(c), updated_at: c.updatedAt, mode: c.mode, competent: competentKey(c.competentNodes) };
       const values = { id: c.id, ...changes };
       let written: bigint;
       if (expectedVersion === 0 || expectedVersion === undefined) {

@@ -7,6 +7,7 @@ import { certificatesOps, statusListsOps } from './certificates.ts';
 import { certificateIndexOps, certificateIssuersOps } from './certificate-trust.ts';
 import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
+import { governanceOps } from './governance.ts';
 import { certificateChallengesOps, statusListCacheOps } from './certificate-verification.ts';
 import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
 import { inboxOps, outboxOps } from './messages.ts';
@@ -46,5 +47,6 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     statusLists: statusListsOps(context),
     certificateIssuers: certificateIssuersOps(context),
     certificateIndex: certificateIndexOps(context),
+    governance: governanceOps(context),
   };
 }

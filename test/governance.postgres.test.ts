@@ -1,0 +1,4 @@
+import { governanceContract } from './governance-contract.ts';
+import { describePostgres, freshPostgresSchema } from './support/postgres.ts';
+
+describePostgres('governance aggregates', () => governanceContract(freshPostgresSchema));
