@@ -111,6 +111,9 @@ export interface OutboxMessage {
   readonly conversation: string | null;
   /** `hub`: through the hub's relay; `bridge`: straight to the destination; null: decided at delivery. */
   readonly via: 'bridge' | 'hub' | null;
+  /** The replica delivering it under a lease until `leaseUntil` (ms since the epoch), if any. */
+  readonly claimedBy: string | null;
+  readonly leaseUntil: number | null;
 }
 
 /** A message to enqueue: delivered to `destination` in order after earlier ones of its conversation. */
@@ -436,8 +439,16 @@ export interface StoreOps {
     enqueue(message: NewOutboxMessage): Promise<void>;
     /** Messages to send now: the due head of each (destination, conversation) queue, oldest first. */
     due(now: number, limit: number): Promise<OutboxMessage[]>;
-    markDelivered(id: string): Promise<void>;
-    markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean): Promise<void>;
+    /**
+     * Claims up to `limit` due heads for `claimant` under a lease of `leaseMs` (oldest first):
+     * none another replica holds under a live lease, none queued behind a pending message.
+     */
+    claim(claimant: string, now: number, leaseMs: number, limit: number): Promise<OutboxMessage[]>;
+    /** Gives back claimed messages not attempted (free to claim at once). */
+    release(ids: readonly string[], claimant: string): Promise<void>;
+    /** With `claimant`: only while that replica's claim stands (false otherwise, nothing written). */
+    markDelivered(id: string, claimant?: string): Promise<boolean>;
+    markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean, claimant?: string): Promise<boolean>;
     /** In order; `failed`: refused for good or retrying after an error. */
     list(filter?: { failed?: boolean; limit?: number; offset?: number }): Promise<OutboxMessage[]>;
     /** Undelivered messages (pending or dead) per destination and status, with the oldest one's creation time (for metrics). */

@@ -16,6 +16,7 @@ import * as m016 from './016-revoke-applicant-clients.ts';
 import * as m017 from './017-certificate-trust.ts';
 import * as m018 from './018-certificates.ts';
 import * as m019 from './019-certificate-verification.ts';
+import * as m025 from './025-replicas.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
@@ -36,6 +37,7 @@ export const migrations: Record<string, Migration> = {
   '017-certificate-trust': m017,
   '018-certificates': m018,
   '019-certificate-verification': m019,
+  '025-replicas': m025,
 };
 
 export const migrationProvider: MigrationProvider = {

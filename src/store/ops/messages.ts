@@ -9,7 +9,7 @@ function nextSeq(): number {
   return lastSeq;
 }
 
-export function outboxOps({ db, clock }: OpsContext): StoreOps['outbox'] {
+export function outboxOps({ db, clock, dialect }: OpsContext): StoreOps['outbox'] {
   const toMessage = (r: Record<string, unknown>): OutboxMessage => ({
     id: r.id as string,
     destination: r.destination as string,
@@ -23,6 +23,8 @@ export function outboxOps({ db, clock }: OpsContext): StoreOps['outbox'] {
     lastError: (r.last_error as string | null) ?? null,
     conversation: (r.conversation as string | null) ?? null,
     via: (r.via as OutboxMessage['via']) ?? null,
+    claimedBy: (r.claimed_by as string | null) ?? null,
+    leaseUntil: r.lease_until === null || r.lease_until === undefined ? null : Number(r.lease_until),
   });
   return {
     async enqueue(message: NewOutboxMessage): Promise<void> {
@@ -43,6 +45,8 @@ export function outboxOps({ db, clock }: OpsContext): StoreOps['outbox'] {
           last_error: null,
           conversation: message.conversation,
           via: message.via ?? null,
+          claimed_by: null,
+          lease_until: null,
         })
         .execute();
     },
@@ -74,15 +78,49 @@ export function outboxOps({ db, clock }: OpsContext): StoreOps['outbox'] {
         .execute();
       return rows.map(toMessage);
     },
-    async markDelivered(id: string): Promise<void> {
-      await db.updateTable('outbox').set({ status: 'delivered', delivered_at: clock().toISOString(), last_error: null }).where('id', '=', id).execute();
+    /**
+     * Claims the due heads for `claimant` until `now + leaseMs`, in one statement: a head that
+     * another replica holds under a lease not yet run out is not taken, nor anything queued
+     * behind it (an earlier message of its queue is still pending). On PostgreSQL the rows are
+     * locked with FOR UPDATE SKIP LOCKED, so two replicas claiming at once take disjoint sets;
+     * SQLite runs one statement at a time anyway (one process per database file is the rule).
+     */
+    async claim(claimant: string, now: number, leaseMs: number, limit: number): Promise<OutboxMessage[]> {
+      const lock = dialect === 'postgres' ? sql`for update skip locked` : sql``;
+      const result = await sql<Record<string, unknown>>`
+        update outbox set claimed_by = ${claimant}, lease_until = ${now + leaseMs}
+        where id in (
+          select o.id from outbox o
+          where o.status = 'pending' and o.next_attempt_at <= ${now}
+            and (o.lease_until is null or o.lease_until <= ${now})
+            and not exists (
+              select 1 from outbox e
+              where e.status = 'pending' and e.destination = o.destination and e.conversation = o.conversation and e.seq < o.seq
+            )
+          order by o.seq
+          limit ${limit}
+          ${lock}
+        )
+        returning *`.execute(db);
+      return result.rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toMessage);
     },
-    async markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean): Promise<void> {
-      await db
+    async release(ids: readonly string[], claimant: string): Promise<void> {
+      if (ids.length === 0) return;
+      await db.updateTable('outbox').set({ claimed_by: null, lease_until: null }).where('id', 'in', [...ids]).where('claimed_by', '=', claimant).where('status', '=', 'pending').execute();
+    },
+    async markDelivered(id: string, claimant?: string): Promise<boolean> {
+      let query = db.updateTable('outbox').set({ status: 'delivered', delivered_at: clock().toISOString(), last_error: null, claimed_by: null, lease_until: null }).where('id', '=', id);
+      if (claimant !== undefined) query = query.where('claimed_by', '=', claimant).where('status', '=', 'pending');
+      return Number((await query.executeTakeFirst()).numUpdatedRows) > 0;
+    },
+    async markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean, claimant?: string): Promise<boolean> {
+      let query = db
         .updateTable('outbox')
-        .set({ attempts: sql`attempts + 1`, last_error: error.slice(0, 500), next_attempt_at: nextAttemptAt, status: dead ? 'dead' : 'pending' })
-        .where('id', '=', id)
-        .execute();
+        .set({ attempts: sql`attempts + 1`, last_error: error.slice(0, 500), next_attempt_at: nextAttemptAt, status: dead ? 'dead' : 'pending', claimed_by: null, lease_until: null })
+        .where('id', '=', id);
+      // A replica whose lease ran out must not undo what the one that took over recorded.
+      if (claimant !== undefined) query = query.where('claimed_by', '=', claimant).where('status', '=', 'pending');
+      return Number((await query.executeTakeFirst()).numUpdatedRows) > 0;
     },
     async list(filter: { failed?: boolean; limit?: number; offset?: number } = {}): Promise<OutboxMessage[]> {
       let query = db.selectFrom('outbox').selectAll().orderBy('seq');

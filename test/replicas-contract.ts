@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { generateSigningKey } from '../src/crypto/index.ts';
+import type { DirectorySource } from '../src/exchange/index.ts';
+import { OutboxWorker } from '../src/messaging/outbox-worker.ts';
+import { openStore, type Store } from '../src/store/index.ts';
+import type { StoreFixture } from './store-contract.ts';
+
+const SANDU = '522732';
+const DESTINATIONS = ['330523', '310118'];
+
+/** A receiving node as the outbox sees it: records every POST, answers slowly, sometimes 503 (retry). */
+async function receivingServer(options: { busyRate: number }): Promise<{ url: string; posts: Array<{ id: string; to: string; conversation: string; accepted: boolean }>; close: () => Promise<void> }> {
+  const posts: Array<{ id: string; to: string; conversation: string; accepted: boolean }> = [];
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      const envelope = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; to: string; conversation: string };
+      const accepted = Math.random() >= options.busyRate;
+      posts.push({ id: envelope.id, to: envelope.to, conversation: envelope.conversation, accepted });
+      setTimeout(() => {
+        response.writeHead(accepted ? 200 : 503, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(accepted ? { id: envelope.id, result: 'applied', replayed: false } : { code: 'STORE_UNAVAILABLE' }));
+      }, Math.floor(Math.random() * 8));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    posts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Every destination at the receiving server's address (the outbox needs only endpoints). */
+function directoryAt(url: string): DirectorySource {
+  const view = { node: (division: string) => ({ division, endpoint: url }), hub: () => undefined, policy: new Map() };
+  return { current: async () => view as unknown as Awaited<ReturnType<DirectorySource['current']>> };
+}
+
+async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await ok()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`never: ${what}`);
+}
+
+/**
+ * Several replicas of one node on one database (issue 15): two stores opened on the same
+ * database stand for two replica processes. On PostgreSQL they are two pools; on SQLite two
+ * connections to one file in one process (one process per file is the rule on SQLite; these
+ * tests show the same contract holds there).
+ */
+export function replicasContract(fresh: () => StoreFixture): void {
+  let fixture: StoreFixture;
+  let a: Store;
+  let b: Store;
+  const closers: Array<() => Promise<void>> = [];
+
+  beforeEach(async () => {
+    fixture = fresh();
+    a = await openStore({ url: fixture.url });
+    b = await openStore({ url: fixture.url });
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => {});
+    await a?.close().catch(() => {});
+    await b?.close().catch(() => {});
+    await fixture.drop();
+  });
+
+  /** Enqueues `perConversation` messages in each of `conversations` conversations to each destination; returns them in order per queue. */
+  const enqueue = async (store: Store, conversations: number, perConversation: number): Promise<Map<string, string[]>> => {
+    const queues = new Map<string, string[]>();
+    for (let n = 0; n < perConversation; n++) {
+      for (const destination of DESTINATIONS) {
+        for (let c = 0; c < conversations; c++) {
+          const conversation = `case:C${c}`;
+          const id = randomUUID();
+          await store.outbox.enqueue({ id, destination, kind: 'test.note', conversation, payload: { n } });
+          const key = `${destination} ${conversation}`;
+          queues.set(key, [...(queues.get(key) ?? []), id]);
+        }
+      }
+    }
+    return queues;
+  };
+
+  const worker = async (store: Store, directory: DirectorySource, replica: string, clock: () => Date = () => new Date(), leaseMs?: number) => {
+    const w = new OutboxWorker({
+      self: SANDU,
+      store,
+      signingKey: { current: () => key },
+      directory,
+      clock,
+      intervalMs: 20,
+      viaHub: [],
+      log: () => {},
+      replica,
+      ...(leaseMs ? { leaseMs } : {}),
+    });
+    closers.push(async () => {
+      w.stop();
+      await w.idle();
+    });
+    return w;
+  };
+  let key: Awaited<ReturnType<typeof generateSigningKey>>;
+  beforeEach(async () => {
+    key ??= await generateSigningKey('Ed25519', SANDU);
+  });
+
+  it('outbox: two replicas delivering at once send every message exactly once, in order per destination and conversation', async () => {
+    const receiver = await receivingServer({ busyRate: 0.15 });
+    closers.push(receiver.close);
+    const queues = await enqueue(a, 3, 15);
+    const total = [...queues.values()].reduce((n, q) => n + q.length, 0);
+    const directory = directoryAt(receiver.url);
+    const one = await worker(a, directory, 'replica-a');
+    const two = await worker(b, directory, 'replica-b');
+    one.start();
+    two.start();
+    await until('all delivered', async () => (await a.outbox.list()).every((m) => m.status === 'delivered'));
+    const accepted = receiver.posts.filter((p) => p.accepted);
+    expect(accepted).toHaveLength(total);
+    // No message was sent again once accepted, nor sent twice at once.
+    const perId = new Map<string, number>();
+    for (const post of receiver.posts) perId.set(post.id, (perId.get(post.id) ?? 0) + (post.accepted ? 1 : 0));
+    expect([...perId.values()].every((n) => n === 1)).toBe(true);
+    const acceptedIndex = new Map(accepted.map((p, i) => [p.id, i]));
+    for (const post of receiver.posts.filter((p) => !p.accepted)) expect(receiver.posts.indexOf(post)).toBeLessThan(receiver.posts.findIndex((p) => p.id === post.id && p.accepted));
+    // In order per queue: each queue's accepted sequence is its enqueue order.
+    for (const [queue, ids] of queues) {
+      const [destination, conversation] = queue.split(' ');
+      expect(accepted.filter((p) => p.to === destination && p.conversation === conversation).map((p) => p.id), queue).toEqual(ids);
+      expect(ids.map((id) => acceptedIndex.get(id)!)).toEqual([...ids.map((id) => acceptedIndex.get(id)!)].sort((x, y) => x - y));
+    }
+    // No claim outlives its delivery.
+    const rows = await a.outbox.list();
+    expect(rows.every((m) => m.claimedBy === null && m.leaseUntil === null)).toBe(true);
+  }, 120_000);
+
+  it('outbox: claims are disjoint; a queue waits behind a leased or retrying head; a dead claimer is replaced after its lease; a late claimer records nothing', async () => {
+    const t0 = 1_800_000_000_000;
+    const lease = 30_000;
+    await a.outbox.enqueue({ id: 'x1', destination: '330523', kind: 'test.note', conversation: 'case:X', payload: {} });
+    await a.outbox.enqueue({ id: 'x2', destination: '330523', kind: 'test.note', conversation: 'case:X', payload: {} });
+    await a.outbox.enqueue({ id: 'y1', destination: '330523', kind: 'test.note', conversation: 'case:Y', payload: {} });
+    await a.outbox.enqueue({ id: 'z1', destination: '310118', kind: 'test.note', conversation: 'case:X', payload: {} });
+    // Due at t0 (they were enqueued now, before t0).
+    const [first, second] = await Promise.all([a.outbox.claim('replica-a', t0, lease, 2), b.outbox.claim('replica-b', t0, lease, 10)]);
+    const ids = [...first, ...second].map((m) => m.id).sort();
+    expect(ids).toEqual(['x1', 'y1', 'z1']);
+    expect(first.every((m) => m.claimedBy === 'replica-a' && m.leaseUntil === t0 + lease)).toBe(true);
+    // Nothing left: x2 waits behind x1 (leased), the rest are leased.
+    expect(await b.outbox.claim('replica-b', t0 + 1000, lease, 10)).toEqual([]);
+    const holderOf = (id: string) => (first.some((m) => m.id === id) ? { store: a, replica: 'replica-a' } : { store: b, replica: 'replica-b' });
+
+    // x1 fails for now: no longer leased, but x2 still waits behind it until it is delivered.
+    const x1 = holderOf('x1');
+    expect(await x1.store.outbox.markFailed('x1', '503', t0 + 5000, false, x1.replica)).toBe(true);
+    expect((await b.outbox.claim('replica-b', t0 + 1000, lease, 10)).map((m) => m.id)).toEqual([]);
+    expect((await b.outbox.claim('replica-b', t0 + 5000, lease, 10)).map((m) => m.id)).toEqual(['x1']);
+
+    // The holder of y1 "dies" (never marks it): after its lease, another replica takes y1 over.
+    const y1 = holderOf('y1');
+    const other = y1.replica === 'replica-a' ? { store: b, replica: 'replica-b' } : { store: a, replica: 'replica-a' };
+    expect((await other.store.outbox.claim(other.replica, t0 + lease - 1, lease, 10)).map((m) => m.id)).not.toContain('y1');
+    expect((await other.store.outbox.claim(other.replica, t0 + lease, lease, 10)).map((m) => m.id)).toContain('y1');
+    // The late first claimer answers after all: its records are ignored.
+    expect(await y1.store.outbox.markFailed('y1', 'late', t0, true, y1.replica)).toBe(false);
+    expect(await y1.store.outbox.markDelivered('y1', y1.replica)).toBe(false);
+    expect((await a.outbox.list()).find((m) => m.id === 'y1')).toMatchObject({ status: 'pending', claimedBy: other.replica, attempts: 0 });
+    expect(await other.store.outbox.markDelivered('y1', other.replica)).toBe(true);
+
+    // x1 delivered: x2 becomes claimable.
+    expect(await b.outbox.markDelivered('x1', 'replica-b')).toBe(true);
+    expect((await a.outbox.claim('replica-a', t0 + 6000, lease, 10)).map((m) => m.id)).toEqual(['x2']);
+    // Released claims are free at once.
+    await a.outbox.release(['x2'], 'replica-a');
+    expect((await b.outbox.claim('replica-b', t0 + 6000, lease, 10)).map((m) => m.id)).toEqual(['x2']);
+  });
+
+  it('outbox: a replica killed while holding claims is replaced after the lease; nothing is lost or sent twice', async () => {
+    const receiver = await receivingServer({ busyRate: 0 });
+    closers.push(receiver.close);
+    const queues = await enqueue(a, 2, 3);
+    // Replica A claims the heads and dies (its store closed without a word).
+    const claimed = await a.outbox.claim('replica-a', Date.now(), 30_000, 100);
+    expect(claimed.length).toBe(4);
+    await a.close();
+    let offset = 0;
+    const survivor = await worker(b, directoryAt(receiver.url), 'replica-b', () => new Date(Date.now() + offset));
+    survivor.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Every queue's head is under A's lease: nothing moves.
+    expect(receiver.posts).toEqual([]);
+    offset = 31_000;
+    survivor.kick();
+    await until('all delivered', async () => (await b.outbox.list()).every((m) => m.status === 'delivered'));
+    for (const [queue, ids] of queues) {
+      const [destination, conversation] = queue.split(' ');
+      expect(receiver.posts.filter((p) => p.to === destination && p.conversation === conversation).map((p) => p.id)).toEqual(ids);
+    }
+  });
+}
