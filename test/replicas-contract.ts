@@ -6,6 +6,7 @@ import { AuditLog, auditPages, verifyChain } from '../src/audit/index.ts';
 import { generateSigningKey } from '../src/crypto/index.ts';
 import type { DirectorySource } from '../src/exchange/index.ts';
 import { OutboxWorker } from '../src/messaging/outbox-worker.ts';
+import { PERIODIC_LEASE, PeriodicWork } from '../src/node/periodic.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import type { StoreFixture } from './store-contract.ts';
 
@@ -233,5 +234,51 @@ export function replicasContract(fresh: () => StoreFixture, options: { dialect: 
     const verdict = await verifyChain(auditPages(a), []);
     expect(verdict).toMatchObject({ ok: true, entries: 120 + 12 });
     expect(await b.audit.head()).toEqual(await a.audit.head());
+  });
+
+  it('periodic work: with two replicas only the lease holder runs a tick; a holder that dies is replaced after the lease; one that stops hands over at once', async () => {
+    let now = 1_800_000_000_000;
+    const leaseMs = 10_000;
+    const runs: string[] = [];
+    const replica = (store: Store, holder: string) => {
+      const work = new PeriodicWork({ store, holder, clock: () => new Date(now), leaseMs, log: () => {} });
+      // A long period: the test ticks by hand.
+      work.every('escalation', 3600, async () => {
+        runs.push(holder);
+      });
+      closers.push(() => work.stop());
+      return work;
+    };
+    const one = replica(a, 'replica-a');
+    const two = replica(b, 'replica-b');
+    for (let i = 0; i < 5; i++) {
+      const ran = await Promise.all([one.tick('escalation'), two.tick('escalation')]);
+      expect(ran.filter(Boolean)).toHaveLength(1);
+      now += leaseMs / 3;
+    }
+    expect(new Set(runs).size).toBe(1);
+    const [holder, other] = runs[0] === 'replica-a' ? [one, two] : [two, one];
+    const holderStore = runs[0] === 'replica-a' ? a : b;
+    const otherStore = runs[0] === 'replica-a' ? b : a;
+    const otherName = runs[0] === 'replica-a' ? 'replica-b' : 'replica-a';
+    expect(await otherStore.leases.get(PERIODIC_LEASE)).toMatchObject({ holder: runs[0] });
+
+    // The holder dies: its timers stop and its database connection goes, the lease stays behind.
+    await holder.stop();
+    await holderStore.close();
+    const renewedUntil = (await otherStore.leases.get(PERIODIC_LEASE))!.until;
+    now = renewedUntil - 1;
+    expect(await other.tick('escalation')).toBe(false);
+    now = renewedUntil;
+    expect(await other.tick('escalation')).toBe(true);
+    expect(runs.at(-1)).toBe(otherName);
+
+    // A graceful stop releases the lease: a third replica takes over at its next tick, not after the lease.
+    const third = replica(otherStore, 'replica-c');
+    expect(await third.tick('escalation')).toBe(false);
+    await other.release();
+    expect(await other.tick('escalation')).toBe(false);
+    expect(await third.tick('escalation')).toBe(true);
+    expect(runs.at(-1)).toBe('replica-c');
   });
 }

@@ -75,6 +75,9 @@ export class KyselyStore implements Store {
   get inbox() {
     return this.#ops.inbox;
   }
+  get leases() {
+    return this.#ops.leases;
+  }
   get machineClients() {
     return this.#ops.machineClients;
   }

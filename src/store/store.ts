@@ -454,6 +454,17 @@ export interface StoreOps {
     /** Undelivered messages (pending or dead) per destination and status, with the oldest one's creation time (for metrics). */
     stats(): Promise<Array<{ destination: string; status: 'pending' | 'dead'; count: number; oldestCreatedAt: string }>>;
   };
+  /** Leases on the node's periodic work: one replica at a time holds each (several replicas on one database). */
+  readonly leases: {
+    /**
+     * Takes the lease `name` for `holder` until `now + ttlMs`, or renews it: true when `holder`
+     * holds it now (it was free, had run out at `now`, or was already its own).
+     */
+    acquire(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+    /** Gives it up (only if `holder` holds it), so another replica takes over at once. */
+    release(name: string, holder: string): Promise<void>;
+    get(name: string): Promise<{ holder: string; until: number } | undefined>;
+  };
   readonly inbox: {
     get(sender: string, id: string): Promise<InboxRecord | undefined>;
     /** Records a message as applied; a unique violation when (sender, id) is already there. */

@@ -9,7 +9,7 @@ import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
 import { certificateChallengesOps, statusListCacheOps } from './certificate-verification.ts';
 import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
-import { inboxOps, outboxOps } from './messages.ts';
+import { inboxOps, leasesOps, outboxOps } from './messages.ts';
 import { oidcPayloadsOps, peopleOps } from './identity.ts';
 import { agreementStatesOps, agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
 
@@ -31,6 +31,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     caseMessages: caseMessagesOps(context),
     outbox: outboxOps(context),
     inbox: inboxOps(context),
+    leases: leasesOps(context),
     machineClients: machineClientsOps(context),
     loginStates: loginStatesOps(context),
     sessions: sessionsOps(context),

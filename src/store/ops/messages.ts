@@ -165,3 +165,25 @@ export function inboxOps({ db }: OpsContext): StoreOps['inbox'] {
     },
   };
 }
+
+export function leasesOps({ db }: OpsContext): StoreOps['leases'] {
+  return {
+    async acquire(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+      // One statement: insert, take over a lease that ran out, or renew our own; a lease another
+      // holder still holds is left as it is and nothing is returned.
+      const result = await sql<{ holder: string }>`
+        insert into node_leases (name, holder, "until") values (${name}, ${holder}, ${now + ttlMs})
+        on conflict (name) do update set holder = excluded.holder, "until" = excluded."until"
+        where node_leases."until" <= ${now} or node_leases.holder = excluded.holder
+        returning holder`.execute(db);
+      return result.rows.length === 1 && result.rows[0]!.holder === holder;
+    },
+    async release(name: string, holder: string): Promise<void> {
+      await db.deleteFrom('node_leases').where('name', '=', name).where('holder', '=', holder).execute();
+    },
+    async get(name: string) {
+      const row = await db.selectFrom('node_leases').selectAll().where('name', '=', name).executeTakeFirst();
+      return row ? { holder: row.holder, until: Number(row.until) } : undefined;
+    },
+  };
+}
