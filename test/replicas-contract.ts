@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AuditLog, auditPages, verifyChain } from '../src/audit/index.ts';
-import { generateSigningKey } from '../src/crypto/index.ts';
+import { generateEncryptionKey, generateSigningKey } from '../src/crypto/index.ts';
+import { HubDirectory, type DirectoryEntry } from '../src/directory/index.ts';
 import type { DirectorySource } from '../src/exchange/index.ts';
 import { OutboxWorker } from '../src/messaging/outbox-worker.ts';
 import { PERIODIC_LEASE, PeriodicWork } from '../src/node/periodic.ts';
@@ -280,5 +281,43 @@ export function replicasContract(fresh: () => StoreFixture, options: { dialect: 
     expect(await other.tick('escalation')).toBe(false);
     expect(await third.tick('escalation')).toBe(true);
     expect(runs.at(-1)).toBe('replica-c');
+  });
+
+  it('hub snapshot: two hub replicas never publish two different snapshots under one version, nor older content under a newer one', async () => {
+    const entryOf = async (division: string, role: 'hub' | 'node'): Promise<DirectoryEntry> => {
+      const signing = await generateSigningKey('Ed25519', division);
+      const encryption = await generateEncryptionKey(division);
+      return { division, name: division, role, endpoint: `http://127.0.0.1:9/${division}`, signingKey: { kid: signing.kid, jwk: signing.publicJwk }, encryptionKey: { kid: encryption.kid, jwk: encryption.publicJwk }, services: [] };
+    };
+    const hubKey = await generateSigningKey('Ed25519', '100000');
+    const self = await entryOf('100000', 'hub');
+    // On SQLite (one process per file) the two hub instances share the one store.
+    // Clocks a millisecond apart: two replicas signing at the same instant would otherwise sign identical bytes.
+    const hubs = [a, options.dialect === 'postgres' ? b : a].map((store, i) => new HubDirectory({ store, hubKey, self, snapshotTtlSeconds: 3600, clock: () => new Date(Date.now() + i) }));
+    const published = new Map<number, Set<string>>();
+    const seen: Array<{ version: number; divisions: string[] }> = [];
+    const record = (result: { jws: string; view: { version: number; snapshot: { nodes: readonly { division: string }[] } } }) => {
+      const jwss = published.get(result.view.version) ?? new Set<string>();
+      jwss.add(result.jws);
+      published.set(result.view.version, jwss);
+      seen.push({ version: result.view.version, divisions: result.view.snapshot.nodes.map((n) => n.division).sort() });
+    };
+    for (const division of ['522732', '330523', '320400', '310118', '330100', '320500']) {
+      // A node approved through one replica; both are told (as each would be by its own request or by the database).
+      await a.directory.upsert({ ...(await entryOf(division, 'node')), status: 'approved', enrolledAt: new Date().toISOString(), decidedAt: new Date().toISOString(), decidedBy: 'test' });
+      for (const hub of hubs) hub.changed();
+      const results = await Promise.all([hubs[0]!.snapshot(), hubs[1]!.snapshot(), hubs[1]!.snapshot(), hubs[0]!.snapshot()]);
+      results.forEach(record);
+    }
+    for (const [version, jwss] of published) expect(jwss.size, `version ${version}`).toBe(1);
+    // A higher version never publishes fewer nodes (content only moves forward with the version).
+    const byVersion = [...new Map(seen.map((s) => [s.version, s.divisions])).entries()].sort(([x], [y]) => x - y);
+    for (let i = 1; i < byVersion.length; i++) expect(byVersion[i]![1].length).toBeGreaterThanOrEqual(byVersion[i - 1]![1].length);
+    expect(byVersion.at(-1)![1]).toHaveLength(7);
+    // What a replica serves after another published a newer version: the newer one (checked once a second).
+    const newest = (await a.directorySnapshots.latestVersion())!;
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await hubs[0]!.snapshot()).view.version).toBe(newest);
+    expect((await hubs[1]!.snapshot()).view.version).toBe(newest);
   });
 }

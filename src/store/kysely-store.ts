@@ -78,6 +78,9 @@ export class KyselyStore implements Store {
   get leases() {
     return this.#ops.leases;
   }
+  get directorySnapshots() {
+    return this.#ops.directorySnapshots;
+  }
   get machineClients() {
     return this.#ops.machineClients;
   }

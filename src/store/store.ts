@@ -116,6 +116,15 @@ export interface OutboxMessage {
   readonly leaseUntil: number | null;
 }
 
+/** A directory snapshot the hub published: `contentHash` covers what it publishes, not its times. */
+export interface StoredSnapshot {
+  readonly version: number;
+  readonly contentHash: string;
+  readonly jws: string;
+  /** Milliseconds since the epoch. */
+  readonly issuedAt: number;
+}
+
 /** A message to enqueue: delivered to `destination` in order after earlier ones of its conversation. */
 export interface NewOutboxMessage {
   readonly id: string;
@@ -453,6 +462,17 @@ export interface StoreOps {
     list(filter?: { failed?: boolean; limit?: number; offset?: number }): Promise<OutboxMessage[]>;
     /** Undelivered messages (pending or dead) per destination and status, with the oldest one's creation time (for metrics). */
     stats(): Promise<Array<{ destination: string; status: 'pending' | 'dead'; count: number; oldestCreatedAt: string }>>;
+  };
+  /** The hub's signed directory snapshots by version: one content per version, whichever hub replica signed it. */
+  readonly directorySnapshots: {
+    /** Serialises publishers within a transaction (hub replicas on one PostgreSQL). */
+    lock(): Promise<void>;
+    latest(): Promise<StoredSnapshot | undefined>;
+    latestVersion(): Promise<number | undefined>;
+    /** A unique violation when the version exists (it never does under lock()). */
+    add(snapshot: StoredSnapshot): Promise<void>;
+    /** Drops the versions below `version` (nodes only ever need the newest). */
+    prune(belowVersion: number): Promise<void>;
   };
   /** Leases on the node's periodic work: one replica at a time holds each (several replicas on one database). */
   readonly leases: {

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { InboxRecord, NewOutboxMessage, OutboxMessage, StoreOps } from '../store.ts';
+import type { InboxRecord, NewOutboxMessage, OutboxMessage, StoredSnapshot, StoreOps } from '../store.ts';
 import type { OpsContext } from './context.ts';
 
 let lastSeq = 0;
@@ -184,6 +184,36 @@ export function leasesOps({ db }: OpsContext): StoreOps['leases'] {
     async get(name: string) {
       const row = await db.selectFrom('node_leases').selectAll().where('name', '=', name).executeTakeFirst();
       return row ? { holder: row.holder, until: Number(row.until) } : undefined;
+    },
+  };
+}
+
+export function directorySnapshotsOps({ db, dialect }: OpsContext): StoreOps['directorySnapshots'] {
+  const toSnapshot = (r: { version: number | string; content_hash: string; jws: string; issued_at: number | string }): StoredSnapshot => ({
+    version: Number(r.version),
+    contentHash: r.content_hash,
+    jws: r.jws,
+    issuedAt: Number(r.issued_at),
+  });
+  return {
+    async lock(): Promise<void> {
+      // SQLite transactions are serialised already (BEGIN IMMEDIATE); on PostgreSQL one key per
+      // hub (its schema), like the audit chain's.
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7020103, hashtext(current_schema()))`.execute(db);
+    },
+    async latest() {
+      const row = await db.selectFrom('directory_snapshots').selectAll().orderBy('version', 'desc').limit(1).executeTakeFirst();
+      return row ? toSnapshot(row) : undefined;
+    },
+    async latestVersion() {
+      const row = await db.selectFrom('directory_snapshots').select('version').orderBy('version', 'desc').limit(1).executeTakeFirst();
+      return row ? Number(row.version) : undefined;
+    },
+    async add(snapshot: StoredSnapshot): Promise<void> {
+      await db.insertInto('directory_snapshots').values({ version: snapshot.version, content_hash: snapshot.contentHash, jws: snapshot.jws, issued_at: snapshot.issuedAt }).execute();
+    },
+    async prune(belowVersion: number): Promise<void> {
+      await db.deleteFrom('directory_snapshots').where('version', '<', belowVersion).execute();
     },
   };
 }
