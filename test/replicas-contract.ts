@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
 import { AuditLog, auditPages, verifyChain } from '../src/audit/index.ts';
+import { bridgeCaseEvents, openCase, type Case, type CaseEvents, type ThreadMessage } from '../src/cases/index.ts';
 import { generateEncryptionKey, generateSigningKey } from '../src/crypto/index.ts';
 import { HubDirectory, type DirectoryEntry } from '../src/directory/index.ts';
 import type { DirectorySource } from '../src/exchange/index.ts';
@@ -319,5 +321,68 @@ export function replicasContract(fresh: () => StoreFixture, options: { dialect: 
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await hubs[0]!.snapshot()).view.version).toBe(newest);
     expect((await hubs[1]!.snapshot()).view.version).toBe(newest);
+  });
+
+  it('case events: a change or thread message emitted at one replica reaches the subscribers of the other (PostgreSQL LISTEN/NOTIFY); nothing is bridged on SQLite', async () => {
+    const c = openCase(
+      {
+        id: 'C-522732-20261130000001',
+        itemCode: 'N034',
+        itemName: '户籍类证明',
+        mode: 'online',
+        applicant: { idNumber: '11010519491231002X', name: '张三' },
+        acceptingNode: SANDU,
+        competentNodes: ['330523'],
+        materials: [],
+        timeLimit: { unit: 'working', statutoryDays: 20, committedDays: 3 },
+      },
+      { node: SANDU, id: 'clerk', role: 'clerk' },
+      new Date().toISOString(),
+    );
+    await a.cases.put(c, 0);
+    const message: ThreadMessage = { id: randomUUID(), caseId: c.id, node: SANDU, author: 'clerk', role: 'clerk', text: '请补充材料。', at: new Date().toISOString(), escalation: false, signature: 'x'.repeat(40) };
+    await a.caseMessages.add(message);
+    const emitters: CaseEvents[] = [new EventEmitter(), new EventEmitter()];
+    const seen: Array<Array<{ kind: string; id: string; version?: number }>> = [[], []];
+    emitters.forEach((emitter, n) => {
+      emitter.on('change', (x: Case) => seen[n]!.push({ kind: 'change', id: x.id, version: x.version }));
+      emitter.on('message', (m: ThreadMessage) => seen[n]!.push({ kind: 'message', id: m.id }));
+    });
+    for (const [n, store] of [a, b].entries()) {
+      const stop = await bridgeCaseEvents({ store, cases: emitters[n]!, replica: `replica-${n}`, log: () => {} });
+      closers.push(stop);
+    }
+    emitters[0]!.emit('change', c);
+    emitters[0]!.emit('message', message);
+    if (options.dialect === 'sqlite') {
+      expect(a.notifications).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(seen[1]).toEqual([]);
+      return;
+    }
+    await until('replica 1 saw both', () => seen[1]!.length === 2, 5000);
+    expect(seen[1]).toEqual([
+      { kind: 'change', id: c.id, version: c.version },
+      { kind: 'message', id: message.id },
+    ]);
+    // Neither echoed back to the replica where they happened, nor announced again by the one that relayed them.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen[0]).toHaveLength(2);
+    expect(seen[1]).toHaveLength(2);
+    // Another node on the same database hears nothing of it.
+    const elsewhere = fresh();
+    const other = await openStore({ url: elsewhere.url });
+    const otherSeen: string[] = [];
+    const stopOther = await other.notifications!.listen('case-events', (payload) => otherSeen.push(payload));
+    try {
+      emitters[0]!.emit('change', c);
+      await until('replica 1 saw it again', () => seen[1]!.length === 3, 5000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(otherSeen).toEqual([]);
+    } finally {
+      await stopOther();
+      await other.close();
+      await elsewhere.drop();
+    }
   });
 }

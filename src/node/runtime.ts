@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { AgreementLifecycles, NegotiationService, registerAgreementStateMessages } from '../agreements/index.ts';
 import { AuditLog } from '../audit/index.ts';
-import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
+import { bridgeCaseEvents, CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
 import { CertificateIndex, IssuerRegistry, TrustListClient, type TrustListSource } from '../certificates/index.ts';
 import { StatusListCache } from '../certificates/status-lists.ts';
 import { CertificateVerifier } from '../certificates/verifier.ts';
@@ -225,6 +225,8 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   });
   const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages, auditKey, ...(config.node.role === 'node' ? { onConclude: issuer } : {}) });
   registerCaseMessages(messages, cases);
+  // Case events from the node's other replicas (PostgreSQL), so every replica's streams see them.
+  const stopCaseEvents = await bridgeCaseEvents({ store, cases, replica, log });
   const negotiations = new NegotiationService({
     self: config.node.division,
     store,
@@ -321,6 +323,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       await jobs?.checkpoint().catch((error: unknown) => log(`final audit checkpoint failed: ${error instanceof Error ? error.message : String(error)}`));
       // Another replica takes the periodic work over at its next tick rather than after the lease.
       await jobs?.release().catch((error: unknown) => log(`releasing the periodic-work lease failed: ${error instanceof Error ? error.message : String(error)}`));
+      await stopCaseEvents().catch(() => {});
       await services.close();
       await store.close();
     },

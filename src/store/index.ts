@@ -1,4 +1,4 @@
-export type { Store, StoreOps, Dialect, NodeKeyRecord, IdempotentResult, DirectoryNodeRecord, DirectoryChangeRecord, StoredCheckpoint, AuditIncident, OutboxMessage, NewOutboxMessage, InboxRecord, StoredSnapshot, PersonRecord, OidcPayloadRecord, MachineClientRecord, LoginStateRecord, SessionRecord, ConsentRecord, ConsentUseRecord, CertificateIssuerRecord, CertificateIssuerKeyRecord, CertificateIndexRecord, CertificateRecord, StatusListRecord } from './store.ts';
+export type { Store, StoreNotifications, StoreOps, Dialect, NodeKeyRecord, IdempotentResult, DirectoryNodeRecord, DirectoryChangeRecord, StoredCheckpoint, AuditIncident, OutboxMessage, NewOutboxMessage, InboxRecord, StoredSnapshot, PersonRecord, OidcPayloadRecord, MachineClientRecord, LoginStateRecord, SessionRecord, ConsentRecord, ConsentUseRecord, CertificateIssuerRecord, CertificateIssuerKeyRecord, CertificateIndexRecord, CertificateRecord, StatusListRecord } from './store.ts';
 export { describeDatabase, openStore, type OpenStoreOptions } from './open-store.ts';
 export { KyselyStore, type Clock } from './kysely-store.ts';
 export { isUniqueViolation } from './ops/context.ts';

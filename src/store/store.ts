@@ -443,6 +443,7 @@ export interface StoreOps {
     add(message: ThreadMessage): Promise<boolean>;
     /** Oldest first, a page at a time (the thread of a long-running case can grow without bound). */
     list(caseId: string, page?: { limit: number; offset: number }): Promise<ThreadMessage[]>;
+    get(id: string): Promise<ThreadMessage | undefined>;
   };
   readonly outbox: {
     enqueue(message: NewOutboxMessage): Promise<void>;
@@ -656,5 +657,18 @@ export interface Store extends StoreOps {
   idempotent<T>(scope: string, key: string, requestHash: string, fn: (tx: StoreOps) => Promise<T>): Promise<IdempotentResult<T>>;
   /** Round trip to the database; STORE_UNAVAILABLE when it does not answer. */
   ping(): Promise<void>;
+  /**
+   * Notifications between the processes on this node's database (PostgreSQL LISTEN/NOTIFY, on a
+   * channel of this node's own); undefined on SQLite, where one process is the rule.
+   */
+  readonly notifications: StoreNotifications | undefined;
   close(): Promise<void>;
+}
+
+/** Best effort: a payload sent while a listener's connection is down is not seen by it. */
+export interface StoreNotifications {
+  /** Delivers `payload` (under 7,000 bytes) to every listener of `topic`, this process's included. */
+  notify(topic: string, payload: string): Promise<void>;
+  /** Calls `handler` with each payload of `topic` until the returned function is called. */
+  listen(topic: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
 }
