@@ -83,6 +83,9 @@ export class KyselyStore implements Store {
   get directorySnapshots() {
     return this.#ops.directorySnapshots;
   }
+  get loginFailures() {
+    return this.#ops.loginFailures;
+  }
   get machineClients() {
     return this.#ops.machineClients;
   }

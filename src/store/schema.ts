@@ -293,6 +293,7 @@ export interface CaseTables {
   inbox_messages: InboxMessagesTable;
   node_leases: NodeLeasesTable;
   directory_snapshots: DirectorySnapshotsTable;
+  login_failures: { login_hash: string; count: number; since: number | string };
 }
 
 export interface FederationTables {

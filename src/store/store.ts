@@ -475,6 +475,18 @@ export interface StoreOps {
     /** Drops the versions below `version` (nodes only ever need the newest). */
     prune(belowVersion: number): Promise<void>;
   };
+  /** Failed sign-ins per login (by keyed hash) in a window: the lockout, shared by the hub's replicas. */
+  readonly loginFailures: {
+    /**
+     * Counts one attempt for `loginHash` at `now`, atomically: false (nothing counted) when `max`
+     * attempts were already counted in the window that began less than `windowMs` ago; a window
+     * that ended starts afresh.
+     */
+    attempt(loginHash: string, now: number, windowMs: number, max: number): Promise<boolean>;
+    clear(loginHash: string): Promise<void>;
+    /** Forgets windows that began before `before`. */
+    purge(before: number): Promise<void>;
+  };
   /** Leases on the node's periodic work: one replica at a time holds each (several replicas on one database). */
   readonly leases: {
     /**

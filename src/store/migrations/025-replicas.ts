@@ -6,7 +6,8 @@ import type { Kysely } from 'kysely';
  * a dead replica's claims are taken over when the lease runs out. `node_leases`: periodic work
  * (escalation, checkpoints, enrolment…) runs at one replica per node, the lease holder.
  * `directory_snapshots`: the hub's signed snapshots by version, so one version is one content
- * whichever hub replica signed it.
+ * whichever hub replica signed it. `login_failures`: the hub's sign-in lockout counted in the
+ * database, so guesses spread over replicas count together (keyed hash of the login, never the login).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('outbox').addColumn('claimed_by', 'varchar(80)').execute();
@@ -26,9 +27,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('jws', 'text', (c) => c.notNull())
     .addColumn('issued_at', 'bigint', (c) => c.notNull())
     .execute();
+  await db.schema
+    .createTable('login_failures')
+    .addColumn('login_hash', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('count', 'integer', (c) => c.notNull())
+    // Start of the window (ms since the epoch).
+    .addColumn('since', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('login_failures_since').on('login_failures').column('since').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('login_failures').execute();
   await db.schema.dropTable('directory_snapshots').execute();
   await db.schema.dropTable('node_leases').execute();
   await db.schema.alterTable('outbox').dropColumn('lease_until').execute();

@@ -9,7 +9,7 @@ import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
 import { certificateChallengesOps, statusListCacheOps } from './certificate-verification.ts';
 import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
-import { directorySnapshotsOps, inboxOps, leasesOps, outboxOps } from './messages.ts';
+import { directorySnapshotsOps, inboxOps, leasesOps, loginFailuresOps, outboxOps } from './messages.ts';
 import { oidcPayloadsOps, peopleOps } from './identity.ts';
 import { agreementStatesOps, agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
 
@@ -33,6 +33,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     inbox: inboxOps(context),
     leases: leasesOps(context),
     directorySnapshots: directorySnapshotsOps(context),
+    loginFailures: loginFailuresOps(context),
     machineClients: machineClientsOps(context),
     loginStates: loginStatesOps(context),
     sessions: sessionsOps(context),

@@ -217,3 +217,26 @@ export function directorySnapshotsOps({ db, dialect }: OpsContext): StoreOps['di
     },
   };
 }
+
+export function loginFailuresOps({ db }: OpsContext): StoreOps['loginFailures'] {
+  return {
+    async attempt(loginHash: string, now: number, windowMs: number, max: number): Promise<boolean> {
+      // One statement, so attempts at several replicas at once are each counted and checked.
+      const ended = now - windowMs;
+      const result = await sql<{ count: number }>`
+        insert into login_failures (login_hash, count, since) values (${loginHash}, 1, ${now})
+        on conflict (login_hash) do update set
+          count = case when login_failures.since <= ${ended} then 1 else login_failures.count + 1 end,
+          since = case when login_failures.since <= ${ended} then ${now} else login_failures.since end
+        where login_failures.since <= ${ended} or login_failures.count < ${max}
+        returning count`.execute(db);
+      return result.rows.length === 1;
+    },
+    async clear(loginHash: string): Promise<void> {
+      await db.deleteFrom('login_failures').where('login_hash', '=', loginHash).execute();
+    },
+    async purge(before: number): Promise<void> {
+      await db.deleteFrom('login_failures').where('since', '<', before).execute();
+    },
+  };
+}
