@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sampleSubjects } from '../src/demo/registries.ts';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
 import { inProcessServer } from '../src/federation/servers.ts';
+import { PERIODIC_LEASE } from '../src/node/periodic.ts';
 import { signedInCitizen, type SignedInCitizen } from './support/citizen-tokens.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
@@ -725,6 +726,9 @@ export function casesContract(backend: Backend): void {
       expect(text).toContain('event: case');
       expect(text).toContain(id);
       expect(new URL(second.endpoint).port).not.toBe(new URL(first.endpoint).port);
+      // The periodic work stays with the first replica: the second runs none of it while the first holds the lease.
+      expect(second.runtime!.replica).not.toBe(first.runtime!.replica);
+      expect((await second.runtime!.store.leases.get(PERIODIC_LEASE))?.holder).toBe(first.runtime!.replica);
     } finally {
       controller.abort();
       await second.stop();
