@@ -18,6 +18,7 @@ import * as m018 from './018-certificates.ts';
 import * as m019 from './019-certificate-verification.ts';
 import * as m020 from './020-governance.ts';
 import * as m023 from './023-case-competent-nodes.ts';
+import * as m025 from './025-replicas.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
@@ -40,6 +41,7 @@ export const migrations: Record<string, Migration> = {
   '019-certificate-verification': m019,
   '020-governance': m020,
   '023-case-competent-nodes': m023,
+  '025-replicas': m025,
 };
 
 export const migrationProvider: MigrationProvider = {
