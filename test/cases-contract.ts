@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sampleSubjects } from '../src/demo/registries.ts';
 import { signedRequestHeaders } from '../src/exchange/index.ts';
+import { inProcessServer } from '../src/federation/servers.ts';
+import { PERIODIC_LEASE } from '../src/node/periodic.ts';
 import { signedInCitizen, type SignedInCitizen } from './support/citizen-tokens.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 
@@ -735,5 +737,39 @@ export function casesContract(backend: Backend): void {
     const releasedThere = await eventually('320400', 'approver', second, (c) => c.evidence[0]?.preview === 'released');
     expect(releasedThere.case.evidence[0]).toEqual({ ...late, preview: 'released' });
     expect(releasedThere.case.history.at(-1)).toMatchObject({ action: 'release-evidence', actor: { node: '330523', role: 'applicant' } });
+  });
+
+  // Last: the second replica enrols its own address at the hub (a change request nothing else here reads).
+  it.skipIf(backend !== 'postgres')('server-sent events across replicas: a client of a second replica of the competent node hears of a hand-off the first replica received', async () => {
+    const first = t.f.nodes.get('330523')!;
+    const second = inProcessServer('330523', first.configPath, 0, '127.0.0.1', () => {});
+    await second.start();
+    const controller = new AbortController();
+    try {
+      const response = await fetch(new URL('/v1/cases/events', second.endpoint), {
+        headers: { authorization: `Bearer ${tokens.get('330523/approver')}` },
+        signal: controller.signal,
+      });
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      // The hand-off goes to the address in the directory: the first replica's.
+      const id = await acceptedCase('522732', 'clerk', 'N034', 'online', ['330523']);
+      let text = '';
+      const deadline = Date.now() + 10_000;
+      while (!text.includes(id) && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      expect(text).toContain('event: case');
+      expect(text).toContain(id);
+      expect(new URL(second.endpoint).port).not.toBe(new URL(first.endpoint).port);
+      // The periodic work stays with the first replica: the second runs none of it while the first holds the lease.
+      expect(second.runtime!.replica).not.toBe(first.runtime!.replica);
+      expect((await second.runtime!.store.leases.get(PERIODIC_LEASE))?.holder).toBe(first.runtime!.replica);
+    } finally {
+      controller.abort();
+      await second.stop();
+    }
   });
 }

@@ -4,3 +4,4 @@ export { WorkingCalendar, caseTimeStatus, cstDate, type TimeStatus } from './cal
 export { CaseService, DECISION_QUEUE_STATES, caseConversation, isApplicant, type Principal, type CaseContext, type CaseView, type ApplyInput, type ConcludeHook, type ConcludeWrite } from './service.ts';
 export { principalFor } from './principal.ts';
 export { registerCaseMessages, caseMessageKinds } from './messages.ts';
+export { bridgeCaseEvents, type CaseEvents } from './events.ts';

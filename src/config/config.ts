@@ -103,6 +103,12 @@ export const ConfigFile = z
         escalationSeconds: z.number().min(0.2).max(86_400).default(60),
       })
       .prefault({}),
+    /**
+     * Several replicas of this node on one PostgreSQL database: how long a replica's claim on
+     * outbox messages and on the node's periodic work stands without renewal. A replica that dies
+     * is replaced after at most this long; a shorter lease replaces it sooner but renews more often.
+     */
+    replicas: z.object({ leaseSeconds: z.number().min(1).max(3600).default(30) }).prefault({}),
     messaging: z
       .object({
         /** Nodes this node cannot reach directly: its messages to them go through the hub's relay. */

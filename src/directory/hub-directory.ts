@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { checkAgreementSuccession, SignedAgreement } from '../agreements/index.ts';
 import { canonicalJson, signJws, verifyJws, type PublicJwk, type SigningKey } from '../crypto/index.ts';
@@ -5,7 +6,7 @@ import { TongbanError, validationError } from '../errors/index.ts';
 import { divisions } from '../standards/index.ts';
 import type { DirectoryChangeRecord, DirectoryNodeRecord, Store, StoreOps } from '../store/index.ts';
 import { enrolmentStep } from './enrolment.ts';
-import { agreementKeysOf, DirectoryEntry, DirectoryView, keyBindingProblem, signingKeyFor, signSnapshot, type DirectorySnapshot } from './snapshot.ts';
+import { agreementKeysOf, DirectoryEntry, DirectorySnapshot, DirectoryView, keyBindingProblem, signingKeyFor, signSnapshot } from './snapshot.ts';
 
 export interface HubDirectoryOptions {
   readonly store: Store;
@@ -81,6 +82,8 @@ export class HubDirectory {
   /** Bumped by every change: a snapshot built from reads older than a change is not cached. */
   #generation = 0;
   #building: Promise<unknown> = Promise.resolve();
+  /** When the cached snapshot was last compared with the newest one in the database (another hub replica may have published since). */
+  #checkedAt = 0;
 
   constructor(options: HubDirectoryOptions) {
     this.#options = options;
@@ -296,9 +299,8 @@ export class HubDirectory {
   /** The signed snapshot; re-issued when something changed or half its lifetime has passed. */
   async snapshot(): Promise<{ jws: string; view: DirectoryView }> {
     const fresh = this.#fresh();
-    if (fresh) return fresh;
-    // One build at a time: two concurrent builds would issue the same version number with
-    // different content, and nodes skip a version they already hold.
+    if (fresh && !(await this.#superseded(fresh))) return fresh;
+    // One build at a time in this process; across hub replicas the database serialises them.
     const build = this.#building.then(() => this.#fresh() ?? this.#build());
     this.#building = build.catch(() => undefined);
     return build;
@@ -310,24 +312,62 @@ export class HubDirectory {
     return undefined;
   }
 
+  /**
+   * Whether another hub replica published a newer version than the cached one (looked at once a
+   * second at most: the hub reads its directory on every exchange). A change made at another
+   * replica reaches this one's snapshot when that replica publishes it (its next snapshot request).
+   */
+  async #superseded(cached: { view: DirectoryView }): Promise<boolean> {
+    const now = this.#options.clock().getTime();
+    if (now - this.#checkedAt < 1000) return false;
+    this.#checkedAt = now;
+    const latest = await this.#options.store.directorySnapshots.latestVersion();
+    if (latest === undefined || latest <= cached.view.version) return false;
+    this.#invalidate();
+    return true;
+  }
+
+  /**
+   * Publishes a snapshot: in one transaction under the hub's snapshot lock, reads what it
+   * publishes, and either reuses the newest stored snapshot (same content, still within half its
+   * lifetime: another replica just published it) or signs the next version and stores it. So a
+   * version is allocated once, in the database, bound to its content: two hub replicas never
+   * publish different snapshots under one version, nor an older content under a newer version.
+   */
   async #build(): Promise<{ jws: string; view: DirectoryView }> {
     const { store, hubKey, self, snapshotTtlSeconds, clock } = this.#options;
-    const now = clock();
     const generation = this.#generation;
-    const version = ((await store.settings.get<number>('directory.version')) ?? 0) + 1;
-    await store.settings.put('directory.version', version);
-    const approved = (await store.directory.list()).filter((n) => n.status === 'approved' && n.division !== self.division);
-    const snapshot: DirectorySnapshot = {
-      issuer: self.division,
-      version,
-      issuedAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + snapshotTtlSeconds * 1000).toISOString(),
-      nodes: [self, ...approved.map((n) => DirectoryEntry.parse(n))],
-      agreements: await store.agreements.latest(),
-      agreementStates: [...(this.#options.agreementStates?.() ?? [])],
-    };
-    const jws = await signSnapshot(hubKey, snapshot);
-    const built = { jws, view: await DirectoryView.of(snapshot), issuedAt: now.getTime() };
+    const published = await store.transaction(async (tx) => {
+      await tx.directorySnapshots.lock();
+      const now = clock();
+      const approved = (await tx.directory.list()).filter((n) => n.status === 'approved' && n.division !== self.division);
+      const content = {
+        nodes: [self, ...approved.map((n) => DirectoryEntry.parse(n))],
+        agreements: await tx.agreements.latest(),
+        agreementStates: [...(this.#options.agreementStates?.() ?? [])],
+      };
+      const contentHash = createHash('sha256').update(canonicalJson(content)).digest('hex');
+      const latest = await tx.directorySnapshots.latest();
+      if (latest && latest.contentHash === contentHash && now.getTime() - latest.issuedAt < (snapshotTtlSeconds * 1000) / 2) {
+        return { jws: latest.jws, snapshot: snapshotOf(latest.jws), issuedAt: latest.issuedAt };
+      }
+      // Versions issued before snapshots were stored (migration 025) continue from the setting.
+      const version = Math.max(latest?.version ?? 0, (await tx.settings.get<number>('directory.version')) ?? 0) + 1;
+      const snapshot: DirectorySnapshot = {
+        issuer: self.division,
+        version,
+        issuedAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + snapshotTtlSeconds * 1000).toISOString(),
+        ...content,
+      };
+      const jws = await signSnapshot(hubKey, snapshot);
+      await tx.directorySnapshots.add({ version, contentHash, jws, issuedAt: now.getTime() });
+      await tx.directorySnapshots.prune(version - 20);
+      await tx.settings.put('directory.version', version);
+      return { jws, snapshot, issuedAt: now.getTime() };
+    });
+    const built = { jws: published.jws, view: await DirectoryView.of(published.snapshot), issuedAt: published.issuedAt };
+    this.#checkedAt = clock().getTime();
     // A change (approval, agreement) landed while this one was being built: serve it once,
     // but do not keep it, or the change would stay invisible for half a lifetime.
     if (generation === this.#generation) this.#cached = built;
@@ -372,4 +412,10 @@ function publishedPart(entry: DirectoryEntry | DirectoryNodeRecord): PublishedEn
 
 function samePublished(existing: DirectoryNodeRecord, entry: PublishedEntry): boolean {
   return canonicalJson(publishedPart(existing)) === canonicalJson(entry);
+}
+
+/** The snapshot a stored JWS carries (signed by this hub: its payload is read, not verified again). */
+function snapshotOf(jws: string): DirectorySnapshot {
+  const payload = jws.split('.')[1] ?? '';
+  return DirectorySnapshot.parse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
 }

@@ -32,7 +32,7 @@ export class HubIdentity {
 
   constructor(options: HubIdentityOptions) {
     this.#options = options;
-    this.#throttle = new LoginThrottle(options.clock);
+    this.#throttle = new LoginThrottle(options.store, options.clock, options.auditKey);
   }
 
   /** `<hubUrl>/oidc`. */
@@ -70,6 +70,7 @@ export class HubIdentity {
       provider.on('server_error', (_ctx, error) => this.#options.log(`oidc: server error: ${error.message}`));
       this.#purge = setInterval(() => {
         store.oidcPayloads.purgeExpired(clock().getTime()).catch((error: unknown) => this.#options.log(`oidc: purge failed: ${error instanceof Error ? error.message : String(error)}`));
+        this.#throttle.purge().catch((error: unknown) => this.#options.log(`oidc: purge of ended lockout windows failed: ${error instanceof Error ? error.message : String(error)}`));
       }, PURGE_INTERVAL_MS);
       this.#purge.unref();
       return { provider, handle: providerHandler(provider, issuer) };

@@ -9,57 +9,43 @@ import { normaliseLogin } from './people.ts';
 /** Failed sign-ins per login within the window before that login is locked for the rest of it. */
 export const MAX_FAILED_LOGINS = 5;
 export const FAILED_LOGIN_WINDOW_MS = 15 * 60_000;
-const MAX_TRACKED = 100_000;
 
 /**
  * Failed sign-ins counted per login (not per address: a password is guessed for one account from
- * many addresses). Pure and in memory, per hub process: a restart clears it.
+ * many addresses), in the database (`login_failures`), so guesses spread over the hub's replicas
+ * count together and a restart does not clear them. The login is kept as a keyed hash only.
  */
 export class LoginThrottle {
-  readonly #failures = new Map<string, { count: number; since: number }>();
+  readonly #store: Store;
   readonly #clock: () => Date;
+  readonly #key: Uint8Array;
 
-  constructor(clock: () => Date) {
+  constructor(store: Store, clock: () => Date, key: Uint8Array) {
+    this.#store = store;
     this.#clock = clock;
-  }
-
-  /** Whether this login may try now (false: locked until its window ends). */
-  allowed(login: string): boolean {
-    const entry = this.#current(login);
-    return !entry || entry.count < MAX_FAILED_LOGINS;
+    this.#key = key;
   }
 
   /**
-   * Takes one attempt for this login, at once (no await between the check and the count): false
-   * when it is locked. The attempt counts as failed until `succeeded` says otherwise, so guesses
-   * sent concurrently cannot all pass the check before any of them is counted.
+   * Takes one attempt for this login, in one statement (checked and counted together, at
+   * whichever replica): false when it is locked. The attempt counts as failed until `succeeded`
+   * says otherwise, so guesses sent concurrently cannot all pass the check before any is counted.
    */
-  attempt(login: string): boolean {
-    if (!this.allowed(login)) return false;
-    this.failed(login);
-    return true;
+  attempt(login: string): Promise<boolean> {
+    return this.#store.loginFailures.attempt(this.#hash(login), this.#clock().getTime(), FAILED_LOGIN_WINDOW_MS, MAX_FAILED_LOGINS);
   }
 
-  failed(login: string): void {
-    const entry = this.#current(login) ?? { count: 0, since: this.#clock().getTime() };
-    entry.count += 1;
-    this.#failures.delete(login);
-    this.#failures.set(login, entry);
-    // Oldest first in a Map: bounded memory under a spray of logins.
-    while (this.#failures.size > MAX_TRACKED) this.#failures.delete(this.#failures.keys().next().value!);
+  succeeded(login: string): Promise<void> {
+    return this.#store.loginFailures.clear(this.#hash(login));
   }
 
-  succeeded(login: string): void {
-    this.#failures.delete(login);
+  /** Forgets windows that have ended (periodic clean-up). */
+  purge(): Promise<void> {
+    return this.#store.loginFailures.purge(this.#clock().getTime() - FAILED_LOGIN_WINDOW_MS);
   }
 
-  #current(login: string) {
-    const entry = this.#failures.get(login);
-    if (entry && this.#clock().getTime() - entry.since >= FAILED_LOGIN_WINDOW_MS) {
-      this.#failures.delete(login);
-      return undefined;
-    }
-    return entry;
+  #hash(login: string): string {
+    return subjectHash(this.#key, 'login-failures', login);
   }
 }
 
@@ -116,8 +102,8 @@ export async function handleInteraction(options: InteractionOptions, req: Incomi
   const clientId = String(details.params.client_id ?? '');
   const hashOf = () => subjectHash(options.auditKey, 'login', login);
   if (login === '' || password === '') return page(res, 200, loginPage({ action, clientName, login, error: 'invalid' }));
-  // Taken before the password is checked (the check awaits): concurrent guesses count at once.
-  if (!options.throttle.attempt(login)) {
+  // Taken before the password is checked: concurrent guesses count at once.
+  if (!(await options.throttle.attempt(login))) {
     await options.audit.append({ kind: 'identity.login', outcome: 'refused', code: 'LOGIN_LOCKED', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40) } });
     return page(res, 429, loginPage({ action, clientName, login, error: 'locked' }));
   }
@@ -127,7 +113,7 @@ export async function handleInteraction(options: InteractionOptions, req: Incomi
     await options.audit.append({ kind: 'identity.login', outcome: 'refused', code: 'LOGIN_FAILED', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40) } });
     return page(res, 401, loginPage({ action, clientName, login, error: 'invalid' }));
   }
-  options.throttle.succeeded(login);
+  await options.throttle.succeeded(login);
   await options.audit.append({ kind: 'identity.login', outcome: 'allowed', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40), kind: person.kind, ...(person.node ? { node: person.node } : {}) } });
   await provider.interactionFinished(req, res, { login: { accountId: person.id } }, { mergeWithLastSubmission: false });
 }

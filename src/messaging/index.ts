@@ -43,4 +43,4 @@ export { Messaging, type MessagingOptions, type OutgoingMessage, type MessageSen
 export { MessageRegistry, type MessageHandler, type ReceivedMessage, type HandlerOutcome, type KindOptions } from './registry.ts';
 export { Envelope, UnsignedEnvelope, SealedEnvelope, InboxBody, MessageKind, Conversation, signEnvelope, verifyEnvelope, sealEnvelope, openSealed, contentHash, MESSAGE_JWS_TYP, SEALED_MESSAGE_CTY } from './envelope.ts';
 export { LegacyInboxBody, type InboxAnswer } from './inbox.ts';
-export { OutboxWorker, isPermanentRefusal, routeOf, type RouteFacts, type OutboxWorkerOptions } from './outbox-worker.ts';
+export { OutboxWorker, isPermanentRefusal, replicaId, routeOf, type RouteFacts, type OutboxWorkerOptions } from './outbox-worker.ts';

@@ -25,6 +25,10 @@ export interface MessagingOptions {
   /** Destinations not directly reachable from this node: always through the hub. */
   readonly viaHub?: readonly string[];
   readonly log: (message: string) => void;
+  /** This replica of the node, as it claims outbox messages. */
+  readonly replica?: string;
+  /** How long its claims stand (a replica that dies is replaced after it). */
+  readonly leaseMs?: number;
 }
 
 /** A message to send: enqueued in the caller's transaction, delivered after commit. */

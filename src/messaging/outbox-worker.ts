@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { AuditLog } from '../audit/index.ts';
 import type { SigningKeySource } from '../crypto/index.ts';
 import type { DirectorySource } from '../exchange/index.ts';
@@ -16,6 +18,20 @@ export interface OutboxWorkerOptions {
   /** Destinations this node cannot reach directly (config `messaging.viaHub`): always through the hub. */
   readonly viaHub: readonly string[];
   readonly log: (message: string) => void;
+  /** Who claims messages (a replica of the node); a fresh id per process by default. */
+  readonly replica?: string;
+  /** How long a claim stands (default 30 s): a replica that dies holding it is replaced after it. */
+  readonly leaseMs?: number;
+  /** Messages claimed at a time (default 20). */
+  readonly batch?: number;
+}
+
+/** How long one delivery may take at most (the HTTP timeout plus a margin): no attempt starts later than this before its lease ends. */
+const ATTEMPT_MS = 6_000;
+
+/** An id for this process among the replicas of a node: host, pid and a random part (a restarted pid is another replica). */
+export function replicaId(): string {
+  return `${hostname().slice(0, 50)}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
 /**
@@ -55,15 +71,25 @@ export function routeOf(message: Pick<OutboxMessage, 'destination' | 'conversati
  * destination that is down gets its messages when it returns; the receiver applies each message
  * id once, so a retry never applies anything twice. A message refused for good is marked dead,
  * audit-logged and listed for the operator; it holds up nothing else.
+ *
+ * Several replicas of a node share one outbox: each claims the heads it sends under a lease
+ * (store `outbox.claim`), so no two send the same message and a queue's next message waits
+ * until its predecessor is delivered; a replica that dies holding claims is replaced when the
+ * lease runs out, and one whose lease ran out records nothing over the one that took over.
  */
 export class OutboxWorker {
   readonly #options: OutboxWorkerOptions;
+  readonly replica: string;
+  readonly #leaseMs: number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
 
   constructor(options: OutboxWorkerOptions) {
     this.#options = options;
+    this.replica = options.replica ?? replicaId();
+    // At least two attempts' time: a claim must outlast the delivery it was taken for.
+    this.#leaseMs = Math.max(options.leaseMs ?? 30_000, 2 * ATTEMPT_MS);
   }
 
   start(): void {
@@ -100,9 +126,18 @@ export class OutboxWorker {
   async deliverDue(): Promise<void> {
     const { store, clock } = this.#options;
     for (;;) {
-      const heads = await store.outbox.due(clock().getTime(), 200);
+      const now = clock().getTime();
+      const heads = await store.outbox.claim(this.replica, now, this.#leaseMs, this.#options.batch ?? 20);
+      const deadline = now + this.#leaseMs - ATTEMPT_MS;
       let delivered = 0;
-      for (const message of heads) if (await this.#deliver(message)) delivered++;
+      for (let i = 0; i < heads.length; i++) {
+        // Too close to the lease's end to finish: give the rest back rather than race a replica that takes it over.
+        if (clock().getTime() > deadline) {
+          await store.outbox.release(heads.slice(i).map((m) => m.id), this.replica);
+          break;
+        }
+        if (await this.#deliver(heads[i]!)) delivered++;
+      }
       if (delivered === 0) return;
     }
   }
@@ -141,7 +176,8 @@ export class OutboxWorker {
       const response = await peerCall(url, { method: 'POST', headers, body, timeoutMs: 5_000 });
       status = response.status;
       if (status >= 200 && status < 300) {
-        await store.outbox.markDelivered(message.id);
+        // False when our lease ran out and another replica took the message over: the receiver applies it once either way.
+        await store.outbox.markDelivered(message.id, this.replica);
         return true;
       }
       const text = new TextDecoder().decode(response.body);
@@ -153,7 +189,8 @@ export class OutboxWorker {
     const dead = isPermanentRefusal(status);
     const backoff = Math.min(30_000, 500 * 2 ** Math.min(message.attempts, 6));
     await store.transaction(async (tx) => {
-      await tx.outbox.markFailed(message.id, error, clock().getTime() + backoff, dead);
+      // Another replica took the message over (our lease ran out): what it records stands.
+      if (!(await tx.outbox.markFailed(message.id, error, clock().getTime() + backoff, dead, this.replica))) return;
       if (dead) {
         const domain = domainOf(message.conversation);
         const about = message.conversation?.slice(domain.length + 1);

@@ -2,13 +2,18 @@ import { witnessCheckpoint } from '../audit/index.ts';
 import { signJws } from '../crypto/index.ts';
 import { signedRequestHeaders } from '../exchange/index.ts';
 import { probeNodes } from '../governance/index.ts';
+import { PeriodicWork } from './periodic.ts';
 import type { NodeRuntime } from './runtime.ts';
 
 export interface BackgroundJobs {
   /** Clears the timers and waits for the jobs still running. */
   stop(): Promise<void>;
-  /** Checkpoints the audit head now (a graceful stop's last word to the hub). */
+  /** Checkpoints the audit head now, if this replica does the node's periodic work (a graceful stop's last word to the hub). */
   checkpoint(): Promise<void>;
+  /** Gives up the periodic-work lease: another replica takes the work over at once. */
+  release(): Promise<void>;
+  /** The periodic work: ticks run at the replica holding the node's lease only. */
+  readonly periodic: PeriodicWork;
 }
 
 export const CHECKPOINT_TYP = 'tongban-checkpoint+jws';
@@ -17,29 +22,18 @@ export const PROBE_INTERVAL_SECONDS = 60;
 
 /**
  * The timers a node runs besides serving requests: directory refresh and enrolment at the
- * hub (nodes), audit checkpoints, and clean-up of the replay cache.
+ * hub (nodes), escalation of overdue cases, audit checkpoints, and clean-up of the replay cache.
+ * With several replicas of the node on one database, the periodic work runs at one of them, the
+ * holder of the node's lease (PeriodicWork); each replica still refreshes its own copy of the
+ * directory and delivers the outbox (under its own claims).
  */
 export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string, log: (m: string) => void): Promise<BackgroundJobs> {
-  const timers: NodeJS.Timeout[] = [];
-  const running = new Set<Promise<void>>();
-  const report = (error: unknown) => log(`background job failed: ${error instanceof Error ? error.message : String(error)}`);
-  const every = (seconds: number, job: () => Promise<void>) => {
-    let current: Promise<void> | undefined;
-    const timer = setInterval(() => {
-      if (current) return;
-      const run = job()
-        .catch(report)
-        .finally(() => {
-          current = undefined;
-          running.delete(run);
-        });
-      current = run;
-      running.add(run);
-    }, seconds * 1000);
-    timer.unref();
-    timers.push(timer);
-  };
   const { config } = runtime;
+  const leaseMs = config.replicas.leaseSeconds * 1000;
+  const periodic = new PeriodicWork({ store: runtime.store, holder: runtime.replica, clock: runtime.clock, leaseMs, log });
+  const report = (error: unknown) => log(`background job failed: ${error instanceof Error ? error.message : String(error)}`);
+  // The holder renews its lease well before it runs out; the others try to take it at the same pace.
+  periodic.every('lease', Math.max(0.2, config.replicas.leaseSeconds / 3), async () => {});
 
   if (config.node.role === 'node') {
     let enrolled = false;
@@ -52,20 +46,22 @@ export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string
     // Starting the directory also switches to a pending key the snapshot already lists as current.
     await runtime.directoryClient!.start();
     await enrol();
-    every(Math.max(1, config.directory.refreshSeconds), enrol);
+    periodic.every('enrolment', Math.max(1, config.directory.refreshSeconds), enrol);
     // A pending key rotation: approved (switch) or rejected (stay) — asked of the hub while it waits.
-    every(Math.max(1, config.directory.refreshSeconds), () => runtime.rotation!.check(true));
+    periodic.every('key-rotation', Math.max(1, config.directory.refreshSeconds), () => runtime.rotation!.check(true));
   }
 
   runtime.messages.start();
-  every(config.cases.escalationSeconds, async () => {
+  periodic.every('escalation', config.cases.escalationSeconds, async () => {
     const escalated = await runtime.cases.escalateOverdue();
     if (escalated.length > 0) log(`escalated ${escalated.length} overdue case(s) to the supervisor: ${escalated.join(', ')}`);
   });
 
   // Checkpoints: on a timer, once `checkpointEntries` entries are unwitnessed, at start (a tail
   // rewritten while the node was down is caught at once) and at a graceful stop. One at a time,
-  // so they reach the hub in order.
+  // so they reach the hub in order, and only at the lease holder: replicas taking turns would
+  // race each other's checkpoints. A replica's first checkpoint is of the head as it finds it,
+  // even if already witnessed: that is what catches a tail rewritten in between.
   let lastCheckpointSeq = 0;
   let queue: Promise<void> = Promise.resolve();
   let queued = false;
@@ -79,36 +75,35 @@ export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string
     return run;
   };
   const onHead = (seq: number) => {
-    if (!queued && seq - lastCheckpointSeq >= config.audit.checkpointEntries) void checkpoint().catch(report);
+    if (periodic.held() && !queued && seq - lastCheckpointSeq >= config.audit.checkpointEntries) void checkpoint().catch(report);
   };
   runtime.audit.onAppended(onHead);
-  every(config.audit.checkpointSeconds, checkpoint);
+  periodic.every('checkpoint', config.audit.checkpointSeconds, checkpoint);
   // Entries appended inside other transactions (cases) bypass onAppended: look at the head too.
-  every(Math.min(1, config.audit.checkpointSeconds), async () => {
+  periodic.every('checkpoint-head', Math.min(1, config.audit.checkpointSeconds), async () => {
     const head = await runtime.store.audit.head();
     if (head) onHead(head.seq);
   });
-  void checkpoint().catch(report);
+  void periodic.tick('checkpoint');
   if (config.node.role === 'hub') {
-    // Availability and latency of every approved node, for the trust dashboard (src/governance).
-    every(PROBE_INTERVAL_SECONDS, async () => {
+    // Availability and latency of every approved node, for the trust dashboard (src/governance): once per hub, whatever its replicas.
+    periodic.every('probe', PROBE_INTERVAL_SECONDS, async () => {
       await probeNodes({ store: runtime.store, directory: runtime.exchange.directory, clock: runtime.clock });
     });
   }
-  every(60, async () => {
+  periodic.every('purge', 60, async () => {
     await runtime.store.nonces.purge(Math.floor(runtime.clock().getTime() / 1000));
     await runtime.store.certificateChallenges.purge(runtime.clock().getTime());
   });
 
   return {
-    stop: async () => {
-      for (const timer of timers) clearInterval(timer);
-      await Promise.all(running);
-    },
+    periodic,
+    stop: () => periodic.stop(),
     checkpoint: async () => {
       await runtime.audit.idle();
-      await checkpoint();
+      if (await periodic.hold()) await checkpoint();
     },
+    release: () => periodic.release(),
   };
 }
 

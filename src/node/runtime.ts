@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { AgreementLifecycles, NegotiationService, registerAgreementStateMessages } from '../agreements/index.ts';
 import { AuditLog } from '../audit/index.ts';
-import { CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
+import { bridgeCaseEvents, CaseService, registerCaseMessages, WorkingCalendar } from '../cases/index.ts';
 import { CertificateIndex, IssuerRegistry, TrustListClient, type TrustListSource } from '../certificates/index.ts';
 import { StatusListCache } from '../certificates/status-lists.ts';
 import { CertificateVerifier } from '../certificates/verifier.ts';
@@ -12,7 +12,7 @@ import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../directory
 import { TongbanError } from '../errors/index.ts';
 import { ExchangeClient, type ExchangeContext } from '../exchange/index.ts';
 import { loadOrCreateOidcKeys, NodeIdentity, type OidcKeys } from '../identity/index.ts';
-import { Messaging } from '../messaging/index.ts';
+import { Messaging, replicaId } from '../messaging/index.ts';
 import { ConsentService, registerConsentRevocations } from '../identity/consent/index.ts';
 import { CertificateIssuer } from '../issuer/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
@@ -76,6 +76,8 @@ export interface NodeRuntime {
   /** Who is calling (src/identity): sessions, hub access tokens, machine clients; nodes sign people in at the hub. */
   readonly identity: NodeIdentity;
   readonly clock: () => Date;
+  /** This process among the replicas of the node (outbox claims, the periodic-work lease). */
+  readonly replica: string;
   /**
    * Hub only: its OpenID Connect keys (read, or created when missing, once): the provider signs
    * tokens with them, and the data tracker its per-node proofs. Undefined at a node.
@@ -150,7 +152,21 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       return hubReady.current();
     },
   };
-  const messages = new Messaging({ self: config.node.division, store, audit, signingKey: keys, encryptionKey, directory, clock, intervalMs: config.cases.outboxIntervalMs, viaHub: config.messaging.viaHub, log });
+  const replica = replicaId();
+  const messages = new Messaging({
+    self: config.node.division,
+    store,
+    audit,
+    signingKey: keys,
+    encryptionKey,
+    directory,
+    clock,
+    intervalMs: config.cases.outboxIntervalMs,
+    viaHub: config.messaging.viaHub,
+    log,
+    replica,
+    leaseMs: config.replicas.leaseSeconds * 1000,
+  });
   const lifecycles = new AgreementLifecycles({ self: config.node.division, store, audit, directory, signingKey: keys, clock, messages, onApplied: () => hubDirectory?.changed() });
   await lifecycles.load();
   registerAgreementStateMessages(messages, lifecycles);
@@ -209,6 +225,8 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   });
   const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages, auditKey, ...(config.node.role === 'node' ? { onConclude: issuer } : {}) });
   registerCaseMessages(messages, cases);
+  // Case events from the node's other replicas (PostgreSQL), so every replica's streams see them.
+  const stopCaseEvents = await bridgeCaseEvents({ store, cases, replica, log });
   const negotiations = new NegotiationService({
     self: config.node.division,
     store,
@@ -261,6 +279,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     calendar,
     identity,
     clock,
+    replica,
     oidcKeys:
       config.node.role === 'hub'
         ? () => {
@@ -302,6 +321,9 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       // The last word to the hub: a checkpoint of the final head, before the store closes, so a
       // tail truncated or rewritten while the node is down cannot go unnoticed.
       await jobs?.checkpoint().catch((error: unknown) => log(`final audit checkpoint failed: ${error instanceof Error ? error.message : String(error)}`));
+      // Another replica takes the periodic work over at its next tick rather than after the lease.
+      await jobs?.release().catch((error: unknown) => log(`releasing the periodic-work lease failed: ${error instanceof Error ? error.message : String(error)}`));
+      await stopCaseEvents().catch(() => {});
       await services.close();
       await store.close();
     },

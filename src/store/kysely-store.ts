@@ -5,7 +5,7 @@ import type { Database } from './schema.ts';
 import { makeOps } from './ops/index.ts';
 import { isUniqueViolation } from './ops/context.ts';
 import { batchedNonces } from './ops/federation.ts';
-import type { Dialect, IdempotentResult, Store, StoreOps } from './store.ts';
+import type { Dialect, IdempotentResult, Store, StoreNotifications, StoreOps } from './store.ts';
 
 export type Clock = () => Date;
 
@@ -21,9 +21,11 @@ export class KyselyStore implements Store {
   readonly #nonces: StoreOps['nonces'];
   readonly #onClose: () => Promise<void>;
   readonly #schema: string | undefined;
+  readonly notifications: StoreNotifications | undefined;
 
-  constructor(options: { db: Kysely<Database>; dialect: Dialect; clock?: Clock; onClose?: () => Promise<void>; schema?: string }) {
+  constructor(options: { db: Kysely<Database>; dialect: Dialect; clock?: Clock; onClose?: () => Promise<void>; schema?: string; notifications?: StoreNotifications }) {
     this.#schema = options.schema;
+    this.notifications = options.notifications;
     this.dialect = options.dialect;
     this.#db = options.db;
     this.#clock = options.clock ?? (() => new Date());
@@ -74,6 +76,15 @@ export class KyselyStore implements Store {
   }
   get inbox() {
     return this.#ops.inbox;
+  }
+  get leases() {
+    return this.#ops.leases;
+  }
+  get directorySnapshots() {
+    return this.#ops.directorySnapshots;
+  }
+  get loginFailures() {
+    return this.#ops.loginFailures;
   }
   get machineClients() {
     return this.#ops.machineClients;

@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
+import type PgModule from 'pg';
+import { createHash } from 'node:crypto';
+import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
 import { TongbanError } from '../errors/index.ts';
 import { KyselyStore, type Clock } from './kysely-store.ts';
 import type { Database } from './schema.ts';
-import type { Store } from './store.ts';
+import type { Store, StoreNotifications } from './store.ts';
 import { storeUnavailable } from './unavailable.ts';
 
 export interface OpenStoreOptions {
@@ -158,7 +160,73 @@ async function openPostgres(options: OpenStoreOptions): Promise<KyselyStore> {
     throw new TongbanError('STORE_UNAVAILABLE', `Cannot connect to PostgreSQL at ${redact(url)}.`, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyStore({ db, dialect: 'postgres', clock: options.clock, ...(schema ? { schema } : {}) });
+  const notifications = new PostgresNotifications(pg, url.toString(), schema, db);
+  return new KyselyStore({ db, dialect: 'postgres', clock: options.clock, ...(schema ? { schema } : {}), notifications, onClose: () => notifications.close() });
+}
+
+/**
+ * LISTEN/NOTIFY between the processes (replicas) of one node: the channel is derived from the
+ * node's schema and the topic, so nodes sharing a database do not hear each other. Each listener
+ * holds its own connection outside the pool and reconnects after a second when it drops
+ * (payloads sent meanwhile are not seen: notifications are best effort).
+ */
+class PostgresNotifications implements StoreNotifications {
+  readonly #listeners = new Set<{ stop: () => Promise<void> }>();
+
+  constructor(
+    readonly pg: typeof PgModule,
+    readonly connectionString: string,
+    readonly schema: string | null,
+    readonly db: Kysely<Database>,
+  ) {}
+
+  channel(topic: string): string {
+    return 'tongban_' + createHash('sha256').update(`${this.schema ?? ''}\n${topic}`).digest('hex').slice(0, 32);
+  }
+
+  async notify(topic: string, payload: string): Promise<void> {
+    await sql`select pg_notify(${this.channel(topic)}, ${payload})`.execute(this.db);
+  }
+
+  async listen(topic: string, handler: (payload: string) => void): Promise<() => Promise<void>> {
+    const channel = this.channel(topic);
+    let stopped = false;
+    let client: InstanceType<typeof this.pg.Client> | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const next = new this.pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 5000 });
+      next.on('notification', (message) => {
+        if (message.channel === channel && message.payload !== undefined) handler(message.payload);
+      });
+      const again = () => {
+        if (stopped || client !== next) return;
+        client = undefined;
+        next.end().catch(() => {});
+        retry = setTimeout(() => void connect().catch(again), 1000);
+        retry.unref();
+      };
+      next.on('error', again);
+      next.on('end', again);
+      client = next;
+      await next.connect();
+      await next.query(`LISTEN ${channel}`);
+    };
+    await connect();
+    const listener = {
+      stop: async () => {
+        stopped = true;
+        if (retry) clearTimeout(retry);
+        this.#listeners.delete(listener);
+        await client?.end().catch(() => {});
+      },
+    };
+    this.#listeners.add(listener);
+    return listener.stop;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#listeners].map((l) => l.stop()));
+  }
 }
 
 function redact(url: URL): string {

@@ -262,6 +262,24 @@ export interface OutboxTable {
   conversation: string | null;
   /** `hub`: delivered through the hub's relay; null: the route is decided at delivery. */
   via: string | null;
+  /** The replica delivering it now, until `lease_until` (ms since the epoch); then anyone may take it over. */
+  claimed_by: string | null;
+  lease_until: number | string | null;
+}
+
+/** Periodic work of the node: done by the holder of its lease only. */
+export interface NodeLeasesTable {
+  name: string;
+  holder: string;
+  until: number | string;
+}
+
+/** The hub's signed directory snapshots: one content per version. */
+export interface DirectorySnapshotsTable {
+  version: number | string;
+  content_hash: string;
+  jws: string;
+  issued_at: number | string;
 }
 
 /** Messages this node applied, once per (sender, id). */
@@ -283,6 +301,9 @@ export interface CaseTables {
   case_messages: { id: string; case_id: string; at: string; body: string };
   outbox: OutboxTable;
   inbox_messages: InboxMessagesTable;
+  node_leases: NodeLeasesTable;
+  directory_snapshots: DirectorySnapshotsTable;
+  login_failures: { login_hash: string; count: number; since: number | string };
 }
 
 export interface FederationTables {

@@ -111,6 +111,18 @@ export interface OutboxMessage {
   readonly conversation: string | null;
   /** `hub`: through the hub's relay; `bridge`: straight to the destination; null: decided at delivery. */
   readonly via: 'bridge' | 'hub' | null;
+  /** The replica delivering it under a lease until `leaseUntil` (ms since the epoch), if any. */
+  readonly claimedBy: string | null;
+  readonly leaseUntil: number | null;
+}
+
+/** A directory snapshot the hub published: `contentHash` covers what it publishes, not its times. */
+export interface StoredSnapshot {
+  readonly version: number;
+  readonly contentHash: string;
+  readonly jws: string;
+  /** Milliseconds since the epoch. */
+  readonly issuedAt: number;
 }
 
 /** A message to enqueue: delivered to `destination` in order after earlier ones of its conversation. */
@@ -468,17 +480,60 @@ export interface StoreOps {
     add(message: ThreadMessage): Promise<boolean>;
     /** Oldest first, a page at a time (the thread of a long-running case can grow without bound). */
     list(caseId: string, page?: { limit: number; offset: number }): Promise<ThreadMessage[]>;
+    get(id: string): Promise<ThreadMessage | undefined>;
   };
   readonly outbox: {
     enqueue(message: NewOutboxMessage): Promise<void>;
     /** Messages to send now: the due head of each (destination, conversation) queue, oldest first. */
     due(now: number, limit: number): Promise<OutboxMessage[]>;
-    markDelivered(id: string): Promise<void>;
-    markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean): Promise<void>;
+    /**
+     * Claims up to `limit` due heads for `claimant` under a lease of `leaseMs` (oldest first):
+     * none another replica holds under a live lease, none queued behind a pending message.
+     */
+    claim(claimant: string, now: number, leaseMs: number, limit: number): Promise<OutboxMessage[]>;
+    /** Gives back claimed messages not attempted (free to claim at once). */
+    release(ids: readonly string[], claimant: string): Promise<void>;
+    /** With `claimant`: only while that replica's claim stands (false otherwise, nothing written). */
+    markDelivered(id: string, claimant?: string): Promise<boolean>;
+    markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean, claimant?: string): Promise<boolean>;
     /** In order; `failed`: refused for good or retrying after an error. */
     list(filter?: { failed?: boolean; limit?: number; offset?: number }): Promise<OutboxMessage[]>;
     /** Undelivered messages (pending or dead) per destination and status, with the oldest one's creation time (for metrics). */
     stats(): Promise<Array<{ destination: string; status: 'pending' | 'dead'; count: number; oldestCreatedAt: string }>>;
+  };
+  /** The hub's signed directory snapshots by version: one content per version, whichever hub replica signed it. */
+  readonly directorySnapshots: {
+    /** Serialises publishers within a transaction (hub replicas on one PostgreSQL). */
+    lock(): Promise<void>;
+    latest(): Promise<StoredSnapshot | undefined>;
+    latestVersion(): Promise<number | undefined>;
+    /** A unique violation when the version exists (it never does under lock()). */
+    add(snapshot: StoredSnapshot): Promise<void>;
+    /** Drops the versions below `version` (nodes only ever need the newest). */
+    prune(belowVersion: number): Promise<void>;
+  };
+  /** Failed sign-ins per login (by keyed hash) in a window: the lockout, shared by the hub's replicas. */
+  readonly loginFailures: {
+    /**
+     * Counts one attempt for `loginHash` at `now`, atomically: false (nothing counted) when `max`
+     * attempts were already counted in the window that began less than `windowMs` ago; a window
+     * that ended starts afresh.
+     */
+    attempt(loginHash: string, now: number, windowMs: number, max: number): Promise<boolean>;
+    clear(loginHash: string): Promise<void>;
+    /** Forgets windows that began before `before`. */
+    purge(before: number): Promise<void>;
+  };
+  /** Leases on the node's periodic work: one replica at a time holds each (several replicas on one database). */
+  readonly leases: {
+    /**
+     * Takes the lease `name` for `holder` until `now + ttlMs`, or renews it: true when `holder`
+     * holds it now (it was free, had run out at `now`, or was already its own).
+     */
+    acquire(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+    /** Gives it up (only if `holder` holds it), so another replica takes over at once. */
+    release(name: string, holder: string): Promise<void>;
+    get(name: string): Promise<{ holder: string; until: number } | undefined>;
   };
   readonly inbox: {
     get(sender: string, id: string): Promise<InboxRecord | undefined>;
@@ -667,5 +722,18 @@ export interface Store extends StoreOps {
   idempotent<T>(scope: string, key: string, requestHash: string, fn: (tx: StoreOps) => Promise<T>): Promise<IdempotentResult<T>>;
   /** Round trip to the database; STORE_UNAVAILABLE when it does not answer. */
   ping(): Promise<void>;
+  /**
+   * Notifications between the processes on this node's database (PostgreSQL LISTEN/NOTIFY, on a
+   * channel of this node's own); undefined on SQLite, where one process is the rule.
+   */
+  readonly notifications: StoreNotifications | undefined;
   close(): Promise<void>;
+}
+
+/** Best effort: a payload sent while a listener's connection is down is not seen by it. */
+export interface StoreNotifications {
+  /** Delivers `payload` (under 7,000 bytes) to every listener of `topic`, this process's included. */
+  notify(topic: string, payload: string): Promise<void>;
+  /** Calls `handler` with each payload of `topic` until the returned function is called. */
+  listen(topic: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
 }

@@ -19,6 +19,7 @@ import * as m019 from './019-certificate-verification.ts';
 import * as m020 from './020-governance.ts';
 import * as m021 from './021-session-hub-token.ts';
 import * as m023 from './023-case-competent-nodes.ts';
+import * as m025 from './025-replicas.ts';
 
 /** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
 export const migrations: Record<string, Migration> = {
@@ -42,6 +43,7 @@ export const migrations: Record<string, Migration> = {
   '020-governance': m020,
   '021-session-hub-token': m021,
   '023-case-competent-nodes': m023,
+  '025-replicas': m025,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -95,5 +95,9 @@ export function caseMessagesOps({ db, dialect }: OpsContext): StoreOps['caseMess
       const rows = await query.execute();
       return rows.map((r) => ThreadMessageSchema.parse(JSON.parse(r.body)));
     },
+    async get(id: string): Promise<ThreadMessage | undefined> {
+      const row = await db.selectFrom('case_messages').select('body').where('id', '=', id).executeTakeFirst();
+      return row ? ThreadMessageSchema.parse(JSON.parse(row.body)) : undefined;
+    },
   };
 }

@@ -132,8 +132,10 @@ export function auditOps(ctx: OpsContext): StoreOps['audit'] {
   return {
     async lockHead(): Promise<void> {
       // SQLite transactions are already serialised on the node's single connection;
-      // PostgreSQL replicas of one node take a transaction-scoped advisory lock.
-      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7020101)`.execute(db);
+      // PostgreSQL replicas of one node take a transaction-scoped advisory lock. Keyed per node
+      // — by the schema its tables live in — so nodes sharing a database do not wait for each
+      // other's appends, while every replica of one node appends to its one chain in turn.
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7020101, hashtext(current_schema()))`.execute(db);
     },
     async head(): Promise<{ seq: number; hash: string } | undefined> {
       // Every append reads the head: hand-written SQL, not built per call.
@@ -256,7 +258,8 @@ export function checkpointsOps({ db, dialect }: OpsContext): StoreOps['checkpoin
     },
     async lock(): Promise<void> {
       // SQLite transactions are serialised already (BEGIN IMMEDIATE on one connection).
-      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7020102)`.execute(db);
+      // Per node (schema), like the audit head's lock.
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(7020102, hashtext(current_schema()))`.execute(db);
     },
   };
 }

@@ -10,7 +10,7 @@ import { caseMessagesOps, casesOps } from './cases.ts';
 import { governanceOps } from './governance.ts';
 import { certificateChallengesOps, statusListCacheOps } from './certificate-verification.ts';
 import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
-import { inboxOps, outboxOps } from './messages.ts';
+import { directorySnapshotsOps, inboxOps, leasesOps, loginFailuresOps, outboxOps } from './messages.ts';
 import { oidcPayloadsOps, peopleOps } from './identity.ts';
 import { agreementStatesOps, agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
 
@@ -32,6 +32,9 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     caseMessages: caseMessagesOps(context),
     outbox: outboxOps(context),
     inbox: inboxOps(context),
+    leases: leasesOps(context),
+    directorySnapshots: directorySnapshotsOps(context),
+    loginFailures: loginFailuresOps(context),
     machineClients: machineClientsOps(context),
     loginStates: loginStatesOps(context),
     sessions: sessionsOps(context),
