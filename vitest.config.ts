@@ -10,5 +10,7 @@ export default defineConfig({
     // Hooks start whole federations: on a loaded machine that takes minutes, which is no failure.
     hookTimeout: 300_000,
     pool: 'forks',
+    // expect.poll waits for what a browser or a peer does next: a loaded machine is slow, which is no failure either.
+    expect: { poll: { timeout: 30_000 } },
   },
 });

@@ -102,7 +102,7 @@ describe.skipIf(missing)('the data administrator’s console', () => {
       // Anji's data administrator, at Anji's node, sees the proposal and what changed from the template.
       await signIn(b.page, anji, `dataadmin@${ANJI}`);
       await b.page.getByRole('link', { name: '数据管理' }).click();
-      await b.page.getByRole('link', { name: negotiation }).click({ timeout: 30_000 });
+      await b.page.getByRole('link', { name: negotiation }).click({ timeout: 60_000 });
       await b.page.getByTestId('template-diff').waitFor();
       expect((await diffRows(b.page, 'template-diff')).join('\n')).toBe(fromTemplate);
       expect(await b.page.getByTestId('diff-caption').textContent()).toBe(`第 1 轮：${SANDU} 的提议。`);
@@ -113,10 +113,10 @@ describe.skipIf(missing)('the data administrator’s console', () => {
       expect(await unlabelled(b.page)).toEqual([]);
       await b.page.getByRole('button', { name: '发出还价' }).click();
       await b.page.getByText(`已发送给发起方 ${SANDU}`).waitFor();
-      await b.page.locator('[data-state="countered"]').first().waitFor({ timeout: 30_000 });
+      await b.page.locator('[data-state="countered"]').first().waitFor({ timeout: 60_000 });
 
       // Sandu sees round 2 and its diff against round 1, and accepts.
-      await a.page.getByTestId('round-diff').waitFor({ timeout: 30_000 });
+      await a.page.getByTestId('round-diff').waitFor({ timeout: 60_000 });
       expect(await a.page.getByTestId('diff-caption').textContent()).toBe(`第 2 轮（${ANJI} 提出）相对第 1 轮的变更：`);
       expect(await diffRows(a.page, 'round-diff')).toEqual(['修改\titems[N034].timeLimitDays\t10\t7']);
       await shot(a.page, 'admin-counter-diff-1280.png');
@@ -126,15 +126,15 @@ describe.skipIf(missing)('the data administrator’s console', () => {
       await a.page.getByText('本节点已签署，等待其他参与方签署。').waitFor();
 
       // Anji signs (through Sandu, the convener); Sandu registers it at the hub: in force.
-      await b.page.getByRole('button', { name: '以本节点密钥签署' }).click({ timeout: 30_000 });
+      await b.page.getByRole('button', { name: '以本节点密钥签署' }).click({ timeout: 60_000 });
       await b.page.getByText(`已发送给发起方 ${SANDU}`).waitFor();
-      await a.page.getByRole('button', { name: '提交国家平台登记' }).click({ timeout: 30_000 });
+      await a.page.getByRole('button', { name: '提交国家平台登记' }).click({ timeout: 60_000 });
       await a.page.locator('[data-state="active"]').first().waitFor();
       const history = await a.page.locator('.ant-timeline').innerText();
       expect(history).toContain(`dataadmin@${SANDU} (数据管理员) @ ${SANDU}`);
       expect(history).toContain(`dataadmin@${ANJI} (数据管理员) @ ${ANJI}`);
       await shot(a.page, 'admin-negotiation-active-1280.png');
-      await b.page.locator('[data-state="active"]').first().waitFor({ timeout: 30_000 });
+      await b.page.locator('[data-state="active"]').first().waitFor({ timeout: 60_000 });
 
       // In force at both; Sandu suspends it, Anji sees who did and that only Sandu can resume it.
       await a.page.getByRole('link', { name: AGREEMENT }).click();
@@ -147,8 +147,8 @@ describe.skipIf(missing)('the data administrator’s console', () => {
       await a.page.getByRole('heading', { name: '恢复协议' }).waitFor();
       await shot(a.page, 'admin-agreement-suspended-1280.png');
       await b.page.getByRole('link', { name: '合作协议', exact: true }).click();
-      await b.page.getByRole('link', { name: AGREEMENT }).first().click({ timeout: 30_000 });
-      await b.page.getByText(`该协议由 ${SANDU} 暂停，只有 ${SANDU} 可以恢复。`).waitFor({ timeout: 30_000 });
+      await b.page.getByRole('link', { name: AGREEMENT }).first().click({ timeout: 60_000 });
+      await b.page.getByText(`该协议由 ${SANDU} 暂停，只有 ${SANDU} 可以恢复。`).waitFor({ timeout: 60_000 });
       expect(await b.page.getByTestId('state-change').textContent()).toContain('安全事件核查');
       await shot(b.page, 'admin-partner-sees-suspension-1280.png');
 

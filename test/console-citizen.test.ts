@@ -208,7 +208,7 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
         await page.goto(new URL(path, anji).href);
         await page.getByRole('heading', { name: heading }).waitFor();
         // The tracker asks every node through the hub: it may take a few seconds.
-        await expect.poll(() => page.locator('.ant-spin-spinning').count(), { timeout: 30_000 }).toBe(0);
+        await expect.poll(() => page.locator('.ant-spin-spinning').count(), { timeout: 60_000 }).toBe(0);
         if (path === '/console/wallet') await page.getByText(mine.certificate).waitFor();
         if (path === '/console/tracker') await page.locator('.ant-table-row').first().waitFor();
         expect(await pageWidth(page), path).toBeLessThanOrEqual(390);
@@ -238,7 +238,7 @@ describe.skipIf(browserMissing('test/console-citizen.test.ts'))('the citizen’s
       const visit = async (path: string, heading: string) => {
         await page.goto(new URL(path, anji).href);
         await page.getByRole('heading', { name: heading }).waitFor();
-        await expect.poll(() => page.locator('.ant-spin-spinning').count(), { timeout: 30_000 }).toBe(0);
+        await expect.poll(() => page.locator('.ant-spin-spinning').count(), { timeout: 60_000 }).toBe(0);
         expect(await pageWidth(page), path).toBeLessThanOrEqual(390);
         expect(await unlabelled(page), path).toEqual([]);
       };

@@ -163,7 +163,7 @@ describe.skipIf(missing)('the staff console in a browser', () => {
       // Accept: the case goes to Anji; the approver's queue shows it without a reload.
       await step(page, '受理');
       await page.locator('.ant-descriptions-item-content .ant-tag:not([data-light])', { hasText: '已受理' }).waitFor();
-      await approver.page.getByRole('link', { name: opened, exact: true }).waitFor({ timeout: 30_000 });
+      await approver.page.getByRole('link', { name: opened, exact: true }).waitFor({ timeout: 60_000 });
       expect(await approver.page.locator('[data-light]').first().getAttribute('data-light')).toMatch(/^(green|yellow|red|none)$/);
 
       // The shipment of the paper materials.
@@ -244,7 +244,7 @@ describe.skipIf(missing)('the staff console in a browser', () => {
       await shot(a, 'staff-case-certificate-1280.png');
 
       // The clerk's page follows live: concluded, without a reload.
-      await page.locator('.ant-descriptions-item-content .ant-tag:not([data-light])', { hasText: '已办结' }).waitFor({ timeout: 30_000 });
+      await page.locator('.ant-descriptions-item-content .ant-tag:not([data-light])', { hasText: '已办结' }).waitFor({ timeout: 60_000 });
       await shot(page, 'staff-case-concluded-1280.png');
 
       for (const side of [clerk, approver]) {
@@ -272,7 +272,7 @@ describe.skipIf(missing)('the staff console in a browser', () => {
       });
       expect(response.status).toBe(201);
       const id = ((await response.json()) as { case: { id: string } }).case.id;
-      await page.getByRole('link', { name: id, exact: true }).waitFor({ timeout: 30_000 });
+      await page.getByRole('link', { name: id, exact: true }).waitFor({ timeout: 60_000 });
       expect(await pageWidth(page)).toBeLessThanOrEqual(390);
       await shot(page, 'staff-cases-live-en-390.png');
       await page.getByRole('button', { name: /Switch to Chinese/ }).click();
@@ -318,7 +318,7 @@ describe.skipIf(missing)('the staff console in a browser', () => {
       await call(`/v1/cases/${c.id}/actions/precheck`, { materials: c.materials.map((m) => ({ name: m.name, checked: true })), identityVerified: true });
       await call(`/v1/cases/${c.id}/actions/accept`, {});
       const link = page.getByRole('link', { name: c.id, exact: true });
-      await link.waitFor({ timeout: 30_000 });
+      await link.waitFor({ timeout: 60_000 });
       await page.locator('tr', { has: link }).getByRole('button').first().click();
       await page.getByText('无共享数据').waitFor();
       expect(await pageWidth(page)).toBeLessThanOrEqual(390);

@@ -50,6 +50,9 @@ export interface OpenPage {
 /** A fresh browser profile (no cookies: no hub session either), recording console errors and failed requests. */
 export async function openPage(browser: Browser, width: number, height: number): Promise<OpenPage> {
   const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
+  // Every wait (a click, a heading, a case arriving from another node): on a machine running the
+  // whole suite, what takes a second alone can take many; a minute is still a failure worth seeing.
+  context.setDefaultTimeout(60_000);
   const page = await context.newPage();
   const errors: string[] = [];
   const failed: string[] = [];
