@@ -1,4 +1,4 @@
-import { Button, ConfigProvider, Layout, Menu, Result, Space, Spin, Tag, Typography } from 'antd';
+import { Button, ConfigProvider, Layout, Result, Space, Spin, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
@@ -25,6 +25,38 @@ const nodeName = pageMeta('tongban-node-name');
 const nonce = pageMeta('csp-nonce');
 /** The hub's console: no sign-in, only the governance dashboards it publishes. */
 const hub = pageMeta('tongban-role') === 'hub';
+
+/** Whether a menu entry is where the page is: its own path, or (admin, governance) any section under it. */
+function current(href: string, pathname: string): boolean {
+  const path = pathname.replace(/\/+$/, '') || '/console';
+  const own = href.replace(/\/+$/, '');
+  if (path === own) return true;
+  const area = /^\/console\/(admin|governance)\//.exec(href);
+  return area !== null && path.startsWith(`/console/${area[1]}`);
+}
+
+/**
+ * The menu: plain links in a list that wraps on a narrow screen (a horizontal menu would fold
+ * entries out of sight behind "…"); the page's own entry is marked for screen readers too.
+ */
+function NavBar({ label, entries }: { label: string; entries: ReadonlyArray<{ href: string; label: string }> }) {
+  return (
+    <nav aria-label={label} className="console-nav">
+      <ul>
+        {entries.map((entry) => {
+          const here = current(entry.href, window.location.pathname);
+          return (
+            <li key={entry.href}>
+              <a href={entry.href} aria-current={here ? 'page' : undefined} onClick={(e) => navigate(e, entry.href)}>
+                {entry.label}
+              </a>
+            </li>
+          );
+        })}
+      </ul>
+    </nav>
+  );
+}
 
 /** The view a route names, for this person (each view asks the node, which refuses what they may not see). */
 function viewOf(route: Route, me: Me): ReactNode {
@@ -134,27 +166,8 @@ export function App() {
             )}
           </Space>
         </Layout.Header>
-        {hub && (
-          <nav aria-label={t('menu')}>
-            <Menu mode="horizontal" selectedKeys={['governance']} items={[{ key: 'governance', label: <a href="/console/governance/progress" onClick={(e) => navigate(e, '/console/governance/progress')}>{t('governance.menu')}</a> }]} />
-          </nav>
-        )}
-        {!hub && who.state === 'signed-in' && navFor(who.me).length > 0 && (
-          <nav aria-label={t('menu')}>
-            <Menu
-              mode="horizontal"
-              selectedKeys={[window.location.pathname]}
-              items={navFor(who.me).map((entry) => ({
-                key: entry.href,
-                label: (
-                  <a href={entry.href} onClick={(e) => navigate(e, entry.href)}>
-                    {t(entry.label)}
-                  </a>
-                ),
-              }))}
-            />
-          </nav>
-        )}
+        {hub && <NavBar label={t('menu')} entries={[{ href: '/console/governance/progress', label: t('governance.menu') }]} />}
+        {!hub && who.state === 'signed-in' && navFor(who.me).length > 0 && <NavBar label={t('menu')} entries={navFor(who.me).map((entry) => ({ href: entry.href, label: t(entry.label) }))} />}
         <Layout.Content style={{ padding: 16, maxWidth: 1200, width: '100%', margin: '0 auto' }}>
           <main>{body}</main>
         </Layout.Content>
