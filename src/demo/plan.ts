@@ -182,12 +182,12 @@ const ROUTES: readonly Route[] = [
   {
     itemCode: 'N035', mode: 'online', accepting: ANJI, competent: [ANJI], applicantFrom: SANDU, citizen: true, concludeAt: ANJI,
     evidence: { by: 'accepting', provider: SANDU, service: 'household.residence-proof', purpose: '无犯罪记录证明开具', preview: true },
-    certificate: () => ({ criminalRecord: '无' }),
+    certificate: () => ({ criminalRecord: 'false' }),
   },
   {
     itemCode: 'N035', mode: 'online', accepting: CHANGZHOU, competent: [CHANGZHOU], applicantFrom: SANDU, citizen: true, concludeAt: CHANGZHOU,
     evidence: { by: 'accepting', provider: SANDU, service: 'household.residence-proof', purpose: '无犯罪记录证明开具', preview: true },
-    certificate: () => ({ criminalRecord: '无' }),
+    certificate: () => ({ criminalRecord: 'false' }),
   },
   {
     itemCode: 'N039', mode: 'online', accepting: SANDU, competent: [QINGPU], applicantFrom: QINGPU, concludeAt: QINGPU,

@@ -132,6 +132,7 @@ export async function seedFederation(f: RunningFederation, clock: SimulatedClock
   for (const citizen of citizens) await run.enrolCitizen(citizen);
   await run.carryOut(plan);
   clock.realTime();
+  await run.deadMessages();
   const counts = await run.counts(plan);
   if (run.failures.length > 0) log(`seed: ${run.failures.length} steps failed (first: ${run.failures[0]})`);
   return { version: SEED_VERSION, seededAt: new Date().toISOString(), from: days[0]!, to: days.at(-1)!, citizens, counts, failures: run.failures };
@@ -239,7 +240,7 @@ class SeedRun {
         return '09:00';
       };
       for (const slot of slots) {
-        this.clock.advanceTo(instantOf(date, slot));
+        await this.advance(instantOf(date, slot));
         const work = [...byCase].flatMap(([index, steps]) => {
           const mine = steps.filter((_s, i) => slotOf(steps, i) === slot);
           return mine.length > 0 ? [{ c: plan.cases[index]!, steps: mine }] : [];
@@ -253,8 +254,10 @@ class SeedRun {
           work.map((w) => w.c),
           (c) => this.synced(c),
         );
+        // A conclude also tells the hub of the certificate: let that message arrive too.
+        if (work.some((w) => w.steps.some((step) => step.kind === 'action' && step.action === 'conclude'))) await new Promise((r) => setTimeout(r, 500));
       }
-      this.clock.advanceTo(instantOf(date, '16:00'));
+      await this.advance(instantOf(date, '16:00'));
       await this.pool(plan.exchanges.filter((e) => e.day === day), (e) => this.exchange(e));
       for (const n of plan.negotiations.filter((x) => x.day === day)) await this.negotiate(n, date);
       for (const consent of plan.consents.filter((x) => x.day === day)) await this.standaloneConsent(consent);
@@ -264,10 +267,7 @@ class SeedRun {
       // Whatever else is on its way between servers (consent revocations, negotiation copies) arrives before the jump.
       await new Promise((r) => setTimeout(r, 1000));
       if (process.env.TONGBAN_SEED_TRACE || day % 5 === 4 || day === plan.days.length - 1) this.log(`seed: ${date} done (${day + 1}/${plan.days.length} days, ${Math.round((Date.now() - this.#started) / 1000)} s)`);
-      if (day < plan.days.length - 1) {
-        this.clock.advanceTo(instantOf(plan.days[day + 1]!, '08:30'));
-        await this.refreshDirectories();
-      }
+      if (day < plan.days.length - 1) await this.advance(instantOf(plan.days[day + 1]!, '08:30'));
     }
   }
 
@@ -280,9 +280,28 @@ class SeedRun {
     );
   }
 
-  /** After a jump of the clock, every node takes the hub's directory as of now. */
-  async refreshDirectories(): Promise<void> {
-    for (const node of this.f.nodes.keys()) await this.call(node, '/v1/operator/directory/refresh', { method: 'POST', token: this.f.operatorToken(node) });
+  #refreshedAt = 0;
+
+  /**
+   * Moves the clock on. Snapshots of the directory last an hour (the hub signs a new one when its
+   * own is half that old), and nodes fetch them on a timer of real seconds: after a jump every node
+   * takes the hub's directory as of the new time, or it would refuse to rely on an expired one.
+   */
+  async advance(instant: number): Promise<void> {
+    this.clock.advanceTo(instant);
+    if (this.clock.now().getTime() - this.#refreshedAt < 20 * 60_000) return;
+    await Promise.all([...this.f.nodes.keys()].map((node) => this.call(node, '/v1/operator/directory/refresh', { method: 'POST', token: this.f.operatorToken(node) })));
+    this.#refreshedAt = this.clock.now().getTime();
+  }
+
+  /** Messages between servers that failed for good (each one a copy, a notice or an index entry lost). */
+  async deadMessages(): Promise<void> {
+    for (const node of [this.f.config.hub.division, ...this.f.nodes.keys()]) {
+      const { json } = await this.call(node, '/v1/operator/outbox?limit=1000', { token: this.f.operatorToken(node) });
+      for (const m of (json.messages ?? []) as Array<{ kind: string; destination: string; status: string; lastError: string }>) {
+        if (m.status === 'dead') this.failures.push(`message ${m.kind} ${node} → ${m.destination} dead: ${m.lastError}`);
+      }
+    }
   }
 
   fail(c: CasePlan, step: CaseStep, answer: Answer | string): void {
@@ -400,7 +419,7 @@ class SeedRun {
   }
 
   async standaloneConsent(plan: ConsentPlan & { day: number; citizen: string; revoke: boolean }): Promise<void> {
-    const { day: _day, citizen: _citizen, revoke: _revoke, ...terms } = plan;
+    const terms: ConsentPlan = { requester: plan.requester, provider: plan.provider, agreementId: plan.agreementId, itemCode: plan.itemCode, service: plan.service, purpose: plan.purpose, fields: plan.fields };
     const id = await this.grantConsent(plan.citizen, terms);
     if (!id || !plan.revoke) return;
     const { status, json } = await this.call(this.f.config.hub.division, `/v1/consents/${id}/revoke`, { token: await this.token(plan.citizen), body: {} });
@@ -495,9 +514,10 @@ class SeedRun {
           light[time.light] = (light[time.light] ?? 0) + 1;
           if (c.evidence.some((e) => e.preview)) previews++;
         }
-        for (const x of page) if (x.certificate) certificates++;
         if (page.length < 1000) break;
       }
+      const { json: issued } = await this.call(node, '/v1/certificates?limit=1', { token });
+      certificates += (issued.total as number | undefined) ?? 0;
     }
     const refusedByCode: Record<string, number> = {};
     for (const o of this.exchangeOutcomes.filter((x) => x.status !== 200)) refusedByCode[o.code ?? String(o.status)] = (refusedByCode[o.code ?? String(o.status)] ?? 0) + 1;

@@ -180,7 +180,7 @@ export function federationCommand(program: Command): void {
     .option('--port-base <port>', 'hub on this port, nodes on the following ones', parsePort, 7700)
     .option('--database <url>', 'run every server on this PostgreSQL, each in its own schema')
     .option('--reset', 'delete the demo folder (and its PostgreSQL schemas) first, to start afresh')
-    .option('--cases <n>', 'a new demo folder is first seeded with this many cases, in every state (0: none)', (v) => parseCount(v), 360)
+    .option('--cases <n>', 'a new demo folder is first seeded with this many cases, in every state (0: none)', (v) => parseCount(v), 300)
     .action(async (options: { dir: string; portBase: number; database?: string; reset?: boolean; cases: number }) => {
       if (options.reset) await resetFederation(options.dir);
       await runUntilStopped(demoFederation({ dir: options.dir, portBase: options.portBase, ...(options.database ? { databaseUrl: options.database } : {}) }), {
