@@ -118,7 +118,7 @@ export async function seedFederation(f: RunningFederation, clock: SimulatedClock
   }
   // The citizens the seed enrols: the demo's own first ones (already enrolled) and a few more of each place.
   const citizenCount: Record<string, number> = { [nodes[0]!]: 6, [nodes[1] ?? '']: 2 };
-  const citizens = nodes.flatMap((node) => (people[node] ?? []).slice(0, citizenCount[node] ?? 1).map((p) => ({ ...p, node })));
+  const citizens = nodes.flatMap((node) => (people[node] ?? []).slice(0, citizenCount[node] ?? 1).map((p) => ({ idNumber: p.idNumber, name: p.name, node })));
   const plan = planSeed({
     cases: options.cases,
     days,
@@ -254,8 +254,11 @@ class SeedRun {
           work.map((w) => w.c),
           (c) => this.synced(c),
         );
-        // A conclude also tells the hub of the certificate: let that message arrive too.
-        if (work.some((w) => w.steps.some((step) => step.kind === 'action' && step.action === 'conclude'))) await new Promise((r) => setTimeout(r, 500));
+        // Messages that change no case copy — a certificate filed at the hub on conclude, a
+        // consent's use reported to the hub, a consultation message — must arrive too.
+        if (work.some((w) => w.steps.some((step) => (step.kind === 'action' && step.action === 'conclude') || step.kind === 'thread' || (step.kind === 'evidence' && step.consent)))) {
+          await new Promise((r) => setTimeout(r, 600));
+        }
       }
       await this.advance(instantOf(date, '16:00'));
       await this.pool(plan.exchanges.filter((e) => e.day === day), (e) => this.exchange(e));
@@ -289,7 +292,7 @@ class SeedRun {
    */
   async advance(instant: number): Promise<void> {
     this.clock.advanceTo(instant);
-    if (this.clock.now().getTime() - this.#refreshedAt < 20 * 60_000) return;
+    if (this.clock.now().getTime() - this.#refreshedAt < Math.min(20 * 60, this.f.config.directory.snapshotTtlSeconds / 4) * 1000) return;
     await Promise.all([...this.f.nodes.keys()].map((node) => this.call(node, '/v1/operator/directory/refresh', { method: 'POST', token: this.f.operatorToken(node) })));
     this.#refreshedAt = this.clock.now().getTime();
   }

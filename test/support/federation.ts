@@ -81,7 +81,8 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
       dir,
       portBase: 0,
       nodes: SMALL,
-      directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 6 },
+      // A seeded federation's clock jumps by hours: its snapshots last an hour, as the demo's do.
+      directory: { refreshSeconds: 0.5, snapshotTtlSeconds: options.seedDemo ? 3600 : 6 },
       audit: { checkpointSeconds: 0.5 },
       // Tests send far more unauthenticated requests from one address than any real node.
       rateLimit: { max: 1_000_000, enrolmentMax: 1_000_000 },
