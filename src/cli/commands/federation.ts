@@ -57,6 +57,9 @@ async function runUntilStopped(config: FederationConfigInput, options: RunOption
       process.stdout.write(`tongban: seeded in ${seeded.seconds} s\n`);
     }
     stamp = readSeedStamp(dir);
+    if (options.seedCases && !stamp) {
+      process.stdout.write(`tongban: ${dir} holds a demo without seeded data (made before the seed, or with --cases 0); start afresh with --reset (npm start -- --reset) to seed one.\n`);
+    }
   } catch (error) {
     if (stopping) return;
     throw error;
