@@ -18,6 +18,9 @@ import { SEED_STAMP, SEED_VERSION, type SeedCounts, type SeedStamp } from './sta
  * servers' clock is simulated, and only in the process that seeds.
  */
 
+/** TONGBAN_SEED_TRACE=1: slow calls, sign-ins, waits for copies and the outboxes behind them, on the seed's log. */
+const TRACE = Boolean(process.env.TONGBAN_SEED_TRACE);
+
 /** A clock that runs at real speed behind the real time, and can be moved forward to any instant up to now. */
 export class SimulatedClock {
   #offset: number;
@@ -181,7 +184,7 @@ class SeedRun {
     try {
       return await this.#call(node, path, init);
     } finally {
-      if (process.env.TONGBAN_SEED_TRACE && Date.now() - t0 > 1500) this.log(`seed: slow ${init.method ?? (init.body === undefined ? 'GET' : 'POST')} ${node} ${path}: ${Date.now() - t0} ms`);
+      if (TRACE && Date.now() - t0 > 1500) this.log(`seed: slow ${init.method ?? (init.body === undefined ? 'GET' : 'POST')} ${node} ${path}: ${Date.now() - t0} ms`);
     }
   }
 
@@ -208,7 +211,7 @@ class SeedRun {
     if (held && Date.now() - held.at < 8 * 60_000) return held.token;
     const t0 = Date.now();
     const token = await signInAtHub(this.f.hub.endpoint, login, this.password);
-    if (process.env.TONGBAN_SEED_TRACE) this.log(`seed: signed in ${login} in ${Date.now() - t0} ms`);
+    if (TRACE) this.log(`seed: signed in ${login} in ${Date.now() - t0} ms`);
     this.#tokens.set(login, { token, at: Date.now() });
     return token;
   }
@@ -269,7 +272,7 @@ class SeedRun {
       }
       // Whatever else is on its way between servers (consent revocations, negotiation copies) arrives before the jump.
       await new Promise((r) => setTimeout(r, 1000));
-      if (process.env.TONGBAN_SEED_TRACE || day % 5 === 4 || day === plan.days.length - 1) this.log(`seed: ${date} done (${day + 1}/${plan.days.length} days, ${Math.round((Date.now() - this.#started) / 1000)} s)`);
+      if (TRACE || day % 5 === 4 || day === plan.days.length - 1) this.log(`seed: ${date} done (${day + 1}/${plan.days.length} days, ${Math.round((Date.now() - this.#started) / 1000)} s)`);
       if (day < plan.days.length - 1) await this.advance(instantOf(plan.days[day + 1]!, '08:30'));
     }
   }
@@ -323,11 +326,11 @@ class SeedRun {
     for (;;) {
       const { status, json } = await this.call(node, `/v1/cases/${record.id}`, { token });
       if (status === 200 && json.case.version >= record.version) {
-        if (process.env.TONGBAN_SEED_TRACE && Date.now() - t0 > 1500) this.log(`seed: ${node} caught up with ${record.id} v${record.version} after ${Date.now() - t0} ms`);
+        if (TRACE && Date.now() - t0 > 1500) this.log(`seed: ${node} caught up with ${record.id} v${record.version} after ${Date.now() - t0} ms`);
         return true;
       }
       if (Date.now() > deadline) return false;
-      if (process.env.TONGBAN_SEED_TRACE && Date.now() - t0 > 3000 && !probed) {
+      if (TRACE && Date.now() - t0 > 3000 && !probed) {
         probed = true;
         this.log(`seed: waiting for ${node} to hold ${record.id} v${record.version} (has ${status === 200 ? json.case.version : status})`);
         for (const n of this.f.nodes.keys()) {
