@@ -128,7 +128,11 @@ describe('start-up that never lies', () => {
     for (const node of ['522732', '330523', '320400', '310118']) for (const role of ['clerk', 'approver', 'supervisor', 'dataadmin', 'operator']) expect(output).toContain(`${role}@${node}`);
     expect(output).toMatch(/Citizens \(login = ID number\):\n\s+LOGIN\s+NAME\s+HOUSEHOLD IN\n\s+522732\d{11}[\dX]\s+\S+\s+522732 三都水族自治县/);
     expect(output).toContain('the password of every one: tongban-demo-password');
-    await stopAndCheck(first, summaryPids(first.stdout()));
+    // npm passes SIGTERM on (and ends by it): every server stops.
+    const pids = summaryPids(first.stdout());
+    first.proc.kill('SIGTERM');
+    await first.exited;
+    expect(await eventually(() => pids.every((pid) => !alive(pid)), 20_000)).toBe(true);
 
     const started = Date.now();
     const second = spawnCli('npm', ['start', '--', '--dir', dir, '--port-base', String(base), '--cases', '24'], REPO);
