@@ -16,6 +16,10 @@ export interface FederationOptions {
   readonly log?: (message: string) => void;
   /** In-process servers: their pino level (their configs' server.logLevel when absent). */
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /**
+   * The federation's clock: agreements' validity and, for in-process servers, every server's own
+   * clock (the demo seed runs a simulated one that starts weeks ago). Process servers use the real time.
+   */
   readonly clock?: () => Date;
   /** How to get past a stored set-up that conflicts with this config (named in the refusal). */
   readonly conflictHint?: string;
@@ -140,6 +144,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
         role: 'hub',
         // Generated keys, tokens and sample registries: every start warns that this is not for production.
         demo: true,
+        ...(options.clock ? { clock: options.clock } : {}),
         algorithm: config.hub.algorithm,
         host: config.host,
         port: portOf(0),
@@ -153,7 +158,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
     const serverFor = (division: string, configPath: string, index: number): ManagedServer =>
       mode === 'process'
         ? childProcessServer(division, configPath, urlOf(index), (m) => log(m.startsWith(`[${division}]`) ? m : `[${division}] ${m}`))
-        : inProcessServer(division, configPath, portOf(index), config.host, (m) => log(`[${division}] ${m}`), options.logLevel);
+        : inProcessServer(division, configPath, portOf(index), config.host, (m) => log(`[${division}] ${m}`), options.logLevel, options.clock);
     const hub = serverFor(config.hub.division, hubConfigPath, 0);
     started.push(hub);
     await hub.start();
@@ -176,6 +181,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
             dir: nodeDir(node.division),
             division: node.division,
             demo: true,
+            ...(options.clock ? { clock: options.clock } : {}),
             algorithm: node.algorithm,
             host: config.host,
             port: portOf(i + 1),
@@ -210,7 +216,7 @@ export async function startFederation(input: FederationConfigInput, options: Fed
     };
     await approveNodes(federation);
     await authoriseIssuers(federation);
-    if (config.demoPeople) Object.assign(federation, { people: await enrolDemoPeople(federation, config.demoPeople.password) });
+    if (config.demoPeople) Object.assign(federation, { people: await enrolDemoPeople(federation, config.demoPeople.password, options.clock ?? (() => new Date())) });
     await registerAgreements(federation, options.clock ?? (() => new Date()));
     await waitForConvergence(federation);
     return federation;
@@ -313,7 +319,7 @@ async function authoriseIssuers(f: RunningFederation): Promise<void> {
  * staff with a request signed by their own node (the hub takes the node from the signature).
  * Already enrolled (a demo started again): kept as they are.
  */
-async function enrolDemoPeople(f: RunningFederation, password: string): Promise<DemoPerson[]> {
+async function enrolDemoPeople(f: RunningFederation, password: string, clock: () => Date): Promise<DemoPerson[]> {
   const people: DemoPerson[] = [];
   const [{ loadSigningKey }, { signedRequestHeaders }] = await Promise.all([import('../node/index.ts'), import('../exchange/index.ts')]);
   const enrolled = (status: number, json: unknown, what: string) => {
@@ -337,7 +343,7 @@ async function enrolDemoPeople(f: RunningFederation, password: string): Promise<
       const url = new URL('/v1/identity/staff', f.hub.endpoint).toString();
       const login = `${role.toLowerCase()}@${division}`;
       const body = JSON.stringify({ login, name: `${title}（${division}）`, password, roles: [role] });
-      const response = await fetch(url, { method: 'POST', headers: await signedRequestHeaders(key, url, body, new Date()), body, signal: AbortSignal.timeout(15_000) });
+      const response = await fetch(url, { method: 'POST', headers: await signedRequestHeaders(key, url, body, clock()), body, signal: AbortSignal.timeout(15_000) });
       enrolled(response.status, await response.json(), login);
       people.push({ login, kind: 'staff', name: `${title}（${division}）`, node: division, roles: [role] });
     }

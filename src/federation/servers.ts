@@ -21,8 +21,19 @@ export interface ManagedServer {
   readonly pid?: number | undefined;
 }
 
-/** In-process servers send their JSON log lines to `log` too (when given), at `logLevel` (else each config's server.logLevel). */
-export function inProcessServer(division: string, configPath: string, port: number, host: string, log?: (m: string) => void, logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug'): ManagedServer {
+/**
+ * In-process servers send their JSON log lines to `log` too (when given), at `logLevel` (else each
+ * config's server.logLevel); `clock` is their clock (the demo seed runs a federation on a simulated one).
+ */
+export function inProcessServer(
+  division: string,
+  configPath: string,
+  port: number,
+  host: string,
+  log?: (m: string) => void,
+  logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug',
+  clock?: () => Date,
+): ManagedServer {
   let handle: Awaited<ReturnType<typeof listenNode>> | undefined;
   let current: NodeRuntime | undefined;
   let endpoint = '';
@@ -43,7 +54,7 @@ export function inProcessServer(division: string, configPath: string, port: numb
       if (handle) return;
       // Loaded here: a process that only starts server processes (`tongban demo`) never needs them.
       const [{ openNode }, { listenNode }] = await Promise.all([import('../node/index.ts'), import('../server/index.ts')]);
-      const runtime = await openNode(configPath, { env: {}, ...(log ? { log } : {}) });
+      const runtime = await openNode(configPath, { env: {}, ...(log ? { log } : {}), ...(clock ? { clock } : {}) });
       try {
         const logStream = log ? { write: (line: string) => log(line.trimEnd()) } : undefined;
         handle = await listenNode(runtime, { port: currentPort, host, ...(logLevel ? { logLevel } : {}), ...(logStream ? { logStream } : {}) });

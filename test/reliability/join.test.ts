@@ -42,7 +42,7 @@ describe('a new region joins the running demo with the README commands', () => {
     mkdirSync(join(work, 'docs', 'examples'), { recursive: true });
     cpSync(join(REPO, 'docs', 'examples'), join(work, 'docs', 'examples'), { recursive: true });
 
-    const demo = spawnCli(process.execPath, [BIN, 'demo', '--port-base', String(base)], work);
+    const demo = spawnCli(process.execPath, [BIN, 'demo', '--port-base', String(base), '--cases', '0'], work);
     started.push(demo);
     await demo.waitFor(/Press Ctrl\+C/);
 
@@ -77,7 +77,7 @@ describe('a new region joins the running demo with the README commands', () => {
     demo.proc.kill('SIGTERM');
     expect(await demo.exited).toBe(0);
     expect(await eventually(() => pids.every((pid) => !alive(pid)), 20_000)).toBe(true);
-    const again = spawnCli(process.execPath, [BIN, 'demo', '--port-base', String(base)], work);
+    const again = spawnCli(process.execPath, [BIN, 'demo', '--port-base', String(base), '--cases', '0'], work);
     started.push(again);
     await again.waitFor(/Press Ctrl\+C/);
     const exchange = port(commands.find((c) => c.includes('exchange request'))!)

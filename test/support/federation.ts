@@ -10,7 +10,9 @@ import { loadConfig } from '../../src/config/index.ts';
 import { generateSigningKey, signingKeyFromJwk, type SigningKey } from '../../src/crypto/index.ts';
 import { signSnapshot, type DirectorySnapshot } from '../../src/directory/index.ts';
 import { signedRequestHeaders } from '../../src/exchange/index.ts';
-import { demoFederation, startFederation, type FederationConfigInput, type RunningFederation } from '../../src/federation/index.ts';
+import { seedFederation, SimulatedClock, workingDays } from '../../src/demo/seed.ts';
+import type { SeedStamp } from '../../src/demo/stamp.ts';
+import { DEMO_PASSWORD, demoFederation, startFederation, type FederationConfigInput, type RunningFederation } from '../../src/federation/index.ts';
 import { postgresUrl } from './postgres.ts';
 
 export type Backend = 'sqlite' | 'postgres';
@@ -22,6 +24,8 @@ export interface TestFederation {
   readonly schemaPrefix: string | undefined;
   /** Where the servers' log lines went (test-results/server-logs/…). */
   readonly logFile: string;
+  /** With `seedDemo`: what the demo seed did (its counts read back from the APIs, its failures). */
+  readonly seed?: Omit<SeedStamp, 'seconds'>;
   /** The node's own signing key, read from its key file, to craft raw requests. */
   key(division: string): SigningKey;
   /** POST to a node's operator API. */
@@ -53,24 +57,37 @@ const SMALL = [
   { division: '310118', people: 150, businesses: 20 },
 ];
 
-export async function startTestFederation(backend: Backend, overrides: Partial<FederationConfigInput> = {}, options: { logLevel?: 'info' | 'warn' } = {}): Promise<TestFederation> {
+export interface TestFederationOptions {
+  readonly logLevel?: 'info' | 'warn';
+  /**
+   * Seed it as `npm start` seeds the demo (src/demo), smaller: `cases` cases over `days` working days
+   * (default 14), on a simulated clock that reaches the present before this returns. Enrols the
+   * demo's people (password DEMO_PASSWORD).
+   */
+  readonly seedDemo?: { readonly cases: number; readonly days?: number };
+}
+
+export async function startTestFederation(backend: Backend, overrides: Partial<FederationConfigInput> = {}, options: TestFederationOptions = {}): Promise<TestFederation> {
   const dir = mkdtempSync(join(tmpdir(), 'tongban-fed-'));
   const logs: string[] = [];
   // The servers' log lines go to a file per test file, not into the runner's output.
   const logFile = serverLogFile(backend);
   const logStream = createWriteStream(logFile, { flags: 'w' });
   const schemaPrefix = backend === 'postgres' ? 'f' + randomBytes(4).toString('hex') : undefined;
+  const days = options.seedDemo?.days ?? 14;
+  const clock = options.seedDemo ? new SimulatedClock(new Date(Date.parse(`${workingDays(new Date(), days)[0]}T08:00:00+08:00`) - 3 * 86_400_000)) : undefined;
   const f = await startFederation(
     demoFederation({
       dir,
       portBase: 0,
       nodes: SMALL,
-      directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 6 },
+      // A seeded federation's clock jumps by hours: its snapshots last an hour, as the demo's do.
+      directory: { refreshSeconds: 0.5, snapshotTtlSeconds: options.seedDemo ? 3600 : 6 },
       audit: { checkpointSeconds: 0.5 },
       // Tests send far more unauthenticated requests from one address than any real node.
       rateLimit: { max: 1_000_000, enrolmentMax: 1_000_000 },
       // Scrypt hashes cost start-up time: tests that need the demo's people ask for them.
-      demoPeople: undefined,
+      demoPeople: options.seedDemo ? { password: DEMO_PASSWORD } : undefined,
       ...(backend === 'postgres' ? { databaseUrl: postgresUrl!, schemaPrefix: schemaPrefix! } : {}),
       ...overrides,
     }),
@@ -81,8 +98,18 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
         logStream.write(m + '\n');
       },
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+      ...(clock ? { clock: clock.now } : {}),
     },
   );
+  let seed: Omit<SeedStamp, 'seconds'> | undefined;
+  if (options.seedDemo && clock) {
+    try {
+      seed = await seedFederation(f, clock, { cases: options.seedDemo.cases, days });
+    } catch (error) {
+      await f.stop();
+      throw error;
+    }
+  }
   const keys = new Map<string, SigningKey>();
   const key = (division: string) => {
     let k = keys.get(division);
@@ -98,6 +125,7 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
   const t: TestFederation = {
     f,
     backend,
+    ...(seed ? { seed } : {}),
     logs,
     schemaPrefix,
     key,

@@ -1,13 +1,18 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { CONFIG_FILE_NAME } from '../../config/index.ts';
 import { sampleSubjects } from '../../demo/registries.ts';
+import { readSeedStamp, type SeedStamp } from '../../demo/stamp.ts';
 import { TongbanError } from '../../errors/index.ts';
 import { demoFederation, resetFederation, startFederation, stopChildProcesses, type FederationConfigInput, type RunningFederation } from '../../federation/index.ts';
-import { EXIT, parsePort, printJson, printLines } from '../output.ts';
+import { divisions } from '../../standards/index.ts';
+import { EXIT, formatTable, parsePort, printJson, printLines } from '../output.ts';
 
 interface RunOptions {
   readonly baseDir: string;
+  /** The demo: seed a new folder with this many cases first (0: none). */
+  readonly seedCases?: number;
   /** How to get past a stored set-up that conflicts with the options (named in the refusal). */
   readonly conflictHint: string;
 }
@@ -41,6 +46,25 @@ async function runUntilStopped(config: FederationConfigInput, options: RunOption
       if ((error as NodeJS.ErrnoException).code === 'ESRCH') void stop('the parent process exited');
     }
   }, 500).unref();
+  let stamp: SeedStamp | undefined;
+  try {
+    const dir = resolve(options.baseDir, config.dir ?? 'var/federation');
+    if (options.seedCases && !existsSync(join(dir, 'hub', CONFIG_FILE_NAME))) {
+      process.stdout.write(`tongban: first start: seeding the demo with ${options.seedCases} cases (once: the next start reuses it)…\n`);
+      // Loaded only here: a demo started again needs none of it.
+      const seed = await import('../../demo/seed.ts');
+      const seeded = await seed.seedDemoFolder(config, { baseDir: options.baseDir, cases: options.seedCases, log: (m) => process.stderr.write(m + '\n') });
+      process.stdout.write(`tongban: seeded in ${seeded.seconds} s\n`);
+    }
+    stamp = readSeedStamp(dir);
+    if (options.seedCases && !stamp) {
+      process.stdout.write(`tongban: ${dir} holds a demo without seeded data (made before the seed, or with --cases 0); start afresh with --reset (npm start -- --reset) to seed one.\n`);
+    }
+  } catch (error) {
+    if (stopping) return;
+    throw error;
+  }
+  if (stopping) return;
   process.stdout.write('tongban: starting the federation…\n');
   try {
     federation = await startFederation(config, { baseDir: options.baseDir, mode: 'process', log: (m) => process.stderr.write(m + '\n'), conflictHint: options.conflictHint });
@@ -53,10 +77,10 @@ async function runUntilStopped(config: FederationConfigInput, options: RunOption
     await federation.stop();
     return;
   }
-  printSummary(federation, Date.now() - started);
+  printSummary(federation, Date.now() - started, stamp);
 }
 
-function printSummary(f: RunningFederation, ms: number): void {
+function printSummary(f: RunningFederation, ms: number, stamp?: SeedStamp): void {
   const lines = [`Federation up in ${(ms / 1000).toFixed(1)} s (files in ${f.dir}):`, `  hub     ${f.config.hub.division}  ${f.hub.endpoint}  pid ${f.hub.pid}`];
   for (const [division, node] of f.nodes) lines.push(`  node    ${division}  ${node.endpoint}  pid ${node.pid}`);
   lines.push(`Agreements: ${f.config.agreements.map((a) => `${a.id} (${a.topology})`).join(', ')}`);
@@ -71,19 +95,49 @@ function printSummary(f: RunningFederation, ms: number): void {
       );
     }
   }
-  if (f.people.length > 0 && f.config.demoPeople) {
-    const staff = f.people.filter((p) => p.kind === 'staff');
+  if (stamp) {
+    const states = Object.entries(stamp.counts.byState).map(([state, n]) => `${state} ${n}`).join(', ');
     lines.push(
-      `Sign in — DEMO PASSWORD for everyone: ${f.config.demoPeople.password}`,
-      '  !! Published demo password: for trying Tongban out, never for real people or data. !!',
-      `  in a browser:    ${[...f.nodes.values()][0]?.endpoint ?? f.hub.endpoint}/console/ (the web console, at every node; sign in there with the hub's form)`,
-      `  at the terminal: npx tongban login --federation ${f.dir}   (then npx tongban whoami --node <division> --federation ${f.dir})`,
-      ...f.people.filter((p) => p.kind === 'citizen').map((p) => `  citizen  ${p.login}  ${p.name}`),
-      ...[...f.nodes.keys()].map((division) => `  staff    ${staff.filter((p) => p.node === division).map((p) => p.login).join('  ')}`),
+      `Demo data (seeded once, ${stamp.from} to ${stamp.to}): ${stamp.counts.cases} cases — ${states};`,
+      `  ${stamp.counts.exchanges.served + stamp.counts.exchanges.refused} exchanges (${stamp.counts.exchanges.refused} refused), ${stamp.counts.negotiations.fromTemplate + stamp.counts.negotiations.fromScratch} negotiations, ${stamp.counts.consents} consents, ${stamp.counts.certificates} certificates.`,
     );
   }
+  if (f.people.length > 0 && f.config.demoPeople) lines.push(...accountLines(f, f.config.demoPeople.password, stamp));
   lines.push('Press Ctrl+C to stop.');
   printLines(lines);
+}
+
+/**
+ * Where to sign in and as whom: each node's console, then the demo's staff (one per role at every
+ * node) and citizens, all with the one published password.
+ */
+export function accountLines(f: RunningFederation, password: string, stamp?: SeedStamp): string[] {
+  const place = (division: string) => divisions.get(division)?.name ?? division;
+  const staff = f.people.filter((p) => p.kind === 'staff');
+  const citizens = new Map<string, { name: string; node: string }>();
+  for (const p of f.people.filter((x) => x.kind === 'citizen')) citizens.set(p.login, { name: p.name, node: p.login.slice(0, 6) });
+  for (const c of stamp?.citizens ?? []) citizens.set(c.idNumber, { name: c.name, node: c.node });
+  const roles = [...new Set(staff.flatMap((p) => p.roles ?? []))];
+  return [
+    'Web console — open it in a browser and sign in with the hub\'s form:',
+    ...formatTable(
+      ['node', 'place', 'console'],
+      [...f.nodes].map(([division, node]) => [division, place(division), `${node.endpoint}/console/`]),
+    ).map((l) => `  ${l}`),
+    `Demo accounts — the password of every one: ${password}`,
+    '  !! Published demo password: for trying Tongban out, never for real people or data. !!',
+    '  Staff (login = role@node):',
+    ...formatTable(
+      ['node', ...roles],
+      [...f.nodes.keys()].map((division) => [division, ...roles.map((role) => staff.find((p) => p.node === division && p.roles?.includes(role))?.login ?? '')]),
+    ).map((l) => `    ${l}`),
+    '  Citizens (login = ID number):',
+    ...formatTable(
+      ['login', 'name', 'household in'],
+      [...citizens].map(([login, c]) => [login, c.name, `${c.node} ${place(c.node)}`]),
+    ).map((l) => `    ${l}`),
+    `  At the terminal: npx tongban login --federation ${f.dir}   (then npx tongban whoami --node <division> --federation ${f.dir})`,
+  ];
 }
 
 export function federationCommand(program: Command): void {
@@ -129,13 +183,21 @@ export function federationCommand(program: Command): void {
     .option('--port-base <port>', 'hub on this port, nodes on the following ones', parsePort, 7700)
     .option('--database <url>', 'run every server on this PostgreSQL, each in its own schema')
     .option('--reset', 'delete the demo folder (and its PostgreSQL schemas) first, to start afresh')
-    .action(async (options: { dir: string; portBase: number; database?: string; reset?: boolean }) => {
+    .option('--cases <n>', 'a new demo folder is first seeded with this many cases, in every state (0: none)', (v) => parseCount(v), 300)
+    .action(async (options: { dir: string; portBase: number; database?: string; reset?: boolean; cases: number }) => {
       if (options.reset) await resetFederation(options.dir);
       await runUntilStopped(demoFederation({ dir: options.dir, portBase: options.portBase, ...(options.database ? { databaseUrl: options.database } : {}) }), {
         baseDir: process.cwd(),
+        seedCases: options.cases,
         conflictHint:
           `A demo keeps the ports and database it was created with. Start it without those options, ` +
           `use another folder (--dir), or start afresh with --reset (npm start -- --reset …), which deletes ${resolve(options.dir)}.`,
       });
     });
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 5000) throw new TongbanError('BAD_REQUEST', `--cases ${value}: a whole number from 0 to 5000.`);
+  return n;
 }
