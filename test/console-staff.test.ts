@@ -36,7 +36,9 @@ describe.skipIf(missing)('the staff console in a browser', () => {
     sandu = t.f.nodes.get(SANDU)!.endpoint;
     anji = t.f.nodes.get(ANJI)!.endpoint;
     hub = t.f.hub.endpoint;
-    applicant = sampleSubjects(t.f.registryPath(SANDU), 3).people[2]!;
+    // A citizen the demo enrolled at the hub (Sandu's second): at the end they find the certificate in their wallet.
+    applicant = sampleSubjects(t.f.registryPath(SANDU), 2).people[1]!;
+    expect(t.f.people).toContainEqual(expect.objectContaining({ kind: 'citizen', login: applicant.idNumber }));
     const anjiClerk = (await t.operator(ANJI, '/v1/operator/accounts', { id: 'staff-test-clerk', role: 'clerk', name: 'counter' })).json.token as string;
     const other = sampleSubjects(t.f.registryPath(ANJI), 1).people[0]!;
     const response = await fetch(new URL('/v1/cases', anji), {
@@ -78,7 +80,7 @@ describe.skipIf(missing)('the staff console in a browser', () => {
     await dialog(page).waitFor({ state: 'detached' });
   };
 
-  it('a clerk opens a proxy case by keyboard, ships and consults; the approver sees it arrive live, reviews the evidence, decides and concludes with a certificate', async () => {
+  it('a clerk opens a proxy case by keyboard, ships and consults; the approver sees it arrive live, reviews the evidence, decides and concludes with a certificate, which the applicant finds in their wallet', async () => {
     const approver = await openPage(browser, 1280, 800);
     const clerk = await openPage(browser, 1280, 800);
     try {
@@ -247,6 +249,24 @@ describe.skipIf(missing)('the staff console in a browser', () => {
       await page.locator('.ant-descriptions-item-content .ant-tag:not([data-light])', { hasText: '已办结' }).waitFor({ timeout: 60_000 });
       await shot(page, 'staff-case-concluded-1280.png');
 
+      // The applicant signs in at the issuing node's console: the certificate is in their wallet, valid.
+      const certificateId = (await a.getByTestId('certificate').locator('code').first().textContent())!.trim();
+      expect(certificateId).toMatch(/^1\.2\.156\.3005\.2\./);
+      const holder = await openPage(browser, 390, 844);
+      try {
+        await signIn(holder.page, anji, hub, applicant.idNumber);
+        await holder.page.getByRole('link', { name: '证照夹' }).click();
+        await holder.page.getByRole('heading', { name: '证照夹' }).waitFor();
+        const row = holder.page.locator('.ant-table-row', { hasText: certificateId });
+        await row.waitFor();
+        expect(await row.locator('[data-status]').getAttribute('data-status')).toBe('valid');
+        await shot(holder.page, 'staff-flow-wallet-390.png');
+        expect(holder.errors).toEqual([]);
+        expect(holder.failed).toEqual([]);
+      } finally {
+        await holder.context.close();
+      }
+
       for (const side of [clerk, approver]) {
         expect(side.errors).toEqual([]);
         expect(side.failed).toEqual([]);
@@ -255,7 +275,7 @@ describe.skipIf(missing)('the staff console in a browser', () => {
       await clerk.context.close();
       await approver.context.close();
     }
-  }, 240_000);
+  }, 300_000);
 
   it('at phone width and in English: the case list follows a new case live; the new-case form and the case fit, nothing scrolls sideways', async () => {
     const { context, page, errors, failed } = await openPage(browser, 390, 844);
