@@ -206,9 +206,21 @@ describe.skipIf(missing)('the staff console in a browser', () => {
       await step(a, '开始审查');
       await a.locator('.ant-descriptions-item-content .ant-tag:not([data-light])', { hasText: '审查中' }).waitFor();
       await step(a, '获取共享数据', async () => {
+        // A select opens on click; on a loaded machine the last one's dropdown may still be closing
+        // over it and swallow the click: open it again until the option shows, then pick it.
         const pick = async (label: string, option: string) => {
-          await dialog(a).getByLabel(label).click();
-          await a.locator('.ant-select-item-option', { hasText: option }).click();
+          const item = a.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option', { hasText: option });
+          await expect
+            .poll(
+              async () => {
+                if (!(await item.isVisible())) await dialog(a).getByLabel(label).click();
+                return item.isVisible();
+              },
+              { timeout: 60_000, interval: 1000 },
+            )
+            .toBe(true);
+          await item.click();
+          await item.waitFor({ state: 'hidden' });
         };
         await pick('提供节点', `(${SANDU})`);
         await pick('数据服务', 'social-insurance.contribution-history');
