@@ -84,6 +84,7 @@ export class OutboxWorker {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  #recovered = false;
 
   constructor(options: OutboxWorkerOptions) {
     this.#options = options;
@@ -125,6 +126,15 @@ export class OutboxWorker {
    */
   async deliverDue(): Promise<void> {
     const { store, clock } = this.#options;
+    if (!this.#recovered) {
+      // On SQLite one process holds the store: a claim that is not ours was left by a process that
+      // died (kill -9) and would otherwise hold its queue until the lease ran out.
+      if (store.dialect === 'sqlite') {
+        const released = await store.outbox.releaseOthers(this.replica);
+        if (released > 0) this.#options.log(`outbox: took back ${released} message(s) claimed by a process that stopped`);
+      }
+      this.#recovered = true;
+    }
     for (;;) {
       const now = clock().getTime();
       const heads = await store.outbox.claim(this.replica, now, this.#leaseMs, this.#options.batch ?? 20);

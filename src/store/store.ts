@@ -493,6 +493,11 @@ export interface StoreOps {
     claim(claimant: string, now: number, leaseMs: number, limit: number): Promise<OutboxMessage[]>;
     /** Gives back claimed messages not attempted (free to claim at once). */
     release(ids: readonly string[], claimant: string): Promise<void>;
+    /**
+     * Gives back every claim not `claimant`'s. Only where one process is the rule (SQLite): a claim
+     * there not ours is a dead process's, and waiting for its lease would hold the outbox up.
+     */
+    releaseOthers(claimant: string): Promise<number>;
     /** With `claimant`: only while that replica's claim stands (false otherwise, nothing written). */
     markDelivered(id: string, claimant?: string): Promise<boolean>;
     markFailed(id: string, error: string, nextAttemptAt: number, dead: boolean, claimant?: string): Promise<boolean>;

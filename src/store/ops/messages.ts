@@ -108,6 +108,16 @@ export function outboxOps({ db, clock, dialect }: OpsContext): StoreOps['outbox'
       if (ids.length === 0) return;
       await db.updateTable('outbox').set({ claimed_by: null, lease_until: null }).where('id', 'in', [...ids]).where('claimed_by', '=', claimant).where('status', '=', 'pending').execute();
     },
+    async releaseOthers(claimant: string): Promise<number> {
+      const result = await db
+        .updateTable('outbox')
+        .set({ claimed_by: null, lease_until: null })
+        .where('status', '=', 'pending')
+        .where('claimed_by', 'is not', null)
+        .where('claimed_by', '!=', claimant)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
     async markDelivered(id: string, claimant?: string): Promise<boolean> {
       let query = db.updateTable('outbox').set({ status: 'delivered', delivered_at: clock().toISOString(), last_error: null, claimed_by: null, lease_until: null }).where('id', '=', id);
       if (claimant !== undefined) query = query.where('claimed_by', '=', claimant).where('status', '=', 'pending');
