@@ -86,11 +86,18 @@ export function dataAdminContract(backend: Backend): void {
     expect(round2.rounds[1].changes).toEqual(['items[N034].timeLimitDays: 10 → 7']);
     const accepted = await act('sandu', id, { action: 'accept', round: 2, hash: round2.rounds[1].hash });
     expect(accepted.json.negotiation.state).toBe('accepted');
-    expect((await act('sandu', id, { action: 'sign' })).status).toBe(200);
+    // Signing binds the node: a person signed in through the hub also gives the node signing passphrase its operator set (the demo's password here).
+    const unconfirmed = await act('sandu', id, { action: 'sign' });
+    expect([unconfirmed.status, unconfirmed.json.code]).toEqual([403, 'NODE_PASSPHRASE_REQUIRED']);
+    const wrong = await act('sandu', id, { action: 'sign', passphrase: 'not-the-node-passphrase' });
+    expect([wrong.status, wrong.json.code]).toEqual([403, 'NODE_PASSPHRASE_INVALID']);
+    expect((await show('sandu', id)).state).toBe('accepted');
+    expect((await act('sandu', id, { action: 'sign', passphrase: DEMO_PASSWORD })).status).toBe(200);
     await until('Anji sees it accepted', () => show('anji', id), (n) => n.state === 'accepted');
-    expect((await act('anji', id, { action: 'sign' })).json.forwardedTo).toBe(SANDU);
+    expect((await act('anji', id, { action: 'sign', passphrase: DEMO_PASSWORD })).json.forwardedTo).toBe(SANDU);
     await until('signed by both', () => show('sandu', id), (n) => n.state === 'signed');
-    const registered = await act('sandu', id, { action: 'register' });
+    expect((await act('sandu', id, { action: 'register' })).json.code).toBe('NODE_PASSPHRASE_REQUIRED');
+    const registered = await act('sandu', id, { action: 'register', passphrase: DEMO_PASSWORD });
     expect(registered.json.negotiation.state).toBe('active');
 
     const history = (await show('sandu', id)).history as Array<{ action: string; actor: { node: string; id: string; role: string } }>;
@@ -127,12 +134,15 @@ export function dataAdminContract(backend: Backend): void {
     expect(suspended.json).toMatchObject({ action: 'suspend', to: 'suspended', party: SANDU, actor: `dataadmin@${SANDU}` });
     const atAnji = await until('Anji sees it suspended', () => call(ANJI, tokens.anji!, 'GET', '/v1/operator/agreements'), (r) => r.json.agreements.find((a: { terms: { id: string } }) => a.terms.id === AGREEMENT)?.state === 'suspended');
     expect(atAnji.json.agreements.find((a: { terms: { id: string } }) => a.terms.id === AGREEMENT).stateChange).toMatchObject({ party: SANDU, actor: `dataadmin@${SANDU}`, reason: '安全事件核查' });
-    const byAnji = await call(ANJI, tokens.anji!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '恢复' });
+    const byAnji = await call(ANJI, tokens.anji!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '恢复', passphrase: DEMO_PASSWORD });
     expect([byAnji.status, byAnji.json.code]).toEqual([409, 'AGREEMENT_TRANSITION_NOT_ALLOWED']);
     const named = await call(SANDU, tokens.sandu!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '恢复', actor: 'operator' });
     expect([named.status, named.json.code]).toEqual([400, 'OPERATOR_NOT_CALLER']);
     // The node's operations staff (role operator) may act too, recorded as themselves.
-    const resumed = await call(SANDU, tokens.operatorStaff!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '核查完毕' });
+    // Resuming binds the node again (suspending does not): the passphrase.
+    const unconfirmed = await call(SANDU, tokens.operatorStaff!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '核查完毕' });
+    expect([unconfirmed.status, unconfirmed.json.code]).toEqual([403, 'NODE_PASSPHRASE_REQUIRED']);
+    const resumed = await call(SANDU, tokens.operatorStaff!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '核查完毕', passphrase: DEMO_PASSWORD });
     expect(resumed.json).toMatchObject({ to: 'active', actor: `operator@${SANDU}` });
     const states = (await t.auditEntries(SANDU)).filter((e) => e.kind === 'agreement.state' && e.agreementId === AGREEMENT && e.outcome === 'allowed' && e.detail.source === 'local');
     expect(states.map((e) => [e.detail.action, e.operator, e.actor])).toEqual([
@@ -155,4 +165,55 @@ export function dataAdminContract(backend: Backend): void {
     const agreements = (await call(SANDU, tokens.sandu!, 'GET', '/v1/operator/agreements')).json.agreements as Array<{ terms: { id: string }; state: string }>;
     expect(agreements.find((a) => a.terms.id === AGREEMENT)!.state).toBe('active');
   }, 60_000);
+
+  it('the hub’s role claim alone administers nothing: a node-local grant decides, the operator withdraws it, and wrong passphrases lock it', async () => {
+    // What a hub that lied could mint: a staff member of Sandu holding dataAdmin in its claims, never granted at Sandu.
+    const minted = await call(SANDU, t.f.operatorToken(SANDU), 'POST', '/v1/operator/staff', { login: 'minted', name: '伪管理员', password: 'minted-staff-password', roles: ['clerk'] });
+    expect(minted.status).toBe(201);
+    const hubStaff = new URL('/v1/identity/staff', t.f.hub.endpoint).toString();
+    const body = JSON.stringify({ login: `forged@${SANDU}`, name: '伪管理员', password: 'forged-staff-password', roles: ['dataAdmin'] });
+    const { signedRequestHeaders } = await import('../src/exchange/index.ts');
+    expect((await fetch(hubStaff, { method: 'POST', headers: await signedRequestHeaders(t.key(SANDU), hubStaff, body, new Date()), body })).status).toBe(201);
+    const forged = await signIn(t.f.hub.endpoint, `forged@${SANDU}`, 'forged-staff-password', cliClient());
+    expect(forged.claims).toMatchObject({ tongban_roles: ['dataAdmin'] });
+    for (const [method, path, payload] of [
+      ['GET', '/v1/operator/agreements', undefined],
+      ['POST', '/v1/operator/agreements/drafts', { template: 'national-baseline', params: { id: 'AGR-FORGED', convener: SANDU, partners: [ANJI], validFrom: new Date().toISOString(), validUntil: new Date(Date.now() + 86_400_000).toISOString() } }],
+      ['POST', `/v1/operator/agreements/${AGREEMENT}/terminate`, { reason: 'x', passphrase: 'anything-at-all' }],
+    ] as const) {
+      const refused = await call(SANDU, forged.accessToken, method, path, payload);
+      expect([refused.status, refused.json.code], path).toEqual([403, 'ADMIN_GRANT_MISSING']);
+    }
+    expect((await call(SANDU, tokens.sandu!, 'GET', '/v1/operator/agreements/drafts')).json.some((n: { agreementId: string }) => n.agreementId === 'AGR-FORGED')).toBe(false);
+
+    // The node's operator grants it (a passphrase generated and shown once), lists it, and withdraws it.
+    const granted = await call(SANDU, t.f.operatorToken(SANDU), 'POST', `/v1/operator/staff/forged/admin-grant`, { roles: ['dataAdmin'] });
+    expect(granted.status, JSON.stringify(granted.json)).toBe(201);
+    expect(granted.json).toMatchObject({ grant: { login: `forged@${SANDU}`, roles: ['dataAdmin'], revokedAt: null, locked: false }, generatedPassphrase: expect.stringMatching(/^[\w-]{20,}$/) });
+    expect((await call(SANDU, forged.accessToken, 'GET', '/v1/operator/agreements')).status).toBe(200);
+    const listed = (await call(SANDU, t.f.operatorToken(SANDU), 'GET', '/v1/operator/admin-grants')).json as Array<{ login: string }>;
+    expect(listed.map((g) => g.login)).toEqual(expect.arrayContaining([`dataadmin@${SANDU}`, `operator@${SANDU}`, `forged@${SANDU}`]));
+    expect(JSON.stringify(listed)).not.toMatch(/scrypt|passphrase/i);
+    // Only the operator token grants: a data administrator cannot grant themselves or others.
+    const selfGrant = await call(SANDU, tokens.sandu!, 'POST', `/v1/operator/staff/minted/admin-grant`, { roles: ['dataAdmin'] });
+    expect(selfGrant.status).toBe(401);
+
+    // Five wrong passphrases lock the grant: every administering route refuses until the operator grants again.
+    for (let i = 0; i < 5; i++) {
+      const wrong = await call(SANDU, forged.accessToken, 'POST', `/v1/operator/agreements/${AGREEMENT}/terminate`, { reason: '测试', passphrase: `wrong-guess-number-${i}` });
+      expect(wrong.json.code).toBe(i < 4 ? 'NODE_PASSPHRASE_INVALID' : 'ADMIN_GRANT_LOCKED');
+    }
+    const locked = await call(SANDU, forged.accessToken, 'POST', `/v1/operator/agreements/${AGREEMENT}/terminate`, { reason: '测试', passphrase: granted.json.generatedPassphrase });
+    expect([locked.status, locked.json.code]).toEqual([403, 'ADMIN_GRANT_LOCKED']);
+    expect((await call(SANDU, forged.accessToken, 'GET', '/v1/operator/agreements')).json.code).toBe('ADMIN_GRANT_LOCKED');
+    const refusals = (await t.auditEntries(SANDU)).filter((e) => e.kind === 'identity.admin.passphrase');
+    expect(refusals.slice(-5).map((e) => e.detail.code)).toEqual([...Array(4).fill("NODE_PASSPHRASE_INVALID"), "ADMIN_GRANT_LOCKED"]);
+    expect(JSON.stringify(refusals)).not.toContain('wrong-guess');
+    const agreements = (await call(SANDU, tokens.sandu!, 'GET', '/v1/operator/agreements')).json.agreements as Array<{ terms: { id: string }; state: string }>;
+    expect(agreements.find((a) => a.terms.id === AGREEMENT)!.state).toBe('active');
+
+    const revoked = await call(SANDU, t.f.operatorToken(SANDU), 'POST', `/v1/operator/staff/forged/admin-grant/revoke`, {});
+    expect(revoked.json).toMatchObject({ login: `forged@${SANDU}`, revokedAt: expect.any(String) });
+    expect((await call(SANDU, forged.accessToken, 'GET', '/v1/operator/agreements')).json.code).toBe('ADMIN_GRANT_MISSING');
+  }, 120_000);
 }

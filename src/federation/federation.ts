@@ -345,6 +345,11 @@ async function enrolDemoPeople(f: RunningFederation, password: string, clock: ()
       const body = JSON.stringify({ login, name: `${title}（${division}）`, password, roles: [role] });
       const response = await fetch(url, { method: 'POST', headers: await signedRequestHeaders(key, url, body, clock()), body, signal: AbortSignal.timeout(15_000) });
       enrolled(response.status, await response.json(), login);
+      if (role === 'dataAdmin' || role === 'operator') {
+        // The node's own grant (the hub's role claim alone administers nothing), with the demo password as the node signing passphrase.
+        const grant = await call(new URL(`/v1/operator/staff/${encodeURIComponent(login)}/admin-grant`, node.endpoint).toString(), f.operatorToken(division), 'POST', { roles: [role], passphrase: password });
+        if (grant.status !== 201) throw new Error(`${division} did not grant ${login} ${role}: ${JSON.stringify(grant.json)}`);
+      }
       people.push({ login, kind: 'staff', name: `${title}（${division}）`, node: division, roles: [role] });
     }
   }

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { TongbanError } from '../errors/index.ts';
 import type { Store } from '../store/index.ts';
 import { checkCsrf } from './csrf.ts';
+import { AdminGrants } from './admin-grants.ts';
 import { MachineClients } from './machine-clients.ts';
 import type { Authenticator, Person } from './person.ts';
 import { accessTokenAudiences, issuerOf, remoteHubKeys, verifyAccessToken, type HubTokenVerifier } from './hub-tokens.ts';
@@ -25,6 +26,8 @@ export interface NodeIdentityOptions {
 export class NodeIdentity implements Authenticator {
   readonly sessions: NodeSessions;
   readonly machineClients: MachineClients;
+  /** Node-local grants of the administering roles (the hub's claims alone make nobody an administrator here). */
+  readonly adminGrants: AdminGrants;
   readonly #options: NodeIdentityOptions;
   #endpoint: string | undefined;
   #relyingParty: RelyingParty | undefined;
@@ -43,6 +46,7 @@ export class NodeIdentity implements Authenticator {
     };
     this.sessions = new NodeSessions(options.store, options.clock);
     this.machineClients = new MachineClients(options.store, options.self, options.clock);
+    this.adminGrants = new AdminGrants(options.store, options.clock);
   }
 
   /** The URL this node is reached at (its origin for CSRF checks, its callback, Secure cookies). */

@@ -31,4 +31,5 @@ export {
 } from './hub-tokens.ts';
 export { NodeSessions, sessionCookieName, SESSION_IDLE_MS, SESSION_MAX_MS, secretHash, parseCookies, sessionCookie, clearedSessionCookie, loginBindingCookieName, loginBinding, loginBindingOf, loginBindingCookie } from './sessions.ts';
 export { MachineClients, MachineClientId, MachineClientRole, StoredMachineClientRole, APPLICANT_CLIENT_REFUSED, machineClientView } from './machine-clients.ts';
+export { AdminGrants, AdminGrantRequest, AdminGrantRole, AdminGrantView, ADMIN_GRANT_MAX_FAILURES, NodePassphrase, generatePassphrase, viewOfGrant } from './admin-grants.ts';
 export { checkCsrf, CSRF_HEADER } from './csrf.ts';

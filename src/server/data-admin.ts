@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { NegotiationActor } from '../agreements/index.ts';
-import { operatorActor, type AuditActor } from '../audit/index.ts';
+import { operatorActor, type AuditActor, type AuditLog } from '../audit/index.ts';
 import { TongbanError } from '../errors/index.ts';
-import type { Authenticator, Person } from '../identity/index.ts';
+import type { AdminGrants, Authenticator, Person } from '../identity/index.ts';
 import { bearerToken, sameSecret } from './auth.ts';
 
 /**
@@ -23,10 +23,13 @@ export type DataAdminCaller =
  * The `data-admin` route auth kind (src/server/route.ts): the node's operator token, or a person
  * signed in at this node (session cookie with the CSRF header, hub access token, machine client
  * token) holding a DATA_ADMIN_ROLES role here. Staff of another node: STAFF_OF_ANOTHER_NODE;
- * clerks, approvers, supervisors and citizens: ADMIN_ROLE_REQUIRED (both 403). `before` runs in the
- * route's onRequest hook; `callerOf` reads what it proved.
+ * clerks, approvers, supervisors and citizens: ADMIN_ROLE_REQUIRED (both 403). A staff member
+ * whose role comes from the hub's claims also needs this node's own grant of it
+ * (ADMIN_GRANT_MISSING / ADMIN_GRANT_LOCKED): the hub vouches for who someone is, the node decides
+ * who administers it. Machine clients are the node's own (its operator created them). `before`
+ * runs in the route's onRequest hook; `callerOf` reads what it proved.
  */
-export function dataAdminAuth(options: { operatorToken: string | undefined; identity: Authenticator; self: string }) {
+export function dataAdminAuth(options: { operatorToken: string | undefined; identity: Authenticator & { readonly adminGrants: AdminGrants }; self: string }) {
   const callers = new WeakMap<FastifyRequest, DataAdminCaller>();
   const prove = async (request: FastifyRequest): Promise<DataAdminCaller> => {
     const given = bearerToken(request);
@@ -37,6 +40,7 @@ export function dataAdminAuth(options: { operatorToken: string | undefined; iden
       const held = person.kind === 'citizen' ? 'a citizen' : `roles ${person.roles.join(', ') || 'none'}`;
       throw new TongbanError('ADMIN_ROLE_REQUIRED', `Administering this node's agreements needs the role dataAdmin or operator at ${options.self} (or the operator token); you are ${held}.`);
     }
+    if (person.kind === 'staff') await options.identity.adminGrants.require(person.login ?? person.subject, role, options.self);
     // The name a step is recorded under: the staff login, else the stable subject (a machine client's `client:<id>`).
     return { via: 'person', person, role, id: (person.login ?? person.subject).slice(0, 64) };
   };
@@ -63,4 +67,27 @@ export function actorOf(caller: DataAdminCaller, self: string, label?: string): 
 /** The audit log's actor: the person's subject and role, or the operator token. */
 export function auditActorOf(caller: DataAdminCaller, self: string): AuditActor {
   return caller.via === 'operator-token' ? operatorActor(self) : { subject: caller.person.subject, node: self, role: caller.role };
+}
+
+/**
+ * A binding act (signing or registering an agreement, resuming or terminating one): the operator
+ * token and machine clients are node-local credentials already; a staff member signed in through
+ * the hub also gives the node signing passphrase this node's operator set for them
+ * (NODE_PASSPHRASE_REQUIRED / NODE_PASSPHRASE_INVALID / ADMIN_GRANT_LOCKED), so a forged hub
+ * token alone cannot make the node sign. A wrong passphrase is audited.
+ */
+export async function confirmBindingAct(
+  caller: DataAdminCaller,
+  passphrase: string | undefined,
+  context: { grants: AdminGrants; self: string; audit: Pick<AuditLog, 'append'>; act: string },
+): Promise<void> {
+  if (caller.via === 'operator-token' || caller.person.kind !== 'staff') return;
+  try {
+    await context.grants.confirm(caller.id, passphrase);
+  } catch (error) {
+    if (error instanceof TongbanError && error.code !== 'NODE_PASSPHRASE_REQUIRED') {
+      await context.audit.append({ kind: 'identity.admin.passphrase', outcome: 'refused', actor: auditActorOf(caller, context.self), detail: { act: context.act, code: error.code } });
+    }
+    throw error;
+  }
 }

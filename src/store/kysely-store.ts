@@ -86,6 +86,9 @@ export class KyselyStore implements Store {
   get loginFailures() {
     return this.#ops.loginFailures;
   }
+  get adminGrants() {
+    return this.#ops.adminGrants;
+  }
   get machineClients() {
     return this.#ops.machineClients;
   }

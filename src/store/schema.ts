@@ -41,6 +41,7 @@ export interface NegotiationTables {
 export interface NodeIdentityTables {
   login_states: { state_hash: string; code_verifier: string; nonce: string; return_to: string; expires_at: number | string };
   sessions: { id_hash: string; subject: string; person: string; created_at: string; idle_expires_at: number | string; expires_at: number | string; hub_token?: string | null; hub_token_expires_at?: number | string | null };
+  admin_grants: { login: string; roles: string; passphrase_hash: string; failures: number; granted_at: string; granted_by: string; revoked_at: string | null };
   machine_clients: { id: string; name: string; role: string; id_number: string | null; token_hash: string; created_at: string; revoked_at: string | null };
 }
 

@@ -161,6 +161,18 @@ export interface CaseFilter {
  * `applicant` is found only on the applicant accounts of before sign-in at the hub (carried over by
  * migration 013, revoked and their ID numbers erased by migration 016); none is created any more.
  */
+/** A node-local grant of the administering roles to a staff member (migration 022). */
+export interface AdminGrantRecord {
+  readonly login: string;
+  readonly roles: readonly ('dataAdmin' | 'operator')[];
+  readonly passphraseHash: string;
+  /** Consecutive wrong passphrases since the grant or the last right one. */
+  readonly failures: number;
+  readonly grantedAt: string;
+  readonly grantedBy: string;
+  readonly revokedAt: string | null;
+}
+
 export interface MachineClientRecord {
   readonly id: string;
   readonly name: string;
@@ -558,6 +570,20 @@ export interface StoreOps {
     put(acceptance: Omit<AcceptanceRecord, 'negotiationId'> & { negotiationId?: string | null }): Promise<void>;
     get(agreementId: string, version: number): Promise<AcceptanceRecord | undefined>;
     remove(agreementId: string, version: number): Promise<void>;
+  };
+  /** Node-local grants of the administering roles (src/identity/admin-grants.ts). */
+  readonly adminGrants: {
+    /** Records the grant, replacing any earlier one of that login (failures back to 0, not revoked). */
+    put(grant: Omit<AdminGrantRecord, 'failures' | 'revokedAt'>): Promise<void>;
+    /** Revoked ones included: the caller decides. */
+    get(login: string): Promise<AdminGrantRecord | undefined>;
+    list(): Promise<AdminGrantRecord[]>;
+    /** Sets `revokedAt` once; the record afterwards (undefined when there is none). */
+    revoke(login: string, at: string): Promise<AdminGrantRecord | undefined>;
+    /** Counts one wrong passphrase, atomically: the failures now. */
+    fail(login: string): Promise<number>;
+    /** A right passphrase: the count starts again. */
+    clearFailures(login: string): Promise<void>;
   };
   readonly machineClients: {
     /** False when the id or the token hash is taken. */

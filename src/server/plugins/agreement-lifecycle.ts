@@ -5,7 +5,7 @@ import { authenticateRequest } from '../../exchange/index.ts';
 import { notifyStateChange } from '../../node/index.ts';
 import { incomingRequest } from '../auth.ts';
 import type { ServerContext } from '../context.ts';
-import { actorOf, auditActorOf, dataAdminAuth } from '../data-admin.ts';
+import { actorOf, auditActorOf, confirmBindingAct, dataAdminAuth } from '../data-admin.ts';
 import { addRoute } from '../route.ts';
 
 const IdParam = z.object({ id: z.string().min(3).max(80) });
@@ -27,6 +27,8 @@ const StepBody = z.object({
    * (`operator` when absent); a person signed in is who they are (their login; another name is OPERATOR_NOT_CALLER).
    */
   actor: z.string().trim().min(1).max(100).optional(),
+  /** `resume` and `terminate` by a person signed in through the hub: their node signing passphrase (never stored). */
+  passphrase: z.string().max(200).optional(),
 });
 const Step = z.object({
   agreementId: z.string(),
@@ -102,8 +104,8 @@ export function agreementLifecyclePlugin(context: ServerContext): void {
         action === 'suspend'
           ? 'Operator or data administrator: suspend an agreement this node is a party to, at once, with a reason: refused here from the next request on; the hub and the other parties are told (signed)'
           : action === 'resume'
-            ? 'Operator or data administrator: resume an agreement this node suspended (only the suspending party may)'
-            : 'Operator or data administrator: terminate an agreement this node is a party to (final)',
+            ? 'Operator or data administrator: resume an agreement this node suspended (only the suspending party may); a person signed in through the hub gives their node signing passphrase (`passphrase`)'
+            : 'Operator or data administrator: terminate an agreement this node is a party to (final); a person signed in through the hub gives their node signing passphrase (`passphrase`)',
       params: IdParam,
       body: StepBody,
       response: Step,
@@ -113,6 +115,8 @@ export function agreementLifecyclePlugin(context: ServerContext): void {
       handler: async ({ params, body }, request) => {
         const caller = await admin.callerOf(request);
         const actor = actorOf(caller, self, body.actor).id;
+        // Suspending is how a party stops sharing at once: it needs no more than the role. Resuming and terminating bind the node.
+        if (action !== 'suspend') await confirmBindingAct(caller, body.passphrase, { grants: runtime.identity.adminGrants, self, audit: runtime.audit, act: action });
         const { change, jws, agreement } = await runtime.lifecycles.act(params.id, action, { actor, reason: body.reason, caller: auditActorOf(caller, self) });
         const view = await runtime.exchange.directory.current();
         const notified = await notifyStateChange(view, agreement, jws, runtime.config.node.division, runtime.signingKey, context.clock);

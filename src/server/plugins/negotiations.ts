@@ -15,7 +15,7 @@ import {
   type NegotiationAction,
 } from '../../agreements/index.ts';
 import type { ServerContext } from '../context.ts';
-import { actorOf, auditActorOf, dataAdminAuth } from '../data-admin.ts';
+import { actorOf, auditActorOf, confirmBindingAct, dataAdminAuth } from '../data-admin.ts';
 import { addRoute } from '../route.ts';
 
 /** Where the agreement stands once its negotiation is active: suspended, terminated or expired since (its lifecycle at this node). */
@@ -140,7 +140,7 @@ export function negotiationsPlugin(context: ServerContext): void {
     method: 'POST',
     url: '/v1/operator/agreements/drafts/:id/actions',
     summary:
-      "Operator or data administrator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub",
+      "Operator or data administrator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub. A person signed in through the hub gives their node signing passphrase (`passphrase`) to `sign` and `register` (NODE_PASSPHRASE_REQUIRED, NODE_PASSPHRASE_INVALID)",
     params: z.object({ id: z.string().max(100) }),
     body: z.object({
       action: z.enum(negotiationActionNames as [NegotiationAction, ...NegotiationAction[]]),
@@ -150,12 +150,15 @@ export function negotiationsPlugin(context: ServerContext): void {
       hash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
       reason: z.string().max(1000).optional(),
       operator: Person,
+      /** `sign` and `register` by a person signed in through the hub: their node signing passphrase (never stored or sent on). */
+      passphrase: z.string().max(200).optional(),
     }),
     response: z.object({ negotiation: NegotiationView, forwardedTo: z.string().optional() }),
     errors: [400, 401, 403, 404, 409, 502, 503],
     handler: async ({ params, body }, request) => {
-      const { action, operator: person, ...input } = body;
+      const { action, operator: person, passphrase, ...input } = body;
       const caller = await admin.callerOf(request);
+      if (action === 'sign' || action === 'register') await confirmBindingAct(caller, passphrase, { grants: runtime.identity.adminGrants, self, audit: runtime.audit, act: action });
       const { negotiation, forwardedTo } = await runtime.negotiations.act(params.id, action, actorOf(caller, self, person), input, auditActorOf(caller, self));
       return { negotiation: describe(negotiation), ...(forwardedTo ? { forwardedTo } : {}) };
     },

@@ -18,6 +18,7 @@ import * as m018 from './018-certificates.ts';
 import * as m019 from './019-certificate-verification.ts';
 import * as m020 from './020-governance.ts';
 import * as m021 from './021-session-hub-token.ts';
+import * as m022 from './022-admin-grants.ts';
 import * as m023 from './023-case-competent-nodes.ts';
 import * as m025 from './025-replicas.ts';
 
@@ -42,6 +43,7 @@ export const migrations: Record<string, Migration> = {
   '019-certificate-verification': m019,
   '020-governance': m020,
   '021-session-hub-token': m021,
+  '022-admin-grants': m022,
   '023-case-competent-nodes': m023,
   '025-replicas': m025,
 };

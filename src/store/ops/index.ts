@@ -9,7 +9,7 @@ import { catalogItemsOps, keysOps, settingsOps } from './basics.ts';
 import { caseMessagesOps, casesOps } from './cases.ts';
 import { governanceOps } from './governance.ts';
 import { certificateChallengesOps, statusListCacheOps } from './certificate-verification.ts';
-import { loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
+import { adminGrantsOps, loginStatesOps, machineClientsOps, sessionsOps } from './node-identity.ts';
 import { directorySnapshotsOps, inboxOps, leasesOps, loginFailuresOps, outboxOps } from './messages.ts';
 import { oidcPayloadsOps, peopleOps } from './identity.ts';
 import { agreementStatesOps, agreementsOps, auditOps, checkpointsOps, directoryOps, incidentsOps, noncesOps } from './federation.ts';
@@ -35,6 +35,7 @@ export function makeOps(db: Kysely<Database>, clock: () => Date, dialect: Dialec
     leases: leasesOps(context),
     directorySnapshots: directorySnapshotsOps(context),
     loginFailures: loginFailuresOps(context),
+    adminGrants: adminGrantsOps(context),
     machineClients: machineClientsOps(context),
     loginStates: loginStatesOps(context),
     sessions: sessionsOps(context),

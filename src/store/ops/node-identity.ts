@@ -1,4 +1,4 @@
-import type { LoginStateRecord, MachineClientRecord, SessionRecord, StoreOps } from '../store.ts';
+import type { AdminGrantRecord, LoginStateRecord, MachineClientRecord, SessionRecord, StoreOps } from '../store.ts';
 import { isUniqueViolation, type OpsContext } from './context.ts';
 
 type MachineClientRow = { id: string; name: string; role: string; created_at: string; revoked_at: string | null };
@@ -12,6 +12,51 @@ const toClient = (r: MachineClientRow): MachineClientRecord => ({
   createdAt: r.created_at,
   revokedAt: r.revoked_at,
 });
+
+type AdminGrantRow = { login: string; roles: string; passphrase_hash: string; failures: number | string; granted_at: string; granted_by: string; revoked_at: string | null };
+
+const toGrant = (r: AdminGrantRow): AdminGrantRecord => ({
+  login: r.login,
+  roles: r.roles.split(',').filter(Boolean) as AdminGrantRecord['roles'][number][],
+  passphraseHash: r.passphrase_hash,
+  failures: Number(r.failures),
+  grantedAt: r.granted_at,
+  grantedBy: r.granted_by,
+  revokedAt: r.revoked_at,
+});
+
+export function adminGrantsOps({ db }: OpsContext): StoreOps['adminGrants'] {
+  const get = async (login: string) => {
+    const row = await db.selectFrom('admin_grants').selectAll().where('login', '=', login).executeTakeFirst();
+    return row ? toGrant(row) : undefined;
+  };
+  return {
+    async put(grant): Promise<void> {
+      const values = { roles: grant.roles.join(','), passphrase_hash: grant.passphraseHash, failures: 0, granted_at: grant.grantedAt, granted_by: grant.grantedBy, revoked_at: null };
+      await db
+        .insertInto('admin_grants')
+        .values({ login: grant.login, ...values })
+        .onConflict((oc) => oc.column('login').doUpdateSet(values))
+        .execute();
+    },
+    get,
+    async list(): Promise<AdminGrantRecord[]> {
+      return (await db.selectFrom('admin_grants').selectAll().orderBy('login').execute()).map(toGrant);
+    },
+    async revoke(login: string, at: string): Promise<AdminGrantRecord | undefined> {
+      await db.updateTable('admin_grants').set({ revoked_at: at }).where('login', '=', login).where('revoked_at', 'is', null).execute();
+      return get(login);
+    },
+    async fail(login: string): Promise<number> {
+      // One statement: concurrent wrong guesses each count.
+      await db.updateTable('admin_grants').set((eb) => ({ failures: eb('failures', '+', 1) })).where('login', '=', login).execute();
+      return (await get(login))?.failures ?? 0;
+    },
+    async clearFailures(login: string): Promise<void> {
+      await db.updateTable('admin_grants').set({ failures: 0 }).where('login', '=', login).execute();
+    },
+  };
+}
 
 export function machineClientsOps({ db, dialect }: OpsContext): StoreOps['machineClients'] {
   return {
