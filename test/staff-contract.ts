@@ -149,6 +149,33 @@ export function staffContract(backend: Backend): void {
     expect((await call(SANDU, 'GET', '/v1/operator/staff')).json.staff.map((s: any) => s.login)).toContain(`sun@${SANDU}`);
   }, 60_000);
 
+  it('tongban account staff grant|grants|revoke-grant: the node-local grant of the administering roles, a passphrase from stdin or generated once, refusals exit 1', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tongban-grant-'));
+    const tongban = (args: string[], input?: string) => runTongban([...args, '--federation', t.f.dir], { cwd, env: { TONGBAN_TOKEN: '' }, ...(input === undefined ? {} : { input }) });
+    // Enrolled through the node with dataAdmin: granted here at once, a node passphrase printed once beside the password.
+    const added = await tongban(['account', 'staff', 'add', '--node', ANJI, '--login', 'jiang', '--name', '蒋', '--role', 'dataAdmin']);
+    expect([added.code, added.stderr]).toEqual([0, '']);
+    expect(added.stdout).toMatch(/^node passphrase\s+[\w-]{20,}$/m);
+    const granted = await tongban(['account', 'staff', 'grant', 'jiang', '--node', ANJI, '--role', 'dataAdmin', '--role', 'operator', '--passphrase-stdin', '--json'], 'jiang-node-passphrase\n');
+    expect([granted.code, granted.stderr]).toEqual([0, '']);
+    const json = JSON.parse(granted.stdout);
+    expect(json).toMatchObject({ grant: { login: `jiang@${ANJI}`, roles: ['dataAdmin', 'operator'], locked: false, revokedAt: null } });
+    expect(json).not.toHaveProperty('generatedPassphrase');
+    const table = await tongban(['account', 'staff', 'grants', '--node', ANJI]);
+    expect(table.stdout).toMatch(/^LOGIN\s+ROLES\s+GRANTED\s+REVOKED\s+LOCKED$/m);
+    expect(table.stdout).toMatch(new RegExp(`^jiang@${ANJI}\\s+dataAdmin,operator\\s+\\S+\\s+no$`, 'm'));
+    const revoked = await tongban(['account', 'staff', 'revoke-grant', 'jiang', '--node', ANJI]);
+    expect([revoked.code, revoked.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^revoked\\s+jiang@${ANJI} at ${ANJI} `, 'm'))]);
+    expect(JSON.parse((await tongban(['account', 'staff', 'grants', '--node', ANJI, '--json'])).stdout).find((g: { login: string }) => g.login === `jiang@${ANJI}`).revokedAt).toEqual(expect.any(String));
+    // Refusals: another division, a short passphrase, nobody to revoke.
+    const foreign = await tongban(['account', 'staff', 'grant', `sun@${SANDU}`, '--node', ANJI, '--role', 'dataAdmin']);
+    expect([foreign.code, foreign.stderr]).toEqual([1, expect.stringMatching(/^tongban: refused \(IDENTITY_NODE_MISMATCH\): /)]);
+    const short = await tongban(['account', 'staff', 'grant', 'jiang', '--node', ANJI, '--role', 'dataAdmin', '--passphrase-stdin'], 'short\n');
+    expect([short.code, short.stderr]).toEqual([1, expect.stringMatching(/^tongban: refused \(VALIDATION_FAILED\): /)]);
+    const nobody = await tongban(['account', 'staff', 'revoke-grant', 'nobody', '--node', ANJI]);
+    expect([nobody.code, nobody.stderr]).toEqual([1, expect.stringMatching(/^tongban: refused \(PERSON_NOT_FOUND\): /)]);
+  }, 120_000);
+
   it('tongban account staff add|list|disable: tables by default, --json, a password from stdin or generated and printed once, refusals exit 1', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'tongban-staff-'));
     const tongban = (args: string[], input?: string) => runTongban([...args, '--federation', t.f.dir], { cwd, env: { TONGBAN_TOKEN: '' }, ...(input === undefined ? {} : { input }) });

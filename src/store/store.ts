@@ -161,7 +161,7 @@ export interface CaseFilter {
  * `applicant` is found only on the applicant accounts of before sign-in at the hub (carried over by
  * migration 013, revoked and their ID numbers erased by migration 016); none is created any more.
  */
-/** A node-local grant of the administering roles to a staff member (migration 022). */
+/** A node-local grant of the administering roles to a staff member (migration 026). */
 export interface AdminGrantRecord {
   readonly login: string;
   readonly roles: readonly ('dataAdmin' | 'operator')[];

@@ -119,7 +119,15 @@ export function accountCommand(program: Command): void {
 
 const STAFF_NOTE = "\nRuns on the node's machine: it uses the operator token in the node's folder. The node forwards the request to the hub, signed with its key.";
 
-/** `tongban account staff add|list|disable`: the node's staff, who sign in at the hub. */
+interface GrantJson {
+  login: string;
+  roles: string[];
+  grantedAt: string;
+  revokedAt: string | null;
+  locked: boolean;
+}
+
+/** `tongban account staff add|grant|grants|revoke-grant|list|disable`: the node's staff, who sign in at the hub. */
 function staffCommands(account: Command): void {
   const staff = account.command('staff').description("the node's staff, people who sign in at the hub: enrolled and disabled there through the node");
 
@@ -141,19 +149,67 @@ function staffCommands(account: Command): void {
         path: '/v1/operator/staff',
         token: operatorTokenOf(config),
         body: { login: options.login, name: options.name, roles: options.role, ...(password === undefined ? {} : { password }) },
-      })) as { staff: StaffJson; generatedPassword?: string };
+      })) as { staff: StaffJson; generatedPassword?: string; generatedPassphrase?: string };
       if (options.json) return printJson(json);
       printRecord([
         ['staff', `${json.staff.login} (${json.staff.roles.join(', ')}) at ${config.node.division} ${config.node.name}`],
         ['name', json.staff.name],
         ...(json.generatedPassword === undefined ? [] : [['password', json.generatedPassword] as [string, string]]),
+        ...(json.generatedPassphrase === undefined ? [] : [['node passphrase', json.generatedPassphrase] as [string, string]]),
       ]);
       printLines(
         json.generatedPassword === undefined
           ? ['', `They sign in at the hub as ${json.staff.login} with the password given.`]
           : ['', `The password is shown once: hand it to ${json.staff.login} in person. They sign in at the hub with it.`],
       );
+      if (json.generatedPassphrase !== undefined) printLines([`The node passphrase is shown once too: this node asks ${json.staff.login} for it to sign, register, resume or terminate an agreement. The hub never sees it.`]);
     });
+
+  common(
+    staff
+      .command('grant')
+      .description("let a staff member administer this node (roles dataAdmin, operator): the hub's role claim alone is not enough; a node passphrase is generated and printed once unless --passphrase-stdin")
+      .argument('<login>', "name, or name@<the node's division>")
+      .option('--role <role>', 'dataAdmin or operator (repeat for both)', collect, [] as string[])
+      .option('--passphrase-stdin', 'read the node passphrase from standard input (at least 12 characters)'),
+  )
+    .addHelpText('after', `\nRuns on the node's machine with the operator token; nothing goes to the hub. Granting again replaces the passphrase and unlocks a grant locked by wrong passphrases.\nExample:  npx tongban account staff grant dataadmin --node 330523 --role dataAdmin`)
+    .action(async (login: string, options: Common & { role: string[]; passphraseStdin?: boolean }) => {
+      const config = locateNode(options.federation, options.node);
+      const passphrase = options.passphraseStdin ? await readStdin() : undefined;
+      const json = (await callNode(config, {
+        method: 'POST',
+        path: `/v1/operator/staff/${encodeURIComponent(login)}/admin-grant`,
+        token: operatorTokenOf(config),
+        body: { roles: options.role, ...(passphrase === undefined ? {} : { passphrase }) },
+      })) as { grant: GrantJson; generatedPassphrase?: string };
+      if (options.json) return printJson(json);
+      printRecord([
+        ['granted', `${json.grant.login}: ${json.grant.roles.join(', ')} at ${config.node.division} ${config.node.name}`],
+        ...(json.generatedPassphrase === undefined ? [] : [['node passphrase', json.generatedPassphrase] as [string, string]]),
+      ]);
+      if (json.generatedPassphrase !== undefined) printLines(['', `The node passphrase is shown once: hand it to ${json.grant.login} in person. This node asks for it to sign, register, resume or terminate an agreement.`]);
+    });
+
+  common(staff.command('grants').description("who this node lets administer it: the node-local grants (login, roles, granted, revoked, locked)")).action(async (options: Common) => {
+    const config = locateNode(options.federation, options.node);
+    const json = (await callNode(config, { method: 'GET', path: '/v1/operator/admin-grants', token: operatorTokenOf(config) })) as GrantJson[];
+    if (options.json) return printJson(json);
+    if (json.length === 0) return printLines([`Node ${config.node.division} has granted nobody the administering roles.`]);
+    printTable(
+      ['login', 'roles', 'granted', 'revoked', 'locked'],
+      json.map((g) => [g.login, g.roles.join(','), g.grantedAt, g.revokedAt ?? '', g.locked ? 'yes' : 'no']),
+    );
+  });
+
+  common(staff.command('revoke-grant').description("withdraw this node's grant: from their next request on they administer nothing here, whatever the hub says").argument('<login>', "name, or name@<the node's division>")).action(
+    async (login: string, options: Common) => {
+      const config = locateNode(options.federation, options.node);
+      const json = (await callNode(config, { method: 'POST', path: `/v1/operator/staff/${encodeURIComponent(login)}/admin-grant/revoke`, token: operatorTokenOf(config), body: {} })) as GrantJson;
+      if (options.json) return printJson(json);
+      printRecord([['revoked', `${json.login} at ${config.node.division} ${config.node.name} (${json.revokedAt})`]]);
+    },
+  );
 
   common(staff.command('list').description("the node's staff as the hub holds them: login, name, roles, disabled"))
     .option('--limit <n>', 'at most this many', '100')

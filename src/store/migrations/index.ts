@@ -18,11 +18,15 @@ import * as m018 from './018-certificates.ts';
 import * as m019 from './019-certificate-verification.ts';
 import * as m020 from './020-governance.ts';
 import * as m021 from './021-session-hub-token.ts';
-import * as m022 from './022-admin-grants.ts';
 import * as m023 from './023-case-competent-nodes.ts';
 import * as m025 from './025-replicas.ts';
+import * as m026 from './026-admin-grants.ts';
 
-/** Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. */
+/**
+ * Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. A new one takes a
+ * number above the highest here, never a gap below it: a database that ran 025 refuses a new 022
+ * (Kysely keeps them in name order).
+ */
 export const migrations: Record<string, Migration> = {
   '001-initial': m001,
   '002-federation': m002,
@@ -43,9 +47,9 @@ export const migrations: Record<string, Migration> = {
   '019-certificate-verification': m019,
   '020-governance': m020,
   '021-session-hub-token': m021,
-  '022-admin-grants': m022,
   '023-case-competent-nodes': m023,
   '025-replicas': m025,
+  '026-admin-grants': m026,
 };
 
 export const migrationProvider: MigrationProvider = {
