@@ -91,6 +91,10 @@ const EXPECTED: Record<string, number | Partial<Record<Caller, number>>> = {
   'POST /v1/operator/staff': 400,
   'GET /v1/operator/staff': 200,
   'POST /v1/operator/staff/{login}/disable': 403,
+  // The matrix fills {login} with a placeholder that is no login of this node; an empty body is no grant.
+  'GET /v1/operator/admin-grants': 200,
+  'POST /v1/operator/staff/{login}/admin-grant': 400,
+  'POST /v1/operator/staff/{login}/admin-grant/revoke': 403,
   'POST /v1/operator/agreements/sign': 400,
   'POST /v1/operator/agreements/submit': 400,
   // No reason given: refused before anything changes (the agreement stays active for the rest of the matrix).
@@ -271,6 +275,8 @@ beforeAll(async () => {
   const sandu = t.f.nodes.get('522732')!.endpoint;
   citizenNodeToken = (await signIn(hub, citizen.idNumber, citizen.password, { clientId: '522732', redirectUri: `${sandu}/v1/auth/callback` })).accessToken;
   tokens['foreign-staff-token'] = (await signIn(hub, 'matrix@330523', 'matrix-staff-password', cliClient())).accessToken;
+  // Sandu's own grant of dataAdmin to the login the data-admin session names (the hub's claim alone administers nothing).
+  expect((await t.operator('522732', '/v1/operator/staff/dataadmin/admin-grant', { roles: ['dataAdmin'], passphrase: 'matrix-node-passphrase' })).status).toBe(201);
   tokens['data-admin-client'] = (await t.operator('522732', '/v1/operator/accounts', { id: 'matrix-data', role: 'dataAdmin', name: 'm' })).json.token;
   const anjiAdmin = JSON.stringify({ login: 'matrixdata@330523', name: 'm', password: 'matrix-staff-password', roles: ['dataAdmin'] });
   await fetch(staffUrl, { method: 'POST', headers: await signedRequestHeaders(t.key('330523'), staffUrl, anjiAdmin, new Date()), body: anjiAdmin });

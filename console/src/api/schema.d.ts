@@ -4581,6 +4581,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/operator/admin-grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operator: who this node lets administer it — the node-local grants of the roles dataAdmin and operator (login, roles, when and by whom, revoked, locked after wrong passphrases). The hub's role claims alone make nobody an administrator here (ADMIN_GRANT_MISSING) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            grantedAt: string;
+                            grantedBy: string;
+                            locked: boolean;
+                            login: string;
+                            revokedAt: string | null;
+                            roles: ("dataAdmin" | "operator")[];
+                        }[];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/operator/agreements": {
         parameters: {
             query?: never;
@@ -4712,7 +4757,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator or data administrator: resume an agreement this node suspended (only the suspending party may) */
+        /** Operator or data administrator: resume an agreement this node suspended (only the suspending party may); a person signed in through the hub gives their node signing passphrase (`passphrase`) */
         post: {
             parameters: {
                 query?: never;
@@ -4726,6 +4771,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         actor?: string;
+                        passphrase?: string;
                         reason: string;
                     };
                 };
@@ -4799,6 +4845,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         actor?: string;
+                        passphrase?: string;
                         reason: string;
                     };
                 };
@@ -4858,7 +4905,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator or data administrator: terminate an agreement this node is a party to (final) */
+        /** Operator or data administrator: terminate an agreement this node is a party to (final); a person signed in through the hub gives their node signing passphrase (`passphrase`) */
         post: {
             parameters: {
                 query?: never;
@@ -4872,6 +4919,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         actor?: string;
+                        passphrase?: string;
                         reason: string;
                     };
                 };
@@ -5713,7 +5761,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Operator or data administrator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub */
+        /** Operator or data administrator: one step of the negotiation (edit, propose, counter, accept, sign, register, activate, abandon). At the convener it is applied and sent to every party; at another party it is checked and sent to the convener, which sequences it (`forwardedTo`). `sign` signs only the latest round this node accepted (AGREEMENT_NOT_ACCEPTED); `register` submits the signed agreement to the hub. A person signed in through the hub gives their node signing passphrase (`passphrase`) to `sign` and `register` (NODE_PASSPHRASE_REQUIRED, NODE_PASSPHRASE_INVALID) */
         post: {
             parameters: {
                 query?: never;
@@ -5731,6 +5779,7 @@ export interface paths {
                         answers?: number;
                         hash?: string;
                         operator?: string;
+                        passphrase?: string;
                         reason?: string;
                         round?: number;
                         terms?: {
@@ -7088,7 +7137,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Operator: enrol a staff member of this node at the hub (a request signed by this node). The login is `name` or `name@<this node's division>` (IDENTITY_NODE_MISMATCH for another division); without a password one is generated and answered once (`generatedPassword`). The hub's record, never a password hash; PERSON_LOGIN_TAKEN when it exists. HUB_UNREACHABLE (503) / HUB_REFUSED (502) when the hub does not answer or does not accept this node */
+        /** Operator: enrol a staff member of this node at the hub (a request signed by this node). The login is `name` or `name@<this node's division>` (IDENTITY_NODE_MISMATCH for another division); without a password one is generated and answered once (`generatedPassword`). The roles dataAdmin and operator are also granted here, at this node (`adminGrant`), with a node signing passphrase (`passphrase`, else generated and answered once as `generatedPassphrase`) that the hub never sees. The hub's record, never a password hash; PERSON_LOGIN_TAKEN when it exists. HUB_UNREACHABLE (503) / HUB_REFUSED (502) when the hub does not answer or does not accept this node */
         post: {
             parameters: {
                 query?: never;
@@ -7101,6 +7150,7 @@ export interface paths {
                     "application/json": {
                         login: string;
                         name: string;
+                        passphrase?: string;
                         password?: string;
                         roles: ("clerk" | "approver" | "supervisor" | "dataAdmin" | "operator")[];
                     };
@@ -7114,6 +7164,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            adminGrant?: {
+                                grantedAt: string;
+                                grantedBy: string;
+                                locked: boolean;
+                                login: string;
+                                revokedAt: string | null;
+                                roles: ("dataAdmin" | "operator")[];
+                            };
+                            generatedPassphrase?: string;
                             generatedPassword?: string;
                             staff: {
                                 createdAt: string;
@@ -7133,6 +7192,119 @@ export interface paths {
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
                 409: components["responses"]["Conflict"];
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/staff/{login}/admin-grant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: grant a staff member of this node (`name` or `name@<division>`) the roles dataAdmin and/or operator here, with a node signing passphrase (`passphrase`, else generated and answered once as `generatedPassphrase`) that signing, registering, resuming and terminating agreements ask for. Replaces an earlier grant (and unlocks one locked by wrong passphrases). The hub must also list the role for them (enrol with it) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    login: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        passphrase?: string;
+                        roles: ("dataAdmin" | "operator")[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Success */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            generatedPassphrase?: string;
+                            grant: {
+                                grantedAt: string;
+                                grantedBy: string;
+                                locked: boolean;
+                                login: string;
+                                revokedAt: string | null;
+                                roles: ("dataAdmin" | "operator")[];
+                            };
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                default: components["responses"]["Outage"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/staff/{login}/admin-grant/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Operator: withdraw this node's grant of the administering roles from a staff member: from their next request on they administer nothing here, whatever the hub says (PERSON_NOT_FOUND when they hold no grant) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    login: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Success */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            grantedAt: string;
+                            grantedBy: string;
+                            locked: boolean;
+                            login: string;
+                            revokedAt: string | null;
+                            roles: ("dataAdmin" | "operator")[];
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
                 413: components["responses"]["PayloadTooLarge"];
                 415: components["responses"]["UnsupportedMediaType"];
                 default: components["responses"]["Outage"];

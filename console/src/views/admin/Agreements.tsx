@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, pageMeta } from '../../api/client.ts';
 import { go } from '../../router.ts';
 import { GrantsTable } from './GrantsTable.tsx';
-import { adminHref, Link, ProblemAlert, ProblemView, problemOf, StateTag, useLoad, type AgreementAtNode, type NegotiationSummary, type Problem } from './shared.tsx';
+import { adminHref, Link, PassphraseField, ProblemAlert, ProblemView, problemOf, StateTag, useLoad, type AgreementAtNode, type NegotiationSummary, type Problem } from './shared.tsx';
 
 const self = pageMeta('tongban-division');
 const POLL_MS = 3000;
@@ -140,6 +140,7 @@ export function AgreementDetail({ id }: { id: string }) {
 function LifecycleSteps({ agreement: a, done }: { agreement: AgreementAtNode; done: () => void }) {
   const { t } = useTranslation();
   const [reason, setReason] = useState('');
+  const [passphrase, setPassphrase] = useState('');
   const [problem, setProblem] = useState<Problem | undefined>();
   const [busy, setBusy] = useState(false);
   const action = a.state === 'active' ? 'suspend' : a.state === 'suspended' && a.stateChange?.party === self ? 'resume' : undefined;
@@ -150,10 +151,15 @@ function LifecycleSteps({ agreement: a, done }: { agreement: AgreementAtNode; do
   const submit = async () => {
     setBusy(true);
     setProblem(undefined);
-    const { data, error, response } = await api.POST(action === 'suspend' ? '/v1/operator/agreements/{id}/suspend' : '/v1/operator/agreements/{id}/resume', { params: { path: { id: a.terms.id } }, body: { reason } });
+    const { data, error, response } = await api.POST(action === 'suspend' ? '/v1/operator/agreements/{id}/suspend' : '/v1/operator/agreements/{id}/resume', {
+      params: { path: { id: a.terms.id } },
+      // Resuming binds the node again: the node passphrase (suspending needs none).
+      body: action === 'resume' ? { reason, passphrase } : { reason },
+    });
     setBusy(false);
     if (data) {
       setReason('');
+      setPassphrase('');
       done();
     } else setProblem(problemOf(error, response));
   };
@@ -164,6 +170,7 @@ function LifecycleSteps({ agreement: a, done }: { agreement: AgreementAtNode; do
         <Form.Item label={t('admin.reason')} htmlFor="lifecycle-reason" required>
           <Input id="lifecycle-reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
         </Form.Item>
+        {action === 'resume' && <PassphraseField value={passphrase} onChange={setPassphrase} />}
         <Button htmlType="submit" danger={action === 'suspend'} type="primary" loading={busy} disabled={reason.trim() === ''}>
           {t(`admin.lifecycle.${action}`)}
         </Button>

@@ -3,7 +3,7 @@ import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, pageMeta } from '../../api/client.ts';
 import { GrantsTable } from './GrantsTable.tsx';
-import { adminHref, Link, parseChange, ProblemAlert, ProblemView, problemOf, StateTag, useLoad, type ChangeLine, type Negotiation, type Problem, type Terms } from './shared.tsx';
+import { adminHref, Link, parseChange, PassphraseField, ProblemAlert, ProblemView, problemOf, StateTag, useLoad, type ChangeLine, type Negotiation, type Problem, type Terms } from './shared.tsx';
 
 const self = pageMeta('tongban-division');
 const POLL_MS = 2000;
@@ -169,13 +169,14 @@ function Steps({ n, done }: { n: Negotiation; done: () => void }) {
   const [busy, setBusy] = useState<Step | undefined>();
   const [editing, setEditing] = useState<Terms | undefined>();
   const [reason, setReason] = useState('');
+  const [passphrase, setPassphrase] = useState('');
   const latest = n.rounds.at(-1);
   const convener = n.convener === self;
   const open = n.state === 'proposed' || n.state === 'countered';
   const accepted = !!latest && n.acceptances.some((a) => a.party === self && a.round === latest.number);
   const signed = n.signatures.some((s) => s.party === self);
 
-  const step = async (action: Step, extra: { terms?: Terms; answers?: number; round?: number; hash?: string; reason?: string } = {}) => {
+  const step = async (action: Step, extra: { terms?: Terms; answers?: number; round?: number; hash?: string; reason?: string; passphrase?: string } = {}) => {
     setBusy(action);
     setProblem(undefined);
     setForwarded(undefined);
@@ -184,6 +185,7 @@ function Steps({ n, done }: { n: Negotiation; done: () => void }) {
     if (!data) return setProblem(problemOf(error, response));
     setEditing(undefined);
     setReason('');
+    setPassphrase('');
     if (data.forwardedTo) setForwarded(data.forwardedTo);
     done();
   };
@@ -203,8 +205,10 @@ function Steps({ n, done }: { n: Negotiation; done: () => void }) {
     if (!accepted) button('accept', () => void step('accept', { round: latest.number, hash: latest.hash }), true);
     button('counter', () => setEditing(latest.terms));
   }
-  if (n.state === 'accepted' && !signed) button('sign', () => void step('sign'), true);
-  if (n.state === 'signed' && convener) button('register', () => void step('register'), true);
+  // Signing and registering bind the node: they carry the node passphrase (the hub never sees it).
+  const binding = (n.state === 'accepted' && !signed) || (n.state === 'signed' && convener);
+  if (n.state === 'accepted' && !signed) button('sign', () => void step('sign', { passphrase }), true);
+  if (n.state === 'signed' && convener) button('register', () => void step('register', { passphrase }), true);
   // Registered before its validFrom: any party brings it into force once that time has come.
   if (n.state === 'registered' && Date.now() >= Date.parse(n.terms.validFrom)) button('activate', () => void step('activate'), true);
   const abandonable = ['draft', 'proposed', 'countered', 'accepted'].includes(n.state);
@@ -216,6 +220,11 @@ function Steps({ n, done }: { n: Negotiation; done: () => void }) {
         {open && accepted && <Alert type="info" showIcon title={t('admin.waitingForOthers')} />}
         {n.state === 'accepted' && signed && <Alert type="info" showIcon title={t('admin.waitingForSignatures')} />}
         {n.state === 'signed' && !convener && <Alert type="info" showIcon title={t('admin.waitingForRegistration', { convener: n.convener })} />}
+        {binding && (
+          <Form layout="vertical" component="div">
+            <PassphraseField value={passphrase} onChange={setPassphrase} />
+          </Form>
+        )}
         {buttons.length > 0 && <Space wrap>{buttons}</Space>}
         {forwarded && <Alert type="success" showIcon title={t('admin.forwarded', { convener: forwarded })} />}
         {problem && <ProblemAlert problem={problem} />}

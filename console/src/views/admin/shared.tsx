@@ -1,4 +1,4 @@
-import { Alert, Button, Result, Tag, Typography } from 'antd';
+import { Alert, Button, Form, Input, Result, Tag, Typography } from 'antd';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { paths } from '../../api/schema.d.ts';
@@ -144,4 +144,14 @@ export function parseChange(line: string): ChangeLine {
   if (rest.startsWith('- ')) return { kind: 'removed', path, before: rest.slice(2) };
   const arrow = rest.indexOf(' → ');
   return arrow < 0 ? { kind: 'changed', path, after: rest } : { kind: 'changed', path, before: rest.slice(0, arrow), after: rest.slice(arrow + 3) };
+}
+
+/** The node passphrase a binding act asks of a person signed in through the hub. */
+export function PassphraseField({ value, onChange }: { value: string; onChange: (value: string) => void }) {
+  const { t } = useTranslation();
+  return (
+    <Form.Item label={t('admin.passphrase')} htmlFor="node-passphrase" extra={t('admin.passphraseHelp')} layout="vertical">
+      <Input.Password id="node-passphrase" autoComplete="off" value={value} maxLength={200} onChange={(e) => onChange(e.target.value)} />
+    </Form.Item>
+  );
 }
