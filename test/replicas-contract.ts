@@ -7,7 +7,7 @@ import { AuditLog, auditPages, verifyChain } from '../src/audit/index.ts';
 import { bridgeCaseEvents, openCase, type Case, type CaseEvents, type ThreadMessage } from '../src/cases/index.ts';
 import { generateEncryptionKey, generateSigningKey } from '../src/crypto/index.ts';
 import { HubDirectory, type DirectoryEntry } from '../src/directory/index.ts';
-import { FAILED_LOGIN_WINDOW_MS, LoginThrottle, MAX_FAILED_LOGINS } from '../src/identity/index.ts';
+import { FAILED_LOGIN_WINDOW_MS, LoginThrottle, MAX_FAILED_LOGINS, MAX_FAILED_LOGINS_PER_LOGIN } from '../src/identity/index.ts';
 import type { DirectorySource } from '../src/exchange/index.ts';
 import { OutboxWorker } from '../src/messaging/outbox-worker.ts';
 import { PERIODIC_LEASE, PeriodicWork } from '../src/node/periodic.ts';
@@ -391,29 +391,38 @@ export function replicasContract(fresh: () => StoreFixture, options: { dialect: 
     }
   });
 
-  it('sign-in lockout: failures at two hub replicas count together, concurrent guesses included; the window ends; a success clears it', async () => {
+  it('sign-in lockout: failures at two hub replicas count together, concurrent guesses included; per login and address, and per login from every address; the window ends; a success clears it', async () => {
     let now = 1_800_000_000_000;
     const key = new Uint8Array(32).fill(7);
     const second = options.dialect === 'postgres' ? b : a;
     const throttles = [new LoginThrottle(a, () => new Date(now), key), new LoginThrottle(second, () => new Date(now), key)];
+    const from = '203.0.113.7';
     // Guesses spread over both replicas, all at once: exactly MAX_FAILED_LOGINS pass.
-    const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) => throttles[i % 2]!.attempt('zhang.san')));
+    const guesses = await Promise.all(Array.from({ length: 12 }, (_, i) => throttles[i % 2]!.attempt('zhang.san', from)));
     expect(guesses.filter(Boolean)).toHaveLength(MAX_FAILED_LOGINS);
-    expect(await throttles[0]!.attempt('zhang.san')).toBe(false);
-    expect(await throttles[1]!.attempt('zhang.san')).toBe(false);
-    // Another login is not affected.
-    expect(await throttles[1]!.attempt('li.si')).toBe(true);
+    expect(await throttles[0]!.attempt('zhang.san', from)).toBe(false);
+    expect(await throttles[1]!.attempt('zhang.san', from)).toBe(false);
+    // The person, from their own address, is not locked out by a stranger's guesses; another login is not affected.
+    expect(await throttles[1]!.attempt('zhang.san', '198.51.100.20')).toBe(true);
+    expect(await throttles[1]!.attempt('li.si', from)).toBe(true);
     // The window ends: a fresh one starts.
     now += FAILED_LOGIN_WINDOW_MS;
-    expect(await throttles[1]!.attempt('zhang.san')).toBe(true);
-    // A success at either replica clears the count.
-    for (let i = 0; i < MAX_FAILED_LOGINS - 1; i++) await throttles[0]!.attempt('zhang.san');
-    expect(await throttles[0]!.attempt('zhang.san')).toBe(false);
-    await throttles[1]!.succeeded('zhang.san');
-    expect(await throttles[0]!.attempt('zhang.san')).toBe(true);
+    expect(await throttles[1]!.attempt('zhang.san', from)).toBe(true);
+    // A success at either replica clears the count of that address.
+    for (let i = 0; i < MAX_FAILED_LOGINS - 1; i++) await throttles[0]!.attempt('zhang.san', from);
+    expect(await throttles[0]!.attempt('zhang.san', from)).toBe(false);
+    await throttles[1]!.succeeded('zhang.san', from);
+    expect(await throttles[0]!.attempt('zhang.san', from)).toBe(true);
+    // Guesses from many addresses are capped per login all the same: MAX_FAILED_LOGINS_PER_LOGIN in a window, then every address is refused.
+    now += FAILED_LOGIN_WINDOW_MS + 1;
+    const spread = [];
+    for (let i = 0; i < MAX_FAILED_LOGINS_PER_LOGIN + 5; i++) spread.push(await throttles[i % 2]!.attempt('wang.wu', `192.0.2.${i}`));
+    expect(spread.filter(Boolean)).toHaveLength(MAX_FAILED_LOGINS_PER_LOGIN);
+    expect(await throttles[0]!.attempt('wang.wu', '198.51.100.99')).toBe(false);
     // Purged once its window ended; the login itself is never stored.
     now += FAILED_LOGIN_WINDOW_MS + 1;
     await throttles[0]!.purge();
-    expect(await throttles[0]!.attempt('zhang.san')).toBe(true);
+    expect(await throttles[0]!.attempt('zhang.san', from)).toBe(true);
+    expect(await throttles[0]!.attempt('wang.wu', from)).toBe(true);
   });
 }

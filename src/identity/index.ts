@@ -4,7 +4,7 @@ export { CitizenEnrolment, StaffEnrolment, StaffLogin, Password, PersonOut, newC
 export { oidcAdapterFactory, type OidcAdapter, type OidcPayload } from './oidc-adapter.ts';
 export { loadOrCreateOidcKeys, oidcKeyFiles, type OidcKeys, type OidcSigningJwk } from './oidc-keys.ts';
 export { CLI_CLIENT_ID, CLI_LOOPBACK_REDIRECT, audienceOf, OIDC_MOUNT, ACCESS_TOKEN_TTL_SECONDS, SCOPE_CLAIMS, type Provider } from './oidc-provider.ts';
-export { LoginThrottle, MAX_FAILED_LOGINS, FAILED_LOGIN_WINDOW_MS, loginPage } from './interactions.ts';
+export { LoginThrottle, MAX_FAILED_LOGINS, MAX_FAILED_LOGINS_PER_LOGIN, FAILED_LOGIN_WINDOW_MS, loginPage } from './interactions.ts';
 export { HubIdentity, type HubIdentityOptions } from './hub-identity.ts';
 export { HubStaff, OperatorStaffEnrolment, StaffListed, StaffPage, staffLoginOf, generatePassword, type HubStaffOptions } from './staff-admin.ts';
 

@@ -6,14 +6,18 @@ import { escapeHtml, type Provider } from './oidc-provider.ts';
 import { verifyPassword } from './password.ts';
 import { normaliseLogin } from './people.ts';
 
-/** Failed sign-ins per login within the window before that login is locked for the rest of it. */
+/** Failed sign-ins per login from one address within the window before that pair is locked for the rest of it. */
 export const MAX_FAILED_LOGINS = 5;
+/** Failed sign-ins per login from every address together: the cap on guessing one password from many addresses. */
+export const MAX_FAILED_LOGINS_PER_LOGIN = 50;
 export const FAILED_LOGIN_WINDOW_MS = 15 * 60_000;
 
 /**
- * Failed sign-ins counted per login (not per address: a password is guessed for one account from
- * many addresses), in the database (`login_failures`), so guesses spread over the hub's replicas
- * count together and a restart does not clear them. The login is kept as a keyed hash only.
+ * Failed sign-ins counted twice: per login and address (five), so a stranger's guesses do not lock
+ * the person out from their own machine, and per login from every address (fifty), so a password
+ * guessed from many addresses is still capped. In the database (`login_failures`), so guesses
+ * spread over the hub's replicas count together and a restart does not clear them. Logins and
+ * addresses are kept as keyed hashes only.
  */
 export class LoginThrottle {
   readonly #store: Store;
@@ -27,16 +31,20 @@ export class LoginThrottle {
   }
 
   /**
-   * Takes one attempt for this login, in one statement (checked and counted together, at
-   * whichever replica): false when it is locked. The attempt counts as failed until `succeeded`
-   * says otherwise, so guesses sent concurrently cannot all pass the check before any is counted.
+   * Takes one attempt for this login from this address, in one statement per counter (checked and
+   * counted together, at whichever replica): false when either is locked. The attempt counts as
+   * failed until `succeeded` says otherwise, so guesses sent concurrently cannot all pass the
+   * check before any is counted.
    */
-  attempt(login: string): Promise<boolean> {
-    return this.#store.loginFailures.attempt(this.#hash(login), this.#clock().getTime(), FAILED_LOGIN_WINDOW_MS, MAX_FAILED_LOGINS);
+  async attempt(login: string, address: string): Promise<boolean> {
+    const now = this.#clock().getTime();
+    if (!(await this.#store.loginFailures.attempt(this.#pair(login, address), now, FAILED_LOGIN_WINDOW_MS, MAX_FAILED_LOGINS))) return false;
+    return this.#store.loginFailures.attempt(this.#hash(login), now, FAILED_LOGIN_WINDOW_MS, MAX_FAILED_LOGINS_PER_LOGIN);
   }
 
-  succeeded(login: string): Promise<void> {
-    return this.#store.loginFailures.clear(this.#hash(login));
+  /** The person signed in from this address: its count starts again (the count over every address runs out with its window). */
+  succeeded(login: string, address: string): Promise<void> {
+    return this.#store.loginFailures.clear(this.#pair(login, address));
   }
 
   /** Forgets windows that have ended (periodic clean-up). */
@@ -46,6 +54,10 @@ export class LoginThrottle {
 
   #hash(login: string): string {
     return subjectHash(this.#key, 'login-failures', login);
+  }
+
+  #pair(login: string, address: string): string {
+    return subjectHash(this.#key, 'login-failures-from', `${login}\n${address}`);
   }
 }
 
@@ -103,7 +115,9 @@ export async function handleInteraction(options: InteractionOptions, req: Incomi
   const hashOf = () => subjectHash(options.auditKey, 'login', login);
   if (login === '' || password === '') return page(res, 200, loginPage({ action, clientName, login, error: 'invalid' }));
   // Taken before the password is checked: concurrent guesses count at once.
-  if (!(await options.throttle.attempt(login))) {
+  // The peer's address as the socket has it (the hub does not trust forwarded headers).
+  const address = req.socket.remoteAddress ?? 'unknown';
+  if (!(await options.throttle.attempt(login, address))) {
     await options.audit.append({ kind: 'identity.login', outcome: 'refused', code: 'LOGIN_LOCKED', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40) } });
     return page(res, 429, loginPage({ action, clientName, login, error: 'locked' }));
   }
@@ -113,7 +127,7 @@ export async function handleInteraction(options: InteractionOptions, req: Incomi
     await options.audit.append({ kind: 'identity.login', outcome: 'refused', code: 'LOGIN_FAILED', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40) } });
     return page(res, 401, loginPage({ action, clientName, login, error: 'invalid' }));
   }
-  await options.throttle.succeeded(login);
+  await options.throttle.succeeded(login, address);
   await options.audit.append({ kind: 'identity.login', outcome: 'allowed', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40), kind: person.kind, ...(person.node ? { node: person.node } : {}) } });
   await provider.interactionFinished(req, res, { login: { accountId: person.id } }, { mergeWithLastSubmission: false });
 }
