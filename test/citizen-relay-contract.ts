@@ -20,6 +20,7 @@ type Json = any;
  */
 export function citizenRelayContract(backend: Backend): void {
   let t: TestFederation;
+  let clockOffset = 0;
   let anji: string;
   let tokens: HubTokens;
   const citizens: Array<{ idNumber: string; name: string; password: string; browser: Browser }> = [];
@@ -48,7 +49,8 @@ export function citizenRelayContract(backend: Backend): void {
   const sessionIdOf = (browser: Browser) => browser.cookies(new URL(anji)).get(sessionCookieName(ANJI))!;
 
   beforeAll(async () => {
-    t = await startTestFederation(backend, { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } });
+    // Every server's clock, moved on in the last test (the hub's OpenID provider keeps real time).
+    t = await startTestFederation(backend, { directory: { refreshSeconds: 0.5, snapshotTtlSeconds: 600 } }, { clock: () => new Date(Date.now() + clockOffset) });
     anji = t.f.nodes.get(ANJI)!.endpoint;
     tokens = await hubTokens(t);
     for (const [i, person] of sampleSubjects(t.f.registryPath(SANDU), 2).people.entries()) {
@@ -188,4 +190,38 @@ export function citizenRelayContract(backend: Backend): void {
     const nobody = await withBearer(clerk, 'POST', '/v1/cases', { itemCode: 'N034', mode: 'online', competentNodes: [SANDU] });
     expect([nobody.status, nobody.json.code]).toEqual([400, 'VALIDATION_FAILED']);
   });
+
+  it('a consent relayed by a node needs a password sign-in at the hub in the last 5 minutes: a silent sign-in does not renew it, a fresh one (?fresh=1) does', async () => {
+    const a = citizens[0]!;
+    const authTimeOf = async (browser: Browser) => {
+      const token = (await t.f.nodes.get(ANJI)!.runtime!.identity.sessions.hubToken(sessionIdOf(browser)))!;
+      return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).auth_time as number;
+    };
+    const signedInAt = await authTimeOf(a.browser);
+    expect(signedInAt).toBeGreaterThan(Date.now() / 1000 - 600);
+    // Six minutes on (every server's clock): the node may still read for the citizen, not grant in their name.
+    clockOffset = 6 * 60_000;
+    try {
+      const stale = await atAnji(a.browser, 'POST', '/v1/me/consents', consent());
+      expect([stale.status, stale.json.code]).toEqual([403, 'RECENT_SIGN_IN_REQUIRED']);
+      expect((await atAnji(a.browser, 'GET', '/v1/me/consents')).status).toBe(200);
+      // A sign-in the hub lets pass on its session (no password typed) keeps the old auth_time: still refused.
+      const silent = await signInAtNode(a.browser, anji, a.idNumber, undefined);
+      expect(silent.prompts).toBe(0);
+      expect(await authTimeOf(a.browser)).toBe(signedInAt);
+      expect((await atAnji(a.browser, 'POST', '/v1/me/consents', consent())).json.code).toBe('RECENT_SIGN_IN_REQUIRED');
+      const refused = (await t.auditEntries(HUB)).filter((e: Json) => e.kind === 'citizen.relay' && e.code === 'RECENT_SIGN_IN_REQUIRED');
+      expect(refused).toHaveLength(2);
+      expect(refused.every((e: Json) => e.requester === ANJI && e.detail.op === 'consent-grant')).toBe(true);
+    } finally {
+      clockOffset = 0;
+    }
+    // ?fresh=1: the hub asks for the password although it has a session; the new auth_time lets the grant through.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const fresh = await signInAtNode(a.browser, anji, a.idNumber, a.password, '/v1/auth/me', { fresh: true });
+    expect(fresh.prompts).toBe(1);
+    expect(await authTimeOf(a.browser)).toBeGreaterThan(signedInAt);
+    const given = await atAnji(a.browser, 'POST', '/v1/me/consents', consent());
+    expect(given.status, JSON.stringify(given.json)).toBe(201);
+  }, 60_000);
 }

@@ -53,16 +53,16 @@ export class Browser {
  * node's callback. Returns how many times the hub asked for the password, the callback's answer
  * and where it sent the browser.
  */
-export async function signInAtNode(browser: Browser, node: string, login: string, password: string | undefined, returnPath = '/v1/auth/me') {
-  const { prompts, callbackUrl } = await signInUpToCallback(browser, node, login, password, returnPath);
+export async function signInAtNode(browser: Browser, node: string, login: string, password: string | undefined, returnPath = '/v1/auth/me', options: { fresh?: boolean } = {}) {
+  const { prompts, callbackUrl } = await signInUpToCallback(browser, node, login, password, returnPath, options);
   const callback = await browser.fetch(callbackUrl);
   const location = callback.headers.get('location');
   return { prompts, callback, location: callback.status >= 300 && callback.status < 400 && location ? new URL(location, callbackUrl) : undefined };
 }
 
 /** As `signInAtNode`, stopping where the hub sends the browser back to the node: the callback URL, not opened. */
-async function signInUpToCallback(browser: Browser, node: string, login: string, password: string | undefined, returnPath = '/v1/auth/me') {
-  let url = new URL(`/v1/auth/login?return=${encodeURIComponent(returnPath)}`, node);
+async function signInUpToCallback(browser: Browser, node: string, login: string, password: string | undefined, returnPath = '/v1/auth/me', options: { fresh?: boolean } = {}) {
+  let url = new URL(`/v1/auth/login?return=${encodeURIComponent(returnPath)}${options.fresh ? '&fresh=1' : ''}`, node);
   let response = await browser.fetch(url);
   let prompts = 0;
   for (let hops = 0; hops < 25; hops++) {

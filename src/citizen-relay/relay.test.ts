@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { openHubToken, sealHubToken } from '../identity/sessions.ts';
-import { hubRefusal, RelayRequest } from './relay.ts';
+import { CONSENT_SIGN_IN_MAX_AGE_SECONDS, hubRefusal, RelayRequest, requireRecentSignIn } from './relay.ts';
 
 describe('the citizen relay', () => {
+  it('a relayed consent needs a password sign-in within the last five minutes; none recorded is none', () => {
+    const now = new Date('2026-11-30T12:00:00Z');
+    const seconds = now.getTime() / 1000;
+    expect(() => requireRecentSignIn(seconds - CONSENT_SIGN_IN_MAX_AGE_SECONDS, now)).not.toThrow();
+    expect(() => requireRecentSignIn(seconds - 10, now)).not.toThrow();
+    for (const authTime of [seconds - CONSENT_SIGN_IN_MAX_AGE_SECONDS - 1, seconds - 36_000, undefined]) {
+      expect(() => requireRecentSignIn(authTime, now), String(authTime)).toThrow(expect.objectContaining({ code: 'RECENT_SIGN_IN_REQUIRED' }));
+    }
+  });
+
   it('passes the hub’s refusals on with their codes; an expired sign-in asks to sign in again; refusals of the node itself are HUB_REFUSED', () => {
     expect(hubRefusal(404, { code: 'CONSENT_NOT_FOUND', detail: 'No such consent.' })).toMatchObject({ code: 'CONSENT_NOT_FOUND', message: 'hub: No such consent.' });
     expect(hubRefusal(401, { code: 'UNAUTHORIZED', detail: 'expired' }).code).toBe('HUB_SIGN_IN_NEEDED');

@@ -33,14 +33,32 @@ export type RelayRequest = z.output<typeof RelayRequest>;
  * token, are refused), and a token copied out of a node is useless without that node's signing
  * key. Not expired (30 s of skew). UNAUTHORIZED otherwise; CITIZEN_ONLY for staff.
  */
-export async function relayedCitizen(token: string, verifier: HubTokenVerifier, node: string): Promise<{ person: Person; proof: CitizenProof }> {
+export async function relayedCitizen(token: string, verifier: HubTokenVerifier, node: string): Promise<{ person: Person; proof: CitizenProof; authTime: number | undefined }> {
   const claims = await verifyHubToken(token, verifier, { typ: ACCESS_TOKEN_TYP, audiences: [nodeAudience(node)] });
   const person = personFromClaims(claims, 'access-token');
   if (!person) throw new TongbanError('UNAUTHORIZED', 'The access token does not describe a Tongban citizen or staff member.');
   if (person.kind !== 'citizen') throw new TongbanError('CITIZEN_ONLY', "Only a citizen's own calls are relayed to the hub.");
   const id = validateResidentId(person.idNumber ?? '');
   if (!id.valid) throw new TongbanError('UNAUTHORIZED', 'The token carries no valid resident ID number.');
-  return { person, proof: { subject: person.subject, idNumber: id.value, tokenHash: tokenHash(token), expiresAt: claims.exp!, certificates: [] } };
+  const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
+  return { person, proof: { subject: person.subject, idNumber: id.value, tokenHash: tokenHash(token), expiresAt: claims.exp!, certificates: [] }, authTime };
+}
+
+/** How recent a citizen's password sign-in at the hub must be for a node to relay a consent in their name. */
+export const CONSENT_SIGN_IN_MAX_AGE_SECONDS = 300;
+
+/**
+ * A consent relayed by a node binds the citizen towards a third party, so it needs a sign-in the
+ * citizen made themselves a moment ago: the token's `auth_time` (when they last typed their
+ * password at the hub, which a silent sign-in does not renew) within `maxAgeSeconds` of `now`.
+ * RECENT_SIGN_IN_REQUIRED otherwise: the node sends the citizen to sign in again
+ * (`/v1/auth/login?fresh=1`).
+ */
+export function requireRecentSignIn(authTime: number | undefined, now: Date, maxAgeSeconds = CONSENT_SIGN_IN_MAX_AGE_SECONDS): void {
+  const age = authTime === undefined ? Infinity : now.getTime() / 1000 - authTime;
+  if (age > maxAgeSeconds) {
+    throw new TongbanError('RECENT_SIGN_IN_REQUIRED', `Granting a consent through a node needs a sign-in at the hub with your password within the last ${Math.round(maxAgeSeconds / 60)} minutes; sign in again.`);
+  }
 }
 
 const NODE_REFUSALS: ReadonlySet<string> = new Set(['SIGNATURE_INVALID', 'REQUEST_EXPIRED', 'REPLAYED_REQUEST', 'NODE_UNKNOWN', 'NODE_NOT_APPROVED']);

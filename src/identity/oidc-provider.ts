@@ -160,7 +160,11 @@ export async function createProvider(options: IdentityProviderOptions): Promise<
       if (!person || person.disabled) return undefined;
       const { sub: _sub, ...claims } = claimsOf(person);
       void _sub;
-      return claims;
+      // When the person last typed their password at the hub (the session's login, which a silent
+      // sign-in does not renew): what a consent relayed by a node is checked against.
+      const entities = (_ctx as { oidc?: { entities?: Record<string, { authTime?: unknown } | undefined> } } | undefined)?.oidc?.entities ?? {};
+      const authTime = entities.AuthorizationCode?.authTime ?? entities.RefreshToken?.authTime ?? entities.DeviceCode?.authTime;
+      return typeof authTime === 'number' ? { ...claims, auth_time: authTime } : claims;
     },
     async loadExistingGrant(ctx) {
       const existing = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);

@@ -73,7 +73,7 @@ export class RelyingParty {
    * browser's `binding` (its `tongban_login_<division>` cookie), so only that browser can complete it — and
    * answers the hub URL to send the browser to.
    */
-  async begin(returnTo: string, redirectUri: string, binding: string): Promise<URL> {
+  async begin(returnTo: string, redirectUri: string, binding: string, options: { fresh?: boolean } = {}): Promise<URL> {
     const configuration = await this.configuration();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -88,6 +88,8 @@ export class RelyingParty {
       code_challenge_method: 'S256',
       state,
       nonce,
+      // The person types their password again, even with a session at the hub: a fresh auth_time.
+      ...(options.fresh ? { prompt: 'login' } : {}),
     });
   }
 

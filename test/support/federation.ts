@@ -65,6 +65,8 @@ export interface TestFederationOptions {
    * demo's people (password DEMO_PASSWORD).
    */
   readonly seedDemo?: { readonly cases: number; readonly days?: number };
+  /** Every server's clock (not with seedDemo, which brings its own). */
+  readonly clock?: () => Date;
 }
 
 export async function startTestFederation(backend: Backend, overrides: Partial<FederationConfigInput> = {}, options: TestFederationOptions = {}): Promise<TestFederation> {
@@ -98,7 +100,7 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
         logStream.write(m + '\n');
       },
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
-      ...(clock ? { clock: clock.now } : {}),
+      ...(clock ? { clock: clock.now } : options.clock ? { clock: options.clock } : {}),
     },
   );
   let seed: Omit<SeedStamp, 'seconds'> | undefined;

@@ -298,10 +298,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Sign in: redirects to the hub's OpenID provider (authorization code with PKCE); back at `return` (a path on this node) once signed in */
+        /** Sign in: redirects to the hub's OpenID provider (authorization code with PKCE); back at `return` (a path on this node) once signed in. `fresh=1`: the hub asks for the password even when it has a session (what granting a consent through this node needs: RECENT_SIGN_IN_REQUIRED) */
         get: {
             parameters: {
                 query?: {
+                    fresh?: "1" | "true";
                     return?: string;
                 };
                 header?: never;
@@ -3979,7 +3980,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Citizen (signed in at this node): give a consent at the hub (the terms of a grant that requires it: GET /v1/me/options) */
+        /** Citizen (signed in at this node): give a consent at the hub (the terms of a grant that requires it: GET /v1/me/options). Needs a password sign-in at the hub within the last 5 minutes (RECENT_SIGN_IN_REQUIRED: sign in again with GET /v1/auth/login?fresh=1) */
         post: {
             parameters: {
                 query?: never;

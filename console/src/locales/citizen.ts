@@ -112,6 +112,7 @@ export const zh = {
   'citizen.kind.tracker.read': '查看数据查询记录',
   'citizen.kind.identity.login': '登录',
   'citizen.signInAgain': '您在国家平台的登录已过期，请重新登录后查看。',
+  'citizen.signInForConsent': '授权会把您的数据交给其他部门：请在国家平台重新输入密码登录后再授权（5 分钟内有效）。',
   'citizen.signInAgainButton': '重新登录',
   'citizen.hubFailed': '暂时无法从国家平台获取：{{detail}}',
 };
@@ -229,6 +230,7 @@ export const en: typeof zh = {
   'citizen.kind.tracker.read': 'tracker read',
   'citizen.kind.identity.login': 'signed in',
   'citizen.signInAgain': 'Your sign-in at the hub has expired for this view: sign in again.',
+  'citizen.signInForConsent': 'A consent gives your data to another body: sign in at the hub again with your password, then give it (valid for 5 minutes).',
   'citizen.signInAgainButton': 'Sign in again',
   'citizen.hubFailed': 'The hub cannot be reached right now: {{detail}}',
 };

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { importJWK } from 'jose';
 import { z } from 'zod';
-import { CITIZEN_RELAY_PATH, consentOptions, hubRefusal, nodeOptions, previewItems, RelayRequest, relayedCitizen, type RelayCall } from '../../citizen-relay/index.ts';
+import { CITIZEN_RELAY_PATH, requireRecentSignIn, consentOptions, hubRefusal, nodeOptions, previewItems, RelayRequest, relayedCitizen, type RelayCall } from '../../citizen-relay/index.ts';
 import { CertificateStatus, WalletEntry } from '../../certificates/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest, signedRequestHeaders } from '../../exchange/index.ts';
@@ -73,6 +73,7 @@ function hubRoutes(context: ServerContext): void {
       let citizen;
       try {
         citizen = await relayedCitizen(body.accessToken, hubTokens, node);
+        if (body.call.op === 'consent-grant') requireRecentSignIn(citizen.authTime, context.clock());
       } catch (error) {
         // A node relaying a token that is not its own citizen's (another node's, expired, staff): on record.
         if (error instanceof TongbanError) await runtime.audit.append({ kind: 'citizen.relay', outcome: 'refused', code: error.code, requester: node, detail: { op: body.call.op } });
@@ -195,7 +196,8 @@ function nodeRoutes(context: ServerContext): void {
     ...common,
     method: 'POST',
     url: '/v1/me/consents',
-    summary: "Citizen (signed in at this node): give a consent at the hub (the terms of a grant that requires it: GET /v1/me/options)",
+    summary:
+      "Citizen (signed in at this node): give a consent at the hub (the terms of a grant that requires it: GET /v1/me/options). Needs a password sign-in at the hub within the last 5 minutes (RECENT_SIGN_IN_REQUIRED: sign in again with GET /v1/auth/login?fresh=1)",
     body: ConsentGrantInput,
     response: ConsentOut,
     status: 201,

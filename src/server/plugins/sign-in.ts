@@ -33,8 +33,9 @@ export function signInPlugin(context: ServerContext): void {
       method: 'GET',
       url: '/v1/auth/login',
       tag: 'identity',
-      summary: "Sign in: redirects to the hub's OpenID provider (authorization code with PKCE); back at `return` (a path on this node) once signed in",
-      query: z.object({ return: z.string().max(2000).optional() }),
+      summary:
+        "Sign in: redirects to the hub's OpenID provider (authorization code with PKCE); back at `return` (a path on this node) once signed in. `fresh=1`: the hub asks for the password even when it has a session (what granting a consent through this node needs: RECENT_SIGN_IN_REQUIRED)",
+      query: z.object({ return: z.string().max(2000).optional(), fresh: z.enum(['1', 'true']).optional() }),
       response: z.string(),
       status: 302,
       rateLimit: context.rateLimits.public,
@@ -43,7 +44,7 @@ export function signInPlugin(context: ServerContext): void {
         const returnTo = localReturnPath(query.return);
         // Login CSRF: only the browser that starts a sign-in can complete it at the callback.
         const binding = loginBinding(request.headers.cookie, self);
-        const target = await identity.relyingParty.begin(returnTo, redirectUri(), binding.value);
+        const target = await identity.relyingParty.begin(returnTo, redirectUri(), binding.value, { fresh: query.fresh !== undefined });
         if (binding.fresh) reply.header('set-cookie', loginBindingCookie(binding.value, { node: self, secure: identity.secureCookies }));
         return redirect(reply, target.href);
       },

@@ -9,19 +9,20 @@ export function problemOf(error: unknown): { code: string; detail: string } {
 
 /**
  * What a view relayed to the hub shows when the node could not relay: sign in again when the
- * session's hub sign-in has expired (HUB_SIGN_IN_NEEDED), else the refusal.
+ * session's hub sign-in has expired (HUB_SIGN_IN_NEEDED), or with the password when a consent needs
+ * a recent one (RECENT_SIGN_IN_REQUIRED), else the refusal.
  */
 export function HubProblem({ error }: { error: unknown }) {
   const { t } = useTranslation();
   const { code, detail } = problemOf(error);
-  if (code === 'HUB_SIGN_IN_NEEDED')
+  if (code === 'HUB_SIGN_IN_NEEDED' || code === 'RECENT_SIGN_IN_REQUIRED')
     return (
       <Alert
         type="warning"
         showIcon
-        title={t('citizen.signInAgain')}
+        title={t(code === 'HUB_SIGN_IN_NEEDED' ? 'citizen.signInAgain' : 'citizen.signInForConsent')}
         action={
-          <Button type="primary" href={`/v1/auth/login?return=${encodeURIComponent(window.location.pathname)}`}>
+          <Button type="primary" href={`/v1/auth/login?return=${encodeURIComponent(window.location.pathname)}${code === 'RECENT_SIGN_IN_REQUIRED' ? '&fresh=1' : ''}`}>
             {t('citizen.signInAgainButton')}
           </Button>
         }
