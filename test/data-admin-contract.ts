@@ -68,6 +68,9 @@ export function dataAdminContract(backend: Backend): void {
     // Not in someone else's name.
     const impersonated = await call(SANDU, tokens.sandu!, 'POST', '/v1/operator/agreements/drafts', { template: 'national-baseline', params, operator: 'someone-else' });
     expect([impersonated.status, impersonated.json.code]).toEqual([400, 'OPERATOR_NOT_CALLER']);
+    // Nor can the operator token label a step with a staff member's login.
+    const passedOff = await call(SANDU, t.f.operatorToken(SANDU), 'POST', '/v1/operator/agreements/drafts', { template: 'national-baseline', params, operator: `dataadmin@${SANDU}` });
+    expect([passedOff.status, passedOff.json.code]).toEqual([400, 'VALIDATION_FAILED']);
     const drafted = await call(SANDU, tokens.sandu!, 'POST', '/v1/operator/agreements/drafts', { template: 'national-baseline', params });
     expect(drafted.status, JSON.stringify(drafted.json)).toBe(201);
     const id: string = drafted.json.id;

@@ -104,11 +104,15 @@ async function trustEntry(ctx: IssuerContext, type: CertificateType): Promise<{ 
   }
 }
 
-/** The newest evidence value of a field, by its name or its data element; text and numbers only. */
+/**
+ * The newest evidence value of a field, by its name or its data element; text and numbers only.
+ * Evidence held for the applicant's preview (`pending`) or refused by them is not the case's to
+ * use: a certificate never carries what the applicant has not let go.
+ */
 function fromEvidence(c: Case, name: string, dataElement: string | undefined): string | undefined {
   for (const entry of [...c.evidence].reverse()) {
     const data = entry.data;
-    if (!data) continue;
+    if (!data || entry.preview === 'pending' || entry.preview === 'refused') continue;
     for (const key of [name, dataElement]) {
       const value = key === undefined ? undefined : data[key];
       if (typeof value === 'string') return value;
