@@ -14,6 +14,7 @@ import { signedInCitizen, type SignedInCitizen } from './support/citizen-tokens.
 import { until } from './support/consent.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 import { cliClient, signIn } from './support/identity.ts';
+import { Browser, signInAtNode } from './identity-rp-contract.ts';
 
 const SANDU = '522732';
 const ANJI = '330523';
@@ -354,6 +355,13 @@ export function issuerContract(backend: Backend): void {
     expect(suspended.status).toBe(200);
     expect(suspended.json).toMatchObject({ id, status: 'suspended', statusReason: '涉嫌骗取登记，调查中' });
     expect(await statusAt(uri, idx)).toBe(2);
+    // The holder's wallet at Sandu, which did not issue it: the status from Anji's status list (the hub's index names the list, Anji's key signs it).
+    const browser = new Browser();
+    await signInAtNode(browser, t.f.nodes.get(SANDU)!.endpoint, holder.idNumber, holder.password);
+    const atSandu = await browser.fetch(new URL('/v1/me/wallet?limit=200', t.f.nodes.get(SANDU)!.endpoint), { headers: { 'x-tongban-csrf': '1' } });
+    expect(atSandu.status).toBe(200);
+    const entry = ((await atSandu.json()) as { certificates: Array<{ certificateId: string; status: string; statusList: unknown }> }).certificates.find((c) => c.certificateId === id);
+    expect(entry).toMatchObject({ status: 'suspended', statusList: { list: expect.any(Number), index: idx } });
     expect((await change(`${ANJI}/approver`, 'suspend')).json.code).toBe('CERTIFICATE_STATUS_CONFLICT');
     const reinstated = await change(`${ANJI}/approver`, 'reinstate', '调查结束');
     expect(reinstated.json.status).toBe('valid');

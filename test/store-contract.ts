@@ -729,12 +729,13 @@ export function storeContract(fresh: () => StoreFixture): void {
     });
 
     it('files a certificate once (the first filing stays) and lists a holder’s newest first, nobody else’s', async () => {
-      const record = { certificateId: '1.2.156.3005.2.A', subjectKey: 'a'.repeat(64), issuer: '330523', vct: 'urn:tongban:certificate:marriage', issuedAt: '2026-11-30T02:00:00.000Z', expiresAt: '2126-11-30T02:00:00.000Z' };
+      const record = { certificateId: '1.2.156.3005.2.A', subjectKey: 'a'.repeat(64), issuer: '330523', vct: 'urn:tongban:certificate:marriage', issuedAt: '2026-11-30T02:00:00.000Z', expiresAt: '2126-11-30T02:00:00.000Z', status: { list: 3, index: 1041 } };
       expect(await store.certificateIndex.add(record)).toBe(true);
       expect(await store.certificateIndex.add({ ...record, issuer: '320400', subjectKey: 'b'.repeat(64) })).toBe(false);
       expect(await store.certificateIndex.get(record.certificateId)).toEqual(record);
       expect(await store.certificateIndex.add({ ...record, certificateId: '1.2.156.3005.2.B', issuedAt: '2026-11-30T03:00:00.000Z' })).toBe(true);
-      expect(await store.certificateIndex.add({ ...record, certificateId: '1.2.156.3005.2.C', subjectKey: 'b'.repeat(64) })).toBe(true);
+      expect(await store.certificateIndex.add({ ...record, certificateId: '1.2.156.3005.2.C', subjectKey: 'b'.repeat(64), status: null })).toBe(true);
+      expect((await store.certificateIndex.get('1.2.156.3005.2.C'))!.status).toBeNull();
       const page = await store.certificateIndex.listBySubject('a'.repeat(64), { limit: 1, offset: 0 });
       expect(page).toEqual({ certificates: [{ ...record, certificateId: '1.2.156.3005.2.B', issuedAt: '2026-11-30T03:00:00.000Z' }], total: 2 });
       expect((await store.certificateIndex.listBySubject('a'.repeat(64), { limit: 10, offset: 1 })).certificates.map((c) => c.certificateId)).toEqual(['1.2.156.3005.2.A']);

@@ -26,6 +26,8 @@ export const WalletEntry = z.object({
   expiresAt: z.string(),
   /** The issuer's directory endpoint: where the holder fetches the certificate itself (null when the issuer left the directory). */
   endpoint: z.string().nullable(),
+  /** Where its status is published: the issuer's status list at that endpoint and its index there (null for certificates filed before this was recorded). */
+  statusList: z.object({ list: z.number().int(), index: z.number().int() }).nullable(),
 });
 export type WalletEntry = z.infer<typeof WalletEntry>;
 
@@ -101,6 +103,7 @@ export class CertificateIndex {
         issuedAt: c.issuedAt,
         expiresAt: c.expiresAt,
         endpoint: view.node(c.issuer)?.endpoint ?? null,
+        statusList: c.status,
       })),
       total,
     };
@@ -134,6 +137,7 @@ export class CertificateIndex {
       vct: payload.vct,
       issuedAt: payload.issuedAt,
       expiresAt: payload.expiresAt,
+      status: payload.status ?? null,
     };
   }
 

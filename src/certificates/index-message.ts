@@ -24,6 +24,8 @@ export const CertificateIssuedMessage = z
     holderIdNumber: z.string().regex(/^[0-9A-Z]{15,18}$/),
     issuedAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
+    /** Where its status is published: the issuer's status list (`<issuer endpoint>/v1/certificates/status-lists/<list>`) and its index there. */
+    status: z.object({ list: z.number().int().min(0).max(2_147_483_647), index: z.number().int().min(0).max(2_147_483_647) }).strict().optional(),
   })
   .strict()
   .refine((m) => Date.parse(m.expiresAt) > Date.parse(m.issuedAt), { message: 'a certificate expires after it is issued', path: ['expiresAt'] });
@@ -34,7 +36,7 @@ export type CertificateIssuedMessage = z.infer<typeof CertificateIssuedMessage>;
  * (so the hub hears of every certificate issued, and of none that was not):
  *
  * ```ts
- * await messages.send(tx, certificateIssuedMessage(hubDivision, { certificateId, vct, holderIdNumber, issuedAt, expiresAt }));
+ * await messages.send(tx, certificateIssuedMessage(hubDivision, { certificateId, vct, holderIdNumber, issuedAt, expiresAt, status }));
  * ```
  */
 export function certificateIssuedMessage(

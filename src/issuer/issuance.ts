@@ -177,7 +177,7 @@ export async function issueIn(tx: StoreOps, ctx: IssuerContext, endpoint: string
     expiresAt: new Date((Date.parse(`${metadata.validUntil}T00:00:00+08:00`) + DAY_MS)).toISOString(),
   };
   if (!(await tx.certificates.add(record))) throw new AlreadyIssued();
-  await ctx.messages.send(tx, certificateIssuedMessage(plan.hub, { certificateId: record.id, vct: record.vct, holderIdNumber: c.applicant.idNumber, issuedAt: record.issuedAt, expiresAt: record.expiresAt }));
+  await ctx.messages.send(tx, certificateIssuedMessage(plan.hub, { certificateId: record.id, vct: record.vct, holderIdNumber: c.applicant.idNumber, issuedAt: record.issuedAt, expiresAt: record.expiresAt, status: { list: record.statusListId, index: record.statusIdx } }));
   const event: AuditEvent = {
     kind: 'certificate.issue',
     outcome: 'allowed',

@@ -128,7 +128,7 @@ export interface CertificateTrustTables {
     withdrawn_at: string | null;
   };
   certificate_issuer_keys: { division: string; kid: string; jwk: string; from_at: string; retired_at: string | null; verify_until: string | null };
-  certificate_index: { certificate_id: string; subject_key: string; issuer: string; vct: string; issued_at: string; expires_at: string };
+  certificate_index: { certificate_id: string; subject_key: string; issuer: string; vct: string; issued_at: string; expires_at: string; status_list: number | null; status_index: number | null };
 }
 
 /** The hub's probes of each node's /health (migration 020). */

@@ -360,6 +360,8 @@ export interface CertificateIndexRecord {
   readonly vct: string;
   readonly issuedAt: string;
   readonly expiresAt: string;
+  /** The issuer's status list (its number at the issuer's endpoint) and this certificate's index in it (migration 029); null when filed before. */
+  readonly status: { readonly list: number; readonly index: number } | null;
 }
 
 /** A status list of this node (migration 018): `nextIdx` of its `size` indexes are handed out. */

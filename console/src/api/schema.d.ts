@@ -4253,7 +4253,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Citizen (signed in at this node): their certificates across the federation, from the hub's wallet, each with its status — from this node for the certificates it issued, `unknown` for the others (ask their issuer) */
+        /** Citizen (signed in at this node): their certificates across the federation, from the hub's wallet, each with its status — from this node for the certificates it issued, from the issuer's public status list (verified against the issuer's key on the hub's trust list) for the others; `unknown` when that list cannot be had */
         get: {
             parameters: {
                 query?: {
@@ -4281,6 +4281,10 @@ export interface paths {
                                 issuer: string;
                                 issuerName: string;
                                 status: ("valid" | "revoked" | "suspended") | "unknown";
+                                statusList: {
+                                    index: number;
+                                    list: number;
+                                } | null;
                                 typeName: string;
                                 vct: string;
                             }[];

@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { importJWK } from 'jose';
 import { z } from 'zod';
 import { CITIZEN_RELAY_PATH, requireRecentSignIn, consentOptions, hubRefusal, nodeOptions, previewItems, RelayRequest, relayedCitizen, type RelayCall } from '../../citizen-relay/index.ts';
-import { CertificateStatus, WalletEntry } from '../../certificates/index.ts';
+import { CertificateStatus, STATUS_VALUE, WalletEntry } from '../../certificates/index.ts';
+import { statusListUri } from '../../issuer/index.ts';
 import { TongbanError, validationError } from '../../errors/index.ts';
 import { authenticateRequest, signedRequestHeaders } from '../../exchange/index.ts';
 import { ConsentGrantInput } from '../../identity/consent/index.ts';
@@ -14,7 +15,9 @@ import { addRoute, Page } from '../route.ts';
 import { ConsentOut } from './consents.ts';
 
 /** A wallet entry as the node shows it: with the status its issuer gives, `unknown` where this node cannot ask. */
-const MyWalletEntry = WalletEntry.extend({ status: z.union([CertificateStatus, z.literal('unknown')]) });
+const WalletStatus = z.union([CertificateStatus, z.literal('unknown')]);
+type WalletStatus = z.infer<typeof WalletStatus>;
+const MyWalletEntry = WalletEntry.extend({ status: WalletStatus });
 const ConsentList = z.object({ consents: z.array(ConsentOut), total: z.number() });
 const WalletPage = z.object({ certificates: z.array(WalletEntry), total: z.number() });
 /** What the hub's relay answers: what the hub's own route of that call answers. */
@@ -158,17 +161,36 @@ function nodeRoutes(context: ServerContext): void {
     method: 'GET',
     url: '/v1/me/wallet',
     summary:
-      "Citizen (signed in at this node): their certificates across the federation, from the hub's wallet, each with its status — from this node for the certificates it issued, `unknown` for the others (ask their issuer)",
+      "Citizen (signed in at this node): their certificates across the federation, from the hub's wallet, each with its status — from this node for the certificates it issued, from the issuer's public status list (verified against the issuer's key on the hub's trust list) for the others; `unknown` when that list cannot be had",
     query: Page(200, 50),
     response: z.object({ certificates: z.array(MyWalletEntry), total: z.number() }),
     errors: [401, 403],
     handler: async ({ query }, request) => {
       const wallet = answer(WalletPage, await relay(request, { op: 'wallet', ...query }));
       const ours = wallet.certificates.some((c) => c.issuer === self) ? await runtime.certificates.issuer.mine((await callerOf(request)).person, { limit: 200, offset: 0 }) : { certificates: [] };
-      const status = new Map<string, z.infer<typeof MyWalletEntry>['status']>(ours.certificates.map((c) => [c.id, c.status]));
-      return { certificates: wallet.certificates.map((c) => ({ ...c, status: status.get(c.certificateId) ?? ('unknown' as const) })), total: wallet.total };
+      const own = new Map<string, WalletStatus>(ours.certificates.map((c) => [c.id, c.status]));
+      const statuses = await Promise.all(wallet.certificates.map((c) => own.get(c.certificateId) ?? published(c)));
+      return { certificates: wallet.certificates.map((c, i) => ({ ...c, status: statuses[i]! })), total: wallet.total };
     },
   });
+
+  /**
+   * Another issuer's certificate: its status from the issuer's status list, fetched only from the
+   * issuer's endpoint in this node's own directory and trusted only when signed by the issuer's
+   * current key (StatusListCache) — the hub's answer names the list, it cannot fake its content.
+   */
+  const published = async (c: WalletEntry): Promise<WalletStatus> => {
+    if (!c.statusList) return 'unknown';
+    const endpoint = (await runtime.exchange.directory.current()).node(c.issuer)?.endpoint;
+    if (!endpoint) return 'unknown';
+    try {
+      const value = await runtime.certificates.statusLists.statusOf(statusListUri(endpoint, c.statusList.list), c.statusList.index, c.issuer);
+      return value === STATUS_VALUE.valid ? 'valid' : value === STATUS_VALUE.revoked ? 'revoked' : value === STATUS_VALUE.suspended ? 'suspended' : 'unknown';
+    } catch (error) {
+      if (error instanceof TongbanError) return 'unknown';
+      throw error;
+    }
+  };
 
   addRoute(app, openapi, {
     ...common,

@@ -21,6 +21,7 @@ import * as m021 from './021-session-hub-token.ts';
 import * as m023 from './023-case-competent-nodes.ts';
 import * as m025 from './025-replicas.ts';
 import * as m026 from './026-admin-grants.ts';
+import * as m029 from './029-certificate-index-status.ts';
 
 /**
  * Shared, versioned migrations: the same list runs on SQLite and PostgreSQL. A new one takes a
@@ -50,6 +51,7 @@ export const migrations: Record<string, Migration> = {
   '023-case-competent-nodes': m023,
   '025-replicas': m025,
   '026-admin-grants': m026,
+  '029-certificate-index-status': m029,
 };
 
 export const migrationProvider: MigrationProvider = {

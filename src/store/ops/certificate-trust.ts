@@ -16,7 +16,8 @@ function issuer(row: Database['certificate_issuers']): CertificateIssuerRecord {
 }
 
 function indexed(row: Database['certificate_index']): CertificateIndexRecord {
-  return { certificateId: row.certificate_id, subjectKey: row.subject_key, issuer: row.issuer, vct: row.vct, issuedAt: row.issued_at, expiresAt: row.expires_at };
+  const status = row.status_list === null || row.status_index === null ? null : { list: Number(row.status_list), index: Number(row.status_index) };
+  return { certificateId: row.certificate_id, subjectKey: row.subject_key, issuer: row.issuer, vct: row.vct, issuedAt: row.issued_at, expiresAt: row.expires_at, status };
 }
 
 /** The hub's certificate issuers and their keys (migration 017). */
@@ -68,7 +69,7 @@ export function certificateIndexOps({ db }: OpsContext): StoreOps['certificateIn
     async add(r) {
       const result = await db
         .insertInto('certificate_index')
-        .values({ certificate_id: r.certificateId, subject_key: r.subjectKey, issuer: r.issuer, vct: r.vct, issued_at: r.issuedAt, expires_at: r.expiresAt })
+        .values({ certificate_id: r.certificateId, subject_key: r.subjectKey, issuer: r.issuer, vct: r.vct, issued_at: r.issuedAt, expires_at: r.expiresAt, status_list: r.status?.list ?? null, status_index: r.status?.index ?? null })
         .onConflict((oc) => oc.column('certificate_id').doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
