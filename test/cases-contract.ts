@@ -534,6 +534,15 @@ export function casesContract(backend: Backend): void {
     // A citizen may ask too (their application form); an unknown item is ITEM_NOT_FOUND.
     expect((await api('522732', 'citizen-a', 'GET', '/v1/cases/competent-nodes?itemCode=N010')).status).toBe(200);
     expect((await api('522732', 'clerk', 'GET', '/v1/cases/competent-nodes?itemCode=N999')).json.code).toBe('ITEM_NOT_FOUND');
+    // A suspended agreement offers nothing: Anji is listed without it (and without its evidence) until it is resumed.
+    expect((await t.operator('522732', `/v1/operator/agreements/${SANDU_ANJI_ID}/suspend`, { reason: '核查' })).status).toBe(200);
+    try {
+      const suspended = (await api('522732', 'clerk', 'GET', '/v1/cases/competent-nodes?itemCode=N010&mode=proxy')).json.nodes as typeof nodes;
+      expect(suspended.find((n) => n.division === '330523')).toMatchObject({ agreements: [], grants: [] });
+    } finally {
+      expect((await t.operator('522732', `/v1/operator/agreements/${SANDU_ANJI_ID}/resume`, { reason: '核查完毕' })).status).toBe(200);
+    }
+    expect((await api('522732', 'clerk', 'GET', '/v1/cases/competent-nodes?itemCode=N010&mode=proxy')).json.nodes.find((n: { division: string }) => n.division === '330523').agreements).toEqual([SANDU_ANJI_ID]);
   });
 
   it('escalation walks every open case in pages', async () => {

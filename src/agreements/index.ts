@@ -35,6 +35,7 @@ export {
 } from './lifecycle.ts';
 export { AgreementLifecycles, STATE_MESSAGE_KIND, type AgreementLifecyclesOptions, type ChangeSource, type LifecycleDirectory, type LifecycleView } from './lifecycle-service.ts';
 export { registerAgreementStateMessages } from './lifecycle-messages.ts';
+export { agreementInForce } from './in-force.ts';
 export { diffTerms, formatChange, formatDiff, type Change } from './diff.ts';
 export {
   Negotiation,

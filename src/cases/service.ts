@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { AuditActor, AuditEvent } from '../audit/index.ts';
+import { agreementInForce } from '../agreements/index.ts';
 import { AuditLog, subjectHash } from '../audit/index.ts';
 import type { Catalog } from '../catalog/index.ts';
 import { canonicalJson, signJws, verifyJws, type SigningKeySource } from '../crypto/index.ts';
@@ -51,6 +52,8 @@ export interface CaseContext {
   readonly auditKey?: Uint8Array;
   /** What a granted conclude also writes in its transaction: the e-certificate the case yields (src/issuer). */
   readonly onConclude?: ConcludeHook;
+  /** An agreement's lifecycle state here (active, suspended, terminated): what is offered to choose from is what is in force. */
+  readonly agreementState?: (agreementId: string) => string;
 }
 
 /**
@@ -363,8 +366,12 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     const view = await this.#ctx.directory.current();
     const self = this.#ctx.self;
     const nodes = view.snapshot.nodes.filter((n) => n.role === 'node' && view.node(n.division));
+    // Only agreements in force: a suspended or terminated one (or one not begun, or expired) offers no node and no evidence.
+    const now = this.#ctx.clock();
+    const stateOf = this.#ctx.agreementState ?? (() => 'active');
+    const agreements = view.agreements.filter((signed) => agreementInForce(signed, stateOf, now));
     const covering = (division: string) =>
-      view.agreements
+      agreements
         .filter(({ agreement: a }) => a.parties.includes(self) && a.parties.includes(division))
         .filter(({ agreement: a }) =>
           a.items.some((i) => i.itemCode === item.code && (!i.acceptingNodes || i.acceptingNodes.includes(self)) && (!i.decidingNodes || i.decidingNodes.includes(division)) && (!mode || !i.mode || i.mode === mode)),
@@ -372,7 +379,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
         .map(({ agreement: a }) => a.id)
         .sort();
     const grants = (division: string) =>
-      view.agreements.flatMap(({ agreement: a }) =>
+      agreements.flatMap(({ agreement: a }) =>
         a.items
           .filter((i) => i.itemCode === item.code)
           .flatMap((i) => i.grants.filter((g) => g.provider === division && g.requesters.includes(self)).map((g) => ({ service: g.service, agreement: a.id, purposes: [...g.purposes], consentRequired: g.consentRequired }))),

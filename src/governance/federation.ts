@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { SignedAgreement } from '../agreements/index.ts';
+import { agreementInForce, type SignedAgreement } from '../agreements/index.ts';
 import type { Item } from '../catalog/index.ts';
 import type { SigningKey } from '../crypto/index.ts';
 import type { DirectoryEntry } from '../directory/index.ts';
@@ -47,10 +47,7 @@ export async function askNodeReport(entry: DirectoryEntry, key: SigningKey, now:
 }
 
 /** An agreement counts for progress while in force: registered, begun, not expired, not suspended or terminated. */
-export function inForce(signed: SignedAgreement, stateOf: (id: string) => string, now: Date): boolean {
-  const a = signed.agreement;
-  return Date.parse(a.validFrom) <= now.getTime() && now.getTime() < Date.parse(a.validUntil) && stateOf(a.id) === 'active';
-}
+export const inForce = agreementInForce;
 
 /**
  * Progress against the national list (激励约束): per node, the national items an agreement in force

@@ -223,7 +223,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     statusListSize: config.certificates.statusListSize,
     statusListTtlSeconds: config.certificates.statusListTtlSeconds,
   });
-  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages, auditKey, ...(config.node.role === 'node' ? { onConclude: issuer } : {}) });
+  const cases = new CaseService({ self: config.node.division, store, audit, clock, signingKey: keys, directory, client, catalog, calendar, messages, auditKey, agreementState: (id) => lifecycles.stateOf(id), ...(config.node.role === 'node' ? { onConclude: issuer } : {}) });
   registerCaseMessages(messages, cases);
   // Case events from the node's other replicas (PostgreSQL), so every replica's streams see them.
   const stopCaseEvents = await bridgeCaseEvents({ store, cases, replica, log });
