@@ -125,7 +125,7 @@ export function CaseDetail({ id, citizen }: { id: string; citizen: boolean }) {
               <div>
                 <strong>{t(`state.${h.to}`)}</strong> · {new Date(h.at).toLocaleString()}
                 <div>
-                  {h.action} — {t('by', { role: t(`role.${h.actor.role}`), node: h.actor.node })}
+                  {t(`staff.action.${h.action}`, { defaultValue: h.action })} — {t('by', { role: t(`role.${h.actor.role}`), node: h.actor.node })}
                 </div>
                 {h.reason && <div>{h.reason}</div>}
               </div>
