@@ -1,6 +1,8 @@
 import { Alert, Button, Form, Select, Space, Table, Tag, Typography } from 'antd';
 import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
+import type { ColumnType } from 'antd/es/table';
 import { api, CASE_STATES, type CaseOut, type CaseState } from '../api/client.ts';
 import { useLiveRefresh } from '../live.ts';
 import { caseHref, navigate } from '../router.ts';
@@ -8,12 +10,33 @@ import { TimeTag } from './TimeTag.tsx';
 
 const PAGE = 20;
 
+/** The columns every table of cases shows the same way (the list, the approver's queue). */
+export function caseColumns(t: TFunction) {
+  const column = (c: ColumnType<CaseOut>) => c;
+  return {
+    id: column({
+      title: t('caseId'),
+      key: 'id',
+      render: (_, row) => (
+        <a href={caseHref(row.case.id)} onClick={(e) => navigate(e, caseHref(row.case.id))}>
+          {row.case.id}
+        </a>
+      ),
+    }),
+    item: column({ title: t('item'), key: 'item', render: (_, row) => row.case.itemName }),
+    applicant: column({ title: t('applicant'), key: 'applicant', render: (_, row) => row.case.applicant.name }),
+    mode: column({ title: t('mode'), key: 'mode', render: (_, row) => t(`mode.${row.case.mode}`) }),
+    time: column({ title: t('timeLeft'), key: 'time', render: (_, row) => <TimeTag time={row.time} /> }),
+  };
+}
+
 /**
  * The cases the caller may see (GET /v1/cases): for staff, those their node takes part in; for a
  * citizen, their own (the node decides, the console only shows). A state filter and pages.
  */
 export function CaseList({ citizen }: { citizen: boolean }) {
   const { t } = useTranslation();
+  const column = caseColumns(t);
   const [state, setState] = useState<CaseState | undefined>();
   const [page, setPage] = useState(1);
   const [rows, setRows] = useState<CaseOut[]>([]);
@@ -68,20 +91,12 @@ export function CaseList({ citizen }: { citizen: boolean }) {
         size="middle"
         pagination={{ current: page, pageSize: PAGE, total, showSizeChanger: false, onChange: setPage, showTotal: (n) => t('total', { total: n }) }}
         columns={[
-          {
-            title: t('caseId'),
-            key: 'id',
-            render: (_, row) => (
-              <a href={caseHref(row.case.id)} onClick={(e) => navigate(e, caseHref(row.case.id))}>
-                {row.case.id}
-              </a>
-            ),
-          },
-          { title: t('item'), key: 'item', render: (_, row) => row.case.itemName },
-          ...(citizen ? [] : [{ title: t('applicant'), key: 'applicant', render: (_: unknown, row: CaseOut) => row.case.applicant.name }]),
-          { title: t('mode'), key: 'mode', render: (_, row) => t(`mode.${row.case.mode}`) },
+          column.id,
+          column.item,
+          ...(citizen ? [] : [column.applicant]),
+          column.mode,
           { title: t('state'), key: 'state', render: (_, row) => <Tag>{t(`state.${row.case.state}`)}</Tag> },
-          { title: t('timeLeft'), key: 'time', render: (_, row) => <TimeTag time={row.time} /> },
+          column.time,
           { title: t('updated'), key: 'updated', render: (_, row) => new Date(row.case.updatedAt).toLocaleString() },
         ]}
       />

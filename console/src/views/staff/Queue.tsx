@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, pageMeta, type CaseOut, type Me } from '../../api/client.ts';
 import { useLiveRefresh } from '../../live.ts';
 import { caseHref, navigate } from '../../router.ts';
-import { TimeTag } from '../TimeTag.tsx';
+import { caseColumns } from '../CaseList.tsx';
 import { problemDetail } from './common.ts';
 import './staff.css';
 
@@ -58,6 +58,7 @@ function EvidenceOf({ view }: { view: CaseOut }) {
  */
 export function Queue({ me }: { me: Me }) {
   const { t } = useTranslation();
+  const column = caseColumns(t);
   const [page, setPage] = useState(1);
   const [rows, setRows] = useState<CaseOut[]>([]);
   const [total, setTotal] = useState(0);
@@ -97,19 +98,11 @@ export function Queue({ me }: { me: Me }) {
         expandable={{ expandedRowRender: (row) => <EvidenceOf view={row} />, expandRowByClick: false }}
         pagination={{ current: page, pageSize: PAGE, total, showSizeChanger: false, onChange: setPage, showTotal: (n) => t('total', { total: n }) }}
         columns={[
-          {
-            title: t('caseId'),
-            key: 'id',
-            render: (_, row) => (
-              <a href={caseHref(row.case.id)} onClick={(e) => navigate(e, caseHref(row.case.id))}>
-                {row.case.id}
-              </a>
-            ),
-          },
-          { title: t('item'), key: 'item', render: (_, row) => row.case.itemName },
-          { title: t('applicant'), key: 'applicant', render: (_, row) => row.case.applicant.name },
+          column.id,
+          column.item,
+          column.applicant,
           { title: t('acceptingNode'), key: 'from', render: (_, row) => row.case.acceptingNode },
-          { title: t('mode'), key: 'mode', render: (_, row) => t(`mode.${row.case.mode}`) },
+          column.mode,
           {
             title: t('state'),
             key: 'state',
@@ -123,7 +116,7 @@ export function Queue({ me }: { me: Me }) {
               );
             },
           },
-          { title: t('timeLeft'), key: 'time', render: (_, row) => <TimeTag time={row.time} /> },
+          column.time,
           { title: t('evidence'), key: 'evidence', render: (_, row) => t('staff.evidenceCount', { count: row.case.evidence.length }) },
           {
             title: t('staff.next'),
