@@ -4,6 +4,7 @@ import * as admin from './locales/admin.ts';
 import * as citizen from './locales/citizen.ts';
 import * as common from './locales/common.ts';
 import * as governance from './locales/governance.ts';
+import * as problems from './locales/problems.ts';
 import * as staff from './locales/staff.ts';
 
 export type Language = 'zh' | 'en';
@@ -30,8 +31,8 @@ export function chooseLanguage(language: Language): void {
 
 void i18next.use(initReactI18next).init({
   resources: {
-    zh: { translation: { ...common.zh, ...staff.zh, ...citizen.zh, ...admin.zh, ...governance.zh } },
-    en: { translation: { ...common.en, ...staff.en, ...citizen.en, ...admin.en, ...governance.en } },
+    zh: { translation: { ...common.zh, ...staff.zh, ...citizen.zh, ...admin.zh, ...governance.zh, ...problems.zh } },
+    en: { translation: { ...common.en, ...staff.en, ...citizen.en, ...admin.en, ...governance.en, ...problems.en } },
   },
   lng: storedLanguage(),
   fallbackLng: 'zh',

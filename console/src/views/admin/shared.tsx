@@ -2,6 +2,7 @@ import { Alert, Button, Form, Input, Result, Tag, Typography } from 'antd';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { paths } from '../../api/schema.d.ts';
+import { localProblem } from '../../problem.ts';
 import { navigate } from '../../router.ts';
 
 type Json<T> = T extends { content: { 'application/json': infer J } } ? J : never;
@@ -87,7 +88,7 @@ export function ProblemAlert({ problem }: { problem: Problem }) {
       type="error"
       showIcon
       role="alert"
-      title={problem.title}
+      title={(problem.code && localProblem(problem.code)) || problem.title}
       description={
         <span data-testid="problem">
           {problem.detail} {problem.code && <Typography.Text code>{problem.code}</Typography.Text>}

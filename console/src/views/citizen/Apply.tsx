@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, type Me } from '../../api/client.ts';
 import type { paths } from '../../api/schema.d.ts';
 import { caseHref, go } from '../../router.ts';
-import { problemOf } from './HubProblem.tsx';
+import { problemText } from '../../problem.ts';
 
 type Item = paths['/v1/catalog/items']['get']['responses'][200]['content']['application/json']['items'][number];
 type Mode = Item['modes'][number];
@@ -53,7 +53,7 @@ export function Apply({ me }: { me: Me }) {
     const { data, error } = await api.POST('/v1/cases', { body: { itemCode: item.code, mode, competentNodes: competent, ...(phone ? { phone } : {}) } });
     setSending(false);
     if (data) go(caseHref(data.case.id));
-    else setFailed(problemOf(error).detail || t('loadFailed'));
+    else setFailed(problemText(error, t('loadFailed')));
   };
 
   if (!items) return <Spin aria-label={t('loading')} />;

@@ -2,7 +2,7 @@ import { Alert, Button, Card, Descriptions, Form, Input, Space, Tag, Typography 
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, type CaseOut, type CaseState } from '../../api/client.ts';
-import { problemOf } from './HubProblem.tsx';
+import { problemText } from '../../problem.ts';
 
 /** States in which the applicant may withdraw (the state machine's `withdraw`: open cases). */
 const WITHDRAWABLE: ReadonlySet<CaseState> = new Set(['applied', 'pending_materials', 'accepted', 'in_review', 'returned', 'suspended', 'special_procedure']);
@@ -27,7 +27,7 @@ export function CitizenCaseActions({ view, reload }: { view: CaseOut; reload: ()
     const { data, error } = await api.POST('/v1/cases/{id}/actions/{action}', { params: { path: { id: c.id, action } }, body });
     setBusy(undefined);
     if (data) reload();
-    else setFailed(problemOf(error).detail || t('loadFailed'));
+    else setFailed(problemText(error, t('loadFailed')));
   };
 
   return (

@@ -1,11 +1,6 @@
 import { Alert, Button } from 'antd';
 import { useTranslation } from 'react-i18next';
-
-/** A problem+json answer's code and detail, whatever the call. */
-export function problemOf(error: unknown): { code: string; detail: string } {
-  const e = typeof error === 'object' && error !== null ? (error as { code?: unknown; detail?: unknown }) : {};
-  return { code: typeof e.code === 'string' ? e.code : '', detail: typeof e.detail === 'string' ? e.detail : '' };
-}
+import { problemParts, problemText } from '../../problem.ts';
 
 /**
  * What a view relayed to the hub shows when the node could not relay: sign in again when the
@@ -14,7 +9,7 @@ export function problemOf(error: unknown): { code: string; detail: string } {
  */
 export function HubProblem({ error }: { error: unknown }) {
   const { t } = useTranslation();
-  const { code, detail } = problemOf(error);
+  const { code } = problemParts(error);
   if (code === 'HUB_SIGN_IN_NEEDED' || code === 'RECENT_SIGN_IN_REQUIRED')
     return (
       <Alert
@@ -28,5 +23,5 @@ export function HubProblem({ error }: { error: unknown }) {
         }
       />
     );
-  return <Alert type="error" showIcon title={t('citizen.hubFailed', { detail: detail || code || t('loadFailed') })} />;
+  return <Alert type="error" showIcon title={t('citizen.hubFailed', { detail: problemText(error, code || t('loadFailed')) })} />;
 }

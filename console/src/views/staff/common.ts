@@ -1,3 +1,4 @@
+import { problemText } from '../../problem.ts';
 import type { paths } from '../../api/schema.d.ts';
 
 type Json<T> = T extends { content: { 'application/json': infer J } } ? J : never;
@@ -5,15 +6,8 @@ export type CatalogItem = Json<paths['/v1/catalog/items']['get']['responses'][20
 export type CompetentNode = Json<paths['/v1/cases/competent-nodes']['get']['responses'][200]>['nodes'][number];
 export type ThreadMessage = Json<paths['/v1/cases/{id}/thread']['get']['responses'][200]>['messages'][number];
 
-/** What a refusal says: the problem's `detail` (RFC 9457), else its title, else `fallback`. */
-export function problemDetail(error: unknown, fallback: string): string {
-  if (typeof error === 'object' && error !== null) {
-    const problem = error as { detail?: unknown; title?: unknown };
-    if (typeof problem.detail === 'string' && problem.detail) return problem.detail;
-    if (typeof problem.title === 'string' && problem.title) return problem.title;
-  }
-  return fallback;
-}
+/** What a refusal says: the console's words for its code and the node's `detail` (RFC 9457), else its title, else `fallback`. */
+export const problemDetail = problemText;
 
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK = '10X98765432';
