@@ -126,7 +126,7 @@ export function accountLines(f: RunningFederation, password: string, stamp?: See
     ).map((l) => `  ${l}`),
     `Demo accounts — the password of every one: ${password}`,
     '  !! Published demo password: for trying Tongban out, never for real people or data. !!',
-    '  Staff (login = role@node):',
+    '  Staff (login = role@node); dataadmin@ and operator@ give the same password as their node passphrase to sign agreements:',
     ...formatTable(
       ['node', ...roles],
       [...f.nodes.keys()].map((division) => [division, ...roles.map((role) => staff.find((p) => p.node === division && p.roles?.includes(role))?.login ?? '')]),
