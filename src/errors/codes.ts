@@ -79,6 +79,9 @@ export const errorStatus = {
   PEER_RESPONSE_INVALID: 502,
   HUB_UNREACHABLE: 503,
   HUB_REFUSED: 502,
+  // the round-robin front before a node's replicas (tongban front)
+  FRONT_NO_REPLICA: 503,
+  FRONT_REPLICA_FAILED: 502,
   UNAUTHORIZED: 401,
   // the citizen's data tracker
   TRACKER_CITIZEN_ONLY: 403,
