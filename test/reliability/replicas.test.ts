@@ -257,4 +257,76 @@ describe.skipIf(!databaseUrl)('three replicas of one node behind a round-robin f
       expect(JSON.parse(verdict.stdout)).toMatchObject({ ok: true });
     }
   }, 600_000);
+
+  /** A case of Sandu's clerk, prechecked (ready to accept), created through replica `i`. */
+  const prechecked = async (i: number, k: number) => {
+    const p = sampleSubjects(f!.registryPath(SANDU), 40).people[k % 40]!;
+    const at = (path: string) => `http://127.0.0.1:${replicaPorts[i]}${path}`;
+    const applied = await json(at('/v1/cases'), { method: 'POST', token: clerk, body: JSON.stringify({ itemCode: 'N010', mode: 'proxy', competentNodes: [ANJI], applicant: { idNumber: p.idNumber, name: p.name } }) });
+    expect(applied.status).toBe(201);
+    const id = applied.json.case.id as string;
+    const materials = (applied.json.case.materials as Array<{ name: string }>).map((m) => ({ name: m.name, checked: true }));
+    const checked = await json(at(`/v1/cases/${id}/actions/precheck`), { method: 'POST', token: clerk, body: JSON.stringify({ materials, identityVerified: true }) });
+    expect(checked.status).toBe(200);
+    return { id, version: checked.json.case.version as number };
+  };
+
+  it('two concurrent updates of one case through two replicas: exactly one wins, the other gets CASE_VERSION_CONFLICT', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { id, version } = await prechecked(round % 3, round);
+      // The same step, decided on the same version, sent at once to replica 0 and replica 2.
+      const answers = await Promise.all(
+        [0, 2].map((i) => json(`http://127.0.0.1:${replicaPorts[i]}/v1/cases/${id}/actions/accept?version=${version}`, { method: 'POST', token: clerk, body: '{}' })),
+      );
+      const outcomes = answers.map((a) => [a.status, a.status === 200 ? a.json.case.version : a.json.code]).sort();
+      expect(outcomes).toEqual([
+        [200, version + 1],
+        [409, 'CASE_VERSION_CONFLICT'],
+      ]);
+      const loser = answers.find((a) => a.status === 409)!;
+      expect(loser.type).toMatch(/^application\/problem\+json/);
+      // What was written: one acceptance, one hand-off.
+      const schema = `${prefix}_${SANDU}`;
+      const stored = await rows<{ version: number; state: string }>(schema, 'SELECT version, state FROM $schema.cases WHERE id = $1', [id]);
+      expect(stored).toEqual([{ version: version + 1, state: 'accepted' }]);
+      const accepts = await rows<{ n: string }>(schema, "SELECT count(*) AS n FROM $schema.audit_log WHERE kind = 'case.accept' AND outcome = 'allowed' AND case_id = $1", [id]);
+      expect(Number(accepts[0]!.n)).toBe(1);
+      const handOffs = await rows<{ n: string }>(schema, "SELECT count(*) AS n FROM $schema.outbox WHERE kind = 'case.snapshot' AND conversation = $1", [`case:${id}`]);
+      expect(Number(handOffs[0]!.n)).toBe(1);
+    }
+  });
+
+  it('events: a client of replica A sees a change of a case made at replica B', async () => {
+    const { id, version } = await prechecked(1, 7);
+    const controller = new AbortController();
+    const stream = await fetch(`http://127.0.0.1:${replicaPorts[0]}/v1/cases/events`, { headers: { authorization: `Bearer ${clerk}` }, signal: controller.signal });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let received = '';
+    const seen = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return false;
+        received += value;
+        // Each SSE event: "event: case\ndata: {...}\n\n".
+        for (const block of received.split('\n\n')) {
+          const data = /^event: case\ndata: (.*)$/m.exec(block)?.[1];
+          if (!data) continue;
+          const event = JSON.parse(data) as { id: string; state: string; version: number };
+          if (event.id === id && event.version === version + 1) return event;
+        }
+      }
+    })();
+    try {
+      // Subscribed once the stream has opened (": connected" is written in the same tick as the subscription).
+      expect(await eventually(() => received.includes(': connected'), 10_000, 20)).toBe(true);
+      const accepted = await json(`http://127.0.0.1:${replicaPorts[2]}/v1/cases/${id}/actions/accept?version=${version}`, { method: 'POST', token: clerk, body: '{}' });
+      expect(accepted.status).toBe(200);
+      const timeout = sleep(30_000).then(() => 'no event within 30 s' as const);
+      expect(await Promise.race([seen, timeout])).toEqual({ id, state: 'accepted', version: version + 1, updatedAt: accepted.json.case.updatedAt });
+    } finally {
+      controller.abort();
+      await reader.cancel().catch(() => {});
+    }
+  });
 });
