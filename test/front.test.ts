@@ -1,5 +1,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFront, type RunningFront } from '../src/front/front.ts';
 
@@ -144,5 +146,16 @@ describe('tongban front', () => {
     let rest = '';
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += chunk.value;
     expect(rest).toBe('event: case\ndata: {}\n\n');
+  });
+
+  it('the command refuses a front without replicas, or a replica that is not an http:// URL, in one sentence', async () => {
+    const bin = new URL('../bin/tongban.js', import.meta.url).pathname;
+    const run = (args: string[]) =>
+      promisify(execFile)(process.execPath, [bin, 'front', ...args]).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr.trim() }),
+      );
+    expect(await run(['--port', '0'])).toEqual({ code: 2, stderr: "tongban: required option '--backend <url>' not specified" });
+    expect(await run(['--port', '0', '--backend', 'ftp://127.0.0.1:1'])).toEqual({ code: 2, stderr: 'tongban: --backend ftp://127.0.0.1:1: an http://host:port URL of a replica is expected.' });
   });
 });

@@ -4,7 +4,7 @@ import { portInUseMessage } from '../../federation/ports.ts';
 import { TongbanError } from '../../errors/index.ts';
 import { parsePort } from '../output.ts';
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** Runs a round-robin front before replicas of one node until SIGINT or SIGTERM. */
 export function frontCommand(program: Command): void {
@@ -13,9 +13,8 @@ export function frontCommand(program: Command): void {
     .description('a round-robin HTTP front before several replicas of one node (docs/deployment.md)')
     .requiredOption('--port <port>', 'where the front listens: the port of the node\'s server.publicUrl', parsePort)
     .option('--host <host>', 'the address it listens on', '127.0.0.1')
-    .requiredOption('--backend <url>', 'a replica (http://host:port of a `tongban serve`); repeat for each', collect, [])
+    .requiredOption('--backend <url>', 'a replica (http://host:port of a `tongban serve`); repeat for each', collect)
     .action(async (options: { port: number; host: string; backend: string[] }) => {
-      if (options.backend.length === 0) throw new TongbanError('CONFIG_INVALID', 'Name at least one replica with --backend http://host:port.');
       for (const b of options.backend) {
         if (!URL.canParse(b) || new URL(b).protocol !== 'http:') throw new TongbanError('CONFIG_INVALID', `--backend ${b}: an http://host:port URL of a replica is expected.`);
       }
