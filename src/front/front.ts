@@ -48,7 +48,10 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
   const bodyLimit = options.bodyLimit ?? 50 * 1024 * 1024;
   const downMs = options.downMs ?? 1000;
   const log = options.log ?? (() => {});
-  const agent = new Agent({ keepAlive: true });
+  // Idle connections to replicas are closed after 4 s, before a replica's own keep-alive timeout
+  // (server.keepAliveTimeoutSeconds, 5 s by default) closes them: a request is then never sent on a
+  // connection the replica is closing, which would fail like a replica dying with it.
+  const agent = new Agent({ keepAlive: true, timeout: 4_000 });
   let next = 0;
 
   const problem = (response: ServerResponse, code: ErrorCode, detail: string) => {
@@ -56,8 +59,9 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
       response.destroy();
       return;
     }
-    const body = JSON.stringify(toProblem(code, detail));
-    response.writeHead(toProblem(code, detail).status, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body) });
+    const answer = toProblem(code, detail);
+    const body = JSON.stringify(answer);
+    response.writeHead(answer.status, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body) });
     response.end(body);
   };
 
