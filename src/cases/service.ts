@@ -152,8 +152,16 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     return this.#view(c);
   }
 
-  async act(principal: Principal, id: string, action: CaseAction, input: ActionInput): Promise<CaseView> {
+  /**
+   * One step of the lifecycle. With `expectedVersion` (the version the caller decided on), a case
+   * at any other version is refused with CASE_VERSION_CONFLICT before the step is looked at; either
+   * way a step that loses a race with another writer (another replica) is refused so at commit.
+   */
+  async act(principal: Principal, id: string, action: CaseAction, input: ActionInput, expectedVersion?: number): Promise<CaseView> {
     const current = await this.get(principal, id);
+    if (expectedVersion !== undefined && current.case.version !== expectedVersion) {
+      throw new TongbanError('CASE_VERSION_CONFLICT', `The case is at version ${current.case.version}, not ${expectedVersion}: another step was taken meanwhile. Reload it and decide again.`);
+    }
     const change: { action: CaseAction; actor: Actor; input: ActionInput; at: string; ids: string[] } = { action, actor: actorOf(principal, (caseActions[action] as { roles: readonly Actor['role'][] }).roles), input, at: this.#ctx.clock().toISOString(), ids: [] };
     let next: Case;
     try {
@@ -429,7 +437,7 @@ export class CaseService extends EventEmitter<{ change: [Case]; message: [Thread
     const policy = carriesData ? (await ctx.directory.current()).policy : undefined;
     const sent = await ctx.store.transaction(async (tx) => {
       if (!(await tx.cases.put(next, expectedVersion ?? 0))) {
-        throw new TongbanError('CASE_TRANSITION_NOT_ALLOWED', 'The case changed meanwhile; reload it and try again.');
+        throw new TongbanError('CASE_VERSION_CONFLICT', 'The case changed meanwhile (another step was written first); reload it and try again.');
       }
       if (shared) await this.#share(tx, next, change, policy);
       const written = write ? await write(tx) : undefined;

@@ -7,5 +7,5 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 const code = await runCli(process.argv.slice(2));
-// `serve` keeps running; everything else ends here.
-if (code !== 0 || !['serve', 'demo', 'federation'].includes(process.argv[2] ?? '')) process.exitCode = code;
+// `serve` and `front` keep running; everything else ends here.
+if (code !== 0 || !['serve', 'front', 'demo', 'federation'].includes(process.argv[2] ?? '')) process.exitCode = code;

@@ -16,6 +16,7 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Pr
   [['catalog'], async () => (await import('./commands/catalog.ts')).catalogCommand],
   [['init'], async () => (await import('./commands/init.ts')).initCommand],
   [['serve'], async () => (await import('./commands/serve.ts')).serveCommand],
+  [['front'], async () => (await import('./commands/front.ts')).frontCommand],
   [['federation', 'demo'], async () => (await import('./commands/federation.ts')).federationCommand],
   [['exchange', 'registry'], async () => (await import('./commands/exchange.ts')).exchangeCommand],
   [['audit'], async () => (await import('./commands/audit.ts')).auditCommand],

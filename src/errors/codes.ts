@@ -79,6 +79,9 @@ export const errorStatus = {
   PEER_RESPONSE_INVALID: 502,
   HUB_UNREACHABLE: 503,
   HUB_REFUSED: 502,
+  // the round-robin front before a node's replicas (tongban front)
+  FRONT_NO_REPLICA: 503,
+  FRONT_REPLICA_FAILED: 502,
   UNAUTHORIZED: 401,
   // the citizen's data tracker
   TRACKER_CITIZEN_ONLY: 403,
@@ -94,6 +97,7 @@ export const errorStatus = {
   CASE_NOT_FOUND: 404,
   CASE_FORBIDDEN: 403,
   CASE_TRANSITION_NOT_ALLOWED: 409,
+  CASE_VERSION_CONFLICT: 409,
   EVIDENCE_PREVIEW_PENDING: 409,
   CASE_COPY_REJECTED: 422,
   CASE_NOT_YET_SHARED: 425,

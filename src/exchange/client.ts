@@ -172,6 +172,12 @@ export class ExchangeClient {
       throw new TongbanError(unreachable, `${signer.name} (${signer.division}) did not answer.`, { cause: error });
     }
     const valid = await verifyResponse(signer, response, { method: 'POST', url, headers }, ctx.clock());
+    // A front before the replicas of a node (tongban front, docs/deployment.md) answers its own
+    // failures unsigned: 502, 503 or 504 without the node's signature is the node not answering,
+    // not a forged answer. Nothing of such an answer is used.
+    if (!valid && (response.status === 502 || response.status === 503 || response.status === 504)) {
+      throw new TongbanError(unreachable, `${signer.name} (${signer.division}) did not answer: what stands before it answered ${response.status}.`);
+    }
     if (!valid) throw new TongbanError('PEER_RESPONSE_INVALID', `The answer is not signed by ${signer.division} for this request.`);
     const json = parseOrNull(response.body);
     if (json === null) throw new TongbanError('PEER_RESPONSE_INVALID', 'The answer is not JSON.');

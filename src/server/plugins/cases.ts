@@ -170,12 +170,20 @@ export function casesPlugin(context: ServerContext): void {
     tag: 'cases',
     summary: `A step of the lifecycle: ${staffCaseActionNames.join(', ')}`,
     params: z.object({ id: z.string().max(60), action: z.enum(staffCaseActionNames as [StaffCaseAction, ...StaffCaseAction[]]) }),
+    query: z.object({
+      version: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe('The version of the case the step was decided on: at any other version it is refused (409 CASE_VERSION_CONFLICT), so of two people deciding at once exactly one wins'),
+    }),
     body: ActionBody,
     response: CaseOut,
     errors: [401, 403, 404, 409],
     auth: 'person',
     before: authenticate,
-    handler: async ({ params, body }, request) => caseAnswer(runtime, await runtime.cases.act(await principalOf(request), params.id, params.action, body)),
+    handler: async ({ params, query, body }, request) => caseAnswer(runtime, await runtime.cases.act(await principalOf(request), params.id, params.action, body, query.version)),
   });
 
   // Nodes only: no agreement can name the hub (its parties are approved nodes), so it fetches no evidence.
