@@ -1051,7 +1051,9 @@ export interface paths {
         /** A step of the lifecycle: precheck, request-materials, complete-materials, accept, reject, ship, receive, report-lost, start-review, return, resubmit, start-special, end-special, suspend, resume, decide, conclude, deliver, release-evidence, refuse-evidence, withdraw, escalate */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    version?: number;
+                };
                 header?: never;
                 path: {
                     action: "precheck" | "request-materials" | "complete-materials" | "accept" | "reject" | "ship" | "receive" | "report-lost" | "start-review" | "return" | "resubmit" | "start-special" | "end-special" | "suspend" | "resume" | "decide" | "conclude" | "deliver" | "release-evidence" | "refuse-evidence" | "withdraw" | "escalate";
