@@ -167,8 +167,10 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     replica,
     leaseMs: config.replicas.leaseSeconds * 1000,
   });
-  const lifecycles = new AgreementLifecycles({ self: config.node.division, store, audit, directory, signingKey: keys, clock, messages, onApplied: () => hubDirectory?.changed() });
+  const lifecycles = new AgreementLifecycles({ self: config.node.division, store, audit, directory, signingKey: keys, clock, messages, replica, log, onApplied: () => hubDirectory?.changed() });
   await lifecycles.load();
+  // Changes the node's other replicas record (PostgreSQL NOTIFY): reloaded here at once.
+  const stopLifecycleEvents = await lifecycles.listen();
   registerAgreementStateMessages(messages, lifecycles);
   if (directoryClient) {
     const cache = directoryClient;
@@ -306,7 +308,6 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
           self: entry(endpoint),
           snapshotTtlSeconds: config.directory.snapshotTtlSeconds,
           clock,
-          agreementStates: () => lifecycles.allChanges(),
           // An approved rotation of an issuer's key retires its old certificate key in the same transaction.
           onRotationApproved: (tx, rotation) => issuers!.keyRotated(tx, rotation),
         });
@@ -324,6 +325,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       // Another replica takes the periodic work over at its next tick rather than after the lease.
       await jobs?.release().catch((error: unknown) => log(`releasing the periodic-work lease failed: ${error instanceof Error ? error.message : String(error)}`));
       await stopCaseEvents().catch(() => {});
+      await stopLifecycleEvents().catch(() => {});
       await services.close();
       await store.close();
     },
