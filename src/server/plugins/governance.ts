@@ -138,6 +138,8 @@ export function governancePlugin(context: ServerContext): void {
       const view = await runtime.exchange.directory.current();
       const probed = new Set((await runtime.readStore.governance.probeSummary(context.clock().getTime() - PROBE_WINDOW_HOURS * 3_600_000)).map((p) => p.division));
       if (view.snapshot.nodes.some((n) => n.role === 'node' && !probed.has(n.division))) await probeNodes(ctx);
+      // Agreements in force by the states the hub's database holds (another hub replica may have recorded one).
+      await runtime.lifecycles.refresh();
       // The aggregates from the read replica, when there is one (probes are written above, to the primary).
       const report = await federationReport({ ...ctx, store: runtime.readStore, signingKey: runtime.signingKey, national: nationalItems, stateOf: (id) => runtime.lifecycles.stateOf(id) });
       return JSON.stringify(report);
