@@ -101,3 +101,47 @@ describePostgres('tongban serve on an emptied schema', () => {
     }
   });
 });
+
+describe('tongban serve --read-database', () => {
+  it('is refused for a node on SQLite (a read replica is PostgreSQL, of a node on PostgreSQL), naming the flag', async () => {
+    const node = await init('sqlite-read');
+    const r = await tongban(['serve', '--config', node.config, '--read-database', 'postgres://postgres@127.0.0.1:1/none'], 20_000);
+    expect(r.code).not.toBe(0);
+    expect(r.code).not.toBe('still running');
+    expect(r.stderr).toContain('--read-database');
+    expect(r.stderr).toMatch(/SQLite/);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+  });
+});
+
+describePostgres('tongban serve --read-database on PostgreSQL', () => {
+  it("serves with the read database named at start-up, and refuses one that is not a replica of the node's database", async () => {
+    const schema = 'cli_' + randomBytes(5).toString('hex');
+    const url = new URL(postgresUrl!);
+    url.searchParams.set('schema', schema);
+    const node = await init('pg-read', url.toString());
+    // Not a replica here: the same database on a connection of its own (the node's schema is taken when the URL names none).
+    const read = new URL(postgresUrl!);
+    read.searchParams.set('application_name', 'tongban-read-cli');
+    const other = 'cli_' + randomBytes(5).toString('hex');
+    const elsewhere = new URL(postgresUrl!);
+    elsewhere.searchParams.set('schema', other);
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    try {
+      const serving = await tongban(['serve', '--config', node.config, '--read-database', read.toString()], 15_000);
+      expect(serving.code).toBe('still running');
+      expect(serving.stdout).toMatch(/listening on .*\(store: postgres, reads: postgres:\/\/.*application_name=tongban-read-cli/);
+      await client.query(`CREATE SCHEMA ${other}`);
+      const refused = await tongban(['serve', '--config', node.config, '--read-database', elsewhere.toString()], 20_000);
+      expect(refused.code).not.toBe(0);
+      expect(refused.code).not.toBe('still running');
+      expect(refused.stderr).toContain(`schema ${other}`);
+      expect(refused.stderr).not.toMatch(STACK_LINE);
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.query(`DROP SCHEMA IF EXISTS ${other} CASCADE`);
+      await client.end();
+    }
+  }, 60_000);
+});

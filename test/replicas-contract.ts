@@ -3,6 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
+import { Agreement, AgreementLifecycles, PolicyIndex, type SignedAgreement } from '../src/agreements/index.ts';
+import type { StateChange } from '../src/agreements/lifecycle.ts';
 import { AuditLog, auditPages, verifyChain } from '../src/audit/index.ts';
 import { bridgeCaseEvents, openCase, type Case, type CaseEvents, type ThreadMessage } from '../src/cases/index.ts';
 import { generateEncryptionKey, generateSigningKey } from '../src/crypto/index.ts';
@@ -389,6 +391,72 @@ export function replicasContract(fresh: () => StoreFixture, options: { dialect: 
       await other.close();
       await elsewhere.drop();
     }
+  });
+
+  it('agreement states: a suspension stored through one replica is in force at the other without a restart (refused there, published by its hub snapshot); announced at once on PostgreSQL', async () => {
+    const [provider, requester, hubDivision] = [SANDU, '330523', '100000'];
+    const keys = Object.fromEntries(await Promise.all([provider, requester].map(async (d) => [d, await generateSigningKey('Ed25519', d)] as const)));
+    const agreement = Agreement.parse({
+      id: 'AGR-REPLICAS-1',
+      version: 1,
+      title: 'replicas',
+      parties: [provider, requester],
+      topology: 'hub',
+      validFrom: '2020-01-01T00:00:00.000Z',
+      validUntil: '2099-01-01T00:00:00.000Z',
+      items: [{ itemCode: 'N034', grants: [{ provider, service: 'household.residence-proof', requesters: [requester], fields: ['name'], purposes: ['p'], consentRequired: false }] }],
+    });
+    const signed: SignedAgreement = { agreement, signatures: [] };
+    const view = { agreements: [signed], node: (d: string) => (keys[d] ? { signingKey: { kid: keys[d].kid, jwk: keys[d].publicJwk } } : undefined) };
+    const hubKey = await generateSigningKey('Ed25519', hubDivision);
+    const hubEncryption = await generateEncryptionKey(hubDivision);
+    const self: DirectoryEntry = { division: hubDivision, name: 'hub', role: 'hub', endpoint: 'http://127.0.0.1:9/hub', signingKey: { kid: hubKey.kid, jwk: hubKey.publicJwk }, encryptionKey: { kid: hubEncryption.kid, jwk: hubEncryption.publicJwk }, services: [] };
+    const hubs = [a, b].map((store) => new HubDirectory({ store, hubKey, self, snapshotTtlSeconds: 3600, clock: () => new Date() }));
+    const told: StateChange[][] = [[], [], [], []];
+    const replica = (store: Store, n: number) =>
+      new AgreementLifecycles({ self: provider, store, audit: new AuditLog(store), directory: { current: async () => view }, signingKey: { current: () => keys[provider]! }, clock: () => new Date(), replica: `replica-${n}`, onApplied: (c) => (told[n]!.push(c), hubs[n]?.changed()) });
+    // Two listening replicas, and one that hears nothing (its notifications lost): it relies on refresh().
+    const replicas = [replica(a, 0), replica(b, 1)];
+    const deaf = replica(b, 2);
+    for (const r of [...replicas, deaf]) await r.load();
+    for (const r of replicas) closers.push(await r.listen());
+    const policy = new PolicyIndex([agreement]);
+    const request = { agreementId: agreement.id, requester, provider, itemCode: 'N034', service: 'household.residence-proof', fields: ['name'], purpose: 'p', hasConsent: false };
+    expect(policy.decide(request, new Date(), deaf)).toMatchObject({ allowed: true });
+    // Replica 1 (the other hub replica) has published a snapshot before the suspension.
+    expect((await hubs[1]!.snapshot()).view.snapshot.agreementStates).toEqual([]);
+
+    const { jws } = await replicas[0]!.act(agreement.id, 'suspend', { actor: 'operator', reason: 'audit finding' });
+
+    // The replica that heard nothing still holds the old state in memory; a decision refreshes first and is refused.
+    expect(deaf.stateOf(agreement.id)).toBe('active');
+    await deaf.refresh();
+    expect(deaf.stateOf(agreement.id)).toBe('suspended');
+    expect(policy.decide(request, new Date(), deaf)).toMatchObject({ allowed: false, code: 'AGREEMENT_SUSPENDED' });
+    if (options.dialect === 'postgres') {
+      // The listening replica is told without asking, and re-issues its snapshot.
+      await until('replica 1 heard of the suspension', () => replicas[1]!.stateOf(agreement.id) === 'suspended', 5000);
+      expect(told[1]).toMatchObject([{ seq: 1, to: 'suspended', party: provider }]);
+    } else {
+      expect(a.notifications).toBeUndefined();
+      await replicas[1]!.refresh();
+      expect(replicas[1]!.stateOf(agreement.id)).toBe('suspended');
+    }
+    // Told once, where it happened, and once at each replica that took it from the database.
+    expect(told[0]).toHaveLength(1);
+    expect(told[2]).toHaveLength(1);
+    // The snapshot replica 1 publishes now carries the suspension recorded at replica 0.
+    expect((await hubs[1]!.snapshot()).view.snapshot.agreementStates).toEqual([jws]);
+
+    // A step taken at a replica that has not looked since: it extends the chain as stored (no conflict, no fork).
+    const deafAgain = replica(a, 3);
+    await deafAgain.load();
+    const resumed = await deaf.act(agreement.id, 'resume', { actor: 'operator', reason: 'resolved' });
+    expect(resumed.change).toMatchObject({ seq: 2, to: 'active' });
+    await deafAgain.refresh();
+    expect(policy.decide(request, new Date(), deafAgain)).toMatchObject({ allowed: true });
+    expect((await a.agreementStates.list(agreement.id)).map((c) => c.state)).toEqual(['suspended', 'active']);
+    expect(await a.agreementStates.count()).toBe(2);
   });
 
   it('sign-in lockout: failures at two hub replicas count together, concurrent guesses included; per login and address, and per login from every address; the window ends; a success clears it', async () => {

@@ -14,8 +14,8 @@ const StateMessage = z.object({ change: z.string().min(20).max(8000) });
  * request or the snapshot) is stale.
  */
 export function registerAgreementStateMessages(messages: Messaging, lifecycles: AgreementLifecycles): void {
-  messages.register(STATE_MESSAGE_KIND, StateMessage, async (_tx, message) => {
-    const change = await lifecycles.check(message.payload.change);
+  messages.register(STATE_MESSAGE_KIND, StateMessage, async (tx, message) => {
+    const change = await lifecycles.check(message.payload.change, tx);
     if (change.party !== message.from) throw new TongbanError('AGREEMENT_STATE_INVALID', `${message.from} sent a change taken by ${change.party}; a party sends its own.`);
     if (lifecycles.lifecycle(change.agreementId).seq >= change.seq) return { result: 'stale' };
     return {

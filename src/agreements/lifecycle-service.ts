@@ -2,6 +2,7 @@ import { operatorActor, type AuditActor, type AuditLog } from '../audit/index.ts
 import type { PublicJwk, SigningKeySource } from '../crypto/index.ts';
 import { TongbanError } from '../errors/index.ts';
 import type { MessageSender } from '../messaging/index.ts';
+import { z } from 'zod';
 import type { Store, StoreOps } from '../store/index.ts';
 import { changeHash, checkStateChange, emptyLifecycle, nextStateChange, signStateChange, StateChange, type Lifecycle, type LifecycleAction } from './lifecycle.ts';
 import type { SignedAgreement } from './model.ts';
@@ -33,7 +34,15 @@ export interface AgreementLifecyclesOptions {
    * transaction that records it, and delivered exactly once even to a party that is down now.
    */
   readonly messages?: MessageSender;
+  /** This process among the replicas of the node: a change it records is announced to the others under this name. */
+  readonly replica?: string;
+  /** Where a failed announcement or reload is reported. */
+  readonly log?: (message: string) => void;
 }
+
+/** The topic on which a replica announces a change it recorded (PostgreSQL NOTIFY; ids only). */
+export const STATE_TOPIC = 'agreement-state';
+const StateNotice = z.object({ from: z.string().max(100), agreementId: z.string().max(200), seq: z.number().int().nonnegative() });
 
 /** The message kind that carries a party's signed state change to the other parties. */
 export const STATE_MESSAGE_KIND = 'agreement.state';
@@ -47,7 +56,10 @@ export const STATE_MESSAGE_KIND = 'agreement.state';
  */
 export class AgreementLifecycles implements AgreementStateSource {
   readonly #options: AgreementLifecyclesOptions;
-  readonly #byId = new Map<string, Lifecycle>();
+  #byId = new Map<string, Lifecycle>();
+  /** How many recorded changes the states above hold (compared with the store's count by refresh()). */
+  #count = 0;
+  #loaded = false;
   /** One change at a time: the chain is checked against the state it extends. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -56,12 +68,62 @@ export class AgreementLifecycles implements AgreementStateSource {
   }
 
   /** Rebuilds the states from this node's own records (verified when they were recorded). */
-  async load(): Promise<void> {
-    this.#byId.clear();
-    for (const row of await this.#options.store.agreementStates.list()) {
+  load(): Promise<void> {
+    return this.#serial(() => this.#reload());
+  }
+
+  /**
+   * Takes the changes other replicas of this node recorded since this one last read them
+   * (several processes on one database): one count of the recorded changes, and a reload when
+   * it differs. Read before every decision that must not act on a stale state (an exchange, a
+   * consent, a step), so a suspension stored at one replica is in force at all of them at once.
+   */
+  async refresh(): Promise<void> {
+    // Counted outside the queue (decisions at once do not wait on each other); reloaded in it.
+    if ((await this.#options.store.agreementStates.count()) !== this.#count) await this.#serial(() => this.#refreshNow());
+  }
+
+  /**
+   * Listens for the changes other replicas record (the store's notifications: PostgreSQL
+   * LISTEN/NOTIFY), and reloads at once when told, so what is read from memory (the hub's
+   * snapshot trigger, dashboards, standings) follows too. Best effort like every notification:
+   * refresh() is what decisions rely on. Nothing to do on SQLite (one process). Returns the
+   * function that stops listening.
+   */
+  async listen(): Promise<() => Promise<void>> {
+    const notifications = this.#options.store.notifications;
+    const replica = this.#options.replica;
+    if (!notifications || replica === undefined) return async () => {};
+    return notifications.listen(STATE_TOPIC, (payload) => {
+      const notice = StateNotice.safeParse(parseJson(payload));
+      if (!notice.success || notice.data.from === replica) return;
+      if (this.lifecycle(notice.data.agreementId).seq >= notice.data.seq) return;
+      this.refresh().catch((error: unknown) => this.#report('reloading agreement states', error));
+    });
+  }
+
+  async #refreshNow(): Promise<void> {
+    if ((await this.#options.store.agreementStates.count()) !== this.#count) await this.#reload();
+  }
+
+  /**
+   * refresh() within a caller's transaction, outside the queue (a step waiting in the queue may
+   * be waiting for this very transaction to commit). Replacing the states at once is safe out of
+   * turn: they are whatever the database held; a count left off by a step applied meanwhile only
+   * causes one more reload.
+   */
+  async #refreshIn(tx: StoreOps): Promise<void> {
+    if ((await tx.agreementStates.count()) !== this.#count) await this.#reload(tx);
+  }
+
+  /** Reads every recorded change; the states in memory are replaced at once (a reader never sees them half built). */
+  async #reload(ops: StoreOps = this.#options.store): Promise<void> {
+    const rows = await ops.agreementStates.list();
+    const byId = new Map<string, Lifecycle>();
+    for (const row of rows) {
       const change = StateChange.parse(JSON.parse(Buffer.from(row.jws.split('.')[1] ?? '', 'base64url').toString('utf8')));
-      const lifecycle = this.#byId.get(row.agreementId) ?? emptyLifecycle(row.agreementId);
-      this.#byId.set(row.agreementId, {
+      const lifecycle = byId.get(row.agreementId) ?? emptyLifecycle(row.agreementId);
+      byId.set(row.agreementId, {
         agreementId: row.agreementId,
         state: change.to === 'expired' ? lifecycle.state : change.to,
         seq: change.seq,
@@ -70,6 +132,22 @@ export class AgreementLifecycles implements AgreementStateSource {
         changes: [...lifecycle.changes, { jws: row.jws, change }],
       });
     }
+    const before = this.#byId;
+    const first = !this.#loaded;
+    this.#byId = byId;
+    this.#count = rows.length;
+    this.#loaded = true;
+    // Changes another replica recorded: told as if applied here (the hub re-issues its snapshot).
+    if (this.#options.onApplied && !first) {
+      for (const lifecycle of byId.values()) {
+        const known = before.get(lifecycle.agreementId)?.seq ?? 0;
+        for (const { change } of lifecycle.changes) if (change.seq > known) this.#options.onApplied(change);
+      }
+    }
+  }
+
+  #report(what: string, error: unknown): void {
+    this.#options.log?.(`${what}: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   stateOf(agreementId: string): 'active' | 'suspended' | 'terminated' {
@@ -97,6 +175,7 @@ export class AgreementLifecycles implements AgreementStateSource {
     return this.#serial(async () => {
       const { self, clock, signingKey } = this.#options;
       const view = await this.#options.directory.current();
+      await this.#refreshNow();
       try {
         const signed = inForce(view, agreementId);
         const change = nextStateChange(this.lifecycle(agreementId), signed.agreement, action, { party: self, actor: by.actor }, by.reason, clock());
@@ -125,6 +204,10 @@ export class AgreementLifecycles implements AgreementStateSource {
    * is no change; anything else is refused (audited) with AGREEMENT_STATE_INVALID or _CONFLICT.
    */
   receive(jws: string, source: Exclude<ChangeSource, 'local'>, from: string | undefined, given?: LifecycleView): Promise<{ applied: boolean; change: StateChange }> {
+    return this.#receive(jws, source, from, given, true);
+  }
+
+  #receive(jws: string, source: Exclude<ChangeSource, 'local'>, from: string | undefined, given: LifecycleView | undefined, refresh: boolean): Promise<{ applied: boolean; change: StateChange }> {
     return this.#serial(async () => {
       const agreementId = peekAgreementId(jws) ?? '';
       const view = given ?? (await this.#options.directory.current());
@@ -137,6 +220,7 @@ export class AgreementLifecycles implements AgreementStateSource {
         }
         throw error;
       }
+      if (refresh) await this.#refreshNow();
       return this.#apply(view, signed, jws, source, from, undefined);
     });
   }
@@ -145,7 +229,10 @@ export class AgreementLifecycles implements AgreementStateSource {
    * Whether `jws` would apply now, without applying it (a message handler checks inside the
    * inbox's transaction and applies once it has committed). Throws the refusal.
    */
-  async check(jws: string): Promise<StateChange> {
+  async check(jws: string, tx?: StoreOps): Promise<StateChange> {
+    // Inside the caller's transaction its own connection reads (SQLite has one: another read would wait for the commit).
+    if (tx) await this.#refreshIn(tx);
+    else await this.refresh();
     const view = await this.#options.directory.current();
     const signed = inForce(view, peekAgreementId(jws) ?? '');
     const result = await checkStateChange(this.lifecycle(signed.agreement.id), signed.agreement, jws, keysIn(view));
@@ -156,9 +243,11 @@ export class AgreementLifecycles implements AgreementStateSource {
   /** The changes a snapshot carries, in order, checked against that snapshot's view; those that do not apply are audited and skipped. */
   async receiveAll(changes: readonly string[], from: string, view: LifecycleView): Promise<number> {
     let applied = 0;
+    // Once for the whole snapshot (it carries every change; most are held already).
+    await this.refresh();
     for (const jws of changes) {
       try {
-        if ((await this.receive(jws, 'snapshot', from, view)).applied) applied++;
+        if ((await this.#receive(jws, 'snapshot', from, view, false)).applied) applied++;
       } catch {
         // Refused and audited in #apply; the others still count.
       }
@@ -207,10 +296,12 @@ export class AgreementLifecycles implements AgreementStateSource {
       : await store.agreementStates.add(record);
     if (!recorded) {
       // Another replica recorded a change with this number meanwhile: take the database's view.
-      await this.load();
+      await this.#reload();
       throw new TongbanError('AGREEMENT_STATE_CONFLICT', `Change ${change.seq} of ${id} was recorded meanwhile; look again.`);
     }
     this.#byId.set(id, check.lifecycle);
+    this.#count++;
+    this.#announce(id, change.seq);
     // Who (the operator at the party's node), which node, when, why: in every party's log.
     await audit.append({
       kind: 'agreement.state',
@@ -224,6 +315,13 @@ export class AgreementLifecycles implements AgreementStateSource {
     });
     this.#options.onApplied?.(change);
     return { applied: true, change };
+  }
+
+  /** Tells the other replicas (after the commit that recorded it); they reload. */
+  #announce(agreementId: string, seq: number): void {
+    const { store, replica } = this.#options;
+    if (!store.notifications || replica === undefined) return;
+    store.notifications.notify(STATE_TOPIC, JSON.stringify({ from: replica, agreementId, seq })).catch((error: unknown) => this.#report('announcing an agreement state change', error));
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -245,6 +343,14 @@ function inForce(view: LifecycleView, agreementId: string): SignedAgreement {
   const signed = view.agreements.find((s) => s.agreement.id === agreementId);
   if (!signed) throw new TongbanError('AGREEMENT_NOT_FOUND', `No registered agreement ${agreementId}.`);
   return signed;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The agreement a change names, read before it is verified (to find the agreement to verify it against). */

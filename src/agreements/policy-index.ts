@@ -9,6 +9,11 @@ export interface AgreementStateSource {
   stateOf(agreementId: string): 'active' | 'suspended' | 'terminated';
   /** The party whose suspension is in force, if known (read only to word a refusal; a map look-up, no I/O). */
   suspendedBy?(agreementId: string): string | null;
+  /**
+   * Takes the changes another replica of this node recorded (several processes on one
+   * database); awaited before a decision, so a state another replica stored is in force here too.
+   */
+  refresh?(): Promise<void>;
 }
 
 /** What a provider is asked for, as far as the agreement is concerned. */

@@ -66,7 +66,15 @@ export const ConfigFile = z
         path: ['headersTimeoutSeconds'],
       })
       .prefault({}),
-    database: z.object({ url: z.string().min(1) }),
+    database: z.object({
+      url: z.string().min(1),
+      /**
+       * A PostgreSQL read replica of `url` (streaming replication): the read-heavy queries (the
+       * data tracker's audit reads, the governance aggregates) go there; everything else, and
+       * everything when it is absent, to `url`. `tongban serve --read-database <url>` overrides it.
+       */
+      readUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a read replica is a postgres:// URL').optional(),
+    }),
     keys: z.object({
       algorithm: z.enum(signingAlgorithms),
       file: z.string().min(1),
@@ -204,10 +212,12 @@ export function loadConfig(configPath: string, env: Readonly<Record<string, stri
   const dir = dirname(path);
   const data = parsed.data;
   const databaseUrl = env.DATABASE_URL ?? data.database.url;
+  const readUrl = env.DATABASE_READ_URL ?? data.database.readUrl;
+  checkReadDatabase(databaseUrl, readUrl, path);
   const inDir = (file: string) => (isAbsolute(file) ? file : resolve(dir, file));
   return deepFreeze({
     ...data,
-    database: { url: resolveDatabaseUrl(databaseUrl, dir) },
+    database: { url: resolveDatabaseUrl(databaseUrl, dir), ...(readUrl ? { readUrl } : {}) },
     dir,
     configPath: path,
     keyFile: inDir(data.keys.file),
@@ -217,6 +227,20 @@ export function loadConfig(configPath: string, env: Readonly<Record<string, stri
     adminTokenFile: inDir(data.keys.adminTokenFile),
     metricsTokenFile: data.metrics.tokenFile === undefined ? undefined : inDir(data.metrics.tokenFile),
   });
+}
+
+/**
+ * A read replica is a PostgreSQL URL, of a node whose database is PostgreSQL (SQLite has no
+ * replicas: one file, one process). CONFIG_INVALID names where it came from otherwise.
+ */
+export function checkReadDatabase(databaseUrl: string, readUrl: string | undefined, where: string): void {
+  if (readUrl === undefined) return;
+  if (!/^postgres(ql)?:\/\//.test(readUrl)) {
+    throw new TongbanError('CONFIG_INVALID', `The read database in ${where} must be a postgres:// URL (a PostgreSQL read replica).`);
+  }
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new TongbanError('CONFIG_INVALID', `A read database needs the node's own database on PostgreSQL (${where} names a SQLite one): remove the read database, or move the node to PostgreSQL.`);
+  }
 }
 
 /** SQLite paths in a config are relative to the config's folder. */

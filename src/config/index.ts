@@ -1,1 +1,1 @@
-export { CONFIG_FILE_NAME, ConfigFile, NodeRole, loadConfig, resolveDatabaseUrl, NATIONAL_DIVISION, type NodeConfig } from './config.ts';
+export { CONFIG_FILE_NAME, ConfigFile, NodeRole, checkReadDatabase, loadConfig, resolveDatabaseUrl, NATIONAL_DIVISION, type NodeConfig } from './config.ts';

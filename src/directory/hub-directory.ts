@@ -15,8 +15,6 @@ export interface HubDirectoryOptions {
   readonly self: DirectoryEntry;
   readonly snapshotTtlSeconds: number;
   readonly clock: () => Date;
-  /** The agreement state changes to publish (each a JWS by a party), in chain order. */
-  readonly agreementStates?: () => readonly string[];
   /**
    * Called inside the transaction that approves a key rotation (the certificate trust list retires
    * the node's old key there): a failure rolls the approval back.
@@ -344,7 +342,9 @@ export class HubDirectory {
       const content = {
         nodes: [self, ...approved.map((n) => DirectoryEntry.parse(n))],
         agreements: await tx.agreements.latest(),
-        agreementStates: [...(this.#options.agreementStates?.() ?? [])],
+        // Read in the same transaction as the rest (not from one replica's memory): a suspension
+        // recorded at another hub replica is published by whichever replica builds the next version.
+        agreementStates: (await tx.agreementStates.list()).map((r) => r.jws),
       };
       const contentHash = createHash('sha256').update(canonicalJson(content)).digest('hex');
       const latest = await tx.directorySnapshots.latest();

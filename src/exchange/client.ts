@@ -65,6 +65,7 @@ export class ExchangeClient {
       if (exchange.consent !== undefined && CONSENT_ID.test(exchange.consent)) exchange = { ...exchange, consent: await this.#consentArtefact(view, exchange.consent) };
       if (exchange.consent === undefined) {
         // Where the agreement requires consent, a request without one never leaves this node.
+        await ctx.agreementStates?.refresh?.();
         const decision = view.policy.decide({ ...exchange, hasConsent: false }, ctx.clock(), ctx.agreementStates);
         if (!decision.allowed && decision.code === 'CONSENT_REQUIRED') throw new TongbanError('CONSENT_REQUIRED', decision.reason);
       } else {

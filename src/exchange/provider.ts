@@ -144,6 +144,7 @@ async function serve(
     // The consent artefact: the hub's signature, this very exchange, valid now; then revoked or spent here.
     const consent = await checkConsentArtefact(exchange, view, ctx.clock(), ctx.consentMaxDays);
     if (consent) event.detail = { ...event.detail, consent: consent.id };
+    await ctx.agreementStates?.refresh?.();
     const decision = view.policy.decide(
       {
         agreementId: exchange.agreementId,

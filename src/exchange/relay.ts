@@ -46,6 +46,7 @@ export async function relay(ctx: ExchangeContext, request: IncomingRequest): Pro
       throw new TongbanError('TOPOLOGY_NOT_ALLOWED', `Agreement ${agreement.id} is a bridge agreement; its parties call each other directly.`);
     }
     // Consent and subject are inside the payload: the provider checks those.
+    await ctx.agreementStates?.refresh?.();
     const decision = view.policy.decide({ ...envelope, hasConsent: true }, ctx.clock(), ctx.agreementStates);
     if (!decision.allowed) throw new TongbanError(decision.code, decision.reason);
     const provider = view.node(envelope.provider);

@@ -126,6 +126,7 @@ export function learningOf(reports: readonly NodeReport[]): FederationReport['le
 
 export interface FederationContext {
   readonly self: string;
+  /** Read only (probes, checkpoints, incidents): the hub's read replica when one is configured. */
   readonly store: Store;
   readonly directory: DirectorySource;
   readonly signingKey: SigningKey;

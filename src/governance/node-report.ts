@@ -87,7 +87,10 @@ export function trustOf(findings: readonly AuditFinding[], self: string): Pick<N
 
 export interface NodeReportContext {
   readonly self: string;
+  /** The node's database: its audit head (read where it is written: a read replica may lag behind it). */
   readonly store: Store;
+  /** Where the aggregates are read: the node's read replica when one is configured (`database.readUrl`), else `store`. */
+  readonly reads?: Store;
   readonly clock: () => Date;
   /** This node's negotiations as learning records (src/agreements/learning.ts). */
   readonly learning: () => Promise<readonly LearningRecord[]>;
@@ -95,10 +98,11 @@ export interface NodeReportContext {
 
 /** This node's governance figures: three GROUP BY queries over migration 020's indexes, and the audit head. */
 export async function nodeReport(ctx: NodeReportContext, nonce: string | null = null): Promise<NodeReport> {
+  const reads = ctx.reads ?? ctx.store;
   const [flows, applicants, findings, head, learning] = await Promise.all([
-    ctx.store.governance.caseFlows(),
-    ctx.store.governance.applicantsServed(ctx.self),
-    ctx.store.governance.auditFindings(),
+    reads.governance.caseFlows(),
+    reads.governance.applicantsServed(ctx.self),
+    reads.governance.auditFindings(),
     ctx.store.audit.head(),
     ctx.learning(),
   ]);

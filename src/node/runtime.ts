@@ -6,7 +6,7 @@ import { CertificateIndex, IssuerRegistry, TrustListClient, type TrustListSource
 import { StatusListCache } from '../certificates/status-lists.ts';
 import { CertificateVerifier } from '../certificates/verifier.ts';
 import { Catalog } from '../catalog/index.ts';
-import { loadConfig, type NodeConfig } from '../config/index.ts';
+import { checkReadDatabase, loadConfig, type NodeConfig } from '../config/index.ts';
 import { encryptionKeyFromJwk, type EncryptionKey, type SigningKey } from '../crypto/index.ts';
 import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../directory/index.ts';
 import { TongbanError } from '../errors/index.ts';
@@ -16,7 +16,7 @@ import { Messaging, replicaId } from '../messaging/index.ts';
 import { ConsentService, registerConsentRevocations } from '../identity/consent/index.ts';
 import { CertificateIssuer } from '../issuer/index.ts';
 import { ServiceRegistry } from '../services/index.ts';
-import { describeDatabase, openStore, type Store } from '../store/index.ts';
+import { describeDatabase, openReadStore, openStore, type Store } from '../store/index.ts';
 import { startBackgroundJobs, type BackgroundJobs } from './jobs.ts';
 import { KeyRing, keyFiles, loadJsonKey, readSigningKeyFile } from './key-ring.ts';
 import { KeyRotation } from './key-rotation.ts';
@@ -26,6 +26,13 @@ import { submitToHub } from './agreement-submit.ts';
 export interface NodeRuntime {
   readonly config: NodeConfig;
   readonly store: Store;
+  /**
+   * Where read-heavy queries go (the data tracker's audit reads, the governance aggregates): a
+   * second, read-only store on the PostgreSQL read replica when one is configured (`database.readUrl`,
+   * `tongban serve --read-database`), else `store` itself. It may lag behind `store`: nothing
+   * that decides or writes reads it.
+   */
+  readonly readStore: Store;
   /** The key the node signs with now (read it at each use: an approved rotation replaces it). */
   readonly signingKey: SigningKey;
   readonly keys: KeyRing;
@@ -95,6 +102,8 @@ export interface OpenNodeOptions {
   readonly clock?: () => Date;
   readonly log?: (message: string) => void;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** A read replica's URL (`tongban serve --read-database`), instead of the config's `database.readUrl`. */
+  readonly readDatabaseUrl?: string;
 }
 
 export async function openNode(configPath: string, options: OpenNodeOptions = {}): Promise<NodeRuntime> {
@@ -108,7 +117,13 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const adminToken = config.node.role === 'hub' ? readSecret(config.adminTokenFile, 'admin token') : undefined;
   const metricsToken = config.metricsTokenFile === undefined ? undefined : readSecret(config.metricsTokenFile, 'metrics token');
   const services = new ServiceRegistry(config.services, config.dir);
+  const readUrl = options.readDatabaseUrl ?? config.database.readUrl;
+  checkReadDatabase(config.database.url, readUrl, options.readDatabaseUrl !== undefined ? '--read-database' : config.configPath);
   const store = await openExistingStore(config, clock);
+  const readStore = readUrl === undefined ? store : await openExistingReadStore(config, readUrl, clock).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   const audit = new AuditLog(store, clock);
 
   const entry = (endpoint: string): DirectoryEntry => ({
@@ -167,8 +182,10 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
     replica,
     leaseMs: config.replicas.leaseSeconds * 1000,
   });
-  const lifecycles = new AgreementLifecycles({ self: config.node.division, store, audit, directory, signingKey: keys, clock, messages, onApplied: () => hubDirectory?.changed() });
+  const lifecycles = new AgreementLifecycles({ self: config.node.division, store, audit, directory, signingKey: keys, clock, messages, replica, log, onApplied: () => hubDirectory?.changed() });
   await lifecycles.load();
+  // Changes the node's other replicas record (PostgreSQL NOTIFY): reloaded here at once.
+  const stopLifecycleEvents = await lifecycles.listen();
   registerAgreementStateMessages(messages, lifecycles);
   if (directoryClient) {
     const cache = directoryClient;
@@ -251,6 +268,7 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
   const runtime: NodeRuntime = {
     config,
     store,
+    readStore,
     get signingKey() {
       return keys.current();
     },
@@ -306,7 +324,6 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
           self: entry(endpoint),
           snapshotTtlSeconds: config.directory.snapshotTtlSeconds,
           clock,
-          agreementStates: () => lifecycles.allChanges(),
           // An approved rotation of an issuer's key retires its old certificate key in the same transaction.
           onRotationApproved: (tx, rotation) => issuers!.keyRotated(tx, rotation),
         });
@@ -324,7 +341,9 @@ export async function openNode(configPath: string, options: OpenNodeOptions = {}
       // Another replica takes the periodic work over at its next tick rather than after the lease.
       await jobs?.release().catch((error: unknown) => log(`releasing the periodic-work lease failed: ${error instanceof Error ? error.message : String(error)}`));
       await stopCaseEvents().catch(() => {});
+      await stopLifecycleEvents().catch(() => {});
       await services.close();
+      if (readStore !== store) await readStore.close();
       await store.close();
     },
   };
@@ -349,6 +368,23 @@ async function openExistingStore(config: NodeConfig, clock: () => Date): Promise
       node
         ? `The database ${where} belongs to node ${node.division ?? '(unknown)'}, not to ${config.node.division} of ${config.configPath}; point database.url at this node's own database.`
         : `The database ${where} holds no node record although this node was set up with it: it was emptied or replaced. Restore it from a backup.`,
+    );
+  }
+  return store;
+}
+
+/** The read replica: read-only, and a copy of this node's own database (its node record says so). */
+async function openExistingReadStore(config: NodeConfig, url: string, clock: () => Date): Promise<Store> {
+  const store = await openReadStore({ url, primaryUrl: config.database.url, clock });
+  const node = await store.settings.get<{ division?: string }>('node').catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  if (node?.division !== config.node.division) {
+    await store.close();
+    throw new TongbanError(
+      'DATABASE_INVALID',
+      `The read database ${describeDatabase(url)} is not a replica of ${config.node.division}'s database (it holds ${node ? `node ${node.division ?? '(unknown)'}` : 'no node record'}); point it at a replica of ${describeDatabase(config.database.url)}.`,
     );
   }
   return store;

@@ -51,6 +51,48 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   return store;
 }
 
+export interface OpenReadStoreOptions {
+  /** `postgres://…` of a read replica of the primary (optionally `?schema=name`; the primary's schema when absent). */
+  readonly url: string;
+  /** The primary's URL: its schema is the replica's when the read URL names none. */
+  readonly primaryUrl: string;
+  readonly clock?: Clock;
+  readonly poolSize?: number;
+}
+
+/**
+ * A second store on a PostgreSQL read replica, for the read-heavy queries (the tracker, the
+ * dashboards). Every session on it is read-only (`default_transaction_read_only`), so a write
+ * routed there by mistake fails instead of landing on a replica (where it would fail anyway) or,
+ * pointed at the primary, going around the node's locks. It migrates nothing and listens to
+ * nothing; its connections are named `tongban-read` (unless the URL names them) so they can be
+ * told apart in pg_stat_activity.
+ */
+export async function openReadStore(options: OpenReadStoreOptions): Promise<Store> {
+  const where = describeDatabase(options.url);
+  const url = new URL(options.url);
+  if (!url.searchParams.has('schema')) {
+    const schema = /^postgres(ql)?:\/\//.test(options.primaryUrl) ? new URL(options.primaryUrl).searchParams.get('schema') : null;
+    if (schema) url.searchParams.set('schema', schema);
+  }
+  let store: KyselyStore;
+  try {
+    store = await openPostgres({ url: url.toString(), ...(options.clock ? { clock: options.clock } : {}), ...(options.poolSize ? { poolSize: options.poolSize } : {}) }, { readOnly: true });
+  } catch (error) {
+    throw databaseError(error, where);
+  }
+  try {
+    // A replica of this node's database holds its tables (it may lag, never lack them).
+    if (!(await store.migrated())) {
+      throw new TongbanError('DATABASE_INVALID', `The read database ${where} holds no Tongban tables: it must be a replica of this node's database.`);
+    }
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw databaseError(error, where);
+  }
+  return store;
+}
+
 /** The database as an operator would look for it: the file, or the server and schema (no password). */
 export function describeDatabase(url: string): string {
   if (!/^postgres(ql)?:\/\//.test(url)) return `file ${url.replace(/^sqlite:(\/\/)?/, '')}`;
@@ -127,7 +169,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-async function openPostgres(options: OpenStoreOptions): Promise<KyselyStore> {
+async function openPostgres(options: OpenStoreOptions, mode: { readOnly?: boolean } = {}): Promise<KyselyStore> {
   const url = new URL(options.url);
   const schema = url.searchParams.get('schema');
   url.searchParams.delete('schema');
@@ -136,11 +178,13 @@ async function openPostgres(options: OpenStoreOptions): Promise<KyselyStore> {
   }
   // Loaded only here: a node on SQLite never carries the PostgreSQL driver (a few MB resident).
   const { default: pg } = await import('pg');
+  const settings = [...(schema ? [`-c search_path=${schema}`] : []), ...(mode.readOnly ? ['-c default_transaction_read_only=on'] : [])];
   const pool = new pg.Pool({
     connectionString: url.toString(),
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 5000,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    ...(settings.length > 0 ? { options: settings.join(' ') } : {}),
+    ...(mode.readOnly && !url.searchParams.has('application_name') ? { application_name: 'tongban-read' } : {}),
   });
   // An idle client losing its connection (database restart) must not crash the node.
   pool.on('error', () => {});
@@ -151,7 +195,7 @@ async function openPostgres(options: OpenStoreOptions): Promise<KyselyStore> {
   try {
     const client = await pool.connect();
     try {
-      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      if (schema && !mode.readOnly) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     } finally {
       client.release();
     }
@@ -160,6 +204,7 @@ async function openPostgres(options: OpenStoreOptions): Promise<KyselyStore> {
     throw new TongbanError('STORE_UNAVAILABLE', `Cannot connect to PostgreSQL at ${redact(url)}.`, { cause: error });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  if (mode.readOnly) return new KyselyStore({ db, dialect: 'postgres', clock: options.clock, ...(schema ? { schema } : {}) });
   const notifications = new PostgresNotifications(pg, url.toString(), schema, db);
   return new KyselyStore({ db, dialect: 'postgres', clock: options.clock, ...(schema ? { schema } : {}), notifications, onClose: () => notifications.close() });
 }

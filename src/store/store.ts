@@ -444,6 +444,11 @@ export interface StoreOps {
     add(change: StoredStateChange): Promise<boolean>;
     /** The changes of one agreement (or of all), by agreement and seq. */
     list(agreementId?: string): Promise<StoredStateChange[]>;
+    /**
+     * How many changes are recorded (of every agreement). Changes are only ever added, so a
+     * replica holding fewer than this knows another one recorded a change since it last read them.
+     */
+    count(): Promise<number>;
   };
   readonly audit: {
     /** Serialises appenders within a transaction (several replicas on one PostgreSQL). */

@@ -31,6 +31,7 @@ export type NodeTrackerQuery = z.output<typeof NodeTrackerQuery>;
 
 export interface NodeTrackerContext {
   readonly self: string;
+  /** Where the entries are read: the node's read replica when one is configured. */
   readonly store: Store;
   readonly audit: AuditLog;
   readonly auditKey: Uint8Array;

@@ -4,11 +4,12 @@ import { EXIT_WITH_PARENT_ENV } from '../../federation/servers.ts';
 import { portInUseMessage } from '../../federation/ports.ts';
 import { CONFIG_FILE_NAME, openNode } from '../../node/index.ts';
 import { listenNode } from '../../server/index.ts';
+import { describeDatabase } from '../../store/index.ts';
 import { parsePort } from '../output.ts';
 
 /** Runs a node until SIGINT or SIGTERM, then closes the server and the database cleanly. */
-export async function serveNode(configPath: string, overrides: { port?: number; host?: string } = {}): Promise<void> {
-  const runtime = await openNode(configPath);
+export async function serveNode(configPath: string, overrides: { port?: number; host?: string; readDatabase?: string } = {}): Promise<void> {
+  const runtime = await openNode(configPath, overrides.readDatabase !== undefined ? { readDatabaseUrl: overrides.readDatabase } : {});
   const handle = await listenNode(runtime, overrides).catch(async (error: unknown) => {
     await runtime.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -18,7 +19,8 @@ export async function serveNode(configPath: string, overrides: { port?: number; 
     throw error;
   });
   const { division, name, role } = runtime.config.node;
-  process.stdout.write(`tongban ${role} ${division} ${name} listening on ${handle.endpoint} (store: ${runtime.store.dialect})\n`);
+  const reads = runtime.readStore === runtime.store ? '' : `, reads: ${describeDatabase(overrides.readDatabase ?? runtime.config.database.readUrl ?? '')}`;
+  process.stdout.write(`tongban ${role} ${division} ${name} listening on ${handle.endpoint} (store: ${runtime.store.dialect}${reads})\n`);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -44,10 +46,12 @@ export function serveCommand(program: Command): void {
     .option('--config <path>', 'the node config', CONFIG_FILE_NAME)
     .option('--port <port>', 'override the configured port', parsePort)
     .option('--host <host>', 'override the configured address')
-    .action(async (options: { config: string; port?: number; host?: string }) => {
+    .option('--read-database <url>', 'a PostgreSQL read replica for the data tracker and the dashboards (overrides database.readUrl; without either, the primary serves them)')
+    .action(async (options: { config: string; port?: number; host?: string; readDatabase?: string }) => {
       await serveNode(options.config, {
         ...(options.port !== undefined ? { port: options.port } : {}),
         ...(options.host ? { host: options.host } : {}),
+        ...(options.readDatabase !== undefined ? { readDatabase: options.readDatabase } : {}),
       });
     });
 }

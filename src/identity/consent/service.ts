@@ -102,6 +102,7 @@ export class ConsentService {
       service = services[0] ?? '(none)';
     }
     // The same decision a provider takes: registered, in force here, parties, item, service, fields, purpose.
+    await ctx.agreementStates?.refresh?.();
     const decision = view.policy.decide({ ...input, service, hasConsent: true }, now, ctx.agreementStates);
     if (!decision.allowed) throw new TongbanError(decision.code, decision.reason);
     if (!decision.grant.consentRequired) {

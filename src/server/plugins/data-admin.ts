@@ -27,14 +27,18 @@ const ServiceGrant = z.object({
 /**
  * What a data administrator reads of their node beyond negotiations: the agreements registered
  * for it (terms and where each stands here), and the data services it publishes with the grants
- * agreements make of each. Nodes only; read from the directory view and the lifecycles in memory.
+ * agreements make of each. Nodes only; read from the directory view and the lifecycles (refreshed from the database first: another replica may have recorded a change).
  */
 export function dataAdminPlugin(context: ServerContext): void {
   const { app, openapi, runtime } = context;
   if (runtime.config.node.role !== 'node') return;
   const self = runtime.config.node.division;
   const admin = dataAdminAuth({ operatorToken: runtime.operatorToken, identity: runtime.identity, self });
-  const inForce = async (): Promise<readonly SignedAgreement[]> => (await runtime.exchange.directory.current()).agreements;
+  const inForce = async (): Promise<readonly SignedAgreement[]> => {
+    // The states another replica of this node recorded, too (their standing is read next).
+    await runtime.lifecycles.refresh();
+    return (await runtime.exchange.directory.current()).agreements;
+  };
   const standing = (a: Agreement) => standingOf(runtime.lifecycles.lifecycle(a.id), a, context.clock());
 
   addRoute(app, openapi, {

@@ -64,7 +64,7 @@ export function governancePlugin(context: ServerContext): void {
         if (auth.node.division !== view.hub()?.division) throw new TongbanError('GOVERNANCE_FORBIDDEN', 'Only the hub is answered this report.');
         const parsed = z.object({ nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/) }).safeParse(parseJson(request.rawBody));
         if (!parsed.success) throw new TongbanError('VALIDATION_FAILED', 'The body must be {"nonce": "<16 to 64 base64url characters>"}.');
-        const report = await nodeReport({ self, store: runtime.store, clock: context.clock, learning }, parsed.data.nonce);
+        const report = await nodeReport({ self, store: runtime.store, reads: runtime.readStore, clock: context.clock, learning }, parsed.data.nonce);
         return sendSigned(context, request, reply, 200, JSON.stringify(report), 'application/json');
       },
     });
@@ -78,7 +78,7 @@ export function governancePlugin(context: ServerContext): void {
       response: NodeReport,
       errors: [401, 403],
       before: governanceStaff,
-      handler: async () => nodeReport({ self, store: runtime.store, clock: context.clock, learning }),
+      handler: async () => nodeReport({ self, store: runtime.store, reads: runtime.readStore, clock: context.clock, learning }),
     });
 
     addRoute(app, openapi, {
@@ -136,9 +136,12 @@ export function governancePlugin(context: ServerContext): void {
       const ctx = { self, store: runtime.store, directory: runtime.exchange.directory, clock: context.clock };
       // Nodes never probed in the window are probed first, so a fresh hub reports availability at once.
       const view = await runtime.exchange.directory.current();
-      const probed = new Set((await runtime.store.governance.probeSummary(context.clock().getTime() - PROBE_WINDOW_HOURS * 3_600_000)).map((p) => p.division));
+      const probed = new Set((await runtime.readStore.governance.probeSummary(context.clock().getTime() - PROBE_WINDOW_HOURS * 3_600_000)).map((p) => p.division));
       if (view.snapshot.nodes.some((n) => n.role === 'node' && !probed.has(n.division))) await probeNodes(ctx);
-      const report = await federationReport({ ...ctx, signingKey: runtime.signingKey, national: nationalItems, stateOf: (id) => runtime.lifecycles.stateOf(id) });
+      // Agreements in force by the states the hub's database holds (another hub replica may have recorded one).
+      await runtime.lifecycles.refresh();
+      // The aggregates from the read replica, when there is one (probes are written above, to the primary).
+      const report = await federationReport({ ...ctx, store: runtime.readStore, signingKey: runtime.signingKey, national: nationalItems, stateOf: (id) => runtime.lifecycles.stateOf(id) });
       return JSON.stringify(report);
     };
     addRoute(app, openapi, {

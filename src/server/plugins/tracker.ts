@@ -56,7 +56,8 @@ export function trackerPlugin(context: ServerContext): void {
     },
     handler: async ({ query }, request, reply) => {
       const proof = proven(request);
-      const answer = await readTrackerEntries({ self, store: runtime.store, audit: runtime.audit, auditKey: runtime.auditKey }, proof, query);
+      // The citizen's entries from the read replica when one is configured; the record that they looked goes to the primary (the audit log).
+      const answer = await readTrackerEntries({ self, store: runtime.readStore, audit: runtime.audit, auditKey: runtime.auditKey }, proof, query);
       return sendSigned(context, request, reply, 200, JSON.stringify(answer), 'application/json');
     },
   });

@@ -426,5 +426,9 @@ export function agreementStatesOps({ db, clock, dialect }: OpsContext): StoreOps
         recordedAt: r.recorded_at,
       }));
     },
+    async count(): Promise<number> {
+      const row = await db.selectFrom('agreement_state_changes').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
   };
 }
