@@ -358,9 +358,12 @@ export function issuerContract(backend: Backend): void {
     // The holder's wallet at Sandu, which did not issue it: the status from Anji's status list (the hub's index names the list, Anji's key signs it).
     const browser = new Browser();
     await signInAtNode(browser, t.f.nodes.get(SANDU)!.endpoint, holder.idNumber, holder.password);
-    const atSandu = await browser.fetch(new URL('/v1/me/wallet?limit=200', t.f.nodes.get(SANDU)!.endpoint), { headers: { 'x-tongban-csrf': '1' } });
-    expect(atSandu.status).toBe(200);
-    const entry = ((await atSandu.json()) as { certificates: Array<{ certificateId: string; status: string; statusList: unknown }> }).certificates.find((c) => c.certificateId === id);
+    // The hub files it from Anji's outbox a moment after the conclude.
+    const entry = await until(async () => {
+      const atSandu = await browser.fetch(new URL('/v1/me/wallet?limit=200', t.f.nodes.get(SANDU)!.endpoint), { headers: { 'x-tongban-csrf': '1' } });
+      expect(atSandu.status).toBe(200);
+      return ((await atSandu.json()) as { certificates: Array<{ certificateId: string; status: string; statusList: unknown }> }).certificates.find((c) => c.certificateId === id);
+    }, 20_000, 'the certificate in the wallet at Sandu');
     expect(entry).toMatchObject({ statusList: { list: expect.any(Number), index: idx } });
     // As Sandu's verifier holds Anji's list (fetched now, or within certificates.statusMaxAgeSeconds if a verification here fetched it before): never `unknown`.
     const held = await t.f.nodes.get(SANDU)!.runtime!.certificates.statusLists.statusOf(uri, idx, ANJI);
