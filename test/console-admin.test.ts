@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PASSWORD } from '../src/federation/index.ts';
+import { DEMO_PASSPHRASE, DEMO_PASSWORD } from '../src/federation/index.ts';
 import { browserMissing, launchBrowser, openPage, pageWidth, shot, signIn as signInAt, unlabelled } from './support/browser.ts';
 import { startTestFederation, type TestFederation } from './support/federation.ts';
 
@@ -123,16 +123,16 @@ describe.skipIf(missing)('the data administrator’s console', () => {
       await a.page.getByRole('button', { name: '接受本轮条款' }).click();
       await a.page.locator('[data-state="accepted"]').first().waitFor();
       // Signing binds the node: the node passphrase its operator set (the demo's password), a labelled field the hub never sees.
-      await a.page.getByLabel('本节点签署口令').fill(DEMO_PASSWORD);
+      await a.page.getByLabel('本节点签署口令').fill(DEMO_PASSPHRASE);
       expect(await unlabelled(a.page)).toEqual([]);
       await a.page.getByRole('button', { name: '以本节点密钥签署' }).click();
       await a.page.getByText('本节点已签署，等待其他参与方签署。').waitFor();
 
       // Anji signs (through Sandu, the convener); Sandu registers it at the hub: in force.
-      await b.page.getByLabel('本节点签署口令').fill(DEMO_PASSWORD, { timeout: 60_000 });
+      await b.page.getByLabel('本节点签署口令').fill(DEMO_PASSPHRASE, { timeout: 60_000 });
       await b.page.getByRole('button', { name: '以本节点密钥签署' }).click({ timeout: 60_000 });
       await b.page.getByText(`已发送给发起方 ${SANDU}`).waitFor();
-      await a.page.getByLabel('本节点签署口令').fill(DEMO_PASSWORD, { timeout: 60_000 });
+      await a.page.getByLabel('本节点签署口令').fill(DEMO_PASSPHRASE, { timeout: 60_000 });
       await a.page.getByRole('button', { name: '提交国家平台登记' }).click({ timeout: 60_000 });
       await a.page.locator('[data-state="active"]').first().waitFor();
       const history = await a.page.locator('.ant-timeline').innerText();

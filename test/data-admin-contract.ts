@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DEMO_PASSWORD } from '../src/federation/index.ts';
+import { DEMO_PASSPHRASE, DEMO_PASSWORD } from '../src/federation/index.ts';
 import { startTestFederation, type Backend, type TestFederation } from './support/federation.ts';
 import { cliClient, signIn } from './support/identity.ts';
 
@@ -95,12 +95,12 @@ export function dataAdminContract(backend: Backend): void {
     const wrong = await act('sandu', id, { action: 'sign', passphrase: 'not-the-node-passphrase' });
     expect([wrong.status, wrong.json.code]).toEqual([403, 'NODE_PASSPHRASE_INVALID']);
     expect((await show('sandu', id)).state).toBe('accepted');
-    expect((await act('sandu', id, { action: 'sign', passphrase: DEMO_PASSWORD })).status).toBe(200);
+    expect((await act('sandu', id, { action: 'sign', passphrase: DEMO_PASSPHRASE })).status).toBe(200);
     await until('Anji sees it accepted', () => show('anji', id), (n) => n.state === 'accepted');
-    expect((await act('anji', id, { action: 'sign', passphrase: DEMO_PASSWORD })).json.forwardedTo).toBe(SANDU);
+    expect((await act('anji', id, { action: 'sign', passphrase: DEMO_PASSPHRASE })).json.forwardedTo).toBe(SANDU);
     await until('signed by both', () => show('sandu', id), (n) => n.state === 'signed');
     expect((await act('sandu', id, { action: 'register' })).json.code).toBe('NODE_PASSPHRASE_REQUIRED');
-    const registered = await act('sandu', id, { action: 'register', passphrase: DEMO_PASSWORD });
+    const registered = await act('sandu', id, { action: 'register', passphrase: DEMO_PASSPHRASE });
     expect(registered.json.negotiation.state).toBe('active');
 
     const history = (await show('sandu', id)).history as Array<{ action: string; actor: { node: string; id: string; role: string } }>;
@@ -137,7 +137,7 @@ export function dataAdminContract(backend: Backend): void {
     expect(suspended.json).toMatchObject({ action: 'suspend', to: 'suspended', party: SANDU, actor: `dataadmin@${SANDU}` });
     const atAnji = await until('Anji sees it suspended', () => call(ANJI, tokens.anji!, 'GET', '/v1/operator/agreements'), (r) => r.json.agreements.find((a: { terms: { id: string } }) => a.terms.id === AGREEMENT)?.state === 'suspended');
     expect(atAnji.json.agreements.find((a: { terms: { id: string } }) => a.terms.id === AGREEMENT).stateChange).toMatchObject({ party: SANDU, actor: `dataadmin@${SANDU}`, reason: '安全事件核查' });
-    const byAnji = await call(ANJI, tokens.anji!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '恢复', passphrase: DEMO_PASSWORD });
+    const byAnji = await call(ANJI, tokens.anji!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '恢复', passphrase: DEMO_PASSPHRASE });
     expect([byAnji.status, byAnji.json.code]).toEqual([409, 'AGREEMENT_TRANSITION_NOT_ALLOWED']);
     const named = await call(SANDU, tokens.sandu!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '恢复', actor: 'operator' });
     expect([named.status, named.json.code]).toEqual([400, 'OPERATOR_NOT_CALLER']);
@@ -145,7 +145,7 @@ export function dataAdminContract(backend: Backend): void {
     // Resuming binds the node again (suspending does not): the passphrase.
     const unconfirmed = await call(SANDU, tokens.operatorStaff!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '核查完毕' });
     expect([unconfirmed.status, unconfirmed.json.code]).toEqual([403, 'NODE_PASSPHRASE_REQUIRED']);
-    const resumed = await call(SANDU, tokens.operatorStaff!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '核查完毕', passphrase: DEMO_PASSWORD });
+    const resumed = await call(SANDU, tokens.operatorStaff!, 'POST', `/v1/operator/agreements/${AGREEMENT}/resume`, { reason: '核查完毕', passphrase: DEMO_PASSPHRASE });
     expect(resumed.json).toMatchObject({ to: 'active', actor: `operator@${SANDU}` });
     const states = (await t.auditEntries(SANDU)).filter((e) => e.kind === 'agreement.state' && e.agreementId === AGREEMENT && e.outcome === 'allowed' && e.detail.source === 'local');
     expect(states.map((e) => [e.detail.action, e.operator, e.actor])).toEqual([

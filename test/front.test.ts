@@ -75,13 +75,15 @@ describe('tongban front', () => {
     const f = await front([a, b]);
     const names: unknown[] = [];
     for (let i = 0; i < 4; i++) {
-      const r = await post(f, `/v1/cases/c${i}?version=3`, `{"n":${i}}`, { 'content-type': 'application/json', signature: 'sig1=:abc:', 'x-custom': 'kept', connection: 'keep-alive, x-custom' });
+      const r = await post(f, `/v1/cases/c${i}?version=3`, `{"n":${i}}`, { 'content-type': 'application/json', signature: 'sig1=:abc:', 'x-custom': 'kept', connection: 'keep-alive, x-custom', 'x-forwarded-for': '203.0.113.66', forwarded: 'for=203.0.113.66' });
       expect(r.status).toBe(200);
       expect(r.json).toMatchObject({ method: 'POST', url: `/v1/cases/c${i}?version=3`, body: `{"n":${i}}` });
       const headers = r.json.headers as Record<string, string>;
       expect(headers.signature).toBe('sig1=:abc:');
       expect(headers['content-type']).toBe('application/json');
+      // The address the front saw, not the one the client claimed.
       expect(headers['x-forwarded-for']).toBe('127.0.0.1');
+      expect(headers.forwarded).toBeUndefined();
       // Named in Connection: a header for this hop only.
       expect(headers['x-custom']).toBeUndefined();
       names.push(r.json.name);
@@ -157,5 +159,14 @@ describe('tongban front', () => {
       );
     expect(await run(['--port', '0'])).toEqual({ code: 2, stderr: "tongban: required option '--backend <url>' not specified" });
     expect(await run(['--port', '0', '--backend', 'ftp://127.0.0.1:1'])).toEqual({ code: 2, stderr: 'tongban: --backend ftp://127.0.0.1:1: an http://host:port URL of a replica is expected.' });
+  });
+
+  it('refuses a body larger than a replica takes (1 MiB by default) with 413 problem+json, before any replica sees it', async () => {
+    const a = await backend('a');
+    const f = await front([a]);
+    const r = await post(f, '/v1/cases', 'x'.repeat(1024 * 1024 + 1), { 'content-type': 'application/json' });
+    expect([r.status, r.json.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    const ok = await post(f, '/v1/cases', 'x'.repeat(1024), { 'content-type': 'application/json' });
+    expect(ok.status).toBe(200);
   });
 });

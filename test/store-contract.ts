@@ -742,6 +742,26 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(await store.certificateIndex.listBySubject('c'.repeat(64), { limit: 10, offset: 0 })).toEqual({ certificates: [], total: 0 });
     });
   });
+  describe('node-local admin grants (migration 026)', () => {
+    it('a grant replaces the last one; passphrase attempts are counted before they are checked: of eight at once exactly five pass; revoked counts none', async () => {
+      const grant = { login: 'grant@522732', roles: ['dataAdmin'] as const, passphraseHash: 'scrypt$x', grantedAt: '2026-11-30T01:00:00.000Z', grantedBy: 'operator' };
+      await store.adminGrants.put(grant);
+      expect(await store.adminGrants.get(grant.login)).toEqual({ ...grant, roles: ['dataAdmin'], failures: 0, revokedAt: null });
+      const attempts = await Promise.all(Array.from({ length: 8 }, () => store.adminGrants.attempt(grant.login, 5)));
+      expect(attempts.filter(Boolean)).toHaveLength(5);
+      expect((await store.adminGrants.get(grant.login))!.failures).toBe(5);
+      expect(await store.adminGrants.attempt(grant.login, 5)).toBe(false);
+      await store.adminGrants.clearFailures(grant.login);
+      expect(await store.adminGrants.attempt(grant.login, 5)).toBe(true);
+      // Granting again starts afresh, with both roles.
+      await store.adminGrants.put({ ...grant, roles: ['dataAdmin', 'operator'] });
+      expect(await store.adminGrants.get(grant.login)).toMatchObject({ roles: ['dataAdmin', 'operator'], failures: 0 });
+      expect((await store.adminGrants.revoke(grant.login, '2026-11-30T02:00:00.000Z'))!.revokedAt).toBe('2026-11-30T02:00:00.000Z');
+      expect(await store.adminGrants.attempt(grant.login, 5)).toBe(false);
+      expect(await store.adminGrants.attempt('nobody@522732', 5)).toBe(false);
+      expect((await store.adminGrants.list()).map((g) => g.login)).toContain(grant.login);
+    });
+  });
   describe('staff and node sessions (the operator manages staff, issue 12)', () => {
     it("a node's staff, paged and scoped to that node; every session of one person removed at once", async () => {
       const staff = (login: string, node: string) => ({ id: `p-${login}`, login, kind: 'staff' as const, name: login, idNumber: null, node, roles: ['clerk'], passwordHash: 'x', disabled: false, createdAt: frozen.toISOString() });

@@ -76,7 +76,8 @@ export class AgreementLifecycles implements AgreementStateSource {
    * Takes the changes other replicas of this node recorded since this one last read them
    * (several processes on one database): one count of the recorded changes, and a reload when
    * it differs. Read before every decision that must not act on a stale state (an exchange, a
-   * consent, a step), so a suspension stored at one replica is in force at all of them at once.
+   * consent, a step), so a suspension stored at one replica is in force at the others from their
+   * next decision on.
    */
   async refresh(): Promise<void> {
     // Counted outside the queue (decisions at once do not wait on each other); reloaded in it.
@@ -300,7 +301,9 @@ export class AgreementLifecycles implements AgreementStateSource {
       throw new TongbanError('AGREEMENT_STATE_CONFLICT', `Change ${change.seq} of ${id} was recorded meanwhile; look again.`);
     }
     this.#byId.set(id, check.lifecycle);
-    this.#count++;
+    // The count is only ever what a read of the database said: left behind here, the next refresh()
+    // reloads once. Counted up instead, a reload racing this step could leave it one ahead, and a
+    // change another replica records next would then go unseen.
     this.#announce(id, change.seq);
     // Who (the operator at the party's node), which node, when, why: in every party's log.
     await audit.append({

@@ -4,6 +4,8 @@ import type { CertificateIssuerInput, FederationConfigInput } from './config.ts'
 
 /** The password of every person the demo enrols at the hub: published, so demo material only (start-up warns). */
 export const DEMO_PASSWORD = 'tongban-demo-password';
+/** The demo administrators' node passphrase (dataadmin@, operator@): published like the password, and not the same, since the hub sees the password. */
+export const DEMO_PASSPHRASE = 'tongban-demo-passphrase';
 
 const HOUSEHOLD = ['idNumber', 'name', 'sex', 'ethnicity', 'birthDate', 'householdDivision', 'householdAddress'];
 const INSURANCE = ['idNumber', 'name', 'socialInsuranceInsuredDivision', 'socialInsuranceStatus', 'contributionMonths', 'contributionStartDate'];

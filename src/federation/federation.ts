@@ -5,6 +5,7 @@ import type { PublicJwk } from '../crypto/index.ts';
 import { CONFIG_FILE_NAME, loadConfig } from '../config/index.ts';
 import { generateRegistries, demoServiceConfigs, sampleSubjects } from '../demo/registries.ts';
 import { FederationConfig, type FederationConfigInput } from './config.ts';
+import { DEMO_PASSPHRASE } from './demo.ts';
 import { portInUseMessage, portIsFree } from './ports.ts';
 import { childProcessServer, inProcessServer, type ManagedServer } from './servers.ts';
 
@@ -346,8 +347,8 @@ async function enrolDemoPeople(f: RunningFederation, password: string, clock: ()
       const response = await fetch(url, { method: 'POST', headers: await signedRequestHeaders(key, url, body, clock()), body, signal: AbortSignal.timeout(15_000) });
       enrolled(response.status, await response.json(), login);
       if (role === 'dataAdmin' || role === 'operator') {
-        // The node's own grant (the hub's role claim alone administers nothing), with the demo password as the node signing passphrase.
-        const grant = await call(new URL(`/v1/operator/staff/${encodeURIComponent(login)}/admin-grant`, node.endpoint).toString(), f.operatorToken(division), 'POST', { roles: [role], passphrase: password });
+        // The node's own grant (the hub's role claim alone administers nothing), with the demo's published node passphrase.
+        const grant = await call(new URL(`/v1/operator/staff/${encodeURIComponent(login)}/admin-grant`, node.endpoint).toString(), f.operatorToken(division), 'POST', { roles: [role], passphrase: DEMO_PASSPHRASE });
         if (grant.status !== 201) throw new Error(`${division} did not grant ${login} ${role}: ${JSON.stringify(grant.json)}`);
       }
       people.push({ login, kind: 'staff', name: `${title}（${division}）`, node: division, roles: [role] });

@@ -45,7 +45,8 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
     if (url.protocol !== 'http:') throw new Error(`backend ${b}: only http:// replicas are supported`);
     return { url, downUntil: 0 };
   });
-  const bodyLimit = options.bodyLimit ?? 50 * 1024 * 1024;
+  // A replica takes 1 MiB at most (server.bodyLimit): the front holds no more than that per request before any replica has authenticated it.
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const downMs = options.downMs ?? 1000;
   const log = options.log ?? (() => {});
   // Idle connections to replicas are closed after 4 s, before a replica's own keep-alive timeout
@@ -72,7 +73,11 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
       if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
       out[name] = value;
     }
-    if (remote) out['x-forwarded-for'] = headers['x-forwarded-for'] ? `${String(headers['x-forwarded-for'])}, ${remote}` : remote;
+    // What the front saw, never what the client claimed: a client's own X-Forwarded-For or Forwarded is dropped.
+    delete out.forwarded;
+    delete out['x-forwarded-host'];
+    if (remote) out['x-forwarded-for'] = remote;
+    else delete out['x-forwarded-for'];
     return out;
   };
 
@@ -120,6 +125,7 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
       if (size > bodyLimit) {
         if (!refused) problem(response, 'PAYLOAD_TOO_LARGE', `The request body exceeds ${bodyLimit} bytes.`);
         refused = true;
+        // The rest of the upload is read and dropped (bounded by requestTimeout), so the answer reaches the client.
         return;
       }
       chunks.push(chunk);
@@ -132,6 +138,10 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
     });
     incoming.on('error', () => response.destroy());
   });
+  // Slow clients hold no socket for ever: headers within 10 s, the whole request within 60 s.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.maxHeadersCount = 100;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());

@@ -109,12 +109,15 @@ export class AdminGrants {
     if (passphrase === undefined || passphrase === '') {
       throw new TongbanError('NODE_PASSPHRASE_REQUIRED', 'Signing, registering, resuming or terminating an agreement binds this node: give your node signing passphrase (`passphrase`), set by this node’s operator.');
     }
+    // Counted as a failure before it is checked (and forgiven when right): guesses sent at once
+    // cannot all get past the limit while the slow hash is computed.
+    if (!(await this.#store.adminGrants.attempt(login, ADMIN_GRANT_MAX_FAILURES))) throw locked(login);
     if (!(await verifyPassword(passphrase, grant.passphraseHash))) {
-      const failures = await this.#store.adminGrants.fail(login);
+      const failures = (await this.#store.adminGrants.get(login))?.failures ?? ADMIN_GRANT_MAX_FAILURES;
       if (failures >= ADMIN_GRANT_MAX_FAILURES) throw locked(login);
       throw new TongbanError('NODE_PASSPHRASE_INVALID', `That is not your node signing passphrase; ${ADMIN_GRANT_MAX_FAILURES - failures} more wrong and your grant here is locked.`);
     }
-    if (grant.failures > 0) await this.#store.adminGrants.clearFailures(login);
+    await this.#store.adminGrants.clearFailures(login);
   }
 }
 

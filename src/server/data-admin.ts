@@ -61,7 +61,7 @@ export function dataAdminAuth(options: { operatorToken: string | undefined; iden
 export function actorOf(caller: DataAdminCaller, self: string, label?: string): NegotiationActor {
   if (caller.via === 'operator-token') {
     // A staff login is `name@division`: a label shaped like one would pass the operator off as that person in the history.
-    if (label !== undefined && label.includes('@')) throw new TongbanError('VALIDATION_FAILED', `An operator's label cannot contain "@" (${label}): it would read as a staff member's login; those act signed in as themselves.`, { errors: [{ path: 'operator', message: 'no "@" in a label' }] });
+    if (label !== undefined && /[@＠﹫]/.test(label)) throw new TongbanError('VALIDATION_FAILED', `An operator's label cannot contain "@" (${label}): it would read as a staff member's login; those act signed in as themselves.`, { errors: [{ path: 'operator', message: 'no "@" in a label' }] });
     return { node: self, id: label ?? 'operator', role: 'operator' };
   }
   if (label !== undefined && label !== caller.id) throw new TongbanError('OPERATOR_NOT_CALLER', `A step is recorded under who took it (${caller.id}); it cannot be taken in the name of ${label}.`);

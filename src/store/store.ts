@@ -587,8 +587,12 @@ export interface StoreOps {
     list(): Promise<AdminGrantRecord[]>;
     /** Sets `revokedAt` once; the record afterwards (undefined when there is none). */
     revoke(login: string, at: string): Promise<AdminGrantRecord | undefined>;
-    /** Counts one wrong passphrase, atomically: the failures now. */
-    fail(login: string): Promise<number>;
+    /**
+     * Takes one passphrase attempt, counted before it is checked, in one statement: false (nothing
+     * counted) when the grant is revoked, absent or has `max` failures already — so guesses sent at
+     * once cannot all pass the count.
+     */
+    attempt(login: string, max: number): Promise<boolean>;
     /** A right passphrase: the count starts again. */
     clearFailures(login: string): Promise<void>;
   };

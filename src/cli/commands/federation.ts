@@ -5,7 +5,7 @@ import { CONFIG_FILE_NAME } from '../../config/index.ts';
 import { sampleSubjects } from '../../demo/registries.ts';
 import { readSeedStamp, type SeedStamp } from '../../demo/stamp.ts';
 import { TongbanError } from '../../errors/index.ts';
-import { demoFederation, resetFederation, startFederation, stopChildProcesses, type FederationConfigInput, type RunningFederation } from '../../federation/index.ts';
+import { DEMO_PASSPHRASE, demoFederation, resetFederation, startFederation, stopChildProcesses, type FederationConfigInput, type RunningFederation } from '../../federation/index.ts';
 import { divisions } from '../../standards/index.ts';
 import { EXIT, formatTable, parsePort, printJson, printLines } from '../output.ts';
 
@@ -126,7 +126,7 @@ export function accountLines(f: RunningFederation, password: string, stamp?: See
     ).map((l) => `  ${l}`),
     `Demo accounts — the password of every one: ${password}`,
     '  !! Published demo password: for trying Tongban out, never for real people or data. !!',
-    '  Staff (login = role@node); dataadmin@ and operator@ give the same password as their node passphrase to sign agreements:',
+    `  Staff (login = role@node); dataadmin@ and operator@ sign agreements with the node passphrase ${DEMO_PASSPHRASE}:`,
     ...formatTable(
       ['node', ...roles],
       [...f.nodes.keys()].map((division) => [division, ...roles.map((role) => staff.find((p) => p.node === division && p.roles?.includes(role))?.login ?? '')]),

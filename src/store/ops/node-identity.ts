@@ -47,10 +47,16 @@ export function adminGrantsOps({ db }: OpsContext): StoreOps['adminGrants'] {
       await db.updateTable('admin_grants').set({ revoked_at: at }).where('login', '=', login).where('revoked_at', 'is', null).execute();
       return get(login);
     },
-    async fail(login: string): Promise<number> {
-      // One statement: concurrent wrong guesses each count.
-      await db.updateTable('admin_grants').set((eb) => ({ failures: eb('failures', '+', 1) })).where('login', '=', login).execute();
-      return (await get(login))?.failures ?? 0;
+    async attempt(login: string, max: number): Promise<boolean> {
+      // Checked and counted in one statement: concurrent guesses each take one of the `max`.
+      const result = await db
+        .updateTable('admin_grants')
+        .set((eb) => ({ failures: eb('failures', '+', 1) }))
+        .where('login', '=', login)
+        .where('revoked_at', 'is', null)
+        .where('failures', '<', max)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
     async clearFailures(login: string): Promise<void> {
       await db.updateTable('admin_grants').set({ failures: 0 }).where('login', '=', login).execute();
