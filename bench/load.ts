@@ -1,3 +1,16 @@
+import { readFileSync } from 'node:fs';
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms); 0 once it is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 /** A closed-loop load generator: `concurrency` workers send requests back to back for `durationMs`. */
 export interface LoadResult {
   readonly rps: number;

@@ -13,15 +13,18 @@ import { Agreement, PolicyIndex, type AccessRequest } from '../src/agreements/in
 import { AuditLog, auditPages, chainEntries, verifyChain } from '../src/audit/index.ts';
 import { contentDigest, generateSigningKey, signBytes, verifyBytes } from '../src/crypto/index.ts';
 import { sampleSubjects } from '../src/demo/registries.ts';
-import { demoFederation, startFederation } from '../src/federation/index.ts';
+import { demoFederation, startFederation, type RunningFederation } from '../src/federation/index.ts';
 import { nodeReport } from '../src/governance/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { closedLoop, round, type LoadResult } from './load.ts';
+import { closedLoop, cpuMs, round, type LoadResult } from './load.ts';
+import { replicasBenchmark } from './scale.ts';
 import { assertCompiled, freePortBase, timeDemoStart } from './startup.ts';
 
 const quick = process.argv.includes('--quick');
 /** `--exchange-only`: the exchange scenarios alone (for comparing levers quickly). */
 const exchangeOnly = process.argv.includes('--exchange-only');
+/** `--scale-only`: two replicas against one on PostgreSQL alone. */
+const scaleOnly = process.argv.includes('--scale-only');
 /** `--governance-only`: the governance dashboards' queries over a large SQLite store alone. */
 const governanceOnly = process.argv.includes('--governance-only');
 /** `--governance-cases <n>`: another number of cases for that scenario (1M in the full bench, 200k in the quick one). */
@@ -31,34 +34,29 @@ const sizes = quick
   : { seconds: 10, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 2_000_000, appends: 50_000, verify: 1_000_000, tracker: 10_000_000, caseSeconds: 10, governanceCases: 1_000_000 };
 if (governanceCasesIndex > 0) sizes.governanceCases = Number(process.argv[governanceCasesIndex + 1]);
 const pgUrl = process.env.TONGBAN_BENCH_DATABASE_URL ?? process.env.TONGBAN_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const results: Record<string, Record<string, unknown>> = { meta: {}, start: {}, exchange: {}, policy: {}, audit: {}, memory: {}, cases: {}, governance: {} };
+const results: Record<string, Record<string, unknown>> = { meta: {}, start: {}, exchange: {}, policy: {}, audit: {}, memory: {}, cases: {}, scale: {}, governance: {} };
 const outIndex = process.argv.indexOf('--out');
 const outPath = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
 const work = mkdtempSync(join(tmpdir(), 'tongban-bench-'));
 const log = (m: string) => process.stderr.write(m + '\n');
-
-/** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** The benchmarks' federation: the demo's four nodes with small registries. */
+const SMALL_NODES = [
+  { division: '522732', people: 500, businesses: 20 },
+  { division: '330523', people: 500, businesses: 20 },
+  { division: '320400', people: 500, businesses: 20, algorithm: 'SM2' as const },
+  { division: '310118', people: 500, businesses: 20 },
+];
+
 async function exchangeBenchmarks(): Promise<void> {
   const portBase = 20_000 + Math.floor(Math.random() * 20_000);
   log(`exchange: starting a federation on ports ${portBase}…`);
-  const small = [
-    { division: '522732', people: 500, businesses: 20 },
-    { division: '330523', people: 500, businesses: 20 },
-    { division: '320400', people: 500, businesses: 20, algorithm: 'SM2' as const },
-    { division: '310118', people: 500, businesses: 20 },
-  ];
-  const f = await startFederation(demoFederation({ dir: join(work, 'federation'), portBase, nodes: small }), { mode: 'process', log: () => {} });
+  const f = await startFederation(demoFederation({ dir: join(work, 'federation'), portBase, nodes: SMALL_NODES }), { mode: 'process', log: () => {} });
   const bare: ChildProcess[] = [];
   const cleanups: Array<() => Promise<void>> = [];
   try {
@@ -125,7 +123,7 @@ async function exchangeBenchmarks(): Promise<void> {
     const sandu = f.nodes.get('522732')!;
     assertCompiled(sandu.pid!);
     results.memory.idle_mb = round(rssMb(sandu.pid!), 1);
-    const pg = await startPostgresFederation(portBase + 100, small);
+    const pg = await startPostgresFederation(portBase + 100, SMALL_NODES);
     if (pg) cleanups.push(pg.stop);
     const scenarios: Record<string, () => Promise<boolean>> = {
       bare: post(`http://127.0.0.1:${bPort + 1}/`, plain, bareBody),
@@ -241,31 +239,33 @@ function combine(rounds: LoadResult[]): LoadResult {
 async function startPostgresFederation(
   portBase: number,
   nodes: NonNullable<Parameters<typeof demoFederation>[0]>['nodes'],
-): Promise<{ operatorCall: (from: string, body: object) => () => Promise<boolean>; pids: number[]; stop: () => Promise<void> } | undefined> {
+  name = 'federation-pg',
+): Promise<{ federation: RunningFederation; operatorCall: (from: string, body: object) => () => Promise<boolean>; pids: number[]; stop: () => Promise<void> } | undefined> {
   const { default: pgLib } = await import('pg');
   const client = new pgLib.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
   } catch (error) {
-    log(`exchange: PostgreSQL at ${redacted(pgUrl)} is not reachable (${error instanceof Error ? error.message : String(error)}); skipping the bridge on PostgreSQL. Set TONGBAN_TEST_DATABASE_URL to measure it.`);
+    log(`${name}: PostgreSQL at ${redacted(pgUrl)} is not reachable (${error instanceof Error ? error.message : String(error)}); skipping what needs it. Set TONGBAN_TEST_DATABASE_URL to measure it.`);
     await client.end().catch(() => {});
     return undefined;
   }
   const prefix = `bench${randomBytes(3).toString('hex')}`;
-  log(`exchange: starting a federation on PostgreSQL (schemas ${prefix}_*)…`);
+  log(`${name}: starting a federation on PostgreSQL (schemas ${prefix}_*)…`);
   const dropSchemas = async () => {
     const schemas = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE '${prefix}\\_%'`);
     for (const { nspname } of schemas.rows) await client.query(`DROP SCHEMA ${nspname} CASCADE`);
     await client.end();
   };
-  let f: Awaited<ReturnType<typeof startFederation>>;
+  let f: RunningFederation;
   try {
-    f = await startFederation(demoFederation({ dir: join(work, 'federation-pg'), portBase, nodes, databaseUrl: pgUrl, schemaPrefix: prefix }), { mode: 'process', log: () => {} });
+    f = await startFederation(demoFederation({ dir: join(work, name), portBase, nodes, databaseUrl: pgUrl, schemaPrefix: prefix }), { mode: 'process', log: () => {} });
   } catch (error) {
     await dropSchemas();
     throw error;
   }
   return {
+    federation: f,
     pids: [f.hub.pid, ...[...f.nodes.values()].map((n) => n.pid)].filter((pid): pid is number => pid !== undefined),
     operatorCall: (from, body) => {
       const url = new URL('/v1/operator/exchange', f.nodes.get(from)!.endpoint).toString();
@@ -567,6 +567,22 @@ async function governanceBenchmark(): Promise<void> {
   }
 }
 
+/** `scale.*`: two replicas of one node against one, on PostgreSQL (bench/scale.ts). */
+async function scaleBenchmark(): Promise<void> {
+  const portBase = await freePortBase();
+  const pg = await startPostgresFederation(portBase, SMALL_NODES, 'federation-scale');
+  if (!pg) {
+    results.scale.replicas_2_vs_1 = `skipped: PostgreSQL at ${redacted(pgUrl)} is not reachable`;
+    return;
+  }
+  try {
+    const replicaPorts = await freePortBase();
+    Object.assign(results.scale, await replicasBenchmark(pg.federation, { seconds: sizes.seconds * 2, concurrency: sizes.concurrency, rounds: quick ? 2 : 4, ports: [replicaPorts, replicaPorts + 1], log }));
+  } finally {
+    await pg.stop();
+  }
+}
+
 /** `start.*`: npm start's command, a first start that creates the demo and a second that reuses it (bench/startup.ts). */
 async function startBenchmarks(): Promise<void> {
   const portBase = await freePortBase();
@@ -588,10 +604,12 @@ async function main(): Promise<void> {
   const started = performance.now();
   try {
     if (governanceOnly) await governanceBenchmark();
+    else if (scaleOnly) await scaleBenchmark();
     else {
       if (!exchangeOnly) await startBenchmarks();
       await exchangeBenchmarks();
       if (!exchangeOnly) {
+        await scaleBenchmark();
         policyBenchmark();
         await auditBenchmarks();
         await governanceBenchmark();
@@ -601,7 +619,7 @@ async function main(): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
   results.meta.seconds = round((performance.now() - started) / 1000, 1);
-  const name = exchangeOnly ? 'exchange.json' : governanceOnly ? 'governance.json' : 'latest.json';
+  const name = exchangeOnly ? 'exchange.json' : governanceOnly ? 'governance.json' : scaleOnly ? 'scale.json' : 'latest.json';
   const out = outPath ?? join(import.meta.dirname, 'results', name);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');

@@ -35,6 +35,14 @@ export const ConfigFile = z
          * (warn) leaves them off, as they cost throughput (STACK.md).
          */
         logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('warn'),
+        /**
+         * Addresses (or CIDR ranges) of the fronts or proxies in front of this server whose
+         * `X-Forwarded-For` is believed: a request from one of them counts under the client address
+         * it names, for the per-address rate limits, the sign-in lock and the logs. Empty (the
+         * default): the socket's address, whatever the headers say. Name only proxies that set the
+         * header themselves, as `tongban front` does.
+         */
+        trustProxy: z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()])).max(100).default([]),
         /** Open connections the server accepts at once; more are closed at once (file descriptors are finite). */
         maxConnections: z.number().int().min(1).max(1_000_000).default(1000),
         /** Open event streams (GET /v1/cases/events) one account may hold; one more gets 429 TOO_MANY_STREAMS. */

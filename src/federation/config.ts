@@ -25,6 +25,12 @@ export const FederationConfig = z.object({
   portBase: z.number().int().min(0).max(65000).default(7700),
   /** PostgreSQL for every server (each in its own schema); SQLite files when absent. */
   databaseUrl: z.string().optional(),
+  /**
+   * Processes per server (hub and every node): with more than one, each server runs as that many
+   * `tongban serve` replicas on its config and PostgreSQL database, on ports `port + 100 × k`
+   * (k = 1 … replicas), behind a round-robin front on its published port. Needs `databaseUrl`.
+   */
+  replicas: z.number().int().min(1).max(16).default(1),
   /** Schemas are named <prefix>_hub, <prefix>_<division>. */
   schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]{0,20}$/).default('tb'),
   hub: z.object({ division: Division.default('100000'), name: z.string().optional(), algorithm: z.enum(signingAlgorithms).default('Ed25519') }).prefault({}),
@@ -62,7 +68,10 @@ export const FederationConfig = z.object({
   rateLimit: z
     .object({ enabled: z.boolean().optional(), windowSeconds: z.number().int().min(1).optional(), max: z.number().int().min(1).optional(), enrolmentMax: z.number().int().min(1).optional() })
     .optional(),
-});
+}).refine((c) => c.replicas === 1 || (c.databaseUrl !== undefined && /^postgres(ql)?:\/\//.test(c.databaseUrl)), {
+  message: 'replicas of a server share one database: more than one needs "databaseUrl" (PostgreSQL)',
+  path: ['replicas'],
+}).refine((c) => c.replicas === 1 || c.portBase !== 0, { message: 'replicas need fixed ports ("portBase" other than 0)', path: ['replicas'] });
 export type FederationConfig = z.infer<typeof FederationConfig>;
 export type CertificateIssuerInput = FederationConfig['certificateIssuers'][number];
 export type FederationConfigInput = z.input<typeof FederationConfig>;

@@ -7,7 +7,7 @@ import { generateRegistries, demoServiceConfigs, sampleSubjects } from '../demo/
 import { FederationConfig, type FederationConfigInput } from './config.ts';
 import { DEMO_PASSPHRASE } from './demo.ts';
 import { portInUseMessage, portIsFree } from './ports.ts';
-import { childProcessServer, inProcessServer, type ManagedServer } from './servers.ts';
+import { childProcessServer, inProcessServer, replicaPort, replicatedServer, type ManagedServer } from './servers.ts';
 
 export interface FederationOptions {
   /** Folder the config's `dir` is relative to. */
@@ -119,7 +119,9 @@ export async function startFederation(input: FederationConfigInput, options: Fed
   if (fixedPorts) {
     const taken: string[] = [];
     for (let i = 0; i <= config.nodes.length; i++) {
-      if (!(await portIsFree(config.host, portOf(i)))) taken.push(portInUseMessage(portOf(i)));
+      for (const port of [portOf(i), ...(config.replicas > 1 ? Array.from({ length: config.replicas }, (_, k) => replicaPort(portOf(i), k)) : [])]) {
+        if (!(await portIsFree(config.host, port))) taken.push(portInUseMessage(port));
+      }
     }
     if (taken.length > 0) {
       throw new Error(`Cannot start the federation:\n  ${taken.join('\n  ')}\nIs it already running? Stop it first, or run another federation in another folder on other ports.`);
@@ -156,8 +158,11 @@ export async function startFederation(input: FederationConfigInput, options: Fed
         ...(schemaUrl(`${config.schemaPrefix}_hub`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_hub`)! } : {}),
       });
     }
+    if (config.replicas > 1 && mode !== 'process') throw new Error('replicas run as processes only (mode "process")');
     const serverFor = (division: string, configPath: string, index: number): ManagedServer =>
-      mode === 'process'
+      config.replicas > 1
+        ? replicatedServer(division, configPath, urlOf(index), config.replicas, (m) => log(m.startsWith(`[${division}`) ? m : `[${division}] ${m}`))
+        : mode === 'process'
         ? childProcessServer(division, configPath, urlOf(index), (m) => log(m.startsWith(`[${division}]`) ? m : `[${division}] ${m}`))
         : inProcessServer(division, configPath, portOf(index), config.host, (m) => log(`[${division}] ${m}`), options.logLevel, options.clock);
     const hub = serverFor(config.hub.division, hubConfigPath, 0);

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { RunningFront } from '../front/front.ts';
 import type { NodeRuntime } from '../node/index.ts';
 import type { listenNode } from '../server/index.ts';
 
@@ -17,8 +19,10 @@ export interface ManagedServer {
   readonly running: boolean;
   /** In-process servers only: the node's runtime, for tests that look inside. */
   readonly runtime?: NodeRuntime | undefined;
-  /** Child processes only: the OS process id (for memory readings and kill -9). */
+  /** Child processes only: the OS process id (for memory readings and kill -9); a replicated server's first replica's. */
   readonly pid?: number | undefined;
+  /** A replicated server only: its replicas, each a `tongban serve` process. */
+  readonly replicas?: readonly ManagedServer[];
 }
 
 /**
@@ -114,8 +118,11 @@ export function serverNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] 
   return /--max-semi-space-size/.test(env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=2'];
 }
 
-/** A node as an operator runs it: `tongban serve --config …` in its own process. */
-export function childProcessServer(division: string, configPath: string, endpoint: string, log?: (m: string) => void): ManagedServer {
+/**
+ * A node as an operator runs it: `tongban serve --config …` in its own process; `serveArgs` adds
+ * flags (`--port`, for a replica of a node on a port of its own).
+ */
+export function childProcessServer(division: string, configPath: string, endpoint: string, log?: (m: string) => void, serveArgs: readonly string[] = []): ManagedServer {
   let child: ChildProcess | undefined;
   let exited: Promise<void> | undefined;
   // Each server has its own database in its config; an inherited override would merge them.
@@ -134,7 +141,7 @@ export function childProcessServer(division: string, configPath: string, endpoin
     async start() {
       if (child) return;
       // stdin stays open as a lifeline: when this process dies, the server sees it close and stops.
-      const proc = spawn(process.execPath, [...serverNodeFlags(env), BIN, 'serve', '--config', configPath], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, [...serverNodeFlags(env), BIN, 'serve', '--config', configPath, ...serveArgs], { env, stdio: ['pipe', 'pipe', 'pipe'] });
       child = proc;
       liveChildren.add(proc);
       const output: string[] = [];
@@ -206,4 +213,71 @@ export async function waitForHealth(endpoint: string, timeoutMs: number, gaveUp:
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${endpoint} did not become healthy within ${timeoutMs / 1000} s`);
+}
+
+/** Where replica `k` (0-based) of the server published on `port` listens: `port + 100 × (k + 1)`. */
+export function replicaPort(port: number, k: number): number {
+  return port + 100 * (k + 1);
+}
+
+/**
+ * Several replicas of one server — each `tongban serve --config <configPath> --port <p>` in its
+ * own process, on the one config, keys and PostgreSQL database — behind a round-robin front
+ * (`tongban front`'s, in this process) on the server's published address. The config is given
+ * `server.publicUrl` (the front's address, which peers verify signatures against) and
+ * `server.trustProxy` (the front's host) where it names none. The first replica starts alone
+ * (it migrates a new database), the others after it.
+ */
+export function replicatedServer(division: string, configPath: string, endpoint: string, count: number, log?: (m: string) => void): ManagedServer {
+  const published = new URL(endpoint);
+  const replicas = Array.from({ length: count }, (_, k) => {
+    const port = replicaPort(Number(published.port), k);
+    const tag = `[${division}#${k + 1}]`;
+    return childProcessServer(division, configPath, `http://${published.hostname}:${port}`, log ? (m) => log(`${tag} ${m.replace(/^\[\d{6}\] /, '')}`) : undefined, ['--port', String(port)]);
+  });
+  let front: RunningFront | undefined;
+  const stopFront = async () => {
+    const f = front;
+    front = undefined;
+    await f?.close();
+  };
+  return {
+    division,
+    configPath,
+    endpoint,
+    replicas,
+    get running() {
+      return front !== undefined;
+    },
+    get pid() {
+      return replicas[0]!.pid;
+    },
+    async start() {
+      if (front) return;
+      const config = JSON.parse(readFileSync(configPath, 'utf8')) as { server?: Record<string, unknown> };
+      const server = (config.server ??= {});
+      if (server.publicUrl === undefined || server.trustProxy === undefined) {
+        server.publicUrl ??= endpoint;
+        server.trustProxy ??= [published.hostname];
+        writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n');
+      }
+      try {
+        await replicas[0]!.start();
+        await Promise.all(replicas.slice(1).map((r) => r.start()));
+        const { startFront } = await import('../front/front.ts');
+        front = await startFront({ backends: replicas.map((r) => r.endpoint), host: published.hostname, port: Number(published.port), ...(log ? { log: (m: string) => log(`[${division}] front: ${m}`) } : {}) });
+      } catch (error) {
+        await Promise.all(replicas.map((r) => r.stop()));
+        throw error;
+      }
+    },
+    async stop() {
+      await stopFront();
+      await Promise.all(replicas.map((r) => r.stop()));
+    },
+    async kill() {
+      await Promise.all(replicas.map((r) => r.kill()));
+      await stopFront();
+    },
+  };
 }

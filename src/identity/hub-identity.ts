@@ -44,14 +44,18 @@ export class HubIdentity {
     return this.#init().then((r) => r.provider);
   }
 
-  /** Serves one request under /oidc (the raw Node request and response: the provider reads the body itself). */
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Serves one request under /oidc (the raw Node request and response: the provider reads the
+   * body itself). `clientAddress`: the caller's address as the server determined it (the socket's,
+   * or a trusted front's X-Forwarded-For); the sign-in lock counts per it.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, clientAddress?: string): Promise<void> {
     const { provider, handle } = await this.#init();
     const path = (req.url ?? '/').split('?')[0]!;
     const interaction = /^\/oidc\/interaction\/([A-Za-z0-9_-]{1,100})$/.exec(path);
     if (interaction) {
       const { store, audit, auditKey } = this.#options;
-      await handleInteraction({ provider, store, audit, auditKey, throttle: this.#throttle, mount: OIDC_MOUNT }, req, res, interaction[1]!);
+      await handleInteraction({ provider, store, audit, auditKey, throttle: this.#throttle, mount: OIDC_MOUNT, clientAddress }, req, res, interaction[1]!);
       return;
     }
     if (req.method === 'GET' && path === `${OIDC_MOUNT}/device`) req.url = prefilledDeviceUrl(req.url ?? path);

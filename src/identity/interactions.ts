@@ -69,6 +69,8 @@ export interface InteractionOptions {
   readonly throttle: LoginThrottle;
   /** `/oidc`: where the pages are served. */
   readonly mount: string;
+  /** The caller's address as the server determined it; the socket's when absent. */
+  readonly clientAddress?: string | undefined;
 }
 
 const FORM_LIMIT = 8 * 1024;
@@ -115,8 +117,8 @@ export async function handleInteraction(options: InteractionOptions, req: Incomi
   const hashOf = () => subjectHash(options.auditKey, 'login', login);
   if (login === '' || password === '') return page(res, 200, loginPage({ action, clientName, login, error: 'invalid' }));
   // Taken before the password is checked: concurrent guesses count at once.
-  // The peer's address as the socket has it (the hub does not trust forwarded headers).
-  const address = req.socket.remoteAddress ?? 'unknown';
+  // The address the server determined (a trusted front's X-Forwarded-For, server.trustProxy), else the socket's.
+  const address = options.clientAddress ?? req.socket.remoteAddress ?? 'unknown';
   if (!(await options.throttle.attempt(login, address))) {
     await options.audit.append({ kind: 'identity.login', outcome: 'refused', code: 'LOGIN_LOCKED', subjectHash: hashOf(), detail: { client: clientId.slice(0, 40) } });
     return page(res, 429, loginPage({ action, clientName, login, error: 'locked' }));

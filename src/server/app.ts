@@ -61,6 +61,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     return503OnClosing: true,
     frameworkErrors: frameworkProblem,
     ...connectionTimeouts(runtime.config.server),
+    // request.ip: the socket's address, or the client a trusted front names in X-Forwarded-For.
+    ...(runtime.config.server.trustProxy.length > 0 ? { trustProxy: [...runtime.config.server.trustProxy] } : {}),
   });
   limitConnections(app, runtime.config.server);
   installProblemHandlers(app);

@@ -21,6 +21,7 @@ const NAMED = [
   'exchange.hub_vs_bridge',
   'exchange.bridge_pg_vs_sqlite',
   'memory.idle_mb',
+  'scale.replicas_2_vs_1',
   'memory.loaded_mb',
   'start.seconds',
   // Issue 14: the governance dashboards over 1M cases (200k quick) on SQLite, and their baseline.
@@ -51,7 +52,7 @@ describe('npm run bench', () => {
     // Without PostgreSQL (a developer's machine) the bench says it skipped the bridge on it; CI has it.
     const pgRequired = postgresUrl !== undefined || process.env.CI === 'true';
     for (const key of NAMED) {
-      if (key === 'exchange.bridge_pg_vs_sqlite' && !pgRequired) {
+      if ((key === 'exchange.bridge_pg_vs_sqlite' || key === 'scale.replicas_2_vs_1') && !pgRequired) {
         expect(value(key), key).toSatisfy((v: unknown) => typeof v === 'number' || (typeof v === 'string' && v.startsWith('skipped:')));
         continue;
       }
@@ -64,6 +65,8 @@ describe('npm run bench', () => {
     for (const scenario of ['bare', 'signed', 'bridge', 'hub', ...(pgRequired ? ['bridge_pg'] : [])]) {
       expect(results.exchange![`${scenario}_errors`], `${scenario}: ${JSON.stringify(results.exchange!.failures ?? {})}`).toBe(0);
     }
+    // Issue 15: two replicas of one node against one, on PostgreSQL, with no request refused.
+    if (pgRequired) expect(results.scale!.errors, JSON.stringify(results.scale!.failures ?? {})).toBe(0);
   }, 600_000);
 
   it('--quick --exchange-only (as docs/benchmarks.md shows it) runs the exchange scenarios alone', async () => {

@@ -81,8 +81,10 @@ async function runUntilStopped(config: FederationConfigInput, options: RunOption
 }
 
 function printSummary(f: RunningFederation, ms: number, stamp?: SeedStamp): void {
-  const lines = [`Federation up in ${(ms / 1000).toFixed(1)} s (files in ${f.dir}):`, `  hub     ${f.config.hub.division}  ${f.hub.endpoint}  pid ${f.hub.pid}`];
-  for (const [division, node] of f.nodes) lines.push(`  node    ${division}  ${node.endpoint}  pid ${node.pid}`);
+  // A replicated server: its front's address, then each replica's address and process.
+  const where = (s: RunningFederation['hub']) => (s.replicas ? `${s.endpoint}  front of ${s.replicas.map((r) => `${r.endpoint} (pid ${r.pid})`).join(', ')}` : `${s.endpoint}  pid ${s.pid}`);
+  const lines = [`Federation up in ${(ms / 1000).toFixed(1)} s (files in ${f.dir}):`, `  hub     ${f.config.hub.division}  ${where(f.hub)}`];
+  for (const [division, node] of f.nodes) lines.push(`  node    ${division}  ${where(node)}`);
   lines.push(`Agreements: ${f.config.agreements.map((a) => `${a.id} (${a.topology})`).join(', ')}`);
   const first = [...f.nodes.keys()][0];
   if (first) {
@@ -148,7 +150,8 @@ export function federationCommand(program: Command): void {
     .description('create what is missing and start every server of a federation file')
     .argument('<config>', 'federation JSON (see "tongban federation config")')
     .option('--port-base <port>', 'hub on this port, nodes on the following ones', parsePort)
-    .action(async (path: string, options: { portBase?: number }) => {
+    .option('--replicas <n>', 'run every server as n processes behind a round-robin front on its port (needs "databaseUrl": PostgreSQL)', (v) => parseCount(v))
+    .action(async (path: string, options: { portBase?: number; replicas?: number }) => {
       let input: FederationConfigInput;
       try {
         input = JSON.parse(readFileSync(path, 'utf8')) as FederationConfigInput;
@@ -157,7 +160,7 @@ export function federationCommand(program: Command): void {
       }
       const baseDir = dirname(resolve(path));
       await runUntilStopped(
-        { ...input, ...(options.portBase !== undefined ? { portBase: options.portBase } : {}) },
+        { ...input, ...(options.portBase !== undefined ? { portBase: options.portBase } : {}), ...(options.replicas !== undefined ? { replicas: options.replicas } : {}) },
         { baseDir, conflictHint: `Start it with its stored settings, change "dir" in ${path} to another folder, or start afresh with "tongban federation reset --federation ${resolve(baseDir, input.dir ?? 'var/federation')}" (deletes it).` },
       );
     });

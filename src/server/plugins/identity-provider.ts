@@ -37,7 +37,7 @@ export function identityProviderPlugin(context: ServerContext): void {
   const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
     try {
-      await identity.handle(request.raw, reply.raw);
+      await identity.handle(request.raw, reply.raw, request.ip);
     } catch (error) {
       runtime.log(`oidc: ${error instanceof Error ? error.message : String(error)}`);
       if (!reply.raw.headersSent) {
