@@ -37,6 +37,14 @@ function postgresCpuMs(): number {
   return total;
 }
 
+/** Busy and total CPU time of the whole machine so far (all cores, in clock ticks), from /proc/stat. */
+function machineTicks(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  // idle and iowait are the time no process wanted a core.
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
 function selfCpuMs(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1000;
@@ -110,13 +118,13 @@ export async function replicasBenchmark(f: RunningFederation, options: ReplicasB
     };
 
     const parts: Record<'one' | 'two', LoadResult[]> = { one: [], two: [] };
-    const cpu = { one: { replicas: 0, postgres: 0, generator: 0, requests: 0 }, two: { replicas: 0, postgres: 0, generator: 0, requests: 0 } };
+    const cpu = { one: { replicas: 0, postgres: 0, generator: 0, requests: 0, busy: 0, total: 0 }, two: { replicas: 0, postgres: 0, generator: 0, requests: 0, busy: 0, total: 0 } };
     const perRound = { concurrency: options.concurrency, durationMs: (options.seconds * 1000) / options.rounds };
     for (let i = 0; i < options.rounds; i++) {
       for (const [name, count] of [['one', 1], ['two', 2]] as const) {
         options.log(`scale: ${count} replica${count > 1 ? 's' : ''} (round ${i + 1}/${options.rounds})…`);
         const replicaCpu = () => replicas.reduce((sum, r) => sum + cpuMs(r.pid!), 0);
-        const before = { replicas: replicaCpu(), postgres: postgresCpuMs(), generator: selfCpuMs() };
+        const before = { replicas: replicaCpu(), postgres: postgresCpuMs(), generator: selfCpuMs(), machine: machineTicks() };
         const part = await closedLoop(task(count), { ...perRound, warmupMs: i === 0 ? 500 : 100 });
         parts[name].push(part);
         const spent = cpu[name];
@@ -124,6 +132,9 @@ export async function replicasBenchmark(f: RunningFederation, options: ReplicasB
         spent.postgres += postgresCpuMs() - before.postgres;
         spent.generator += selfCpuMs() - before.generator;
         spent.requests += part.completed + part.warmedUp;
+        const machine = machineTicks();
+        spent.busy += machine.busy - before.machine.busy;
+        spent.total += machine.total - before.machine.total;
       }
     }
     const rps = (rounds: LoadResult[]) => rounds.reduce((s, r) => s + r.completed, 0) / rounds.reduce((s, r) => s + r.completed / (r.rps || Infinity), 0);
@@ -145,6 +156,9 @@ export async function replicasBenchmark(f: RunningFederation, options: ReplicasB
       // they must fit on this machine's cores, which bounds the ratio.
       replicas_1_cpu_ms: perRequest(cpu.one),
       replicas_2_cpu_ms: perRequest(cpu.two),
+      // The share of all the machine's cores that was busy (every process) while each configuration ran.
+      replicas_1_machine_busy: round(cpu.one.busy / cpu.one.total, 3),
+      replicas_2_machine_busy: round(cpu.two.busy / cpu.two.total, 3),
     };
     if (failures.size > 0) result.failures = Object.fromEntries(failures);
     return result;
