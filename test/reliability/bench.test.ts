@@ -106,4 +106,21 @@ describe('npm run bench', () => {
     }
     expect(results.exchange?.signed_rps).toBeUndefined();
   }, 300_000);
+
+  it.skipIf(!postgresUrl && process.env.CI !== 'true')('--quick --scale-only (as docs/benchmarks.md shows it) runs two replicas against one on PostgreSQL alone', async () => {
+    const out = join(REPO, 'test-results', 'bench-scale-only.json');
+    rmSync(out, { force: true });
+    const proc = spawn('npm', ['run', 'bench', '--', '--quick', '--scale-only', '--out', out], { cwd: REPO, env: { ...process.env, TONGBAN_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+    expect(code, output.slice(-3000)).toBe(0);
+    const scale = (JSON.parse(readFileSync(out, 'utf8')) as Record<string, Record<string, unknown>>).scale!;
+    for (const key of ['replicas_1_rps', 'replicas_2_rps', 'replicas_2_vs_1', 'replicas_1_machine_busy', 'replicas_2_machine_busy']) {
+      expect(Number.isFinite(scale[key]) && (scale[key] as number) > 0, `scale.${key} = ${JSON.stringify(scale[key])}`).toBe(true);
+    }
+    expect(scale.errors, JSON.stringify(scale.failures ?? {})).toBe(0);
+    expect((scale.replicas_2_cpu_ms as { replicas: number }).replicas).toBeGreaterThan(0);
+  }, 300_000);
 });
