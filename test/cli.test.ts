@@ -1,6 +1,6 @@
 import { BIN, runTongban } from './support/cli.ts';
 import { createServer } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import stringWidth from 'string-width';
@@ -159,6 +159,20 @@ describe('bad input never produces a stack trace', () => {
     const text = (r.stderr || r.stdout).trim();
     expect(text.length).toBeGreaterThan(0);
   });
+});
+
+it.concurrent('federation up --replicas 2 of a federation on SQLite is refused in one sentence, before anything is created', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tongban-replicas-'));
+  try {
+    const file = join(dir, 'federation.json');
+    writeFileSync(file, JSON.stringify({ dir: 'fed', portBase: 7700, nodes: [{ division: '522732' }] }));
+    const r = await tongban('federation', 'up', file, '--replicas', '2');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('tongban: The federation\'s settings are not valid: replicas: replicas of a server share one database: more than one needs "databaseUrl" (PostgreSQL).');
+    expect(existsSync(join(dir, 'fed'))).toBe(false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('output for people', () => {

@@ -4,6 +4,7 @@ import { Agreement, type PartySignature } from '../agreements/index.ts';
 import type { PublicJwk } from '../crypto/index.ts';
 import { CONFIG_FILE_NAME, loadConfig } from '../config/index.ts';
 import { generateRegistries, demoServiceConfigs, sampleSubjects } from '../demo/registries.ts';
+import { TongbanError } from '../errors/index.ts';
 import { FederationConfig, type FederationConfigInput } from './config.ts';
 import { DEMO_PASSPHRASE } from './demo.ts';
 import { portInUseMessage, portIsFree } from './ports.ts';
@@ -64,7 +65,12 @@ const DEMO_ROLES = [
  * registers it, and waits until every node relies on the same directory.
  */
 export async function startFederation(input: FederationConfigInput, options: FederationOptions = {}): Promise<RunningFederation> {
-  const config = FederationConfig.parse(input);
+  const parsed = FederationConfig.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'the file'}: ${i.message}`);
+    throw new TongbanError('CONFIG_INVALID', `The federation's settings are not valid: ${[...new Set(issues)].join('; ')}.`);
+  }
+  const config = parsed.data;
   const dir = resolve(options.baseDir ?? process.cwd(), config.dir);
   const mode = options.mode ?? 'process';
   const log = options.log ?? ((m: string) => process.stderr.write(m + '\n'));
