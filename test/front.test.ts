@@ -75,7 +75,7 @@ describe('tongban front', () => {
     const f = await front([a, b]);
     const names: unknown[] = [];
     for (let i = 0; i < 4; i++) {
-      const r = await post(f, `/v1/cases/c${i}?version=3`, `{"n":${i}}`, { 'content-type': 'application/json', signature: 'sig1=:abc:', 'x-custom': 'kept', connection: 'keep-alive, x-custom', 'x-forwarded-for': '203.0.113.66', forwarded: 'for=203.0.113.66' });
+      const r = await post(f, `/v1/cases/c${i}?version=3`, `{"n":${i}}`, { 'content-type': 'application/json', signature: 'sig1=:abc:', 'x-custom': 'kept', connection: 'keep-alive, x-custom', 'x-forwarded-for': '203.0.113.66', forwarded: 'for=203.0.113.66', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' });
       expect(r.status).toBe(200);
       expect(r.json).toMatchObject({ method: 'POST', url: `/v1/cases/c${i}?version=3`, body: `{"n":${i}}` });
       const headers = r.json.headers as Record<string, string>;
@@ -84,6 +84,8 @@ describe('tongban front', () => {
       // The address the front saw, not the one the client claimed.
       expect(headers['x-forwarded-for']).toBe('127.0.0.1');
       expect(headers.forwarded).toBeUndefined();
+      expect(headers['x-forwarded-proto']).toBeUndefined();
+      expect(headers['x-forwarded-host']).toBeUndefined();
       // Named in Connection: a header for this hop only.
       expect(headers['x-custom']).toBeUndefined();
       names.push(r.json.name);

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/index.ts';
 import { startFront, type RunningFront } from '../src/front/front.ts';
 import { initNode, openNode, type NodeRuntime } from '../src/node/index.ts';
 import { listenNode } from '../src/server/index.ts';
@@ -126,4 +127,17 @@ describe('behind a front (server.trustProxy)', () => {
     for (let i = 0; i < 4; i++) out.push(...(await statuses(trustingHandle.endpoint, '127.0.0.6', 1, forged(i))));
     expect(out).toEqual([200, 200, 200, 429]);
   });
+});
+
+it('config: server.trustProxy takes addresses and ranges no wider than /8 or /32; TONGBAN_TRUST_PROXY overrides it', () => {
+  const path = fixture.dir + '/trust-proxy.json';
+  const write = (trustProxy?: unknown) => {
+    writeFileSync(path, JSON.stringify({ node: { division: '522732', name: 'Sandu', role: 'node' }, hub: { url: 'http://127.0.0.1:1', kid: 'k', jwk: { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) } }, server: trustProxy === undefined ? {} : { trustProxy }, database: { url: 'sqlite:x.sqlite' }, keys: { algorithm: 'Ed25519', file: 'keys/k.json' } }));
+    return path;
+  };
+  expect(loadConfig(write(), {}).server.trustProxy).toEqual([]);
+  expect(loadConfig(write(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/48']), {}).server.trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/48']);
+  for (const wide of [['0.0.0.0/0'], ['::/0'], ['10.0.0.0/7'], ['front.example']]) expect(() => loadConfig(write(wide), {}), JSON.stringify(wide)).toThrow(/trustProxy|invalid/);
+  expect(loadConfig(write(['10.1.2.3']), { TONGBAN_TRUST_PROXY: '127.0.0.1, ::1' }).server.trustProxy).toEqual(['127.0.0.1', '::1']);
+  expect(() => loadConfig(write(), { TONGBAN_TRUST_PROXY: '0.0.0.0/0' })).toThrow(/TONGBAN_TRUST_PROXY is invalid: a trusted proxy range may be no wider/);
 });

@@ -15,6 +15,19 @@ export const NATIONAL_DIVISION = '100000';
 export const NodeRole = z.enum(['node', 'hub']);
 export type NodeRole = z.infer<typeof NodeRole>;
 
+/**
+ * `server.trustProxy` (or TONGBAN_TRUST_PROXY, comma-separated): addresses or CIDR ranges of the
+ * fronts whose X-Forwarded-For is believed. A range of more than a /8 (IPv4) or /32 (IPv6)
+ * would believe strangers, so it is refused.
+ */
+export const TrustedProxies = z
+  .array(
+    z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]).refine((a) => !a.includes('/') || Number(a.split('/')[1]) >= (a.includes(':') ? 32 : 8), {
+      message: 'a trusted proxy range may be no wider than /8 (IPv4) or /32 (IPv6): name the fronts, not the Internet',
+    }),
+  )
+  .max(100);
+
 export const ConfigFile = z
   .object({
     node: z.object({
@@ -42,7 +55,7 @@ export const ConfigFile = z
          * default): the socket's address, whatever the headers say. Name only proxies that set the
          * header themselves, as `tongban front` does.
          */
-        trustProxy: z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()])).max(100).default([]),
+        trustProxy: TrustedProxies.default([]),
         /** Open connections the server accepts at once; more are closed at once (file descriptors are finite). */
         maxConnections: z.number().int().min(1).max(1_000_000).default(1000),
         /** Open event streams (GET /v1/cases/events) one account may hold; one more gets 429 TOO_MANY_STREAMS. */
@@ -221,10 +234,18 @@ export function loadConfig(configPath: string, env: Readonly<Record<string, stri
   const data = parsed.data;
   const databaseUrl = env.DATABASE_URL ?? data.database.url;
   const readUrl = env.DATABASE_READ_URL ?? data.database.readUrl;
+  // Set by `tongban federation up --replicas` for its replicas (their front is its own process), or by an operator.
+  let trustProxy = data.server.trustProxy;
+  if (env.TONGBAN_TRUST_PROXY !== undefined) {
+    const fromEnv = TrustedProxies.safeParse(env.TONGBAN_TRUST_PROXY.split(',').map((a) => a.trim()).filter((a) => a !== ''));
+    if (!fromEnv.success) throw new TongbanError('CONFIG_INVALID', `TONGBAN_TRUST_PROXY is invalid: ${fromEnv.error.issues.map((i) => i.message).join('; ')}.`);
+    trustProxy = fromEnv.data;
+  }
   checkReadDatabase(databaseUrl, readUrl, path);
   const inDir = (file: string) => (isAbsolute(file) ? file : resolve(dir, file));
   return deepFreeze({
     ...data,
+    server: { ...data.server, trustProxy },
     database: { url: resolveDatabaseUrl(databaseUrl, dir), ...(readUrl ? { readUrl } : {}) },
     dir,
     configPath: path,

@@ -71,7 +71,12 @@ export const FederationConfig = z.object({
 }).refine((c) => c.replicas === 1 || (c.databaseUrl !== undefined && /^postgres(ql)?:\/\//.test(c.databaseUrl)), {
   message: 'replicas of a server share one database: more than one needs "databaseUrl" (PostgreSQL)',
   path: ['replicas'],
-}).refine((c) => c.replicas === 1 || c.portBase !== 0, { message: 'replicas need fixed ports ("portBase" other than 0)', path: ['replicas'] });
+}).refine((c) => c.replicas === 1 || c.portBase !== 0, { message: 'replicas need fixed ports ("portBase" other than 0)', path: ['replicas'] })
+  // Replica k of the server on port p listens on p + 100 × k: the published ports must stay below 100 apart, the last replica's below 65536.
+  .refine((c) => c.replicas === 1 || (c.nodes.length < 100 && c.portBase + c.nodes.length + 100 * c.replicas <= 65535), {
+    message: 'with replicas, a federation has fewer than 100 nodes and "portBase" + nodes + 100 × replicas is at most 65535',
+    path: ['replicas'],
+  });
 export type FederationConfig = z.infer<typeof FederationConfig>;
 export type CertificateIssuerInput = FederationConfig['certificateIssuers'][number];
 export type FederationConfigInput = z.input<typeof FederationConfig>;

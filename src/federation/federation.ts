@@ -71,8 +71,9 @@ export async function startFederation(input: FederationConfigInput, options: Fed
     throw new TongbanError('CONFIG_INVALID', `The federation's settings are not valid: ${[...new Set(issues)].join('; ')}.`);
   }
   const config = parsed.data;
-  const dir = resolve(options.baseDir ?? process.cwd(), config.dir);
   const mode = options.mode ?? 'process';
+  if (config.replicas > 1 && mode !== 'process') throw new TongbanError('CONFIG_INVALID', 'Replicas run as processes only (mode "process").');
+  const dir = resolve(options.baseDir ?? process.cwd(), config.dir);
   const log = options.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const schemaUrl = (name: string) => {
     if (!config.databaseUrl) return undefined;
@@ -164,7 +165,6 @@ export async function startFederation(input: FederationConfigInput, options: Fed
         ...(schemaUrl(`${config.schemaPrefix}_hub`) ? { databaseUrl: schemaUrl(`${config.schemaPrefix}_hub`)! } : {}),
       });
     }
-    if (config.replicas > 1 && mode !== 'process') throw new Error('replicas run as processes only (mode "process")');
     const serverFor = (division: string, configPath: string, index: number): ManagedServer =>
       config.replicas > 1
         ? replicatedServer(division, configPath, urlOf(index), config.replicas, (m) => log(m.startsWith(`[${division}`) ? m : `[${division}] ${m}`))

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { RunningFront } from '../front/front.ts';
 import type { NodeRuntime } from '../node/index.ts';
@@ -122,11 +123,11 @@ export function serverNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] 
  * A node as an operator runs it: `tongban serve --config …` in its own process; `serveArgs` adds
  * flags (`--port`, for a replica of a node on a port of its own).
  */
-export function childProcessServer(division: string, configPath: string, endpoint: string, log?: (m: string) => void, serveArgs: readonly string[] = []): ManagedServer {
+export function childProcessServer(division: string, configPath: string, endpoint: string, log?: (m: string) => void, serveArgs: readonly string[] = [], serveEnv: Readonly<Record<string, string>> = {}): ManagedServer {
   let child: ChildProcess | undefined;
   let exited: Promise<void> | undefined;
   // Each server has its own database in its config; an inherited override would merge them.
-  const env: NodeJS.ProcessEnv = { ...process.env, [EXIT_WITH_PARENT_ENV]: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...serveEnv, [EXIT_WITH_PARENT_ENV]: '1' };
   delete env.DATABASE_URL;
   return {
     division,
@@ -224,16 +225,24 @@ export function replicaPort(port: number, k: number): number {
  * Several replicas of one server — each `tongban serve --config <configPath> --port <p>` in its
  * own process, on the one config, keys and PostgreSQL database — behind a round-robin front
  * (`tongban front`'s, in this process) on the server's published address. The config is given
- * `server.publicUrl` (the front's address, which peers verify signatures against) and
- * `server.trustProxy` (the front's host) where it names none. The first replica starts alone
- * (it migrates a new database), the others after it.
+ * `server.publicUrl` (the front's address, which peers verify signatures against) where it names
+ * none; the replicas believe the front's X-Forwarded-For through TONGBAN_TRUST_PROXY (the
+ * loopback addresses it connects from), which is not written to the config: the same server run
+ * alone later believes nobody's. The first replica starts alone (it migrates a new database),
+ * the others after it.
  */
 export function replicatedServer(division: string, configPath: string, endpoint: string, count: number, log?: (m: string) => void): ManagedServer {
   const published = new URL(endpoint);
+  const host = published.hostname.replace(/^\[|\]$/g, '');
+  // The front reaches the replicas on the published host: over loopback when that is a loopback
+  // or wildcard address, else from that address.
+  const loopback = host === 'localhost' || host === '0.0.0.0' || host === '::' || host === '::1' || host.startsWith('127.');
+  if (!loopback && isIP(host) === 0) throw new Error(`replicas need the federation's "host" as an IP address (the front's address is what the replicas trust), not ${host}`);
+  const serveEnv = { TONGBAN_TRUST_PROXY: loopback ? '127.0.0.1,::1' : host };
   const replicas = Array.from({ length: count }, (_, k) => {
     const port = replicaPort(Number(published.port), k);
     const tag = `[${division}#${k + 1}]`;
-    return childProcessServer(division, configPath, `http://${published.hostname}:${port}`, log ? (m) => log(`${tag} ${m.replace(/^\[\d{6}\] /, '')}`) : undefined, ['--port', String(port)]);
+    return childProcessServer(division, configPath, `http://${published.host.replace(/:\d+$/, '')}:${port}`, log ? (m) => log(`${tag} ${m.replace(/^\[\d{6}\] /, '')}`) : undefined, ['--port', String(port)], serveEnv);
   });
   let front: RunningFront | undefined;
   const stopFront = async () => {
@@ -256,16 +265,18 @@ export function replicatedServer(division: string, configPath: string, endpoint:
       if (front) return;
       const config = JSON.parse(readFileSync(configPath, 'utf8')) as { server?: Record<string, unknown> };
       const server = (config.server ??= {});
-      if (server.publicUrl === undefined || server.trustProxy === undefined) {
-        server.publicUrl ??= endpoint;
-        server.trustProxy ??= [published.hostname];
-        writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n');
+      if (server.publicUrl === undefined) {
+        server.publicUrl = endpoint;
+        // Written aside and renamed over it (keeping its mode): a crash never leaves half a config.
+        const next = `${configPath}.${process.pid}.tmp`;
+        writeFileSync(next, JSON.stringify(config, null, 2) + '\n', { mode: statSync(configPath).mode & 0o777 });
+        renameSync(next, configPath);
       }
       try {
         await replicas[0]!.start();
         await Promise.all(replicas.slice(1).map((r) => r.start()));
         const { startFront } = await import('../front/front.ts');
-        front = await startFront({ backends: replicas.map((r) => r.endpoint), host: published.hostname, port: Number(published.port), ...(log ? { log: (m: string) => log(`[${division}] front: ${m}`) } : {}) });
+        front = await startFront({ backends: replicas.map((r) => r.endpoint), host, port: Number(published.port), ...(log ? { log: (m: string) => log(`[${division}] front: ${m}`) } : {}) });
       } catch (error) {
         await Promise.all(replicas.map((r) => r.stop()));
         throw error;

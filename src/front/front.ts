@@ -69,15 +69,13 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
   const forwardHeaders = (headers: IncomingHttpHeaders, remote: string | undefined): IncomingHttpHeaders => {
     const out: IncomingHttpHeaders = {};
     const named = new Set((headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()));
+    // What the front saw, never what the client claimed: a client's own Forwarded and X-Forwarded-*
+    // headers (For, Host, Proto, Port, Prefix, …) are dropped, and X-Forwarded-For is the front's.
     for (const [name, value] of Object.entries(headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+      if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || name === 'forwarded' || name.startsWith('x-forwarded-')) continue;
       out[name] = value;
     }
-    // What the front saw, never what the client claimed: a client's own X-Forwarded-For or Forwarded is dropped.
-    delete out.forwarded;
-    delete out['x-forwarded-host'];
     if (remote) out['x-forwarded-for'] = remote;
-    else delete out['x-forwarded-for'];
     return out;
   };
 

@@ -102,6 +102,14 @@ describe.skipIf(!databaseUrl)('tongban federation up --replicas', () => {
       expect((await fetch(new URL('/health/ready', endpoint(i)))).status).toBe(200);
     }
 
+    // Each config names its front as the public URL; the trust in the front's X-Forwarded-For is
+    // the replicas' environment, not the config, so the server run alone later believes nobody's.
+    for (const [i, d] of servers.entries()) {
+      const config = JSON.parse(readFileSync(join(work, 'federation', d === HUB ? 'hub' : d, 'tongban.config.json'), 'utf8')) as { server: Record<string, unknown> };
+      expect(config.server.publicUrl).toBe(endpoint(i));
+      expect(config.server.trustProxy).toBeUndefined();
+    }
+
     const subject = sampleSubjects(join(work, 'federation', SANDU, 'registries.sqlite'), 1).people[0]!.idNumber;
     const exchange = async (from: string, index: number) => {
       const r = await json(new URL('/v1/operator/exchange', endpoint(index)).toString(), {
