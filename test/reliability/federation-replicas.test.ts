@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleSubjects } from '../../src/demo/registries.ts';
-import { portIsFree } from '../../src/federation/index.ts';
+import { DEMO_PASSWORD, portIsFree } from '../../src/federation/index.ts';
+import { Browser, signIn, SignInRefused } from '../support/identity.ts';
+import { Agent } from 'undici';
 import { alive, BIN, eventually, freePortBase, json, sleep, spawnCli, tongban, type CliProcess } from './support.ts';
 
 /**
@@ -124,6 +126,16 @@ describe.skipIf(!databaseUrl)('tongban federation up --replicas', () => {
     const ok = (outcomes: string[]) => outcomes.every((o) => o.startsWith('200'));
     const before = await round();
     expect(ok(before), before.join(', ')).toBe(true);
+
+    // The sign-in lock behind the hub's front: it counts per client address (the front's
+    // X-Forwarded-For, trusted through TONGBAN_TRUST_PROXY) and per login in the database, so five
+    // wrong passwords from one address lock that address out, whichever hub replica took them,
+    // while the same login from another address signs in.
+    const browserAt = (address: string) => new Browser(new Agent({ localAddress: address }));
+    const attempt = (address: string, password: string) => signIn(endpoint(0), 'clerk@522732', password, { clientId: SANDU, redirectUri: `${endpoint(1)}/v1/auth/callback`, browser: browserAt(address) });
+    for (let i = 0; i < 5; i++) expect(((await attempt('127.0.0.2', `wrong-${i}`).catch((e: unknown) => e)) as SignInRefused).status).toBe(401);
+    expect(((await attempt('127.0.0.2', DEMO_PASSWORD).catch((e: unknown) => e)) as SignInRefused).status).toBe(429);
+    expect((await attempt('127.0.0.3', DEMO_PASSWORD)).accessToken).toBeTruthy();
 
     // Each version of the snapshot is the same document at either hub replica.
     const snapshots = new Map<number, Set<string>>();

@@ -1,3 +1,4 @@
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import * as oidc from 'openid-client';
 
 /**
@@ -6,6 +7,9 @@ import * as oidc from 'openid-client';
  */
 export class Browser {
   readonly #cookies = new Map<string, { name: string; value: string; path: string }>();
+
+  /** `dispatcher`: undici's, e.g. an Agent with a `localAddress`, for a browser on another loopback address. */
+  constructor(readonly dispatcher?: Dispatcher) {}
 
   cookieHeader(url: URL): string {
     return [...this.#cookies.values()]
@@ -35,12 +39,13 @@ export class Browser {
 
   async fetch(url: URL, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
     const cookie = this.cookieHeader(url);
-    const response = await fetch(url, {
+    const request = {
       method: init.method ?? 'GET',
-      redirect: 'manual',
+      redirect: 'manual' as const,
       headers: { ...(cookie ? { cookie } : {}), ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
       ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
-    });
+    };
+    const response = this.dispatcher ? ((await undiciFetch(url, { ...request, dispatcher: this.dispatcher })) as unknown as Response) : await fetch(url, request);
     this.take(url, response);
     return response;
   }
