@@ -8,7 +8,7 @@ import type { StateChange } from '../src/agreements/lifecycle.ts';
 import { AuditLog, auditPages, verifyChain } from '../src/audit/index.ts';
 import { bridgeCaseEvents, openCase, type Case, type CaseEvents, type ThreadMessage } from '../src/cases/index.ts';
 import { generateEncryptionKey, generateSigningKey } from '../src/crypto/index.ts';
-import { HubDirectory, type DirectoryEntry } from '../src/directory/index.ts';
+import { DirectoryClient, HubDirectory, type DirectoryEntry } from '../src/directory/index.ts';
 import { FAILED_LOGIN_WINDOW_MS, LoginThrottle, MAX_FAILED_LOGINS, MAX_FAILED_LOGINS_PER_LOGIN } from '../src/identity/index.ts';
 import type { DirectorySource } from '../src/exchange/index.ts';
 import { OutboxWorker } from '../src/messaging/outbox-worker.ts';
@@ -290,6 +290,67 @@ export function replicasContract(fresh: () => StoreFixture, options: { dialect: 
     expect(await other.tick('escalation')).toBe(false);
     expect(await third.tick('escalation')).toBe(true);
     expect(runs.at(-1)).toBe('replica-c');
+  });
+
+  it('directory refresh: only the lease holder asks the hub; the other replica adopts the snapshot the holder stored', async () => {
+    const hubKey = await generateSigningKey('Ed25519', '100000');
+    const entryOf = async (division: string, role: 'hub' | 'node'): Promise<DirectoryEntry> => {
+      const signing = await generateSigningKey('Ed25519', division);
+      const encryption = await generateEncryptionKey(division);
+      return { division, name: division, role, endpoint: `http://127.0.0.1:9/${division}`, signingKey: { kid: signing.kid, jwk: signing.publicJwk }, encryptionKey: { kid: encryption.kid, jwk: encryption.publicJwk }, services: [] };
+    };
+    const hubFixture = fresh();
+    const hubStore = await openStore({ url: hubFixture.url });
+    closers.push(async () => {
+      await hubStore.close();
+      await hubFixture.drop();
+    });
+    const hub = new HubDirectory({ store: hubStore, hubKey, self: await entryOf('100000', 'hub'), snapshotTtlSeconds: 3600, clock: () => new Date() });
+    const approve = async (division: string) => {
+      await hubStore.directory.upsert({ ...(await entryOf(division, 'node')), status: 'approved', enrolledAt: new Date().toISOString(), decidedAt: new Date().toISOString(), decidedBy: 'test' });
+      hub.changed();
+    };
+    let asked = 0;
+    const server = createServer((_request, response) => {
+      asked++;
+      void hub.snapshot().then(({ jws, view }) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ snapshot: jws, version: view.version }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const hubUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await approve(SANDU);
+    const replica = async (store: Store, holder: string) => {
+      const work = new PeriodicWork({ store, holder, clock: () => new Date(), leaseMs: 60_000, log: () => {} });
+      closers.push(() => work.stop());
+      const client = new DirectoryClient({ store, hubUrl, hubKey: { kid: hubKey.kid, jwk: hubKey.publicJwk }, refreshSeconds: 3600, clock: () => new Date() });
+      client.holdsLease = () => work.hold();
+      closers.push(async () => client.stop());
+      return { work, client };
+    };
+    const one = await replica(a, 'replica-a');
+    const two = await replica(b, 'replica-b');
+    expect(await one.work.hold()).toBe(true);
+    // At start each replica loads what is stored and asks the hub once.
+    await one.client.start();
+    await two.client.start();
+    const started = (await one.client.current()).version;
+    expect((await two.client.current()).version).toBe(started);
+
+    for (const division of ['330523', '310118', '320400']) {
+      await approve(division);
+      const before = asked;
+      await one.client.periodicRefresh();
+      await two.client.periodicRefresh();
+      // One request to the hub per tick of the node, however many replicas tick.
+      expect(asked - before).toBe(1);
+      const version = (await one.client.current()).version;
+      expect(version).toBeGreaterThan(started);
+      expect((await two.client.current()).version).toBe(version);
+      expect((await two.client.current()).node(division)).toBeDefined();
+    }
   });
 
   it('hub snapshot: two hub replicas never publish two different snapshots under one version, nor older content under a newer one', async () => {

@@ -37,18 +37,37 @@ export class DirectoryClient {
     this.#options = options;
   }
 
+  /**
+   * With several replicas of the node, the periodic refresh asks the hub only at the replica
+   * holding the node's periodic-work lease (`holdsLease`); the others take the snapshot it
+   * stored in the database. Set by the node's background jobs; without it every refresh asks the hub.
+   */
+  holdsLease: (() => Promise<boolean>) | undefined;
+
   async start(): Promise<void> {
-    const cached = await this.#options.store.settings.get<string>(CACHE_KEY);
-    if (cached) {
-      try {
-        this.#view = await this.#adopt(await verifySnapshot(cached, this.#options.hubKey), false);
-      } catch {
-        this.#options.log?.('directory: the cached snapshot does not verify; ignoring it');
-      }
-    }
+    await this.reloadStored();
     await this.refresh();
-    this.#timer = setInterval(() => void this.refresh(), this.#options.refreshSeconds * 1000);
+    this.#timer = setInterval(() => void this.periodicRefresh(), this.#options.refreshSeconds * 1000);
     this.#timer.unref();
+  }
+
+  /** One tick of the refresh timer: from the hub at the lease holder (or without replicas), else from the database. */
+  async periodicRefresh(): Promise<void> {
+    const fromHub = this.holdsLease === undefined || (await this.holdsLease().catch(() => true));
+    await (fromHub ? this.refresh() : this.reloadStored());
+  }
+
+  /** Adopts the snapshot stored in the database (by this node's refresh at any replica) when it is newer than the view. */
+  async reloadStored(): Promise<void> {
+    const stored = await this.#options.store.settings.get<string>(CACHE_KEY).catch(() => undefined);
+    if (!stored) return;
+    try {
+      const snapshot = await verifySnapshot(stored, this.#options.hubKey);
+      if (this.#view && snapshot.version <= this.#view.version) return;
+      this.#view = await this.#adopt(snapshot, false);
+    } catch {
+      this.#options.log?.('directory: the stored snapshot does not verify; ignoring it');
+    }
   }
 
   stop(): void {

@@ -24,13 +24,16 @@ export const PROBE_INTERVAL_SECONDS = 60;
  * The timers a node runs besides serving requests: directory refresh and enrolment at the
  * hub (nodes), escalation of overdue cases, audit checkpoints, and clean-up of the replay cache.
  * With several replicas of the node on one database, the periodic work runs at one of them, the
- * holder of the node's lease (PeriodicWork); each replica still refreshes its own copy of the
- * directory and delivers the outbox (under its own claims).
+ * holder of the node's lease (PeriodicWork), which also fetches the directory from the hub; the
+ * other replicas refresh their copy from the snapshot it stored, and each delivers the outbox
+ * (under its own claims).
  */
 export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string, log: (m: string) => void): Promise<BackgroundJobs> {
   const { config } = runtime;
   const leaseMs = config.replicas.leaseSeconds * 1000;
   const periodic = new PeriodicWork({ store: runtime.store, holder: runtime.replica, clock: runtime.clock, leaseMs, log });
+  // The directory is fetched from the hub once per node: by the lease holder; the other replicas take what it stored.
+  if (runtime.directoryClient) runtime.directoryClient.holdsLease = () => periodic.hold();
   const report = (error: unknown) => log(`background job failed: ${error instanceof Error ? error.message : String(error)}`);
   // The holder renews its lease well before it runs out; the others try to take it at the same pace.
   periodic.every('lease', Math.max(0.2, config.replicas.leaseSeconds / 3), async () => {});
