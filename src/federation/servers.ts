@@ -272,12 +272,16 @@ export function replicatedServer(division: string, configPath: string, endpoint:
         writeFileSync(next, JSON.stringify(config, null, 2) + '\n', { mode: statSync(configPath).mode & 0o777 });
         renameSync(next, configPath);
       }
+      // The front takes the published port first: started after the replicas, it could find the
+      // port taken meanwhile by one of their outgoing connections (an ephemeral port). Until a
+      // replica listens it answers 503 FRONT_NO_REPLICA.
+      const { startFront } = await import('../front/front.ts');
+      front = await startFront({ backends: replicas.map((r) => r.endpoint), host, port: Number(published.port), ...(log ? { log: (m: string) => log(`[${division}] front: ${m}`) } : {}) });
       try {
         await replicas[0]!.start();
         await Promise.all(replicas.slice(1).map((r) => r.start()));
-        const { startFront } = await import('../front/front.ts');
-        front = await startFront({ backends: replicas.map((r) => r.endpoint), host, port: Number(published.port), ...(log ? { log: (m: string) => log(`[${division}] front: ${m}`) } : {}) });
       } catch (error) {
+        await stopFront();
         await Promise.all(replicas.map((r) => r.stop()));
         throw error;
       }

@@ -8,7 +8,7 @@ import { sampleSubjects } from '../../src/demo/registries.ts';
 import { DEMO_PASSWORD, portIsFree } from '../../src/federation/index.ts';
 import { Browser, signIn, SignInRefused } from '../support/identity.ts';
 import { Agent } from 'undici';
-import { alive, BIN, eventually, freePortBase, json, sleep, spawnCli, tongban, type CliProcess } from './support.ts';
+import { alive, BIN, eventually, json, sleep, spawnCli, tongban, type CliProcess } from './support.ts';
 
 /**
  * `tongban federation up <file> --replicas 2`, as docs/deployment.md shows it: every server (the
@@ -55,7 +55,8 @@ beforeAll(async () => {
   if (!databaseUrl) return;
   // The hub and four nodes on portBase … + 4, their replicas 100 and 200 ports above.
   const allFree = async (b: number) => (await Promise.all([0, 100, 200].flatMap((d) => [0, 1, 2, 3, 4].map((i) => portIsFree('127.0.0.1', b + d + i))))).every(Boolean);
-  do portBase = await freePortBase(5);
+  // Below Linux's ephemeral range (32768 and up): no outgoing connection takes a replica's port before it listens.
+  do portBase = 20_000 + Math.floor(Math.random() * 12_000);
   while (!(await allFree(portBase)));
   const base = JSON.parse((await tongban(['federation', 'config'], work)).stdout) as Record<string, unknown> & { nodes: Array<Record<string, unknown>> };
   const file = join(work, 'federation.json');
