@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleSubjects } from '../../src/demo/registries.ts';
 import { DEMO_PASSWORD, portIsFree } from '../../src/federation/index.ts';
-import { Browser, signIn, SignInRefused } from '../support/identity.ts';
+import { Browser, signIn, type SignInRefused } from '../support/identity.ts';
 import { Agent } from 'undici';
 import { alive, BIN, eventually, json, sleep, spawnCli, tongban, type CliProcess } from './support.ts';
 
