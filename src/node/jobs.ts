@@ -32,8 +32,10 @@ export async function startBackgroundJobs(runtime: NodeRuntime, endpoint: string
   const { config } = runtime;
   const leaseMs = config.replicas.leaseSeconds * 1000;
   const periodic = new PeriodicWork({ store: runtime.store, holder: runtime.replica, clock: runtime.clock, leaseMs, log });
-  // The directory is fetched from the hub once per node: by the lease holder; the other replicas take what it stored.
-  if (runtime.directoryClient) runtime.directoryClient.holdsLease = () => periodic.hold();
+  // With replicas (PostgreSQL) the directory is fetched from the hub once per node: by the lease
+  // holder; the others take what it stored. On SQLite the node is one process: it always asks the
+  // hub, even while the lease of a killed predecessor runs out.
+  if (runtime.directoryClient && runtime.store.dialect === 'postgres') runtime.directoryClient.holdsLease = () => periodic.hold();
   const report = (error: unknown) => log(`background job failed: ${error instanceof Error ? error.message : String(error)}`);
   // The holder renews its lease well before it runs out; the others try to take it at the same pace.
   periodic.every('lease', Math.max(0.2, config.replicas.leaseSeconds / 3), async () => {});
