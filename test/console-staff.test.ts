@@ -209,7 +209,8 @@ describe.skipIf(missing)('the staff console in a browser', () => {
       await a.locator('.ant-descriptions-item-content .ant-tag:not([data-light])', { hasText: '审查中' }).waitFor();
       await step(a, '获取共享数据', async () => {
         // A select opens on click; on a loaded machine the last one's dropdown may still be closing
-        // over it and swallow the click: open it again until the option shows, then pick it.
+        // over it and swallow the click, or a click on an option may land while the list is still
+        // opening: open it until the option shows, and click the option until the list closes.
         const pick = async (label: string, option: string) => {
           const item = a.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option', { hasText: option });
           await expect
@@ -221,8 +222,16 @@ describe.skipIf(missing)('the staff console in a browser', () => {
               { timeout: 60_000, interval: 1000 },
             )
             .toBe(true);
-          await item.click();
-          await item.waitFor({ state: 'hidden' });
+          // Chosen, the option's list closes; while it stays open the click was lost: click again.
+          await expect
+            .poll(
+              async () => {
+                if (await item.isVisible()) await item.click({ timeout: 5000 }).catch(() => {});
+                return item.isVisible();
+              },
+              { timeout: 60_000, interval: 1000 },
+            )
+            .toBe(false);
         };
         await pick('提供节点', `(${SANDU})`);
         await pick('数据服务', 'social-insurance.contribution-history');
