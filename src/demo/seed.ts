@@ -294,10 +294,25 @@ class SeedRun {
    * takes the hub's directory as of the new time, or it would refuse to rely on an expired one.
    */
   async advance(instant: number): Promise<void> {
+    await this.quiet();
     this.clock.advanceTo(instant);
     if (this.clock.now().getTime() - this.#refreshedAt < Math.min(20 * 60, this.f.config.directory.snapshotTtlSeconds / 4) * 1000) return;
     await Promise.all([...this.f.nodes.keys()].map((node) => this.call(node, '/v1/operator/directory/refresh', { method: 'POST', token: this.f.operatorToken(node) })));
     this.#refreshedAt = this.clock.now().getTime();
+  }
+
+  /**
+   * Waits (15 s at most) until no server has a message on its way: one still in flight when the
+   * clock jumps would arrive with an expired signature (a message is signed for a minute).
+   */
+  async quiet(): Promise<void> {
+    const stores = [this.f.hub, ...this.f.nodes.values()].flatMap((server) => (server.runtime ? [server.runtime.store] : []));
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const stats = (await Promise.all(stores.map((store) => store.outbox.stats()))).flat();
+      if (!stats.some((row) => row.status === 'pending' && row.count > 0)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** Messages between servers that failed for good (each one a copy, a notice or an index entry lost). */
