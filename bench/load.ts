@@ -53,3 +53,18 @@ export function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** Rounds of one scenario as one figure: total completed over total time; the median round's p50 and the worst p99. */
+export function combine(rounds: LoadResult[]): LoadResult {
+  const completed = rounds.reduce((n, r) => n + r.completed, 0);
+  const seconds = rounds.reduce((n, r) => n + r.completed / (r.rps || Infinity), 0);
+  const p50s = rounds.map((r) => r.p50_ms).sort((x, y) => x - y);
+  return {
+    rps: seconds > 0 ? completed / seconds : 0,
+    p50_ms: p50s[Math.floor(p50s.length / 2)]!,
+    p99_ms: Math.max(...rounds.map((r) => r.p99_ms)),
+    completed,
+    warmedUp: rounds.reduce((n, r) => n + r.warmedUp, 0),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+  };
+}

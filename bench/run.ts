@@ -16,7 +16,7 @@ import { sampleSubjects } from '../src/demo/registries.ts';
 import { demoFederation, startFederation, type RunningFederation } from '../src/federation/index.ts';
 import { nodeReport } from '../src/governance/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { closedLoop, cpuMs, round, type LoadResult } from './load.ts';
+import { closedLoop, combine, cpuMs, round, type LoadResult } from './load.ts';
 import { replicasBenchmark } from './scale.ts';
 import { assertCompiled, freePortBase, timeDemoStart } from './startup.ts';
 
@@ -214,21 +214,6 @@ function redacted(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();
-}
-
-/** Rounds of one scenario as one figure: total completed over total time; the median round's p50 and the worst p99. */
-function combine(rounds: LoadResult[]): LoadResult {
-  const completed = rounds.reduce((n, r) => n + r.completed, 0);
-  const seconds = rounds.reduce((n, r) => n + r.completed / (r.rps || Infinity), 0);
-  const p50s = rounds.map((r) => r.p50_ms).sort((x, y) => x - y);
-  return {
-    rps: seconds > 0 ? completed / seconds : 0,
-    p50_ms: p50s[Math.floor(p50s.length / 2)]!,
-    p99_ms: Math.max(...rounds.map((r) => r.p99_ms)),
-    completed,
-    warmedUp: rounds.reduce((n, r) => n + r.warmedUp, 0),
-    errors: rounds.reduce((n, r) => n + r.errors, 0),
-  };
 }
 
 /**

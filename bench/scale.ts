@@ -16,7 +16,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { sampleSubjects } from '../src/demo/registries.ts';
 import { childProcessServer, type ManagedServer, type RunningFederation } from '../src/federation/index.ts';
-import { closedLoop, cpuMs, round, type LoadResult } from './load.ts';
+import { closedLoop, combine, cpuMs, round, type LoadResult } from './load.ts';
 
 const SANDU = '522732';
 const ANJI = '330523';
@@ -137,21 +137,20 @@ export async function replicasBenchmark(f: RunningFederation, options: ReplicasB
         spent.total += machine.total - before.machine.total;
       }
     }
-    const rps = (rounds: LoadResult[]) => rounds.reduce((s, r) => s + r.completed, 0) / rounds.reduce((s, r) => s + r.completed / (r.rps || Infinity), 0);
-    const one = rps(parts.one);
-    const two = rps(parts.two);
+    const one = combine(parts.one);
+    const two = combine(parts.two);
     const perRequest = (c: (typeof cpu)['one']) => ({
       replicas: round(c.replicas / c.requests, 3),
       postgres: round(c.postgres / c.requests, 3),
       load_generator: round(c.generator / c.requests, 3),
     });
     const result: Record<string, unknown> = {
-      replicas_1_rps: round(one, 0),
-      replicas_2_rps: round(two, 0),
-      replicas_2_vs_1: round(two / one, 3),
-      replicas_1_p50_ms: round(parts.one.map((r) => r.p50_ms).sort((a, b) => a - b)[Math.floor(parts.one.length / 2)]!),
-      replicas_2_p50_ms: round(parts.two.map((r) => r.p50_ms).sort((a, b) => a - b)[Math.floor(parts.two.length / 2)]!),
-      errors: [...parts.one, ...parts.two].reduce((s, r) => s + r.errors, 0),
+      replicas_1_rps: round(one.rps, 0),
+      replicas_2_rps: round(two.rps, 0),
+      replicas_2_vs_1: round(two.rps / one.rps, 3),
+      replicas_1_p50_ms: round(one.p50_ms),
+      replicas_2_p50_ms: round(two.p50_ms),
+      errors: one.errors + two.errors,
       // CPU ms per request of the replicas, of PostgreSQL and of the load generator: together
       // they must fit on this machine's cores, which bounds the ratio.
       replicas_1_cpu_ms: perRequest(cpu.one),
