@@ -170,6 +170,8 @@ it.concurrent('federation up --replicas 2 of a federation on SQLite is refused i
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('tongban: The federation\'s settings are not valid: replicas: replicas of a server share one database: more than one needs "databaseUrl" (PostgreSQL).');
     expect(existsSync(join(dir, 'fed'))).toBe(false);
+    const wrong = await tongban('federation', 'up', file, '--replicas', 'two');
+    expect([wrong.code, wrong.stderr.trim()]).toEqual([2, 'tongban: --replicas two: a whole number from 1 to 16.']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

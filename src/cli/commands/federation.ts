@@ -150,7 +150,7 @@ export function federationCommand(program: Command): void {
     .description('create what is missing and start every server of a federation file')
     .argument('<config>', 'federation JSON (see "tongban federation config")')
     .option('--port-base <port>', 'hub on this port, nodes on the following ones', parsePort)
-    .option('--replicas <n>', 'run every server as n processes behind a round-robin front on its port (needs "databaseUrl": PostgreSQL)', (v) => parseCount(v))
+    .option('--replicas <n>', 'run every server as n processes behind a round-robin front on its port (needs "databaseUrl": PostgreSQL)', (v) => parseCount(v, '--replicas', 1, 16))
     .action(async (path: string, options: { portBase?: number; replicas?: number }) => {
       let input: FederationConfigInput;
       try {
@@ -199,8 +199,9 @@ export function federationCommand(program: Command): void {
     });
 }
 
-function parseCount(value: string): number {
+/** A whole number from `min` to `max` for `flag`, or a refusal naming the flag. */
+function parseCount(value: string, flag = '--cases', min = 0, max = 5000): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 5000) throw new TongbanError('BAD_REQUEST', `--cases ${value}: a whole number from 0 to 5000.`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new TongbanError('BAD_REQUEST', `${flag} ${value}: a whole number from ${min} to ${max}.`);
   return n;
 }
