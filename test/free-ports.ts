@@ -1,18 +1,18 @@
-import { createServer } from 'node:net';
+import { portIsFree } from '../src/federation/index.ts';
 
-/** The first of `count` consecutive loopback ports that are free now. */
+// Below Linux's ephemeral range (net.ipv4.ip_local_port_range, 32768–60999 by default): while a
+// test has a server stopped, an outgoing connection could otherwise take its port as a local
+// port, and the restart (or a stand-in on that port) would fail with EADDRINUSE.
+const LOWEST = 10_000;
+const HIGHEST = 32_000;
+
+/** The first of `count` consecutive loopback ports that are free now (never the demo's 7700–7704). */
 export async function freePortRun(count: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = LOWEST + Math.floor(Math.random() * (HIGHEST - LOWEST - count));
     let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await free(base + i);
+    for (let i = 0; i < count && ok; i++) ok = await portIsFree('127.0.0.1', base + i);
     if (ok) return base;
   }
-  throw new Error('no run of free ports');
+  throw new Error(`no run of ${count} free ports between ${LOWEST} and ${HIGHEST}`);
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { portIsFree } from '../src/federation/index.ts';
+import { freePortRun } from './free-ports.ts';
 import { describePostgres, ensurePostgresDatabase, postgresUrl } from './support/postgres.ts';
 
 describePostgres('test database set-up', () => {
@@ -27,8 +27,7 @@ describePostgres('test database set-up', () => {
 
 describe('test database set-up without a server', () => {
   it('names an unreachable server and the cause in one sentence', async () => {
-    let port = 1;
-    for (port = 20_000 + Math.floor(Math.random() * 20_000); !(await portIsFree('127.0.0.1', port)); port++);
+    const port = await freePortRun(1);
     await expect(ensurePostgresDatabase(`postgres://postgres@127.0.0.1:${port}/tongban_test`)).rejects.toThrow(
       new RegExp(`PostgreSQL is not answering at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
     );

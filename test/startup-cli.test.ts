@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portIsFree } from '../src/federation/index.ts';
+import { freePortRun } from './free-ports.ts';
 
 /** Start-up commands facing a port someone else holds: they fail, and say which and by whom. */
 const work = mkdtempSync(join(tmpdir(), 'tongban-ports-'));
@@ -12,7 +13,7 @@ let holder: Server;
 let taken: number;
 
 beforeAll(async () => {
-  for (taken = 20_000 + Math.floor(Math.random() * 30_000); !(await portIsFree('127.0.0.1', taken)); taken++);
+  taken = await freePortRun(1);
   holder = createServer();
   await new Promise<void>((resolve) => holder.listen(taken, '127.0.0.1', resolve));
 });

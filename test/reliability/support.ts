@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { portIsFree } from '../../src/federation/index.ts';
 import { demoFederation, startFederation, type FederationConfigInput, type RunningFederation } from '../../src/federation/index.ts';
 
 /** A federation of real OS processes on a random port range, as operators run it. */
@@ -59,15 +58,8 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(REPO, 'bin/tongban.js');
 
-/** A base port with `count` free ports after it (never the default 7700–7704). */
-export async function freePortBase(count: number): Promise<number> {
-  for (;;) {
-    const base = 21_000 + Math.floor(Math.random() * 30_000);
-    let free = true;
-    for (let i = 0; i < count && free; i++) free = await portIsFree('127.0.0.1', base + i);
-    if (free) return base;
-  }
-}
+/** A base port with `count` free ports after it (see test/free-ports.ts for the range). */
+export { freePortRun as freePortBase } from '../free-ports.ts';
 
 /** A CLI process (node bin/tongban.js … or npm …) whose output the test can wait on. */
 export interface CliProcess {

@@ -14,6 +14,7 @@ import { seedFederation, SimulatedClock, workingDays } from '../../src/demo/seed
 import type { SeedStamp } from '../../src/demo/stamp.ts';
 import { DEMO_PASSWORD, demoFederation, startFederation, type FederationConfigInput, type RunningFederation } from '../../src/federation/index.ts';
 import { postgresUrl } from './postgres.ts';
+import { freePortRun } from '../free-ports.ts';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -81,7 +82,8 @@ export async function startTestFederation(backend: Backend, overrides: Partial<F
   const f = await startFederation(
     demoFederation({
       dir,
-      portBase: 0,
+      // Fixed ports below the ephemeral range: a server a test stops keeps its port for its restart.
+      portBase: await freePortRun(SMALL.length + 1),
       nodes: SMALL,
       // A seeded federation's clock jumps by hours: its snapshots last an hour, as the demo's do.
       directory: { refreshSeconds: 0.5, snapshotTtlSeconds: options.seedDemo ? 3600 : 6 },
@@ -207,12 +209,17 @@ export async function withStandInHub(t: TestFederation, snapshot: DirectorySnaps
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ snapshot: jws, version: snapshot.version, expiresAt: snapshot.expiresAt }));
   });
-  await new Promise<void>((resolve) => fake.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    fake.once('error', reject);
+    fake.listen(port, '127.0.0.1', resolve);
+  });
   try {
     await check();
   } finally {
-    await new Promise<void>((resolve) => fake.close(() => resolve()));
+    // Nodes hold keep-alive connections: close them, or close() waits for them to time out.
+    const closed = new Promise<void>((resolve) => fake.close(() => resolve()));
     fake.closeAllConnections();
+    await closed;
     await t.f.hub.start();
   }
 }

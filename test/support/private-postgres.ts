@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { userInfo, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { portIsFree } from '../../src/federation/index.ts';
+import { freePortRun } from '../free-ports.ts';
 
 /**
  * A PostgreSQL server of the test's own: initdb in a temporary folder, on a free port, trust
@@ -48,8 +48,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     const [command, all] = commandOf(tool, args);
     execFileSync(command, all, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
   };
-  let port = 0;
-  for (port = 30_000 + Math.floor(Math.random() * 20_000); !(await portIsFree('127.0.0.1', port)); port++);
+  // Restarted on the same port: taken below the ephemeral range.
+  const port = await freePortRun(1);
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`;
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
