@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePortRun } from '../free-ports.ts';
 import { demoFederation, startFederation, type FederationConfigInput, type RunningFederation } from '../../src/federation/index.ts';
 
 /** A federation of real OS processes on a random port range, as operators run it. */
@@ -59,7 +60,7 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(REPO, 'bin/tongban.js');
 
 /** A base port with `count` free ports after it (see test/free-ports.ts for the range). */
-export { freePortRun as freePortBase } from '../free-ports.ts';
+export const freePortBase = freePortRun;
 
 /** A CLI process (node bin/tongban.js … or npm …) whose output the test can wait on. */
 export interface CliProcess {
