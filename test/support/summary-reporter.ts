@@ -8,9 +8,11 @@ export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const totals = { passed: 0, failed: 0, skipped: 0 };
     const perStore = { sqlite: { passed: 0, failed: 0, skipped: 0 }, postgres: { passed: 0, failed: 0, skipped: 0 } };
+    const flaky: string[] = [];
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
         const state = test.result().state;
+        if (state === 'passed' && test.diagnostic()?.flaky) flaky.push(`${module.moduleId.replace(process.cwd() + '/', '')} > ${test.fullName}`);
         const bucket = state === 'passed' ? 'passed' : state === 'failed' ? 'failed' : 'skipped';
         totals[bucket]++;
         for (const store of ['sqlite', 'postgres'] as const) {
@@ -26,6 +28,9 @@ export default class SummaryReporter implements Reporter {
     console.log('');
     console.log(line('Tests against SQLite', perStore.sqlite));
     console.log(line('Tests against PostgreSQL', perStore.postgres));
+    // A retry (CI only, vitest.config.ts) keeps one slow moment from failing the run; it must not
+    // hide that it happened.
+    if (flaky.length > 0) console.log(`Passed only when tried again (${flaky.length}):\n${flaky.map((name) => `  ${name}`).join('\n')}`);
     // Servers log to files, not into this output; point at them when something failed.
     if (totals.failed > 0) console.log('Server logs of the federations the tests started: test-results/server-logs/');
     console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
