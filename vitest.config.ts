@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -10,6 +11,9 @@ export default defineConfig({
     // Hooks start whole federations: on a loaded machine that takes minutes, which is no failure.
     hookTimeout: 300_000,
     pool: 'forks',
+    // Two test files at a time even on two cores (vitest's default there is one): most of a test's
+    // time is spent waiting on the servers, browsers and processes it started.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // Under CI a failed test is tried once more, and the summary lists every test that passed only
     // then: the suite starts hundreds of real servers on two shared cores, and one stalled moment
     // must not sink a run. A test that fails twice fails the run.

@@ -3,11 +3,12 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type PgModule from 'pg';
 import { createHash } from 'node:crypto';
-import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
+import { CompiledQuery, Kysely, sql, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
 import { TongbanError } from '../errors/index.ts';
 import { KyselyStore, type Clock } from './kysely-store.ts';
 import type { Database } from './schema.ts';
 import type { Store, StoreNotifications } from './store.ts';
+import { NodeSchemaPostgresDialect } from './schema-introspector.ts';
 import { storeUnavailable } from './unavailable.ts';
 
 export interface OpenStoreOptions {
@@ -203,7 +204,7 @@ async function openPostgres(options: OpenStoreOptions, mode: { readOnly?: boolea
     await pool.end().catch(() => {});
     throw new TongbanError('STORE_UNAVAILABLE', `Cannot connect to PostgreSQL at ${redact(url)}.`, { cause: error });
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new NodeSchemaPostgresDialect({ pool }) });
   if (mode.readOnly) return new KyselyStore({ db, dialect: 'postgres', clock: options.clock, ...(schema ? { schema } : {}) });
   const notifications = new PostgresNotifications(pg, url.toString(), schema, db);
   return new KyselyStore({ db, dialect: 'postgres', clock: options.clock, ...(schema ? { schema } : {}), notifications, onClose: () => notifications.close() });
