@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -38,6 +38,17 @@ const results: Record<string, Record<string, unknown>> = { meta: {}, start: {}, 
 const outIndex = process.argv.indexOf('--out');
 const outPath = outIndex > 0 ? process.argv[outIndex + 1] : undefined;
 const work = mkdtempSync(join(tmpdir(), 'tongban-bench-'));
+/**
+ * The servers' log lines (start-up, warnings, errors: a few dozen lines a run) go to
+ * <results folder>/bench-server-logs/<federation>.log, so a scenario that failed can be read after
+ * the run; the federations' own folders are deleted.
+ */
+const serverLogDir = join(outPath ? dirname(outPath) : join(import.meta.dirname, 'results'), 'bench-server-logs');
+function serverLog(federation: string): (line: string) => void {
+  mkdirSync(serverLogDir, { recursive: true });
+  const stream = createWriteStream(join(serverLogDir, `${federation}.log`), { flags: 'w' });
+  return (line) => void stream.write(line + '\n');
+}
 const log = (m: string) => process.stderr.write(m + '\n');
 
 function rssMb(pid: number): number {
@@ -56,7 +67,7 @@ const SMALL_NODES = [
 async function exchangeBenchmarks(): Promise<void> {
   const portBase = 20_000 + Math.floor(Math.random() * 20_000);
   log(`exchange: starting a federation on ports ${portBase}…`);
-  const f = await startFederation(demoFederation({ dir: join(work, 'federation'), portBase, nodes: SMALL_NODES }), { mode: 'process', log: () => {} });
+  const f = await startFederation(demoFederation({ dir: join(work, 'federation'), portBase, nodes: SMALL_NODES }), { mode: 'process', log: serverLog('exchange') });
   const bare: ChildProcess[] = [];
   const cleanups: Array<() => Promise<void>> = [];
   try {
@@ -244,7 +255,7 @@ async function startPostgresFederation(
   };
   let f: RunningFederation;
   try {
-    f = await startFederation(demoFederation({ dir: join(work, name), portBase, nodes, databaseUrl: pgUrl, schemaPrefix: prefix }), { mode: 'process', log: () => {} });
+    f = await startFederation(demoFederation({ dir: join(work, name), portBase, nodes, databaseUrl: pgUrl, schemaPrefix: prefix }), { mode: 'process', log: serverLog(name) });
   } catch (error) {
     await dropSchemas();
     throw error;
