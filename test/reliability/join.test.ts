@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { alive, BIN, eventually, freePortBase, spawnCli, summaryPids, tongban, type CliProcess } from './support.ts';
+import { alive, BIN, eventually, spawnCli, summaryPids, tongban, type CliProcess } from './support.ts';
+import { freePortRun } from '../free-ports.ts';
 
 /**
  * "Joining a running federation" exactly as the README shows it: the commands are read from
@@ -37,7 +38,7 @@ describe('a new region joins the running demo with the README commands', () => {
     const commands = readmeCommands();
     expect(commands.length).toBeGreaterThanOrEqual(7);
     // Six ports: the demo's five and the new node's (7705 in the README).
-    const base = await freePortBase(6);
+    const base = await freePortRun(6);
     const port = (readme: string) => readme.replace(/\b770(\d)\b/g, (_m, i: string) => String(base + Number(i)));
     mkdirSync(join(work, 'docs', 'examples'), { recursive: true });
     cpSync(join(REPO, 'docs', 'examples'), join(work, 'docs', 'examples'), { recursive: true });

@@ -3,7 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleSubjects } from '../../src/demo/registries.ts';
 import { resetFederation, type RunningFederation } from '../../src/federation/index.ts';
-import { alive, BIN, eventually, freePortBase, json, processFederation, sleep, spawnCli, tongban, type CliProcess } from './support.ts';
+import { alive, BIN, eventually, json, processFederation, sleep, spawnCli, tongban, type CliProcess } from './support.ts';
+import { freePortRun } from '../free-ports.ts';
 
 /**
  * Three replicas of one node (Sandu, 522732) on one PostgreSQL schema, behind `tongban front`,
@@ -76,7 +77,7 @@ beforeAll(async () => {
   // A dead replica's periodic-work lease is taken over after 3 s (outbox claims: 12 s at least).
   config.replicas = { ...config.replicas, leaseSeconds: 3 };
   writeFileSync(sanduConfig, JSON.stringify(config, null, 2));
-  const base = await freePortBase(3);
+  const base = await freePortRun(3);
   replicaPorts = [base, base + 1, base + 2];
   const commands = documentedCommands();
   replicas.push(...(await Promise.all(commands.serve.map((args) => startReplica(args)))));

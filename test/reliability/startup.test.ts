@@ -6,7 +6,8 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CONFIG_FILE_NAME } from '../../src/node/index.ts';
 import { postgresUrl } from '../support/postgres.ts';
-import { alive, BIN, eventually, freePortBase, spawnCli, summaryPids, tongban, type CliProcess } from './support.ts';
+import { alive, BIN, eventually, spawnCli, summaryPids, tongban, type CliProcess } from './support.ts';
+import { freePortRun } from '../free-ports.ts';
 
 /**
  * Start-up that never lies: the real CLI (`npm start`, `tongban demo`) in a temporary folder
@@ -57,7 +58,7 @@ async function stopAndCheck(p: CliProcess, pids: number[]): Promise<void> {
 describe('start-up that never lies', () => {
   it('npm start twice: the second run fails non-zero and names the ports and what holds them; SIGTERM leaves no server behind', async () => {
     const dir = join(work, 'twice');
-    const base = await freePortBase(5);
+    const base = await freePortRun(5);
     const first = spawnCli('npm', ['start', '--', '--dir', dir, '--port-base', String(base), '--cases', '0'], REPO);
     running.push(first);
     const output = await first.waitFor(UP);
@@ -83,7 +84,7 @@ describe('start-up that never lies', () => {
 
   it('a second npm start reuses the demo the first one created: same keys, tokens, configs, registries and databases, nothing generated again', async () => {
     const dir = join(work, 'reuse');
-    const base = await freePortBase(5);
+    const base = await freePortRun(5);
     const first = demo(dir, base);
     await first.waitFor(/Press Ctrl\+C/);
     await stopAndCheck(first, summaryPids(first.stdout()));
@@ -117,7 +118,7 @@ describe('start-up that never lies', () => {
 
   it('npm start seeds a new demo once and prints where to sign in and as whom; the next start reuses the seed, seeding nothing', async () => {
     const dir = join(work, 'seeded');
-    const base = await freePortBase(5);
+    const base = await freePortRun(5);
     const first = spawnCli('npm', ['start', '--', '--dir', dir, '--port-base', String(base), '--cases', '24'], REPO);
     running.push(first);
     const output = await first.waitFor(/Press Ctrl\+C/, 600_000);
@@ -150,7 +151,7 @@ describe('start-up that never lies', () => {
   }, 900_000);
 
   it('kill -9 of the federation process: its servers notice and stop by themselves', async () => {
-    const base = await freePortBase(5);
+    const base = await freePortRun(5);
     const p = demo(join(work, 'orphans'), base);
     await p.waitFor(/Press Ctrl\+C/);
     const pids = summaryPids(p.stdout());
@@ -161,7 +162,7 @@ describe('start-up that never lies', () => {
   }, 120_000);
 
   it('SIGTERM during start-up stops the servers already started', async () => {
-    const base = await freePortBase(5);
+    const base = await freePortRun(5);
     const p = demo(join(work, 'early'), base);
     const hubLine = await p.waitFor(/\[100000\] tongban hub .* listening on/);
     expect(hubLine).not.toMatch(UP);
@@ -174,12 +175,12 @@ describe('start-up that never lies', () => {
 
   it('a --port-base that conflicts with the stored demo is refused at once with the way out, never ignored', async () => {
     const dir = join(work, 'ports');
-    const base = await freePortBase(5);
+    const base = await freePortRun(5);
     const p = demo(dir, base);
     await p.waitFor(/Press Ctrl\+C/);
     await stopAndCheck(p, summaryPids(p.stdout()));
 
-    const other = await freePortBase(5);
+    const other = await freePortRun(5);
     const r = await tongban(['demo', '--dir', dir, '--port-base', String(other), '--cases', '0'], work);
     expect(r.code).not.toBe(0);
     expect(r.stdout).not.toMatch(UP);
@@ -199,7 +200,7 @@ describe('start-up that never lies', () => {
   pgIt('--database on a stored SQLite demo is refused; with --reset it runs on PostgreSQL', async () => {
     if (!postgresUrl) throw new Error('CI=true but TONGBAN_TEST_DATABASE_URL is not set');
     const dir = join(work, 'pg');
-    const base = await freePortBase(5);
+    const base = await freePortRun(5);
     const p = demo(dir, base);
     await p.waitFor(/Press Ctrl\+C/);
     await stopAndCheck(p, summaryPids(p.stdout()));

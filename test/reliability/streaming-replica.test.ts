@@ -10,7 +10,8 @@ import { AuditLog } from '../../src/audit/index.ts';
 import { nodeReport } from '../../src/governance/index.ts';
 import { openReadStore, openStore, type Store } from '../../src/store/index.ts';
 import { citizenSubjectHash, readTrackerEntries, type CitizenProof } from '../../src/tracker/index.ts';
-import { eventually, freePortBase } from './support.ts';
+import { eventually } from './support.ts';
+import { freePortRun } from '../free-ports.ts';
 
 /**
  * A node's read database on a real PostgreSQL streaming standby, made with the commands
@@ -60,7 +61,7 @@ beforeAll(async () => {
   if (!available) return;
   chownSync(work, Number((await run('id', ['-u', 'postgres'])).stdout.trim()), Number((await run('id', ['-g', 'postgres'])).stdout.trim()));
   chmodSync(work, 0o700);
-  primaryPort = await freePortBase(2);
+  primaryPort = await freePortRun(2);
   standbyPort = primaryPort + 1;
   // The primary: a cluster of this test's, trusting loopback (replication included, initdb's default with -A trust).
   await asPostgres(`initdb -D '${primaryDir}' -A trust -U postgres --no-sync > /dev/null`);

@@ -10,7 +10,7 @@ import { demoFederation, startFederation, type FederationConfigInput, type Runni
 export async function processFederation(overrides: Partial<FederationConfigInput> = {}): Promise<{ f: RunningFederation; cleanup: () => Promise<void>; logs: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'tongban-rel-'));
   const logs: string[] = [];
-  const portBase = await freePortBase(5);
+  const portBase = await freePortRun(5);
   const f = await startFederation(
     demoFederation({
       dir,
@@ -59,8 +59,6 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(REPO, 'bin/tongban.js');
 
-/** A base port with `count` free ports after it (see test/free-ports.ts for the range). */
-export const freePortBase = freePortRun;
 
 /** A CLI process (node bin/tongban.js … or npm …) whose output the test can wait on. */
 export interface CliProcess {
