@@ -49,6 +49,28 @@ export async function closedLoop(task: () => Promise<boolean>, options: { concur
   return { rps: latencies.length / seconds, p50_ms: at(0.5), p99_ms: at(0.99), completed: latencies.length, warmedUp, errors };
 }
 
+/**
+ * Runs the load in slices until throughput stops rising: two consecutive slices within
+ * `tolerance` of each other (or `maxMs` spent). A server's first thousands of requests run
+ * before V8 has optimised its hot paths, so a scenario measured cold reads its warm-up, and one
+ * with more code on its path (the governed exchange against the signed relay) warms up longest.
+ */
+export async function warmUntilSteady(
+  task: () => Promise<boolean>,
+  options: { concurrency: number; sliceMs: number; maxMs: number; tolerance?: number },
+): Promise<{ slices: number[]; seconds: number }> {
+  const tolerance = options.tolerance ?? 0.05;
+  const slices: number[] = [];
+  const start = performance.now();
+  while (performance.now() - start < options.maxMs) {
+    const r = await closedLoop(task, { concurrency: options.concurrency, durationMs: options.sliceMs, warmupMs: 0 });
+    slices.push(r.rps);
+    const [before, last] = slices.slice(-2);
+    if (slices.length >= 2 && before! > 0 && Math.abs(last! - before!) / before! <= tolerance) break;
+  }
+  return { slices, seconds: (performance.now() - start) / 1000 };
+}
+
 export function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;

@@ -57,17 +57,17 @@ try {
   const idle1 = cpu();
   const idleSeconds = (Date.now() - t0) / 1000;
   console.log(`idle CPU, ms/s: ${servers.map(([name]) => `${name} ${round((idle1[name]! - idle0[name]!) / idleSeconds, 1)}`).join(', ')}`);
-  for (const scenario of scenarios) {
+  for (const [index, scenario] of scenarios.entries()) {
+    const last = index === scenarios.length - 1;
     const task = taskOf(scenario === 'hub' ? '310118' : '330523');
     await closedLoop(task, { concurrency: 16, durationMs: 1000, warmupMs: 500 });
-    if (profileDir) for (const [, pid] of servers) process.kill(pid, 'SIGUSR2');
+    if (profileDir && last) for (const [, pid] of servers) process.kill(pid, 'SIGUSR2');
     const before = cpu();
     const r = await closedLoop(task, { concurrency: 16, durationMs: seconds * 1000, warmupMs: 0 });
     const after = cpu();
     const per = servers.map(([name]) => [name, (after[name]! - before[name]!) / r.completed] as const);
     const total = per.reduce((n, [, ms]) => n + ms, 0);
     console.log(`${scenario}: ${round(r.rps, 0)} req/s, ${r.errors} errors, server CPU ${round(total, 2)} ms/request: ${per.map(([name, ms]) => `${name} ${round(ms, 2)}`).join(', ')}`);
-    if (profileDir) break;
   }
 } finally {
   await f.stop();

@@ -16,7 +16,7 @@ import { sampleSubjects } from '../src/demo/registries.ts';
 import { demoFederation, startFederation, type RunningFederation } from '../src/federation/index.ts';
 import { nodeReport } from '../src/governance/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { closedLoop, combine, cpuMs, round, type LoadResult } from './load.ts';
+import { closedLoop, combine, cpuMs, round, warmUntilSteady, type LoadResult } from './load.ts';
 import { replicasBenchmark } from './scale.ts';
 import { assertCompiled, freePortBase, timeDemoStart } from './startup.ts';
 
@@ -30,8 +30,8 @@ const governanceOnly = process.argv.includes('--governance-only');
 /** `--governance-cases <n>`: another number of cases for that scenario (1M in the full bench, 200k in the quick one). */
 const governanceCasesIndex = process.argv.indexOf('--governance-cases');
 const sizes = quick
-  ? { seconds: 2.5, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 200_000, appends: 5_000, verify: 100_000, tracker: 1_000_000, caseSeconds: 3, governanceCases: 200_000 }
-  : { seconds: 10, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 2_000_000, appends: 50_000, verify: 1_000_000, tracker: 10_000_000, caseSeconds: 10, governanceCases: 1_000_000 };
+  ? { seconds: 2.5, warmupSliceMs: 1_000, warmupMaxMs: 6_000, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 200_000, appends: 5_000, verify: 100_000, tracker: 1_000_000, caseSeconds: 3, governanceCases: 200_000 }
+  : { seconds: 10, warmupSliceMs: 2_000, warmupMaxMs: 30_000, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 2_000_000, appends: 50_000, verify: 1_000_000, tracker: 10_000_000, caseSeconds: 10, governanceCases: 1_000_000 };
 if (governanceCasesIndex > 0) sizes.governanceCases = Number(process.argv[governanceCasesIndex + 1]);
 const pgUrl = process.env.TONGBAN_BENCH_DATABASE_URL ?? process.env.TONGBAN_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const results: Record<string, Record<string, unknown>> = { meta: {}, start: {}, exchange: {}, policy: {}, audit: {}, memory: {}, cases: {}, scale: {}, governance: {} };
@@ -166,22 +166,45 @@ async function exchangeBenchmarks(): Promise<void> {
       return pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
     };
     const cpuPerRequest: Record<string, { ms: number; completed: number }> = {};
+    // Each server process's share, for the federations' scenarios: which side a cost is on.
+    const labelsOf = (fed: RunningFederation) => new Map<number, string>([[fed.hub.pid!, 'hub'], ...[...fed.nodes].map(([division, n]) => [n.pid!, division] as [number, string])]);
+    const labels = new Map([...labelsOf(f), ...(pg ? labelsOf(pg.federation) : [])]);
+    const cpuByProcess = (name: string): Record<string, number> => {
+      const pids = pidsOf[name]!;
+      return pids === 'self' || !['bridge', 'hub', 'bridge_pg'].includes(name) ? {} : Object.fromEntries(pids.map((pid) => [labels.get(pid) ?? String(pid), cpuMs(pid)]));
+    };
+    const cpuByProcessSpent: Record<string, Record<string, number>> = {};
     // Scenarios take turns in short rounds, so a burst of load from elsewhere on this shared
     // machine lands on all of them instead of skewing one ratio.
     const rounds = 3;
     const perRound = { concurrency: sizes.concurrency, durationMs: (sizes.seconds * 1000) / rounds };
     const parts: Record<string, LoadResult[]> = {};
     let peak = 0;
+    const samplePeak = (name: string) => (name === 'bridge' ? setInterval(() => (peak = Math.max(peak, rssMb(sandu.pid!))), 200) : undefined);
+    // Every scenario is first run until its throughput stops rising (bench/load.ts): the figures
+    // are of warm servers, as in production. What the first slice read is kept as `<name>_cold_rps`.
+    for (const [name, task] of Object.entries(scenarios)) {
+      log(`exchange: ${name} (warming up)…`);
+      const sampler = samplePeak(name);
+      const warm = await warmUntilSteady(task, { concurrency: sizes.concurrency, sliceMs: sizes.warmupSliceMs, maxMs: sizes.warmupMaxMs });
+      clearInterval(sampler);
+      results.exchange[`${name}_cold_rps`] = round(warm.slices[0] ?? 0, 0);
+      results.exchange[`${name}_warmup_s`] = round(warm.seconds, 1);
+      log(`exchange: ${name} warmed up in ${round(warm.seconds, 1)} s, req/s by slice: ${warm.slices.map((r) => round(r, 0)).join(', ')}`);
+    }
     for (let i = 0; i < rounds; i++) {
       for (const [name, task] of Object.entries(scenarios)) {
         log(`exchange: ${name} (round ${i + 1}/${rounds})…`);
-        const sampler = name === 'bridge' ? setInterval(() => (peak = Math.max(peak, rssMb(sandu.pid!))), 200) : undefined;
+        const sampler = samplePeak(name);
         const cpu0 = cpuNow(name);
-        const part = await closedLoop(task, { ...perRound, warmupMs: i === 0 ? 500 : 100 });
+        const byProcess0 = cpuByProcess(name);
+        const part = await closedLoop(task, { ...perRound, warmupMs: 100 });
         (parts[name] ??= []).push(part);
-        // Warm-up requests are counted as well: CPU is read around the whole call.
+        // The round's short warm-up requests are counted as well: CPU is read around the whole call.
         const spent = (cpuPerRequest[name] ??= { ms: 0, completed: 0 });
         spent.ms += cpuNow(name) - cpu0;
+        const byProcess = (cpuByProcessSpent[name] ??= {});
+        for (const [label, ms] of Object.entries(cpuByProcess(name))) byProcess[label] = (byProcess[label] ?? 0) + ms - byProcess0[label]!;
         spent.completed += part.completed + part.warmedUp;
         clearInterval(sampler);
       }
@@ -198,6 +221,10 @@ async function exchangeBenchmarks(): Promise<void> {
       results.exchange[`${name}_errors`] = r.errors;
       const cpu = cpuPerRequest[name];
       if (cpu && cpu.completed > 0) results.exchange[`${name}_cpu_ms`] = round(cpu.ms / cpu.completed, 3);
+      const byProcess = cpuByProcessSpent[name];
+      if (cpu && cpu.completed > 0 && byProcess && Object.keys(byProcess).length > 0) {
+        results.exchange[`${name}_cpu_ms_by_process`] = Object.fromEntries(Object.entries(byProcess).map(([label, ms]) => [label, round(ms / cpu.completed, 3)]));
+      }
     }
     results.exchange.bridge_vs_bare = round(measured.bridge!.rps / measured.bare!.rps, 3);
     results.exchange.hub_vs_bare = round(measured.hub!.rps / measured.bare!.rps, 3);

@@ -520,6 +520,63 @@ export function replicasContract(fresh: () => StoreFixture, options: { dialect: 
     expect(await a.agreementStates.count()).toBe(2);
   });
 
+  it('agreement states: refreshes at the same moment share one count, and none takes an answer read before it was called (a suspension committed meanwhile is seen)', async () => {
+    const [provider, requester] = [SANDU, '330523'];
+    const key = await generateSigningKey('Ed25519', provider);
+    const agreement = Agreement.parse({
+      id: 'AGR-REPLICAS-2',
+      version: 1,
+      title: 'replicas',
+      parties: [provider, requester],
+      topology: 'bridge',
+      validFrom: '2020-01-01T00:00:00.000Z',
+      validUntil: '2099-01-01T00:00:00.000Z',
+      items: [{ itemCode: 'N034', grants: [{ provider, service: 'household.residence-proof', requesters: [requester], fields: ['name'], purposes: ['p'], consentRequired: false }] }],
+    });
+    const view = { agreements: [{ agreement, signatures: [] }], node: (d: string) => (d === provider ? { signingKey: { kid: key.kid, jwk: key.publicJwk } } : undefined) };
+    // The watching replica's counts: each reads the database at once and answers only when released.
+    let counts = 0;
+    const releases: Array<() => void> = [];
+    const watched = new Proxy(b, {
+      get: (target, name) =>
+        name === 'agreementStates'
+          ? {
+              ...target.agreementStates,
+              count: async () => {
+                counts++;
+                const n = await target.agreementStates.count();
+                if (counts <= 2) await new Promise<void>((resolve) => releases.push(resolve));
+                return n;
+              },
+            }
+          : Reflect.get(target, name),
+    }) as Store;
+    const replica = (store: Store, n: number) =>
+      new AgreementLifecycles({ self: provider, store, audit: new AuditLog(store), directory: { current: async () => view }, signingKey: { current: () => key }, clock: () => new Date(), replica: `replica-${n}` });
+    const acting = replica(a, 0);
+    const watching = replica(watched, 1);
+    await acting.load();
+    await watching.load();
+    const released = async (count: number) => {
+      await until(`count ${count} started`, () => releases.length >= count, 5000);
+      releases[count - 1]!();
+    };
+    // A refresh whose count has read the database (before the suspension) and not answered yet.
+    const early = watching.refresh();
+    await until('the first count started', () => releases.length === 1, 5000);
+    await acting.act(agreement.id, 'suspend', { actor: 'operator', reason: 'audit finding' });
+    // Called after the commit: must see it, so neither may take the count in flight.
+    const late = [watching.refresh(), watching.refresh(), watching.refresh()];
+    await released(1);
+    await early;
+    expect(watching.stateOf(agreement.id)).toBe('active');
+    await released(2);
+    await Promise.all(late);
+    expect(watching.stateOf(agreement.id)).toBe('suspended');
+    // Four refreshes, two counts: the three late ones shared the one started after the first ended, and one reload served them.
+    expect(counts).toBe(2);
+  });
+
   it('sign-in lockout: failures at two hub replicas count together, concurrent guesses included; per login and address, and per login from every address; the window ends; a success clears it', async () => {
     let now = 1_800_000_000_000;
     const key = new Uint8Array(32).fill(7);

@@ -81,7 +81,44 @@ export class AgreementLifecycles implements AgreementStateSource {
    */
   async refresh(): Promise<void> {
     // Counted outside the queue (decisions at once do not wait on each other); reloaded in it.
-    if ((await this.#options.store.agreementStates.count()) !== this.#count) await this.#serial(() => this.#refreshNow());
+    const counted = await this.#countStartedAfterNow();
+    if (counted === this.#count) return;
+    // Changes are only ever added: states holding as many as were counted (a reload queued
+    // before this one read them) already include every change committed before this call.
+    await this.#serial(async () => {
+      if (this.#count < counted) await this.#reload();
+    });
+  }
+
+  /** The count in flight, and the one that starts when it ends (shared by every caller meanwhile). */
+  #counting: Promise<number> | undefined;
+  #nextCount: Promise<number> | undefined;
+
+  /**
+   * A count of the recorded changes read after this call (so it sees every change committed
+   * before it), shared with the callers that came at the same time: under load, one query per
+   * round trip instead of one per decision. A caller arriving while a count runs does not take
+   * its answer (that read may predate a change the caller must see); it waits for the next one.
+   */
+  #countStartedAfterNow(): Promise<number> {
+    const start = (): Promise<number> => {
+      const counting = this.#options.store.agreementStates.count();
+      this.#counting = counting;
+      const done = () => {
+        if (this.#counting === counting) this.#counting = undefined;
+      };
+      counting.then(done, done);
+      return counting;
+    };
+    if (!this.#counting) return start();
+    this.#nextCount ??= this.#counting.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      this.#nextCount = undefined;
+      return start();
+    });
+    return this.#nextCount;
   }
 
   /**

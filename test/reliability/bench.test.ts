@@ -82,9 +82,12 @@ describe('npm run bench', () => {
     expect(code, output.slice(-3000)).toBe(0);
     expect(output).toContain(`written to ${out}`);
     const results = JSON.parse(readFileSync(out, 'utf8')) as Record<string, Record<string, unknown>>;
-    for (const key of ['signed_rps', 'bridge_vs_signed', 'hub_vs_bridge']) {
+    for (const key of ['signed_rps', 'bridge_vs_signed', 'hub_vs_bridge', 'signed_cold_rps', 'bridge_cold_rps', 'bridge_warmup_s']) {
       expect(Number.isFinite(results.exchange?.[key]) && (results.exchange![key] as number) > 0, `exchange.${key} = ${JSON.stringify(results.exchange?.[key])}`).toBe(true);
     }
+    // Each side's share of a bridge exchange: the requester (Anji) and the provider (Sandu) did the work.
+    const byProcess = results.exchange?.bridge_cpu_ms_by_process as Record<string, number>;
+    expect(byProcess['330523']! > 0 && byProcess['522732']! > 0, JSON.stringify(byProcess)).toBe(true);
     // Alone: no start-up, policy or audit figures.
     expect(results.start?.seconds).toBeUndefined();
     expect(results.audit?.tracker_entries).toBeUndefined();

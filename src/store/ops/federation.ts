@@ -384,7 +384,8 @@ export function batchedNonces(ctx: OpsContext, single: StoreOps['nonces']): Stor
   };
 }
 
-export function agreementStatesOps({ db, clock, dialect }: OpsContext): StoreOps['agreementStates'] {
+export function agreementStatesOps(ctx: OpsContext): StoreOps['agreementStates'] {
+  const { db, clock, dialect } = ctx;
   return {
     async add(change: StoredStateChange): Promise<boolean> {
       try {
@@ -427,7 +428,8 @@ export function agreementStatesOps({ db, clock, dialect }: OpsContext): StoreOps
       }));
     },
     async count(): Promise<number> {
-      const row = await db.selectFrom('agreement_state_changes').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+      // Read before every exchange decision (AgreementLifecycles.refresh): written once, not built per call.
+      const [row] = await runPrepared<{ n: number | string }>(ctx, 'select count(*) as "n" from "agreement_state_changes"', []);
       return Number(row?.n ?? 0);
     },
   };
