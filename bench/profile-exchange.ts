@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleSubjects } from '../src/demo/registries.ts';
-import { demoFederation, startFederation } from '../src/federation/index.ts';
+import { demoFederation, freePortRun, startFederation } from '../src/federation/index.ts';
 import { closedLoop, round } from './load.ts';
 
 const args = process.argv.slice(2);
@@ -33,7 +33,7 @@ function cpuMs(pid: number): number {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'tongban-profile-'));
-const portBase = 20_000 + Math.floor(Math.random() * 20_000);
+const portBase = await freePortRun(5);
 const small = [
   { division: '522732', people: 500, businesses: 20 },
   { division: '330523', people: 500, businesses: 20 },

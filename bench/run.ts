@@ -13,7 +13,7 @@ import { Agreement, PolicyIndex, type AccessRequest } from '../src/agreements/in
 import { AuditLog, auditPages, chainEntries, verifyChain } from '../src/audit/index.ts';
 import { contentDigest, generateSigningKey, signBytes, verifyBytes } from '../src/crypto/index.ts';
 import { sampleSubjects } from '../src/demo/registries.ts';
-import { demoFederation, startFederation, type RunningFederation } from '../src/federation/index.ts';
+import { demoFederation, freePortRun, startFederation, type RunningFederation } from '../src/federation/index.ts';
 import { nodeReport } from '../src/governance/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { closedLoop, combine, cpuMs, round, warmUntilSteady, type LoadResult } from './load.ts';
@@ -65,7 +65,7 @@ const SMALL_NODES = [
 ];
 
 async function exchangeBenchmarks(): Promise<void> {
-  const portBase = 20_000 + Math.floor(Math.random() * 20_000);
+  const portBase = await freePortRun(5);
   log(`exchange: starting a federation on ports ${portBase}…`);
   const f = await startFederation(demoFederation({ dir: join(work, 'federation'), portBase, nodes: SMALL_NODES }), { mode: 'process', log: serverLog('exchange') });
   const bare: ChildProcess[] = [];
@@ -95,7 +95,7 @@ async function exchangeBenchmarks(): Promise<void> {
     const request = { provider: '522732', service: 'household.residence-proof', subject: { type: 'idNumber', value: subject }, purpose: '户籍类证明开具', fields: ['name', 'householdAddress'] };
 
     // (a) baseline: the same topology and payload, bare.
-    const bPort = portBase + 50;
+    const bPort = await freePortRun(4);
     const start = (args: string[], script = 'bare-relay.mjs', env: Record<string, string> = {}) =>
       new Promise<void>((resolve) => {
         const file = join(import.meta.dirname, script);
@@ -134,7 +134,7 @@ async function exchangeBenchmarks(): Promise<void> {
     const sandu = f.nodes.get('522732')!;
     assertCompiled(sandu.pid!);
     results.memory.idle_mb = round(rssMb(sandu.pid!), 1);
-    const pg = await startPostgresFederation(portBase + 100, SMALL_NODES);
+    const pg = await startPostgresFederation(await freePortRun(5), SMALL_NODES);
     if (pg) cleanups.push(pg.stop);
     const scenarios: Record<string, () => Promise<boolean>> = {
       bare: post(`http://127.0.0.1:${bPort + 1}/`, plain, bareBody),

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { portIsFree } from '../src/federation/index.ts';
+import { freePortRun } from '../src/federation/index.ts';
 
 const BIN = fileURLToPath(new URL('../bin/tongban.js', import.meta.url));
 /** The demo federation's servers: the hub on the port base, the four nodes on the next ports. */
@@ -38,14 +38,9 @@ function cpuSecondsOf(pid: number): number {
   }
 }
 
-/** A port base with SERVERS free ports after it, away from the demo's default 7700. */
-export async function freePortBase(): Promise<number> {
-  for (;;) {
-    const base = 21_000 + Math.floor(Math.random() * 30_000);
-    let free = true;
-    for (let i = 0; i < SERVERS && free; i++) free = await portIsFree('127.0.0.1', base + i);
-    if (free) return base;
-  }
+/** A port base with SERVERS free ports after it, away from the demo's default 7700 and below the ephemeral range. */
+export function freePortBase(): Promise<number> {
+  return freePortRun(SERVERS);
 }
 
 /**

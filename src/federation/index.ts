@@ -2,4 +2,4 @@ export { FederationConfig, AgreementTemplate, type FederationConfigInput } from 
 export { demoFederation, DEMO_PASSWORD, DEMO_PASSPHRASE } from './demo.ts';
 export { startFederation, resetFederation, type RunningFederation, type FederationOptions, type DemoPerson } from './federation.ts';
 export { inProcessServer, childProcessServer, replicatedServer, replicaPort, stopChildProcesses, waitForHealth, type ManagedServer } from './servers.ts';
-export { portHolder, portInUseMessage, portIsFree, firstFreePort } from './ports.ts';
+export { freePortRun, portHolder, portInUseMessage, portIsFree, firstFreePort } from './ports.ts';

@@ -11,6 +11,23 @@ export function portIsFree(host: string, port: number): Promise<boolean> {
   });
 }
 
+// Below Linux's ephemeral range (net.ipv4.ip_local_port_range, 32768–60999 by default): while a
+// server is stopped (a test's restart, a bench's scenario), an outgoing connection could otherwise
+// take its port as a local port, and the restart would fail with EADDRINUSE.
+const LOWEST_RUN_PORT = 10_000;
+const HIGHEST_RUN_PORT = 32_000;
+
+/** The first of `count` consecutive loopback ports that are free now, for tests and benchmarks (never the demo's 7700–7704). */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = LOWEST_RUN_PORT + Math.floor(Math.random() * (HIGHEST_RUN_PORT - LOWEST_RUN_PORT - count));
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await portIsFree('127.0.0.1', base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no run of ${count} free ports between ${LOWEST_RUN_PORT} and ${HIGHEST_RUN_PORT}`);
+}
+
 /**
  * Who listens on a TCP port, as "pid 1234: node bin/tongban.js serve …", from /proc (Linux).
  * Undefined where /proc cannot tell (another OS, or a process of another user).
