@@ -81,6 +81,26 @@ function concatKdf(sharedSecret: Buffer, apu: Buffer, apv: Buffer): Buffer {
     .digest();
 }
 
+/** DER of an X25519 SubjectPublicKeyInfo (RFC 8410) up to the 32 bytes of the key. */
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+/**
+ * A fresh X25519 key pair: the private key, and the public key's `x` (base64url). The public key
+ * is encoded by the key generation itself, never exported from its KeyObject afterwards: on
+ * Node 20, a key-generation job collected by the garbage collector while a key of its pair is
+ * being exported (`publicKey.export()`, which holds the pair's mutex) locks that mutex again and
+ * deadlocks the main thread for good. The hub-mode bench hit it about once a minute under load
+ * (docs/benchmarks.md); `encryption.test.ts` runs the loop that reproduced it.
+ */
+function ephemeralX25519(): { privateKey: KeyObject; x: string } {
+  // Node encodes only the public key when only its encoding is given (the typings want both).
+  const { privateKey, publicKey } = generateKeyPairSync('x25519', { publicKeyEncoding: { type: 'spki', format: 'der' } } as never) as unknown as { privateKey: KeyObject; publicKey: Buffer };
+  if (publicKey.length !== X25519_SPKI_PREFIX.length + 32 || !publicKey.subarray(0, X25519_SPKI_PREFIX.length).equals(X25519_SPKI_PREFIX)) {
+    throw new Error('unexpected X25519 public key encoding');
+  }
+  return { privateKey, x: publicKey.subarray(X25519_SPKI_PREFIX.length).toString('base64url') };
+}
+
 /**
  * Encrypts for one recipient: a compact JWE (RFC 7516) with ECDH-ES+A256KW over X25519 (RFC 8037)
  * and A256GCM; `aad`-like context goes in the protected header (cty, kid). Written on node:crypto's
@@ -90,9 +110,8 @@ function concatKdf(sharedSecret: Buffer, apu: Buffer, apv: Buffer): Buffer {
 export async function encryptFor(recipient: { kid: string; jwk: EncryptionPublicJwk }, plaintext: Uint8Array, cty: string): Promise<string> {
   const recipientKey = keyObject(recipient.jwk, 'public');
   // A fresh ephemeral key per message (ECDH-ES): no two messages share a key-encryption key.
-  const ephemeral = generateKeyPairSync('x25519');
-  const epk = ephemeral.publicKey.export({ format: 'jwk' });
-  const header = { alg: ALG, enc: ENC, kid: recipient.kid, cty, epk: { x: epk.x, crv: 'X25519', kty: 'OKP' } };
+  const ephemeral = ephemeralX25519();
+  const header = { alg: ALG, enc: ENC, kid: recipient.kid, cty, epk: { x: ephemeral.x, crv: 'X25519', kty: 'OKP' } };
   const encodedHeader = Buffer.from(JSON.stringify(header)).toString('base64url');
   const kek = concatKdf(diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipientKey }), Buffer.alloc(0), Buffer.alloc(0));
   const cek = randomBytes(32);
