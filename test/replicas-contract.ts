@@ -577,6 +577,24 @@ export function replicasContract(fresh: () => StoreFixture, options: { dialect: 
     expect(counts).toBe(2);
   });
 
+  it('agreement states: a count that never answers fails the refreshes sharing it (STORE_UNAVAILABLE) instead of holding every decision, and the next refresh counts afresh', async () => {
+    const key = await generateSigningKey('Ed25519', SANDU);
+    const view = { agreements: [], node: () => undefined };
+    let counts = 0;
+    const hanging = new Proxy(a, {
+      get: (target, name) =>
+        name === 'agreementStates'
+          ? { ...target.agreementStates, count: async () => (++counts === 1 ? new Promise<number>(() => {}) : target.agreementStates.count()) }
+          : Reflect.get(target, name),
+    }) as Store;
+    const replica = new AgreementLifecycles({ self: SANDU, store: hanging, audit: new AuditLog(hanging), directory: { current: async () => view }, signingKey: { current: () => key }, clock: () => new Date(), countTimeoutMs: 200 });
+    await replica.load();
+    const stuck = await Promise.allSettled([replica.refresh(), replica.refresh()]);
+    expect(stuck.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : r.status))).toEqual(['STORE_UNAVAILABLE', 'fulfilled']);
+    await replica.refresh();
+    expect(counts).toBe(3);
+  });
+
   it('sign-in lockout: failures at two hub replicas count together, concurrent guesses included; per login and address, and per login from every address; the window ends; a success clears it', async () => {
     let now = 1_800_000_000_000;
     const key = new Uint8Array(32).fill(7);

@@ -38,6 +38,8 @@ export interface AgreementLifecyclesOptions {
   readonly replica?: string;
   /** Where a failed announcement or reload is reported. */
   readonly log?: (message: string) => void;
+  /** How long the count refresh() shares may take before its callers fail (default 10 s). */
+  readonly countTimeoutMs?: number;
 }
 
 /** The topic on which a replica announces a change it recorded (PostgreSQL NOTIFY; ids only). */
@@ -83,10 +85,10 @@ export class AgreementLifecycles implements AgreementStateSource {
     // Counted outside the queue (decisions at once do not wait on each other); reloaded in it.
     const counted = await this.#countStartedAfterNow();
     if (counted === this.#count) return;
-    // Changes are only ever added: states holding as many as were counted (a reload queued
-    // before this one read them) already include every change committed before this call.
+    // A reload queued before this one may already hold what was counted (changes are only ever
+    // added); any other difference (a restored database) reloads too.
     await this.#serial(async () => {
-      if (this.#count < counted) await this.#reload();
+      if (this.#count !== counted) await this.#reload();
     });
   }
 
@@ -102,7 +104,7 @@ export class AgreementLifecycles implements AgreementStateSource {
    */
   #countStartedAfterNow(): Promise<number> {
     const start = (): Promise<number> => {
-      const counting = this.#options.store.agreementStates.count();
+      const counting = withinTime(this.#options.store.agreementStates.count(), this.#options.countTimeoutMs ?? COUNT_TIMEOUT_MS);
       this.#counting = counting;
       const done = () => {
         if (this.#counting === counting) this.#counting = undefined;
@@ -369,6 +371,22 @@ export class AgreementLifecycles implements AgreementStateSource {
     this.#queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/**
+ * How long a shared count may take. Every decision meanwhile waits on it, so a query stuck on a
+ * broken connection would otherwise hold them all: it fails them (STORE_UNAVAILABLE) instead,
+ * and the next refresh starts a new count.
+ */
+const COUNT_TIMEOUT_MS = 10_000;
+
+function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TongbanError('STORE_UNAVAILABLE', `The database did not answer within ${ms / 1000} s.`)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The keys a party may sign a state change with: its current one and those it rotated away from. */

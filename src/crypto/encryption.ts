@@ -33,8 +33,9 @@ export interface EncryptionKey {
 const generateX25519 = promisify(generateKeyPair);
 
 export async function generateEncryptionKey(owner: string): Promise<EncryptionKey> {
-  const { privateKey } = await generateX25519('x25519');
-  return encryptionKeyFromJwk(owner, privateKey.export({ format: 'jwk' }));
+  // Encoded by the generation itself, never exported from a KeyObject afterwards (ephemeralX25519 says why).
+  const { privateKey } = await generateX25519('x25519', { publicKeyEncoding: { format: 'jwk' }, privateKeyEncoding: { format: 'jwk' } });
+  return encryptionKeyFromJwk(owner, privateKey);
 }
 
 export function encryptionKeyFromJwk(owner: string, jwk: unknown): EncryptionKey {

@@ -54,8 +54,8 @@ const generateEd25519 = promisify(generateNodeKeyPair);
 /** A new key pair; `kid` is `<owner>:<RFC 7638 thumbprint>`, stable for the same public key. */
 export async function generateSigningKey(algorithm: SigningAlgorithm, owner: string): Promise<SigningKey> {
   if (algorithm === 'Ed25519') {
-    const { privateKey } = await generateEd25519('ed25519');
-    const jwk = privateKey.export({ format: 'jwk' }) as { kty: 'OKP'; crv: 'Ed25519'; x: string; d: string };
+    // Encoded by the generation itself: exporting from the KeyObject afterwards can deadlock Node 20 (src/crypto/encryption.ts, ephemeralX25519).
+    const { privateKey: jwk } = (await generateEd25519('ed25519', { publicKeyEncoding: { format: 'jwk' }, privateKeyEncoding: { format: 'jwk' } })) as unknown as { privateKey: { x: string; d: string } };
     const privateJwk = PrivateJwk.parse({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d });
     return withKid(owner, algorithm, privateJwk);
   }

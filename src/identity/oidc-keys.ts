@@ -37,8 +37,8 @@ export function oidcKeyFiles(config: NodeConfig): { signing: string; cookies: st
 export async function loadOrCreateOidcKeys(config: NodeConfig): Promise<OidcKeys> {
   const files = oidcKeyFiles(config);
   if (!existsSync(files.signing)) {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    const jwk = privateKey.export({ format: 'jwk' }) as { kty: 'OKP'; crv: 'Ed25519'; x: string; d: string };
+    // Encoded by the generation itself: exporting from the KeyObject afterwards can deadlock Node 20 (src/crypto/encryption.ts, ephemeralX25519).
+    const { privateKey: jwk } = generateKeyPairSync('ed25519', { publicKeyEncoding: { format: 'jwk' }, privateKeyEncoding: { format: 'jwk' } }) as unknown as { privateKey: { kty: 'OKP'; crv: 'Ed25519'; x: string; d: string } };
     const kid = await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x });
     writeSecret(files.signing, JSON.stringify({ privateJwk: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d, kid, alg: 'EdDSA', use: 'sig' } }, null, 2) + '\n');
   }
