@@ -69,6 +69,20 @@ async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 60
  * connections to one file in one process (one process per file is the rule on SQLite; these
  * tests show the same contract holds there).
  */
+/** An agreement in force between two nodes, granting `requester` the name from `provider`'s household registry. */
+function replicasAgreement(id: string, topology: 'hub' | 'bridge', provider: string, requester: string): Agreement {
+  return Agreement.parse({
+    id,
+    version: 1,
+    title: 'replicas',
+    parties: [provider, requester],
+    topology,
+    validFrom: '2020-01-01T00:00:00.000Z',
+    validUntil: '2099-01-01T00:00:00.000Z',
+    items: [{ itemCode: 'N034', grants: [{ provider, service: 'household.residence-proof', requesters: [requester], fields: ['name'], purposes: ['p'], consentRequired: false }] }],
+  });
+}
+
 export function replicasContract(fresh: () => StoreFixture, options: { dialect: 'sqlite' | 'postgres' }): void {
   let fixture: StoreFixture;
   let a: Store;
@@ -457,16 +471,7 @@ export function replicasContract(fresh: () => StoreFixture, options: { dialect: 
   it('agreement states: a suspension stored through one replica is in force at the other without a restart (refused there, published by its hub snapshot); announced at once on PostgreSQL', async () => {
     const [provider, requester, hubDivision] = [SANDU, '330523', '100000'];
     const keys = Object.fromEntries(await Promise.all([provider, requester].map(async (d) => [d, await generateSigningKey('Ed25519', d)] as const)));
-    const agreement = Agreement.parse({
-      id: 'AGR-REPLICAS-1',
-      version: 1,
-      title: 'replicas',
-      parties: [provider, requester],
-      topology: 'hub',
-      validFrom: '2020-01-01T00:00:00.000Z',
-      validUntil: '2099-01-01T00:00:00.000Z',
-      items: [{ itemCode: 'N034', grants: [{ provider, service: 'household.residence-proof', requesters: [requester], fields: ['name'], purposes: ['p'], consentRequired: false }] }],
-    });
+    const agreement = replicasAgreement('AGR-REPLICAS-1', 'hub', provider, requester);
     const signed: SignedAgreement = { agreement, signatures: [] };
     const view = { agreements: [signed], node: (d: string) => (keys[d] ? { signingKey: { kid: keys[d].kid, jwk: keys[d].publicJwk } } : undefined) };
     const hubKey = await generateSigningKey('Ed25519', hubDivision);
@@ -523,16 +528,7 @@ export function replicasContract(fresh: () => StoreFixture, options: { dialect: 
   it('agreement states: refreshes at the same moment share one count, and none takes an answer read before it was called (a suspension committed meanwhile is seen)', async () => {
     const [provider, requester] = [SANDU, '330523'];
     const key = await generateSigningKey('Ed25519', provider);
-    const agreement = Agreement.parse({
-      id: 'AGR-REPLICAS-2',
-      version: 1,
-      title: 'replicas',
-      parties: [provider, requester],
-      topology: 'bridge',
-      validFrom: '2020-01-01T00:00:00.000Z',
-      validUntil: '2099-01-01T00:00:00.000Z',
-      items: [{ itemCode: 'N034', grants: [{ provider, service: 'household.residence-proof', requesters: [requester], fields: ['name'], purposes: ['p'], consentRequired: false }] }],
-    });
+    const agreement = replicasAgreement('AGR-REPLICAS-2', 'bridge', provider, requester);
     const view = { agreements: [{ agreement, signatures: [] }], node: (d: string) => (d === provider ? { signingKey: { kid: key.kid, jwk: key.publicJwk } } : undefined) };
     // The watching replica's counts: each reads the database at once and answers only when released.
     let counts = 0;
