@@ -30,8 +30,8 @@ const governanceOnly = process.argv.includes('--governance-only');
 /** `--governance-cases <n>`: another number of cases for that scenario (1M in the full bench, 200k in the quick one). */
 const governanceCasesIndex = process.argv.indexOf('--governance-cases');
 const sizes = quick
-  ? { seconds: 2.5, warmupSliceMs: 1_000, warmupMaxMs: 6_000, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 200_000, appends: 5_000, verify: 100_000, tracker: 1_000_000, caseSeconds: 3, governanceCases: 200_000 }
-  : { seconds: 10, warmupSliceMs: 2_000, warmupMaxMs: 30_000, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 2_000_000, appends: 50_000, verify: 1_000_000, tracker: 10_000_000, caseSeconds: 10, governanceCases: 1_000_000 };
+  ? { seconds: 2.5, warmupSliceMs: 1_000, warmupMaxMs: 6_000, warmupMinRequests: 0, rounds: 3, roundWarmupMs: 500, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 200_000, appends: 5_000, verify: 100_000, tracker: 1_000_000, caseSeconds: 3, governanceCases: 200_000 }
+  : { seconds: 10, warmupSliceMs: 2_000, warmupMaxMs: 90_000, warmupMinRequests: 20_000, rounds: 10, roundWarmupMs: 500, concurrency: 16, policy: [1_000, 10_000, 100_000], decisions: 2_000_000, appends: 50_000, verify: 1_000_000, tracker: 10_000_000, caseSeconds: 10, governanceCases: 1_000_000 };
 if (governanceCasesIndex > 0) sizes.governanceCases = Number(process.argv[governanceCasesIndex + 1]);
 const pgUrl = process.env.TONGBAN_BENCH_DATABASE_URL ?? process.env.TONGBAN_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const results: Record<string, Record<string, unknown>> = { meta: {}, start: {}, exchange: {}, policy: {}, audit: {}, memory: {}, cases: {}, scale: {}, governance: {} };
@@ -175,41 +175,60 @@ async function exchangeBenchmarks(): Promise<void> {
     };
     const cpuByProcessSpent: Record<string, Record<string, number>> = {};
     // Scenarios take turns in short rounds, so a burst of load from elsewhere on this shared
-    // machine lands on all of them instead of skewing one ratio.
-    const rounds = 3;
+    // machine lands on all of them instead of skewing one ratio. The cores' own speed drifts too:
+    // a fixed hashing loop on the idle machine ran 20-40 % faster in some 10-30 s stretches than
+    // in others (docs/benchmarks.md), so a round is short against such a stretch (1 s full).
+    const rounds = sizes.rounds;
     const perRound = { concurrency: sizes.concurrency, durationMs: (sizes.seconds * 1000) / rounds };
     const parts: Record<string, LoadResult[]> = {};
     let peak = 0;
-    const samplePeak = (name: string) => (name === 'bridge' ? setInterval(() => (peak = Math.max(peak, rssMb(sandu.pid!))), 200) : undefined);
+    // Both ends of the bridge: the requester (Anji) holds more per exchange than the provider.
+    const anji = f.nodes.get('330523')!;
+    const peakByNode: Record<string, number> = { '522732': 0, '330523': 0 };
+    const samplePeak = (name: string) =>
+      name === 'bridge'
+        ? setInterval(() => {
+            peakByNode['522732'] = Math.max(peakByNode['522732']!, rssMb(sandu.pid!));
+            peakByNode['330523'] = Math.max(peakByNode['330523']!, rssMb(anji.pid!));
+            peak = Math.max(peak, peakByNode['522732']!, peakByNode['330523']!);
+          }, 200)
+        : undefined;
     // Every scenario is first run until its throughput stops rising (bench/load.ts): the figures
     // are of warm servers, as in production. What the first slice read is kept as `<name>_cold_rps`.
     for (const [name, task] of Object.entries(scenarios)) {
       log(`exchange: ${name} (warming up)…`);
       const sampler = samplePeak(name);
-      const warm = await warmUntilSteady(task, { concurrency: sizes.concurrency, sliceMs: sizes.warmupSliceMs, maxMs: sizes.warmupMaxMs });
+      const warm = await warmUntilSteady(task, { concurrency: sizes.concurrency, sliceMs: sizes.warmupSliceMs, maxMs: sizes.warmupMaxMs, minRequests: sizes.warmupMinRequests });
       clearInterval(sampler);
       results.exchange[`${name}_cold_rps`] = round(warm.slices[0] ?? 0, 0);
       results.exchange[`${name}_warmup_s`] = round(warm.seconds, 1);
-      log(`exchange: ${name} warmed up in ${round(warm.seconds, 1)} s, req/s by slice: ${warm.slices.map((r) => round(r, 0)).join(', ')}`);
+      results.exchange[`${name}_warmup_requests`] = warm.requests;
+      log(`exchange: ${name} warmed up in ${round(warm.seconds, 1)} s (${warm.requests} requests), req/s by slice: ${warm.slices.map((r) => round(r, 0)).join(', ')}`);
     }
     for (let i = 0; i < rounds; i++) {
       for (const [name, task] of Object.entries(scenarios)) {
         log(`exchange: ${name} (round ${i + 1}/${rounds})…`);
         const sampler = samplePeak(name);
+        // Its servers sat idle while the other scenarios ran; after idle they run slower for up to
+        // a second (sockets reopened, heap grown back), which a short round would charge to
+        // whichever path has the most code. Half a second of load first, not counted, so every
+        // round reads servers under sustained load (docs/benchmarks.md, "How rounds are read").
+        await closedLoop(task, { concurrency: sizes.concurrency, durationMs: sizes.roundWarmupMs, warmupMs: 0 });
         const cpu0 = cpuNow(name);
         const byProcess0 = cpuByProcess(name);
-        const part = await closedLoop(task, { ...perRound, warmupMs: 100 });
+        const part = await closedLoop(task, { ...perRound, warmupMs: 0 });
         (parts[name] ??= []).push(part);
-        // The round's short warm-up requests are counted as well: CPU is read around the whole call.
         const spent = (cpuPerRequest[name] ??= { ms: 0, completed: 0 });
         spent.ms += cpuNow(name) - cpu0;
         const byProcess = (cpuByProcessSpent[name] ??= {});
         for (const [label, ms] of Object.entries(cpuByProcess(name))) byProcess[label] = (byProcess[label] ?? 0) + ms - byProcess0[label]!;
-        spent.completed += part.completed + part.warmedUp;
+        // Failed calls cost CPU as well; closedLoop's figures count only answers.
+        spent.completed += part.completed + part.errors;
         clearInterval(sampler);
       }
     }
     results.memory.loaded_mb = round(peak, 1);
+    results.memory.loaded_mb_by_node = Object.fromEntries(Object.entries(peakByNode).map(([division, mb]) => [division, round(mb, 1)]));
     // Why operator calls failed (bridge and hub scenarios), when any did: "<from node>: <status> <code>" → count.
     if (failures.size > 0) results.exchange.failures = Object.fromEntries(failures);
     const measured: Record<string, LoadResult> = Object.fromEntries(Object.entries(parts).map(([name, r]) => [name, combine(r)]));

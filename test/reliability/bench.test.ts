@@ -88,6 +88,9 @@ describe('npm run bench', () => {
     // Each side's share of a bridge exchange: the requester (Anji) and the provider (Sandu) did the work.
     const byProcess = results.exchange?.bridge_cpu_ms_by_process as Record<string, number>;
     expect(byProcess['330523']! > 0 && byProcess['522732']! > 0, JSON.stringify(byProcess)).toBe(true);
+    // The loaded memory is the larger peak of the bridge's two ends, both sampled.
+    const peaks = results.memory?.loaded_mb_by_node as Record<string, number>;
+    expect(peaks['330523']! > 0 && peaks['522732']! > 0 && results.memory?.loaded_mb === Math.max(peaks['330523']!, peaks['522732']!), JSON.stringify(results.memory)).toBe(true);
     // Alone: no start-up, policy or audit figures.
     expect(results.start?.seconds).toBeUndefined();
     expect(results.audit?.tracker_entries).toBeUndefined();
