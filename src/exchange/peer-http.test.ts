@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PeerTimeoutError, peerCall } from './peer-http.ts';
 
 describe('peerCall', () => {
@@ -20,15 +20,23 @@ describe('peerCall', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it('returns the whole answer and leaves no timer behind', async () => {
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    await peerCall(`${base}/warm`, { timeoutMs: 60_000 });
-    const before = timers();
-    const answers = await Promise.all(Array.from({ length: 20 }, () => peerCall(`${base}/ok`, { timeoutMs: 60_000 })));
-    expect(answers.every((a) => a.status === 200 && new TextDecoder().decode(a.body) === 'ok')).toBe(true);
-    expect(answers[0]!.headers['x-twice']).toBe('a, b');
-    // A deadline per call that outlived the call would show here as 20 pending timers.
-    expect(timers()).toBeLessThanOrEqual(before);
+  it('returns the whole answer and clears its deadline', async () => {
+    // Each call's deadline is a timer of its own (60 s here, a value nothing else uses), cleared
+    // once the answer is in: `AbortSignal.timeout` would fire 60 s later for every call instead.
+    const started = vi.spyOn(globalThis, 'setTimeout');
+    const cleared = vi.spyOn(globalThis, 'clearTimeout');
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => peerCall(`${base}/ok`, { timeoutMs: 61_234 })));
+      expect(answers.every((a) => a.status === 200 && new TextDecoder().decode(a.body) === 'ok')).toBe(true);
+      expect(answers[0]!.headers['x-twice']).toBe('a, b');
+      const deadlines = started.mock.calls.flatMap((call, i) => (call[1] === 61_234 ? [started.mock.results[i]!.value as unknown] : []));
+      expect(deadlines).toHaveLength(20);
+      const clearedTimers = new Set(cleared.mock.calls.map((call) => call[0] as unknown));
+      expect(deadlines.every((timer) => clearedTimers.has(timer))).toBe(true);
+    } finally {
+      started.mockRestore();
+      cleared.mockRestore();
+    }
   });
 
   it('gives up on a peer that does not answer within its time limit', async () => {

@@ -115,8 +115,11 @@ export async function stopChildProcesses(): Promise<void> {
  * of the flag wins; `tongban serve` run by hand takes it the same way
  * (NODE_OPTIONS=--max-semi-space-size=2).
  */
-export function serverNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
-  return /--max-semi-space-size/.test(env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=2'];
+export function serverNodeFlags(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): string[] {
+  const youngGeneration = /--max-semi-space-size/.test(env.NODE_OPTIONS ?? '') ? [] : ['--max-semi-space-size=2'];
+  // An operator's own old-generation growth (`node --heap-growing-percent=N bin/tongban.js …`)
+  // goes on to the servers; without one each server sets bin/heap.js's default itself.
+  return [...youngGeneration, ...execArgv.filter((arg) => /^--heap[-_]growing[-_]percent=/.test(arg))];
 }
 
 /**
