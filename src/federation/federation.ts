@@ -397,20 +397,27 @@ async function registerAgreements(f: RunningFederation, clock: () => Date): Prom
   }
 }
 
-/** Waits until every node of this federation sees every other one and every agreement; other enrolled nodes do not matter. */
+/**
+ * Waits until every node of this federation sees every other one and every agreement; other
+ * enrolled nodes do not matter. A replicated node is asked at each replica, not through its front:
+ * a replica that has not yet adopted the snapshot another one fetched would refuse the first
+ * exchanges that reach it (AGREEMENT_NOT_FOUND).
+ */
 async function waitForConvergence(f: RunningFederation): Promise<void> {
   const agreementIds = f.config.agreements.map((a) => a.id);
   const divisions = [f.config.hub.division, ...f.nodes.keys()];
   const deadline = Date.now() + 60_000;
   for (const [division, node] of f.nodes) {
-    for (;;) {
-      const { json } = await call(new URL('/v1/operator/directory', node.endpoint).toString(), f.operatorToken(division), 'GET');
-      const status = json as { nodes: Array<{ division: string }>; agreements: Array<{ id: string }> };
-      const seen = new Set(status.nodes.map((n) => n.division));
-      if (divisions.every((d) => seen.has(d)) && agreementIds.every((id) => status.agreements.some((a) => a.id === id))) break;
-      if (Date.now() > deadline) throw new Error(`${division} did not see every server and agreement of the federation in its directory within 60 s`);
-      await call(new URL('/v1/operator/directory/refresh', node.endpoint).toString(), f.operatorToken(division), 'POST');
-      await new Promise((r) => setTimeout(r, 100));
+    for (const endpoint of node.replicas ? node.replicas.map((r) => r.endpoint) : [node.endpoint]) {
+      for (;;) {
+        const { json } = await call(new URL('/v1/operator/directory', endpoint).toString(), f.operatorToken(division), 'GET');
+        const status = json as { nodes: Array<{ division: string }>; agreements: Array<{ id: string }> };
+        const seen = new Set(status.nodes.map((n) => n.division));
+        if (divisions.every((d) => seen.has(d)) && agreementIds.every((id) => status.agreements.some((a) => a.id === id))) break;
+        if (Date.now() > deadline) throw new Error(`${division} (${endpoint}) did not see every server and agreement of the federation in its directory within 60 s`);
+        await call(new URL('/v1/operator/directory/refresh', endpoint).toString(), f.operatorToken(division), 'POST');
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
   }
 }
