@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeLocalItem } from '../src/catalog/index.ts';
 import { TongbanError } from '../src/errors/index.ts';
 import { migrations, openStore, type DirectoryNodeRecord, type Store } from '../src/store/index.ts';
-import { AuditLog, auditPages, chainEntries, verifyChain } from '../src/audit/index.ts';
+import { AuditLog, auditPages, verifyChain } from '../src/audit/index.ts';
 import { openCase, type Case } from '../src/cases/index.ts';
 
 export interface StoreFixture {
@@ -333,34 +333,6 @@ export function storeContract(fresh: () => StoreFixture): void {
       expect(await verifyChain(auditPages(store, 50), [{ seq: 8, hash: checkpoint.hash }])).toMatchObject({ ok: false, seq: 6, reason: 'hash' });
       await fixture.exec('DELETE FROM audit_log WHERE seq = 10');
       expect(await verifyChain(auditPages(store, 50), [{ seq: 10, hash: 'x'.repeat(64) }])).toMatchObject({ ok: false, seq: 6 });
-    });
-
-    it('an append while a transaction is open across awaits waits for it; a failed append writes nothing and leaves no transaction open', async () => {
-      const log = new AuditLog(store);
-      await log.append({ kind: 'k', outcome: 'sent', detail: { i: 0 } });
-      let appended: Promise<unknown> | undefined;
-      await store.transaction(async (tx) => {
-        await AuditLog.appendIn(tx, [{ kind: 'in-tx', outcome: 'sent', detail: {} }], frozen);
-        // Asked for while this transaction holds the connection (SQLite) or the head's lock (PostgreSQL).
-        appended = log.append({ kind: 'k', outcome: 'sent', detail: { i: 1 } });
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        await tx.settings.put('contract-open-tx', { done: true });
-      });
-      await appended;
-      const entries = await store.audit.range(1, 10);
-      expect(entries.map((e) => e.kind)).toEqual(['k', 'in-tx', 'k']);
-      expect(await store.settings.get('contract-open-tx')).toEqual({ done: true });
-      await expect(
-        store.appendAudit(() => {
-          throw new Error('chain refused');
-        }),
-      ).rejects.toThrow('chain refused');
-      const bad = chainEntries(await store.audit.head(), [{ kind: 'k', outcome: 'sent', detail: {} }, { kind: 'k', outcome: 'sent', detail: {} }], frozen.toISOString());
-      // The second row repeats the first's sequence number: the insert fails, and the first row goes too.
-      await expect(store.appendAudit(() => [bad[0]!, { ...bad[1]!, seq: bad[0]!.seq }])).rejects.toThrow();
-      expect((await store.audit.range(1, 10)).length).toBe(3);
-      await log.append({ kind: 'after', outcome: 'sent', detail: {} });
-      expect(await verifyChain(auditPages(store, 50), [])).toMatchObject({ ok: true, entries: 4 });
     });
 
     it('takes a batch larger than one statement may bind', async () => {

@@ -1,14 +1,6 @@
 import type { Store, StoreOps } from '../store/index.ts';
 import { chainEntries, type AuditEntry, type AuditEvent } from './entry.ts';
 
-/**
- * How long an append waits for others to share its commit. A commit is most of an append's cost
- * (SQLite writes its pages to the WAL, PostgreSQL flushes its log). Under bridge load, waiting one
- * millisecond instead of one turn of the event loop put 5.6 exchanges in a provider's commit
- * instead of 3.4 (docs/benchmarks.md), and a millisecond is little beside an exchange's round trips.
- */
-const GROUP_COMMIT_WINDOW_MS = 1;
-
 interface Pending {
   readonly events: readonly AuditEvent[];
   readonly resolve: (entries: AuditEntry[]) => void;
@@ -41,7 +33,7 @@ export class AuditLog {
       this.#pending.push({ events, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setTimeout(() => void this.#flush(), GROUP_COMMIT_WINDOW_MS);
+        setImmediate(() => void this.#flush());
       }
     });
   }
@@ -72,8 +64,8 @@ export class AuditLog {
 
   #flush(): Promise<void> {
     // Group commit: one batch is written at a time. Appends that arrive while a batch commits
-    // wait and go together in the next transaction, instead of each opening its own transaction
-    // to queue on the head lock. Every append still resolves only
+    // wait and go together in the next transaction, instead of each turn of the event loop
+    // opening its own transaction to queue on the head lock. Every append still resolves only
     // after the transaction holding its entry committed.
     this.#flushing = this.#flushing.then(() => this.#write());
     return this.#flushing;
@@ -85,9 +77,7 @@ export class AuditLog {
     this.#scheduled = false;
     if (batch.length === 0) return;
     try {
-      const events = batch.flatMap((p) => p.events);
-      const at = this.#clock().toISOString();
-      const entries = await this.#store.appendAudit((head) => chainEntries(head, events, at));
+      const entries = await this.#store.transaction((tx) => AuditLog.appendIn(tx, batch.flatMap((p) => p.events), this.#clock()));
       let offset = 0;
       for (const pending of batch) {
         pending.resolve(entries.slice(offset, offset + pending.events.length));

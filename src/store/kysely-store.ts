@@ -1,13 +1,11 @@
-import type BetterSqlite3 from 'better-sqlite3';
 import { Migrator, type Kysely } from 'kysely';
 import { TongbanError } from '../errors/index.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { makeOps } from './ops/index.ts';
 import { isUniqueViolation } from './ops/context.ts';
-import { appendAuditNow, batchedNonces } from './ops/federation.ts';
-import type { AuditEntry } from '../audit/entry.ts';
-import type { AuditHead, Dialect, IdempotentResult, Store, StoreNotifications, StoreOps } from './store.ts';
+import { batchedNonces } from './ops/federation.ts';
+import type { Dialect, IdempotentResult, Store, StoreNotifications, StoreOps } from './store.ts';
 
 export type Clock = () => Date;
 
@@ -24,12 +22,9 @@ export class KyselyStore implements Store {
   readonly #onClose: () => Promise<void>;
   readonly #schema: string | undefined;
   readonly notifications: StoreNotifications | undefined;
-  /** SQLite's connection itself, for the statements written without Kysely (appendAudit). */
-  readonly #sqlite: BetterSqlite3.Database | undefined;
 
-  constructor(options: { db: Kysely<Database>; dialect: Dialect; clock?: Clock; onClose?: () => Promise<void>; schema?: string; notifications?: StoreNotifications; sqlite?: BetterSqlite3.Database }) {
+  constructor(options: { db: Kysely<Database>; dialect: Dialect; clock?: Clock; onClose?: () => Promise<void>; schema?: string; notifications?: StoreNotifications }) {
     this.#schema = options.schema;
-    this.#sqlite = options.sqlite;
     this.notifications = options.notifications;
     this.dialect = options.dialect;
     this.#db = options.db;
@@ -166,18 +161,6 @@ export class KyselyStore implements Store {
 
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
     return this.#db.transaction().execute((trx) => fn(makeOps(trx, this.#clock, this.dialect)));
-  }
-
-  async appendAudit(chain: (head: AuditHead | undefined) => AuditEntry[]): Promise<AuditEntry[]> {
-    // With no transaction open on SQLite's one connection, the append runs synchronously; one
-    // that Kysely holds open (awaiting between its statements) is waited for as usual.
-    if (this.#sqlite && !this.#sqlite.inTransaction) return appendAuditNow(this.#sqlite, chain);
-    return this.transaction(async (tx) => {
-      await tx.audit.lockHead();
-      const entries = chain(await tx.audit.head());
-      await tx.audit.insert(entries);
-      return entries;
-    });
   }
 
   async idempotent<T>(

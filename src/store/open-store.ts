@@ -126,7 +126,7 @@ function openSqlite(options: OpenStoreOptions): KyselyStore {
   database.pragma('busy_timeout = 5000');
   cacheStatements(database);
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
-  return new KyselyStore({ db, dialect: 'sqlite', clock: options.clock, sqlite: database });
+  return new KyselyStore({ db, dialect: 'sqlite', clock: options.clock });
 }
 
 /**

@@ -453,7 +453,7 @@ export interface StoreOps {
   readonly audit: {
     /** Serialises appenders within a transaction (several replicas on one PostgreSQL). */
     lockHead(): Promise<void>;
-    head(): Promise<AuditHead | undefined>;
+    head(): Promise<{ seq: number; hash: string } | undefined>;
     insert(entries: readonly AuditEntry[]): Promise<void>;
     range(fromSeq: number, limit: number): Promise<AuditEntry[]>;
     bySubject(subjectHash: string): Promise<AuditEntry[]>;
@@ -746,12 +746,6 @@ export interface StoreOps {
   };
 }
 
-/** The last entry of the audit chain: what the next one is chained after. */
-export interface AuditHead {
-  readonly seq: number;
-  readonly hash: string;
-}
-
 /**
  * The storage interface every node uses. Two implementations (SQLite, PostgreSQL) pass one
  * contract suite (test/store-contract.ts).
@@ -762,11 +756,6 @@ export interface Store extends StoreOps {
   migrate(): Promise<string[]>;
   /** Runs `fn` in one transaction: everything it wrote commits together or not at all. */
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;
-  /**
-   * Appends audit entries in a transaction of their own: `chain` is given the head, read under
-   * the head's lock, and returns the entries to insert after it (the audit log's group commit).
-   */
-  appendAudit(chain: (head: AuditHead | undefined) => AuditEntry[]): Promise<AuditEntry[]>;
   /**
    * Runs `fn` at most once per (scope, key). A repeat with the same request hash returns the
    * stored result without running `fn`; a repeat with a different hash is refused with

@@ -1,9 +1,8 @@
-import type BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { SignedAgreement } from '../../agreements/index.ts';
 import { SignedAgreement as SignedAgreementSchema } from '../../agreements/index.ts';
 import type { AuditEntry } from '../../audit/entry.ts';
-import type { AuditHead, AuditIncident, DirectoryChangeRecord, StoredStateChange, DirectoryNodeRecord, StoreOps, StoredCheckpoint } from '../store.ts';
+import type { AuditIncident, DirectoryChangeRecord, StoredStateChange, DirectoryNodeRecord, StoreOps, StoredCheckpoint } from '../store.ts';
 import type { AuditIncidentsTable, AuditLogTable } from '../schema.ts';
 import { isUniqueViolation, runPrepared, type OpsContext } from './context.ts';
 
@@ -128,34 +127,6 @@ function auditInsertText(rows: number): string {
   return text;
 }
 
-const AUDIT_HEAD_TEXT = 'select "seq", "hash" from "audit_log" order by "seq" desc limit 1';
-/** SQLite allows 32,766 bound values per statement (21 per row): inserts go in chunks. */
-const AUDIT_INSERT_CHUNK = 500;
-
-/**
- * The audit log's group commit on SQLite, as one synchronous transaction on the node's
- * connection: BEGIN IMMEDIATE, the head, the insert, COMMIT, with nothing awaited in between
- * (through Kysely each of the four is a promise chain of its own: docs/benchmarks.md, "Audit
- * appends"). Only for a connection with no transaction open: one that Kysely holds open across
- * awaits (a case step) would otherwise take these statements into it.
- */
-export function appendAuditNow(database: BetterSqlite3.Database, chain: (head: AuditHead | undefined) => AuditEntry[]): AuditEntry[] {
-  database.prepare('begin immediate').run();
-  try {
-    const row = database.prepare(AUDIT_HEAD_TEXT).get() as { seq: number; hash: string } | undefined;
-    const entries = chain(row ? { seq: Number(row.seq), hash: row.hash } : undefined);
-    for (let i = 0; i < entries.length; i += AUDIT_INSERT_CHUNK) {
-      const chunk = entries.slice(i, i + AUDIT_INSERT_CHUNK).map(toRow);
-      database.prepare(auditInsertText(chunk.length)).run(chunk.flatMap((r) => AUDIT_COLUMNS.map((c) => r[c])));
-    }
-    database.prepare('commit').run();
-    return entries;
-  } catch (error) {
-    if (database.inTransaction) database.prepare('rollback').run();
-    throw error;
-  }
-}
-
 export function auditOps(ctx: OpsContext): StoreOps['audit'] {
   const { db, dialect } = ctx;
   return {
@@ -168,12 +139,13 @@ export function auditOps(ctx: OpsContext): StoreOps['audit'] {
     },
     async head(): Promise<{ seq: number; hash: string } | undefined> {
       // Every append reads the head: hand-written SQL, not built per call.
-      const [row] = await runPrepared<{ seq: number | string; hash: string }>(ctx, AUDIT_HEAD_TEXT, []);
+      const [row] = await runPrepared<{ seq: number | string; hash: string }>(ctx, 'select "seq", "hash" from "audit_log" order by "seq" desc limit 1', []);
       return row ? { seq: Number(row.seq), hash: row.hash } : undefined;
     },
     async insert(entries: readonly AuditEntry[]): Promise<void> {
-      for (let i = 0; i < entries.length; i += AUDIT_INSERT_CHUNK) {
-        const chunk = entries.slice(i, i + AUDIT_INSERT_CHUNK).map(toRow);
+      // SQLite allows 32,766 bound values per statement (21 per row): insert in chunks.
+      for (let i = 0; i < entries.length; i += 500) {
+        const chunk = entries.slice(i, i + 500).map(toRow);
         await runPrepared(ctx, auditInsertText(chunk.length), chunk.flatMap((row) => AUDIT_COLUMNS.map((c) => row[c])));
       }
     },
